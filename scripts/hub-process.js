@@ -1,0 +1,35 @@
+// Starts the signalling hub as a real child process (the CLI), for tests, benchmarks
+// and `npm start`. Resolves with its URL once it prints that it listens.
+import {spawn} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+
+const cli = fileURLToPath(new URL('../src/server/cli.ts', import.meta.url))
+
+export function startHubProcess({port = 0, host = '127.0.0.1', args = [], stdio = 'pipe'} = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'hub', '--port', String(port), '--host', host, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const onData = chunk => {
+      out += chunk
+      const m = out.match(/listening on (http:\/\/\S+)/)
+      if (!m) return
+      child.stdout.off('data', onData)
+      if (stdio === 'inherit') child.stdout.pipe(process.stdout)
+      else child.stdout.resume()
+      resolve({
+        url: m[1],
+        child,
+        close: () => new Promise(done => {
+          if (child.exitCode !== null) return done()
+          child.once('exit', () => done())
+          child.kill('SIGTERM')
+        }),
+      })
+    }
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', onData)
+    child.once('exit', code => reject(new Error(`hub exited with ${code} before listening: ${out}`)))
+  })
+}

@@ -1,0 +1,40 @@
+/**
+ * Namespaced debug logs (`p2p:swarm`, `p2p:mux`, `p2p:hub`), off by default.
+ * Turn them on with `localStorage.debug = 'p2p:*'` in a browser or
+ * `DEBUG=p2p:*` in Node, as with the `debug` package, without its weight.
+ */
+export type Logger = ((...args: unknown[]) => void) & {enabled: boolean}
+
+function readPattern(): string {
+  try {
+    const fromStorage = (globalThis as {localStorage?: Storage}).localStorage?.getItem('debug')
+    if (fromStorage) return fromStorage
+  } catch {
+    // localStorage throws in opaque origins and sandboxed frames
+  }
+  const proc = (globalThis as {process?: {env?: Record<string, string | undefined>}}).process
+  return proc?.env?.DEBUG ?? ''
+}
+
+function matches(pattern: string, namespace: string): boolean {
+  return pattern.split(/[\s,]+/).filter(Boolean).some(part => {
+    const negate = part.startsWith('-')
+    const glob = negate ? part.slice(1) : part
+    const re = new RegExp('^' + glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$')
+    return !negate && re.test(namespace)
+  })
+}
+
+export function createDebug(namespace: string): Logger {
+  const enabled = matches(readPattern(), namespace)
+  const log = ((...args: unknown[]) => {
+    if (log.enabled) console.debug(`${namespace}`, ...args)
+  }) as Logger
+  log.enabled = enabled
+  return log
+}
+
+/** The first 8 hex characters of a key or id: enough to tell peers apart in logs and UIs. */
+export function shortId(id: string): string {
+  return id.slice(0, 8)
+}
