@@ -1,0 +1,1 @@
+export {swarmContext} from './swarm-context.js'

@@ -1,0 +1,108 @@
+/**
+ * Every encoding the swarm speaks, in one place: the signalling messages it
+ * reads from the hub (JSON, webrtc-swarm's shapes) and the identity handshake
+ * it runs over the multiplexer (binary). Decoders throw P2PError
+ * MALFORMED_MESSAGE on anything malformed; callers count and carry on.
+ */
+import {P2PError} from '../errors.js'
+import {PUBLIC_KEY_BYTES, SIGNATURE_BYTES} from '../crypto/identity.js'
+import {utf8, concat} from '../bytes.js'
+import type {SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
+
+// ---- signalling (hub) -------------------------------------------------------
+
+/** Hub peer ids: random, short, and safe as a hub channel name. */
+const PEER_ID = /^[A-Za-z0-9_-]{1,64}$/
+const SIGNAL_TYPES = new Set(['offer', 'answer', 'candidate', 'renegotiate', 'transceiverRequest'])
+/** An SDP for one data channel is ~1–3 KB; anything near the hub's body limit is hostile. */
+const MAX_SDP = 32 * 1024
+
+export type HubMessage =
+  | {kind: 'announce', from: string}
+  | {kind: 'signal', from: string, signal: SimplePeerSignal}
+
+export function isPeerId(id: unknown): id is string {
+  return typeof id === 'string' && PEER_ID.test(id)
+}
+
+export function encodeAnnounce(from: string) {
+  return {type: 'connect', from}
+}
+
+export function encodeSignal(from: string, signal: SimplePeerSignal) {
+  return {from, signal}
+}
+
+export function decodeHubMessage(data: unknown): HubMessage {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw P2PError.MALFORMED_MESSAGE('hub message is not an object')
+  const m = data as Record<string, unknown>
+  if (!isPeerId(m.from)) throw P2PError.MALFORMED_MESSAGE('hub message has no valid from')
+  if (m.type === 'connect') return {kind: 'announce', from: m.from}
+  const signal = m.signal as Record<string, unknown> | undefined
+  if (!signal || typeof signal !== 'object' || Array.isArray(signal)) throw P2PError.MALFORMED_MESSAGE('hub message is neither an announce nor a signal')
+  if (signal.type !== undefined && !SIGNAL_TYPES.has(signal.type as string)) throw P2PError.MALFORMED_MESSAGE('unknown signal type')
+  if (signal.sdp !== undefined && (typeof signal.sdp !== 'string' || signal.sdp.length > MAX_SDP)) throw P2PError.MALFORMED_MESSAGE('bad sdp')
+  if ((signal.type === 'offer' || signal.type === 'answer') && typeof signal.sdp !== 'string') throw P2PError.MALFORMED_MESSAGE('offer or answer without sdp')
+  if (signal.type === undefined && signal.candidate === undefined) throw P2PError.MALFORMED_MESSAGE('signal has neither type nor candidate')
+  return {kind: 'signal', from: m.from, signal: signal as SimplePeerSignal}
+}
+
+/**
+ * The DTLS certificate fingerprint an SDP announces. The identity proof signs
+ * both ends' fingerprints, which binds it to this very connection: a hub that
+ * relays two connections (man in the middle) cannot forward a proof.
+ */
+export function sdpFingerprint(sdp: string): string {
+  const m = /^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/m.exec(sdp)
+  return m ? `${m[1].toLowerCase()} ${m[2].toUpperCase()}` : ''
+}
+
+// ---- identity handshake (mux channel AUTH_PROTOCOL) -------------------------
+
+export const AUTH_PROTOCOL = 'p2p/auth/1'
+export const NONCE_BYTES = 32
+const HELLO = 1
+const PROOF = 2
+const AUTH_VERSION = 1
+const DOMAIN = utf8('p2p-elements/auth/v1\0')
+
+export type AuthMessage =
+  | {type: 'hello', publicKey: Uint8Array, nonce: Uint8Array}
+  | {type: 'proof', signature: Uint8Array}
+
+export function encodeHello(publicKey: Uint8Array, nonce: Uint8Array): Uint8Array {
+  return concat([Uint8Array.of(HELLO, AUTH_VERSION), publicKey, nonce])
+}
+
+export function encodeProof(signature: Uint8Array): Uint8Array {
+  return concat([Uint8Array.of(PROOF), signature])
+}
+
+export function decodeAuth(bytes: Uint8Array): AuthMessage {
+  if (bytes[0] === HELLO) {
+    if (bytes.length !== 2 + PUBLIC_KEY_BYTES + NONCE_BYTES) throw P2PError.MALFORMED_MESSAGE('hello has the wrong size')
+    if (bytes[1] !== AUTH_VERSION) throw P2PError.HANDSHAKE(`unsupported auth version ${bytes[1]}`)
+    return {type: 'hello', publicKey: bytes.slice(2, 2 + PUBLIC_KEY_BYTES), nonce: bytes.slice(2 + PUBLIC_KEY_BYTES)}
+  }
+  if (bytes[0] === PROOF) {
+    if (bytes.length !== 1 + SIGNATURE_BYTES) throw P2PError.MALFORMED_MESSAGE('proof has the wrong size')
+    return {type: 'proof', signature: bytes.slice(1)}
+  }
+  throw P2PError.MALFORMED_MESSAGE('unknown auth message')
+}
+
+/**
+ * What a prover signs: both nonces (freshness: no replay), both keys (who to
+ * whom), both DTLS fingerprints (this connection and no other). The verifier
+ * rebuilds it with the roles swapped.
+ */
+export function proofTranscript(p: {
+  proverKey: Uint8Array, verifierKey: Uint8Array,
+  proverNonce: Uint8Array, verifierNonce: Uint8Array,
+  proverFingerprint: string, verifierFingerprint: string,
+}): Uint8Array {
+  return concat([
+    DOMAIN, p.verifierNonce, p.proverNonce, p.proverKey, p.verifierKey,
+    utf8(p.proverFingerprint), Uint8Array.of(0), utf8(p.verifierFingerprint),
+  ])
+}

@@ -1,0 +1,201 @@
+import SimplePeer, {type SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
+import {Emitter} from '../emitter.js'
+import {P2PError, toP2PError} from '../errors.js'
+import {toHex} from '../bytes.js'
+import {createDebug, shortId} from '../debug.js'
+import type {Identity} from '../crypto/identity.js'
+import {Mux, type MuxOptions, type Channel, type ChannelHandlers} from '../mux/mux.js'
+import {fromDataChannel} from '../mux/transport.js'
+import {Authenticator} from './auth.js'
+import {AUTH_PROTOCOL, sdpFingerprint} from './messages.js'
+
+const debug = createDebug('p2p:peer')
+
+export type PeerState = 'connecting' | 'authenticating' | 'connected' | 'closed'
+
+export interface PeerConnectionOptions {
+  /** The remote's hub id (random, no authority). */
+  id: string
+  initiator: boolean
+  identity: Identity
+  rtcConfig: RTCConfiguration
+  /** Whole set-up (ICE + DTLS + identity proof) must finish within this. */
+  connectTimeout: number
+  mux?: MuxOptions
+  /** Called with the verified remote key; throw (or reject) to refuse the peer. */
+  admit?: (publicKey: string) => void | Promise<void>
+}
+
+export type PeerConnectionEvents = {
+  /** A signalling message to deliver to the remote through the hub. */
+  signal: (signal: SimplePeerSignal) => void
+  /** The remote proved its key and was admitted: protocols may start. */
+  open: () => void
+  /** RTT, byte counters or state changed. */
+  update: () => void
+  error: (err: P2PError) => void
+  close: (err?: P2PError) => void
+}
+
+/**
+ * One WebRTC connection to one remote peer: simple-peer for the connection,
+ * a multiplexer over its data channel, and the identity proof before anything
+ * else may use it. Socket-like: `destroy(err)` emits `error` then `close`.
+ */
+export class PeerConnection extends Emitter<PeerConnectionEvents> {
+  readonly id: string
+  readonly initiator: boolean
+  readonly createdAt = Date.now()
+  state: PeerState = 'connecting'
+  /** The remote's ed25519 public key (hex), once proven. */
+  publicKey: string | null = null
+  connectedAt: number | null = null
+  mux: Mux | null = null
+  destroyed = false
+
+  readonly #opts: PeerConnectionOptions
+  readonly #peer: SimplePeer
+  #localFingerprint = ''
+  #remoteFingerprint = ''
+  #timer: ReturnType<typeof setTimeout>
+
+  constructor(opts: PeerConnectionOptions) {
+    super()
+    this.#opts = opts
+    this.id = opts.id
+    this.initiator = opts.initiator
+    this.#peer = new SimplePeer({initiator: opts.initiator, config: opts.rtcConfig, trickle: true})
+    // simple-peer emits its first signal synchronously for an initiator: listen in this tick.
+    this.#peer.on('signal', this.#onLocalSignal)
+    this.#peer.on('connect', this.#onConnect)
+    this.#peer.on('error', this.#onPeerError)
+    this.#peer.on('close', this.#onPeerClose)
+    this.#timer = setTimeout(() => {
+      this.destroy(P2PError.CONNECTION_FAILED(`no connection to ${shortId(this.id)} within ${opts.connectTimeout} ms`))
+    }, opts.connectTimeout)
+    debug('new', shortId(this.id), opts.initiator ? 'initiator' : 'responder')
+  }
+
+  /** The underlying RTCPeerConnection, for getStats() and diagnostics. */
+  get rtc(): RTCPeerConnection {
+    return this.#peer._pc
+  }
+
+  get rtt(): number | null {
+    return this.mux?.rtt ?? null
+  }
+
+  get bytesIn(): number {
+    return this.mux?.stats.bytesIn ?? 0
+  }
+
+  get bytesOut(): number {
+    return this.mux?.stats.bytesOut ?? 0
+  }
+
+  /** Opens a named protocol channel on this connection (see Mux.channel). */
+  channel(name: string, handlers: ChannelHandlers): Channel {
+    if (!this.mux || this.state !== 'connected') throw P2PError.INVALID_ARGUMENT('the peer is not connected')
+    return this.mux.channel(name, handlers)
+  }
+
+  /** Feeds a signalling message received from the remote through the hub. */
+  signal(signal: SimplePeerSignal): void {
+    if (this.destroyed) return
+    if (signal.sdp) this.#remoteFingerprint = sdpFingerprint(signal.sdp)
+    try {
+      this.#peer.signal(signal)
+    } catch (err) {
+      this.destroy(P2PError.CONNECTION_FAILED('bad signal from the remote', err))
+    }
+  }
+
+  /**
+   * Closes the connection. Without an error the remote is told goodbye first
+   * (so it drops us at once); with one, `error` is emitted before `close`.
+   */
+  destroy(err?: P2PError): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    clearTimeout(this.#timer)
+    const wasOpen = this.state === 'connected'
+    this.state = 'closed'
+    debug('close', shortId(this.id), err?.message ?? 'by us')
+    if (this.mux && !this.mux.destroyed) {
+      if (err) this.mux.destroy()
+      else this.mux.close('bye')
+    }
+    // Give the goodbye frame a moment to leave before the transport goes.
+    if (wasOpen && !err) setTimeout(() => this.#peer.destroy(), 50)
+    else this.#peer.destroy()
+    if (err) this.emit('error', err)
+    this.emit('close', err)
+    this.removeAllListeners()
+  }
+
+  #onLocalSignal = (signal: SimplePeerSignal) => {
+    if (this.destroyed) return
+    if (signal.sdp) this.#localFingerprint = sdpFingerprint(signal.sdp)
+    this.emit('signal', signal)
+  }
+
+  #onPeerError = (err: Error & {code?: string}) => {
+    if (this.destroyed) return
+    this.destroy(P2PError.CONNECTION_FAILED(`${err.code ?? 'webrtc'}: ${err.message}`, err))
+  }
+
+  #onPeerClose = () => {
+    if (this.destroyed) return
+    this.destroy(this.state === 'connected' ? P2PError.CONNECTION_CLOSED('the connection closed') : P2PError.CONNECTION_FAILED('closed before it opened'))
+  }
+
+  #onConnect = () => {
+    if (this.destroyed) return
+    const channel = this.#peer._channel
+    if (!channel) return this.destroy(P2PError.CONNECTION_FAILED('no data channel'))
+    // The mux reads the channel itself; simple-peer's own reader would only
+    // pile every frame up in an unread stream.
+    channel.onmessage = null
+    const mux = new Mux(fromDataChannel(channel, this.#peer._pc), this.#opts.mux)
+    this.mux = mux
+    mux.on('update', () => this.emit('update'))
+    let saidGoodbye = false
+    mux.on('goodbye', () => { saidGoodbye = true })
+    mux.on('close', (err?: P2PError) => {
+      if (this.destroyed) return
+      // A goodbye is a clean leave, not a failure: no error to report.
+      this.destroy(err ?? (saidGoodbye ? undefined : P2PError.CONNECTION_CLOSED('the connection closed')))
+    })
+    this.state = 'authenticating'
+    this.emit('update')
+    void this.#authenticate(mux)
+  }
+
+  async #authenticate(mux: Mux): Promise<void> {
+    const auth = new Authenticator({
+      identity: this.#opts.identity,
+      send: bytes => authChannel.send(bytes),
+      localFingerprint: this.#localFingerprint,
+      remoteFingerprint: this.#remoteFingerprint,
+    })
+    // The channel stays open after the handshake: closing it could overtake our
+    // own PROOF still queued, and late auth messages are ignored anyway.
+    const authChannel = mux.channel(AUTH_PROTOCOL, {onmessage: bytes => void auth.receive(bytes)})
+    auth.start()
+    try {
+      const key = toHex(await auth.result)
+      if (this.destroyed) return
+      await this.#opts.admit?.(key)
+      if (this.destroyed) return
+      this.publicKey = key
+      this.state = 'connected'
+      this.connectedAt = Date.now()
+      clearTimeout(this.#timer)
+      debug('open', shortId(this.id), 'key', shortId(key))
+      this.emit('open')
+      this.emit('update')
+    } catch (err) {
+      this.destroy(toP2PError(err, 'ERR_HANDSHAKE'))
+    }
+  }
+}

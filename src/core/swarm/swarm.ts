@@ -1,0 +1,345 @@
+import type {SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
+import {Emitter} from '../emitter.js'
+import {P2PError, toP2PError} from '../errors.js'
+import {randomBytes, toHex} from '../bytes.js'
+import {createDebug, shortId} from '../debug.js'
+import {generateIdentity, type Identity} from '../crypto/identity.js'
+import {RoomCipher} from '../crypto/room-cipher.js'
+import {HubClient, type Subscription} from '../hub-client/hub-client.js'
+import type {MuxOptions} from '../mux/mux.js'
+import {decodeHubMessage, encodeAnnounce, encodeSignal} from './messages.js'
+import {PeerConnection} from './peer-connection.js'
+
+const debug = createDebug('p2p:swarm')
+
+/** webrtc-swarm's channel for announcements. */
+const ALL = 'all'
+
+export interface SwarmOptions {
+  /** The room: peers of one room find each other (the signalhub "app"). */
+  room: string
+  /** Hub URLs; the swarm subscribes to all and broadcasts to all. */
+  hubs?: string[]
+  /** Or a hub client to share (then `hubs` is ignored and the swarm does not destroy it). */
+  hubClient?: HubClient
+  /** This peer's key pair; a fresh one when omitted. */
+  identity?: Identity
+  /** Most connections at once, pending ones included. */
+  maxPeers?: number
+  /** When set, signalling is encrypted (AES-GCM) and only holders of the secret can join. */
+  secret?: string
+  /** STUN/TURN servers. Empty by default: no third party unless the app names one. */
+  iceServers?: RTCIceServer[]
+  iceTransportPolicy?: RTCIceTransportPolicy
+  /** Called with a proven public key (hex) before a peer is admitted; return false to refuse. */
+  admit?: (publicKey: string) => boolean | Promise<boolean>
+  /** Milliseconds a connection may take from first signal to proven identity. */
+  connectTimeout?: number
+  /** Announcement back-off bounds, in milliseconds. */
+  announceInterval?: {min: number, max: number}
+  /** Multiplexer settings for every connection (keep-alive, water marks). */
+  mux?: MuxOptions
+}
+
+export interface SwarmStats {
+  connecting: number
+  connected: number
+  maxPeers: number
+  connectionsCreated: number
+  connectionsClosed: number
+  announcesSent: number
+  announcesReceived: number
+  signalsIn: number
+  signalsOut: number
+  malformed: number
+  decryptFailures: number
+  refusedFull: number
+  glare: number
+  authFailures: number
+  admissionRefused: number
+  timeouts: number
+}
+
+export type SwarmEvents = {
+  /** A peer proved its key and was admitted. */
+  connect: (peer: PeerConnection) => void
+  /** A connected peer left, vanished or failed; `err` is absent when it said goodbye. */
+  disconnect: (peer: PeerConnection, err?: P2PError) => void
+  /** Anything shown in a peer list changed. */
+  update: () => void
+  error: (err: P2PError) => void
+  close: () => void
+}
+
+/**
+ * A room of peers: discovers them through one or more signalling hubs with
+ * webrtc-swarm's messages (so the original module can join the same room),
+ * connects to each over WebRTC, proves identities, and keeps the mesh alive.
+ */
+export class Swarm extends Emitter<SwarmEvents> {
+  /** This peer's hub id: random per swarm, carries no authority. */
+  readonly id = toHex(randomBytes(10))
+  readonly room: string
+  readonly identity: Identity
+  readonly publicKey: string
+  readonly maxPeers: number
+  destroyed = false
+
+  readonly #opts: SwarmOptions
+  readonly #hub: HubClient
+  readonly #ownsHub: boolean
+  readonly #cipher: RoomCipher | null
+  readonly #connections = new Map<string, PeerConnection>()
+  readonly #subscription: Subscription
+  readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers'> = {
+    connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
+    signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
+    glare: 0, authFailures: 0, admissionRefused: 0, timeouts: 0,
+  }
+  #announceTimer: ReturnType<typeof setTimeout> | null = null
+  #hubOutageReported = false
+  #announceDelay: number
+
+  constructor(opts: SwarmOptions) {
+    super()
+    if (!opts || typeof opts.room !== 'string' || !opts.room) throw P2PError.INVALID_ARGUMENT('a swarm needs a room')
+    if (!opts.hubClient && !opts.hubs?.length) throw P2PError.INVALID_ARGUMENT('a swarm needs at least one hub')
+    const maxPeers = opts.maxPeers ?? 16
+    if (!(maxPeers >= 1)) throw P2PError.INVALID_ARGUMENT('maxPeers must be at least 1')
+    this.#opts = opts
+    this.room = opts.room
+    this.maxPeers = maxPeers
+    this.identity = opts.identity ?? generateIdentity()
+    this.publicKey = toHex(this.identity.publicKey)
+    this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room) : null
+    this.#announceDelay = this.#announceBounds.min
+    this.#ownsHub = !opts.hubClient
+    this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room})
+    this.#hub.on('open', this.#onHubOpen)
+    this.#hub.on('error', this.#onHubError)
+    // One stream carries both channels; webrtc-swarm's messages tell themselves apart.
+    this.#subscription = this.#hub.subscribe([ALL, this.id], data => void this.#onHubMessage(data))
+    debug('start', shortId(this.id), 'room', this.room, 'key', shortId(this.publicKey))
+  }
+
+  /** Resolves once the swarm listens on at least one hub. */
+  ready(): Promise<void> {
+    return this.#subscription.ready
+  }
+
+  /** Peers that proved their key and were admitted. */
+  get peers(): PeerConnection[] {
+    return [...this.#connections.values()].filter(c => c.state === 'connected')
+  }
+
+  /** Every connection, pending ones included. */
+  get connections(): PeerConnection[] {
+    return [...this.#connections.values()]
+  }
+
+  get stats(): SwarmStats {
+    const connected = this.peers.length
+    return {connecting: this.#connections.size - connected, connected, maxPeers: this.maxPeers, ...this.#stats}
+  }
+
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    if (this.#announceTimer) clearTimeout(this.#announceTimer)
+    this.#hub.off('open', this.#onHubOpen)
+    this.#hub.off('error', this.#onHubError)
+    this.#subscription.close()
+    for (const conn of this.#connections.values()) conn.destroy()
+    this.#connections.clear()
+    if (this.#ownsHub) this.#hub.destroy()
+    debug('destroyed', shortId(this.id))
+    this.emit('update')
+    this.emit('close')
+    this.removeAllListeners()
+  }
+
+  get #announceBounds() {
+    return this.#opts.announceInterval ?? {min: 1000, max: 30_000}
+  }
+
+  #onHubOpen = () => {
+    if (this.destroyed) return
+    this.#hubOutageReported = false
+    // A (re)opened stream may have missed announcements: start over quickly.
+    this.#announceDelay = this.#announceBounds.min
+    this.#announce()
+  }
+
+  /** The hub client retries on its own; an outage is reported once, not per attempt. */
+  #onHubError = (err: Error) => {
+    if (this.destroyed || this.#hubOutageReported) return
+    this.#hubOutageReported = true
+    this.emit('error', toP2PError(err, 'ERR_HUB_UNREACHABLE'))
+  }
+
+  /**
+   * Announces this peer, then again with doubling delays while there is room
+   * for more peers: quick to find the first peers, quiet once settled.
+   */
+  #announce = () => {
+    if (this.destroyed) return
+    if (this.#announceTimer) clearTimeout(this.#announceTimer)
+    this.#announceTimer = null
+    if (this.#connections.size >= this.maxPeers) return
+    this.#stats.announcesSent++
+    void this.#post(ALL, encodeAnnounce(this.id))
+    const {max} = this.#announceBounds
+    // Full jitter keeps a roomful of peers that joined together from announcing in step.
+    const delay = this.#announceDelay * (0.5 + Math.random() * 0.5)
+    this.#announceDelay = Math.min(this.#announceDelay * 2, max)
+    this.#announceTimer = setTimeout(this.#announce, delay)
+  }
+
+  #scheduleAnnounce(): void {
+    if (this.destroyed || this.#announceTimer) return
+    this.#announceDelay = this.#announceBounds.min
+    this.#announceTimer = setTimeout(this.#announce, this.#announceDelay)
+  }
+
+  async #post(channel: string, message: unknown): Promise<void> {
+    try {
+      const body = this.#cipher ? await this.#cipher.seal(channel, message) : message
+      if (this.destroyed) return
+      await this.#hub.broadcast(channel, body)
+    } catch (err) {
+      if (!this.destroyed) this.emit('error', toP2PError(err, 'ERR_HUB_UNREACHABLE'))
+    }
+  }
+
+  async #onHubMessage(data: unknown): Promise<void> {
+    if (this.destroyed) return
+    let message = data
+    if (this.#cipher) {
+      try {
+        const opened = await this.#cipher.open(data)
+        if (opened.channel !== ALL && opened.channel !== this.id) throw P2PError.DECRYPT('sealed for another channel')
+        message = opened.message
+      } catch {
+        this.#stats.decryptFailures++
+        this.emit('update')
+        return
+      }
+      if (this.destroyed) return
+    }
+    let decoded
+    try {
+      decoded = decodeHubMessage(message)
+    } catch {
+      this.#stats.malformed++
+      this.emit('update')
+      return
+    }
+    if (decoded.from === this.id) return // our own announcement, echoed by the hub
+    if (decoded.kind === 'announce') {
+      this.#stats.announcesReceived++
+      this.#connect(decoded.from, true)
+    } else {
+      this.#stats.signalsIn++
+      this.#onSignal(decoded.from, decoded.signal)
+    }
+  }
+
+  #onSignal(from: string, signal: SimplePeerSignal): void {
+    const existing = this.#connections.get(from)
+    if (signal.type === 'offer' && existing) {
+      if (existing.initiator && existing.state === 'connecting') {
+        // Glare: both sides offered. The higher id keeps its offer; the lower
+        // yields and answers. Both reach the same verdict, so one connection forms.
+        this.#stats.glare++
+        if (this.id > from) return
+        this.#drop(existing)
+      } else {
+        // A fresh offer on a live pairing means the remote lost its end (reload,
+        // timeout): the new attempt replaces the old one.
+        this.#drop(existing)
+      }
+      this.#connect(from, false)?.signal(signal)
+      return
+    }
+    if (existing) return existing.signal(signal)
+    // Only an offer may start a connection; stray answers and candidates are stale.
+    if (signal.type !== 'offer') return
+    this.#connect(from, false)?.signal(signal)
+  }
+
+  #connect(remoteId: string, initiator: boolean): PeerConnection | null {
+    if (this.#connections.has(remoteId)) return null
+    if (this.#connections.size >= this.maxPeers) {
+      this.#stats.refusedFull++
+      this.emit('update')
+      return null
+    }
+    const conn = new PeerConnection({
+      id: remoteId,
+      initiator,
+      identity: this.identity,
+      rtcConfig: {iceServers: this.#opts.iceServers ?? [], iceTransportPolicy: this.#opts.iceTransportPolicy ?? 'all'},
+      connectTimeout: this.#opts.connectTimeout ?? 20_000,
+      mux: this.#opts.mux,
+      admit: key => this.#admit(key),
+    })
+    this.#stats.connectionsCreated++
+    this.#connections.set(remoteId, conn)
+    conn.on('signal', signal => {
+      this.#stats.signalsOut++
+      void this.#post(remoteId, encodeSignal(this.id, signal))
+    })
+    conn.on('open', () => this.#onOpen(conn))
+    conn.on('update', () => this.emit('update'))
+    conn.on('close', err => this.#onClose(conn, err))
+    if (this.#connections.size >= this.maxPeers && this.#announceTimer) {
+      clearTimeout(this.#announceTimer)
+      this.#announceTimer = null
+    }
+    this.emit('update')
+    return conn
+  }
+
+  async #admit(publicKey: string): Promise<void> {
+    if (this.#opts.admit && !(await this.#opts.admit(publicKey))) {
+      throw P2PError.ADMISSION_REFUSED(`peer ${shortId(publicKey)} was not admitted`)
+    }
+  }
+
+  #onOpen(conn: PeerConnection): void {
+    if (this.destroyed) return
+    // The key is the identity: a second connection with a known key is the same
+    // peer come back (a reloaded tab, a repaired network). The newest wins, so
+    // the old one cannot linger as a ghost.
+    for (const other of this.#connections.values()) {
+      if (other !== conn && other.publicKey === conn.publicKey) {
+        debug('replacing', shortId(other.id), 'by', shortId(conn.id), 'for key', shortId(conn.publicKey ?? ''))
+        this.#drop(other)
+      }
+    }
+    this.emit('connect', conn)
+    this.emit('update')
+  }
+
+  #onClose(conn: PeerConnection, err?: P2PError): void {
+    if (this.#connections.get(conn.id) === conn) this.#connections.delete(conn.id)
+    this.#stats.connectionsClosed++
+    if (err?.code === 'ERR_PEER_TIMEOUT' || (err?.code === 'ERR_CONNECTION_FAILED' && conn.connectedAt === null)) this.#stats.timeouts++
+    if (err?.code === 'ERR_INVALID_SIGNATURE' || err?.code === 'ERR_HANDSHAKE' || err?.code === 'ERR_SELF_CONNECTION') this.#stats.authFailures++
+    if (err?.code === 'ERR_ADMISSION_REFUSED') this.#stats.admissionRefused++
+    if (this.destroyed) return
+    if (conn.connectedAt !== null) this.emit('disconnect', conn, err)
+    if (err && conn.connectedAt === null) this.emit('error', err)
+    this.#scheduleAnnounce()
+    this.emit('update')
+  }
+
+  /**
+   * Closes a connection this swarm no longer wants. It leaves the table first,
+   * so a replacement under the same hub id is not mistaken for it on close.
+   */
+  #drop(conn: PeerConnection): void {
+    this.#connections.delete(conn.id)
+    conn.destroy()
+  }
+}

@@ -1,0 +1,129 @@
+import {LitElement, html, nothing} from 'lit'
+import {customElement, property} from 'lit/decorators.js'
+import {consume} from '@lit/context'
+import {swarmContext} from '../../context/swarm-context.js'
+import type {Swarm} from '../../core/swarm/swarm.js'
+import type {PeerConnection} from '../../core/swarm/peer-connection.js'
+import {styles} from './p2p-peers.styles.js'
+
+const STATE_LABEL = {
+  connecting: 'connecting',
+  authenticating: 'verifying key',
+  connected: 'connected',
+  closed: 'closed',
+} as const
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let v = n / 1024
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`
+}
+
+/** A stable hue per key, so a peer keeps its colour across lists and reloads. */
+function hue(key: string): number {
+  return parseInt(key.slice(0, 6) || '0', 16) % 360
+}
+
+/**
+ * The live list of peers in the nearest `<p2p-swarm>`: each peer's short key,
+ * connection state, round-trip time and bytes in and out.
+ *
+ * @summary Who is in the room, and how well connected.
+ *
+ * @csspart header - The line above the list: peer count and this peer's key.
+ * @csspart self - This peer's own short key, inside the header.
+ * @csspart table - The table of peers.
+ * @csspart peer - One row (also `peer-connected`, `peer-connecting`, `peer-authenticating`).
+ * @csspart key - A peer's short public key.
+ * @csspart swatch - The colour dot derived from a peer's key.
+ * @csspart state - A peer's state badge (also `state-connected` and so on).
+ * @csspart empty - The text shown while there are no peers.
+ *
+ * @cssproperty --p2p-font - Font of the list.
+ * @cssproperty --p2p-mono - Font of keys.
+ * @cssproperty --p2p-state-background - Background of a state badge.
+ * @cssproperty --p2p-connected-background - Background of a connected badge.
+ */
+@customElement('p2p-peers')
+export class P2PPeersElement extends LitElement {
+  static override styles = styles
+
+  /** Also list connections still being set up (their key is not proven yet). */
+  @property({type: Boolean, attribute: 'show-pending'}) showPending = true
+
+  /** Label of the list, for assistive technology. */
+  @property() label = 'Peers in this room'
+
+  /** The swarm of the nearest `<p2p-swarm>` (or set directly). */
+  @consume({context: swarmContext, subscribe: true})
+  @property({attribute: false})
+  swarm: Swarm | undefined
+
+  #observed: Swarm | undefined
+  #onUpdate = () => this.requestUpdate()
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    this.#observe(undefined)
+  }
+
+  protected override willUpdate(): void {
+    this.#observe(this.isConnected ? this.swarm : undefined)
+  }
+
+  #observe(swarm: Swarm | undefined): void {
+    if (swarm === this.#observed) return
+    this.#observed?.off('update', this.#onUpdate)
+    this.#observed = swarm
+    swarm?.on('update', this.#onUpdate)
+  }
+
+  protected override render() {
+    const swarm = this.swarm
+    const peers = swarm && !swarm.destroyed
+      ? swarm.connections.filter(p => this.showPending || p.state === 'connected')
+      : []
+    const connected = peers.filter(p => p.state === 'connected').length
+    return html`
+      <p part="header" id="header" aria-live="polite">
+        <span>${connected} ${connected === 1 ? 'peer' : 'peers'} connected</span>
+        ${swarm ? html`<span part="self">you: <span class="key">${swarm.publicKey.slice(0, 8)}</span></span>` : nothing}
+      </p>
+      ${peers.length === 0
+        ? html`<p part="empty">${swarm ? 'Waiting for peers…' : 'Not in a room.'}</p>`
+        : html`
+          <table part="table" aria-label=${this.label}>
+            <thead><tr><th scope="col">Peer</th><th scope="col">State</th><th scope="col">RTT</th><th scope="col">In</th><th scope="col">Out</th></tr></thead>
+            <tbody>${peers.map(p => this.#row(p))}</tbody>
+          </table>`}
+    `
+  }
+
+  #row(p: PeerConnection) {
+    const key = p.publicKey
+    const rtt = p.rtt
+    return html`
+      <tr part="peer peer-${p.state}" data-key=${key ?? ''} data-state=${p.state}>
+        <th scope="row">
+          <span part="swatch" aria-hidden="true" style="background: hsl(${key ? hue(key) : 0} 60% 55%)"></span>
+          <span part="key" title=${key ?? `hub id ${p.id}`}>${key ? key.slice(0, 8) : '········'}</span>
+        </th>
+        <td><span part="state state-${p.state}">${STATE_LABEL[p.state]}</span></td>
+        <td class="num">${rtt === null ? '–' : `${Math.round(rtt)} ms`}</td>
+        <td class="num">${formatBytes(p.bytesIn)}</td>
+        <td class="num">${formatBytes(p.bytesOut)}</td>
+      </tr>`
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'p2p-peers': P2PPeersElement
+  }
+}

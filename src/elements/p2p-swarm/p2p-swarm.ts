@@ -1,0 +1,135 @@
+import {LitElement, html, css, type PropertyValues} from 'lit'
+import {customElement, property} from 'lit/decorators.js'
+import {provide} from '@lit/context'
+import {swarmContext} from '../../context/swarm-context.js'
+import {Swarm} from '../../core/swarm/swarm.js'
+import type {PeerConnection} from '../../core/swarm/peer-connection.js'
+import type {Identity} from '../../core/crypto/identity.js'
+import {P2PError} from '../../core/errors.js'
+import {PeerConnectEvent} from '../../events/peer-connect-event.js'
+import {PeerDisconnectEvent} from '../../events/peer-disconnect-event.js'
+import {P2PErrorEvent} from '../../events/error-event.js'
+
+/** Attribute converter for `ice-servers`: a JSON array of RTCIceServer. */
+const iceServersConverter = {
+  fromAttribute(value: string | null): RTCIceServer[] | undefined {
+    if (!value) return undefined
+    try {
+      const parsed = JSON.parse(value)
+      if (Array.isArray(parsed)) return parsed as RTCIceServer[]
+    } catch {
+      // reported below: an unusable attribute must not silently mean "no TURN"
+    }
+    throw P2PError.INVALID_ARGUMENT('ice-servers must be a JSON array of RTCIceServer objects')
+  },
+  toAttribute(value: RTCIceServer[] | undefined): string | null {
+    return value ? JSON.stringify(value) : null
+  },
+}
+
+/**
+ * A room of peers. Joins the room through the signalling hub(s), connects to
+ * the other peers over WebRTC, and provides the swarm to every p2p element
+ * inside it.
+ *
+ * @summary A peer-to-peer room: the context every other p2p element lives in.
+ *
+ * @slot - The app: p2p elements and any markup.
+ *
+ * @event p2p-peer-connect - A peer proved its key and joined. `detail: {peer, publicKey}`.
+ * @event p2p-peer-disconnect - A peer left, vanished or failed. `detail: {peer, publicKey, error?}`.
+ * @event p2p-error - A hub, connection or peer failed. `detail: {error}` (a P2PError with a `code`).
+ */
+@customElement('p2p-swarm')
+export class P2PSwarmElement extends LitElement {
+  static override styles = css`
+    :host { display: block; }
+    :host([hidden]) { display: none; }
+  `
+
+  /** Signalling hub URL, or several separated by spaces (subscribes to all, broadcasts to all). */
+  @property() hub = ''
+
+  /** Room name: peers in the same room on the same hub find each other. */
+  @property() room = ''
+
+  /** Most peers to connect to at once, pending connections included. */
+  @property({type: Number, attribute: 'max-peers'}) maxPeers = 16
+
+  /** Shared secret: encrypts signalling, so only holders of the secret can join. */
+  @property() secret = ''
+
+  /** STUN/TURN servers, as a JSON array of RTCIceServer. Empty: host candidates only. */
+  @property({attribute: 'ice-servers', converter: iceServersConverter}) iceServers?: RTCIceServer[]
+
+  /** `relay` forces every connection through TURN. */
+  @property({attribute: 'ice-transport-policy'}) iceTransportPolicy: RTCIceTransportPolicy = 'all'
+
+  /** This peer's key pair (property only); a fresh one per swarm when unset. */
+  @property({attribute: false}) identity?: Identity
+
+  /** The live swarm, provided to descendants; replaced when hub, room or settings change. */
+  @provide({context: swarmContext})
+  swarm: Swarm | undefined
+
+  #onPageHide = () => this.#stop()
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    // A tab being closed or reloaded says goodbye, so its peers drop it at once.
+    window.addEventListener('pagehide', this.#onPageHide)
+    // Moved in the DOM: the swarm was stopped on removal and starts again here.
+    if (this.hasUpdated && !this.swarm) this.requestUpdate()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    window.removeEventListener('pagehide', this.#onPageHide)
+    this.#stop()
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    const keys = ['hub', 'room', 'maxPeers', 'secret', 'iceServers', 'iceTransportPolicy', 'identity'] as const
+    if (!this.swarm || keys.some(k => changed.has(k))) this.#start()
+  }
+
+  protected override render() {
+    return html`<slot></slot>`
+  }
+
+  #start(): void {
+    this.#stop()
+    const hubs = this.hub.split(/\s+/).filter(Boolean)
+    if (!hubs.length || !this.room || !this.isConnected) return
+    let swarm: Swarm
+    try {
+      swarm = new Swarm({
+        hubs, room: this.room, maxPeers: this.maxPeers, secret: this.secret || undefined,
+        iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy, identity: this.identity,
+      })
+    } catch (err) {
+      this.dispatchEvent(new P2PErrorEvent(err as P2PError))
+      return
+    }
+    swarm.on('connect', (peer: PeerConnection) => {
+      this.dispatchEvent(new PeerConnectEvent({peer, publicKey: peer.publicKey!}))
+    })
+    swarm.on('disconnect', (peer: PeerConnection, error?: P2PError) => {
+      this.dispatchEvent(new PeerDisconnectEvent({peer, publicKey: peer.publicKey!, error}))
+    })
+    swarm.on('error', (error: P2PError) => this.dispatchEvent(new P2PErrorEvent(error)))
+    this.swarm = swarm
+  }
+
+  #stop(): void {
+    if (!this.swarm) return
+    this.swarm.destroy()
+    this.swarm = undefined
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'p2p-swarm': P2PSwarmElement
+  }
+}

@@ -1,0 +1,3 @@
+export {PeerConnectEvent, type PeerEventDetail} from './peer-connect-event.js'
+export {PeerDisconnectEvent, type PeerDisconnectEventDetail} from './peer-disconnect-event.js'
+export {P2PErrorEvent} from './error-event.js'

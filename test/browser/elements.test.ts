@@ -1,0 +1,112 @@
+import {expect, fixture, html, oneEvent} from '@open-wc/testing'
+import '../../src/index.js'
+import type {P2PSwarmElement} from '../../src/elements/p2p-swarm/p2p-swarm.js'
+import type {P2PPeersElement} from '../../src/elements/p2p-peers/p2p-peers.js'
+import {PeerConnectEvent} from '../../src/events/peer-connect-event.js'
+import {PeerDisconnectEvent} from '../../src/events/peer-disconnect-event.js'
+import {P2PErrorEvent} from '../../src/events/error-event.js'
+import {freshRoom, hubUrl, until} from './helpers/swarm.js'
+
+/** Two rooms' worth of markup in one page: two apps that should find each other. */
+async function twoApps(room: string) {
+  const root = await fixture<HTMLDivElement>(html`
+    <div>
+      <p2p-swarm id="a" hub=${hubUrl()} room=${room}><p2p-peers></p2p-peers></p2p-swarm>
+      <p2p-swarm id="b" hub=${hubUrl()} room=${room}><p2p-peers></p2p-peers></p2p-swarm>
+    </div>`)
+  const a = root.querySelector<P2PSwarmElement>('#a')!
+  const b = root.querySelector<P2PSwarmElement>('#b')!
+  return {root, a, b}
+}
+
+function rows(list: P2PPeersElement) {
+  return [...list.shadowRoot!.querySelectorAll<HTMLElement>('tr[data-state]')]
+}
+
+describe('<p2p-swarm> and <p2p-peers>', () => {
+  it('provides its swarm to descendants through context', async () => {
+    const el = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${freshRoom()}><p2p-peers></p2p-peers></p2p-swarm>`)
+    const list = el.querySelector<P2PPeersElement>('p2p-peers')!
+    expect(el.swarm).to.exist
+    expect(list.swarm).to.equal(el.swarm)
+    el.remove()
+  })
+
+  it('fires p2p-peer-connect, bubbling and composed, and lists the peer as connected', async () => {
+    const {root, a, b} = await twoApps(freshRoom())
+    const event = await oneEvent(root, 'p2p-peer-connect') as PeerConnectEvent
+    expect(event).to.be.instanceOf(PeerConnectEvent)
+    expect(event.bubbles && event.composed).to.equal(true)
+    expect([a.swarm!.publicKey, b.swarm!.publicKey]).to.include(event.detail.publicKey)
+    const listA = a.querySelector<P2PPeersElement>('p2p-peers')!
+    await until(a.swarm!, ['update'], () => a.swarm!.peers.length === 1, 'a peer for a')
+    await listA.updateComplete
+    const [row] = rows(listA)
+    expect(row.dataset.state).to.equal('connected')
+    expect(row.dataset.key).to.equal(b.swarm!.publicKey)
+    expect(row.textContent).to.contain(b.swarm!.publicKey.slice(0, 8))
+    await expect(listA).to.be.accessible()
+    root.remove()
+  })
+
+  it('removing a swarm element says goodbye: the other fires p2p-peer-disconnect without an error', async () => {
+    const {root, a, b} = await twoApps(freshRoom())
+    await until([a.swarm!, b.swarm!], ['update'], () => a.swarm!.peers.length === 1 && b.swarm!.peers.length === 1, 'both connected')
+    const key = b.swarm!.publicKey
+    const gone = oneEvent(a, 'p2p-peer-disconnect') as Promise<PeerDisconnectEvent>
+    b.remove()
+    const event = await gone
+    expect(event.detail.publicKey).to.equal(key)
+    expect(event.detail.error).to.equal(undefined)
+    expect(b.swarm).to.equal(undefined)
+    root.remove()
+  })
+
+  it('starts a new swarm when the room changes, and none without a hub', async () => {
+    const el = await fixture<P2PSwarmElement>(html`<p2p-swarm room="x"></p2p-swarm>`)
+    expect(el.swarm).to.equal(undefined)
+    el.hub = hubUrl()
+    await el.updateComplete
+    const first = el.swarm!
+    expect(first).to.exist
+    el.room = freshRoom()
+    await el.updateComplete
+    expect(el.swarm).to.not.equal(first)
+    expect(first.destroyed).to.equal(true)
+    el.remove()
+  })
+
+  it('does not fire peer events when properties are set from code', async () => {
+    const el = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${freshRoom()}></p2p-swarm>`)
+    let fired = 0
+    const count = () => fired++
+    el.addEventListener('p2p-peer-connect', count)
+    el.addEventListener('p2p-peer-disconnect', count)
+    el.maxPeers = 3
+    el.room = freshRoom()
+    await el.updateComplete
+    expect(fired).to.equal(0)
+    el.remove()
+  })
+
+  it('reports an unreachable hub with p2p-error', async () => {
+    const el = await fixture<P2PSwarmElement>(html`<p2p-swarm hub="http://127.0.0.1:9" room=${freshRoom()}></p2p-swarm>`)
+    const event = await oneEvent(el, 'p2p-error') as P2PErrorEvent
+    expect(event).to.be.instanceOf(P2PErrorEvent)
+    expect(event.detail.error.code).to.be.a('string')
+    expect(event.detail.error.code.startsWith('ERR_')).to.equal(true)
+    el.remove()
+  })
+
+  it('reads ice-servers from markup as JSON', async () => {
+    const el = await fixture<P2PSwarmElement>(html`<p2p-swarm ice-servers='[{"urls":"turn:127.0.0.1:3478","username":"u","credential":"p"}]' ice-transport-policy="relay"></p2p-swarm>`)
+    expect(el.iceServers).to.deep.equal([{urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p'}])
+    expect(el.iceTransportPolicy).to.equal('relay')
+  })
+
+  it('shows an accessible empty state outside a room', async () => {
+    const list = await fixture<P2PPeersElement>(html`<p2p-peers></p2p-peers>`)
+    expect(list.shadowRoot!.querySelector('[part=empty]')!.textContent).to.contain('Not in a room')
+    await expect(list).to.be.accessible()
+  })
+})

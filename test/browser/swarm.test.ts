@@ -1,0 +1,142 @@
+import {expect} from '@open-wc/testing'
+import {Swarm} from '../../src/core/swarm/swarm.js'
+import {KeyPairIdentity, type Identity} from '../../src/core/crypto/identity.js'
+import type {P2PError} from '../../src/core/errors.js'
+import {createSwarm, createSwarms, destroyAll, freshRoom, fullMesh, hubUrl, until} from './helpers/swarm.js'
+
+describe('swarm', () => {
+  let swarms: Swarm[] = []
+  afterEach(() => {
+    destroyAll(swarms)
+    swarms = []
+  })
+
+  it('three swarms in one page reach a full mesh with one connection per pair', async () => {
+    swarms = createSwarms(3, freshRoom())
+    await fullMesh(swarms)
+    for (const s of swarms) {
+      expect(s.connections).to.have.length(2)
+      for (const p of s.peers) expect(p.state).to.equal('connected')
+    }
+  })
+
+  it('peers joining at the same moment resolve glare into single connections', async () => {
+    // Announce fast and together, so both ends of many pairs offer at once.
+    swarms = createSwarms(5, freshRoom(), {announceInterval: {min: 20, max: 200}})
+    await fullMesh(swarms, 30_000)
+    for (const s of swarms) expect(s.connections).to.have.length(4)
+  })
+
+  it('never holds more connections than maxPeers, pending ones included', async () => {
+    const room = freshRoom()
+    swarms = createSwarms(3, room, {maxPeers: 1})
+    let worst = 0
+    for (const s of swarms) s.on('update', () => { worst = Math.max(worst, s.connections.length) })
+    // One pair forms; the third is refused by both, which must hold as it keeps announcing.
+    await until(swarms, ['update'], () => swarms.filter(s => s.peers.length === 1).length === 2, 'one pair')
+    const paired = swarms.filter(s => s.peers.length === 1)
+    const alone = swarms.find(s => s.peers.length === 0)!
+    await until(paired, ['update'], () => paired.every(s => s.stats.refusedFull > 0), 'the pair refusing the third peer')
+    expect(worst).to.equal(1)
+    expect(alone.peers).to.have.length(0)
+    for (const s of paired) expect(s.connections).to.have.length(1)
+  })
+
+  it('drops a peer that vanishes without a word (keep-alive timeout)', async () => {
+    const room = freshRoom()
+    const mux = {pingInterval: 100, timeout: 800}
+    const [a, b] = swarms = createSwarms(2, room, {mux})
+    await fullMesh(swarms)
+    const gone = b.peers[0]
+    // B's end goes silent: nothing it sends reaches A any more, as if its machine died.
+    gone.mux!.transport.send = () => {}
+    const [peer, err] = await new Promise<[unknown, P2PError | undefined]>(resolve => a.once('disconnect', (p, e) => resolve([p, e])))
+    expect((peer as {publicKey: string}).publicKey).to.equal(b.publicKey)
+    expect(err?.code).to.equal('ERR_PEER_TIMEOUT')
+    expect(a.peers).to.have.length(0)
+  })
+
+  it('a peer that leaves on purpose is dropped at once, without an error', async () => {
+    const [a, b] = swarms = createSwarms(2, freshRoom())
+    await fullMesh(swarms)
+    const left = new Promise<P2PError | undefined>(resolve => a.once('disconnect', (_p, e) => resolve(e)))
+    b.destroy()
+    expect(await left).to.equal(undefined)
+    expect(a.peers).to.have.length(0)
+  })
+
+  it('a returning key replaces its old connection, leaving no ghost', async () => {
+    const room = freshRoom()
+    const identity = new KeyPairIdentity()
+    const [a, b] = swarms = [createSwarm(room), createSwarm(room, {identity})]
+    await fullMesh(swarms)
+    // B's page reloads: its old connection dies silently, a new swarm with the same key joins.
+    b.peers[0].mux!.transport.send = () => {}
+    const b2 = createSwarm(room, {identity})
+    swarms.push(b2)
+    await until(a, ['update'], () => a.peers.length === 1 && a.peers[0].id === b2.id, 'the new connection replacing the old one')
+    expect(a.peers.map(p => p.publicKey)).to.deep.equal([b.publicKey])
+  })
+
+  it('refuses a peer whose key proof is forged', async () => {
+    const room = freshRoom()
+    const victim = new KeyPairIdentity()
+    const attacker = new KeyPairIdentity()
+    const forger: Identity = {publicKey: victim.publicKey, sign: m => attacker.sign(m)}
+    const honest = createSwarm(room)
+    const hostile = createSwarm(room, {identity: forger})
+    swarms = [honest, hostile]
+    let connected = false
+    honest.on('connect', () => { connected = true })
+    const err = await new Promise<P2PError>(resolve => honest.once('error', resolve))
+    expect(err.code).to.equal('ERR_INVALID_SIGNATURE')
+    expect(connected).to.equal(false)
+    expect(honest.stats.authFailures).to.be.greaterThan(0)
+    // The honest node keeps serving others.
+    const friend = createSwarm(room)
+    swarms.push(friend)
+    await until(honest, ['update'], () => honest.peers.some(p => p.publicKey === friend.publicKey), 'a friend connecting')
+  })
+
+  it('an admission hook can refuse a proven key', async () => {
+    const room = freshRoom()
+    const banned = new KeyPairIdentity()
+    const gate = createSwarm(room, {admit: key => key !== [...banned.publicKey].map(b => b.toString(16).padStart(2, '0')).join('')})
+    swarms = [gate, createSwarm(room, {identity: banned})]
+    const err = await new Promise<P2PError>(resolve => gate.once('error', resolve))
+    expect(err.code).to.equal('ERR_ADMISSION_REFUSED')
+    expect(gate.peers).to.have.length(0)
+    expect(gate.stats.admissionRefused).to.be.greaterThan(0)
+  })
+
+  it('a room secret lets holders in and keeps others out', async () => {
+    const room = freshRoom()
+    const members = createSwarms(2, room, {secret: 'correct horse'})
+    const outsider = createSwarm(room, {secret: 'wrong'})
+    swarms = [...members, outsider]
+    await fullMesh(members)
+    // Each side hears the other's announcements and cannot open them.
+    await until(swarms, ['update'], () => swarms.every(s => s.stats.decryptFailures > 0), 'announcements failing to open')
+    expect(outsider.connections).to.have.length(0)
+    for (const m of members) expect(m.peers.map(p => p.publicKey)).to.not.include(outsider.publicKey)
+  })
+
+  it('ignores hostile signalling from the hub and keeps working', async () => {
+    const room = freshRoom()
+    swarms = createSwarms(2, room)
+    const hub = hubUrl()
+    const post = (channel: string, body: string) => fetch(`${hub}/v1/${room}/${channel}`, {method: 'POST', body})
+    const [a] = swarms
+    await a.ready()
+    await Promise.all([
+      post('all', JSON.stringify({type: 'connect', from: '../../x'})),
+      post(a.id, JSON.stringify({from: 'mallory', signal: {type: 'answer', sdp: 'v=0'}})),
+      post(a.id, JSON.stringify({from: 'mallory', signal: {type: 'bogus'}})),
+      post(a.id, JSON.stringify({from: 'mallory', signal: {type: 'offer', sdp: 'not an sdp'}})),
+      post(a.id, JSON.stringify([1, 2, 3])),
+    ])
+    await until(a, ['update'], () => a.stats.malformed >= 3, 'the hostile messages being counted')
+    await fullMesh(swarms)
+    expect(a.peers.map(p => p.publicKey)).to.deep.equal([swarms[1].publicKey])
+  })
+})

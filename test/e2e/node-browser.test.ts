@@ -1,0 +1,55 @@
+// A swarm in Node (WebRTC through node-datachannel) and one in Chromium find each
+// other through a real hub process, prove their keys, and talk both ways.
+import {test, after, before} from 'node:test'
+import assert from 'node:assert/strict'
+import type {Page} from 'puppeteer-core'
+import {launchChromium, startTestServer, type LaunchedChromium, type TestServer} from '../../scripts/browser.js'
+import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
+import {Swarm} from '../../src/core/swarm/swarm.js'
+import type {Channel} from '../../src/core/mux/mux.js'
+import {fromUtf8, utf8} from '../../src/core/bytes.js'
+import {until} from './helpers.js'
+
+let hub: HubProcess
+let server: TestServer
+let chromium: LaunchedChromium
+let page: Page
+
+before(async () => {
+  hub = await startHubProcess()
+  server = await startTestServer()
+  chromium = await launchChromium()
+  page = await chromium.browser.newPage()
+  await page.goto(`${server.url}/test/e2e/pages/swarm.html`)
+  await page.waitForFunction(() => 'p2pTest' in window)
+})
+
+after(async () => {
+  await page?.evaluate(() => (window as any).p2pTest.stop()).catch(() => {})
+  await chromium?.close()
+  await server?.close()
+  await hub?.close()
+})
+
+test('a Node peer and a Chromium peer connect through the hub and exchange messages', async () => {
+  const room = `node-browser-${Date.now()}`
+  const node = new Swarm({hubs: [hub.url], room, iceServers: [], announceInterval: {min: 100, max: 1000}})
+  const got: string[] = []
+  let channel: Channel | undefined
+  node.on('connect', peer => {
+    channel = peer.channel('test/echo/1', {onmessage: bytes => got.push(fromUtf8(bytes))})
+  })
+  try {
+    const browserKey = await page.evaluate((h, r) => (window as any).p2pTest.start(h, r), hub.url, room) as string
+    await until(() => node.peers.some(p => p.publicKey === browserKey), 'the Node swarm to connect to the browser')
+    await until(async () => (await page.evaluate(() => (window as any).p2pTest.peers()) as string[]).includes(node.publicKey),
+      'the browser swarm to connect to Node')
+    channel!.send(utf8('hello from node'))
+    await until(() => got.includes('echo:hello from node'), 'the browser to echo a message from Node')
+    await page.evaluate(() => (window as any).p2pTest.send('hello from chromium'))
+    await until(() => got.includes('hello from chromium'), 'a message from the browser to reach Node')
+    assert.deepEqual(got.sort(), ['echo:hello from node', 'hello from chromium'])
+  } finally {
+    node.destroy()
+  }
+})

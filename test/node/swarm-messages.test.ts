@@ -1,0 +1,47 @@
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {decodeHubMessage, sdpFingerprint} from '../../src/core/swarm/messages.js'
+import {RoomCipher} from '../../src/core/crypto/room-cipher.js'
+import {P2PError} from '../../src/core/errors.js'
+
+test('webrtc-swarm announcements and signals decode', () => {
+  assert.deepEqual(decodeHubMessage({type: 'connect', from: 'abc123'}), {kind: 'announce', from: 'abc123'})
+  const signal = {type: 'offer', sdp: 'v=0\r\n'}
+  assert.deepEqual(decodeHubMessage({from: 'abc123', signal}), {kind: 'signal', from: 'abc123', signal})
+  const candidate = {candidate: {candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0'}}
+  assert.equal(decodeHubMessage({from: 'x', signal: candidate}).kind, 'signal')
+})
+
+test('hostile hub messages are typed errors', () => {
+  const bad: unknown[] = [
+    null, 42, 'connect', [], {}, {type: 'connect'}, {type: 'connect', from: ''},
+    {type: 'connect', from: 'a'.repeat(65)}, {type: 'connect', from: '../etc'}, {type: 'connect', from: 7},
+    {from: 'a'}, {from: 'a', signal: 'x'}, {from: 'a', signal: []}, {from: 'a', signal: {type: 'evil'}},
+    {from: 'a', signal: {type: 'offer'}}, {from: 'a', signal: {type: 'offer', sdp: 5}},
+    {from: 'a', signal: {type: 'answer', sdp: 'x'.repeat(40_000)}}, {from: 'a', signal: {}},
+  ]
+  for (const m of bad) {
+    assert.throws(() => decodeHubMessage(m), (err: unknown) => err instanceof P2PError && err.code === 'ERR_MALFORMED_MESSAGE', JSON.stringify(m)?.slice(0, 60))
+  }
+})
+
+test('the DTLS fingerprint is read from an SDP', () => {
+  const sdp = 'v=0\r\na=ice-ufrag:x\r\na=fingerprint:sha-256 ab:cd:EF\r\na=setup:actpass\r\n'
+  assert.equal(sdpFingerprint(sdp), 'sha-256 AB:CD:EF')
+  assert.equal(sdpFingerprint('v=0\r\n'), '')
+})
+
+test('room messages open only with the same secret and room, and name their channel', async () => {
+  const a = new RoomCipher('s3cret', 'team')
+  const sealed = await a.seal('all', {type: 'connect', from: 'abc'})
+  assert.equal(JSON.stringify(sealed).includes('abc'), false, 'the sender id is not visible to the hub')
+  assert.deepEqual(await new RoomCipher('s3cret', 'team').open(sealed), {channel: 'all', message: {type: 'connect', from: 'abc'}})
+  for (const other of [new RoomCipher('wrong', 'team'), new RoomCipher('s3cret', 'other-room')]) {
+    await assert.rejects(other.open(sealed), (err: unknown) => err instanceof P2PError && err.code === 'ERR_DECRYPT')
+  }
+  const tampered = {...sealed, ct: sealed.ct.slice(0, -4) + 'AAAA'}
+  await assert.rejects(a.open(tampered), (err: unknown) => err instanceof P2PError && err.code === 'ERR_DECRYPT')
+  for (const junk of [null, {}, {p2p: 'enc1', iv: 1, ct: 'x'}, {p2p: 'enc1', iv: '!!', ct: '??'}, {type: 'connect', from: 'x'}]) {
+    await assert.rejects(a.open(junk), (err: unknown) => err instanceof P2PError && err.code === 'ERR_DECRYPT')
+  }
+})
