@@ -22,7 +22,8 @@ export function startHubProcess({port = 0, host = '127.0.0.1', args = [], stdio 
         url: m[1],
         child,
         close: () => new Promise(done => {
-          if (child.exitCode !== null) return done()
+          // A child killed by a signal has no exit code, only a signal code.
+          if (child.exitCode !== null || child.signalCode !== null) return done()
           child.once('exit', () => done())
           child.kill('SIGTERM')
         }),

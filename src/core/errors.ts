@@ -18,6 +18,9 @@ export type P2PErrorCode =
   | 'ERR_TOO_MANY_CHANNELS'
   | 'ERR_TOO_MANY_SUBSCRIBERS'
   | 'ERR_BAD_CHANNEL'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_METHOD_NOT_ALLOWED'
+  | 'ERR_ORIGIN_NOT_ALLOWED'
   // peers and protocols
   | 'ERR_MALFORMED_MESSAGE'
   | 'ERR_MESSAGE_TOO_LARGE'
@@ -50,6 +53,9 @@ export class P2PError extends Error {
   static TOO_MANY_CHANNELS(msg: string) { return new P2PError('ERR_TOO_MANY_CHANNELS', msg) }
   static TOO_MANY_SUBSCRIBERS(msg: string) { return new P2PError('ERR_TOO_MANY_SUBSCRIBERS', msg) }
   static BAD_CHANNEL(msg: string) { return new P2PError('ERR_BAD_CHANNEL', msg) }
+  static NOT_FOUND(msg: string) { return new P2PError('ERR_NOT_FOUND', msg) }
+  static METHOD_NOT_ALLOWED(msg: string) { return new P2PError('ERR_METHOD_NOT_ALLOWED', msg) }
+  static ORIGIN_NOT_ALLOWED(msg: string) { return new P2PError('ERR_ORIGIN_NOT_ALLOWED', msg) }
   static MALFORMED_MESSAGE(msg: string) { return new P2PError('ERR_MALFORMED_MESSAGE', msg) }
   static MESSAGE_TOO_LARGE(msg: string) { return new P2PError('ERR_MESSAGE_TOO_LARGE', msg) }
   static UNKNOWN_PROTOCOL(msg: string) { return new P2PError('ERR_UNKNOWN_PROTOCOL', msg) }

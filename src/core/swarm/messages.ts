@@ -19,7 +19,7 @@ const MAX_SDP = 32 * 1024
 
 export type HubMessage =
   | {kind: 'announce', from: string}
-  | {kind: 'signal', from: string, signal: SimplePeerSignal}
+  | {kind: 'signal', from: string, to?: string, signal: SimplePeerSignal}
 
 export function isPeerId(id: unknown): id is string {
   return typeof id === 'string' && PEER_ID.test(id)
@@ -29,8 +29,13 @@ export function encodeAnnounce(from: string) {
   return {type: 'connect', from}
 }
 
-export function encodeSignal(from: string, signal: SimplePeerSignal) {
-  return {from, signal}
+/**
+ * `to` is an addition to webrtc-swarm's shape (which ignores it): swarms of a
+ * page share one hub stream, and an event stream does not say which channel a
+ * message came on, so a signal names its recipient.
+ */
+export function encodeSignal(from: string, to: string, signal: SimplePeerSignal) {
+  return {from, to, signal}
 }
 
 export function decodeHubMessage(data: unknown): HubMessage {
@@ -44,7 +49,10 @@ export function decodeHubMessage(data: unknown): HubMessage {
   if (signal.sdp !== undefined && (typeof signal.sdp !== 'string' || signal.sdp.length > MAX_SDP)) throw P2PError.MALFORMED_MESSAGE('bad sdp')
   if ((signal.type === 'offer' || signal.type === 'answer') && typeof signal.sdp !== 'string') throw P2PError.MALFORMED_MESSAGE('offer or answer without sdp')
   if (signal.type === undefined && signal.candidate === undefined) throw P2PError.MALFORMED_MESSAGE('signal has neither type nor candidate')
-  return {kind: 'signal', from: m.from, signal: signal as SimplePeerSignal}
+  if (m.to !== undefined && !isPeerId(m.to)) throw P2PError.MALFORMED_MESSAGE('signal has an invalid to')
+  return m.to === undefined
+    ? {kind: 'signal', from: m.from, signal: signal as SimplePeerSignal}
+    : {kind: 'signal', from: m.from, to: m.to, signal: signal as SimplePeerSignal}
 }
 
 /**

@@ -6,6 +6,7 @@ import {createDebug, shortId} from '../debug.js'
 import {generateIdentity, type Identity} from '../crypto/identity.js'
 import {RoomCipher} from '../crypto/room-cipher.js'
 import {HubClient, type Subscription} from '../hub-client/hub-client.js'
+import {pageStreams} from '../hub-client/shared-streams.js'
 import type {MuxOptions} from '../mux/mux.js'
 import {decodeHubMessage, encodeAnnounce, encodeSignal} from './messages.js'
 import {PeerConnection} from './peer-connection.js'
@@ -114,10 +115,11 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room) : null
     this.#announceDelay = this.#announceBounds.min
     this.#ownsHub = !opts.hubClient
-    this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room})
+    this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room, openStream: pageStreams.open})
     this.#hub.on('open', this.#onHubOpen)
     this.#hub.on('error', this.#onHubError)
-    // One stream carries both channels; webrtc-swarm's messages tell themselves apart.
+    // One stream carries both channels (and those of the page's other swarms):
+    // the messages tell themselves apart.
     this.#subscription = this.#hub.subscribe([ALL, this.id], data => void this.#onHubMessage(data))
     debug('start', shortId(this.id), 'room', this.room, 'key', shortId(this.publicKey))
   }
@@ -235,6 +237,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       return
     }
     if (decoded.from === this.id) return // our own announcement, echoed by the hub
+    if (decoded.kind === 'signal' && decoded.to !== undefined && decoded.to !== this.id) return // another swarm's, on a shared stream
     if (decoded.kind === 'announce') {
       this.#stats.announcesReceived++
       this.#connect(decoded.from, true)
@@ -287,7 +290,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#connections.set(remoteId, conn)
     conn.on('signal', signal => {
       this.#stats.signalsOut++
-      void this.#post(remoteId, encodeSignal(this.id, signal))
+      void this.#post(remoteId, encodeSignal(this.id, remoteId, signal))
     })
     conn.on('open', () => this.#onOpen(conn))
     conn.on('update', () => this.emit('update'))

@@ -1,0 +1,21 @@
+import type {ChildProcess} from 'node:child_process'
+
+export interface HubProcessOptions {
+  /** 0 (the default) lets the system pick a free port. */
+  port?: number
+  host?: string
+  /** More CLI flags, e.g. `['--rate-limit', '100000']`. */
+  args?: string[]
+  /** 'inherit' forwards the hub's output to this process once it listens. */
+  stdio?: 'pipe' | 'inherit'
+}
+
+export interface HubProcess {
+  /** The URL the hub printed, e.g. `http://127.0.0.1:9000`. */
+  url: string
+  child: ChildProcess
+  /** Sends SIGTERM and resolves once the process has exited. */
+  close(): Promise<void>
+}
+
+export function startHubProcess(options?: HubProcessOptions): Promise<HubProcess>

@@ -1,0 +1,444 @@
+import {Emitter} from '../emitter.js'
+import {P2PError} from '../errors.js'
+import {createDebug} from '../debug.js'
+import {utf8} from '../bytes.js'
+import {CrossHubDedupe} from './dedupe.js'
+import {MAX_BODY_BYTES, broadcastUrl, errorFromResponse, isValidName, normalizeHubUrl, streamUrl} from './protocol.js'
+import {openEventStream} from './sse.js'
+import type {EventStream, EventStreamHandlers, OpenStream, StreamTarget} from './sse.js'
+
+const debug = createDebug('p2p:hub-client')
+
+export type HubState = 'connecting' | 'open' | 'closed'
+
+/** One hub as this client sees it. */
+export interface HubConnectionStats {
+  /** `open` while at least one of this client's streams to the hub is open. */
+  state: HubState
+  /** Streams reopened after a failure. */
+  reconnects: number
+  /** Messages received from this hub, duplicates and malformed ones included. */
+  messagesIn: number
+  /** Broadcasts this hub accepted. */
+  broadcastsOut: number
+  /** Failed streams plus failed broadcasts. */
+  failures: number
+}
+
+export interface HubClientStats {
+  /** Keyed by hub URL as normalised (scheme added, trailing slash removed). */
+  hubs: Record<string, HubConnectionStats>
+  /** Copies of a message that another hub had already delivered. */
+  duplicatesDropped: number
+  /** Messages that were not JSON. */
+  malformedDropped: number
+}
+
+export type HubClientEvents = {
+  /** A hub now serves this client (one of its streams opened). */
+  open: (url: string) => void
+  /** A hub stopped serving this client (its last open stream failed or was closed). */
+  close: (url: string) => void
+  /**
+   * A stream failed (P2PError; the client reconnects by itself, this is for
+   * diagnostics) or an `onMessage` callback threw (its error, as thrown).
+   */
+  error: (err: Error) => void
+  /** `stats` changed state (not emitted per message). */
+  update: () => void
+}
+
+export interface HubClientOptions {
+  /** Hub URLs; the client subscribes on all and broadcasts to all. */
+  hubs: readonly string[]
+  /** The signalhub "app": the namespace channels live in. */
+  app: string
+  /** Smallest reconnection back-off ceiling, ms. Default 1000. */
+  minDelay?: number
+  /** Largest reconnection back-off ceiling, ms. Default 30 000. */
+  maxDelay?: number
+  /** Copies of a message from other hubs within this many ms are dropped. Default 5000. */
+  dedupeWindow?: number
+  /** Broadcasts still unanswered after this many ms are abandoned. Default 10 000. */
+  timeout?: number
+  /** Used for broadcasts, and for streams unless `openStream` is given. */
+  fetch?: typeof fetch
+  /** How event streams are opened; lets one stream be shared by many clients or tabs. */
+  openStream?: OpenStream
+  /** Source of jitter in [0, 1); tests pin it. Default Math.random. */
+  random?: () => number
+}
+
+export interface Subscription {
+  readonly channels: readonly string[]
+  /** Resolves once a stream to at least one hub is open; rejects if closed first. */
+  readonly ready: Promise<void>
+  /** Closes this subscription's streams on every hub. Idempotent. */
+  close(): void
+}
+
+/** What a subscription needs from its client; keeps the client's internals private. */
+interface SubscriptionHost {
+  readonly hubs: readonly string[]
+  readonly app: string
+  readonly stats: HubClientStats
+  readonly dedupeWindow: number
+  open(url: string, handlers: EventStreamHandlers, target: StreamTarget): EventStream
+  backoff(attempt: number): number
+  error(err: Error): void
+  changed(): void
+  removed(subscription: HubSubscription): void
+}
+
+interface Link {
+  state: HubState
+  stream: EventStream | null
+  timer: ReturnType<typeof setTimeout> | null
+  attempt: number
+  // Bumped for every stream opened, so late callbacks of a replaced stream are ignored.
+  generation: number
+}
+
+/**
+ * A client for signalhub-protocol hubs: subscribes on every hub, reconnects
+ * each stream on its own with exponential back-off and full jitter, delivers a
+ * message carried by several hubs once, and broadcasts to every hub.
+ *
+ * @example
+ * const client = new HubClient({hubs: ['http://127.0.0.1:9000'], app: 'chat'})
+ * const sub = client.subscribe(['all'], message => console.log(message))
+ * await sub.ready
+ * await client.broadcast('all', {hello: 'world'})
+ */
+export class HubClient extends Emitter<HubClientEvents> {
+  readonly app: string
+  readonly hubs: readonly string[]
+  readonly stats: HubClientStats
+
+  readonly #minDelay: number
+  readonly #maxDelay: number
+  readonly #timeout: number
+  readonly #random: () => number
+  readonly #fetch: typeof fetch
+  readonly #openStream: OpenStream
+  readonly #subscriptions = new Set<HubSubscription>()
+  readonly #pending = new Set<{controller: AbortController, timer: ReturnType<typeof setTimeout>}>()
+  readonly #host: SubscriptionHost
+  #destroyed = false
+
+  constructor({
+    hubs,
+    app,
+    minDelay = 1000,
+    maxDelay = 30_000,
+    dedupeWindow = 5000,
+    timeout = 10_000,
+    fetch: fetchImpl,
+    openStream,
+    random = Math.random,
+  }: HubClientOptions) {
+    super()
+    if (!Array.isArray(hubs) || hubs.length === 0 || !hubs.every(hub => typeof hub === 'string' && hub.trim() !== '')) {
+      throw P2PError.INVALID_ARGUMENT('hubs must be a non-empty list of URLs')
+    }
+    if (typeof app !== 'string' || !isValidName(app)) throw P2PError.INVALID_ARGUMENT('app must be 1-128 characters without control characters')
+    if (!(minDelay >= 0) || !(maxDelay >= minDelay)) throw P2PError.INVALID_ARGUMENT('need 0 <= minDelay <= maxDelay')
+    this.app = app
+    this.hubs = [...new Set(hubs.map(normalizeHubUrl))]
+    this.stats = {hubs: {}, duplicatesDropped: 0, malformedDropped: 0}
+    for (const hub of this.hubs) {
+      this.stats.hubs[hub] = {state: 'closed', reconnects: 0, messagesIn: 0, broadcastsOut: 0, failures: 0}
+    }
+    this.#minDelay = minDelay
+    this.#maxDelay = maxDelay
+    this.#timeout = timeout
+    this.#random = random
+    this.#fetch = fetchImpl ?? globalThis.fetch.bind(globalThis)
+    this.#openStream = openStream ?? ((url, handlers) => openEventStream(url, handlers, {fetch: fetchImpl}))
+    this.#host = {
+      hubs: this.hubs,
+      app,
+      stats: this.stats,
+      dedupeWindow,
+      open: (url, handlers, target) => this.#openStream(url, handlers, target),
+      backoff: attempt => this.#backoff(attempt),
+      error: err => this.emit('error', err),
+      changed: () => this.#refreshStates(),
+      removed: subscription => this.#subscriptions.delete(subscription),
+    }
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
+  /**
+   * Listens on `channels` of every hub. `onMessage` gets each message's JSON
+   * value; text that is not JSON is dropped and counted in `stats`.
+   */
+  subscribe(channels: readonly string[], onMessage: (data: unknown) => void): Subscription {
+    if (this.destroyed) throw P2PError.DESTROYED('hub client was destroyed')
+    if (!Array.isArray(channels) || channels.length === 0) throw P2PError.INVALID_ARGUMENT('channels must be a non-empty list')
+    for (const channel of channels) {
+      if (typeof channel !== 'string' || !isValidName(channel)) {
+        throw P2PError.BAD_CHANNEL('channel names are 1-128 characters without control characters')
+      }
+    }
+    if (typeof onMessage !== 'function') throw P2PError.INVALID_ARGUMENT('onMessage must be a function')
+    const subscription = new HubSubscription(this.#host, [...new Set(channels)], onMessage)
+    this.#subscriptions.add(subscription)
+    subscription.start()
+    return subscription
+  }
+
+  /**
+   * POSTs `data` as JSON to `channel` on every hub. Resolves once one hub has
+   * accepted it; rejects with the most telling failure if none did: a hub's
+   * refusal (ERR_RATE_LIMITED, ERR_HUB_REJECTED) before ERR_HUB_UNREACHABLE.
+   * Misuse (bad channel, data that is not JSON, over 64 KiB) throws at once.
+   */
+  broadcast(channel: string, data: unknown): Promise<void> {
+    if (this.destroyed) throw P2PError.DESTROYED('hub client was destroyed')
+    if (typeof channel !== 'string' || !isValidName(channel)) {
+      throw P2PError.BAD_CHANNEL('channel names are 1-128 characters without control characters')
+    }
+    let body: string | undefined
+    try {
+      body = JSON.stringify(data)
+    } catch (err) {
+      throw P2PError.INVALID_ARGUMENT(`data must be JSON-serialisable: ${(err as Error).message}`)
+    }
+    if (body === undefined) throw P2PError.INVALID_ARGUMENT('data must be JSON-serialisable')
+    if (utf8(body).length > MAX_BODY_BYTES) throw P2PError.BODY_TOO_LARGE(`a message is at most ${MAX_BODY_BYTES} bytes as JSON`)
+    return this.#broadcast(channel, body)
+  }
+
+  /** Closes every stream, abandons pending broadcasts, clears every timer. Idempotent. */
+  destroy(): void {
+    if (this.#destroyed) return
+    this.#destroyed = true
+    for (const subscription of [...this.#subscriptions]) subscription.close()
+    for (const pending of this.#pending) {
+      clearTimeout(pending.timer)
+      pending.controller.abort()
+    }
+    this.#pending.clear()
+    debug('destroyed')
+  }
+
+  #broadcast(channel: string, body: string): Promise<void> {
+    const controller = new AbortController()
+    const pending = {controller, timer: setTimeout(() => controller.abort(), this.#timeout)}
+    this.#pending.add(pending)
+    return new Promise((resolve, reject) => {
+      let left = this.hubs.length
+      let accepted = false
+      const errors: P2PError[] = []
+      this.hubs.forEach((hub, i) => {
+        void this.#post(hub, channel, body, controller.signal).then(err => {
+          if (err === null) {
+            if (!accepted) resolve()
+            accepted = true
+          } else {
+            errors[i] = err
+          }
+          if (--left > 0) return
+          clearTimeout(pending.timer)
+          this.#pending.delete(pending)
+          if (accepted) return
+          reject(this.destroyed ? P2PError.DESTROYED('hub client was destroyed') : mostTelling(errors))
+        })
+      })
+    })
+  }
+
+  async #post(hub: string, channel: string, body: string, signal: AbortSignal): Promise<P2PError | null> {
+    const stats = this.stats.hubs[hub]
+    let res: Response
+    try {
+      res = await this.#fetch(broadcastUrl(hub, this.app, channel), {
+        method: 'POST',
+        // A CORS-safelisted type: browsers send it without a preflight round trip.
+        headers: {'content-type': 'text/plain;charset=UTF-8'},
+        body,
+        signal,
+      })
+    } catch (err) {
+      stats.failures++
+      return P2PError.HUB_UNREACHABLE(`cannot reach ${hub}${signal.aborted ? ' (timed out or destroyed)' : ''}`, err)
+    }
+    if (res.ok) {
+      await res.arrayBuffer().catch(() => {})
+      stats.broadcastsOut++
+      return null
+    }
+    stats.failures++
+    return errorFromResponse(hub, res)
+  }
+
+  #backoff(attempt: number): number {
+    // Full jitter: anywhere between zero and the exponential ceiling, so the
+    // clients of a restarted hub do not come back in one wave.
+    const ceiling = Math.min(this.#maxDelay, this.#minDelay * 2 ** attempt)
+    return Math.floor(this.#random() * ceiling)
+  }
+
+  #refreshStates(): void {
+    let changed = false
+    this.hubs.forEach((hub, i) => {
+      let state: HubState = 'closed'
+      for (const subscription of this.#subscriptions) {
+        const linkState = subscription.stateOf(i)
+        if (linkState === 'open') {
+          state = 'open'
+          break
+        }
+        if (linkState === 'connecting') state = 'connecting'
+      }
+      const stats = this.stats.hubs[hub]
+      const before = stats.state
+      if (before === state) return
+      stats.state = state
+      changed = true
+      debug(hub, before, '->', state)
+      if (state === 'open') this.emit('open', hub)
+      else if (before === 'open') this.emit('close', hub)
+    })
+    if (changed) this.emit('update')
+  }
+}
+
+function mostTelling(errors: P2PError[]): P2PError {
+  const answered = errors.find(err => err !== undefined && err.code !== 'ERR_HUB_UNREACHABLE')
+  if (answered) return answered
+  const all = errors.filter(Boolean)
+  if (all.length === 1) return all[0]
+  return P2PError.HUB_UNREACHABLE(`no hub reachable: ${all.map(err => err.message).join('; ')}`, all)
+}
+
+class HubSubscription implements Subscription {
+  readonly channels: readonly string[]
+  readonly ready: Promise<void>
+  readonly #host: SubscriptionHost
+  readonly #onMessage: (data: unknown) => void
+  readonly #links: Link[]
+  // One hub cannot duplicate across hubs; skip the bookkeeping then.
+  readonly #dedupe: CrossHubDedupe | null
+  #resolveReady!: () => void
+  #rejectReady!: (err: P2PError) => void
+  #closed = false
+
+  constructor(host: SubscriptionHost, channels: readonly string[], onMessage: (data: unknown) => void) {
+    this.#host = host
+    this.channels = channels
+    this.#onMessage = onMessage
+    this.#links = host.hubs.map(() => ({state: 'connecting', stream: null, timer: null, attempt: 0, generation: 0}))
+    this.#dedupe = host.hubs.length > 1 ? new CrossHubDedupe({window: host.dedupeWindow}) : null
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve
+      this.#rejectReady = reject
+    })
+    // Callers who never await `ready` must not see an unhandled rejection on close.
+    this.ready.catch(() => {})
+  }
+
+  start(): void {
+    for (let i = 0; i < this.#links.length; i++) this.#connect(i)
+    this.#host.changed()
+  }
+
+  stateOf(hub: number): HubState {
+    return this.#closed ? 'closed' : this.#links[hub].state
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    for (const link of this.#links) {
+      link.generation++
+      link.state = 'closed'
+      if (link.timer !== null) clearTimeout(link.timer)
+      link.timer = null
+      link.stream?.close()
+      link.stream = null
+    }
+    this.#dedupe?.clear()
+    this.#rejectReady(P2PError.DESTROYED('subscription closed before any hub answered'))
+    this.#host.removed(this)
+    this.#host.changed()
+  }
+
+  #connect(i: number): void {
+    const link = this.#links[i]
+    const hub = this.#host.hubs[i]
+    const generation = ++link.generation
+    const current = () => !this.#closed && link.generation === generation
+    link.state = 'connecting'
+    const handlers: EventStreamHandlers = {
+      onopen: () => {
+        if (!current() || link.state === 'open') return
+        link.state = 'open'
+        link.attempt = 0
+        this.#resolveReady()
+        this.#host.changed()
+      },
+      onmessage: text => {
+        if (current()) this.#receive(i, text)
+      },
+      onerror: err => {
+        if (!current()) return
+        this.#failed(i, err)
+      },
+    }
+    try {
+      const {app} = this.#host
+      const stream = this.#host.open(streamUrl(hub, app, this.channels), handlers, {hub, app, channels: this.channels})
+      if (current()) link.stream = stream
+      else stream.close()
+    } catch (err) {
+      if (current()) this.#failed(i, err instanceof P2PError ? err : P2PError.HUB_UNREACHABLE(`cannot open a stream to ${hub}`, err))
+    }
+  }
+
+  #failed(i: number, err: P2PError): void {
+    const link = this.#links[i]
+    const hub = this.#host.hubs[i]
+    link.generation++
+    link.stream?.close()
+    link.stream = null
+    link.state = 'connecting'
+    this.#host.stats.hubs[hub].failures++
+    const delay = this.#host.backoff(link.attempt++)
+    debug(hub, 'stream failed:', err.message, `- retrying in ${delay} ms`)
+    link.timer = setTimeout(() => {
+      link.timer = null
+      if (this.#closed) return
+      this.#host.stats.hubs[hub].reconnects++
+      this.#connect(i)
+    }, delay)
+    this.#host.changed()
+    this.#host.error(err)
+  }
+
+  #receive(i: number, text: string): void {
+    const stats = this.#host.stats
+    stats.hubs[this.#host.hubs[i]].messagesIn++
+    if (this.#dedupe !== null && !this.#dedupe.accept(i, text)) {
+      stats.duplicatesDropped++
+      return
+    }
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch {
+      stats.malformedDropped++
+      debug(this.#host.hubs[i], 'dropped a message that is not JSON')
+      return
+    }
+    try {
+      this.#onMessage(data)
+    } catch (err) {
+      this.#host.error(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+}

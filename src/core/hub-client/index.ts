@@ -1,0 +1,33 @@
+export {HubClient} from './hub-client.js'
+export type {
+  HubClientEvents,
+  HubClientOptions,
+  HubClientStats,
+  HubConnectionStats,
+  HubState,
+  Subscription,
+} from './hub-client.js'
+export {openEventStream} from './sse.js'
+export {SharedStreams, pageStreams} from './shared-streams.js'
+export type {
+  EventSourceConstructor,
+  EventSourceLike,
+  EventStream,
+  EventStreamHandlers,
+  OpenEventStreamOptions,
+  OpenStream,
+  StreamTarget,
+} from './sse.js'
+export {SseParser} from './sse-parser.js'
+export {CrossHubDedupe} from './dedupe.js'
+export type {CrossHubDedupeOptions} from './dedupe.js'
+export {
+  MAX_BODY_BYTES,
+  MAX_NAME_LENGTH,
+  broadcastUrl,
+  errorFromResponse,
+  isValidName,
+  normalizeHubUrl,
+  streamUrl,
+} from './protocol.js'
+export type {HubErrorBody} from './protocol.js'

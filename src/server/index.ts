@@ -1,0 +1,7 @@
+// The Node side: the signalling hub and the pieces it is built from.
+export {createHub, HUB_NAME, HUB_VERSION} from './hub.js'
+export type {Hub, HubOptions, HubStats, HubRejections, HubInternals} from './hub.js'
+export {CorsPolicy} from './cors.js'
+export type {CorsOrigins, CorsHeaders} from './cors.js'
+export {TokenBuckets} from './rate-limit.js'
+export type {TokenBucketsOptions} from './rate-limit.js'

@@ -1,0 +1,78 @@
+// The demo as a newcomer meets it: a real hub process, the demo server, and two tabs
+// of the system Chromium that must find each other and show one connected peer.
+import {after, before, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {mkdir} from 'node:fs/promises'
+import {randomBytes} from 'node:crypto'
+import {fileURLToPath} from 'node:url'
+import type {Page} from 'puppeteer-core'
+import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
+import {launchChromium, startDemoServer, type LaunchedChromium} from '../../scripts/browser.js'
+import type {DemoServer} from '../../scripts/demo-server.js'
+
+const RESULTS = new URL('../../test-results/', import.meta.url)
+const CONNECT_TIMEOUT = 30_000
+
+let hub: HubProcess
+let demo: DemoServer
+let chromium: LaunchedChromium
+
+// One at a time, so whatever did start is assigned and closed by `after` if a later one fails.
+before(async () => {
+  hub = await startHubProcess()
+  demo = await startDemoServer()
+  chromium = await launchChromium()
+})
+
+after(async () => {
+  await Promise.all([chromium?.close(), demo?.close(), hub?.close()])
+})
+
+/** Rows of the page's <p2p-peers> list, read through its shadow root by their parts. */
+function peerRows(page: Page) {
+  return page.evaluate(() => {
+    const rows = document.querySelector('p2p-peers')?.shadowRoot?.querySelectorAll('[part~="peer"]') ?? []
+    return [...rows].map(row => ({state: row.getAttribute('data-state'), key: row.getAttribute('data-key')}))
+  })
+}
+
+/** Waits, polling the DOM, until the page lists exactly one peer and it is connected. */
+async function waitForOneConnectedPeer(page: Page, name: string) {
+  try {
+    await page.waitForFunction(() => {
+      const root = document.querySelector('p2p-peers')?.shadowRoot
+      return root?.querySelectorAll('[part~="peer"]').length === 1 &&
+        root.querySelectorAll('[part~="peer-connected"]').length === 1
+    }, {timeout: CONNECT_TIMEOUT, polling: 100})
+  } catch (err) {
+    throw new Error(`${name} did not show one connected peer; it shows ${JSON.stringify(await peerRows(page))}`, {cause: err})
+  }
+}
+
+test('two tabs of the demo find each other and list one connected peer each', async () => {
+  // A room of its own, so a stray tab on the same hub cannot join this test.
+  const room = `e2e-${randomBytes(4).toString('hex')}`
+  const address = `${demo.url}/?hub=${encodeURIComponent(hub.url)}&room=${room}`
+  const pageErrors: string[] = []
+  const open = async (name: string) => {
+    const page = await chromium.browser.newPage()
+    page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))
+    await page.setViewport({width: 900, height: 700})
+    await page.goto(address)
+    return page
+  }
+  const [first, second] = await Promise.all([open('first tab'), open('second tab')])
+
+  await Promise.all([waitForOneConnectedPeer(first, 'first tab'), waitForOneConnectedPeer(second, 'second tab')])
+
+  // Each tab lists the other: the key shown in one is the key the other calls its own.
+  const [firstRows, secondRows] = await Promise.all([peerRows(first), peerRows(second)])
+  const ownKey = (page: Page) => page.evaluate(() => document.querySelector('p2p-swarm')?.swarm?.publicKey)
+  assert.equal(firstRows[0].key, await ownKey(second))
+  assert.equal(secondRows[0].key, await ownKey(first))
+  assert.deepEqual(pageErrors, [])
+
+  await mkdir(RESULTS, {recursive: true})
+  await first.screenshot({path: `${fileURLToPath(RESULTS)}demo-first-tab.png`})
+  await second.screenshot({path: `${fileURLToPath(RESULTS)}demo-second-tab.png`})
+})
