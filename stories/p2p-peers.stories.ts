@@ -5,7 +5,7 @@ import '../src/index.js'
 interface PeersArgs {
   hub: string
   room: string
-  showPending: boolean
+  hidePending: boolean
 }
 
 /**
@@ -19,13 +19,13 @@ const meta: Meta<PeersArgs> = {
   argTypes: {
     hub: {control: 'text'},
     room: {control: 'text'},
-    showPending: {control: 'boolean', name: 'show-pending', description: 'Also list connections still being set up'},
+    hidePending: {control: 'boolean', name: 'hide-pending', description: 'List only proven peers'},
   },
   args: {
     hub: 'http://127.0.0.1:9000',
     // A room of this page's own, so exactly the two swarms below meet in it.
     room: `storybook-${Math.random().toString(36).slice(2, 8)}`,
-    showPending: true,
+    hidePending: false,
   },
 }
 
@@ -33,7 +33,7 @@ export default meta
 
 /** Two swarms on one page join the same room, connect to each other, and each lists the other. */
 export const TwoSwarmsInOneRoom: StoryObj<PeersArgs> = {
-  render: ({hub, room, showPending}) => html`
+  render: ({hub, room, hidePending}) => html`
     <p style="font: 13px system-ui; opacity: 0.7">
       Needs a hub at ${hub}: <code>npm start</code> or <code>npx p2p-elements hub</code> runs one.
     </p>
@@ -42,7 +42,7 @@ export const TwoSwarmsInOneRoom: StoryObj<PeersArgs> = {
         <section>
           <h3 style="font: 600 14px system-ui; margin: 0 0 0.5rem">${name}</h3>
           <p2p-swarm hub=${hub} room=${room}>
-            <p2p-peers .showPending=${showPending}></p2p-peers>
+            <p2p-peers ?hide-pending=${hidePending}></p2p-peers>
           </p2p-swarm>
         </section>`)}
     </div>

@@ -12,6 +12,10 @@ export interface FrameTransport {
   readonly maxMessageSize: number
   /** `onbufferedamountlow` fires when `bufferedAmount` drops to this. */
   bufferedAmountLowThreshold: number
+  /**
+   * Sends one frame. The transport copies or consumes it before returning, so
+   * the caller may reuse the buffer at once (the mux writes every frame into one).
+   */
   send(frame: Uint8Array): void
   close(): void
   onmessage: ((frame: Uint8Array) => void) | null
@@ -21,6 +25,9 @@ export interface FrameTransport {
 
 /** Chromium's data channel limit; 16 KiB is the floor every browser accepts. */
 export const SAFE_MESSAGE_SIZE = 16 * 1024
+
+/** Frames held before the mux attaches; a peer that sends more before we listen is flooding. */
+const MAX_BACKLOG = 1024
 
 /**
  * Adapts an open RTCDataChannel. `maxMessageSize` comes from the connection's
@@ -32,22 +39,40 @@ export function fromDataChannel(channel: RTCDataChannel, pc?: RTCPeerConnection)
   const maxMessageSize = negotiated && Number.isFinite(negotiated) && negotiated > 0
     ? negotiated
     : SAFE_MESSAGE_SIZE
+  // Frames that arrive before anyone reads them (between the channel opening and
+  // the mux attaching) are held and handed over once `onmessage` is set, so the
+  // remote's first OPEN is never lost. Past a bound the peer is flooding: close.
+  let onmessage: ((frame: Uint8Array) => void) | null = null
+  const backlog: Uint8Array[] = []
+  const drainBacklog = () => {
+    while (onmessage && backlog.length > 0) onmessage(backlog.shift() as Uint8Array)
+  }
   const transport: FrameTransport = {
     get open() { return channel.readyState === 'open' },
     get bufferedAmount() { return channel.bufferedAmount },
     maxMessageSize,
     get bufferedAmountLowThreshold() { return channel.bufferedAmountLowThreshold },
     set bufferedAmountLowThreshold(v: number) { channel.bufferedAmountLowThreshold = v },
+    // Chromium copies the bytes into its send queue during send().
     send(frame) { channel.send(frame as Uint8Array<ArrayBuffer>) },
     close() { channel.close() },
-    onmessage: null,
+    get onmessage() { return onmessage },
+    set onmessage(fn) {
+      onmessage = fn
+      if (fn && backlog.length > 0) queueMicrotask(drainBacklog)
+    },
     onbufferedamountlow: null,
     onclose: null,
   }
+  const receive = (frame: Uint8Array) => {
+    if (onmessage && backlog.length === 0) onmessage(frame)
+    else if (backlog.length < MAX_BACKLOG) backlog.push(frame)
+    else channel.close()
+  }
   channel.addEventListener('message', (e: MessageEvent) => {
     const data = e.data
-    if (data instanceof ArrayBuffer) transport.onmessage?.(new Uint8Array(data))
-    else if (ArrayBuffer.isView(data)) transport.onmessage?.(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    if (data instanceof ArrayBuffer) receive(new Uint8Array(data))
+    else if (ArrayBuffer.isView(data)) receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
     // Text frames are not part of the protocol; the mux only speaks binary.
   })
   channel.addEventListener('bufferedamountlow', () => transport.onbufferedamountlow?.())

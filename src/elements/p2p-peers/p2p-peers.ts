@@ -54,8 +54,8 @@ function hue(key: string): number {
 export class P2PPeersElement extends LitElement {
   static override styles = styles
 
-  /** Also list connections still being set up (their key is not proven yet). */
-  @property({type: Boolean, attribute: 'show-pending'}) showPending = true
+  /** List only proven peers, not connections still being set up. */
+  @property({type: Boolean, attribute: 'hide-pending'}) hidePending = false
 
   /** Label of the list, for assistive technology. */
   @property() label = 'Peers in this room'
@@ -87,7 +87,7 @@ export class P2PPeersElement extends LitElement {
   protected override render() {
     const swarm = this.swarm
     const peers = swarm && !swarm.destroyed
-      ? swarm.connections.filter(p => this.showPending || p.state === 'connected')
+      ? swarm.connections.filter(p => !this.hidePending || p.state === 'connected')
       : []
     const connected = peers.filter(p => p.state === 'connected').length
     return html`

@@ -1,0 +1,973 @@
+/**
+ * The per-connection multiplexer: every protocol (identity handshake, gossip,
+ * log replication, files, DHT, rooms) runs on its own named channel over one
+ * FrameTransport. It frames messages of any size, shares the link fairly between
+ * channels, keeps the transport's send buffer under a cap, and watches the peer's
+ * liveness. Wire format and guarantees: docs/mux.md.
+ */
+import type {FrameTransport} from './transport.js'
+import {Emitter} from '../emitter.js'
+import {P2PError, toP2PError} from '../errors.js'
+import {concat} from '../bytes.js'
+import {createDebug, shortId} from '../debug.js'
+import {Fifo} from './fifo.js'
+import {
+  FrameType, MAX_CHANNEL_ID, MAX_CONTROL_FRAME, MAX_DATA_HEADER,
+  channelNameBytes, createFrame, decodeFrame, encodeClose, encodeDataHeader, encodeGoodbye,
+  encodeOpen, encodePing, encodePong, writeNonce,
+  type Frame,
+} from './messages.js'
+
+const debug = createDebug('p2p:mux')
+
+const KiB = 1024
+const MiB = 1024 * KiB
+/** Unanswered PINGs remembered for RTT; older ones are forgotten. */
+const MAX_PINGS_IN_FLIGHT = 8
+
+export interface MuxOptions {
+  /**
+   * Largest payload of one DATA frame, in bytes (the header comes on top, so a
+   * 64 KiB chunk stays one frame). Capped by the transport's `maxMessageSize`.
+   * Smaller frames interleave channels more finely; larger ones cost less per byte.
+   */
+  frameSize?: number
+  /** Largest message either side may send. Sending more throws; receiving more drops the peer. */
+  maxMessageBytes?: number
+  /**
+   * Never queue more than this (plus one frame) in the transport's send buffer.
+   * Chromium's data channel got slower with more buffered (measured: 1 MiB cost
+   * ~20 % against 64–256 KiB, raw loops alike); raise it for links so fast that
+   * this drains before the event loop comes back.
+   */
+  highWaterMark?: number
+  /** Refill the transport once its send buffer drains to this. */
+  lowWaterMark?: number
+  /** Default for each channel's `highWaterMark`: `ready()` waits while a channel queues this much. */
+  channelHighWaterMark?: number
+  /** Milliseconds between PINGs; 0 turns them off. */
+  pingInterval?: number
+  /** Close with PEER_TIMEOUT when nothing at all arrives for this long (ms); 0 turns it off. */
+  timeout?: number
+  /** Messages held for channels this side has not opened yet, across all of them. */
+  maxPendingMessages?: number
+  /** Bytes held for channels this side has not opened yet, across all of them. */
+  maxPendingBytes?: number
+  /** Channels the remote may have open at once. */
+  maxChannels?: number
+  /** Least milliseconds between two `update` events. */
+  updateInterval?: number
+  /** Clock for RTT and liveness, in ms. */
+  now?: () => number
+  /** Names this mux in debug logs (for example the remote's peer id). */
+  label?: string
+  /** After `close()`, longest wait (ms) for the GOODBYE to leave before the transport closes. */
+  closeLinger?: number
+}
+
+/** Counters of one mux, one fixed shape so UIs can bind to it. */
+export interface MuxStats {
+  /** Bytes received and sent on the transport, frame headers included. */
+  bytesIn: number
+  bytesOut: number
+  /** Whole messages received (delivered, held or dropped) and sent. */
+  messagesIn: number
+  messagesOut: number
+  framesIn: number
+  framesOut: number
+  /** Smoothed round-trip time in ms; 0 until the first PONG. */
+  rtt: number
+  /** Malformed frames received (each one also closes the mux). */
+  malformed: number
+  /** Received messages that were dropped: held past the pending bound, or for a channel that closed. */
+  dropped: number
+}
+
+/** Counters of one channel, payload bytes only. */
+export interface ChannelStats {
+  bytesIn: number
+  bytesOut: number
+  messagesIn: number
+  messagesOut: number
+}
+
+export interface ChannelHandlers {
+  /**
+   * A whole message from the remote. It may be a view into a larger buffer
+   * (mind `byteOffset`); it is the receiver's to keep.
+   */
+  onmessage(bytes: Uint8Array): void
+  /** The channel closed: by `close()`, because the remote closed its side, or with the mux. */
+  onclose?(): void
+}
+
+export interface ChannelOptions extends ChannelHandlers {
+  /** `ready()` waits while this many bytes are queued on the channel. */
+  highWaterMark?: number
+}
+
+/** One named, message-oriented, ordered, reliable channel over a mux. */
+export interface Channel {
+  readonly name: string
+  /** True once closed by either side or with the mux; `send` then throws. */
+  readonly closed: boolean
+  /** Bytes passed to `send` that have not been handed to the transport yet. */
+  readonly bufferedAmount: number
+  /** `ready()` waits while `bufferedAmount` is at least this. */
+  readonly highWaterMark: number
+  readonly stats: ChannelStats
+  /**
+   * Queues a message (any size up to `maxMessageBytes`) and returns at once;
+   * never throws for backpressure. The mux keeps a reference until the bytes
+   * are framed: do not modify them after sending.
+   */
+  send(bytes: Uint8Array): void
+  /** Resolves when `bufferedAmount` is under the channel's high-water mark; rejects if it closes first. */
+  ready(): Promise<void>
+  /**
+   * Closes this side. Messages already sent are still delivered; messages from
+   * the remote are no longer. The remote's channel of the same name closes too.
+   */
+  close(): void
+}
+
+export type MuxEvents = {
+  /** Stats changed; throttled to one per `updateInterval`. */
+  update: (stats: MuxStats) => void
+  /** A new RTT sample was taken; the argument is the smoothed RTT in ms. */
+  rtt: (ms: number) => void
+  /** A channel's queue fell under its high-water mark. */
+  drain: (channel: Channel) => void
+  /** The remote opened a channel; open the same name to talk on it. */
+  remoteopen: (name: string) => void
+  /** The remote closed a channel. */
+  remoteclose: (name: string) => void
+  /** The remote leaves on purpose; `close` follows at once. */
+  goodbye: (reason: string) => void
+  error: (err: P2PError) => void
+  /** The mux is gone; `err` is what `error` carried, if anything. */
+  close: (err?: P2PError) => void
+}
+
+/** What a channel object calls back into its mux for. */
+interface ChannelCore {
+  send(ch: LocalChannel, bytes: Uint8Array): void
+  ready(ch: LocalChannel): Promise<void>
+  close(ch: LocalChannel): void
+}
+
+interface Waiter {
+  promise: Promise<void>
+  resolve(): void
+  reject(err: Error): void
+}
+
+function createWaiter(): Waiter {
+  let resolve!: () => void
+  let reject!: (err: Error) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return {promise, resolve, reject}
+}
+
+/** A user callback that throws must not break the mux: report it the way event listeners' errors are. */
+function rethrowLater(err: unknown): void {
+  queueMicrotask(() => {
+    throw err
+  })
+}
+
+function closeQuietly(t: FrameTransport): void {
+  try {
+    if (t.open) t.close()
+  } catch {
+    // A transport that throws on close is gone already.
+  }
+}
+
+/**
+ * Closes `t` once what was sent has left its buffer, or after `maxWait` ms.
+ * Chromium drops frames sent in the same task as `close()` (measured: a GOODBYE
+ * sent just before it never arrived), so the last words need a moment.
+ */
+function closeWhenSent(t: FrameTransport, maxWait: number): void {
+  const done = () => {
+    clearTimeout(timer)
+    t.onbufferedamountlow = null
+    t.onclose = null
+    closeQuietly(t)
+  }
+  const timer = setTimeout(done, maxWait)
+  t.onclose = done
+  t.onbufferedamountlow = done
+  t.bufferedAmountLowThreshold = 0
+}
+
+class LocalChannel implements Channel {
+  readonly stats: ChannelStats = {bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0}
+  closed = false
+  bufferedAmount = 0
+  /** Messages not fully framed yet; the head one is `offset` bytes in. */
+  readonly queue = new Fifo<Uint8Array>()
+  offset = 0
+  /** In the scheduler's round-robin ring (it has frames to send and its OPEN went out). */
+  inRing = false
+  /** Its OPEN was queued. A channel reopened under a name whose CLOSE is still pending waits. */
+  announced = false
+  /** Closed with messages queued: its CLOSE goes out after the last of them. */
+  closing = false
+  /** The next channel of the same name, announced once this one's CLOSE is queued. */
+  successor: LocalChannel | null = null
+  /** The remote's channel of the same name this one receives from. */
+  remote: Remote | null = null
+  /** Messages held before it opened are being delivered; newer ones queue behind them. */
+  flushing = false
+  /** The queue reached the high-water mark since the last `drain`. */
+  overMark = false
+  /** The pending `ready()` promise, shared by every caller until the queue drains. */
+  waiter: Waiter | null = null
+
+  constructor(
+    private readonly core: ChannelCore,
+    readonly id: number,
+    readonly name: string,
+    readonly nameBytes: Uint8Array,
+    readonly handlers: ChannelHandlers,
+    readonly highWaterMark: number,
+  ) {}
+
+  send(bytes: Uint8Array): void {
+    this.core.send(this, bytes)
+  }
+
+  ready(): Promise<void> {
+    return this.core.ready(this)
+  }
+
+  close(): void {
+    this.core.close(this)
+  }
+}
+
+/** A channel the remote announced, by its id. */
+interface Remote {
+  readonly id: number
+  readonly name: string
+  /** The local channel of the same name, once open. */
+  local: LocalChannel | null
+  /** Frames of the message being reassembled. */
+  readonly parts: Uint8Array[]
+  /** Bytes of the message being reassembled. */
+  size: number
+  /** Of those, bytes charged to the pending budget (while no local channel listens). */
+  charged: number
+  /** The message being reassembled is dropped; skip to its last frame. */
+  discard: boolean
+  /** Whole messages waiting for the local channel. */
+  readonly pending: Fifo<Uint8Array>
+}
+
+function checkCount(name: string, value: number, min: number): void {
+  if (!(typeof value === 'number' && value >= min && value !== Infinity)) {
+    throw P2PError.INVALID_ARGUMENT(`${name} must be a finite number ≥ ${min}`)
+  }
+}
+
+export class Mux extends Emitter<MuxEvents> {
+  readonly transport: FrameTransport
+  readonly stats: MuxStats = {
+    bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, framesIn: 0, framesOut: 0,
+    rtt: 0, malformed: 0, dropped: 0,
+  }
+
+  /** Largest payload per DATA frame actually used (the option, capped by the transport). */
+  readonly frameSize: number
+  readonly maxMessageBytes: number
+  readonly highWaterMark: number
+  readonly lowWaterMark: number
+
+  private readonly channelHighWaterMark: number
+  private readonly timeout: number
+  private readonly maxPendingMessages: number
+  private readonly maxPendingBytes: number
+  private readonly maxChannels: number
+  private readonly updateInterval: number
+  private readonly now: () => number
+  private readonly label: string
+  private readonly closeLinger: number
+  private readonly core: ChannelCore
+
+  private _destroyed = false
+
+  /** One frame buffer reused for every DATA frame (transports copy on send). */
+  private readonly frame: Uint8Array
+  /** Views of `frame` for a full frame, by header length, so the hot path allocates nothing. */
+  private readonly fullFrames: Uint8Array[] = []
+  /** Decoded frames land here: the receive path allocates only the payload view. */
+  private readonly scratch: Frame = createFrame()
+
+  private nextId = 1
+  /** Open local channels by name. */
+  private readonly local = new Map<string, LocalChannel>()
+  /** By name, the newest local channel whose CLOSE is not queued yet (open, flushing or waiting). */
+  private readonly tails = new Map<string, LocalChannel>()
+  private readonly remotes = new Map<number, Remote>()
+  private readonly remotesByName = new Map<string, Remote>()
+  private pendingMessages = 0
+  private pendingBytes = 0
+
+  /** Control frames go before any data, in order. */
+  private readonly control = new Fifo<Uint8Array>()
+  /** A PONG still queued answers the newest PING instead of queueing another. */
+  private pongFrame: Uint8Array | null = null
+  /** Channels with frames to send, served one frame each per turn. */
+  private readonly ring: LocalChannel[] = []
+  private cursor = 0
+  private pumping = false
+  private queued = 0
+  private drained: LocalChannel[] = []
+
+  private timer: ReturnType<typeof setInterval> | null = null
+  private updateTimer: ReturnType<typeof setTimeout> | null = null
+  private ticksPerPing = 0
+  private ticksSincePing = 0
+  private pingNonce = 0
+  /**
+   * PINGs awaiting their PONG, oldest first (a few at most). A PING goes out
+   * every interval even while earlier ones are unanswered: the keep-alive must
+   * keep this side audible when the remote's answers are what is lost, and
+   * under load an answer may take longer than the interval.
+   */
+  private readonly pings: Array<{nonce: number, sentAt: number}> = []
+  private framesSeen = 0
+  private lastActivity: number
+
+  constructor(transport: FrameTransport, options: MuxOptions = {}) {
+    super()
+    const {
+      frameSize = 64 * KiB,
+      maxMessageBytes = 16 * MiB,
+      highWaterMark = 256 * KiB,
+      lowWaterMark = 128 * KiB,
+      channelHighWaterMark = 256 * KiB,
+      pingInterval = 1000,
+      timeout = 5000,
+      maxPendingMessages = 64,
+      maxPendingBytes = 1 * MiB,
+      maxChannels = 1024,
+      updateInterval = 250,
+      now = () => performance.now(),
+      label = '',
+      closeLinger = 1000,
+    } = options
+    checkCount('frameSize', frameSize, 1)
+    checkCount('maxMessageBytes', maxMessageBytes, 0)
+    checkCount('highWaterMark', highWaterMark, 1)
+    checkCount('lowWaterMark', lowWaterMark, 0)
+    if (lowWaterMark >= highWaterMark) throw P2PError.INVALID_ARGUMENT('lowWaterMark must be below highWaterMark')
+    checkCount('channelHighWaterMark', channelHighWaterMark, 1)
+    checkCount('pingInterval', pingInterval, 0)
+    checkCount('timeout', timeout, 0)
+    checkCount('maxPendingMessages', maxPendingMessages, 0)
+    checkCount('maxPendingBytes', maxPendingBytes, 0)
+    checkCount('maxChannels', maxChannels, 1)
+    checkCount('updateInterval', updateInterval, 0)
+    checkCount('closeLinger', closeLinger, 0)
+    if (!(transport.maxMessageSize >= 2 * MAX_CONTROL_FRAME)) {
+      throw P2PError.INVALID_ARGUMENT(`transport.maxMessageSize must be at least ${2 * MAX_CONTROL_FRAME}`)
+    }
+
+    this.transport = transport
+    this.frameSize = Math.floor(Math.min(frameSize, transport.maxMessageSize - MAX_DATA_HEADER))
+    this.maxMessageBytes = maxMessageBytes
+    this.highWaterMark = highWaterMark
+    this.lowWaterMark = lowWaterMark
+    this.channelHighWaterMark = channelHighWaterMark
+    this.timeout = timeout
+    this.maxPendingMessages = maxPendingMessages
+    this.maxPendingBytes = maxPendingBytes
+    this.maxChannels = maxChannels
+    this.updateInterval = updateInterval
+    this.now = now
+    this.label = label ? shortId(label) : ''
+    this.closeLinger = closeLinger
+    this.core = {
+      send: (ch, bytes) => this.enqueue(ch, bytes),
+      ready: ch => this.waitReady(ch),
+      close: ch => this.closeChannel(ch, false),
+    }
+
+    this.frame = new Uint8Array(MAX_DATA_HEADER + this.frameSize)
+    for (let h = 0; h <= MAX_DATA_HEADER; h++) this.fullFrames.push(this.frame.subarray(0, h + this.frameSize))
+
+    this.lastActivity = now()
+    transport.bufferedAmountLowThreshold = lowWaterMark
+    transport.onmessage = this.onFrame
+    transport.onbufferedamountlow = this.onLow
+    transport.onclose = this.onTransportClose
+
+    // One timer serves both PINGs and the liveness check; it ticks often enough
+    // that a timeout is noticed within a quarter of its length.
+    const tick = Math.min(pingInterval > 0 ? pingInterval : Infinity, timeout > 0 ? Math.max(1, timeout / 4) : Infinity)
+    if (tick !== Infinity) {
+      this.ticksPerPing = pingInterval > 0 ? Math.max(1, Math.round(pingInterval / tick)) : 0
+      this.timer = setInterval(this.onTick, tick)
+    }
+
+    if (!transport.open) {
+      queueMicrotask(() => this.destroy(P2PError.CONNECTION_CLOSED('the transport is not open')))
+      return
+    }
+    // A first RTT sample right away, so a peer list has a figure within one round trip.
+    if (pingInterval > 0) this.ping()
+    debug(this.label, 'open', {frameSize: this.frameSize, highWaterMark, lowWaterMark})
+  }
+
+  get destroyed(): boolean {
+    return this._destroyed
+  }
+
+  /** Smoothed round-trip time in ms (RFC 6298 weights); 0 until the first PONG. */
+  get rtt(): number {
+    return this.stats.rtt
+  }
+
+  /** Bytes queued in the mux across all channels, not yet handed to the transport. */
+  get bufferedAmount(): number {
+    return this.queued
+  }
+
+  /** Names of the channels the remote has open now. */
+  get remoteChannels(): string[] {
+    return [...this.remotesByName.keys()]
+  }
+
+  /**
+   * Opens the channel `name` (1 … 255 bytes of UTF-8). Both sides open a channel
+   * by the same name to talk on it; messages the remote sent before this side
+   * opened it are held (within `maxPendingMessages`/`maxPendingBytes`) and
+   * delivered first, in order, right after this call returns.
+   */
+  channel(name: string, options: ChannelOptions): Channel {
+    if (this._destroyed) throw P2PError.DESTROYED('the mux is closed')
+    if (!options || typeof options.onmessage !== 'function') throw P2PError.INVALID_ARGUMENT('channel() needs an onmessage handler')
+    const nameBytes = channelNameBytes(name)
+    if (this.local.has(name)) throw P2PError.INVALID_ARGUMENT(`channel ${name} is already open`)
+    const hwm = options.highWaterMark ?? this.channelHighWaterMark
+    checkCount('highWaterMark', hwm, 1)
+    if (this.nextId > MAX_CHANNEL_ID) throw P2PError.TOO_MANY_CHANNELS('channel ids are exhausted on this connection')
+    const ch = new LocalChannel(this.core, this.nextId++, name, nameBytes, options, hwm)
+    this.local.set(name, ch)
+    const tail = this.tails.get(name)
+    this.tails.set(name, ch)
+    // The remote allows one open channel per name, so a reopened name waits for the old CLOSE.
+    if (tail) tail.successor = ch
+    else this.announce(ch)
+    const remote = this.remotesByName.get(name)
+    if (remote) this.bind(ch, remote)
+    debug(this.label, 'channel', name, ch.id)
+    this.pump()
+    return ch
+  }
+
+  /**
+   * Leaves on purpose: tells the remote GOODBYE (so it drops this peer at once
+   * rather than waiting for a timeout), then closes. Queued messages are dropped.
+   */
+  close(reason = ''): void {
+    if (this._destroyed) return
+    const t = this.transport
+    let said = false
+    if (t.open) {
+      try {
+        const frame = encodeGoodbye(reason)
+        t.send(frame)
+        this.stats.framesOut++
+        this.stats.bytesOut += frame.length
+        said = true
+      } catch {
+        // The transport is failing already; it is closed below either way.
+      }
+    }
+    this.teardown(undefined, !said)
+    if (said) closeWhenSent(t, this.closeLinger)
+  }
+
+  /** Closes at once; idempotent. Emits `error` (if `err`), closes every channel, then emits `close`. */
+  destroy(err?: Error): void {
+    this.teardown(err, true)
+  }
+
+  private teardown(err: Error | undefined, closeTransport: boolean): void {
+    if (this._destroyed) return
+    this._destroyed = true
+    const error = err === undefined ? undefined : toP2PError(err)
+    debug(this.label, 'destroy', error?.message ?? '')
+    if (this.timer !== null) clearInterval(this.timer)
+    if (this.updateTimer !== null) clearTimeout(this.updateTimer)
+    this.timer = this.updateTimer = null
+    if (closeTransport) closeQuietly(this.transport)
+    const channels = [...this.local.values()]
+    this.local.clear()
+    this.tails.clear()
+    this.remotes.clear()
+    this.remotesByName.clear()
+    this.ring.length = 0
+    this.control.clear()
+    this.pendingMessages = this.pendingBytes = this.queued = 0
+    for (const ch of channels) {
+      ch.closed = true
+      ch.queue.clear()
+      ch.bufferedAmount = 0
+      ch.waiter?.reject(error ?? P2PError.DESTROYED('the mux closed'))
+      ch.waiter = null
+    }
+    if (error) this.emit('error', error)
+    for (const ch of channels) this.callOnClose(ch)
+    this.emit('close', error)
+  }
+
+  // ---- receiving ------------------------------------------------------------
+
+  private readonly onFrame = (bytes: Uint8Array): void => {
+    if (this._destroyed) return
+    const stats = this.stats
+    stats.framesIn++
+    stats.bytesIn += bytes.length
+    const frame = this.scratch
+    try {
+      decodeFrame(bytes, frame)
+    } catch (err) {
+      this.protocolError(toP2PError(err, 'ERR_MALFORMED_MESSAGE'))
+      return
+    }
+    if (frame.type === FrameType.DATA) this.onData(frame)
+    else this.onControl(frame)
+    this.scheduleUpdate()
+  }
+
+  private onData(frame: Frame): void {
+    const r = this.remotes.get(frame.id)
+    if (r === undefined) return this.protocolError(P2PError.MALFORMED_MESSAGE(`DATA for unknown channel ${frame.id}`))
+    const payload = frame.payload
+    const len = payload.length
+    const size = r.size + len
+    if (size > this.maxMessageBytes) {
+      return this.protocolError(P2PError.MALFORMED_MESSAGE(`message on ${r.name} exceeds ${this.maxMessageBytes} bytes`))
+    }
+    const fin = frame.fin
+    r.size = fin ? 0 : size
+    if (r.discard) {
+      if (fin) this.dropMessage(r)
+      return
+    }
+    const ch = r.local
+    if (ch === null) {
+      // Nobody listens yet: hold the message within the pending budget, or drop it whole.
+      if (this.pendingBytes + len > this.maxPendingBytes || (fin && this.pendingMessages >= this.maxPendingMessages)) {
+        this.uncharge(r)
+        if (fin) this.dropMessage(r)
+        else r.discard = true
+        return
+      }
+      this.pendingBytes += len
+      r.charged += len
+    }
+    if (!fin) {
+      r.parts.push(payload)
+      return
+    }
+    let msg = payload
+    if (r.parts.length > 0) {
+      r.parts.push(payload)
+      msg = concat(r.parts)
+      r.parts.length = 0
+    }
+    this.stats.messagesIn++
+    if (ch === null) {
+      // Its bytes stay charged while it waits.
+      r.charged = 0
+      this.pendingMessages++
+      r.pending.push(msg)
+    } else if (ch.flushing) {
+      this.pendingMessages++
+      this.pendingBytes += msg.length
+      r.pending.push(msg)
+    } else {
+      this.deliver(ch, msg)
+    }
+  }
+
+  private onControl(frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.OPEN: return this.onOpen(frame.id, frame.name)
+      case FrameType.CLOSE: return this.onClose(frame.id, frame.reply)
+      case FrameType.PING: return this.onPing(frame.nonce)
+      case FrameType.PONG: return this.onPong(frame.nonce)
+      case FrameType.GOODBYE:
+        debug(this.label, 'goodbye', frame.reason)
+        this.emit('goodbye', frame.reason)
+        this.destroy()
+    }
+  }
+
+  private onOpen(id: number, name: string): void {
+    if (this.remotes.has(id)) return this.protocolError(P2PError.MALFORMED_MESSAGE(`channel id ${id} opened twice`))
+    if (this.remotesByName.has(name)) return this.protocolError(P2PError.MALFORMED_MESSAGE(`channel ${name} opened twice`))
+    if (this.remotes.size >= this.maxChannels) return this.protocolError(P2PError.MALFORMED_MESSAGE(`more than ${this.maxChannels} channels`))
+    const r: Remote = {id, name, local: null, parts: [], size: 0, charged: 0, discard: false, pending: new Fifo()}
+    this.remotes.set(id, r)
+    this.remotesByName.set(name, r)
+    const ch = this.local.get(name)
+    if (ch) this.bind(ch, r)
+    this.emit('remoteopen', name)
+  }
+
+  private onClose(id: number, reply: boolean): void {
+    const r = this.remotes.get(id)
+    if (r === undefined) return this.protocolError(P2PError.MALFORMED_MESSAGE(`CLOSE of unknown channel ${id}`))
+    this.remotes.delete(id)
+    this.remotesByName.delete(r.name)
+    this.releasePending(r)
+    if (r.size > 0 && !r.discard) this.stats.dropped++
+    this.uncharge(r)
+    const ch = r.local
+    if (ch) {
+      r.local = null
+      ch.remote = null
+      // A reply answers a channel we closed, maybe before reopening the name:
+      // it must not close the new one. A decision by the remote closes ours too.
+      if (!reply) this.closeChannel(ch, true)
+    }
+    this.emit('remoteclose', r.name)
+  }
+
+  private onPing(nonce: number): void {
+    if (this.pongFrame) {
+      writeNonce(this.pongFrame, nonce)
+      return
+    }
+    this.pongFrame = encodePong(nonce)
+    this.control.push(this.pongFrame)
+    this.pump()
+  }
+
+  private onPong(nonce: number): void {
+    // A PONG nobody asked for is harmless noise, not a protocol error.
+    const i = this.pings.findIndex(p => p.nonce === nonce)
+    if (i < 0) return
+    const sample = Math.max(0, this.now() - this.pings[i].sentAt)
+    // Earlier PINGs still unanswered were lost or overtaken; they no longer tell anything.
+    this.pings.splice(0, i + 1)
+    const stats = this.stats
+    stats.rtt = stats.rtt === 0 ? sample : 0.875 * stats.rtt + 0.125 * sample
+    this.emit('rtt', stats.rtt)
+  }
+
+  /** Connects a local channel to the remote's channel of the same name and hands over what was held. */
+  private bind(ch: LocalChannel, r: Remote): void {
+    ch.remote = r
+    r.local = ch
+    // The message being reassembled now has a listener; it no longer counts as pending.
+    this.pendingBytes -= r.charged
+    r.charged = 0
+    if (r.pending.length > 0 && !ch.flushing) {
+      ch.flushing = true
+      // Not before channel() returns: handlers may want the channel object.
+      queueMicrotask(() => this.flush(ch))
+    }
+  }
+
+  private flush(ch: LocalChannel): void {
+    while (!this._destroyed && !ch.closed) {
+      const r = ch.remote
+      if (r === null) break
+      const msg = r.pending.shift()
+      if (msg === undefined) break
+      this.pendingMessages--
+      this.pendingBytes -= msg.length
+      this.deliver(ch, msg)
+    }
+    ch.flushing = false
+  }
+
+  private deliver(ch: LocalChannel, msg: Uint8Array): void {
+    ch.stats.messagesIn++
+    ch.stats.bytesIn += msg.length
+    try {
+      ch.handlers.onmessage(msg)
+    } catch (err) {
+      rethrowLater(err)
+    }
+  }
+
+  private releasePending(r: Remote): void {
+    for (let msg = r.pending.shift(); msg !== undefined; msg = r.pending.shift()) {
+      this.pendingMessages--
+      this.pendingBytes -= msg.length
+      this.stats.dropped++
+    }
+  }
+
+  /** Forgets the frames of the message being reassembled and refunds their budget. */
+  private uncharge(r: Remote): void {
+    this.pendingBytes -= r.charged
+    r.charged = 0
+    r.parts.length = 0
+  }
+
+  private dropMessage(r: Remote): void {
+    r.discard = false
+    this.stats.messagesIn++
+    this.stats.dropped++
+  }
+
+  private protocolError(err: P2PError): void {
+    this.stats.malformed++
+    debug(this.label, 'protocol error', err.message)
+    this.destroy(err)
+  }
+
+  // ---- sending --------------------------------------------------------------
+
+  private enqueue(ch: LocalChannel, bytes: Uint8Array): void {
+    if (this._destroyed) throw P2PError.DESTROYED('the mux is closed')
+    if (ch.closed) throw P2PError.DESTROYED(`channel ${ch.name} is closed`)
+    if (!(bytes instanceof Uint8Array)) throw P2PError.INVALID_ARGUMENT('send() takes a Uint8Array')
+    if (bytes.length > this.maxMessageBytes) {
+      throw P2PError.MESSAGE_TOO_LARGE(`${bytes.length} bytes is more than maxMessageBytes (${this.maxMessageBytes})`)
+    }
+    ch.queue.push(bytes)
+    ch.bufferedAmount += bytes.length
+    this.queued += bytes.length
+    if (ch.bufferedAmount >= ch.highWaterMark) ch.overMark = true
+    if (ch.announced && !ch.inRing) {
+      ch.inRing = true
+      this.ring.push(ch)
+    }
+    this.pump()
+  }
+
+  private waitReady(ch: LocalChannel): Promise<void> {
+    if (this._destroyed || ch.closed) return Promise.reject(P2PError.DESTROYED(`channel ${ch.name} is closed`))
+    if (ch.bufferedAmount < ch.highWaterMark) return Promise.resolve()
+    ch.overMark = true
+    ch.waiter ??= createWaiter()
+    return ch.waiter.promise
+  }
+
+  private closeChannel(ch: LocalChannel, remoteClosed: boolean): void {
+    if (ch.closed || this._destroyed) return
+    ch.closed = true
+    this.local.delete(ch.name)
+    const r = ch.remote
+    if (r) {
+      ch.remote = null
+      r.local = null
+      // What the remote sent for this channel has no reader any more.
+      this.releasePending(r)
+      if (r.size > 0) {
+        r.parts.length = 0
+        r.discard = true
+      }
+    }
+    ch.waiter?.reject(P2PError.DESTROYED(`channel ${ch.name} closed`))
+    ch.waiter = null
+    // Flush what was sent, unless the remote closed: it would drop it anyway.
+    if (remoteClosed || ch.queue.length === 0) {
+      this.discardQueue(ch)
+      // A channel still waiting behind an older one of its name is skipped when that one finishes.
+      if (ch.announced) this.finish(ch, remoteClosed)
+    } else {
+      ch.closing = true
+    }
+    debug(this.label, 'close channel', ch.name, remoteClosed ? 'by the remote' : '')
+    this.callOnClose(ch)
+    this.pump()
+  }
+
+  private discardQueue(ch: LocalChannel): void {
+    this.queued -= ch.bufferedAmount
+    ch.queue.clear()
+    ch.bufferedAmount = 0
+    ch.offset = 0
+    if (ch.inRing) {
+      const i = this.ring.indexOf(ch)
+      this.ring.splice(i, 1)
+      if (i < this.cursor) this.cursor--
+      ch.inRing = false
+    }
+  }
+
+  /** Queues OPEN for a channel, then its frames may follow. */
+  private announce(ch: LocalChannel): void {
+    if (ch.closed && ch.queue.length === 0) {
+      // Closed before the remote ever heard of it: nothing to say.
+      this.finish(ch, false)
+      return
+    }
+    ch.announced = true
+    this.control.push(encodeOpen(ch.id, ch.nameBytes))
+    if (ch.queue.length > 0 && !ch.inRing) {
+      ch.inRing = true
+      this.ring.push(ch)
+    }
+  }
+
+  /** Queues a channel's CLOSE (if it was announced) and lets the next channel of its name announce itself. */
+  private finish(ch: LocalChannel, reply: boolean): void {
+    if (ch.announced) this.control.push(encodeClose(ch.id, reply))
+    if (this.tails.get(ch.name) === ch) this.tails.delete(ch.name)
+    const next = ch.successor
+    ch.successor = null
+    if (next) this.announce(next)
+  }
+
+  private readonly onLow = (): void => {
+    if (this._destroyed) return
+    this.pump()
+  }
+
+  /**
+   * Moves frames into the transport while its buffer is under the high-water
+   * mark: control frames first, then one DATA frame per channel per turn.
+   */
+  private pump(): void {
+    if (this.pumping || this._destroyed) return
+    const t = this.transport
+    if (!t.open) return
+    this.pumping = true
+    try {
+      const control = this.control
+      const ring = this.ring
+      const hwm = this.highWaterMark
+      const stats = this.stats
+      while (t.bufferedAmount < hwm) {
+        if (control.length > 0) {
+          const frame = control.shift() as Uint8Array
+          if (frame === this.pongFrame) this.pongFrame = null
+          t.send(frame)
+          stats.framesOut++
+          stats.bytesOut += frame.length
+          continue
+        }
+        if (ring.length === 0) break
+        if (this.cursor >= ring.length) this.cursor = 0
+        this.sendFrame(ring[this.cursor])
+      }
+    } catch (err) {
+      this.pumping = false
+      this.destroy(toP2PError(err, 'ERR_CONNECTION_FAILED'))
+      return
+    }
+    this.pumping = false
+    if (this.drained.length > 0) this.notifyDrained()
+    this.scheduleUpdate()
+  }
+
+  /** Sends the next frame of `ch`, the channel at the cursor. */
+  private sendFrame(ch: LocalChannel): void {
+    const msg = ch.queue.peek() as Uint8Array
+    const offset = ch.offset
+    const remaining = msg.length - offset
+    const frameSize = this.frameSize
+    const fin = remaining <= frameSize
+    const n = fin ? remaining : frameSize
+    const buf = this.frame
+    const h = encodeDataHeader(buf, ch.id, fin)
+    if (n > 0) buf.set(n === msg.length ? msg : msg.subarray(offset, offset + n), h)
+    this.transport.send(n === frameSize ? this.fullFrames[h] : buf.subarray(0, h + n))
+    const stats = this.stats
+    stats.framesOut++
+    stats.bytesOut += h + n
+    ch.stats.bytesOut += n
+    ch.bufferedAmount -= n
+    this.queued -= n
+    if (fin) {
+      ch.queue.shift()
+      ch.offset = 0
+      ch.stats.messagesOut++
+      stats.messagesOut++
+    } else {
+      ch.offset = offset + n
+    }
+    if (ch.queue.length === 0) {
+      this.ring.splice(this.cursor, 1)
+      ch.inRing = false
+      if (ch.closing) {
+        ch.closing = false
+        this.finish(ch, false)
+      }
+    } else {
+      this.cursor++
+    }
+    if (ch.overMark && ch.bufferedAmount < ch.highWaterMark) {
+      ch.overMark = false
+      this.drained.push(ch)
+    }
+  }
+
+  /** Outside the send loop, so handlers that send again start a fresh one. */
+  private notifyDrained(): void {
+    const list = this.drained
+    this.drained = []
+    for (const ch of list) {
+      if (ch.closed || this._destroyed) continue
+      const waiter = ch.waiter
+      ch.waiter = null
+      waiter?.resolve()
+      this.emit('drain', ch)
+    }
+  }
+
+  // ---- liveness and stats ---------------------------------------------------
+
+  private ping(): void {
+    this.pingNonce = (this.pingNonce + 1) >>> 0
+    if (this.pings.length >= MAX_PINGS_IN_FLIGHT) this.pings.shift()
+    this.pings.push({nonce: this.pingNonce, sentAt: this.now()})
+    this.ticksSincePing = 0
+    this.control.push(encodePing(this.pingNonce))
+    this.pump()
+  }
+
+  private readonly onTick = (): void => {
+    if (this._destroyed) return
+    const now = this.now()
+    // Any frame counts as liveness; comparing a counter keeps the receive path free of clock reads.
+    if (this.stats.framesIn !== this.framesSeen) {
+      this.framesSeen = this.stats.framesIn
+      this.lastActivity = now
+    } else if (this.timeout > 0 && now - this.lastActivity >= this.timeout) {
+      this.destroy(P2PError.PEER_TIMEOUT(`nothing received for ${Math.round(now - this.lastActivity)} ms`))
+      return
+    }
+    if (this.ticksPerPing > 0 && ++this.ticksSincePing >= this.ticksPerPing) this.ping()
+  }
+
+  private readonly onTransportClose = (): void => {
+    if (this._destroyed) return
+    this.destroy()
+  }
+
+  private scheduleUpdate(): void {
+    if (this.updateTimer !== null || this._destroyed) return
+    this.updateTimer = setTimeout(this.emitUpdate, this.updateInterval)
+  }
+
+  private readonly emitUpdate = (): void => {
+    this.updateTimer = null
+    if (this._destroyed) return
+    this.emit('update', this.stats)
+  }
+
+  private callOnClose(ch: LocalChannel): void {
+    try {
+      ch.handlers.onclose?.()
+    } catch (err) {
+      rethrowLater(err)
+    }
+  }
+}
