@@ -24,6 +24,8 @@ declare module '@thaunknown/simple-peer/lite.js' {
     _pc: RTCPeerConnection
     _channel: RTCDataChannel | null
     signal(data: SimplePeerSignal | string): void
+    /** Next chunk the stream buffered (streamx Readable), or null. */
+    read(): Uint8Array | null
     send(data: Uint8Array | string): void
     destroy(err?: Error): void
     on(event: 'signal', listener: (data: SimplePeerSignal) => void): this

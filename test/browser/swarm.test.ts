@@ -2,6 +2,8 @@ import {expect} from '@open-wc/testing'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {KeyPairIdentity, type Identity} from '../../src/core/crypto/identity.js'
 import type {P2PError} from '../../src/core/errors.js'
+import {HubClient} from '../../src/core/hub-client/hub-client.js'
+import SimplePeer from '@thaunknown/simple-peer/lite.js'
 import {createSwarm, createSwarms, destroyAll, freshRoom, fullMesh, hubUrl, until} from './helpers/swarm.js'
 
 describe('swarm', () => {
@@ -96,6 +98,31 @@ describe('swarm', () => {
     const friend = createSwarm(room)
     swarms.push(friend)
     await until(honest, ['update'], () => honest.peers.some(p => p.publicKey === friend.publicKey), 'a friend connecting')
+  })
+
+  it('refuses a peer that does not speak the multiplexer (a plain webrtc-swarm app)', async () => {
+    const room = freshRoom()
+    const swarm = createSwarm(room)
+    swarms = [swarm]
+    // A foreign app, as webrtc-swarm would do it: it offers a connection whose
+    // data channel carries its own protocol.
+    const hub = new HubClient({hubs: [hubUrl()], app: room})
+    const foreign = new SimplePeer({initiator: true, config: {iceServers: []}, channelName: 'chat'})
+    try {
+      const sub = hub.subscribe(['mallory'], data => {
+        const m = data as {signal?: unknown}
+        if (m.signal) foreign.signal(m.signal as never)
+      })
+      await sub.ready
+      foreign.on('signal', signal => void hub.broadcast(swarm.id, {from: 'mallory', signal}))
+      const err = await new Promise<P2PError>(resolve => swarm.once('error', resolve))
+      expect(err.code).to.equal('ERR_HANDSHAKE')
+      expect(err.message).to.contain('chat')
+      expect(swarm.peers).to.have.length(0)
+    } finally {
+      foreign.destroy()
+      hub.destroy()
+    }
   })
 
   it('an admission hook can refuse a proven key', async () => {

@@ -32,8 +32,11 @@ const MAX_BACKLOG = 1024
 /**
  * Adapts an open RTCDataChannel. `maxMessageSize` comes from the connection's
  * negotiated SCTP transport when known, else the cross-browser safe floor.
+ * `received` holds frames something else read off the channel before this
+ * adapter existed (simple-peer buffers what arrives before it reports the
+ * connection); they are delivered first, in order.
  */
-export function fromDataChannel(channel: RTCDataChannel, pc?: RTCPeerConnection): FrameTransport {
+export function fromDataChannel(channel: RTCDataChannel, pc?: RTCPeerConnection, received: Uint8Array[] = []): FrameTransport {
   channel.binaryType = 'arraybuffer'
   const negotiated = pc?.sctp?.maxMessageSize
   const maxMessageSize = negotiated && Number.isFinite(negotiated) && negotiated > 0
@@ -43,7 +46,7 @@ export function fromDataChannel(channel: RTCDataChannel, pc?: RTCPeerConnection)
   // the mux attaching) are held and handed over once `onmessage` is set, so the
   // remote's first OPEN is never lost. Past a bound the peer is flooding: close.
   let onmessage: ((frame: Uint8Array) => void) | null = null
-  const backlog: Uint8Array[] = []
+  const backlog: Uint8Array[] = received.slice(0, MAX_BACKLOG)
   const drainBacklog = () => {
     while (onmessage && backlog.length > 0) onmessage(backlog.shift() as Uint8Array)
   }

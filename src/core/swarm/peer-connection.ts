@@ -6,6 +6,7 @@ import {createDebug, shortId} from '../debug.js'
 import type {Identity} from '../crypto/identity.js'
 import {Mux, type MuxOptions, type Channel, type ChannelHandlers} from '../mux/mux.js'
 import {fromDataChannel} from '../mux/transport.js'
+import {MUX_PROTOCOL} from '../mux/messages.js'
 import {Authenticator} from './auth.js'
 import {AUTH_PROTOCOL, sdpFingerprint} from './messages.js'
 
@@ -64,7 +65,9 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     this.#opts = opts
     this.id = opts.id
     this.initiator = opts.initiator
-    this.#peer = new SimplePeer({initiator: opts.initiator, config: opts.rtcConfig, trickle: true})
+    // The channel's label names the wire format, so a peer that speaks something
+    // else (a plain webrtc-swarm app) is told apart before any frame is parsed.
+    this.#peer = new SimplePeer({initiator: opts.initiator, config: opts.rtcConfig, trickle: true, channelName: MUX_PROTOCOL})
     // simple-peer emits its first signal synchronously for an initiator: listen in this tick.
     this.#peer.on('signal', this.#onLocalSignal)
     this.#peer.on('connect', this.#onConnect)
@@ -121,13 +124,16 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     const wasOpen = this.state === 'connected'
     this.state = 'closed'
     debug('close', shortId(this.id), err?.message ?? 'by us')
-    if (this.mux && !this.mux.destroyed) {
-      if (err) this.mux.destroy()
-      else this.mux.close('bye')
+    const mux = this.mux
+    if (mux && !mux.destroyed && wasOpen && !err) {
+      // The mux closes the data channel once its GOODBYE has left the buffer;
+      // the connection goes after that, or the GOODBYE would be lost with it.
+      mux.once('close', () => this.#peer.destroy())
+      mux.close('bye')
+    } else {
+      mux?.destroy()
+      this.#peer.destroy()
     }
-    // Give the goodbye frame a moment to leave before the transport goes.
-    if (wasOpen && !err) setTimeout(() => this.#peer.destroy(), 50)
-    else this.#peer.destroy()
     if (err) this.emit('error', err)
     this.emit('close', err)
     this.removeAllListeners()
@@ -153,10 +159,15 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (this.destroyed) return
     const channel = this.#peer._channel
     if (!channel) return this.destroy(P2PError.CONNECTION_FAILED('no data channel'))
+    if (channel.label !== MUX_PROTOCOL) return this.destroy(P2PError.HANDSHAKE(`the remote speaks ${JSON.stringify(channel.label.slice(0, 64))}, not ${MUX_PROTOCOL}`))
     // The mux reads the channel itself; simple-peer's own reader would only
-    // pile every frame up in an unread stream.
+    // pile every frame up in an unread stream. What it already read (the
+    // remote may be quicker to report the connection and start its handshake)
+    // goes to the mux first.
     channel.onmessage = null
-    const mux = new Mux(fromDataChannel(channel, this.#peer._pc), this.#opts.mux)
+    const received: Uint8Array[] = []
+    for (let chunk = this.#peer.read(); chunk !== null; chunk = this.#peer.read()) received.push(chunk)
+    const mux = new Mux(fromDataChannel(channel, this.#peer._pc, received), this.#opts.mux)
     this.mux = mux
     mux.on('update', () => this.emit('update'))
     let saidGoodbye = false
