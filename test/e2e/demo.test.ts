@@ -75,4 +75,17 @@ test('two tabs of the demo find each other and list one connected peer each', as
   await mkdir(RESULTS, {recursive: true})
   await first.screenshot({path: `${fileURLToPath(RESULTS)}demo-first-tab.png`})
   await second.screenshot({path: `${fileURLToPath(RESULTS)}demo-second-tab.png`})
+
+  // A reload leaves no ghost: the first tab ends with exactly one peer, the reloaded
+  // tab's new key, and the old key is gone (the reloading tab said goodbye).
+  const oldKey = await ownKey(second)
+  await second.reload()
+  await waitForOneConnectedPeer(second, 'reloaded tab')
+  const newKey = await ownKey(second)
+  assert.notEqual(newKey, oldKey)
+  await first.waitForFunction(key => {
+    const rows = document.querySelector('p2p-peers')?.shadowRoot?.querySelectorAll('[part~="peer"]') ?? []
+    return rows.length === 1 && rows[0].getAttribute('data-key') === key && rows[0].getAttribute('data-state') === 'connected'
+  }, {timeout: CONNECT_TIMEOUT, polling: 100}, newKey)
+  assert.deepEqual(pageErrors, [])
 })
