@@ -15,6 +15,7 @@ import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {startHubProcess} from '../scripts/hub-process.js'
+import {median} from './stats.js'
 
 const BROADCASTS = Number(process.env.BENCH_BROADCASTS ?? 5000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -215,11 +216,6 @@ async function run(server: RunningServer, broadcasts: number): Promise<RunResult
   return {seconds, serverCpuMs: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore}
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 
 interface Summary {
   broadcastsPerSecond: number

@@ -2,14 +2,11 @@
 // as a ratio to one bare RTCPeerConnection pair connecting in the same run.
 import {launchChromium, startTestServer} from '../scripts/browser.js'
 import {startHubProcess} from '../scripts/hub-process.js'
+import {median} from './stats.js'
 
 const SIZES = [2, 4, 8]
 const RUNS = 3
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
 
 const hub = await startHubProcess({args: ['--rate-limit', '100000']})
 const server = await startTestServer()

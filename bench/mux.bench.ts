@@ -5,6 +5,7 @@
 // alternate so drift in the machine's load hits both alike, and each side gets
 // the best of the same number of runs, so noise favours neither. Goal: ratio ≥ 0.9.
 import {launchChromium, startTestServer} from '../scripts/browser.js'
+import {median} from './stats.js'
 
 const MiB = 1024 * 1024
 const TOTAL = 64 * MiB
@@ -18,10 +19,6 @@ interface Bench {
   mux(total: number, messageSize: number): Promise<number>
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
 
 const round = (x: number, digits = 2) => +x.toFixed(digits)
 
