@@ -1,1 +1,2 @@
 export {swarmContext} from './swarm-context.js'
+export {sourceContext} from './source-context.js'

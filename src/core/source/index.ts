@@ -1,0 +1,1 @@
+export type {MessageSource, SourceItem} from './message-source.js'
