@@ -98,6 +98,19 @@ describe('<p2p-swarm> and <p2p-peers>', () => {
     el.remove()
   })
 
+  it('leaves on pagehide and rejoins when the page comes back from the back/forward cache', async () => {
+    const el = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${freshRoom()}></p2p-swarm>`)
+    const first = el.swarm!
+    window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))
+    expect(first.destroyed).to.equal(true)
+    expect(el.swarm).to.equal(undefined)
+    window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))
+    await el.updateComplete
+    expect(el.swarm).to.exist
+    expect(el.swarm).to.not.equal(first)
+    el.remove()
+  })
+
   it('reads ice-servers from markup as JSON', async () => {
     const el = await fixture<P2PSwarmElement>(html`<p2p-swarm ice-servers='[{"urls":"turn:127.0.0.1:3478","username":"u","credential":"p"}]' ice-transport-policy="relay"></p2p-swarm>`)
     expect(el.iceServers).to.deep.equal([{urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p'}])

@@ -73,11 +73,16 @@ export class P2PSwarmElement extends LitElement {
   swarm: Swarm | undefined
 
   #onPageHide = () => this.#stop()
+  // A page restored from the back/forward cache comes back without its swarm.
+  #onPageShow = (e: PageTransitionEvent) => {
+    if (e.persisted && !this.swarm) this.requestUpdate()
+  }
 
   override connectedCallback(): void {
     super.connectedCallback()
     // A tab being closed or reloaded says goodbye, so its peers drop it at once.
     window.addEventListener('pagehide', this.#onPageHide)
+    window.addEventListener('pageshow', this.#onPageShow)
     // Moved in the DOM: the swarm was stopped on removal and starts again here.
     if (this.hasUpdated && !this.swarm) this.requestUpdate()
   }
@@ -85,6 +90,7 @@ export class P2PSwarmElement extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     window.removeEventListener('pagehide', this.#onPageHide)
+    window.removeEventListener('pageshow', this.#onPageShow)
     this.#stop()
   }
 
