@@ -18,15 +18,20 @@ const SIGNAL_TYPES = new Set(['offer', 'answer', 'candidate', 'renegotiate', 'tr
 const MAX_SDP = 32 * 1024
 
 export type HubMessage =
-  | {kind: 'announce', from: string}
+  | {kind: 'announce', from: string, peers?: number}
   | {kind: 'signal', from: string, to?: string, signal: SimplePeerSignal}
 
 export function isPeerId(id: unknown): id is string {
   return typeof id === 'string' && PEER_ID.test(id)
 }
 
-export function encodeAnnounce(from: string) {
-  return {type: 'connect', from}
+/**
+ * `peers` (how many connections the announcer holds) is an addition that
+ * webrtc-swarm ignores: a full peer uses it to make room for a poorly
+ * connected one, which would otherwise stay cut off from the room.
+ */
+export function encodeAnnounce(from: string, peers: number) {
+  return {type: 'connect', from, peers}
 }
 
 /**
@@ -42,7 +47,11 @@ export function decodeHubMessage(data: unknown): HubMessage {
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw P2PError.MALFORMED_MESSAGE('hub message is not an object')
   const m = data as Record<string, unknown>
   if (!isPeerId(m.from)) throw P2PError.MALFORMED_MESSAGE('hub message has no valid from')
-  if (m.type === 'connect') return {kind: 'announce', from: m.from}
+  if (m.type === 'connect') {
+    if (m.peers === undefined) return {kind: 'announce', from: m.from}
+    if (!Number.isSafeInteger(m.peers) || (m.peers as number) < 0) throw P2PError.MALFORMED_MESSAGE('announce has a bad peer count')
+    return {kind: 'announce', from: m.from, peers: m.peers as number}
+  }
   const signal = m.signal as Record<string, unknown> | undefined
   if (!signal || typeof signal !== 'object' || Array.isArray(signal)) throw P2PError.MALFORMED_MESSAGE('hub message is neither an announce nor a signal')
   if (signal.type !== undefined && !SIGNAL_TYPES.has(signal.type as string)) throw P2PError.MALFORMED_MESSAGE('unknown signal type')

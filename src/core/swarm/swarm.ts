@@ -16,6 +16,13 @@ const debug = createDebug('p2p:swarm')
 /** webrtc-swarm's channel for announcements. */
 const ALL = 'all'
 
+/**
+ * Chance that a full peer makes room for a poorly connected announcer. Every
+ * full peer hears the announcement, so a small chance is enough for one of
+ * them to take the newcomer, and few connections are churned for it.
+ */
+const MAKE_ROOM_CHANCE = 1 / 3
+
 export interface SwarmOptions {
   /** The room: peers of one room find each other (the signalhub "app"). */
   room: string
@@ -56,6 +63,8 @@ export interface SwarmStats {
   decryptFailures: number
   refusedFull: number
   glare: number
+  /** Connections closed to make room for a poorly connected peer. */
+  madeRoom: number
   authFailures: number
   admissionRefused: number
   timeouts: number
@@ -95,10 +104,11 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers'> = {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
-    glare: 0, authFailures: 0, admissionRefused: 0, timeouts: 0,
+    glare: 0, madeRoom: 0, authFailures: 0, admissionRefused: 0, timeouts: 0,
   }
   #announceTimer: ReturnType<typeof setTimeout> | null = null
   #hubOutageReported = false
+  #madeRoomAt = -Infinity
   #announceDelay: number
 
   constructor(opts: SwarmOptions) {
@@ -189,7 +199,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#announceTimer = null
     if (this.#connections.size >= this.maxPeers) return
     this.#stats.announcesSent++
-    void this.#post(ALL, encodeAnnounce(this.id))
+    void this.#post(ALL, encodeAnnounce(this.id, this.#connections.size))
     const {max} = this.#announceBounds
     // Full jitter keeps a roomful of peers that joined together from announcing in step.
     const delay = this.#announceDelay * (0.5 + Math.random() * 0.5)
@@ -240,11 +250,45 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (decoded.kind === 'signal' && decoded.to !== undefined && decoded.to !== this.id) return // another swarm's, on a shared stream
     if (decoded.kind === 'announce') {
       this.#stats.announcesReceived++
-      this.#connect(decoded.from, true)
+      this.#onAnnounce(decoded.from, decoded.peers)
     } else {
       this.#stats.signalsIn++
       this.#onSignal(decoded.from, decoded.signal)
     }
+  }
+
+  /**
+   * In a partial mesh (maxPeers below the room's size) full peers answer no
+   * announcement, so a peer that arrives when everyone is full would stay
+   * alone, and a small group could stay apart from the rest. A full peer that
+   * hears a poorly connected announcer therefore, now and then, lets one of
+   * its connections go and takes the announcer (HyParView's join rule, made
+   * probabilistic because every full peer hears the same announcement). The
+   * peer let go is still connected elsewhere, has a free slot, and announces.
+   */
+  #onAnnounce(from: string, peers: number | undefined): void {
+    if (this.#connections.has(from)) return
+    if (this.#connections.size < this.maxPeers) {
+      this.#connect(from, true)
+      return
+    }
+    const poorlyConnected = peers !== undefined && peers < Math.max(1, Math.ceil(this.maxPeers / 2))
+    const candidates = this.peers
+    // A cool-down bounds the churn where the room can never be all connected
+    // (three peers with maxPeers 1): connections are a budgeted resource.
+    const now = Date.now()
+    const rested = now - this.#madeRoomAt >= this.#announceBounds.min * 10
+    if (!poorlyConnected || !rested || candidates.length === 0 || Math.random() >= MAKE_ROOM_CHANCE) {
+      this.#stats.refusedFull++
+      this.emit('update')
+      return
+    }
+    const leaving = candidates[Math.floor(Math.random() * candidates.length)]
+    debug('making room for', shortId(from), 'by letting', shortId(leaving.id), 'go')
+    this.#stats.madeRoom++
+    this.#madeRoomAt = now
+    this.#drop(leaving)
+    this.#connect(from, true)
   }
 
   #onSignal(from: string, signal: SimplePeerSignal): void {
