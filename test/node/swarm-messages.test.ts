@@ -7,6 +7,9 @@ import {P2PError} from '../../src/core/errors.js'
 test('webrtc-swarm announcements and signals decode', () => {
   assert.deepEqual(decodeHubMessage({type: 'connect', from: 'abc123'}), {kind: 'announce', from: 'abc123'})
   assert.deepEqual(decodeHubMessage({type: 'connect', from: 'abc123', peers: 2}), {kind: 'announce', from: 'abc123', peers: 2})
+  const key = 'ab'.repeat(32)
+  assert.deepEqual(decodeHubMessage({type: 'connect', from: 'abc123', peers: 0, key}), {kind: 'announce', from: 'abc123', peers: 0, key})
+  assert.deepEqual(decodeHubMessage({type: 'busy', from: 'abc123', to: 'def'}), {kind: 'busy', from: 'abc123', to: 'def'})
   const signal = {type: 'offer', sdp: 'v=0\r\n'}
   assert.deepEqual(decodeHubMessage({from: 'abc123', signal}), {kind: 'signal', from: 'abc123', signal})
   assert.deepEqual(decodeHubMessage({from: 'abc123', to: 'def', signal}), {kind: 'signal', from: 'abc123', to: 'def', signal})
@@ -18,7 +21,8 @@ test('hostile hub messages are typed errors', () => {
   const bad: unknown[] = [
     null, 42, 'connect', [], {}, {type: 'connect'}, {type: 'connect', from: ''},
     {type: 'connect', from: 'a'.repeat(65)}, {type: 'connect', from: 'a', peers: -1}, {type: 'connect', from: 'a', peers: 1.5},
-    {type: 'connect', from: 'a', peers: '3'}, {type: 'connect', from: '../etc'}, {type: 'connect', from: 7},
+    {type: 'connect', from: 'a', peers: '3'}, {type: 'connect', from: 'a', key: 'AB'.repeat(32)}, {type: 'connect', from: 'a', key: 'ab'},
+    {type: 'busy', from: 'a'}, {type: 'busy', from: 'a', to: '../x'}, {type: 'connect', from: '../etc'}, {type: 'connect', from: 7},
     {from: 'a'}, {from: 'a', signal: 'x'}, {from: 'a', signal: []}, {from: 'a', signal: {type: 'evil'}},
     {from: 'a', signal: {type: 'offer'}}, {from: 'a', signal: {type: 'offer', sdp: 5}},
     {from: 'a', signal: {type: 'answer', sdp: 'x'.repeat(40_000)}}, {from: 'a', signal: {}},

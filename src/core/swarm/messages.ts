@@ -18,20 +18,32 @@ const SIGNAL_TYPES = new Set(['offer', 'answer', 'candidate', 'renegotiate', 'tr
 const MAX_SDP = 32 * 1024
 
 export type HubMessage =
-  | {kind: 'announce', from: string, peers?: number}
+  | {kind: 'announce', from: string, peers?: number, key?: string}
   | {kind: 'signal', from: string, to?: string, signal: SimplePeerSignal}
+  | {kind: 'busy', from: string, to: string}
 
 export function isPeerId(id: unknown): id is string {
   return typeof id === 'string' && PEER_ID.test(id)
 }
 
 /**
- * `peers` (how many connections the announcer holds) is an addition that
- * webrtc-swarm ignores: a full peer uses it to make room for a poorly
- * connected one, which would otherwise stay cut off from the room.
+ * `key` (the announcer's public key, hex) and `peers` (how many connections it
+ * holds) are additions webrtc-swarm ignores. The key places the announcer on
+ * the room's ring (topology.ts); it is a hint, proven only by the handshake.
  */
-export function encodeAnnounce(from: string, peers: number) {
-  return {type: 'connect', from, peers}
+export function encodeAnnounce(from: string, peers: number, key: string) {
+  return {type: 'connect', from, peers, key}
+}
+
+const KEY_HEX = /^[0-9a-f]{64}$/
+
+/**
+ * "I am full": the answer to an offer that will not be taken, so the offerer
+ * frees its slot at once instead of waiting out its connect timeout. Sent only
+ * to offers that carried `to` (this kit's peers; webrtc-swarm would not know it).
+ */
+export function encodeBusy(from: string, to: string) {
+  return {type: 'busy', from, to}
 }
 
 /**
@@ -48,9 +60,20 @@ export function decodeHubMessage(data: unknown): HubMessage {
   const m = data as Record<string, unknown>
   if (!isPeerId(m.from)) throw P2PError.MALFORMED_MESSAGE('hub message has no valid from')
   if (m.type === 'connect') {
-    if (m.peers === undefined) return {kind: 'announce', from: m.from}
-    if (!Number.isSafeInteger(m.peers) || (m.peers as number) < 0) throw P2PError.MALFORMED_MESSAGE('announce has a bad peer count')
-    return {kind: 'announce', from: m.from, peers: m.peers as number}
+    const out: HubMessage = {kind: 'announce', from: m.from}
+    if (m.peers !== undefined) {
+      if (!Number.isSafeInteger(m.peers) || (m.peers as number) < 0) throw P2PError.MALFORMED_MESSAGE('announce has a bad peer count')
+      out.peers = m.peers as number
+    }
+    if (m.key !== undefined) {
+      if (typeof m.key !== 'string' || !KEY_HEX.test(m.key)) throw P2PError.MALFORMED_MESSAGE('announce has a bad key')
+      out.key = m.key
+    }
+    return out
+  }
+  if (m.type === 'busy') {
+    if (!isPeerId(m.to)) throw P2PError.MALFORMED_MESSAGE('busy has no valid to')
+    return {kind: 'busy', from: m.from, to: m.to}
   }
   const signal = m.signal as Record<string, unknown> | undefined
   if (!signal || typeof signal !== 'object' || Array.isArray(signal)) throw P2PError.MALFORMED_MESSAGE('hub message is neither an announce nor a signal')

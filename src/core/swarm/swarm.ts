@@ -8,20 +8,16 @@ import {RoomCipher} from '../crypto/room-cipher.js'
 import {HubClient, type Subscription} from '../hub-client/hub-client.js'
 import {pageStreams} from '../hub-client/shared-streams.js'
 import type {MuxOptions} from '../mux/mux.js'
-import {decodeHubMessage, encodeAnnounce, encodeSignal} from './messages.js'
+import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal} from './messages.js'
 import {PeerConnection} from './peer-connection.js'
+import {RoomMembers} from './topology.js'
 
 const debug = createDebug('p2p:swarm')
 
 /** webrtc-swarm's channel for announcements. */
 const ALL = 'all'
 
-/**
- * Chance that a full peer makes room for a poorly connected announcer. Every
- * full peer hears the announcement, so a small chance is enough for one of
- * them to take the newcomer, and few connections are churned for it.
- */
-const MAKE_ROOM_CHANCE = 1 / 3
+
 
 export interface SwarmOptions {
   /** The room: peers of one room find each other (the signalhub "app"). */
@@ -63,8 +59,10 @@ export interface SwarmStats {
   decryptFailures: number
   refusedFull: number
   glare: number
-  /** Connections closed to make room for a poorly connected peer. */
+  /** Connections let go to make room for a ring neighbour (see topology.ts). */
   madeRoom: number
+  /** Our offers a full peer declined. */
+  busy: number
   authFailures: number
   admissionRefused: number
   timeouts: number
@@ -104,11 +102,11 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers'> = {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
-    glare: 0, madeRoom: 0, authFailures: 0, admissionRefused: 0, timeouts: 0,
+    glare: 0, madeRoom: 0, busy: 0, authFailures: 0, admissionRefused: 0, timeouts: 0,
   }
   #announceTimer: ReturnType<typeof setTimeout> | null = null
   #hubOutageReported = false
-  #madeRoomAt = -Infinity
+  readonly #members: RoomMembers
   #announceDelay: number
 
   constructor(opts: SwarmOptions) {
@@ -124,6 +122,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.publicKey = toHex(this.identity.publicKey)
     this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room) : null
     this.#announceDelay = this.#announceBounds.min
+    // Members announce at least every `max`; three missed announcements mean gone.
+    this.#members = new RoomMembers({ttl: this.#announceBounds.max * 3 + this.#announceBounds.min})
     this.#ownsHub = !opts.hubClient
     this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room, openStream: pageStreams.open})
     this.#hub.on('open', this.#onHubOpen)
@@ -190,17 +190,18 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /**
-   * Announces this peer, then again with doubling delays while there is room
-   * for more peers: quick to find the first peers, quiet once settled.
+   * Announces this peer, then again with doubling delays: quick to find the
+   * first peers, quiet once settled. A full peer still announces every `max`,
+   * so the others keep it on their view of the room's ring.
    */
   #announce = () => {
     if (this.destroyed) return
     if (this.#announceTimer) clearTimeout(this.#announceTimer)
     this.#announceTimer = null
-    if (this.#connections.size >= this.maxPeers) return
     this.#stats.announcesSent++
-    void this.#post(ALL, encodeAnnounce(this.id, this.#connections.size))
+    void this.#post(ALL, encodeAnnounce(this.id, this.#connections.size, this.publicKey))
     const {max} = this.#announceBounds
+    if (this.#connections.size >= this.maxPeers) this.#announceDelay = max
     // Full jitter keeps a roomful of peers that joined together from announcing in step.
     const delay = this.#announceDelay * (0.5 + Math.random() * 0.5)
     this.#announceDelay = Math.min(this.#announceDelay * 2, max)
@@ -247,51 +248,48 @@ export class Swarm extends Emitter<SwarmEvents> {
       return
     }
     if (decoded.from === this.id) return // our own announcement, echoed by the hub
-    if (decoded.kind === 'signal' && decoded.to !== undefined && decoded.to !== this.id) return // another swarm's, on a shared stream
+    if (decoded.kind !== 'announce' && decoded.to !== undefined && decoded.to !== this.id) return // another swarm's, on a shared stream
     if (decoded.kind === 'announce') {
       this.#stats.announcesReceived++
-      this.#onAnnounce(decoded.from, decoded.peers)
+      if (decoded.key !== undefined && decoded.key !== this.publicKey) this.#members.note(decoded.key, decoded.from, Date.now())
+      this.#connect(decoded.from, true)
+    } else if (decoded.kind === 'busy') {
+      const pending = this.#connections.get(decoded.from)
+      if (pending?.initiator && pending.state === 'connecting') {
+        this.#stats.busy++
+        this.#drop(pending)
+      }
     } else {
       this.#stats.signalsIn++
-      this.#onSignal(decoded.from, decoded.signal)
+      this.#onSignal(decoded.from, decoded.signal, decoded.to !== undefined)
     }
   }
 
   /**
-   * In a partial mesh (maxPeers below the room's size) full peers answer no
-   * announcement, so a peer that arrives when everyone is full would stay
-   * alone, and a small group could stay apart from the rest. A full peer that
-   * hears a poorly connected announcer therefore, now and then, lets one of
-   * its connections go and takes the announcer (HyParView's join rule, made
-   * probabilistic because every full peer hears the same announcement). The
-   * peer let go is still connected elsewhere, has a free slot, and announces.
+   * A full peer still takes a connection to one of its two ring neighbours,
+   * letting a connection that is not on the ring go: the ring is what keeps a
+   * partial mesh (maxPeers below the room's size) one piece, where full peers
+   * would otherwise answer nobody and small groups could stay apart. The peer
+   * let go keeps its other connections and announces its free slot. Ring
+   * connections are never let go, so fake announcements can churn only the
+   * others, and only until both ring neighbours are connected.
    */
-  #onAnnounce(from: string, peers: number | undefined): void {
-    if (this.#connections.has(from)) return
-    if (this.#connections.size < this.maxPeers) {
-      this.#connect(from, true)
-      return
-    }
-    const poorlyConnected = peers !== undefined && peers < Math.max(1, Math.ceil(this.maxPeers / 2))
-    const candidates = this.peers
-    // A cool-down bounds the churn where the room can never be all connected
-    // (three peers with maxPeers 1): connections are a budgeted resource.
+  #makeRoomFor(remoteId: string): boolean {
     const now = Date.now()
-    const rested = now - this.#madeRoomAt >= this.#announceBounds.min * 10
-    if (!poorlyConnected || !rested || candidates.length === 0 || Math.random() >= MAKE_ROOM_CHANCE) {
-      this.#stats.refusedFull++
-      this.emit('update')
-      return
-    }
-    const leaving = candidates[Math.floor(Math.random() * candidates.length)]
-    debug('making room for', shortId(from), 'by letting', shortId(leaving.id), 'go')
+    const key = this.#members.keyOf(remoteId, now)
+    if (key === undefined) return false
+    const ring = this.#members.ringNeighbours(this.publicKey, now)
+    if (!ring.has(key) || this.peers.some(p => p.publicKey === key)) return false
+    const offRing = this.peers.filter(p => !ring.has(p.publicKey!))
+    if (offRing.length === 0) return false
+    const leaving = offRing[Math.floor(Math.random() * offRing.length)]
+    debug('making room for ring neighbour', shortId(key), 'by letting', shortId(leaving.publicKey!), 'go')
     this.#stats.madeRoom++
-    this.#madeRoomAt = now
     this.#drop(leaving)
-    this.#connect(from, true)
+    return true
   }
 
-  #onSignal(from: string, signal: SimplePeerSignal): void {
+  #onSignal(from: string, signal: SimplePeerSignal, fromKit: boolean): void {
     const existing = this.#connections.get(from)
     if (signal.type === 'offer' && existing) {
       if (existing.initiator && existing.state === 'connecting') {
@@ -311,12 +309,14 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (existing) return existing.signal(signal)
     // Only an offer may start a connection; stray answers and candidates are stale.
     if (signal.type !== 'offer') return
-    this.#connect(from, false)?.signal(signal)
+    const conn = this.#connect(from, false)
+    if (conn) conn.signal(signal)
+    else if (fromKit) void this.#post(from, encodeBusy(this.id, from))
   }
 
   #connect(remoteId: string, initiator: boolean): PeerConnection | null {
     if (this.#connections.has(remoteId)) return null
-    if (this.#connections.size >= this.maxPeers) {
+    if (this.#connections.size >= this.maxPeers && !this.#makeRoomFor(remoteId)) {
       this.#stats.refusedFull++
       this.emit('update')
       return null
@@ -339,10 +339,6 @@ export class Swarm extends Emitter<SwarmEvents> {
     conn.on('open', () => this.#onOpen(conn))
     conn.on('update', () => this.emit('update'))
     conn.on('close', err => this.#onClose(conn, err))
-    if (this.#connections.size >= this.maxPeers && this.#announceTimer) {
-      clearTimeout(this.#announceTimer)
-      this.#announceTimer = null
-    }
     this.emit('update')
     return conn
   }
@@ -369,12 +365,16 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   #onClose(conn: PeerConnection, err?: P2PError): void {
-    if (this.#connections.get(conn.id) === conn) this.#connections.delete(conn.id)
+    // Connections this swarm let go (#drop) have left the table already.
+    const droppedByUs = this.#connections.get(conn.id) !== conn
+    if (!droppedByUs) this.#connections.delete(conn.id)
     this.#stats.connectionsClosed++
     if (err?.code === 'ERR_PEER_TIMEOUT' || (err?.code === 'ERR_CONNECTION_FAILED' && conn.connectedAt === null)) this.#stats.timeouts++
     if (err?.code === 'ERR_INVALID_SIGNATURE' || err?.code === 'ERR_HANDSHAKE' || err?.code === 'ERR_SELF_CONNECTION') this.#stats.authFailures++
     if (err?.code === 'ERR_ADMISSION_REFUSED') this.#stats.admissionRefused++
     if (this.destroyed) return
+    // A goodbye means it left the room: off the ring at once, not after its announcements lapse.
+    if (!err && !droppedByUs && conn.connectedAt !== null && conn.publicKey) this.#members.forget(conn.publicKey)
     if (conn.connectedAt !== null) this.emit('disconnect', conn, err)
     if (err && conn.connectedAt === null) this.emit('error', err)
     this.#scheduleAnnounce()

@@ -76,3 +76,19 @@ export function fullMesh(swarms: Swarm[], timeout?: number): Promise<void> {
 export function destroyAll(swarms: Swarm[]): void {
   for (const s of swarms) s.destroy()
 }
+
+/** The connection graph among `swarms` is one component (every swarm reaches every other). */
+export function meshConnected(swarms: Swarm[]): boolean {
+  const byKey = new Map(swarms.map(s => [s.publicKey, s]))
+  const seen = new Set([swarms[0].publicKey])
+  const queue = [swarms[0]]
+  while (queue.length) {
+    for (const p of queue.pop()!.peers) {
+      if (p.publicKey && byKey.has(p.publicKey) && !seen.has(p.publicKey)) {
+        seen.add(p.publicKey)
+        queue.push(byKey.get(p.publicKey)!)
+      }
+    }
+  }
+  return seen.size === swarms.length
+}

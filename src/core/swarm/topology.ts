@@ -1,0 +1,90 @@
+/**
+ * Who is in the room, as announcements on the hub tell it, and which peers
+ * this one should keep connections to so the room stays one connected mesh
+ * however small `maxPeers` is.
+ *
+ * Every peer keeps a connection to its two neighbours on a ring of the room's
+ * keys in sorted order. The ring alone joins every peer (degree 2 suffices);
+ * further connections, up to `maxPeers`, are whatever discovery brings. A
+ * peer's view of the ring comes from hub announcements, which carry the
+ * announcer's key; the key is only a hint for this choice: the identity proof
+ * on the connection is what authenticates it.
+ */
+export interface Member {
+  /** The member's hub id, for signalling. */
+  id: string
+  /** When its last announcement arrived (ms). */
+  seen: number
+}
+
+export interface RoomMembersOptions {
+  /** A member not heard from for this long (ms) is forgotten. */
+  ttl: number
+  /** Most members remembered; the longest silent goes first. */
+  max?: number
+}
+
+export class RoomMembers {
+  readonly #members = new Map<string, Member>()
+  readonly #ttl: number
+  readonly #max: number
+
+  constructor({ttl, max = 1024}: RoomMembersOptions) {
+    this.#ttl = ttl
+    this.#max = max
+  }
+
+  get size(): number {
+    return this.#members.size
+  }
+
+  /** Records an announcement of `key` from hub id `id`. */
+  note(key: string, id: string, now: number): void {
+    // Re-inserted so the Map stays ordered by last announcement, oldest first.
+    this.#members.delete(key)
+    this.#members.set(key, {id, seen: now})
+    if (this.#members.size > this.#max) this.#members.delete(this.#members.keys().next().value!)
+  }
+
+  /** The member left (said goodbye): it is off the ring at once. */
+  forget(key: string): void {
+    this.#members.delete(key)
+  }
+
+  /** The key a hub id announced, if it is a current member. */
+  keyOf(id: string, now: number): string | undefined {
+    this.#expire(now)
+    for (const [key, m] of this.#members) if (m.id === id) return key
+    return undefined
+  }
+
+  /** The keys just before and after `own` on the ring of members' keys (0, 1 or 2 keys). */
+  ringNeighbours(own: string, now: number): Set<string> {
+    this.#expire(now)
+    let pred: string | null = null
+    let succ: string | null = null
+    let lowest: string | null = null
+    let highest: string | null = null
+    for (const key of this.#members.keys()) {
+      if (key === own) continue
+      if (key < own && (pred === null || key > pred)) pred = key
+      if (key > own && (succ === null || key < succ)) succ = key
+      if (lowest === null || key < lowest) lowest = key
+      if (highest === null || key > highest) highest = key
+    }
+    // The ring wraps: the highest key's successor is the lowest.
+    const out = new Set<string>()
+    const before = pred ?? highest
+    const after = succ ?? lowest
+    if (before !== null) out.add(before)
+    if (after !== null) out.add(after)
+    return out
+  }
+
+  #expire(now: number): void {
+    for (const [key, m] of this.#members) {
+      if (now - m.seen < this.#ttl) return
+      this.#members.delete(key)
+    }
+  }
+}
