@@ -33,6 +33,7 @@ export type P2PErrorCode =
   | 'ERR_CONNECTION_FAILED'
   | 'ERR_CONNECTION_CLOSED'
   | 'ERR_SELF_CONNECTION'
+  | 'ERR_PEER_MISBEHAVING'
 
 export class P2PError extends Error {
   readonly code: P2PErrorCode
@@ -67,6 +68,7 @@ export class P2PError extends Error {
   static CONNECTION_FAILED(msg: string, cause?: unknown) { return new P2PError('ERR_CONNECTION_FAILED', msg, {cause}) }
   static CONNECTION_CLOSED(msg: string) { return new P2PError('ERR_CONNECTION_CLOSED', msg) }
   static SELF_CONNECTION(msg: string) { return new P2PError('ERR_SELF_CONNECTION', msg) }
+  static PEER_MISBEHAVING(msg: string) { return new P2PError('ERR_PEER_MISBEHAVING', msg) }
 }
 
 /** Wraps anything thrown into a P2PError, keeping the original as `cause`. */

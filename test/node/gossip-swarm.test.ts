@@ -1,0 +1,245 @@
+import {describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {Emitter} from '../../src/core/emitter.js'
+import {P2PError} from '../../src/core/errors.js'
+import {fromUtf8, utf8} from '../../src/core/bytes.js'
+import {Mux, createMemoryTransportPair, type Channel, type ChannelHandlers} from '../../src/core/mux/index.js'
+import type {Swarm} from '../../src/core/swarm/index.js'
+import {
+  Gossip, GossipSource, attachGossip, sharedGossip, gossipMessages, GOSSIP_PROTOCOL,
+  type GossipMessage, type GossipPeer, type GossipSwarm,
+} from '../../src/core/gossip/index.js'
+import {KeyPairIdentity} from '../../src/core/crypto/identity.js'
+
+// The real Swarm must fit what gossip asks of a swarm.
+const swarmFits: (swarm: Swarm) => GossipSwarm = swarm => swarm
+void swarmFits
+
+/** One end of a connection: a real mux over an in-memory transport, named by a key. */
+class FakePeer implements GossipPeer {
+  destroyed: P2PError | undefined | null = null
+  constructor(readonly publicKey: string, readonly mux: Mux, private readonly onDestroy: (peer: FakePeer) => void) {}
+  channel(name: string, handlers: ChannelHandlers): Channel {
+    return this.mux.channel(name, handlers)
+  }
+  destroy(err?: P2PError): void {
+    if (this.destroyed !== null) return
+    this.destroyed = err
+    this.mux.destroy()
+    this.onDestroy(this)
+  }
+}
+
+class FakeSwarm extends Emitter<{connect: (peer: GossipPeer) => void, disconnect: (peer: GossipPeer) => void}> implements GossipSwarm {
+  readonly peers: FakePeer[] = []
+  readonly identity = new KeyPairIdentity()
+  add(peer: FakePeer): void {
+    this.peers.push(peer)
+    this.emit('connect', peer)
+  }
+  remove(peer: FakePeer): void {
+    const i = this.peers.indexOf(peer)
+    if (i === -1) return
+    this.peers.splice(i, 1)
+    this.emit('disconnect', peer)
+  }
+}
+
+/** Connects two swarms with a pair of muxes, as a data channel would. */
+function connect(a: FakeSwarm, aKey: string, b: FakeSwarm, bKey: string) {
+  const [ta, tb] = createMemoryTransportPair()
+  const quiet = {pingInterval: 0, timeout: 0}
+  // Each side names the remote by the remote's key.
+  const atA = new FakePeer(bKey, new Mux(ta, quiet), peer => a.remove(peer))
+  const atB = new FakePeer(aKey, new Mux(tb, quiet), peer => b.remove(peer))
+  atA.mux.on('close', () => atA.destroy())
+  atB.mux.on('close', () => atB.destroy())
+  a.add(atA)
+  b.add(atB)
+  return {atA, atB}
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setImmediate(resolve))
+  }
+}
+
+function inbox(gossip: Gossip, topic = 'chat'): GossipMessage[] {
+  const list: GossipMessage[] = []
+  gossip.subscribe(topic, message => list.push(message))
+  return list
+}
+
+describe('gossip over a swarm', () => {
+  test('peers connected before and after attaching are linked, and messages flow over the mux', async () => {
+    const [sa, sb, sc] = [new FakeSwarm(), new FakeSwarm(), new FakeSwarm()]
+    connect(sa, 'a', sb, 'b')
+    const [ga, gb, gc] = [new Gossip({identity: sa.identity}), new Gossip(), new Gossip()]
+    const detach = [attachGossip(ga, sa), attachGossip(gb, sb), attachGossip(gc, sc)]
+    connect(sb, 'b', sc, 'c')
+    assert.equal(gb.stats.links, 2)
+    const got = inbox(gc)
+    await ga.publish('chat', utf8('over the mux'))
+    await until(() => got.length === 1, 'delivery at c')
+    assert.equal(fromUtf8(got[0].payload), 'over the mux')
+    assert.equal(got[0].from, 'b')
+    assert.equal(got[0].hops, 2)
+    assert.ok(got[0].author)
+    assert.deepEqual(sb.peers.map(p => p.mux.remoteChannels.includes(GOSSIP_PROTOCOL)), [true, true])
+    for (const d of detach) d()
+    for (const g of [ga, gb, gc]) g.destroy()
+  })
+
+  test('a disconnected peer is unlinked; a reconnected key replaces its old connection', async () => {
+    const [sa, sb] = [new FakeSwarm(), new FakeSwarm()]
+    const ga = new Gossip()
+    const gb = new Gossip()
+    attachGossip(ga, sa)
+    attachGossip(gb, sb)
+    const first = connect(sa, 'a', sb, 'b')
+    assert.equal(ga.stats.links, 1)
+    const second = connect(sa, 'a', sb, 'b')
+    assert.equal(ga.stats.links, 1, 'one link per key')
+    // The old connection going away now must not unlink the new one.
+    sa.remove(first.atA)
+    assert.equal(ga.stats.links, 1)
+    const got = inbox(gb)
+    await ga.publish('chat', utf8('via the new one'))
+    await until(() => got.length === 1, 'delivery')
+    sa.remove(second.atA)
+    assert.equal(ga.stats.links, 0)
+    ga.destroy()
+    gb.destroy()
+  })
+
+  test('a malformed frame is scored, never thrown, and a peer the router drops is destroyed with its error', async () => {
+    const [sa, sb] = [new FakeSwarm(), new FakeSwarm()]
+    const ga = new Gossip()
+    attachGossip(ga, sa)
+    const {atA, atB} = connect(sa, 'a', sb, 'evil')
+    const raw = atB.channel(GOSSIP_PROTOCOL, {onmessage() {}})
+    raw.send(new Uint8Array([0x0f, 1, 2]))
+    await until(() => ga.stats.malformed === 1, 'the malformed frame')
+    assert.equal(ga.link('evil')!.invalid, 1)
+    for (let i = 0; i < 100; i++) raw.send(new Uint8Array([0x0f]))
+    await until(() => atA.destroyed !== null, 'the drop')
+    assert.equal((atA.destroyed as P2PError).code, 'ERR_PEER_MISBEHAVING')
+    assert.equal(ga.stats.links, 0)
+    assert.equal(sa.peers.length, 0)
+    ga.destroy()
+  })
+
+  test('detach unlinks every peer and closes the channels; the router and swarm live on', async () => {
+    const [sa, sb] = [new FakeSwarm(), new FakeSwarm()]
+    const ga = new Gossip()
+    const detach = attachGossip(ga, sa, {protocol: 'room:x/gossip/1'})
+    const {atB} = connect(sa, 'a', sb, 'b')
+    await until(() => atB.mux.remoteChannels.includes('room:x/gossip/1'), 'the remote channel')
+    detach()
+    detach()
+    assert.equal(ga.stats.links, 0)
+    await until(() => !atB.mux.remoteChannels.includes('room:x/gossip/1'), 'the channel to close')
+    connect(sa, 'a', sb, 'c')
+    assert.equal(ga.stats.links, 0, 'no longer listening')
+    assert.equal(ga.destroyed, false)
+    ga.destroy()
+  })
+
+  test('sharedGossip gives every holder on a swarm the same router, signed by the swarm identity, until the last release', async () => {
+    const swarm = new FakeSwarm()
+    const one = sharedGossip(swarm)
+    const two = sharedGossip(swarm, {mode: 'flood'})
+    assert.equal(one.gossip, two.gossip)
+    assert.equal(one.gossip.mode, 'plumtree', 'the first caller configures it')
+    assert.equal(one.gossip.publicKey, Buffer.from(swarm.identity.publicKey).toString('hex'))
+    one.release()
+    one.release()
+    assert.equal(two.gossip.destroyed, false)
+    two.release()
+    assert.equal(two.gossip.destroyed, true)
+    const three = sharedGossip(swarm)
+    assert.notEqual(three.gossip, one.gossip)
+    three.release()
+  })
+})
+
+describe('GossipSource', () => {
+  test('items are the JSON values of one topic, newest last, own ones local, authors verified', async () => {
+    const identity = new KeyPairIdentity()
+    const [sa, sb] = [new FakeSwarm(), new FakeSwarm()]
+    const [ga, gb] = [new Gossip({identity}), new Gossip()]
+    attachGossip(ga, sa)
+    attachGossip(gb, sb)
+    connect(sa, 'a', sb, 'b')
+    const mine = new GossipSource(ga, 'chat')
+    const theirs = new GossipSource(gb, 'chat')
+    const seen: unknown[] = []
+    theirs.subscribe(item => seen.push(item.value))
+    await mine.publish({text: 'hello', n: 1})
+    await ga.publish('other', utf8('{"text":"elsewhere"}'))
+    await until(() => theirs.items.length === 1, 'the item')
+    assert.equal(mine.items.length, 1)
+    assert.equal(mine.items[0].local, true)
+    const [item] = theirs.items
+    assert.deepEqual(item.value, {text: 'hello', n: 1})
+    assert.equal(item.local, false)
+    assert.equal(item.author, Buffer.from(identity.publicKey).toString('hex'))
+    assert.equal(item.id, mine.items[0].id)
+    assert.ok(Math.abs(item.receivedAt - Date.now()) < 5000)
+    assert.deepEqual(seen, [{text: 'hello', n: 1}])
+    ga.destroy()
+    gb.destroy()
+  })
+
+  test('a payload that is not UTF-8 JSON is dropped and counted', () => {
+    const gossip = new Gossip()
+    const source = new GossipSource(gossip, 'chat')
+    gossip.addLink({id: 'peer', send() {}, drop() {}})
+    const frames = [utf8('not json'), new Uint8Array([0xff, 0xfe]), utf8('{"ok":true}')]
+    frames.forEach((payload, i) => gossip.receive('peer', encodeDataFrame(i, payload)))
+    assert.equal(source.stats.invalid, 2)
+    assert.deepEqual(source.items.map(item => item.value), [{ok: true}])
+    gossip.destroy()
+  })
+
+  test('items are bounded by the limit, oldest dropped first; a held id is not taken twice', () => {
+    const gossip = new Gossip({seenTTL: 10})
+    const source = new GossipSource(gossip, 'chat', {limit: 3, clock: () => 42})
+    gossip.addLink({id: 'peer', send() {}, drop() {}})
+    for (let i = 0; i < 5; i++) gossip.receive('peer', encodeDataFrame(i, utf8(`${i}`)))
+    assert.deepEqual(source.items.map(item => item.value), [2, 3, 4])
+    assert.equal(source.items[0].receivedAt, 42)
+    assert.equal(source.stats.items, 5)
+    return new Promise<void>(resolve => setTimeout(() => {
+      // The router forgot id 4 (seenTTL 10 ms) and takes the replay as new; the source still holds it.
+      gossip.receive('peer', encodeDataFrame(4, utf8('4')))
+      assert.equal(source.stats.repeated, 1)
+      assert.equal(source.items.length, 3)
+      gossip.destroy()
+      resolve()
+    }, 20))
+  })
+
+  test('publish refuses values that are not JSON; close stops the source', async () => {
+    const gossip = new Gossip()
+    const source = new GossipSource(gossip, 'chat')
+    await assert.rejects(source.publish(undefined), {code: 'ERR_INVALID_ARGUMENT'})
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    await assert.rejects(source.publish(cyclic), {code: 'ERR_INVALID_ARGUMENT'})
+    await source.publish('fine')
+    source.close()
+    await gossip.publish('chat', utf8('"after close"'))
+    assert.deepEqual(source.items.map(item => item.value), ['fine'])
+    await assert.rejects(source.publish('x'), {code: 'ERR_DESTROYED'})
+    assert.throws(() => new GossipSource(gossip, 'chat', {limit: 0}), {code: 'ERR_INVALID_ARGUMENT'})
+    gossip.destroy()
+  })
+})
+
+function encodeDataFrame(n: number, payload: Uint8Array): Uint8Array {
+  return gossipMessages.encodeData({id: n.toString(16).padStart(16, '0'), hops: 0, topic: 'chat', payload})
+}
