@@ -30,30 +30,28 @@ export const SAFE_MESSAGE_SIZE = 16 * 1024
 const MAX_BACKLOG = 1024
 
 /**
- * Adapts an open RTCDataChannel. `maxMessageSize` comes from the connection's
- * negotiated SCTP transport when known, else the cross-browser safe floor.
- * `received` holds frames something else read off the channel before this
- * adapter existed (simple-peer buffers what arrives before it reports the
- * connection); they are delivered first, in order.
+ * Adapts an RTCDataChannel, open or about to open: adapt it as soon as it
+ * exists, so no frame arrives before anyone listens. `maxMessageSize` comes
+ * from the connection's negotiated SCTP transport, read when asked (it is
+ * known once the connection is up), else the cross-browser safe floor.
  */
-export function fromDataChannel(channel: RTCDataChannel, pc?: RTCPeerConnection, received: Uint8Array[] = []): FrameTransport {
+export function fromDataChannel(channel: RTCDataChannel, pc?: RTCPeerConnection): FrameTransport {
   channel.binaryType = 'arraybuffer'
-  const negotiated = pc?.sctp?.maxMessageSize
-  const maxMessageSize = negotiated && Number.isFinite(negotiated) && negotiated > 0
-    ? negotiated
-    : SAFE_MESSAGE_SIZE
   // Frames that arrive before anyone reads them (between the channel opening and
   // the mux attaching) are held and handed over once `onmessage` is set, so the
   // remote's first OPEN is never lost. Past a bound the peer is flooding: close.
   let onmessage: ((frame: Uint8Array) => void) | null = null
-  const backlog: Uint8Array[] = received.slice(0, MAX_BACKLOG)
+  const backlog: Uint8Array[] = []
   const drainBacklog = () => {
     while (onmessage && backlog.length > 0) onmessage(backlog.shift() as Uint8Array)
   }
   const transport: FrameTransport = {
     get open() { return channel.readyState === 'open' },
     get bufferedAmount() { return channel.bufferedAmount },
-    maxMessageSize,
+    get maxMessageSize() {
+      const negotiated = pc?.sctp?.maxMessageSize
+      return negotiated && Number.isFinite(negotiated) && negotiated > 0 ? negotiated : SAFE_MESSAGE_SIZE
+    },
     get bufferedAmountLowThreshold() { return channel.bufferedAmountLowThreshold },
     set bufferedAmountLowThreshold(v: number) { channel.bufferedAmountLowThreshold = v },
     // Chromium copies the bytes into its send queue during send().

@@ -5,7 +5,7 @@ import {toHex} from '../bytes.js'
 import {createDebug, shortId} from '../debug.js'
 import type {Identity} from '../crypto/identity.js'
 import {Mux, type MuxOptions, type Channel, type ChannelHandlers} from '../mux/mux.js'
-import {fromDataChannel} from '../mux/transport.js'
+import {fromDataChannel, type FrameTransport} from '../mux/transport.js'
 import {MUX_PROTOCOL} from '../mux/messages.js'
 import {Authenticator} from './auth.js'
 import {AUTH_PROTOCOL, sdpFingerprint} from './messages.js'
@@ -59,6 +59,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   #localFingerprint = ''
   #remoteFingerprint = ''
   #timer: ReturnType<typeof setTimeout>
+  #transport: FrameTransport | null = null
 
   constructor(opts: PeerConnectionOptions) {
     super()
@@ -73,6 +74,12 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     this.#peer.on('connect', this.#onConnect)
     this.#peer.on('error', this.#onPeerError)
     this.#peer.on('close', this.#onPeerClose)
+    // The mux reads the data channel itself, from the moment it exists: the
+    // remote may report the connection first and start its handshake before
+    // simple-peer reports it here. (simple-peer's own reader would only pile
+    // every frame up in a stream nobody reads.)
+    if (this.#peer._channel) this.#adopt(this.#peer._channel)
+    else this.#peer._pc.addEventListener('datachannel', e => this.#adopt(e.channel))
     this.#timer = setTimeout(() => {
       this.destroy(P2PError.CONNECTION_FAILED(`no connection to ${shortId(this.id)} within ${opts.connectTimeout} ms`))
     }, opts.connectTimeout)
@@ -155,19 +162,22 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     this.destroy(this.state === 'connected' ? P2PError.CONNECTION_CLOSED('the connection closed') : P2PError.CONNECTION_FAILED('closed before it opened'))
   }
 
+  #adopt(channel: RTCDataChannel): void {
+    if (this.destroyed || this.#transport) return
+    channel.onmessage = null
+    this.#transport = fromDataChannel(channel, this.#peer._pc)
+  }
+
   #onConnect = () => {
     if (this.destroyed) return
     const channel = this.#peer._channel
-    if (!channel) return this.destroy(P2PError.CONNECTION_FAILED('no data channel'))
+    if (!channel || !this.#transport) return this.destroy(P2PError.CONNECTION_FAILED('no data channel'))
     if (channel.label !== MUX_PROTOCOL) return this.destroy(P2PError.HANDSHAKE(`the remote speaks ${JSON.stringify(channel.label.slice(0, 64))}, not ${MUX_PROTOCOL}`))
-    // The mux reads the channel itself; simple-peer's own reader would only
-    // pile every frame up in an unread stream. What it already read (the
-    // remote may be quicker to report the connection and start its handshake)
-    // goes to the mux first.
+    // Where simple-peer's handler was installed after ours, it read copies
+    // into its stream: switch it off again and let the copies go.
     channel.onmessage = null
-    const received: Uint8Array[] = []
-    for (let chunk = this.#peer.read(); chunk !== null; chunk = this.#peer.read()) received.push(chunk)
-    const mux = new Mux(fromDataChannel(channel, this.#peer._pc, received), this.#opts.mux)
+    while (this.#peer.read() !== null);
+    const mux = new Mux(this.#transport, this.#opts.mux)
     this.mux = mux
     mux.on('update', () => this.emit('update'))
     let saidGoodbye = false

@@ -1,0 +1,285 @@
+import {LitElement, html, type PropertyValues} from 'lit'
+import {customElement, property} from 'lit/decorators.js'
+import {consume} from '@lit/context'
+import {sourceContext} from '../../context/source-context.js'
+import type {MessageSource, SourceItem} from '../../core/source/message-source.js'
+import {P2PError} from '../../core/errors.js'
+import {P2PErrorEvent} from '../../events/error-event.js'
+import {applyBindings, collectBindings, fieldValue, summarize, type Binding} from '../shared/item-template.js'
+import {styles} from './p2p-feed.styles.js'
+
+const DEFAULT_LIMIT = 100
+
+/** Within this many pixels of the bottom counts as "at the bottom" (zoom makes scroll positions fractional). */
+const PINNED_SLACK = 4
+
+interface Row {
+  node: Element
+  bindings: Binding[]
+  /** The default rendering's text, filled from the whole value. */
+  summary: Element | null
+}
+
+/**
+ * The items of the nearest message source (`<p2p-gossip>`, later `<p2p-log>`), newest
+ * at the bottom, rendered through the app's own markup:
+ *
+ * ```html
+ * <p2p-feed>
+ *   <template>
+ *     <p><b data-field="name"></b> <time data-field="time"></time> <span data-field="text"></span></p>
+ *   </template>
+ * </p2p-feed>
+ * ```
+ *
+ * Each item is a clone of the template's one root element. `data-field="text"` sets
+ * the item's `text` field as text (never HTML); `data-field="href:url"` sets an
+ * attribute, and URL attributes take only http:, https: and blob: URLs; `on…`
+ * attributes are never set. The special fields `author` (the signer's short key),
+ * `time` and `id` come from the item itself and cannot be forged by its value.
+ * A clone of an item this peer published carries `data-local`.
+ *
+ * The clones are children of the feed, in the light DOM: the template is the app's
+ * markup, so the app's stylesheet styles it as it styles the rest of its page
+ * (`p2p-feed .me`, `p2p-feed [data-local]`), with no parts or custom properties to
+ * learn. The feed's own shadow root only holds the slot and the empty state.
+ *
+ * The feed is its own scroll container: give it a height. While the reader is at the
+ * bottom it follows new items; once they scroll up to read, it keeps their place.
+ *
+ * @summary A live list of messages, rendered through the app's `<template>`.
+ *
+ * @slot - A `<template>` with one root element, rendered once per item. Without one, each item shows its author, time and text.
+ * @slot empty - Shown while there are no items (default: "No messages yet.").
+ *
+ * @event p2p-error - The template has more than one root element (only the first is used). `detail: {error}`.
+ *
+ * @csspart empty - The empty state.
+ *
+ * @cssproperty --p2p-font - Font of the feed.
+ * @cssproperty --p2p-focus-color - Outline of the focused feed.
+ */
+@customElement('p2p-feed')
+export class P2PFeedElement extends LitElement {
+  static override styles = styles
+
+  /** Most items shown; the oldest leave from the top. Not a number, or below 1: 100. */
+  @property({type: Number}) limit = DEFAULT_LIMIT
+
+  /**
+   * Field that identifies an item (also read from the template's root): an item with
+   * the key of one already shown replaces it in place. Keys are scoped to the item's
+   * author, so a peer can only replace its own items. Empty: every item is new.
+   */
+  @property({attribute: 'data-key'}) dataKey = ''
+
+  /** The nearest source (or set directly). */
+  @consume({context: sourceContext, subscribe: true})
+  @property({attribute: false})
+  source: MessageSource | undefined
+
+  #observed: MessageSource | undefined
+  #unsubscribe: (() => void) | undefined
+  #pending: SourceItem[] = []
+  #stale = true
+  #template: Element | null = null
+  #keyField = ''
+  /** Shown items by key, in display order (a Map keeps insertion order). */
+  readonly #rows = new Map<string, Row>()
+  /** True while the reader is at the bottom: new items scroll into view. */
+  #pinned = true
+  /** Where visible items were before an update, to keep the reader's place. */
+  #anchors: Array<{node: Element, top: number}> = []
+
+  #onSourceItem = (item: SourceItem) => {
+    this.#pending.push(item)
+    this.requestUpdate()
+  }
+
+  #onScroll = () => {
+    this.#pinned = this.scrollHeight - this.scrollTop - this.clientHeight <= PINNED_SLACK
+  }
+
+  // An image or video in an item grows it after it was added; a resized feed moves
+  // its bottom. Either way a reader at the bottom stays there.
+  #onGrow = () => {
+    if (this.#pinned) this.#scrollToBottom()
+  }
+
+  readonly #resizeObserver = new ResizeObserver(this.#onGrow)
+
+  // A template added or replaced after the first render (a parser still streaming the
+  // page, or an app swapping its markup) renders every item again.
+  readonly #templateObserver = new MutationObserver(records => {
+    const touched = records.some(r => [...r.addedNodes, ...r.removedNodes].some(n => n instanceof HTMLTemplateElement))
+    if (!touched) return
+    this.#stale = true
+    this.requestUpdate()
+  })
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    // A chat feed is a log: screen readers announce what is added, politely. The
+    // page's own attributes win. Focusable, so the keyboard can scroll it.
+    if (!this.hasAttribute('role')) this.setAttribute('role', 'log')
+    if (!this.hasAttribute('aria-live')) this.setAttribute('aria-live', 'polite')
+    if (!this.hasAttribute('tabindex')) this.setAttribute('tabindex', '0')
+    this.addEventListener('scroll', this.#onScroll, {passive: true})
+    // `load` does not bubble: listen in the capture phase to hear items' images.
+    this.addEventListener('load', this.#onGrow, {capture: true})
+    this.#resizeObserver.observe(this)
+    this.#templateObserver.observe(this, {childList: true})
+    // Moved in the DOM: the subscription was dropped on removal and is renewed here.
+    if (this.hasUpdated) this.requestUpdate()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    this.removeEventListener('scroll', this.#onScroll)
+    this.removeEventListener('load', this.#onGrow, {capture: true})
+    this.#resizeObserver.disconnect()
+    this.#templateObserver.disconnect()
+    this.#observe(undefined)
+  }
+
+  /** How many items are shown. */
+  get size(): number {
+    return this.#rows.size
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    this.#observe(this.isConnected ? this.source : undefined)
+    if (changed.has('limit') || changed.has('dataKey')) this.#stale = true
+    this.#anchors = this.#pinned ? [] : this.#visibleRows()
+    if (this.#stale) this.#rebuild()
+    else this.#add(this.#pending.splice(0))
+  }
+
+  protected override render() {
+    return html`
+      <div part="empty" ?hidden=${this.#rows.size > 0}><slot name="empty">No messages yet.</slot></div>
+      <slot></slot>
+    `
+  }
+
+  protected override updated(): void {
+    if (this.#pinned) {
+      this.#scrollToBottom()
+      return
+    }
+    // Items above the reader's place were added or trimmed: shift by as much as the
+    // first visible item that is still there moved, so the text they read stays put.
+    const anchor = this.#anchors.find(a => a.node.isConnected)
+    this.#anchors = []
+    if (anchor) this.scrollTop += anchor.node.getBoundingClientRect().top - anchor.top
+  }
+
+  #observe(source: MessageSource | undefined): void {
+    if (source === this.#observed) return
+    this.#unsubscribe?.()
+    this.#unsubscribe = undefined
+    this.#observed = source
+    this.#pending = []
+    this.#stale = true
+    if (source) this.#unsubscribe = source.subscribe(this.#onSourceItem)
+  }
+
+  #rebuild(): void {
+    this.#stale = false
+    this.#pending = []
+    for (const row of this.#rows.values()) row.node.remove()
+    this.#rows.clear()
+    this.#template = this.#readTemplate()
+    this.#keyField = this.dataKey || this.#template?.getAttribute('data-key') || ''
+    // Reduce first, so a long history costs one node per shown item, not per item.
+    const latest = new Map<string, SourceItem>()
+    for (const item of this.#observed?.items ?? []) latest.set(this.#keyOf(item), item)
+    const shown = [...latest].slice(-this.#max)
+    for (const [key, item] of shown) this.#render(key, item)
+  }
+
+  #add(items: SourceItem[]): void {
+    for (const item of items) this.#render(this.#keyOf(item), item)
+    for (const [key, row] of this.#rows) {
+      if (this.#rows.size <= this.#max) break
+      row.node.remove()
+      this.#rows.delete(key)
+    }
+  }
+
+  /** Patches the row of `key` in place, or appends a new one at the bottom. */
+  #render(key: string, item: SourceItem): void {
+    let row = this.#rows.get(key)
+    if (!row) {
+      row = this.#template ? this.#clone(this.#template) : defaultRow()
+      this.#rows.set(key, row)
+      this.append(row.node)
+    }
+    applyBindings(row.bindings, item)
+    row.node.toggleAttribute('data-local', item.local)
+    if (row.summary) row.summary.textContent = summarize(item.value)
+  }
+
+  #clone(template: Element): Row {
+    // importNode, not cloneNode: the clone joins this document, so custom elements in
+    // the template upgrade.
+    const node = document.importNode(template, true)
+    return {node, bindings: collectBindings(node), summary: null}
+  }
+
+  get #max(): number {
+    return this.limit >= 1 ? Math.floor(this.limit) : DEFAULT_LIMIT
+  }
+
+  #keyOf(item: SourceItem): string {
+    if (this.#keyField) {
+      const key = fieldValue(item, this.#keyField)
+      if (typeof key === 'string' || typeof key === 'number') return `key:${item.author ?? ''}:${key}`
+    }
+    return `id:${item.id}`
+  }
+
+  #readTemplate(): Element | null {
+    const template = [...this.children].find((c): c is HTMLTemplateElement => c instanceof HTMLTemplateElement)
+    if (!template) return null
+    const roots = template.content.children
+    if (roots.length > 1) {
+      this.dispatchEvent(new P2PErrorEvent(P2PError.INVALID_ARGUMENT(
+        `a <p2p-feed> template has one root element; it has ${roots.length}, only the first is used`)))
+    }
+    return roots[0] ?? null
+  }
+
+  #visibleRows(): Array<{node: Element, top: number}> {
+    const view = this.getBoundingClientRect()
+    const visible = []
+    for (const {node} of this.#rows.values()) {
+      const rect = node.getBoundingClientRect()
+      if (rect.bottom > view.top && rect.top < view.bottom) visible.push({node, top: rect.top})
+    }
+    return visible
+  }
+
+  #scrollToBottom(): void {
+    this.scrollTop = this.scrollHeight
+  }
+}
+
+/** Author, time and a short text of the value: what a feed without a template shows. */
+function defaultRow(): Row {
+  const node = document.createElement('p')
+  node.className = 'p2p-feed-item'
+  const author = document.createElement('b')
+  author.dataset.field = 'author'
+  const time = document.createElement('time')
+  time.dataset.field = 'time'
+  const summary = document.createElement('span')
+  node.append(author, ' ', time, ' ', summary)
+  return {node, bindings: collectBindings(node), summary}
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'p2p-feed': P2PFeedElement
+  }
+}
