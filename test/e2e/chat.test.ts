@@ -6,9 +6,10 @@ import {mkdir} from 'node:fs/promises'
 import {randomBytes} from 'node:crypto'
 import {fileURLToPath} from 'node:url'
 import type {Page} from 'puppeteer-core'
-import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
-import {launchChromium, startDemoServer, type LaunchedChromium} from '../../scripts/browser.js'
+import type {HubProcess} from '../../scripts/hub-process.js'
+import type {LaunchedChromium} from '../../scripts/browser.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
+import {startDemoStack} from './helpers.js'
 
 const RESULTS = new URL('../../test-results/', import.meta.url)
 const TIMEOUT = 30_000
@@ -17,15 +18,14 @@ let hub: HubProcess
 let demo: DemoServer
 let chromium: LaunchedChromium
 
-// One at a time, so whatever did start is assigned and closed by `after` if a later one fails.
+let close: () => Promise<void>
+
 before(async () => {
-  hub = await startHubProcess()
-  demo = await startDemoServer()
-  chromium = await launchChromium()
+  ;({hub, demo, chromium, close} = await startDemoStack())
 })
 
 after(async () => {
-  await Promise.all([chromium?.close(), demo?.close(), hub?.close()])
+  await close?.()
 })
 
 interface Shown {

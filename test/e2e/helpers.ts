@@ -1,3 +1,7 @@
+import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
+import {launchChromium, startDemoServer, type LaunchedChromium} from '../../scripts/browser.js'
+import type {DemoServer} from '../../scripts/demo-server.js'
+
 /**
  * Polls `check` until it holds (a page's state can only be read by asking it),
  * failing with `what` after `timeout` ms.
@@ -7,5 +11,26 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise(resolve => setTimeout(resolve, every))
+  }
+}
+
+/**
+ * What a person meets: a hub process, the demo server and the system Chromium,
+ * started one at a time so whatever did start is closed if a later one fails.
+ */
+export async function startDemoStack(): Promise<{hub: HubProcess, demo: DemoServer, chromium: LaunchedChromium, close(): Promise<void>}> {
+  const started: Array<{close(): Promise<void>}> = []
+  const close = async () => { await Promise.all(started.map(s => s.close())) }
+  try {
+    const hub = await startHubProcess()
+    started.push(hub)
+    const demo = await startDemoServer()
+    started.push(demo)
+    const chromium = await launchChromium()
+    started.push(chromium)
+    return {hub, demo, chromium, close}
+  } catch (err) {
+    await close()
+    throw err
   }
 }

@@ -26,6 +26,7 @@ import {
   type DataFrame, type IHaveEntry,
 } from './messages.js'
 import {ExpiringMap, MessageCache, SeenSet} from './seen-set.js'
+import {checkNumber} from '../check.js'
 import {
   DecayingCounter, PeerScore, TokenBucket, checkRateLimit, scoreParams, type ScoreOptions, type ScoreParams,
 } from './score.js'
@@ -255,12 +256,6 @@ function rethrowLater(err: unknown): void {
   queueMicrotask(() => {
     throw err
   })
-}
-
-function checkNumber(name: string, value: number, min: number, max = Infinity): void {
-  if (typeof value !== 'number' || !(value >= min && value <= max)) {
-    throw P2PError.INVALID_ARGUMENT(`${name} must be a number from ${min} to ${max}`)
-  }
 }
 
 export class Gossip extends Emitter<GossipEvents> {

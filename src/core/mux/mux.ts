@@ -11,6 +11,7 @@ import {P2PError, toP2PError} from '../errors.js'
 import {concat} from '../bytes.js'
 import {createDebug, shortId} from '../debug.js'
 import {Fifo} from './fifo.js'
+import {checkNumber} from '../check.js'
 import {
   FrameType, MAX_CHANNEL_ID, MAX_CONTROL_FRAME, MAX_DATA_HEADER,
   channelNameBytes, createFrame, decodeFrame, encodeClose, encodeDataHeader, encodeGoodbye,
@@ -269,10 +270,9 @@ interface Remote {
   readonly pending: Fifo<Uint8Array>
 }
 
+/** Mux options are sizes and durations: finite, where 0 (when allowed) turns a feature off. */
 function checkCount(name: string, value: number, min: number): void {
-  if (!(typeof value === 'number' && value >= min && value !== Infinity)) {
-    throw P2PError.INVALID_ARGUMENT(`${name} must be a finite number ≥ ${min}`)
-  }
+  checkNumber(name, value, min, Number.MAX_VALUE)
 }
 
 export class Mux extends Emitter<MuxEvents> {

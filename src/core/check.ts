@@ -1,0 +1,8 @@
+import {P2PError} from './errors.js'
+
+/** Misuse throws at once: a numeric option outside [min, max] (NaN and non-numbers included). */
+export function checkNumber(name: string, value: number, min: number, max = Infinity): void {
+  if (typeof value !== 'number' || !(value >= min && value <= max)) {
+    throw P2PError.INVALID_ARGUMENT(`${name} must be a number from ${min} to ${max}`)
+  }
+}
