@@ -13,7 +13,7 @@ const require = createRequire(import.meta.url)
 const root = fileURLToPath(new URL('..', import.meta.url))
 
 /** Bare specifiers served as pre-built ESM bundles. */
-export const PREBUNDLED = ['@thaunknown/simple-peer/lite.js', 'tweetnacl']
+export const PREBUNDLED = ['@thaunknown/simple-peer/lite.js', 'tweetnacl', 'browser-level']
 
 const PREFIX = '/__prebundled__/'
 

@@ -34,6 +34,10 @@ export type P2PErrorCode =
   | 'ERR_CONNECTION_CLOSED'
   | 'ERR_SELF_CONNECTION'
   | 'ERR_PEER_MISBEHAVING'
+  // files
+  | 'ERR_HASH_MISMATCH'
+  // storage
+  | 'ERR_STORAGE_FULL'
 
 export class P2PError extends Error {
   readonly code: P2PErrorCode
@@ -69,6 +73,8 @@ export class P2PError extends Error {
   static CONNECTION_CLOSED(msg: string) { return new P2PError('ERR_CONNECTION_CLOSED', msg) }
   static SELF_CONNECTION(msg: string) { return new P2PError('ERR_SELF_CONNECTION', msg) }
   static PEER_MISBEHAVING(msg: string) { return new P2PError('ERR_PEER_MISBEHAVING', msg) }
+  static HASH_MISMATCH(msg: string) { return new P2PError('ERR_HASH_MISMATCH', msg) }
+  static STORAGE_FULL(msg: string, cause?: unknown) { return new P2PError('ERR_STORAGE_FULL', msg, {cause}) }
 }
 
 /** Wraps anything thrown into a P2PError, keeping the original as `cause`. */

@@ -1,0 +1,12 @@
+export {
+  DEFAULT_CHUNK_SIZE, HASH_BYTES, MANIFEST_DOMAIN, MAX_CHUNKS, MAX_CHUNK_SIZE, MAX_MANIFEST_BYTES,
+  // The mux has a MAX_NAME_BYTES of its own (channel names); the core barrel exports both.
+  MAX_NAME_BYTES as MAX_FILE_NAME_BYTES, MAX_TYPE_BYTES, MIN_CHUNK_SIZE, chunkCount, chunkRange, createManifest, decodeManifest, encodeManifest, isFileId,
+  manifestId, verifyChunk, verifyManifest,
+} from './manifest.js'
+export type {ChunkRange, CreateManifestOptions, CreatedManifest, FileManifest} from './manifest.js'
+export {Bitfield, FileMessageType, MANIFEST_INDEX, MAX_BATCH_REQUESTS, RejectReason} from './messages.js'
+export type {FileMessage} from './messages.js'
+export {ChunkStore, isQuotaError} from './chunk-store.js'
+export type {ChunkStoreOptions, FileDatabase} from './chunk-store.js'
+export * as fileMessages from './messages.js'
