@@ -4,9 +4,9 @@ import {
   DEFAULT_CHUNK_SIZE, MANIFEST_DOMAIN, MAX_CHUNKS, MAX_MANIFEST_BYTES, MIN_CHUNK_SIZE, chunkRange, createManifest,
   decodeManifest, encodeManifest, manifestId, verifyChunk, verifyManifest, type FileManifest,
 } from '../../src/core/files/manifest.js'
-import {P2PError} from '../../src/core/errors.js'
 import {concat, toHex, utf8} from '../../src/core/bytes.js'
 import {sha256} from '../../src/core/crypto/identity.js'
+import {isCode} from './helpers.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -15,15 +15,6 @@ function bytesOf(n: number, seed = 1): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n)
   for (let i = 0; i < n; i++) out[i] = (i * 31 + seed * 7 + (i >> 8)) & 0xff
   return out
-}
-
-function isCode(code: string, what?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof P2PError, `expected a P2PError, got ${String(err)}`)
-    assert.equal(err.code, code)
-    if (what) assert.match(err.message, what)
-    return true
-  }
 }
 
 function malformed(bytes: Uint8Array, what?: RegExp): void {

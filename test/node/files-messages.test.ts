@@ -6,19 +6,10 @@ import {
   encodeRequestBatch, type FileMessage,
 } from '../../src/core/files/messages.js'
 import {MAX_CHUNKS, MAX_CHUNK_SIZE, MAX_MANIFEST_BYTES} from '../../src/core/files/manifest.js'
-import {P2PError} from '../../src/core/errors.js'
 import {concat, fromHex} from '../../src/core/bytes.js'
+import {isCode} from './helpers.js'
 
 const ID = 'ab'.repeat(32)
-
-function isCode(code: string, what?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof P2PError, `expected a P2PError, got ${String(err)}`)
-    assert.equal(err.code, code)
-    if (what) assert.match(err.message, what)
-    return true
-  }
-}
 
 function malformed(bytes: Uint8Array, what?: RegExp): void {
   assert.throws(() => decodeFileMessage(bytes), isCode('ERR_MALFORMED_MESSAGE', what))

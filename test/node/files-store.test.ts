@@ -4,15 +4,7 @@ import {MemoryLevel} from 'memory-level'
 import {ChunkStore, isQuotaError} from '../../src/core/files/chunk-store.js'
 import {MIN_CHUNK_SIZE, chunkRange, createManifest, type CreatedManifest} from '../../src/core/files/manifest.js'
 import {P2PError} from '../../src/core/errors.js'
-
-function isCode(code: string, what?: RegExp) {
-  return (err: unknown) => {
-    assert.ok(err instanceof P2PError, `expected a P2PError, got ${String(err)}`)
-    assert.equal(err.code, code)
-    if (what) assert.match(err.message, what)
-    return true
-  }
-}
+import {isCode} from './helpers.js'
 
 function bytesOf(n: number, seed = 1): Uint8Array {
   const out = new Uint8Array(n)

@@ -2,7 +2,9 @@
 // requests, and an event-stream reader that keeps the exact bytes it received.
 import {request} from 'node:http'
 import type {Agent, IncomingHttpHeaders, IncomingMessage} from 'node:http'
+import assert from 'node:assert/strict'
 import {createHub} from '../../src/server/hub.js'
+import {P2PError} from '../../src/core/errors.js'
 import type {Hub, HubOptions} from '../../src/server/hub.js'
 
 export interface StartedHub {
@@ -184,4 +186,14 @@ export function within<T>(promise: Promise<T>, ms: number, what = 'operation'): 
       timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)
     }),
   ]).finally(() => clearTimeout(timer))
+}
+
+/** An `assert.throws`/`rejects` matcher: a P2PError with this code (and a message matching `what`). */
+export function isCode(code: string, what?: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof P2PError, `expected a P2PError, got ${String(err)}`)
+    assert.equal(err.code, code)
+    if (what) assert.match(err.message, what)
+    return true
+  }
 }
