@@ -1,0 +1,389 @@
+/**
+ * One peer's session on the file protocol, over one mux channel. This is the
+ * only place the remote's file messages are decoded: anything malformed or
+ * oversized is counted and ends the session with a typed error, which the
+ * caller turns into dropping the peer. Serving answers from the local store;
+ * the receiving side only reports answers to requests made through this
+ * session, so a peer cannot push data nobody asked for.
+ */
+import {Emitter} from '../emitter.js'
+import {P2PError, toP2PError} from '../errors.js'
+import type {ChannelHandlers} from '../mux/mux.js'
+import type {ChunkStore} from './chunk-store.js'
+import {MAX_CHUNK_SIZE} from './manifest.js'
+import {
+  Bitfield, FileMessageType, MANIFEST_INDEX, MAX_BATCH_REQUESTS, RejectReason, decodeFileMessage, encodeCancel,
+  encodeChunk, encodeHave, encodeHaveChunk, encodeManifestMessage, encodeManifestRequest, encodeReject, encodeRequest,
+  encodeRequestBatch, type FileMessage,
+} from './messages.js'
+
+/** Requests from one peer we hold at once; a REQUEST_BATCH fills it in one message. */
+export const DEFAULT_MAX_REQUESTS = MAX_BATCH_REQUESTS
+
+/**
+ * Files whose HAVE we keep per remote. A bitfield is up to 8 KiB, so this bounds
+ * what a peer announcing endless made-up ids can make us hold (8 MiB).
+ */
+export const MAX_REMOTE_FILES = 1024
+
+/** What a session needs of a mux channel (a mux `Channel` fits). */
+export interface FileChannel {
+  send(bytes: Uint8Array): void
+  /** Resolves when the channel can take more; rejects once it is closed. */
+  ready(): Promise<void>
+  close(): void
+}
+
+export interface FilePeerOptions {
+  store: ChunkStore
+  /**
+   * Opens the channel with the session's handlers, e.g.
+   * `handlers => mux.channel(FILES_PROTOCOL, handlers)`: the session must own
+   * `onmessage` from the first message on.
+   */
+  open(handlers: ChannelHandlers): FileChannel
+  /** Requests from the remote held at once; more are refused with REJECT(too many requests). */
+  maxRequests?: number
+  /** Largest CHUNK accepted from the remote; a larger one ends the session. */
+  maxChunkBytes?: number
+}
+
+/** One fixed shape, so a UI can show it without checking for fields. */
+export interface FilePeerStats {
+  messagesIn: number
+  messagesOut: number
+  chunksServed: number
+  bytesServed: number
+  manifestsServed: number
+  rejectsSent: number
+  chunksReceived: number
+  bytesReceived: number
+  rejectsReceived: number
+  /** Messages that failed to decode (malformed or too large); the first one ends the session. */
+  malformed: number
+  /** Chunks, manifests and rejects that answer nothing we asked for; ignored. */
+  unsolicited: number
+}
+
+export type FilePeerEvents = {
+  /** The remote announced (more of) a file: read it with `remoteHas(id)`. */
+  have: (id: string) => void
+  /** A manifest we asked for, unverified: check it against `id` before use. */
+  manifest: (id: string, bytes: Uint8Array) => void
+  /** A chunk we asked for, unverified: `ChunkStore.putChunk` checks it. */
+  chunk: (id: string, index: number, bytes: Uint8Array) => void
+  /** The remote refused a request of ours; `index` is MANIFEST_INDEX for a manifest. */
+  reject: (id: string, index: number, reason: RejectReason) => void
+  error: (err: P2PError) => void
+  close: (err?: P2PError) => void
+}
+
+interface Wanted {
+  id: string
+  index: number
+}
+
+const key = (id: string, index: number) => `${id}/${index}`
+
+export class FilePeer extends Emitter<FilePeerEvents> {
+  readonly stats: FilePeerStats = {
+    messagesIn: 0, messagesOut: 0, chunksServed: 0, bytesServed: 0, manifestsServed: 0, rejectsSent: 0,
+    chunksReceived: 0, bytesReceived: 0, rejectsReceived: 0, malformed: 0, unsolicited: 0,
+  }
+
+  private readonly store: ChunkStore
+  private readonly channel: FileChannel
+  private readonly maxRequests: number
+  private readonly maxChunkBytes: number
+  /** The remote's requests in arrival order; a Map so CANCEL removes one in O(1). */
+  private readonly queue = new Map<string, Wanted>()
+  private serving = false
+  /** Our requests still unanswered: only their answers are emitted. */
+  private readonly requested = new Set<string>()
+  private readonly manifestsRequested = new Set<string>()
+  private readonly remote = new Map<string, Bitfield>()
+  /** Files we sent a HAVE for on this session; HAVE_CHUNK means nothing before it. */
+  private readonly announced = new Set<string>()
+  private _destroyed = false
+
+  constructor({store, open, maxRequests = DEFAULT_MAX_REQUESTS, maxChunkBytes = MAX_CHUNK_SIZE}: FilePeerOptions) {
+    super()
+    if (!Number.isInteger(maxRequests) || maxRequests < 1) throw P2PError.INVALID_ARGUMENT('maxRequests must be a positive integer')
+    if (!Number.isInteger(maxChunkBytes) || maxChunkBytes < 1) throw P2PError.INVALID_ARGUMENT('maxChunkBytes must be a positive integer')
+    this.store = store
+    this.maxRequests = maxRequests
+    this.maxChunkBytes = maxChunkBytes
+    this.channel = open({onmessage: this.onmessage, onclose: this.onclose})
+    void this.announceAll()
+  }
+
+  get destroyed(): boolean {
+    return this._destroyed
+  }
+
+  /** Requests from the remote waiting to be served. */
+  get queued(): number {
+    return this.queue.size
+  }
+
+  /** A copy of what the remote announced for `id`, or undefined if it announced nothing. */
+  remoteHas(id: string): Bitfield | undefined {
+    return this.remote.get(id)?.clone()
+  }
+
+  /** Our chunk requests not answered yet. */
+  get pending(): number {
+    return this.requested.size
+  }
+
+  /**
+   * Asks for chunks. Indexes already asked for are skipped; the rest go in
+   * batches. The remote holds `maxRequests` (64 by default) at once and refuses
+   * more, so the caller keeps its window under that.
+   */
+  request(id: string, indexes: readonly number[]): void {
+    this.check()
+    const fresh = [...new Set(indexes)].filter(index => !this.requested.has(key(id, index)))
+    for (let i = 0; i < fresh.length; i += MAX_BATCH_REQUESTS) {
+      const batch = fresh.slice(i, i + MAX_BATCH_REQUESTS)
+      // Encode before marking, so a bad id or index throws with nothing tracked.
+      const bytes = batch.length === 1 ? encodeRequest(id, batch[0]) : encodeRequestBatch(id, batch)
+      for (const index of batch) this.requested.add(key(id, index))
+      this.send(bytes)
+    }
+  }
+
+  requestManifest(id: string): void {
+    this.check()
+    if (this.manifestsRequested.has(id)) return
+    const bytes = encodeManifestRequest(id)
+    this.manifestsRequested.add(id)
+    this.send(bytes)
+  }
+
+  /**
+   * Withdraws a chunk request. The chunk may already be on its way; if it
+   * arrives it is counted as unsolicited and ignored.
+   */
+  cancel(id: string, index: number): void {
+    this.check()
+    if (!this.requested.delete(key(id, index))) return
+    this.send(encodeCancel(id, index))
+  }
+
+  /**
+   * Tells the remote we now hold chunk `index` of `id` (call it once the chunk
+   * is stored). The first time on a session for a file, the remote has no
+   * bitfield of ours to set a bit in, so the whole bitfield goes instead.
+   */
+  async announce(id: string, index: number): Promise<void> {
+    this.check()
+    if (this.announced.has(id)) {
+      this.send(encodeHaveChunk(id, index))
+      return
+    }
+    await this.sendHave(id)
+  }
+
+  /** Ends the session; idempotent. An error is what the caller drops the peer for. */
+  destroy(err?: P2PError): void {
+    if (this._destroyed) return
+    this._destroyed = true
+    this.queue.clear()
+    this.requested.clear()
+    this.manifestsRequested.clear()
+    try {
+      this.channel.close()
+    } catch {
+      // Already closed with its mux: nothing left to close.
+    }
+    if (err) this.emit('error', err)
+    this.emit('close', err)
+    this.removeAllListeners()
+  }
+
+  private check(): void {
+    if (this._destroyed) throw P2PError.DESTROYED('file session was closed')
+  }
+
+  private send(bytes: Uint8Array): void {
+    this.stats.messagesOut++
+    this.channel.send(bytes)
+  }
+
+  private reject(id: string, index: number, reason: RejectReason): void {
+    this.stats.rejectsSent++
+    this.send(encodeReject(id, index, reason))
+  }
+
+  private async announceAll(): Promise<void> {
+    try {
+      for (const id of await this.store.files()) {
+        if (this._destroyed) return
+        await this.sendHave(id)
+      }
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  private async sendHave(id: string): Promise<void> {
+    const bitfield = await this.store.bitfield(id)
+    if (this._destroyed || !bitfield) return
+    this.announced.add(id)
+    this.send(encodeHave(id, bitfield))
+  }
+
+  /** A local failure (storage) ends the session without blaming the remote. */
+  private fail(err: unknown): void {
+    if (this._destroyed) return
+    this.destroy(toP2PError(err))
+  }
+
+  private readonly onclose = (): void => {
+    this.destroy()
+  }
+
+  private readonly onmessage = (bytes: Uint8Array): void => {
+    if (this._destroyed) return
+    this.stats.messagesIn++
+    let message: FileMessage
+    try {
+      message = decodeFileMessage(bytes, this.maxChunkBytes)
+    } catch (err) {
+      this.stats.malformed++
+      this.destroy(toP2PError(err, 'ERR_MALFORMED_MESSAGE'))
+      return
+    }
+    try {
+      this.handle(message)
+    } catch (err) {
+      // Our own bug or a listener's throw: never into the mux's receive path.
+      this.fail(err)
+    }
+  }
+
+  private handle(message: FileMessage): void {
+    switch (message.type) {
+      case FileMessageType.MANIFEST_REQUEST:
+        // Queued with the chunks: a flood of requests for a 2 MiB manifest must wait for the channel too.
+        this.enqueue(message.id, MANIFEST_INDEX)
+        return
+      case FileMessageType.REQUEST:
+        this.enqueue(message.id, message.index)
+        return
+      case FileMessageType.REQUEST_BATCH:
+        for (const index of message.indexes) this.enqueue(message.id, index)
+        return
+      case FileMessageType.CANCEL:
+        this.queue.delete(key(message.id, message.index))
+        return
+      case FileMessageType.HAVE:
+        if (!this.remote.has(message.id) && this.remote.size >= MAX_REMOTE_FILES) {
+          this.stats.unsolicited++
+          return
+        }
+        this.remote.set(message.id, message.bitfield)
+        this.emit('have', message.id)
+        return
+      case FileMessageType.HAVE_CHUNK: {
+        const field = this.remote.get(message.id)
+        // Without a HAVE first the bit count is unknown; the sender sends one before any HAVE_CHUNK.
+        if (!field) return
+        if (message.index >= field.length) {
+          this.stats.malformed++
+          this.destroy(P2PError.MALFORMED_MESSAGE(`file message: HAVE_CHUNK ${message.index} is outside a file of ${field.length} chunks`))
+          return
+        }
+        if (field.set(message.index)) this.emit('have', message.id)
+        return
+      }
+      case FileMessageType.MANIFEST:
+        if (!this.manifestsRequested.delete(message.id)) {
+          this.stats.unsolicited++
+          return
+        }
+        this.emit('manifest', message.id, message.manifest)
+        return
+      case FileMessageType.CHUNK:
+        if (!this.requested.delete(key(message.id, message.index))) {
+          this.stats.unsolicited++
+          return
+        }
+        this.stats.chunksReceived++
+        this.stats.bytesReceived += message.bytes.length
+        this.emit('chunk', message.id, message.index, message.bytes)
+        return
+      case FileMessageType.REJECT: {
+        const asked = message.index === MANIFEST_INDEX
+          ? this.manifestsRequested.delete(message.id)
+          : this.requested.delete(key(message.id, message.index))
+        if (!asked) {
+          this.stats.unsolicited++
+          return
+        }
+        this.stats.rejectsReceived++
+        this.emit('reject', message.id, message.index, message.reason)
+      }
+    }
+  }
+
+  private enqueue(id: string, index: number): void {
+    const k = key(id, index)
+    // Asked twice before we answered: one answer serves both.
+    if (this.queue.has(k)) return
+    if (this.queue.size >= this.maxRequests) {
+      this.reject(id, index, RejectReason.TOO_MANY_REQUESTS)
+      return
+    }
+    this.queue.set(k, {id, index})
+    if (!this.serving) void this.serve()
+  }
+
+  /**
+   * Answers queued requests one at a time, waiting for the channel before each,
+   * so a requester asking faster than the link drains never makes us buffer
+   * more than the channel's high-water mark plus one chunk.
+   */
+  private async serve(): Promise<void> {
+    this.serving = true
+    try {
+      while (!this._destroyed && this.queue.size > 0) {
+        await this.channel.ready()
+        if (this._destroyed) return
+        // Taken only now: a CANCEL that came while we waited still removes it.
+        const next = this.queue.entries().next()
+        if (next.done) return
+        const [k, {id, index}] = next.value
+        const answer = await this.answer(id, index)
+        if (this._destroyed) return
+        // Cancelled while the store was read: the remote no longer wants it.
+        if (!this.queue.delete(k)) continue
+        if (!(answer instanceof Uint8Array)) {
+          this.reject(id, index, answer)
+        } else if (index === MANIFEST_INDEX) {
+          this.stats.manifestsServed++
+          this.send(encodeManifestMessage(id, answer))
+        } else {
+          this.stats.chunksServed++
+          this.stats.bytesServed += answer.length
+          this.send(encodeChunk(id, index, answer))
+        }
+      }
+    } catch (err) {
+      // ready() rejects once the channel closed: the session is over anyway.
+      if (!this._destroyed) this.fail(err)
+    } finally {
+      this.serving = false
+    }
+  }
+
+  private async answer(id: string, index: number): Promise<Uint8Array | RejectReason> {
+    if (index === MANIFEST_INDEX) return await this.store.getManifestBytes(id) ?? RejectReason.UNKNOWN_ID
+    const bitfield = await this.store.bitfield(id)
+    if (!bitfield) return RejectReason.UNKNOWN_ID
+    if (index >= bitfield.length || !bitfield.get(index)) return RejectReason.NOT_HAVE
+    const bytes = await this.store.getChunk(id, index)
+    return bytes ?? RejectReason.NOT_HAVE
+  }
+}

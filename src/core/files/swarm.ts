@@ -1,0 +1,135 @@
+/**
+ * Plugs the file protocol into a swarm: one mux channel and one `FilePeer`
+ * session per connected peer, keyed by the peer's proven public key. The
+ * sessions decode; this file only wires them to connections, as
+ * `attachGossip` does for gossip.
+ */
+import {createDebug, shortId} from '../debug.js'
+import {Emitter} from '../emitter.js'
+import type {P2PError} from '../errors.js'
+import type {Channel, ChannelHandlers} from '../mux/mux.js'
+import type {ChunkStore} from './chunk-store.js'
+import {FilePeer} from './file-peer.js'
+
+export const FILES_PROTOCOL = 'p2p/files/1'
+
+const debug = createDebug('p2p:files')
+
+/** What the file protocol needs from a peer connection (a `PeerConnection` fits). */
+export interface FilesPeerConnection {
+  /** The proven public key (hex); null until the identity proof is done. */
+  readonly publicKey: string | null
+  channel(name: string, handlers: ChannelHandlers): Channel
+  destroy(err?: P2PError): void
+}
+
+/** What the file protocol needs from a swarm (a `Swarm` fits). */
+export interface FilesSwarm {
+  readonly peers: readonly FilesPeerConnection[]
+  on(event: 'connect' | 'disconnect', listener: (peer: FilesPeerConnection) => void): unknown
+  off(event: 'connect' | 'disconnect', listener: (peer: FilesPeerConnection) => void): unknown
+}
+
+export interface AttachFilesOptions {
+  /** The mux channel name; two stores on one swarm need two names. */
+  protocol?: string
+  /** Requests each remote may have waiting with us. */
+  maxRequests?: number
+}
+
+export type AttachedFilesEvents = {
+  /** A session started with the peer of this key. */
+  peer: (key: string, peer: FilePeer) => void
+  /** A session ended; `err` if the remote broke the protocol (its connection is destroyed too). */
+  drop: (key: string, peer: FilePeer, err?: P2PError) => void
+}
+
+export interface AttachedFiles {
+  /** Ends every session and stops following the swarm (the store and the swarm live on). */
+  detach(): void
+  /** The live sessions, by the remote's public key. */
+  peers(): Map<string, FilePeer>
+  on<K extends keyof AttachedFilesEvents>(event: K, listener: AttachedFilesEvents[K]): unknown
+  off<K extends keyof AttachedFilesEvents>(event: K, listener: AttachedFilesEvents[K]): unknown
+}
+
+/** Only a remote that broke the protocol loses its connection; a local storage failure does not. */
+const PROTOCOL_ERRORS = new Set(['ERR_MALFORMED_MESSAGE', 'ERR_MESSAGE_TOO_LARGE', 'ERR_PEER_MISBEHAVING'])
+
+class Attached extends Emitter<AttachedFilesEvents> {
+  fire<K extends keyof AttachedFilesEvents>(event: K, ...args: Parameters<AttachedFilesEvents[K]>): void {
+    this.emit(event, ...args)
+  }
+}
+
+/**
+ * Starts a file session with every connected peer of `swarm`, now and as they
+ * connect, serving from `store`, and ends it as they leave. A session that ends
+ * with a protocol error destroys that peer's connection with the error.
+ */
+export function attachFiles(store: ChunkStore, swarm: FilesSwarm, {protocol = FILES_PROTOCOL, maxRequests}: AttachFilesOptions = {}): AttachedFiles {
+  const events = new Attached()
+  /** By key, the connection whose session is live (a reconnected key replaces its old connection). */
+  const attached = new Map<string, {conn: FilesPeerConnection, session: FilePeer}>()
+  let detached = false
+
+  const unlink = (key: string, conn: FilesPeerConnection): void => {
+    const entry = attached.get(key)
+    if (!entry || entry.conn !== conn) return
+    attached.delete(key)
+    entry.session.destroy()
+  }
+
+  const link = (conn: FilesPeerConnection, key: string): void => {
+    const session = new FilePeer({store, maxRequests, open: handlers => conn.channel(protocol, handlers)})
+    attached.set(key, {conn, session})
+    session.on('close', err => {
+      const entry = attached.get(key)
+      if (entry?.session === session) attached.delete(key)
+      debug('drop', shortId(key), err?.message ?? '')
+      events.fire('drop', key, session, err)
+      if (err && PROTOCOL_ERRORS.has(err.code)) conn.destroy(err)
+    })
+    debug('peer', shortId(key))
+    events.fire('peer', key, session)
+  }
+
+  const onConnect = (conn: FilesPeerConnection): void => {
+    const key = conn.publicKey
+    if (detached || !key) return
+    const previous = attached.get(key)
+    if (previous?.conn === conn) return
+    if (previous) unlink(key, previous.conn)
+    try {
+      link(conn, key)
+    } catch (err) {
+      // Only misuse gets here (the protocol's channel already open on this
+      // connection by someone else): report it as a listener error, never into
+      // the swarm's code.
+      queueMicrotask(() => {
+        throw err
+      })
+    }
+  }
+
+  const onDisconnect = (conn: FilesPeerConnection): void => {
+    if (conn.publicKey) unlink(conn.publicKey, conn)
+  }
+
+  swarm.on('connect', onConnect)
+  swarm.on('disconnect', onDisconnect)
+  for (const conn of swarm.peers) onConnect(conn)
+
+  return {
+    detach: () => {
+      if (detached) return
+      detached = true
+      swarm.off('connect', onConnect)
+      swarm.off('disconnect', onDisconnect)
+      for (const [key, {conn}] of [...attached]) unlink(key, conn)
+    },
+    peers: () => new Map([...attached].map(([key, {session}]) => [key, session])),
+    on: (event, listener) => events.on(event, listener),
+    off: (event, listener) => events.off(event, listener),
+  }
+}
