@@ -112,20 +112,22 @@ describe('swarm', () => {
     // A foreign app, as webrtc-swarm would do it: it offers a connection whose
     // data channel carries its own protocol.
     const hub = new HubClient({hubs: [hubUrl()], app: room})
-    const foreign = new SimplePeer({initiator: true, config: {iceServers: []}, channelName: 'chat'})
+    let foreign: SimplePeer | undefined
     try {
       const sub = hub.subscribe(['mallory'], data => {
         const m = data as {signal?: unknown}
-        if (m.signal) foreign.signal(m.signal as never)
+        if (m.signal) foreign?.signal(m.signal as never)
       })
-      await sub.ready
+      // Both ends listen before the first signal: simple-peer offers at once.
+      await Promise.all([sub.ready, swarm.ready()])
+      foreign = new SimplePeer({initiator: true, config: {iceServers: []}, channelName: 'chat'})
       foreign.on('signal', signal => void hub.broadcast(swarm.id, {from: 'mallory', signal}))
       const err = await new Promise<P2PError>(resolve => swarm.once('error', resolve))
       expect(err.code).to.equal('ERR_HANDSHAKE')
       expect(err.message).to.contain('chat')
       expect(swarm.peers).to.have.length(0)
     } finally {
-      foreign.destroy()
+      foreign?.destroy()
       hub.destroy()
     }
   })

@@ -1,9 +1,9 @@
 import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {MemoryLevel} from 'memory-level'
-import {Emitter, once} from '../../src/core/emitter.js'
+import {once} from '../../src/core/emitter.js'
 import {P2PError} from '../../src/core/errors.js'
-import {Mux, createMemoryTransportPair, type Channel, type ChannelHandlers, type MemoryTransportOptions} from '../../src/core/mux/index.js'
+import {Mux, createMemoryTransportPair, type Channel, type MemoryTransportOptions} from '../../src/core/mux/index.js'
 import {ChunkStore} from '../../src/core/files/chunk-store.js'
 import {MIN_CHUNK_SIZE, chunkRange, createManifest, verifyManifest, type CreatedManifest} from '../../src/core/files/manifest.js'
 import {
@@ -11,8 +11,9 @@ import {
   encodeRequestBatch, encodeCancel, encodeManifestRequest, type FileMessage,
 } from '../../src/core/files/messages.js'
 import {FilePeer, MAX_REMOTE_FILES} from '../../src/core/files/file-peer.js'
-import {FILES_PROTOCOL, attachFiles, type FilesPeerConnection, type FilesSwarm} from '../../src/core/files/swarm.js'
+import {FILES_PROTOCOL, attachFiles, type FilesSwarm} from '../../src/core/files/swarm.js'
 import type {Swarm} from '../../src/core/swarm/index.js'
+import {FakeSwarm, connect} from './fake-swarm.js'
 
 // The real Swarm must fit what the file protocol asks of a swarm.
 const swarmFits: (swarm: Swarm) => FilesSwarm = swarm => swarm
@@ -333,46 +334,6 @@ describe('file peer: hostile remotes', () => {
     })
   }
 })
-
-/** One end of a connection: a real mux, named by the remote's key. */
-class FakeConnection implements FilesPeerConnection {
-  destroyed: P2PError | undefined | null = null
-  constructor(readonly publicKey: string, readonly mux: Mux, private readonly onDestroy: (conn: FakeConnection) => void) {}
-  channel(name: string, handlers: ChannelHandlers): Channel {
-    return this.mux.channel(name, handlers)
-  }
-  destroy(err?: P2PError): void {
-    if (this.destroyed !== null) return
-    this.destroyed = err
-    this.mux.destroy()
-    this.onDestroy(this)
-  }
-}
-
-class FakeSwarm extends Emitter<{connect: (peer: FilesPeerConnection) => void, disconnect: (peer: FilesPeerConnection) => void}> implements FilesSwarm {
-  readonly peers: FakeConnection[] = []
-  add(conn: FakeConnection): void {
-    this.peers.push(conn)
-    this.emit('connect', conn)
-  }
-  remove(conn: FakeConnection): void {
-    const i = this.peers.indexOf(conn)
-    if (i === -1) return
-    this.peers.splice(i, 1)
-    this.emit('disconnect', conn)
-  }
-}
-
-function connect(a: FakeSwarm, aKey: string, b: FakeSwarm, bKey: string) {
-  const [ma, mb] = muxPair()
-  const atA = new FakeConnection(bKey, ma, conn => a.remove(conn))
-  const atB = new FakeConnection(aKey, mb, conn => b.remove(conn))
-  ma.on('close', () => atA.destroy())
-  mb.on('close', () => atB.destroy())
-  a.add(atA)
-  b.add(atB)
-  return {atA, atB}
-}
 
 describe('files over a swarm', () => {
   test('each connected peer gets a session keyed by its key, and chunks flow', async () => {

@@ -1,63 +1,18 @@
 import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
-import {Emitter} from '../../src/core/emitter.js'
 import {P2PError} from '../../src/core/errors.js'
 import {fromUtf8, utf8} from '../../src/core/bytes.js'
-import {Mux, createMemoryTransportPair, type Channel, type ChannelHandlers} from '../../src/core/mux/index.js'
 import type {Swarm} from '../../src/core/swarm/index.js'
 import {
   Gossip, GossipSource, attachGossip, sharedGossip, gossipMessages, GOSSIP_PROTOCOL,
-  type GossipMessage, type GossipPeer, type GossipSwarm,
+  type GossipMessage, type GossipSwarm,
 } from '../../src/core/gossip/index.js'
 import {KeyPairIdentity} from '../../src/core/crypto/identity.js'
+import {FakeSwarm, connect} from './fake-swarm.js'
 
 // The real Swarm must fit what gossip asks of a swarm.
 const swarmFits: (swarm: Swarm) => GossipSwarm = swarm => swarm
 void swarmFits
-
-/** One end of a connection: a real mux over an in-memory transport, named by a key. */
-class FakePeer implements GossipPeer {
-  destroyed: P2PError | undefined | null = null
-  constructor(readonly publicKey: string, readonly mux: Mux, private readonly onDestroy: (peer: FakePeer) => void) {}
-  channel(name: string, handlers: ChannelHandlers): Channel {
-    return this.mux.channel(name, handlers)
-  }
-  destroy(err?: P2PError): void {
-    if (this.destroyed !== null) return
-    this.destroyed = err
-    this.mux.destroy()
-    this.onDestroy(this)
-  }
-}
-
-class FakeSwarm extends Emitter<{connect: (peer: GossipPeer) => void, disconnect: (peer: GossipPeer) => void}> implements GossipSwarm {
-  readonly peers: FakePeer[] = []
-  readonly identity = new KeyPairIdentity()
-  add(peer: FakePeer): void {
-    this.peers.push(peer)
-    this.emit('connect', peer)
-  }
-  remove(peer: FakePeer): void {
-    const i = this.peers.indexOf(peer)
-    if (i === -1) return
-    this.peers.splice(i, 1)
-    this.emit('disconnect', peer)
-  }
-}
-
-/** Connects two swarms with a pair of muxes, as a data channel would. */
-function connect(a: FakeSwarm, aKey: string, b: FakeSwarm, bKey: string) {
-  const [ta, tb] = createMemoryTransportPair()
-  const quiet = {pingInterval: 0, timeout: 0}
-  // Each side names the remote by the remote's key.
-  const atA = new FakePeer(bKey, new Mux(ta, quiet), peer => a.remove(peer))
-  const atB = new FakePeer(aKey, new Mux(tb, quiet), peer => b.remove(peer))
-  atA.mux.on('close', () => atA.destroy())
-  atB.mux.on('close', () => atB.destroy())
-  a.add(atA)
-  b.add(atB)
-  return {atA, atB}
-}
 
 async function until(cond: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 5000

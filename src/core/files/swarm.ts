@@ -7,28 +7,17 @@
 import {createDebug, shortId} from '../debug.js'
 import {Emitter} from '../emitter.js'
 import type {P2PError} from '../errors.js'
-import type {Channel, ChannelHandlers} from '../mux/mux.js'
 import type {ChunkStore} from './chunk-store.js'
 import {FilePeer} from './file-peer.js'
+import type {ProtocolPeer, ProtocolSwarm} from '../swarm/protocol-host.js'
 
 export const FILES_PROTOCOL = 'p2p/files/1'
 
 const debug = createDebug('p2p:files')
 
-/** What the file protocol needs from a peer connection (a `PeerConnection` fits). */
-export interface FilesPeerConnection {
-  /** The proven public key (hex); null until the identity proof is done. */
-  readonly publicKey: string | null
-  channel(name: string, handlers: ChannelHandlers): Channel
-  destroy(err?: P2PError): void
-}
-
-/** What the file protocol needs from a swarm (a `Swarm` fits). */
-export interface FilesSwarm {
-  readonly peers: readonly FilesPeerConnection[]
-  on(event: 'connect' | 'disconnect', listener: (peer: FilesPeerConnection) => void): unknown
-  off(event: 'connect' | 'disconnect', listener: (peer: FilesPeerConnection) => void): unknown
-}
+/** Kept as names of the files API; the shapes are the swarm's, shared by every protocol. */
+export type FilesPeerConnection = ProtocolPeer
+export type FilesSwarm = ProtocolSwarm
 
 export interface AttachFilesOptions {
   /** The mux channel name; two stores on one swarm need two names. */

@@ -3,26 +3,15 @@
  * after the protocol, and one link per channel, named by the peer's proven key.
  * The router decodes; this file only pipes bytes, as webtorrent's peer file does.
  */
-import {P2PError} from '../errors.js'
 import {Gossip, type GossipOptions} from './router.js'
-import type {Channel, ChannelHandlers} from '../mux/mux.js'
+import type {Channel} from '../mux/mux.js'
+import type {ProtocolPeer, ProtocolSwarm} from '../swarm/protocol-host.js'
 
 export const GOSSIP_PROTOCOL = 'p2p/gossip/1'
 
-/** What gossip needs from a peer connection (a `PeerConnection` fits). */
-export interface GossipPeer {
-  /** The proven public key (hex); null until the identity proof is done. */
-  readonly publicKey: string | null
-  channel(name: string, handlers: ChannelHandlers): Channel
-  destroy(err?: P2PError): void
-}
-
-/** What gossip needs from a swarm (a `Swarm` fits). */
-export interface GossipSwarm {
-  readonly peers: readonly GossipPeer[]
-  on(event: 'connect' | 'disconnect', listener: (peer: GossipPeer) => void): unknown
-  off(event: 'connect' | 'disconnect', listener: (peer: GossipPeer) => void): unknown
-}
+/** Kept as names of the gossip API; the shapes are the swarm's, shared by every protocol. */
+export type GossipPeer = ProtocolPeer
+export type GossipSwarm = ProtocolSwarm
 
 export interface AttachOptions {
   /** The mux channel name; two routers on one swarm need two names. */

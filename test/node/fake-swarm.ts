@@ -1,0 +1,50 @@
+// A swarm without WebRTC for protocol tests: peers are real muxes over an
+// in-memory transport pair, named by the keys the tests choose.
+import {Emitter} from '../../src/core/emitter.js'
+import type {P2PError} from '../../src/core/errors.js'
+import {Mux, createMemoryTransportPair, type Channel, type ChannelHandlers} from '../../src/core/mux/index.js'
+import {KeyPairIdentity} from '../../src/core/crypto/identity.js'
+import type {ProtocolPeer, ProtocolSwarm} from '../../src/core/swarm/protocol-host.js'
+
+/** One end of a connection: a real mux, named by the remote's key. */
+export class FakePeer implements ProtocolPeer {
+  destroyed: P2PError | undefined | null = null
+  constructor(readonly publicKey: string, readonly mux: Mux, private readonly onDestroy: (peer: FakePeer) => void) {}
+  channel(name: string, handlers: ChannelHandlers): Channel {
+    return this.mux.channel(name, handlers)
+  }
+  destroy(err?: P2PError): void {
+    if (this.destroyed !== null) return
+    this.destroyed = err
+    this.mux.destroy()
+    this.onDestroy(this)
+  }
+}
+
+export class FakeSwarm extends Emitter<{connect: (peer: ProtocolPeer) => void, disconnect: (peer: ProtocolPeer) => void}> implements ProtocolSwarm {
+  readonly peers: FakePeer[] = []
+  readonly identity = new KeyPairIdentity()
+  add(peer: FakePeer): void {
+    this.peers.push(peer)
+    this.emit('connect', peer)
+  }
+  remove(peer: FakePeer): void {
+    const i = this.peers.indexOf(peer)
+    if (i === -1) return
+    this.peers.splice(i, 1)
+    this.emit('disconnect', peer)
+  }
+}
+
+/** Connects two swarms with a pair of muxes, as a data channel would; each side names the remote by its key. */
+export function connect(a: FakeSwarm, aKey: string, b: FakeSwarm, bKey: string): {atA: FakePeer, atB: FakePeer} {
+  const [ta, tb] = createMemoryTransportPair()
+  const quiet = {pingInterval: 0, timeout: 0}
+  const atA = new FakePeer(bKey, new Mux(ta, quiet), peer => a.remove(peer))
+  const atB = new FakePeer(aKey, new Mux(tb, quiet), peer => b.remove(peer))
+  atA.mux.on('close', () => atA.destroy())
+  atB.mux.on('close', () => atB.destroy())
+  a.add(atA)
+  b.add(atB)
+  return {atA, atB}
+}
