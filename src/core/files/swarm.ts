@@ -9,7 +9,7 @@ import {Emitter} from '../emitter.js'
 import type {P2PError} from '../errors.js'
 import type {ChunkStore} from './chunk-store.js'
 import {FilePeer} from './file-peer.js'
-import type {ProtocolPeer, ProtocolSwarm} from '../swarm/protocol-host.js'
+import {hostProtocol, type ProtocolPeer, type ProtocolSwarm} from '../swarm/protocol-host.js'
 
 export const FILES_PROTOCOL = 'p2p/files/1'
 
@@ -58,66 +58,25 @@ class Attached extends Emitter<AttachedFilesEvents> {
  */
 export function attachFiles(store: ChunkStore, swarm: FilesSwarm, {protocol = FILES_PROTOCOL, maxRequests}: AttachFilesOptions = {}): AttachedFiles {
   const events = new Attached()
-  /** By key, the connection whose session is live (a reconnected key replaces its old connection). */
-  const attached = new Map<string, {conn: FilesPeerConnection, session: FilePeer}>()
-  let detached = false
-
-  const unlink = (key: string, conn: FilesPeerConnection): void => {
-    const entry = attached.get(key)
-    if (!entry || entry.conn !== conn) return
-    attached.delete(key)
-    entry.session.destroy()
-  }
-
-  const link = (conn: FilesPeerConnection, key: string): void => {
-    const session = new FilePeer({store, maxRequests, open: handlers => conn.channel(protocol, handlers)})
-    attached.set(key, {conn, session})
-    session.on('close', err => {
-      const entry = attached.get(key)
-      if (entry?.session === session) attached.delete(key)
-      debug('drop', shortId(key), err?.message ?? '')
-      events.fire('drop', key, session, err)
-      if (err && PROTOCOL_ERRORS.has(err.code)) conn.destroy(err)
-    })
-    debug('peer', shortId(key))
-    events.fire('peer', key, session)
-  }
-
-  const onConnect = (conn: FilesPeerConnection): void => {
-    const key = conn.publicKey
-    if (detached || !key) return
-    const previous = attached.get(key)
-    if (previous?.conn === conn) return
-    if (previous) unlink(key, previous.conn)
-    try {
-      link(conn, key)
-    } catch (err) {
-      // Only misuse gets here (the protocol's channel already open on this
-      // connection by someone else): report it as a listener error, never into
-      // the swarm's code.
-      queueMicrotask(() => {
-        throw err
+  const host = hostProtocol<FilePeer>(swarm, {
+    start(conn, key, ended) {
+      const session = new FilePeer({store, maxRequests, open: handlers => conn.channel(protocol, handlers)})
+      session.on('close', err => {
+        ended()
+        debug('drop', shortId(key), err?.message ?? '')
+        events.fire('drop', key, session, err)
+        if (err && PROTOCOL_ERRORS.has(err.code)) conn.destroy(err)
       })
-    }
-  }
-
-  const onDisconnect = (conn: FilesPeerConnection): void => {
-    if (conn.publicKey) unlink(conn.publicKey, conn)
-  }
-
-  swarm.on('connect', onConnect)
-  swarm.on('disconnect', onDisconnect)
-  for (const conn of swarm.peers) onConnect(conn)
+      debug('peer', shortId(key))
+      events.fire('peer', key, session)
+      return session
+    },
+    stop: session => session.destroy(),
+  })
 
   return {
-    detach: () => {
-      if (detached) return
-      detached = true
-      swarm.off('connect', onConnect)
-      swarm.off('disconnect', onDisconnect)
-      for (const [key, {conn}] of [...attached]) unlink(key, conn)
-    },
-    peers: () => new Map([...attached].map(([key, {session}]) => [key, session])),
+    detach: () => host.detach(),
+    peers: () => host.sessions(),
     on: (event, listener) => events.on(event, listener),
     off: (event, listener) => events.off(event, listener),
   }

@@ -5,7 +5,7 @@
  */
 import {Gossip, type GossipOptions} from './router.js'
 import type {Channel} from '../mux/mux.js'
-import type {ProtocolPeer, ProtocolSwarm} from '../swarm/protocol-host.js'
+import {hostProtocol, type ProtocolPeer, type ProtocolSwarm} from '../swarm/protocol-host.js'
 
 export const GOSSIP_PROTOCOL = 'p2p/gossip/1'
 
@@ -25,73 +25,33 @@ export interface AttachOptions {
  * channels (the router and the swarm live on).
  */
 export function attachGossip(gossip: Gossip, swarm: GossipSwarm, {protocol = GOSSIP_PROTOCOL}: AttachOptions = {}): () => void {
-  /** By key, the peer whose channel is linked now (a reconnected key replaces its old connection). */
-  const attached = new Map<string, {peer: GossipPeer, channel: Channel}>()
-  let detached = false
-
-  const unlink = (key: string, peer: GossipPeer): void => {
-    const entry = attached.get(key)
-    if (!entry || entry.peer !== peer) return
-    attached.delete(key)
-    gossip.removeLink(key)
-    if (!entry.channel.closed) entry.channel.close()
-  }
-
-  const link = (peer: GossipPeer, key: string): void => {
-    const channel = peer.channel(protocol, {
-      onmessage: bytes => gossip.receive(key, bytes),
-      onclose: () => unlink(key, peer),
-    })
-    attached.set(key, {peer, channel})
-    gossip.addLink({
-      id: key,
-      send: bytes => {
-        // A channel closes a moment before the swarm reports the peer gone.
-        if (!channel.closed) channel.send(bytes)
-      },
-      drop: err => {
-        unlink(key, peer)
-        peer.destroy(err)
-      },
-    })
-  }
-
-  const onConnect = (peer: GossipPeer): void => {
-    const key = peer.publicKey
-    if (detached || gossip.destroyed || !key) return
-    const previous = attached.get(key)
-    if (previous?.peer === peer) return
-    if (previous) unlink(key, previous.peer)
-    try {
-      link(peer, key)
-    } catch (err) {
-      // Only misuse gets here (the protocol's channel already open on this peer by
-      // someone else): report it as a listener error, never into the swarm's code.
-      const entry = attached.get(key)
-      if (entry?.peer === peer) {
-        attached.delete(key)
-        if (!entry.channel.closed) entry.channel.close()
-      }
-      queueMicrotask(() => {
-        throw err
+  const host = hostProtocol<{channel: Channel, key: string}>(swarm, {
+    active: () => !gossip.destroyed,
+    start(peer, key, ended) {
+      const channel = peer.channel(protocol, {
+        onmessage: bytes => gossip.receive(key, bytes),
+        onclose: () => { if (ended()) gossip.removeLink(key) },
       })
-    }
-  }
+      gossip.addLink({
+        id: key,
+        send: bytes => {
+          // A channel closes a moment before the swarm reports the peer gone.
+          if (!channel.closed) channel.send(bytes)
+        },
+        drop: err => {
+          if (ended()) unlink({channel, key})
+          peer.destroy(err)
+        },
+      })
+      return {channel, key}
+    },
+    stop: link => unlink(link),
+  })
+  return () => host.detach()
 
-  const onDisconnect = (peer: GossipPeer): void => {
-    if (peer.publicKey) unlink(peer.publicKey, peer)
-  }
-
-  swarm.on('connect', onConnect)
-  swarm.on('disconnect', onDisconnect)
-  for (const peer of swarm.peers) onConnect(peer)
-
-  return () => {
-    if (detached) return
-    detached = true
-    swarm.off('connect', onConnect)
-    swarm.off('disconnect', onDisconnect)
-    for (const [key, {peer}] of [...attached]) unlink(key, peer)
+  function unlink({channel, key}: {channel: Channel, key: string}): void {
+    gossip.removeLink(key)
+    if (!channel.closed) channel.close()
   }
 }
 

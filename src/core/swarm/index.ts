@@ -2,4 +2,4 @@ export {Swarm, type SwarmOptions, type SwarmStats, type SwarmEvents} from './swa
 export {PeerConnection, type PeerState, type PeerConnectionEvents, type PeerConnectionOptions} from './peer-connection.js'
 export {Authenticator, type AuthOptions} from './auth.js'
 export * as swarmMessages from './messages.js'
-export type {ProtocolPeer, ProtocolSwarm} from './protocol-host.js'
+export {hostProtocol, type ProtocolPeer, type ProtocolSwarm, type ProtocolHost, type ProtocolHostOptions} from './protocol-host.js'
