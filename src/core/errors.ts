@@ -36,6 +36,7 @@ export type P2PErrorCode =
   | 'ERR_PEER_MISBEHAVING'
   // files
   | 'ERR_HASH_MISMATCH'
+  | 'ERR_ABORTED'
   // storage
   | 'ERR_STORAGE_FULL'
 
@@ -74,6 +75,7 @@ export class P2PError extends Error {
   static SELF_CONNECTION(msg: string) { return new P2PError('ERR_SELF_CONNECTION', msg) }
   static PEER_MISBEHAVING(msg: string) { return new P2PError('ERR_PEER_MISBEHAVING', msg) }
   static HASH_MISMATCH(msg: string) { return new P2PError('ERR_HASH_MISMATCH', msg) }
+  static ABORTED(msg: string) { return new P2PError('ERR_ABORTED', msg) }
   static STORAGE_FULL(msg: string, cause?: unknown) { return new P2PError('ERR_STORAGE_FULL', msg, {cause}) }
 }
 

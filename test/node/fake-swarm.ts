@@ -2,7 +2,7 @@
 // in-memory transport pair, named by the keys the tests choose.
 import {Emitter} from '../../src/core/emitter.js'
 import type {P2PError} from '../../src/core/errors.js'
-import {Mux, createMemoryTransportPair, type Channel, type ChannelHandlers} from '../../src/core/mux/index.js'
+import {Mux, createMemoryTransportPair, type Channel, type ChannelHandlers, type MemoryTransportOptions} from '../../src/core/mux/index.js'
 import {KeyPairIdentity} from '../../src/core/crypto/identity.js'
 import type {ProtocolPeer, ProtocolSwarm} from '../../src/core/swarm/protocol-host.js'
 
@@ -37,8 +37,8 @@ export class FakeSwarm extends Emitter<{connect: (peer: ProtocolPeer) => void, d
 }
 
 /** Connects two swarms with a pair of muxes, as a data channel would; each side names the remote by its key. */
-export function connect(a: FakeSwarm, aKey: string, b: FakeSwarm, bKey: string): {atA: FakePeer, atB: FakePeer} {
-  const [ta, tb] = createMemoryTransportPair()
+export function connect(a: FakeSwarm, aKey: string, b: FakeSwarm, bKey: string, options?: MemoryTransportOptions): {atA: FakePeer, atB: FakePeer} {
+  const [ta, tb] = createMemoryTransportPair(options)
   const quiet = {pingInterval: 0, timeout: 0}
   const atA = new FakePeer(bKey, new Mux(ta, quiet), peer => a.remove(peer))
   const atB = new FakePeer(aKey, new Mux(tb, quiet), peer => b.remove(peer))

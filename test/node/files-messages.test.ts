@@ -1,6 +1,7 @@
 import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {
+  encodeDontHave,
   Bitfield, FileMessageType, MANIFEST_INDEX, MAX_BATCH_REQUESTS, RejectReason, decodeFileMessage, encodeCancel,
   encodeChunk, encodeHave, encodeHaveChunk, encodeManifestMessage, encodeManifestRequest, encodeReject, encodeRequest,
   encodeRequestBatch, type FileMessage,
@@ -61,6 +62,12 @@ describe('file messages: round trips', () => {
     assert.ok(message.type === FileMessageType.HAVE && message.bitfield.isComplete())
   })
 
+  test('DONT_HAVE round trips and is exactly a header', () => {
+    const bytes = encodeDontHave(ID)
+    assert.deepEqual(roundTrip(bytes), {type: FileMessageType.DONT_HAVE, id: ID})
+    assert.throws(() => decodeFileMessage(Uint8Array.from([...bytes, 0])), isCode('ERR_MALFORMED_MESSAGE', /DONT_HAVE/))
+  })
+
   test('indexed messages keep their index, up to the last possible chunk', () => {
     for (const index of [0, 1, 300, MAX_CHUNKS - 1]) {
       assert.deepEqual(roundTrip(encodeHaveChunk(ID, index)), {type: FileMessageType.HAVE_CHUNK, id: ID, index})
@@ -119,7 +126,7 @@ describe('file messages: hostile input', () => {
   test('anything shorter than a header, and unknown types', () => {
     malformed(new Uint8Array(0))
     malformed(new Uint8Array(32))
-    malformed(handmade(9), /unknown type/)
+    malformed(handmade(10), /unknown type/)
     malformed(handmade(255), /unknown type/)
     malformed('x' as unknown as Uint8Array, /not bytes/)
   })

@@ -299,7 +299,7 @@ describe('file peer: hostile remotes', () => {
 
   for (const [what, bytes, code] of [
     ['a malformed message', () => new Uint8Array([42, 1, 2]), 'ERR_MALFORMED_MESSAGE'],
-    ['an unknown type', () => new Uint8Array(33).fill(9, 0, 1), 'ERR_MALFORMED_MESSAGE'],
+    ['an unknown type', () => new Uint8Array(33).fill(10, 0, 1), 'ERR_MALFORMED_MESSAGE'],
     ['an oversized chunk', () => encodeChunk(OTHER_ID, 0, new Uint8Array(2 * 1024 * 1024), 4 * 1024 * 1024), 'ERR_MESSAGE_TOO_LARGE'],
     ['a HAVE_CHUNK outside the announced file', () => null, 'ERR_MALFORMED_MESSAGE'],
   ] as const) {

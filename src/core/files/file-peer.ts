@@ -13,7 +13,7 @@ import type {ChunkStore} from './chunk-store.js'
 import {MAX_CHUNK_SIZE} from './manifest.js'
 import {
   Bitfield, FileMessageType, MANIFEST_INDEX, MAX_BATCH_REQUESTS, RejectReason, decodeFileMessage, encodeCancel,
-  encodeChunk, encodeHave, encodeHaveChunk, encodeManifestMessage, encodeManifestRequest, encodeReject, encodeRequest,
+  encodeChunk, encodeDontHave, encodeHave, encodeHaveChunk, encodeManifestMessage, encodeManifestRequest, encodeReject, encodeRequest,
   encodeRequestBatch, type FileMessage,
 } from './messages.js'
 
@@ -46,6 +46,29 @@ export interface FilePeerOptions {
   maxRequests?: number
   /** Largest CHUNK accepted from the remote; a larger one ends the session. */
   maxChunkBytes?: number
+  /**
+   * Times each chunk was served, shared by every session of a store: queued
+   * requests are answered least-served chunk first, so a seeder with many
+   * downloaders sends each of them chunks the others lack, which they then
+   * trade among themselves, instead of the same chunks to all.
+   */
+  uploads?: UploadCounts
+}
+
+/** How often each chunk was served to anyone; see FilePeerOptions.uploads. */
+export class UploadCounts {
+  private readonly counts = new Map<string, number>()
+  get(id: string, index: number): number {
+    return this.counts.get(key(id, index)) ?? 0
+  }
+  add(id: string, index: number): void {
+    const k = key(id, index)
+    this.counts.set(k, (this.counts.get(k) ?? 0) + 1)
+  }
+  /** Forgets a file's counts (removed from the store). */
+  forget(id: string): void {
+    for (const k of this.counts.keys()) if (k.startsWith(id)) this.counts.delete(k)
+  }
 }
 
 /** One fixed shape, so a UI can show it without checking for fields. */
@@ -66,8 +89,11 @@ export interface FilePeerStats {
 }
 
 export type FilePeerEvents = {
-  /** The remote announced (more of) a file: read it with `remoteHas(id)`. */
-  have: (id: string) => void
+  /**
+   * The remote announced (more of) a file, or withdrew it: read it with
+   * `remoteHas(id)`. `index` is set when exactly that one chunk was added.
+   */
+  have: (id: string, index?: number) => void
   /** A manifest we asked for, unverified: check it against `id` before use. */
   manifest: (id: string, bytes: Uint8Array) => void
   /** A chunk we asked for, unverified: `ChunkStore.putChunk` checks it. */
@@ -95,6 +121,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
   private readonly channel: FileChannel
   private readonly maxRequests: number
   private readonly maxChunkBytes: number
+  private readonly uploads: UploadCounts
   /** The remote's requests in arrival order; a Map so CANCEL removes one in O(1). */
   private readonly queue = new Map<string, Wanted>()
   private serving = false
@@ -106,13 +133,14 @@ export class FilePeer extends Emitter<FilePeerEvents> {
   private readonly announced = new Set<string>()
   private _destroyed = false
 
-  constructor({store, open, maxRequests = DEFAULT_MAX_REQUESTS, maxChunkBytes = MAX_CHUNK_SIZE}: FilePeerOptions) {
+  constructor({store, open, maxRequests = DEFAULT_MAX_REQUESTS, maxChunkBytes = MAX_CHUNK_SIZE, uploads = new UploadCounts()}: FilePeerOptions) {
     super()
     if (!Number.isInteger(maxRequests) || maxRequests < 1) throw P2PError.INVALID_ARGUMENT('maxRequests must be a positive integer')
     if (!Number.isInteger(maxChunkBytes) || maxChunkBytes < 1) throw P2PError.INVALID_ARGUMENT('maxChunkBytes must be a positive integer')
     this.store = store
     this.maxRequests = maxRequests
     this.maxChunkBytes = maxChunkBytes
+    this.uploads = uploads
     this.channel = open({onmessage: this.onmessage, onclose: this.onclose})
     void this.announceAll()
   }
@@ -183,6 +211,20 @@ export class FilePeer extends Emitter<FilePeerEvents> {
       return
     }
     await this.sendHave(id)
+  }
+
+  /** Sends the whole bitfield of a file we hold (after adding it, or to correct an earlier one). */
+  async announceFile(id: string): Promise<void> {
+    this.check()
+    await this.sendHave(id)
+  }
+
+  /** Tells the remote we hold nothing of `id` any more (it was removed here). */
+  withdraw(id: string): void {
+    this.check()
+    const bytes = encodeDontHave(id)
+    this.announced.delete(id)
+    this.send(bytes)
   }
 
   /** Ends the session; idempotent. An error is what the caller drops the peer for. */
@@ -295,9 +337,12 @@ export class FilePeer extends Emitter<FilePeerEvents> {
           this.destroy(P2PError.MALFORMED_MESSAGE(`file message: HAVE_CHUNK ${message.index} is outside a file of ${field.length} chunks`))
           return
         }
-        if (field.set(message.index)) this.emit('have', message.id)
+        if (field.set(message.index)) this.emit('have', message.id, message.index)
         return
       }
+      case FileMessageType.DONT_HAVE:
+        if (this.remote.delete(message.id)) this.emit('have', message.id)
+        return
       case FileMessageType.MANIFEST:
         if (!this.manifestsRequested.delete(message.id)) {
           this.stats.unsolicited++
@@ -352,9 +397,9 @@ export class FilePeer extends Emitter<FilePeerEvents> {
         await this.channel.ready()
         if (this._destroyed) return
         // Taken only now: a CANCEL that came while we waited still removes it.
-        const next = this.queue.entries().next()
-        if (next.done) return
-        const [k, {id, index}] = next.value
+        const next = this.next()
+        if (!next) return
+        const [k, {id, index}] = next
         const answer = await this.answer(id, index)
         if (this._destroyed) return
         // Cancelled while the store was read: the remote no longer wants it.
@@ -367,6 +412,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
         } else {
           this.stats.chunksServed++
           this.stats.bytesServed += answer.length
+          this.uploads.add(id, index)
           this.send(encodeChunk(id, index, answer))
         }
       }
@@ -376,6 +422,23 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     } finally {
       this.serving = false
     }
+  }
+
+  /** Manifests first (they unblock a download), then the chunk served least often, oldest request first among equals. */
+  private next(): [string, Wanted] | undefined {
+    let best: [string, Wanted] | undefined
+    let bestCount = Infinity
+    for (const entry of this.queue) {
+      const {id, index} = entry[1]
+      if (index === MANIFEST_INDEX) return entry
+      const count = this.uploads.get(id, index)
+      if (count < bestCount) {
+        best = entry
+        bestCount = count
+        if (count === 0) break
+      }
+    }
+    return best
   }
 
   private async answer(id: string, index: number): Promise<Uint8Array | RejectReason> {

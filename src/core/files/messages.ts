@@ -21,6 +21,7 @@ export const FileMessageType = {
   CHUNK: 6,
   CANCEL: 7,
   REJECT: 8,
+  DONT_HAVE: 9,
 } as const
 export type FileMessageType = typeof FileMessageType[keyof typeof FileMessageType]
 
@@ -61,10 +62,12 @@ export interface ChunkMessage {
 }
 export interface CancelMessage { type: typeof FileMessageType.CANCEL, id: string, index: number }
 export interface RejectMessage { type: typeof FileMessageType.REJECT, id: string, index: number, reason: RejectReason }
+/** The sender no longer holds any of the file (it was removed there). */
+export interface DontHaveMessage { type: typeof FileMessageType.DONT_HAVE, id: string }
 
 export type FileMessage =
   | ManifestRequestMessage | ManifestMessage | HaveMessage | HaveChunkMessage | RequestMessage
-  | RequestBatchMessage | ChunkMessage | CancelMessage | RejectMessage
+  | RequestBatchMessage | ChunkMessage | CancelMessage | RejectMessage | DontHaveMessage
 
 // ---- bitfield -------------------------------------------------------------------
 
@@ -192,6 +195,10 @@ export function encodeHave(id: string, bitfield: Bitfield): Uint8Array {
   view.setUint32(HEADER, bitfield.length)
   out.set(bits, HEADER + 4)
   return out
+}
+
+export function encodeDontHave(id: string): Uint8Array {
+  return frame(FileMessageType.DONT_HAVE, id, 0).out
 }
 
 export function encodeHaveChunk(id: string, index: number): Uint8Array {
@@ -322,6 +329,9 @@ export function decodeFileMessage(bytes: Uint8Array, maxChunkBytes = MAX_CHUNK_S
       if (!isReason(reason)) throw bad(`unknown REJECT reason ${reason}`)
       return {type, id, index: i, reason}
     }
+    case FileMessageType.DONT_HAVE:
+      exact(HEADER, 'DONT_HAVE')
+      return {type, id}
     default:
       throw bad(`unknown type ${type}`)
   }

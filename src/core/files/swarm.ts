@@ -8,7 +8,7 @@ import {createDebug, shortId} from '../debug.js'
 import {Emitter} from '../emitter.js'
 import type {P2PError} from '../errors.js'
 import type {ChunkStore} from './chunk-store.js'
-import {FilePeer} from './file-peer.js'
+import {FilePeer, UploadCounts} from './file-peer.js'
 import {hostProtocol, type ProtocolPeer, type ProtocolSwarm} from '../swarm/protocol-host.js'
 
 export const FILES_PROTOCOL = 'p2p/files/1'
@@ -58,9 +58,10 @@ class Attached extends Emitter<AttachedFilesEvents> {
  */
 export function attachFiles(store: ChunkStore, swarm: FilesSwarm, {protocol = FILES_PROTOCOL, maxRequests}: AttachFilesOptions = {}): AttachedFiles {
   const events = new Attached()
+  const uploads = new UploadCounts()
   const host = hostProtocol<FilePeer>(swarm, {
     start(conn, key, ended) {
-      const session = new FilePeer({store, maxRequests, open: handlers => conn.channel(protocol, handlers)})
+      const session = new FilePeer({store, maxRequests, uploads, open: handlers => conn.channel(protocol, handlers)})
       session.on('close', err => {
         ended()
         debug('drop', shortId(key), err?.message ?? '')
