@@ -206,12 +206,17 @@ export class Download extends Emitter<DownloadEvents> {
       source.refused.delete(index)
       this.move(index, source)
     } else {
-      for (let i = 0; i < this.count; i++) {
-        const was = source.bitfield.get(i)
-        const is = bitfield.get(i)
-        if (was === is) continue
-        this.availability[i] += is ? 1 : -1
-        source.bitfield.set(i, is)
+      // Byte by byte, bits only where a byte changed: a peer repeating its HAVE costs little.
+      const was = source.bitfield.toBytes()
+      const is = bitfield.toBytes()
+      for (let b = 0; b < is.length; b++) {
+        if (was[b] === is[b]) continue
+        for (let i = b * 8; i < Math.min(b * 8 + 8, this.count); i++) {
+          const now = bitfield.get(i)
+          if (source.bitfield.get(i) === now) continue
+          this.availability[i] += now ? 1 : -1
+          source.bitfield.set(i, now)
+        }
       }
       source.refused.clear()
     }
