@@ -175,6 +175,7 @@ describe('file transfer between browsers (real WebRTC, real IndexedDB)', functio
     expect(done.state).to.equal('complete')
     expect(sameBytes(await bytesOf(victim, id), data)).to.equal(true)
     await dropped
+    expect(victim.swarm.isBanned(evil.swarm.publicKey), 'banned, so it cannot reconnect and start again').to.equal(true)
     expect(victim.share.stats.blamed).to.be.at.least(BLAME_LIMIT)
     expect(errors).to.include('ERR_PEER_MISBEHAVING')
     // The good peer still serves everyone else.

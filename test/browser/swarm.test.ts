@@ -1,7 +1,7 @@
 import {expect} from '@open-wc/testing'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {KeyPairIdentity, type Identity} from '../../src/core/crypto/identity.js'
-import type {P2PError} from '../../src/core/errors.js'
+import {P2PError} from '../../src/core/errors.js'
 import {HubClient} from '../../src/core/hub-client/hub-client.js'
 import SimplePeer from '@thaunknown/simple-peer/lite.js'
 import {createSwarm, createSwarms, destroyAll, freshRoom, fullMesh, hubUrl, meshConnected, until} from './helpers/swarm.js'
@@ -141,6 +141,21 @@ describe('swarm', () => {
     expect(err.code).to.equal('ERR_ADMISSION_REFUSED')
     expect(gate.peers).to.have.length(0)
     expect(gate.stats.admissionRefused).to.be.greaterThan(0)
+  })
+
+  it('a peer dropped for misbehaving is banned: its reconnects are refused', async () => {
+    const room = freshRoom()
+    swarms = createSwarms(2, room)
+    const [judge, culprit] = swarms
+    await fullMesh(swarms)
+    const link = judge.peers[0]
+    // What a protocol does when a peer breaks it (files: bad chunks; gossip: forged messages).
+    link.destroy(P2PError.PEER_MISBEHAVING('test: broke a protocol'))
+    expect(judge.isBanned(culprit.publicKey)).to.equal(true)
+    expect(judge.stats.banned).to.equal(1)
+    // The culprit announces again and tries to reconnect: the judge refuses its proven key.
+    await until(judge, ['update'], () => judge.stats.admissionRefused > 0, 'a refused reconnect')
+    expect(judge.peers.map(p => p.publicKey)).to.not.include(culprit.publicKey)
   })
 
   it('a room secret lets holders in and keeps others out', async () => {

@@ -43,6 +43,11 @@ export interface SwarmOptions {
   announceInterval?: {min: number, max: number}
   /** Multiplexer settings for every connection (keep-alive, water marks). */
   mux?: MuxOptions
+  /**
+   * Milliseconds a key dropped for breaking a protocol (ERR_PEER_MISBEHAVING)
+   * is refused when it comes back. Default 10 minutes.
+   */
+  banTime?: number
 }
 
 export interface SwarmStats {
@@ -66,6 +71,8 @@ export interface SwarmStats {
   authFailures: number
   admissionRefused: number
   timeouts: number
+  /** Keys refused for now because they misbehaved. */
+  banned: number
 }
 
 export type SwarmEvents = {
@@ -99,7 +106,9 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #cipher: RoomCipher | null
   readonly #connections = new Map<string, PeerConnection>()
   readonly #subscription: Subscription
-  readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers'> = {
+  /** Key → until when it is refused. */
+  readonly #bans = new Map<string, number>()
+  readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers' | 'banned'> = {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
     glare: 0, madeRoom: 0, busy: 0, authFailures: 0, admissionRefused: 0, timeouts: 0,
@@ -151,7 +160,35 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   get stats(): SwarmStats {
     const connected = this.peers.length
-    return {connecting: this.#connections.size - connected, connected, maxPeers: this.maxPeers, ...this.#stats}
+    return {connecting: this.#connections.size - connected, connected, maxPeers: this.maxPeers, ...this.#stats, banned: this.#liveBans()}
+  }
+
+  /**
+   * Refuses `publicKey` for `ms` (default: the swarm's banTime) and drops its
+   * connection. A protocol that drops a peer with ERR_PEER_MISBEHAVING gets
+   * this on its own: the peer cannot just reconnect and start again.
+   */
+  ban(publicKey: string, ms = this.#opts.banTime ?? 10 * 60_000): void {
+    this.#bans.set(publicKey, Date.now() + ms)
+    for (const conn of this.#connections.values()) {
+      if (conn.publicKey === publicKey) conn.destroy(P2PError.PEER_MISBEHAVING(`peer ${shortId(publicKey)} is banned`))
+    }
+    this.emit('update')
+  }
+
+  /** Whether `publicKey` is refused right now. */
+  isBanned(publicKey: string): boolean {
+    const until = this.#bans.get(publicKey)
+    if (until === undefined) return false
+    if (until > Date.now()) return true
+    this.#bans.delete(publicKey)
+    return false
+  }
+
+  #liveBans(): number {
+    let n = 0
+    for (const key of [...this.#bans.keys()]) if (this.isBanned(key)) n++
+    return n
   }
 
   destroy(): void {
@@ -344,6 +381,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   async #admit(publicKey: string): Promise<void> {
+    if (this.isBanned(publicKey)) throw P2PError.ADMISSION_REFUSED(`peer ${shortId(publicKey)} is banned for misbehaving`)
     if (this.#opts.admit && !(await this.#opts.admit(publicKey))) {
       throw P2PError.ADMISSION_REFUSED(`peer ${shortId(publicKey)} was not admitted`)
     }
@@ -372,6 +410,9 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (err?.code === 'ERR_PEER_TIMEOUT' || (err?.code === 'ERR_CONNECTION_FAILED' && conn.connectedAt === null)) this.#stats.timeouts++
     if (err?.code === 'ERR_INVALID_SIGNATURE' || err?.code === 'ERR_HANDSHAKE' || err?.code === 'ERR_SELF_CONNECTION') this.#stats.authFailures++
     if (err?.code === 'ERR_ADMISSION_REFUSED') this.#stats.admissionRefused++
+    if (err?.code === 'ERR_PEER_MISBEHAVING' && conn.publicKey && !this.isBanned(conn.publicKey)) {
+      this.#bans.set(conn.publicKey, Date.now() + (this.#opts.banTime ?? 10 * 60_000))
+    }
     if (this.destroyed) return
     // A goodbye means it left the room: off the ring at once, not after its announcements lapse.
     if (!err && !droppedByUs && conn.connectedAt !== null && conn.publicKey) this.#members.forget(conn.publicKey)
