@@ -9,6 +9,7 @@ import {MIN_CHUNK_SIZE} from '../../src/core/files/manifest.js'
 import {encodeChunk} from '../../src/core/files/messages.js'
 import type {Swarm} from '../../src/core/swarm/swarm.js'
 import {createSwarm, freshRoom, fullMesh, until} from './helpers/swarm.js'
+import {CorruptingStore} from '../shared/corrupting-store.js'
 
 const MiB = 1024 * 1024
 
@@ -24,17 +25,6 @@ function pattern(size: number, seed = 1): Uint8Array<ArrayBuffer> {
     out[i + 3] = x >>> 24
   }
   return out
-}
-
-/** A store whose chunks come back with one bit flipped: a peer that corrupts what it serves. */
-class CorruptingStore extends ChunkStore {
-  override async getChunk(id: string, index: number): Promise<Uint8Array | undefined> {
-    const bytes = await super.getChunk(id, index)
-    if (!bytes) return bytes
-    const bad = bytes.slice()
-    bad[bad.length - 1] ^= 0x80
-    return bad
-  }
 }
 
 interface Peer {

@@ -12,22 +12,12 @@ import {FileMessageType, decodeFileMessage, encodeChunk, encodeHave, encodeManif
 import type {MemoryTransportOptions} from '../../src/core/mux/index.js'
 import {FakeSwarm, connect, type FakePeer} from './fake-swarm.js'
 import {eventually, isCode, within} from './helpers.js'
+import {CorruptingStore} from '../shared/corrupting-store.js'
 
 function bytesOf(n: number, seed = 1): Uint8Array {
   const out = new Uint8Array(n)
   for (let i = 0; i < n; i++) out[i] = (i * 13 + seed + (i >> 8) * 7 + (i >> 14) * 5) & 0xff
   return out
-}
-
-/** A store whose chunks come back with one bit flipped: a peer that corrupts what it serves. */
-class CorruptingStore extends ChunkStore {
-  override async getChunk(id: string, index: number): Promise<Uint8Array | undefined> {
-    const bytes = await super.getChunk(id, index)
-    if (!bytes) return bytes
-    const bad = bytes.slice()
-    bad[0] ^= 1
-    return bad
-  }
 }
 
 interface Node {
