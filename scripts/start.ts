@@ -50,4 +50,4 @@ demo = await startDemoServer({port: demoPort, watch: true}).catch((err: Error) =
   return stop(1)
 })
 
-console.log(`\ndemo: ${demo.url}/?hub=${hub.url}\n      open it in two tabs and watch them find each other; Ctrl-C stops the hub and the demo\nchat: ${demo.url}/chat.html?hub=${hub.url}\n      a room chat written in markup alone: type in one tab, read in the other\n`)
+console.log(`\ndemo: ${demo.url}/?hub=${hub.url}\n      open it in two tabs and watch them find each other; Ctrl-C stops the hub and the demo\nchat: ${demo.url}/chat.html?hub=${hub.url}\n      a room chat written in markup alone: type in one tab, read in the other\nfiles: ${demo.url}/files.html?hub=${hub.url}\n       drop a file in one tab, download it in the others\n`)

@@ -364,6 +364,27 @@ describe('file share', () => {
     assert.deepEqual(a.share.files(), [])
   })
 
+  test('download() called twice, or from a listener as the file is listed, downloads once and lists it right', async () => {
+    const a = node('A')
+    const b = node('B')
+    const data = bytesOf(5 * MIN_CHUNK_SIZE, 25)
+    const {id} = await a.share.add(data, {name: 'x.bin', chunkSize: MIN_CHUNK_SIZE})
+    const fromListener: Promise<FileInfo>[] = []
+    b.share.on('file', info => {
+      if (info.id === id && fromListener.length === 0) fromListener.push(b.share.download(id))
+    })
+    link(a, b)
+    await whenFile(b.share, id)
+    const twice = [b.share.download(id), b.share.download(id)]
+    const results = await Promise.all([...fromListener, ...twice])
+    assert.equal(results.length, 3)
+    for (const info of results) assert.equal(info.state, 'complete')
+    const listed = b.share.file(id)!
+    assert.deepEqual([listed.state, listed.have, listed.bytes], ['complete', 5, data.length])
+    assert.deepEqual(await contents(b.share, id), data)
+    assert.equal(a.share.stats.uploaded, data.length, 'each chunk fetched once')
+  })
+
   test('sequential mode fetches in order from a single peer', async () => {
     const a = node('A')
     const b = node('B')

@@ -133,6 +133,8 @@ interface Entry {
   waiters: Waiter[]
   /** A download() waits for the manifest. */
   wanted: boolean
+  /** begin() is under way: a second call must not store the manifest or read the bitfield again. */
+  beginning: boolean
   /** The peer asked for the manifest, and when. */
   asking?: {key: string, at: number}
   /** Peers that failed to give the manifest. */
@@ -303,7 +305,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     if (!entry) {
       entry = {
         id, remote: new Map(), bytes: 0, local: false, listed: false, sequential: false, waiters: [],
-        wanted: false, failed: new Set(), holdersSeen: '',
+        wanted: false, beginning: false, failed: new Set(), holdersSeen: '',
       }
       this.entries.set(id, entry)
     }
@@ -354,8 +356,8 @@ export class FileShare extends Emitter<FileShareEvents> {
       if (bitfield.isComplete()) seeders++
     }
     const state: FileState = entry.have?.isComplete() ? 'complete'
-      : download ? 'downloading'
-        : entry.have ? 'paused' : entry.wanted ? 'downloading' : 'remote'
+      : download || entry.beginning ? 'downloading'
+        : entry.have || entry.error ? 'paused' : entry.wanted ? 'downloading' : 'remote'
     return {
       id: entry.id, name: m.name, size: m.size, type: m.type, chunkSize: m.chunkSize, chunks, have, bytes: entry.bytes,
       state, holders, seeders, speed, eta: speed > 0 ? (m.size - entry.bytes) / speed : undefined,
@@ -393,6 +395,11 @@ export class FileShare extends Emitter<FileShareEvents> {
   }
 
   private async begin(entry: Entry): Promise<void> {
+    if (entry.beginning || entry.download) {
+      entry.download?.start()
+      return
+    }
+    entry.beginning = true
     try {
       if (!entry.have) {
         const bytes = entry.manifestBytes ?? await this.store.getManifestBytes(entry.id)
@@ -411,6 +418,8 @@ export class FileShare extends Emitter<FileShareEvents> {
       this.startDownload(entry)
     } catch (err) {
       this.pauseEntry(entry, toP2PError(err))
+    } finally {
+      entry.beginning = false
     }
   }
 

@@ -1,0 +1,47 @@
+/**
+ * One IndexedDB database per tab. Tabs of one origin share IndexedDB, and two
+ * chunk stores over one database would each trust a bitfield the other is
+ * rewriting; so a tab takes a Web Lock on a database name before it opens it,
+ * and a tab that finds the name taken uses the next one.
+ */
+
+/** Lock names are scoped to the kit, so an app's own locks never collide with them. */
+const LOCK_PREFIX = 'p2p-elements-files:'
+
+export interface StorageSlot {
+  /** The database name this tab holds: `base`, else `base-2`, `base-3`, … */
+  readonly name: string
+  /** Lets the lock go; call it once the database is closed. Idempotent. */
+  release(): void
+}
+
+/**
+ * Holds the lock of the first free name among `base`, `base-2`, `base-3`, … until
+ * released. A reloaded tab usually gets its old name back (its lock went with the
+ * page), so what it stored there is found again.
+ *
+ * Without Web Locks (an insecure context) it takes `base` unguarded: the one case
+ * where two tabs can meet in one database.
+ */
+export async function claimStorageSlot(base: string): Promise<StorageSlot> {
+  if (!globalThis.navigator?.locks) return {name: base, release: () => {}}
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? base : `${base}-${n}`
+    const release = await tryLock(LOCK_PREFIX + name)
+    if (release) return {name, release}
+  }
+}
+
+/** The lock of `name` if it is free now (its release function), else null; never waits for it. */
+function tryLock(name: string): Promise<(() => void) | null> {
+  return new Promise((resolve, reject) => {
+    navigator.locks.request(name, {ifAvailable: true}, lock => {
+      if (!lock) {
+        resolve(null)
+        return undefined
+      }
+      // The lock is held for as long as the callback's promise is pending.
+      return new Promise<void>(release => resolve(release))
+    }).catch(reject)
+  })
+}
