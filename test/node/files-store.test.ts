@@ -195,6 +195,25 @@ describe('chunk store: atomicity and quota', () => {
     assert.deepEqual(await new ChunkStore({db}).getChunk(file.id, 0), file.chunk(0))
   })
 
+  test('a quota error fails every chunk of its batch; nothing of it is stored', async () => {
+    const db = newDb()
+    const file = await sharedFile('full', 6 * MIN_CHUNK_SIZE)
+    const store = new ChunkStore({db})
+    await store.putManifest(file.id, file.bytes)
+    failWrite(db, 1)
+    const results = await Promise.allSettled(Array.from({length: 6}, (_, i) => store.putChunk(file.id, i, file.chunk(i))))
+    const failed = results.filter(r => r.status === 'rejected')
+    assert.ok(failed.length >= 1)
+    for (const r of failed) isCode('ERR_STORAGE_FULL')((r as PromiseRejectedResult).reason)
+    const stored = results.filter(r => r.status === 'fulfilled' && r.value).length
+    const reopened = await new ChunkStore({db}).bitfield(file.id)
+    assert.equal(reopened?.count(), stored, 'the bitfield on disk matches what was reported stored')
+    for (let i = 0; i < 6; i++) {
+      const ok = results[i].status === 'fulfilled'
+      assert.equal((await store.getChunk(file.id, i)) !== undefined, ok, `chunk ${i}`)
+    }
+  })
+
   test('a quota error on the chunk write is STORAGE_FULL too, and leaves the bitfield alone', async () => {
     const db = newDb()
     const store = new ChunkStore({db})

@@ -35,7 +35,19 @@ interface FileState {
   queue: Promise<unknown>
   /** Set by deleteFile, so a chunk queued behind the deletion does not bring back a bitfield. */
   deleted: boolean
+  /** Verified chunks waiting for the next write: they go to disk together, with one bitfield. */
+  batch: Batch | undefined
 }
+
+interface Batch {
+  chunks: Map<number, Uint8Array>
+  bytes: number
+  /** Indexes this batch stored (not those already there). */
+  written: Promise<Set<number>>
+}
+
+/** A batch stops taking chunks at this many bytes; the next one waits behind it. */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024
 
 /** Ten digits hold every u32, and keep keys in chunk order. */
 function chunkKey(index: number): string {
@@ -87,7 +99,7 @@ export class ChunkStore {
     // Chained on the file's state, so two calls for a new file create it once.
     const next = this.state(id).then(async (known) => {
       if (known) return known
-      const state: FileState = {manifest, bitfield: new Bitfield(manifest.hashes.length), chunks: this.chunksOf(id), queue: Promise.resolve(), deleted: false}
+      const state: FileState = {manifest, bitfield: new Bitfield(manifest.hashes.length), chunks: this.chunksOf(id), queue: Promise.resolve(), deleted: false, batch: undefined}
       // Chunks left over from a deletion cut short would look like a clean slate to the bitfield but cost quota.
       await state.chunks.clear()
       await this.write([
@@ -121,19 +133,43 @@ export class ChunkStore {
     if (!state) throw P2PError.NOT_FOUND(`no manifest for file ${id.slice(0, 8)}`)
     // Hashing happens outside the queue: chunks of one file verify in parallel, only the writes take turns.
     await verifyChunk(state.manifest, index, bytes)
-    return this.serial(state, async () => {
-      if (state.deleted) throw P2PError.NOT_FOUND(`file ${id.slice(0, 8)} was deleted`)
-      if (state.bitfield.get(index)) return false
-      const next = state.bitfield.clone()
-      next.set(index)
-      await this.write([
-        {type: 'put', sublevel: state.chunks, key: chunkKey(index), value: new Uint8Array(bytes)},
-        {type: 'put', sublevel: this.bitfields, key: id, value: next.toBytes()},
-      ], `chunk ${index} of ${id.slice(0, 8)}`)
-      // Only once the batch is on disk: a failed write must not leave the bit set in memory.
-      state.bitfield.set(index)
-      return true
-    })
+    if (state.bitfield.get(index)) return false
+    return this.enqueue(state, id, index, bytes)
+  }
+
+  /**
+   * Chunks verified while a write is under way wait together and go to disk
+   * in the next one, with a single bitfield update: one transaction for many
+   * chunks when they arrive faster than the disk takes them one by one.
+   */
+  private enqueue(state: FileState, id: string, index: number, bytes: Uint8Array): Promise<boolean> {
+    let batch = state.batch
+    if (!batch || batch.bytes >= MAX_BATCH_BYTES) {
+      const created: Batch = {chunks: new Map(), bytes: 0, written: Promise.resolve(new Set())}
+      created.written = this.serial(state, async () => {
+        // From here on, new chunks start the next batch.
+        if (state.batch === created) state.batch = undefined
+        if (state.deleted) throw P2PError.NOT_FOUND(`file ${id.slice(0, 8)} was deleted`)
+        const fresh = [...created.chunks].filter(([i]) => !state.bitfield.get(i))
+        if (fresh.length === 0) return new Set<number>()
+        const next = state.bitfield.clone()
+        for (const [i] of fresh) next.set(i)
+        await this.write([
+          ...fresh.map(([i, chunk]) => ({type: 'put' as const, sublevel: state.chunks, key: chunkKey(i), value: new Uint8Array(chunk)})),
+          {type: 'put', sublevel: this.bitfields, key: id, value: next.toBytes()},
+        ], fresh.length === 1 ? `chunk ${fresh[0][0]} of ${id.slice(0, 8)}` : `${fresh.length} chunks of ${id.slice(0, 8)}`)
+        // Only once the batch is on disk: a failed write must not leave bits set in memory.
+        for (const [i] of fresh) state.bitfield.set(i)
+        return new Set(fresh.map(([i]) => i))
+      })
+      state.batch = created
+      batch = created
+    }
+    // The same chunk twice in one batch: the first is stored, the second reports it was there.
+    if (batch.chunks.has(index)) return batch.written.then(() => false)
+    batch.chunks.set(index, bytes)
+    batch.bytes += bytes.length
+    return batch.written.then(written => written.has(index))
   }
 
   /** A stored chunk, or undefined if the file or the chunk is not here. */
@@ -205,7 +241,7 @@ export class ChunkStore {
     const stored = await this.bitfields.get(id)
     const count = manifest.hashes.length
     const bitfield = stored ? Bitfield.fromBytes(stored, count) : new Bitfield(count)
-    return {manifest, bitfield, chunks: this.chunksOf(id), queue: Promise.resolve(), deleted: false}
+    return {manifest, bitfield, chunks: this.chunksOf(id), queue: Promise.resolve(), deleted: false, batch: undefined}
   }
 
   private serial<T>(state: FileState, task: () => Promise<T>): Promise<T> {

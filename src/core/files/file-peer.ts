@@ -394,15 +394,15 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     this.serving = true
     try {
       while (!this._destroyed && this.queue.size > 0) {
-        await this.channel.ready()
-        if (this._destroyed) return
-        // Taken only now: a CANCEL that came while we waited still removes it.
         const next = this.next()
         if (!next) return
         const [k, {id, index}] = next
-        const answer = await this.answer(id, index)
+        // The store is read while the channel drains: the disk and the wire work at once.
+        const reading = this.answer(id, index)
+        await Promise.all([this.channel.ready(), reading])
+        const answer = await reading
         if (this._destroyed) return
-        // Cancelled while the store was read: the remote no longer wants it.
+        // Cancelled while we waited or read: the remote no longer wants it.
         if (!this.queue.delete(k)) continue
         if (!(answer instanceof Uint8Array)) {
           this.reject(id, index, answer)
