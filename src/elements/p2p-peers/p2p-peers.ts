@@ -5,6 +5,7 @@ import {swarmContext} from '../../context/swarm-context.js'
 import type {Swarm} from '../../core/swarm/swarm.js'
 import type {PeerConnection} from '../../core/swarm/peer-connection.js'
 import {styles} from './p2p-peers.styles.js'
+import {formatBytes} from '../shared/format.js'
 
 const STATE_LABEL = {
   connecting: 'connecting',
@@ -12,18 +13,6 @@ const STATE_LABEL = {
   connected: 'connected',
   closed: 'closed',
 } as const
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`
-  const units = ['KiB', 'MiB', 'GiB', 'TiB']
-  let v = n / 1024
-  let i = 0
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`
-}
 
 /** A stable hue per key, so a peer keeps its colour across lists and reloads. */
 function hue(key: string): number {
