@@ -224,21 +224,18 @@ export class Download extends Emitter<DownloadEvents> {
   }
 
   /**
-   * A chunk waiting deep in a busy peer's queue moves to a peer that just got
-   * it and has room: how downloaders that start together stop asking the
-   * seeder for what one of them already has. The first requests of a queue are
-   * likely on the wire already and stay.
+   * A chunk still waiting at one peer moves to a peer that just got it and
+   * has room: how downloaders that start together stop asking the seeder for
+   * what one of them already has. The seeder answers chunks it has sent least
+   * often first, so a chunk someone else already got waits in its queue long
+   * enough to be moved. The first request of a queue is likely on the wire
+   * already and stays.
    */
   private move(index: number, to: Source): void {
     if (!this.running || this.requests[index] !== 1 || !this.usable(to, index) || to.inflight.size >= to.window) return
     for (const from of this.sources.values()) {
       if (from === to || !from.inflight.has(index)) continue
-      let rank = 0
-      for (const i of from.inflight.keys()) {
-        if (i === index) break
-        rank++
-      }
-      if (rank < 2) return
+      if (from.inflight.keys().next().value === index) return
       from.inflight.delete(index)
       if (!from.session.destroyed) from.session.cancel(this.id, index)
       if (to.inflight.size === 0) to.lastProgress = this.now()

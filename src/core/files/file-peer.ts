@@ -65,6 +65,13 @@ export class UploadCounts {
     const k = key(id, index)
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1)
   }
+  /** Takes back a count: the chunk was picked but not sent after all (cancelled, refused). */
+  remove(id: string, index: number): void {
+    const k = key(id, index)
+    const n = (this.counts.get(k) ?? 0) - 1
+    if (n > 0) this.counts.set(k, n)
+    else this.counts.delete(k)
+  }
   /** Forgets a file's counts (removed from the store). */
   forget(id: string): void {
     for (const k of this.counts.keys()) if (k.startsWith(id)) this.counts.delete(k)
@@ -397,14 +404,23 @@ export class FilePeer extends Emitter<FilePeerEvents> {
         const next = this.next()
         if (!next) return
         const [k, {id, index}] = next
+        // Counted as it is picked, so another session choosing at the same moment picks another chunk.
+        const chunk = index !== MANIFEST_INDEX
+        if (chunk) this.uploads.add(id, index)
         // The store is read while the channel drains: the disk and the wire work at once.
         const reading = this.answer(id, index)
-        await Promise.all([this.channel.ready(), reading])
-        const answer = await reading
+        let answer: Uint8Array | RejectReason
+        try {
+          await Promise.all([this.channel.ready(), reading])
+          answer = await reading
+        } finally {
+          if (chunk && (this._destroyed || !this.queue.has(k))) this.uploads.remove(id, index)
+        }
         if (this._destroyed) return
         // Cancelled while we waited or read: the remote no longer wants it.
         if (!this.queue.delete(k)) continue
         if (!(answer instanceof Uint8Array)) {
+          if (chunk) this.uploads.remove(id, index)
           this.reject(id, index, answer)
         } else if (index === MANIFEST_INDEX) {
           this.stats.manifestsServed++
@@ -412,7 +428,6 @@ export class FilePeer extends Emitter<FilePeerEvents> {
         } else {
           this.stats.chunksServed++
           this.stats.bytesServed += answer.length
-          this.uploads.add(id, index)
           this.send(encodeChunk(id, index, answer))
         }
       }
