@@ -17,6 +17,11 @@ import {
   encodeRequestBatch, type FileMessage,
 } from './messages.js'
 
+/** Longest a request may wait while its chunk is better had elsewhere (see UploadCounts.better). */
+export const MAX_DEFER = 2000
+/** How often deferred requests are looked at again. */
+const DEFER_POLL = 50
+
 /** Requests from one peer we hold at once; a REQUEST_BATCH fills it in one message. */
 export const DEFAULT_MAX_REQUESTS = MAX_BATCH_REQUESTS
 
@@ -55,9 +60,15 @@ export interface FilePeerOptions {
   uploads?: UploadCounts
 }
 
-/** How often each chunk was served to anyone; see FilePeerOptions.uploads. */
+/**
+ * What the sessions of one store share about seeding (see FilePeerOptions.uploads):
+ * how often each chunk was served, and the sessions themselves, so one can see
+ * whether its upload is better spent on another.
+ */
 export class UploadCounts {
   private readonly counts = new Map<string, number>()
+  private readonly sessions = new Set<FilePeer>()
+
   get(id: string, index: number): number {
     return this.counts.get(key(id, index)) ?? 0
   }
@@ -72,9 +83,29 @@ export class UploadCounts {
     if (n > 0) this.counts.set(k, n)
     else this.counts.delete(k)
   }
-  /** Forgets a file's counts (removed from the store). */
-  forget(id: string): void {
-    for (const k of this.counts.keys()) if (k.startsWith(id)) this.counts.delete(k)
+  join(session: FilePeer): void {
+    this.sessions.add(session)
+  }
+  leave(session: FilePeer): void {
+    this.sessions.delete(session)
+  }
+  /**
+   * Whether `asker` may wait for chunk `index`: we served it before, another
+   * of our peers announced it (so the asker can get it there), and another
+   * session waits for a chunk nobody has had from us yet, where the upload
+   * does more good. Super-seeding, in BitTorrent's words.
+   */
+  better(asker: FilePeer, id: string, index: number): boolean {
+    if (this.get(id, index) === 0) return false
+    let elsewhere = false
+    let fresh = false
+    for (const session of this.sessions) {
+      if (session === asker) continue
+      elsewhere ||= session.remoteHasChunk(id, index)
+      fresh ||= session.waitsForFresh()
+      if (elsewhere && fresh) return true
+    }
+    return false
   }
 }
 
@@ -114,6 +145,8 @@ export type FilePeerEvents = {
 interface Wanted {
   id: string
   index: number
+  /** When it was first passed over for a better use of the upload. */
+  deferred?: number
 }
 
 const key = (id: string, index: number) => `${id}/${index}`
@@ -148,6 +181,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     this.maxRequests = maxRequests
     this.maxChunkBytes = maxChunkBytes
     this.uploads = uploads
+    uploads.join(this)
     this.channel = open({onmessage: this.onmessage, onclose: this.onclose})
     void this.announceAll()
   }
@@ -164,6 +198,20 @@ export class FilePeer extends Emitter<FilePeerEvents> {
   /** A copy of what the remote announced for `id`, or undefined if it announced nothing. */
   remoteHas(id: string): Bitfield | undefined {
     return this.remote.get(id)?.clone()
+  }
+
+  /** Whether the remote announced chunk `index` of `id`. */
+  remoteHasChunk(id: string, index: number): boolean {
+    const field = this.remote.get(id)
+    return !!field && index < field.length && field.get(index)
+  }
+
+  /** Whether the remote waits for a chunk no peer has had from this store yet. */
+  waitsForFresh(): boolean {
+    for (const {id, index} of this.queue.values()) {
+      if (index !== MANIFEST_INDEX && this.uploads.get(id, index) === 0) return true
+    }
+    return false
   }
 
   /** Our chunk requests not answered yet. */
@@ -238,6 +286,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
   destroy(err?: P2PError): void {
     if (this._destroyed) return
     this._destroyed = true
+    this.uploads.leave(this)
     this.queue.clear()
     this.requested.clear()
     this.manifestsRequested.clear()
@@ -402,7 +451,11 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     try {
       while (!this._destroyed && this.queue.size > 0) {
         const next = this.next()
-        if (!next) return
+        if (!next) {
+          // Everything waiting is better had elsewhere for now: look again shortly.
+          await new Promise(resolve => setTimeout(resolve, DEFER_POLL))
+          continue
+        }
         const [k, {id, index}] = next
         // Counted as it is picked, so another session choosing at the same moment picks another chunk.
         const chunk = index !== MANIFEST_INDEX
@@ -439,21 +492,31 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     }
   }
 
-  /** Manifests first (they unblock a download), then the chunk served least often, oldest request first among equals. */
+  /**
+   * Manifests first (they unblock a download), then the chunk served least
+   * often, oldest request first among equals. A chunk the remote can get from
+   * another of our peers waits (up to MAX_DEFER) while our upload is needed
+   * for chunks nobody has yet: undefined means wait and look again.
+   */
   private next(): [string, Wanted] | undefined {
-    let best: [string, Wanted] | undefined
-    let bestCount = Infinity
+    const chunks: Array<[[string, Wanted], number]> = []
     for (const entry of this.queue) {
       const {id, index} = entry[1]
       if (index === MANIFEST_INDEX) return entry
       const count = this.uploads.get(id, index)
-      if (count < bestCount) {
-        best = entry
-        bestCount = count
-        if (count === 0) break
-      }
+      if (count === 0) return entry
+      chunks.push([entry, count])
     }
-    return best
+    // Stable: among equal counts the oldest request stays first.
+    chunks.sort((a, b) => a[1] - b[1])
+    const now = Date.now()
+    for (const [entry] of chunks) {
+      const wanted = entry[1]
+      if (wanted.deferred !== undefined && now - wanted.deferred >= MAX_DEFER) return entry
+      if (!this.uploads.better(this, wanted.id, wanted.index)) return entry
+      wanted.deferred ??= now
+    }
+    return undefined
   }
 
   private async answer(id: string, index: number): Promise<Uint8Array | RejectReason> {
