@@ -144,21 +144,44 @@ describe('download scheduler', () => {
     assert.equal(f.download['sources'].get('SILENT')!.window, 1)
   })
 
-  test('a chunk queued at a busy peer moves to a peer that just announced it', async () => {
-    const f = await fixture(16)
+  test('a chunk a seeder sends us elsewhere for is asked of the peer that has it, and of the seeder again once nobody else does', async () => {
+    const f = await fixture(4)
     const seeder = new RecordingSession()
     const peer = new RecordingSession()
-    f.download.update('SEED', as(seeder), field(16, range(0, 16)))
+    f.download.update('SEED', as(seeder), field(4, range(0, 4)))
     f.download.start()
-    f.download.update('PEER', as(peer), field(16, []))
-    const deep = seeder.requested[1]
-    f.download.update('PEER', as(peer), field(16, [deep]), deep)
-    assert.deepEqual(peer.requested, [deep])
-    assert.deepEqual(seeder.cancelled, [deep])
-    // The head of the queue is likely on the wire already: it stays.
-    const head = seeder.requested[0]
-    f.download.update('PEER', as(peer), field(16, [deep, head]), head)
-    assert.ok(!seeder.cancelled.includes(head))
+    assert.deepEqual(seeder.requested.sort(), [0, 1, 2, 3])
+    // Another downloader got chunk 2 meanwhile; the seeder points us there.
+    f.download.update('PEER', as(peer), field(4, [2]))
+    f.download.refused('SEED', 2, RejectReason.ELSEWHERE)
+    assert.deepEqual(peer.requested, [2])
+    assert.equal(seeder.requested.filter(i => i === 2).length, 1, 'not asked of the seeder again')
+    // The peer leaves before answering: only the seeder has it now, so it is asked again.
+    f.download.removeSource('PEER')
+    assert.equal(seeder.requested.filter(i => i === 2).length, 2)
+  })
+
+  test('a downloader that completes chunk by chunk counts as a seeder after, and nothing is left unasked', async () => {
+    const f = await fixture(4)
+    const peer = new RecordingSession()
+    const seeder = new RecordingSession()
+    f.download.update('PEER', as(peer), field(4, [0, 1, 2]))
+    f.download.update('PEER', as(peer), field(4, [0, 1, 2, 3]), 3)
+    f.download.update('SEED', as(seeder), field(4, range(0, 4)))
+    f.download.start()
+    assert.deepEqual([...new Set([...peer.requested, ...seeder.requested])].sort(), [0, 1, 2, 3])
+  })
+
+  test('a seeder is asked only for chunks no downloader has', async () => {
+    const f = await fixture(8)
+    const seeder = new RecordingSession()
+    const peer = new RecordingSession()
+    f.download.update('PEER', as(peer), field(8, [0, 1, 2, 3]))
+    f.download.update('SEED', as(seeder), field(8, range(0, 8)))
+    f.download.start()
+    assert.ok(seeder.requested.length > 0)
+    assert.ok(seeder.requested.every(i => i >= 4), `seeder asked for ${seeder.requested}`)
+    assert.deepEqual(peer.requested.sort(), [0, 1, 2, 3])
   })
 
   test('a refused chunk is not asked of that peer again; a bad chunk is blamed and refetched elsewhere', async () => {

@@ -152,7 +152,7 @@ describe('file messages: hostile input', () => {
 
   test('unknown reject reasons', () => {
     malformed(handmade(FileMessageType.REJECT, u32(0), [0]), /reason/)
-    malformed(handmade(FileMessageType.REJECT, u32(0), [5]), /reason/)
+    malformed(handmade(FileMessageType.REJECT, u32(0), [6]), /reason/)
   })
 
   test('request batches with a bad count, a wrong length or a repeat', () => {

@@ -125,7 +125,7 @@ describe('file share', () => {
     const all = [seeder, ...peers]
     // A seeder link slower than the links between downloaders, as an uplink is.
     for (let i = 0; i < all.length; i++) {
-      for (let j = i + 1; j < all.length; j++) link(all[i], all[j], {bytesPerTick: i === 0 ? 64 * 1024 : 512 * 1024})
+      for (let j = i + 1; j < all.length; j++) link(all[i], all[j], {bytesPerTick: i === 0 ? 16 * 1024 : 512 * 1024})
     }
     const data = bytesOf(48 * MIN_CHUNK_SIZE, 5)
     const {id} = await seeder.share.add(data, {name: 'x.bin', chunkSize: MIN_CHUNK_SIZE})
@@ -394,6 +394,31 @@ describe('file share', () => {
     assert.deepEqual([listed.state, listed.have, listed.bytes], ['complete', 5, data.length])
     assert.deepEqual(await contents(b.share, id), data)
     assert.equal(a.share.stats.uploaded, data.length, 'each chunk fetched once')
+  })
+
+  test('download() of a file whose manifest arrives while the store is being looked up still starts', async () => {
+    // The store lookup of a first download() is held until the manifest has arrived from the peer.
+    let release!: () => void
+    const held = new Promise<void>(resolve => {
+      release = resolve
+    })
+    class SlowStore extends ChunkStore {
+      override async getManifestBytes(id: string): Promise<Uint8Array | undefined> {
+        await held
+        return super.getManifestBytes(id)
+      }
+    }
+    const a = node('A')
+    const b = node('B', {Store: SlowStore})
+    const data = bytesOf(3 * MIN_CHUNK_SIZE, 27)
+    const {id} = await a.share.add(data, {name: 'x.bin', chunkSize: MIN_CHUNK_SIZE})
+    const download = b.share.download(id)
+    link(a, b)
+    await whenFile(b.share, id)
+    release()
+    const done = await within(download, 5000, 'the download')
+    assert.equal(done.state, 'complete')
+    assert.deepEqual(await contents(b.share, id), data)
   })
 
   test('sequential mode fetches in order from a single peer', async () => {

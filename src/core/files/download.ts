@@ -37,6 +37,8 @@ export const DEFAULT_REQUEST_TIMEOUT = 10_000
 const ENDGAME_COPIES = 2
 /** A chunk is asked of a second peer only once its first request is this old at least (ms)… */
 const ENDGAME_MIN_AGE = 200
+/** How long a chunk a peer sent us elsewhere for is asked of others only (ms). */
+const ELSEWHERE_HOLD = 5_000
 /** Weight of a new rate sample. */
 const RATE_ALPHA = 0.25
 /** The span the download's speed is averaged over. */
@@ -80,6 +82,8 @@ interface Source {
   snubbed: boolean
   /** Chunks it refused or sent bad: not asked of it again until it announces them anew. */
   refused: Set<number>
+  /** Chunks it sent us elsewhere for (REJECT elsewhere), and when. */
+  elsewhere: Map<number, number>
 }
 
 export class Download extends Emitter<DownloadEvents> {
@@ -97,6 +101,8 @@ export class Download extends Emitter<DownloadEvents> {
   private readonly sources = new Map<string, Source>()
   /** Connected peers holding each chunk. */
   private readonly availability: Uint16Array
+  /** Of those, peers that do not have the whole file (downloaders like us). */
+  private readonly partial: Uint16Array
   /** Requests outstanding for each chunk (above one only in the endgame). */
   private readonly requests: Uint8Array
   /** Chunks received and being verified or written: not asked for again meanwhile. */
@@ -126,6 +132,7 @@ export class Download extends Emitter<DownloadEvents> {
     this.now = options.now ?? (() => Date.now())
     this.random = options.random ?? Math.random
     this.availability = new Uint16Array(this.count)
+    this.partial = new Uint16Array(this.count)
     this.requests = new Uint8Array(this.count)
     this.haveBytes = 0
     for (let i = 0; i < this.count; i++) if (have.get(i)) this.haveBytes += chunkRange(manifest, i).length
@@ -194,18 +201,24 @@ export class Download extends Emitter<DownloadEvents> {
     if (!source) {
       source = {
         key, session, bitfield: new Bitfield(this.count), inflight: new Map(), window: INITIAL_WINDOW, rate: 0,
-        lastProgress: this.now(), snubbed: false, refused: new Set(),
+        lastProgress: this.now(), snubbed: false, refused: new Set(), elsewhere: new Map(),
       }
       this.sources.set(key, source)
     }
     if (index !== undefined) {
       if (!source.bitfield.get(index)) {
+        const wasPartial = !source.bitfield.isComplete()
         source.bitfield.set(index)
         this.availability[index]++
+        if (wasPartial) {
+          this.partial[index]++
+          // It just became a seeder: its chunks no longer count as a downloader's.
+          if (source.bitfield.isComplete()) this.tally(source, -1)
+        }
       }
       source.refused.delete(index)
-      this.move(index, source)
     } else {
+      if (!source.bitfield.isComplete()) this.tally(source, -1)
       // Byte by byte, bits only where a byte changed: a peer repeating its HAVE costs little.
       const was = source.bitfield.toBytes()
       const is = bitfield.toBytes()
@@ -218,30 +231,18 @@ export class Download extends Emitter<DownloadEvents> {
           source.bitfield.set(i, now)
         }
       }
+      if (!source.bitfield.isComplete()) this.tally(source, 1)
       source.refused.clear()
     }
     this.fill(source)
   }
 
-  /**
-   * A chunk still waiting at one peer moves to a peer that just got it and
-   * has room: how downloaders that start together stop asking the seeder for
-   * what one of them already has. The seeder answers chunks it has sent least
-   * often first, so a chunk someone else already got waits in its queue long
-   * enough to be moved. The first request of a queue is likely on the wire
-   * already and stays.
-   */
-  private move(index: number, to: Source): void {
-    if (!this.running || this.requests[index] !== 1 || !this.usable(to, index) || to.inflight.size >= to.window) return
-    for (const from of this.sources.values()) {
-      if (from === to || !from.inflight.has(index)) continue
-      if (from.inflight.keys().next().value === index) return
-      from.inflight.delete(index)
-      if (!from.session.destroyed) from.session.cancel(this.id, index)
-      if (to.inflight.size === 0) to.lastProgress = this.now()
-      to.inflight.set(index, this.now())
-      to.session.request(this.id, [index])
-      return
+  /** Adds (or takes back) a source's chunks in `partial`; callers do so only for downloaders, not seeders. */
+  private tally(source: Source, sign: 1 | -1): void {
+    const bytes = source.bitfield.toBytes()
+    for (let b = 0; b < bytes.length; b++) {
+      if (bytes[b] === 0) continue
+      for (let i = b * 8; i < Math.min(b * 8 + 8, this.count); i++) if (source.bitfield.get(i)) this.partial[i] += sign
     }
   }
 
@@ -250,6 +251,7 @@ export class Download extends Emitter<DownloadEvents> {
     const source = this.sources.get(key)
     if (!source) return
     this.sources.delete(key)
+    if (!source.bitfield.isComplete()) this.tally(source, -1)
     for (let i = 0; i < this.count; i++) if (source.bitfield.get(i)) this.availability[i]--
     for (const index of source.inflight.keys()) this.requests[index]--
     source.inflight.clear()
@@ -299,6 +301,9 @@ export class Download extends Emitter<DownloadEvents> {
     if (reason === RejectReason.TOO_MANY_REQUESTS) {
       // Its queue is full (other files, other peers of ours): ask for less.
       source.window = Math.max(MIN_WINDOW, Math.min(source.window, source.inflight.size))
+    } else if (reason === RejectReason.ELSEWHERE) {
+      // Another peer has it: ask there; if none of ours does (or after a while), ask again, and it is served.
+      source.elsewhere.set(index, this.now())
     } else {
       source.refused.add(index)
     }
@@ -396,7 +401,14 @@ export class Download extends Emitter<DownloadEvents> {
   }
 
   private usable(source: Source, index: number): boolean {
-    return !this.have.get(index) && !this.storing.has(index) && source.bitfield.get(index) && !source.refused.has(index)
+    if (this.have.get(index) || this.storing.has(index) || !source.bitfield.get(index) || source.refused.has(index)) return false
+    if (source.elsewhere.size === 0) return true
+    const since = source.elsewhere.get(index)
+    if (since === undefined) return true
+    // Held back while another source has it, for a while at most.
+    if (this.availability[index] > 1 && this.now() - since < ELSEWHERE_HOLD) return false
+    source.elsewhere.delete(index)
+    return true
   }
 
   /** Up to `n` chunks nobody is fetching that `source` has: rarest first, or in order. */
@@ -413,9 +425,13 @@ export class Download extends Emitter<DownloadEvents> {
     // enough chunks only this peer has are found (nothing can be rarer).
     const buckets: number[][] = []
     const start = Math.floor(this.random() * this.count)
+    // A seeder is asked only for what no downloader has: the rest comes from the
+    // downloaders, so the seeder's upload goes to chunks nobody else can give
+    // (what keeps a file cheap to share with many). Endgame copies may still go to it.
+    const seeder = source.bitfield.isComplete()
     for (let k = 0; k < this.count; k++) {
       const i = (start + k) % this.count
-      if (this.requests[i] !== 0 || !this.usable(source, i)) continue
+      if (this.requests[i] !== 0 || !this.usable(source, i) || (seeder && this.partial[i] > 0)) continue
       const a = Math.min(this.availability[i], 32)
       ;(buckets[a] ??= []).push(i)
       if (a <= 1 && buckets[a].length >= n) break

@@ -17,10 +17,11 @@ import {
   encodeRequestBatch, type FileMessage,
 } from './messages.js'
 
-/** Longest a request may wait while its chunk is better had elsewhere (see UploadCounts.better). */
-export const MAX_DEFER = 2000
-/** How often deferred requests are looked at again. */
-const DEFER_POLL = 50
+/** How long a chunk just sent to one peer waits before it is sent to another (ms); see UploadCounts.holdFor. */
+export const HOLD_RESENT = 1500
+
+/** Chunks a session remembers sending elsewhere; past this it serves every repeat. */
+const MAX_REDIRECTS = 65536
 
 /** Requests from one peer we hold at once; a REQUEST_BATCH fills it in one message. */
 export const DEFAULT_MAX_REQUESTS = MAX_BATCH_REQUESTS
@@ -63,19 +64,37 @@ export interface FilePeerOptions {
 /**
  * What the sessions of one store share about seeding (see FilePeerOptions.uploads):
  * how often each chunk was served, and the sessions themselves, so one can see
- * whether its upload is better spent on another.
+ * what the other peers announced.
  */
 export class UploadCounts {
   private readonly counts = new Map<string, number>()
+  /** When each chunk was last picked to be sent, and to whom. */
+  private readonly sentAt = new Map<string, {at: number, to: FilePeer}>()
   private readonly sessions = new Set<FilePeer>()
 
   get(id: string, index: number): number {
     return this.counts.get(key(id, index)) ?? 0
   }
-  add(id: string, index: number): void {
+  add(id: string, index: number, to: FilePeer): void {
     const k = key(id, index)
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1)
+    this.sentAt.set(k, {at: Date.now(), to})
   }
+  /**
+   * Milliseconds until chunk `index` may be sent again without waiting: a
+   * chunk just sent to a downloader is held back from others for
+   * HOLD_RESENT, time for it to store and announce the chunk, so the others
+   * can be sent there (see elsewhere) instead of costing our upload twice.
+   * 0: send now (never sent, sent long ago, or to a peer that has the whole
+   * file or is gone, or already announced it).
+   */
+  holdFor(id: string, index: number, now: number): number {
+    const sent = this.sentAt.get(key(id, index))
+    if (!sent || sent.to.destroyed || !this.sessions.has(sent.to)) return 0
+    if (sent.to.remoteHasAll(id) || sent.to.remoteHasChunk(id, index)) return 0
+    return Math.max(0, sent.at + HOLD_RESENT - now)
+  }
+
   /** Takes back a count: the chunk was picked but not sent after all (cancelled, refused). */
   remove(id: string, index: number): void {
     const k = key(id, index)
@@ -88,22 +107,20 @@ export class UploadCounts {
   }
   leave(session: FilePeer): void {
     this.sessions.delete(session)
+    for (const [k, sent] of this.sentAt) if (sent.to === session) this.sentAt.delete(k)
   }
   /**
-   * Whether `asker` may wait for chunk `index`: we served it before, another
-   * of our peers announced it (so the asker can get it there), and another
-   * session waits for a chunk nobody has had from us yet, where the upload
-   * does more good. Super-seeding, in BitTorrent's words.
+   * Whether `asker` can get chunk `index` from another of our peers: we
+   * served it before and another downloader (a peer with part of the file)
+   * announced it. Super-seeding, in BitTorrent's words: while many download
+   * at once, our upload goes to chunks nobody has yet, and they trade the
+   * rest. Another peer with the whole file is no reason: two seeders share
+   * the work.
    */
-  better(asker: FilePeer, id: string, index: number): boolean {
+  elsewhere(asker: FilePeer, id: string, index: number): boolean {
     if (this.get(id, index) === 0) return false
-    let elsewhere = false
-    let fresh = false
     for (const session of this.sessions) {
-      if (session === asker) continue
-      elsewhere ||= session.remoteHasChunk(id, index)
-      fresh ||= session.waitsForFresh()
-      if (elsewhere && fresh) return true
+      if (session !== asker && session.remoteHasChunk(id, index) && !session.remoteHasAll(id)) return true
     }
     return false
   }
@@ -145,8 +162,6 @@ export type FilePeerEvents = {
 interface Wanted {
   id: string
   index: number
-  /** When it was first passed over for a better use of the upload. */
-  deferred?: number
 }
 
 const key = (id: string, index: number) => `${id}/${index}`
@@ -169,6 +184,10 @@ export class FilePeer extends Emitter<FilePeerEvents> {
   private readonly requested = new Set<string>()
   private readonly manifestsRequested = new Set<string>()
   private readonly remote = new Map<string, Bitfield>()
+  /** Chunks we sent the remote elsewhere for: asked again, they are served. */
+  private readonly redirected = new Set<string>()
+  /** Files we hold whole, as last read from the store: only a seeder holds chunks back (see next). */
+  private readonly whole = new Set<string>()
   /** Files we sent a HAVE for on this session; HAVE_CHUNK means nothing before it. */
   private readonly announced = new Set<string>()
   private _destroyed = false
@@ -206,12 +225,9 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     return !!field && index < field.length && field.get(index)
   }
 
-  /** Whether the remote waits for a chunk no peer has had from this store yet. */
-  waitsForFresh(): boolean {
-    for (const {id, index} of this.queue.values()) {
-      if (index !== MANIFEST_INDEX && this.uploads.get(id, index) === 0) return true
-    }
-    return false
+  /** Whether the remote announced every chunk of `id`. */
+  remoteHasAll(id: string): boolean {
+    return this.remote.get(id)?.isComplete() ?? false
   }
 
   /** Our chunk requests not answered yet. */
@@ -451,15 +467,23 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     try {
       while (!this._destroyed && this.queue.size > 0) {
         const next = this.next()
-        if (!next) {
-          // Everything waiting is better had elsewhere for now: look again shortly.
-          await new Promise(resolve => setTimeout(resolve, DEFER_POLL))
+        if (typeof next === 'number') {
+          // Everything waiting was just sent to others: give their announcements a moment.
+          if (next === Infinity) return
+          await new Promise(resolve => setTimeout(resolve, next))
           continue
         }
         const [k, {id, index}] = next
+        // A seeder's chunk already sent to someone who announced it: point the remote there, once per chunk.
+        if (index !== MANIFEST_INDEX && this.whole.has(id) && !this.redirected.has(k) && this.uploads.elsewhere(this, id, index)) {
+          this.queue.delete(k)
+          if (this.redirected.size < MAX_REDIRECTS) this.redirected.add(k)
+          this.reject(id, index, RejectReason.ELSEWHERE)
+          continue
+        }
         // Counted as it is picked, so another session choosing at the same moment picks another chunk.
         const chunk = index !== MANIFEST_INDEX
-        if (chunk) this.uploads.add(id, index)
+        if (chunk) this.uploads.add(id, index, this)
         // The store is read while the channel drains: the disk and the wire work at once.
         const reading = this.answer(id, index)
         let answer: Uint8Array | RejectReason
@@ -494,11 +518,12 @@ export class FilePeer extends Emitter<FilePeerEvents> {
 
   /**
    * Manifests first (they unblock a download), then the chunk served least
-   * often, oldest request first among equals. A chunk the remote can get from
-   * another of our peers waits (up to MAX_DEFER) while our upload is needed
-   * for chunks nobody has yet: undefined means wait and look again.
+   * often, oldest request first among equals. A chunk someone else can have
+   * from another peer is picked at once (to be refused with ELSEWHERE); one
+   * just sent to another peer waits (HOLD_RESENT) for that peer's
+   * announcement. Returns the entry, or how long to wait before looking again.
    */
-  private next(): [string, Wanted] | undefined {
+  private next(): [string, Wanted] | number {
     const chunks: Array<[[string, Wanted], number]> = []
     for (const entry of this.queue) {
       const {id, index} = entry[1]
@@ -510,19 +535,25 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     // Stable: among equal counts the oldest request stays first.
     chunks.sort((a, b) => a[1] - b[1])
     const now = Date.now()
+    let wait = Infinity
     for (const [entry] of chunks) {
-      const wanted = entry[1]
-      if (wanted.deferred !== undefined && now - wanted.deferred >= MAX_DEFER) return entry
-      if (!this.uploads.better(this, wanted.id, wanted.index)) return entry
-      wanted.deferred ??= now
+      const [k, {id, index}] = entry
+      // A downloader serves what it has at once: its upload is not the scarce one.
+      if (!this.whole.has(id)) return entry
+      if (!this.redirected.has(k) && this.uploads.elsewhere(this, id, index)) return entry
+      const hold = this.uploads.holdFor(id, index, now)
+      if (hold === 0) return entry
+      wait = Math.min(wait, hold)
     }
-    return undefined
+    return wait
   }
 
   private async answer(id: string, index: number): Promise<Uint8Array | RejectReason> {
     if (index === MANIFEST_INDEX) return await this.store.getManifestBytes(id) ?? RejectReason.UNKNOWN_ID
     const bitfield = await this.store.bitfield(id)
     if (!bitfield) return RejectReason.UNKNOWN_ID
+    if (bitfield.isComplete()) this.whole.add(id)
+    else this.whole.delete(id)
     if (index >= bitfield.length || !bitfield.get(index)) return RejectReason.NOT_HAVE
     const bytes = await this.store.getChunk(id, index)
     return bytes ?? RejectReason.NOT_HAVE

@@ -30,6 +30,8 @@ export const RejectReason = {
   NOT_HAVE: 2,
   TOO_MANY_REQUESTS: 3,
   TOO_LARGE: 4,
+  /** Not now: we sent it before and another of our peers has it; ask there (or ask us again). */
+  ELSEWHERE: 5,
 } as const
 export type RejectReason = typeof RejectReason[keyof typeof RejectReason]
 

@@ -135,6 +135,8 @@ interface Entry {
   wanted: boolean
   /** begin() is under way: a second call must not store the manifest or read the bitfield again. */
   beginning: boolean
+  /** begin() was called while one ran: it runs again once that one is done, in case it came too late to see why. */
+  beginAgain: boolean
   /** The peer asked for the manifest, and when. */
   asking?: {key: string, at: number}
   /** Peers that failed to give the manifest. */
@@ -305,7 +307,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     if (!entry) {
       entry = {
         id, remote: new Map(), bytes: 0, local: false, listed: false, sequential: false, waiters: [],
-        wanted: false, beginning: false, failed: new Set(), holdersSeen: '',
+        wanted: false, beginning: false, beginAgain: false, failed: new Set(), holdersSeen: '',
       }
       this.entries.set(id, entry)
     }
@@ -395,11 +397,16 @@ export class FileShare extends Emitter<FileShareEvents> {
   }
 
   private async begin(entry: Entry): Promise<void> {
-    if (entry.beginning || entry.download) {
-      entry.download?.start()
+    if (entry.download) {
+      entry.download.start()
+      return
+    }
+    if (entry.beginning) {
+      entry.beginAgain = true
       return
     }
     entry.beginning = true
+    entry.beginAgain = false
     try {
       if (!entry.have) {
         const bytes = entry.manifestBytes ?? await this.store.getManifestBytes(entry.id)
@@ -420,6 +427,8 @@ export class FileShare extends Emitter<FileShareEvents> {
       this.pauseEntry(entry, toP2PError(err))
     } finally {
       entry.beginning = false
+      // E.g. the manifest arrived while this run looked for it in the store, and found nothing.
+      if (entry.beginAgain && !this._destroyed) void this.begin(entry)
     }
   }
 
