@@ -13,42 +13,10 @@ import {createDataChannelPair, type DataChannelPair} from '../../test/browser/he
 import {fileOf, progressing, rate, within, type OneToOne, type Scaling} from './files-common.js'
 import {webtorrentBench} from './webtorrent.js'
 import {dial, listen, type TabEnd} from './tab-pair.js'
+import {rawThroughput} from './raw-channel.js'
 
-/**
- * The baseline, as bench/pages/mux.ts measures it: `send()` in a loop while
- * `bufferedAmount` is under `cap`, resumed by `bufferedamountlow` at half the cap,
- * timed until the last byte arrives. Nothing is hashed or stored.
- */
-async function raw(total: number, messageSize: number, cap: number): Promise<number> {
-  const pair = await createDataChannelPair({label: 'bench-raw'})
-  try {
-    const {a, b} = pair
-    b.binaryType = 'arraybuffer'
-    let received = 0
-    const done = new Promise<void>(resolve => {
-      b.onmessage = e => {
-        received += (e.data as ArrayBuffer).byteLength
-        if (received >= total) resolve()
-      }
-    })
-    const chunk = new Uint8Array(messageSize)
-    let sent = 0
-    const pump = () => {
-      while (sent < total && a.bufferedAmount < cap) {
-        a.send(chunk)
-        sent += messageSize
-      }
-    }
-    a.bufferedAmountLowThreshold = cap / 2
-    a.onbufferedamountlow = pump
-    const start = performance.now()
-    pump()
-    await within(done, 'raw transfer')
-    return rate(total, performance.now() - start)
-  } finally {
-    pair.close()
-  }
-}
+/** The raw data channel baseline (raw-channel.ts). */
+const raw = (total: number, messageSize: number, cap: number): Promise<number> => rawThroughput(total, messageSize, cap)
 
 // ---- a hub-less swarm: every pair of peers joined by one data channel ----------
 

@@ -3,6 +3,7 @@
 // connection pair, so one run's SCTP state (congestion window) cannot help the next.
 import {Mux, fromDataChannel, type MuxOptions} from '../../src/core/mux/index.js'
 import {createDataChannelPair} from '../../test/browser/helpers/rtc-pair.js'
+import {rawThroughput} from './raw-channel.js'
 
 /** A stalled transfer fails the run instead of hanging it. */
 const TIMEOUT = 180_000
@@ -22,40 +23,8 @@ function rate(bytes: number, ms: number): number {
   return bytes / ms / 1000
 }
 
-/**
- * The baseline: `send()` in a loop while `bufferedAmount` is under `cap`, resumed
- * by `bufferedamountlow` at half the cap. Timed until the last byte arrives.
- */
-async function raw(total: number, messageSize: number, cap: number): Promise<number> {
-  const pair = await createDataChannelPair({label: 'bench-raw'})
-  try {
-    const {a, b} = pair
-    b.binaryType = 'arraybuffer'
-    let received = 0
-    const done = new Promise<void>(resolve => {
-      b.onmessage = e => {
-        received += (e.data as ArrayBuffer).byteLength
-        if (received >= total) resolve()
-      }
-    })
-    const chunk = new Uint8Array(messageSize)
-    let sent = 0
-    const pump = () => {
-      while (sent < total && a.bufferedAmount < cap) {
-        a.send(chunk)
-        sent += messageSize
-      }
-    }
-    a.bufferedAmountLowThreshold = cap / 2
-    a.onbufferedamountlow = pump
-    const start = performance.now()
-    pump()
-    await within(done, 'raw transfer')
-    return rate(total, performance.now() - start)
-  } finally {
-    pair.close()
-  }
-}
+/** The raw data channel baseline (raw-channel.ts). */
+const raw = (total: number, messageSize: number, cap: number): Promise<number> => rawThroughput(total, messageSize, cap)
 
 /** The mux: `total` bytes as `messageSize` messages on one channel, paced by `ready()`. */
 async function mux(total: number, messageSize: number, options: MuxOptions = {}): Promise<number> {
