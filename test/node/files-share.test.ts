@@ -245,6 +245,14 @@ describe('file share', () => {
     assert.equal(atB.destroyed, null, 'ignored, not fatal')
   })
 
+  test('misuse throws at once: a malformed id, a destroyed share', async () => {
+    const a = node('A')
+    assert.throws(() => a.share.download('not-an-id'), isCode('ERR_INVALID_ARGUMENT'))
+    a.share.destroy()
+    assert.throws(() => a.share.download('ab'.repeat(32)), isCode('ERR_DESTROYED'))
+    await assert.rejects(a.share.add(new Uint8Array(1), {name: 'x'}), isCode('ERR_DESTROYED'))
+  })
+
   test('empty and one-chunk files', async () => {
     const a = node('A')
     const b = node('B')

@@ -17,7 +17,7 @@ import {P2PError, toP2PError} from '../errors.js'
 import type {ChunkStore} from './chunk-store.js'
 import {Download, DEFAULT_REQUEST_TIMEOUT} from './download.js'
 import type {FilePeer} from './file-peer.js'
-import {chunkRange, createManifest, verifyManifest, type FileManifest} from './manifest.js'
+import {chunkRange, createManifest, isFileId, verifyManifest, type FileManifest} from './manifest.js'
 import {Bitfield, MANIFEST_INDEX, type RejectReason} from './messages.js'
 import {attachFiles, type AttachedFiles, type FilesSwarm} from './swarm.js'
 
@@ -234,6 +234,7 @@ export class FileShare extends Emitter<FileShareEvents> {
    */
   download(id: string, {sequential}: DownloadFileOptions = {}): Promise<FileInfo> {
     this.check()
+    if (!isFileId(id)) throw P2PError.INVALID_ARGUMENT('a file id is 64 lowercase hex characters')
     const entry = this.entry(id)
     if (sequential !== undefined) {
       entry.sequential = sequential
