@@ -1,7 +1,7 @@
 import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  DEFAULT_CHUNK_SIZE, MANIFEST_DOMAIN, MAX_CHUNKS, MAX_MANIFEST_BYTES, MIN_CHUNK_SIZE, chunkRange, createManifest,
+  DEFAULT_CHUNK_SIZE, LARGE_FILE_BYTES, MAX_CHUNK_SIZE, defaultChunkSize, MANIFEST_DOMAIN, MAX_CHUNKS, MAX_MANIFEST_BYTES, MIN_CHUNK_SIZE, chunkRange, createManifest,
   decodeManifest, encodeManifest, manifestId, verifyChunk, verifyManifest, type FileManifest,
 } from '../../src/core/files/manifest.js'
 import {concat, toHex, utf8} from '../../src/core/bytes.js'
@@ -98,6 +98,13 @@ describe('file manifest: creation', () => {
       const {offset, length} = chunkRange(manifest, i)
       await verifyChunk(manifest, i, data.subarray(offset, offset + length))
     }
+  })
+
+  test('the default chunk size grows with the file: 256 KiB, then 1 MiB from 64 MiB up', () => {
+    assert.equal(defaultChunkSize(0), DEFAULT_CHUNK_SIZE)
+    assert.equal(defaultChunkSize(LARGE_FILE_BYTES - 1), DEFAULT_CHUNK_SIZE)
+    assert.equal(defaultChunkSize(LARGE_FILE_BYTES), MAX_CHUNK_SIZE)
+    assert.equal(defaultChunkSize(64 * 1024 * MiB), MAX_CHUNK_SIZE)
   })
 
   test('a 20 MiB Blob is hashed slice by slice, never read whole', async () => {

@@ -1,5 +1,5 @@
 export {
-  DEFAULT_CHUNK_SIZE, HASH_BYTES, MANIFEST_DOMAIN, MAX_CHUNKS, MAX_CHUNK_SIZE, MAX_MANIFEST_BYTES,
+  DEFAULT_CHUNK_SIZE, HASH_BYTES, LARGE_FILE_BYTES, defaultChunkSize, MANIFEST_DOMAIN, MAX_CHUNKS, MAX_CHUNK_SIZE, MAX_MANIFEST_BYTES,
   // The mux has a MAX_NAME_BYTES of its own (channel names); the core barrel exports both.
   MAX_NAME_BYTES as MAX_FILE_NAME_BYTES, MAX_TYPE_BYTES, MIN_CHUNK_SIZE, chunkCount, chunkRange, createManifest, decodeManifest, encodeManifest, isFileId,
   manifestId, verifyChunk, verifyManifest,

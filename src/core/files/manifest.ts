@@ -21,6 +21,13 @@ export const MAX_TYPE_BYTES = 127
 export const MIN_CHUNK_SIZE = 16 * 1024
 export const MAX_CHUNK_SIZE = 1024 * 1024
 export const DEFAULT_CHUNK_SIZE = 256 * 1024
+/** Files at least this large get MAX_CHUNK_SIZE chunks by default: per-chunk costs (a request, a hash, a write) dominate large transfers. */
+export const LARGE_FILE_BYTES = 64 * 1024 * 1024
+
+/** The chunk size a file gets when none is asked for: 256 KiB, 1 MiB from 64 MiB up. */
+export function defaultChunkSize(size: number): number {
+  return size >= LARGE_FILE_BYTES ? MAX_CHUNK_SIZE : DEFAULT_CHUNK_SIZE
+}
 /**
  * 1 GiB of 16 KiB chunks: the manifest stays near 2 MiB, small enough for one
  * message and for memory, and files reach 64 GiB at the largest chunk size.
@@ -263,8 +270,8 @@ async function readChunk(file: Blob | Uint8Array, start: number, end: number): P
 export async function createManifest(file: Blob | Uint8Array, options: CreateManifestOptions): Promise<CreatedManifest> {
   const isBlob = typeof Blob !== 'undefined' && file instanceof Blob
   if (!isBlob && !(file instanceof Uint8Array)) throw P2PError.INVALID_ARGUMENT('a file is a Blob or a Uint8Array')
-  const {name, type = isBlob ? (file as Blob).type : '', chunkSize = DEFAULT_CHUNK_SIZE} = options ?? {}
-  const size = file instanceof Uint8Array ? file.length : file.size
+  const size = file instanceof Uint8Array ? file.length : (file as Blob).size
+  const {name, type = isBlob ? (file as Blob).type : '', chunkSize = defaultChunkSize(size)} = options ?? {}
   // Check what can be checked before hashing: a bad option should not cost a pass over a large file.
   checkMeta(name, size, type, chunkSize)
   const hashes: Uint8Array[] = []

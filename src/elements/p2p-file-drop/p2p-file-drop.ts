@@ -92,7 +92,7 @@ export class P2PFileDropElement extends LitElement {
    */
   @property() store = DEFAULT_STORE
 
-  /** Chunk size of files added here, in bytes: a power of two from 16 KiB to 1 MiB. Unset: 256 KiB. */
+  /** Chunk size of files added here, in bytes: a power of two from 16 KiB to 1 MiB. Unset: 256 KiB, or 1 MiB for files from 64 MiB up. */
   @property({type: Number, attribute: 'chunk-size'}) chunkSize: number | undefined
 
   /** Download chunks in order, so media can play from the start; read when a download starts. */
