@@ -13,7 +13,7 @@ import {createDataChannelPair, type DataChannelPair} from '../../test/browser/he
 import {fileOf, progressing, rate, within, type OneToOne, type Scaling} from './files-common.js'
 import {webtorrentBench} from './webtorrent.js'
 import {dial, listen, type TabEnd} from './tab-pair.js'
-import {rawThroughput} from './raw-channel.js'
+import {rawThroughput, sendLoop} from './raw-channel.js'
 
 /** The raw data channel baseline (raw-channel.ts). */
 const raw = (total: number, messageSize: number, cap: number): Promise<number> => rawThroughput(total, messageSize, cap)
@@ -242,19 +242,8 @@ function tabRawReceive(session: string, total: number): void {
 async function tabRawSend(session: string, total: number, messageSize: number, cap: number): Promise<number> {
   const end = await dial(session, 'bench-raw')
   tabSessions.set(session, {ready: Promise.resolve(), end})
-  const a = end.channel
-  const chunk = new Uint8Array(messageSize)
-  let sent = 0
-  const pump = () => {
-    while (sent < total && a.bufferedAmount < cap) {
-      a.send(chunk)
-      sent += messageSize
-    }
-  }
-  a.bufferedAmountLowThreshold = cap / 2
-  a.onbufferedamountlow = pump
   const start = epoch()
-  pump()
+  sendLoop(end.channel, total, messageSize, cap)
   return start
 }
 

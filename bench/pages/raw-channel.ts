@@ -19,22 +19,30 @@ export async function rawThroughput(total: number, messageSize: number, cap: num
       }
       timer = setTimeout(() => reject(new Error(`raw transfer did not finish within ${timeout} ms`)), timeout)
     })
-    const chunk = new Uint8Array(messageSize)
-    let sent = 0
-    const pump = () => {
-      while (sent < total && a.bufferedAmount < cap) {
-        a.send(chunk)
-        sent += messageSize
-      }
-    }
-    a.bufferedAmountLowThreshold = cap / 2
-    a.onbufferedamountlow = pump
     const start = performance.now()
-    pump()
+    sendLoop(a, total, messageSize, cap)
     await done
     return total / (performance.now() - start) / 1000
   } finally {
     clearTimeout(timer)
     pair.close()
   }
+}
+
+/**
+ * Sends `total` bytes as `messageSize` messages while `bufferedAmount` is under
+ * `cap`, resumed by `bufferedamountlow` at half the cap. Returns at once.
+ */
+export function sendLoop(channel: RTCDataChannel, total: number, messageSize: number, cap: number): void {
+  const chunk = new Uint8Array(messageSize)
+  let sent = 0
+  const pump = () => {
+    while (sent < total && channel.bufferedAmount < cap) {
+      channel.send(chunk)
+      sent += messageSize
+    }
+  }
+  channel.bufferedAmountLowThreshold = cap / 2
+  channel.onbufferedamountlow = pump
+  pump()
 }
