@@ -222,7 +222,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     entry.download?.stop()
     await this.adopt(entry)
     if (entry.download || entry.wanted) this.finish(entry)
-    for (const session of this.sessions.values()) void this.announceFile(session, id)
+    for (const session of this.sessions.values()) this.tell(session, s => s.announceFile(id))
     this.list(entry)
     return this.info(entry)
   }
@@ -446,7 +446,7 @@ export class FileShare extends Emitter<FileShareEvents> {
         if (entry.download !== d) return
         entry.bytes += length
         this._stats.downloaded += length
-        for (const session of this.sessions.values()) void this.announceChunk(session, entry.id, index)
+        for (const session of this.sessions.values()) this.tell(session, s => s.announce(entry.id, index))
         this.emit('progress', this.info(entry))
       })
       d.on('complete', () => {
@@ -531,20 +531,12 @@ export class FileShare extends Emitter<FileShareEvents> {
     session?.destroy(err)
   }
 
-  private async announceFile(session: FilePeer, id: string): Promise<void> {
-    try {
-      if (!session.destroyed) await session.announceFile(id)
-    } catch {
+  /** Sends an announcement to one peer; a session that ended meanwhile is no error. */
+  private tell(session: FilePeer, announce: (session: FilePeer) => Promise<void>): void {
+    if (session.destroyed) return
+    announce(session).catch(() => {
       // The session ended meanwhile.
-    }
-  }
-
-  private async announceChunk(session: FilePeer, id: string, index: number): Promise<void> {
-    try {
-      if (!session.destroyed) await session.announce(id, index)
-    } catch {
-      // The session ended meanwhile.
-    }
+    })
   }
 
   // ---- manifests ----------------------------------------------------------------
