@@ -196,6 +196,51 @@ describe('mux: round trips', () => {
     mux.destroy()
   })
 
+  test('a message sent as parts arrives as one message, its parts cut into frames wherever they fall', async () => {
+    const frameSize = 1000
+    const {a, b, ta, destroy} = createPair({a: {frameSize}})
+    const box = inbox()
+    b.channel('x', box)
+    const ch = a.channel('x', {onmessage: () => {}})
+    // Parts shorter than, equal to and longer than a frame, empty ones, and a lone part.
+    const messages = [
+      [pattern(10, 1), pattern(2500, 2), new Uint8Array(0), pattern(1000, 3), pattern(1, 4)],
+      [pattern(1000, 5), pattern(1000, 6)],
+      [new Uint8Array(0), new Uint8Array(0)],
+      [pattern(3333, 7)],
+      [],
+    ]
+    const framesBefore = ta.framesSent // the channel's OPEN has gone already
+    let queued = 0
+    for (const parts of messages) {
+      ch.send(parts)
+      queued += parts.reduce((n, p) => n + p.length, 0)
+    }
+    assert.equal(ch.bufferedAmount + ch.stats.bytesOut, queued, 'bufferedAmount counts every part')
+    await until(() => box.messages.length === messages.length, 'all messages')
+    messages.forEach((parts, i) => {
+      const whole = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+      let off = 0
+      for (const p of parts) { whole.set(p, off); off += p.length }
+      assert.ok(equal(box.messages[i], whole), `message ${i} arrives whole, bytes in order`)
+    })
+    // Frames are full until each message's last, as for a single buffer: 4 + 2 + 1 + 4 + 1 data frames.
+    assert.equal(ta.framesSent - framesBefore, 12, 'no frame wasted on part boundaries')
+    assert.equal(ch.stats.messagesOut, messages.length)
+    destroy()
+  })
+
+  test('parts are held to maxMessageBytes as a whole and must all be bytes', () => {
+    const {a, destroy} = createPair({a: {maxMessageBytes: 1000}})
+    const ch = a.channel('x', {onmessage: () => {}})
+    ch.send([new Uint8Array(600), new Uint8Array(400)])
+    assert.throws(() => ch.send([new Uint8Array(600), new Uint8Array(401)]), {code: 'ERR_MESSAGE_TOO_LARGE'})
+    assert.throws(() => ch.send([new Uint8Array(1), 'text' as unknown as Uint8Array]), {code: 'ERR_INVALID_ARGUMENT'})
+    assert.throws(() => ch.send({length: 1, 0: new Uint8Array(1)} as unknown as Uint8Array[]), {code: 'ERR_INVALID_ARGUMENT'})
+    assert.equal(ch.stats.messagesOut + (ch.bufferedAmount > 0 ? 1 : 0), 1, 'only the valid message was queued')
+    destroy()
+  })
+
   test('frames never exceed the transport maxMessageSize', async () => {
     const {a, b, ta, destroy} = createPair({transport: {maxMessageSize: 16 * KiB}, a: {frameSize: 1 * MiB}})
     assert.ok(a.frameSize <= 16 * KiB)

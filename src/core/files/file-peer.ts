@@ -13,7 +13,7 @@ import type {ChunkStore} from './chunk-store.js'
 import {MAX_CHUNK_SIZE} from './manifest.js'
 import {
   Bitfield, FileMessageType, MANIFEST_INDEX, MAX_BATCH_REQUESTS, RejectReason, decodeFileMessage, encodeCancel,
-  encodeChunk, encodeDontHave, encodeHave, encodeHaveChunk, encodeManifestMessage, encodeManifestRequest, encodeReject, encodeRequest,
+  encodeChunkHeader, encodeDontHave, encodeHave, encodeHaveChunk, encodeManifestMessage, encodeManifestRequest, encodeReject, encodeRequest,
   encodeRequestBatch, type FileMessage,
 } from './messages.js'
 
@@ -34,7 +34,8 @@ export const MAX_REMOTE_FILES = 1024
 
 /** What a session needs of a mux channel (a mux `Channel` fits). */
 export interface FileChannel {
-  send(bytes: Uint8Array): void
+  /** One message: a buffer, or parts sent as one (see the mux `Channel`). */
+  send(bytes: Uint8Array | readonly Uint8Array[]): void
   /** Resolves when the channel can take more; rejects once it is closed. */
   ready(): Promise<void>
   close(): void
@@ -320,7 +321,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     if (this._destroyed) throw P2PError.DESTROYED('file session was closed')
   }
 
-  private send(bytes: Uint8Array): void {
+  private send(bytes: Uint8Array | readonly Uint8Array[]): void {
     this.stats.messagesOut++
     this.channel.send(bytes)
   }
@@ -505,7 +506,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
         } else {
           this.stats.chunksServed++
           this.stats.bytesServed += answer.length
-          this.send(encodeChunk(id, index, answer))
+          this.send([encodeChunkHeader(id, index, answer.length), answer])
         }
       }
     } catch (err) {

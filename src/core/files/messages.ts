@@ -225,13 +225,26 @@ export function encodeRequestBatch(id: string, indexes: readonly number[]): Uint
   return out
 }
 
-export function encodeChunk(id: string, index: number, bytes: Uint8Array, maxChunkBytes = MAX_CHUNK_SIZE): Uint8Array {
+/**
+ * CHUNK's header alone, for a body of `length` bytes that follows it in the same
+ * message: a sender passes `[header, chunk]` to the channel, and the chunk is
+ * framed from where it lies instead of being copied behind its header first.
+ */
+export function encodeChunkHeader(id: string, index: number, length: number, maxChunkBytes = MAX_CHUNK_SIZE): Uint8Array {
   checkIndex(index)
-  if (bytes.length < 1) throw P2PError.INVALID_ARGUMENT('a chunk is never empty')
-  if (bytes.length > maxChunkBytes) throw P2PError.MESSAGE_TOO_LARGE(`a chunk of ${bytes.length} bytes is more than ${maxChunkBytes}`)
-  const {out, view} = frame(FileMessageType.CHUNK, id, 4 + bytes.length)
+  if (length < 1) throw P2PError.INVALID_ARGUMENT('a chunk is never empty')
+  if (length > maxChunkBytes) throw P2PError.MESSAGE_TOO_LARGE(`a chunk of ${length} bytes is more than ${maxChunkBytes}`)
+  const {out, view} = frame(FileMessageType.CHUNK, id, 4)
   view.setUint32(HEADER, index)
-  out.set(bytes, INDEXED)
+  return out
+}
+
+/** A whole CHUNK message in one buffer (header and body). */
+export function encodeChunk(id: string, index: number, bytes: Uint8Array, maxChunkBytes = MAX_CHUNK_SIZE): Uint8Array {
+  const header = encodeChunkHeader(id, index, bytes.length, maxChunkBytes)
+  const out = new Uint8Array(header.length + bytes.length)
+  out.set(header)
+  out.set(bytes, header.length)
   return out
 }
 

@@ -121,8 +121,12 @@ export interface Channel {
    * Queues a message (any size up to `maxMessageBytes`) and returns at once;
    * never throws for backpressure. The mux keeps a reference until the bytes
    * are framed: do not modify them after sending.
+   *
+   * An array of parts is sent as one message, their bytes in order, framed
+   * straight from the parts: a header and a large body need no copy into one
+   * buffer first (the remote receives one message either way).
    */
-  send(bytes: Uint8Array): void
+  send(bytes: Uint8Array | readonly Uint8Array[]): void
   /** Resolves when `bufferedAmount` is under the channel's high-water mark; rejects if it closes first. */
   ready(): Promise<void>
   /**
@@ -152,7 +156,7 @@ export type MuxEvents = {
 
 /** What a channel object calls back into its mux for. */
 interface ChannelCore {
-  send(ch: LocalChannel, bytes: Uint8Array): void
+  send(ch: LocalChannel, bytes: Uint8Array | readonly Uint8Array[]): void
   ready(ch: LocalChannel): Promise<void>
   close(ch: LocalChannel): void
 }
@@ -206,12 +210,48 @@ function closeWhenSent(t: FrameTransport, maxWait: number): void {
   t.bufferedAmountLowThreshold = 0
 }
 
+/**
+ * A message sent as parts, read front to back as its frames are cut: where the
+ * next frame starts is kept, so each frame costs only the parts it spans.
+ */
+class Gather {
+  readonly length: number
+  private part = 0
+  private at = 0
+
+  constructor(private readonly parts: readonly Uint8Array[]) {
+    let length = 0
+    for (const p of parts) {
+      if (!(p instanceof Uint8Array)) throw P2PError.INVALID_ARGUMENT('send() takes a Uint8Array or an array of them')
+      length += p.length
+    }
+    this.length = length
+  }
+
+  /** Copies the next `n` bytes into `out` at `offset`. */
+  copyNext(n: number, out: Uint8Array, offset: number): void {
+    const parts = this.parts
+    while (n > 0) {
+      const p = parts[this.part]
+      const take = Math.min(n, p.length - this.at)
+      out.set(take === p.length ? p : p.subarray(this.at, this.at + take), offset)
+      offset += take
+      n -= take
+      this.at += take
+      if (this.at === p.length) {
+        this.part++
+        this.at = 0
+      }
+    }
+  }
+}
+
 class LocalChannel implements Channel {
   readonly stats: ChannelStats = {bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0}
   closed = false
   bufferedAmount = 0
   /** Messages not fully framed yet; the head one is `offset` bytes in. */
-  readonly queue = new Fifo<Uint8Array>()
+  readonly queue = new Fifo<Uint8Array | Gather>()
   offset = 0
   /** In the scheduler's round-robin ring (it has frames to send and its OPEN went out). */
   inRing = false
@@ -239,7 +279,7 @@ class LocalChannel implements Channel {
     readonly highWaterMark: number,
   ) {}
 
-  send(bytes: Uint8Array): void {
+  send(bytes: Uint8Array | readonly Uint8Array[]): void {
     this.core.send(this, bytes)
   }
 
@@ -732,10 +772,13 @@ export class Mux extends Emitter<MuxEvents> {
 
   // ---- sending --------------------------------------------------------------
 
-  private enqueue(ch: LocalChannel, bytes: Uint8Array): void {
+  private enqueue(ch: LocalChannel, message: Uint8Array | readonly Uint8Array[]): void {
     if (this._destroyed) throw P2PError.DESTROYED('the mux is closed')
     if (ch.closed) throw P2PError.DESTROYED(`channel ${ch.name} is closed`)
-    if (!(bytes instanceof Uint8Array)) throw P2PError.INVALID_ARGUMENT('send() takes a Uint8Array')
+    let bytes: Uint8Array | Gather
+    if (message instanceof Uint8Array) bytes = message
+    else if (Array.isArray(message)) bytes = message.length === 1 && message[0] instanceof Uint8Array ? message[0] : new Gather(message)
+    else throw P2PError.INVALID_ARGUMENT('send() takes a Uint8Array or an array of them')
     if (bytes.length > this.maxMessageBytes) {
       throw P2PError.MESSAGE_TOO_LARGE(`${bytes.length} bytes is more than maxMessageBytes (${this.maxMessageBytes})`)
     }
@@ -869,7 +912,7 @@ export class Mux extends Emitter<MuxEvents> {
 
   /** Sends the next frame of `ch`, the channel at the cursor. */
   private sendFrame(ch: LocalChannel): void {
-    const msg = ch.queue.peek() as Uint8Array
+    const msg = ch.queue.peek() as Uint8Array | Gather
     const offset = ch.offset
     const remaining = msg.length - offset
     const frameSize = this.frameSize
@@ -877,7 +920,10 @@ export class Mux extends Emitter<MuxEvents> {
     const n = fin ? remaining : frameSize
     const buf = this.frame
     const h = encodeDataHeader(buf, ch.id, fin)
-    if (n > 0) buf.set(n === msg.length ? msg : msg.subarray(offset, offset + n), h)
+    if (n > 0) {
+      if (msg instanceof Uint8Array) buf.set(n === msg.length ? msg : msg.subarray(offset, offset + n), h)
+      else msg.copyNext(n, buf, h)
+    }
     this.transport.send(n === frameSize ? this.fullFrames[h] : buf.subarray(0, h + n))
     const stats = this.stats
     stats.framesOut++
