@@ -24,6 +24,8 @@ declare module '@thaunknown/simple-peer/lite.js' {
     _pc: RTCPeerConnection
     _channel: RTCDataChannel | null
     signal(data: SimplePeerSignal | string): void
+    /** Starts a renegotiation: an offer from the initiator, a `renegotiate` request from the responder. */
+    negotiate(): void
     /** Next chunk the stream buffered (streamx Readable), or null. */
     read(): Uint8Array | null
     send(data: Uint8Array | string): void

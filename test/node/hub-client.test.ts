@@ -328,6 +328,44 @@ describe('HubClient', {timeout: 15_000}, () => {
     assert.equal(opens, 1, 'no reconnection after destroy')
   })
 
+  test('pause drops every stream and retry, keeping subscriptions; resume reopens them at once', async () => {
+    const {url, hub} = await hubWith()
+    const dead = await deadUrl()
+    // Slow retries: a reopen within the test comes from resume(), not from the back-off.
+    const client = clientWith({hubs: [url, dead], app: 'room', minDelay: 60_000, maxDelay: 60_000})
+    const box = inbox()
+    const sub = client.subscribe(['all'], box.onMessage)
+    await within(sub.ready, 3000, 'ready')
+    await eventually(() => client.stats.hubs[dead].failures >= 1, 3000, 'the dead hub failing once')
+    const failuresBefore = client.stats.hubs[dead].failures
+
+    const closed = once(client, 'close')
+    client.pause()
+    client.pause()
+    assert.equal(client.paused, true)
+    assert.equal(await within(closed, 3000, 'the close event'), url)
+    await eventually(() => hub.stats.subscribers === 0, 3000, 'the hub losing our stream')
+    assert.equal(client.stats.hubs[url].state, 'closed')
+    assert.equal(client.stats.hubs[dead].state, 'closed', 'no retry pending on the dead hub either')
+    // A subscription made while paused waits too.
+    const later = inbox()
+    const sub2 = client.subscribe(['other'], later.onMessage)
+    await client.broadcast('all', {while: 'paused'})
+    assert.equal(box.messages.length, 0, 'nothing arrives while paused')
+
+    const reopened = once(client, 'open')
+    client.resume()
+    assert.equal(client.paused, false)
+    assert.equal(await within(reopened, 3000, 'the reopen (the back-off would wait a minute)'), url)
+    await within(sub2.ready, 3000, 'the subscription made while paused')
+    await eventually(() => hub.stats.subscribers === 2, 3000, 'both streams back')
+    await eventually(() => client.stats.hubs[dead].failures > failuresBefore, 3000, 'the dead hub tried again at once')
+    await client.broadcast('all', {after: 'resume'})
+    await client.broadcast('other', {to: 'other'})
+    assert.deepEqual(await box.count(1), [{after: 'resume'}])
+    assert.deepEqual(await later.count(1), [{to: 'other'}])
+  })
+
   test('closing one subscription leaves the others and the hub state alone', async () => {
     const {url, hub} = await hubWith()
     const client = clientWith({hubs: [url], app: 'room'})

@@ -83,6 +83,8 @@ interface SubscriptionHost {
   readonly app: string
   readonly stats: HubClientStats
   readonly dedupeWindow: number
+  /** While paused, subscriptions hold no stream and schedule no retry. */
+  readonly paused: boolean
   open(url: string, handlers: EventStreamHandlers, target: StreamTarget): EventStream
   backoff(attempt: number): number
   error(err: Error): void
@@ -125,6 +127,7 @@ export class HubClient extends Emitter<HubClientEvents> {
   readonly #pending = new Set<{controller: AbortController, timer: ReturnType<typeof setTimeout>}>()
   readonly #host: SubscriptionHost
   #destroyed = false
+  #paused = false
 
   constructor({
     hubs,
@@ -155,11 +158,13 @@ export class HubClient extends Emitter<HubClientEvents> {
     this.#random = random
     this.#fetch = fetchImpl ?? globalThis.fetch.bind(globalThis)
     this.#openStream = openStream ?? ((url, handlers) => openEventStream(url, handlers, {fetch: fetchImpl}))
+    const client = this
     this.#host = {
       hubs: this.hubs,
       app,
       stats: this.stats,
       dedupeWindow,
+      get paused() { return client.#paused },
       open: (url, handlers, target) => this.#openStream(url, handlers, target),
       backoff: attempt => this.#backoff(attempt),
       error: err => this.emit('error', err),
@@ -211,6 +216,31 @@ export class HubClient extends Emitter<HubClientEvents> {
     if (body === undefined) throw P2PError.INVALID_ARGUMENT('data must be JSON-serialisable')
     if (utf8(body).length > MAX_BODY_BYTES) throw P2PError.BODY_TOO_LARGE(`a message is at most ${MAX_BODY_BYTES} bytes as JSON`)
     return this.#broadcast(channel, body)
+  }
+
+  /** True between `pause()` and `resume()`. */
+  get paused(): boolean {
+    return this.#paused
+  }
+
+  /**
+   * Closes every stream and stops retrying, keeping the subscriptions: for a
+   * browser that went offline, where retries would only fail and back off
+   * further. Broadcasts still try (and fail fast). Idempotent.
+   */
+  pause(): void {
+    if (this.#destroyed || this.#paused) return
+    this.#paused = true
+    for (const subscription of this.#subscriptions) subscription.pause()
+    debug('paused')
+  }
+
+  /** Reopens every subscription's streams at once, back-off reset. Idempotent. */
+  resume(): void {
+    if (this.#destroyed || !this.#paused) return
+    this.#paused = false
+    for (const subscription of this.#subscriptions) subscription.resume()
+    debug('resumed')
   }
 
   /** Closes every stream, abandons pending broadcasts, clears every timer. Idempotent. */
@@ -343,8 +373,35 @@ class HubSubscription implements Subscription {
   }
 
   start(): void {
-    for (let i = 0; i < this.#links.length; i++) this.#connect(i)
+    if (!this.#host.paused) for (let i = 0; i < this.#links.length; i++) this.#connect(i)
     this.#host.changed()
+  }
+
+  /** Drops every stream and pending retry; the subscription stays, to `resume()`. */
+  pause(): void {
+    if (this.#closed) return
+    for (const link of this.#links) this.#halt(link)
+    this.#host.changed()
+  }
+
+  /** Opens every stream now, with the back-off reset. */
+  resume(): void {
+    if (this.#closed) return
+    for (let i = 0; i < this.#links.length; i++) {
+      this.#halt(this.#links[i])
+      this.#links[i].attempt = 0
+      this.#connect(i)
+    }
+    this.#host.changed()
+  }
+
+  #halt(link: Link): void {
+    link.generation++
+    link.state = 'closed'
+    if (link.timer !== null) clearTimeout(link.timer)
+    link.timer = null
+    link.stream?.close()
+    link.stream = null
   }
 
   stateOf(hub: number): HubState {
@@ -354,14 +411,7 @@ class HubSubscription implements Subscription {
   close(): void {
     if (this.#closed) return
     this.#closed = true
-    for (const link of this.#links) {
-      link.generation++
-      link.state = 'closed'
-      if (link.timer !== null) clearTimeout(link.timer)
-      link.timer = null
-      link.stream?.close()
-      link.stream = null
-    }
+    for (const link of this.#links) this.#halt(link)
     this.#dedupe?.clear()
     this.#rejectReady(P2PError.DESTROYED('subscription closed before any hub answered'))
     this.#host.removed(this)
@@ -403,6 +453,7 @@ class HubSubscription implements Subscription {
   #failed(i: number, err: P2PError): void {
     const link = this.#links[i]
     const hub = this.#host.hubs[i]
+    if (this.#host.paused) return this.#halt(link)
     link.generation++
     link.stream?.close()
     link.stream = null

@@ -97,6 +97,12 @@ export function sdpFingerprint(sdp: string): string {
   return m ? `${m[1].toLowerCase()} ${m[2].toUpperCase()}` : ''
 }
 
+/** The ICE username fragment of an SDP (its first `a=ice-ufrag`); an ICE restart changes it. */
+export function sdpIceUfrag(sdp: string): string {
+  const m = /^a=ice-ufrag:(\S+)\s*$/m.exec(sdp)
+  return m ? m[1] : ''
+}
+
 // ---- identity handshake (mux channel AUTH_PROTOCOL) -------------------------
 
 export const AUTH_PROTOCOL = 'p2p/auth/1'

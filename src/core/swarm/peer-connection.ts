@@ -8,9 +8,18 @@ import {Mux, type MuxOptions, type Channel, type ChannelHandlers} from '../mux/m
 import {fromDataChannel, type FrameTransport} from '../mux/transport.js'
 import {MUX_PROTOCOL} from '../mux/messages.js'
 import {Authenticator} from './auth.js'
-import {AUTH_PROTOCOL, sdpFingerprint} from './messages.js'
+import {AUTH_PROTOCOL, sdpFingerprint, sdpIceUfrag} from './messages.js'
 
 const debug = createDebug('p2p:peer')
+
+/**
+ * ICE that stays `disconnected` this long is restarted. Chromium reports
+ * `disconnected` after a few seconds without STUN answers and often recovers on
+ * its own from a short blip; a restart costs one signalling round trip.
+ */
+const RESTART_AFTER = 1000
+/** An ICE restart that has not brought the connection back by then has failed. */
+const RESTART_TIMEOUT = 10_000
 
 export type PeerState = 'connecting' | 'authenticating' | 'connected' | 'closed'
 
@@ -25,6 +34,8 @@ export interface PeerConnectionOptions {
   mux?: MuxOptions
   /** Called with the verified remote key; throw (or reject) to refuse the peer. */
   admit?: (publicKey: string) => void | Promise<void>
+  /** Milliseconds of ICE `disconnected` before an ICE restart; 0 turns automatic restarts off. */
+  restartAfter?: number
 }
 
 export type PeerConnectionEvents = {
@@ -34,6 +45,8 @@ export type PeerConnectionEvents = {
   open: () => void
   /** RTT, byte counters or state changed. */
   update: () => void
+  /** An ICE restart brought the connection back; the mux and its channels carried on. */
+  reconnect: () => void
   error: (err: P2PError) => void
   close: (err?: P2PError) => void
 }
@@ -53,6 +66,8 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   connectedAt: number | null = null
   mux: Mux | null = null
   destroyed = false
+  /** ICE restarts that brought this connection back. */
+  restarts = 0
 
   readonly #opts: PeerConnectionOptions
   readonly #peer: SimplePeer
@@ -60,6 +75,9 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   #remoteFingerprint = ''
   #timer: ReturnType<typeof setTimeout>
   #transport: FrameTransport | null = null
+  /** While an ICE restart runs: the ICE credentials it must replace, and its deadline. */
+  #restart: {localUfrag: string, remoteUfrag: string, deadline: ReturnType<typeof setTimeout>} | null = null
+  #restartTimer: ReturnType<typeof setTimeout> | null = null
 
   constructor(opts: PeerConnectionOptions) {
     super()
@@ -74,6 +92,9 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     this.#peer.on('connect', this.#onConnect)
     this.#peer.on('error', this.#onPeerError)
     this.#peer.on('close', this.#onPeerClose)
+    this.#peer.on('iceStateChange', this.#onIceState)
+    // simple-peer owns the on… handlers; listening beside it changes nothing for it.
+    this.#peer._pc.addEventListener('signalingstatechange', this.#checkRestarted)
     // The mux reads the data channel itself, from the moment it exists: the
     // remote may report the connection first and start its handshake before
     // simple-peer reports it here. (simple-peer's own reader would only pile
@@ -113,11 +134,53 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   signal(signal: SimplePeerSignal): void {
     if (this.destroyed) return
     if (signal.sdp) this.#remoteFingerprint = sdpFingerprint(signal.sdp)
+    if (this.state === 'connected') {
+      if (signal.type === 'offer' && signal.sdp && sdpIceUfrag(signal.sdp) !== this.#ufrags().remote) {
+        // The remote restarts ICE (new credentials in its offer): our answer completes it.
+        this.#beginRestart()
+      } else if (signal.type === 'renegotiate' && this.initiator) {
+        // The responder asks for a restart; only the initiator offers, so both never offer at once.
+        this.#beginRestart()
+        this.#peer._pc.restartIce()
+      }
+    }
     try {
       this.#peer.signal(signal)
     } catch (err) {
       this.destroy(P2PError.CONNECTION_FAILED('bad signal from the remote', err))
     }
+  }
+
+  /**
+   * Whether an offer from the remote belongs to this connection (a renegotiation,
+   * such as an ICE restart) rather than starting a new one: it carries the DTLS
+   * fingerprint this connection already uses. A reloaded tab has a new one.
+   */
+  isRenegotiation(signal: SimplePeerSignal): boolean {
+    return this.state === 'connected' && typeof signal.sdp === 'string' &&
+      this.#remoteFingerprint !== '' && sdpFingerprint(signal.sdp) === this.#remoteFingerprint
+  }
+
+  /**
+   * Repairs the connection's transport with an ICE restart (new ICE credentials
+   * and candidates, the same DTLS and SCTP session, so the mux and its channels
+   * carry on). The initiator offers; the responder asks it to through the hub.
+   * Emits `reconnect` once the connection is back; a restart that does not
+   * bring it back within 10 s ends the connection (CONNECTION_FAILED).
+   * Called on its own when ICE stays `disconnected`; callable on purpose.
+   */
+  restartIce(): void {
+    if (this.destroyed || this.state !== 'connected' || this.#restart) return
+    debug('ice restart', shortId(this.id), this.initiator ? '(offering)' : '(asking the initiator)')
+    this.#beginRestart()
+    if (this.initiator) this.#peer._pc.restartIce()
+    // simple-peer offers as the initiator, or sends a `renegotiate` request as the responder.
+    this.#peer.negotiate()
+  }
+
+  /** True while an ICE restart is under way. */
+  get restarting(): boolean {
+    return this.#restart !== null
   }
 
   /**
@@ -128,6 +191,10 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (this.destroyed) return
     this.destroyed = true
     clearTimeout(this.#timer)
+    if (this.#restartTimer) clearTimeout(this.#restartTimer)
+    if (this.#restart) clearTimeout(this.#restart.deadline)
+    this.#restart = null
+    this.#peer._pc?.removeEventListener('signalingstatechange', this.#checkRestarted)
     const wasOpen = this.state === 'connected'
     this.state = 'closed'
     debug('close', shortId(this.id), err?.message ?? 'by us')
@@ -150,6 +217,60 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (this.destroyed) return
     if (signal.sdp) this.#localFingerprint = sdpFingerprint(signal.sdp)
     this.emit('signal', signal)
+  }
+
+  #ufrags(): {local: string, remote: string} {
+    const pc = this.#peer._pc
+    return {local: sdpIceUfrag(pc.localDescription?.sdp ?? ''), remote: sdpIceUfrag(pc.remoteDescription?.sdp ?? '')}
+  }
+
+  #beginRestart(): void {
+    if (this.#restart) return
+    const {local, remote} = this.#ufrags()
+    const deadline = setTimeout(() => {
+      this.destroy(P2PError.CONNECTION_FAILED(`an ICE restart did not bring ${shortId(this.id)} back within ${RESTART_TIMEOUT} ms`))
+    }, RESTART_TIMEOUT)
+    this.#restart = {localUfrag: local, remoteUfrag: remote, deadline}
+    this.emit('update')
+  }
+
+  /**
+   * A restart is done once both sides use new ICE credentials (the offer and
+   * answer are applied) and ICE is connected again.
+   */
+  #checkRestarted = () => {
+    const r = this.#restart
+    if (this.destroyed || !r) return
+    const pc = this.#peer._pc
+    const ice = pc.iceConnectionState
+    if (pc.signalingState !== 'stable' || (ice !== 'connected' && ice !== 'completed')) return
+    const {local, remote} = this.#ufrags()
+    if (local === r.localUfrag || remote === r.remoteUfrag) return
+    clearTimeout(r.deadline)
+    this.#restart = null
+    this.restarts++
+    debug('ice restarted', shortId(this.id))
+    this.emit('reconnect')
+    this.emit('update')
+  }
+
+  #onIceState = (ice: RTCIceConnectionState) => {
+    if (this.destroyed) return
+    if (ice === 'disconnected' && this.state === 'connected' && !this.#restart && !this.#restartTimer && this.#restartAfter > 0) {
+      this.#restartTimer = setTimeout(() => {
+        this.#restartTimer = null
+        if (!this.destroyed && this.#peer._pc.iceConnectionState === 'disconnected') this.restartIce()
+      }, this.#restartAfter)
+    }
+    if (ice === 'connected' || ice === 'completed') {
+      if (this.#restartTimer) clearTimeout(this.#restartTimer)
+      this.#restartTimer = null
+      this.#checkRestarted()
+    }
+  }
+
+  get #restartAfter(): number {
+    return this.#opts.restartAfter ?? RESTART_AFTER
   }
 
   #onPeerError = (err: Error & {code?: string}) => {

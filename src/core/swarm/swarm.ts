@@ -17,6 +17,9 @@ const debug = createDebug('p2p:swarm')
 /** webrtc-swarm's channel for announcements. */
 const ALL = 'all'
 
+/** A key that comes back within this long of losing its connection has reconnected. */
+const RECONNECT_WINDOW = 60_000
+
 
 
 export interface SwarmOptions {
@@ -73,6 +76,10 @@ export interface SwarmStats {
   timeouts: number
   /** Keys refused for now because they misbehaved. */
   banned: number
+  /** Peers back after their connection broke: by ICE restart, or on a new connection. */
+  reconnects: number
+  /** True while the browser reports no network (`offline`): the hub is paused. */
+  offline: boolean
 }
 
 export type SwarmEvents = {
@@ -80,6 +87,13 @@ export type SwarmEvents = {
   connect: (peer: PeerConnection) => void
   /** A connected peer left, vanished or failed; `err` is absent when it said goodbye. */
   disconnect: (peer: PeerConnection, err?: P2PError) => void
+  /**
+   * A peer whose connection broke is back, once per break: repaired by an ICE
+   * restart (`peer` is the same connection, its channels carried on), or on a
+   * new connection (`peer` is new; `connect` came just before, so protocols
+   * have attached to it already).
+   */
+  reconnect: (peer: PeerConnection, how: 'ice-restart' | 'new-connection') => void
   /** Anything shown in a peer list changed. */
   update: () => void
   error: (err: P2PError) => void
@@ -108,11 +122,14 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #subscription: Subscription
   /** Key → until when it is refused. */
   readonly #bans = new Map<string, number>()
-  readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers' | 'banned'> = {
+  /** Key → when its connection broke (not a goodbye), so its return counts as a reconnect. */
+  readonly #lost = new Map<string, number>()
+  readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers' | 'banned' | 'offline'> = {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
-    glare: 0, madeRoom: 0, busy: 0, authFailures: 0, admissionRefused: 0, timeouts: 0,
+    glare: 0, madeRoom: 0, busy: 0, authFailures: 0, admissionRefused: 0, timeouts: 0, reconnects: 0,
   }
+  #offline = false
   #announceTimer: ReturnType<typeof setTimeout> | null = null
   #hubOutageReported = false
   readonly #members: RoomMembers
@@ -140,6 +157,11 @@ export class Swarm extends Emitter<SwarmEvents> {
     // One stream carries both channels (and those of the page's other swarms):
     // the messages tell themselves apart.
     this.#subscription = this.#hub.subscribe([ALL, this.id], data => void this.#onHubMessage(data))
+    if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
+      window.addEventListener('offline', this.#onOffline)
+      window.addEventListener('online', this.#onOnline)
+      if (navigator.onLine === false) this.#onOffline()
+    }
     debug('start', shortId(this.id), 'room', this.room, 'key', shortId(this.publicKey))
   }
 
@@ -160,7 +182,10 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   get stats(): SwarmStats {
     const connected = this.peers.length
-    return {connecting: this.#connections.size - connected, connected, maxPeers: this.maxPeers, ...this.#stats, banned: this.#liveBans()}
+    return {
+      connecting: this.#connections.size - connected, connected, maxPeers: this.maxPeers, ...this.#stats,
+      banned: this.#liveBans(), offline: this.#offline,
+    }
   }
 
   /**
@@ -195,6 +220,10 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.destroyed) return
     this.destroyed = true
     if (this.#announceTimer) clearTimeout(this.#announceTimer)
+    if (typeof window !== 'undefined' && typeof window.removeEventListener === 'function') {
+      window.removeEventListener('offline', this.#onOffline)
+      window.removeEventListener('online', this.#onOnline)
+    }
     this.#hub.off('open', this.#onHubOpen)
     this.#hub.off('error', this.#onHubError)
     this.#subscription.close()
@@ -209,6 +238,36 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   get #announceBounds() {
     return this.#opts.announceInterval ?? {min: 1000, max: 30_000}
+  }
+
+  /**
+   * The browser lost the network: stop knocking on the hub (its streams and
+   * retries pause when this swarm owns the client) and stop announcing. Peer
+   * connections stay: their ICE restarts once the network is back.
+   */
+  #onOffline = () => {
+    if (this.destroyed || this.#offline) return
+    this.#offline = true
+    debug('offline: pausing', shortId(this.id))
+    if (this.#announceTimer) clearTimeout(this.#announceTimer)
+    this.#announceTimer = null
+    if (this.#ownsHub) this.#hub.pause()
+    this.emit('update')
+  }
+
+  /** The network is back: hub streams reopen at once, we announce, and broken transports restart. */
+  #onOnline = () => {
+    if (this.destroyed || !this.#offline) return
+    this.#offline = false
+    debug('online: resuming', shortId(this.id))
+    if (this.#ownsHub) this.#hub.resume()
+    this.#announceDelay = this.#announceBounds.min
+    this.#announce()
+    for (const conn of this.peers) {
+      const ice = conn.rtc.iceConnectionState
+      if (ice === 'disconnected' || ice === 'failed') conn.restartIce()
+    }
+    this.emit('update')
   }
 
   #onHubOpen = () => {
@@ -232,7 +291,7 @@ export class Swarm extends Emitter<SwarmEvents> {
    * so the others keep it on their view of the room's ring.
    */
   #announce = () => {
-    if (this.destroyed) return
+    if (this.destroyed || this.#offline) return
     if (this.#announceTimer) clearTimeout(this.#announceTimer)
     this.#announceTimer = null
     this.#stats.announcesSent++
@@ -246,7 +305,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   #scheduleAnnounce(): void {
-    if (this.destroyed || this.#announceTimer) return
+    if (this.destroyed || this.#offline || this.#announceTimer) return
     this.#announceDelay = this.#announceBounds.min
     this.#announceTimer = setTimeout(this.#announce, this.#announceDelay)
   }
@@ -328,6 +387,8 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   #onSignal(from: string, signal: SimplePeerSignal, fromKit: boolean): void {
     const existing = this.#connections.get(from)
+    // An offer on the live connection itself (an ICE restart) renegotiates it.
+    if (signal.type === 'offer' && existing?.isRenegotiation(signal)) return existing.signal(signal)
     if (signal.type === 'offer' && existing) {
       if (existing.initiator && existing.state === 'connecting') {
         // Glare: both sides offered. The higher id keeps its offer; the lower
@@ -374,6 +435,10 @@ export class Swarm extends Emitter<SwarmEvents> {
       void this.#post(remoteId, encodeSignal(this.id, remoteId, signal))
     })
     conn.on('open', () => this.#onOpen(conn))
+    conn.on('reconnect', () => {
+      this.#stats.reconnects++
+      this.emit('reconnect', conn, 'ice-restart')
+    })
     conn.on('update', () => this.emit('update'))
     conn.on('close', err => this.#onClose(conn, err))
     this.emit('update')
@@ -399,6 +464,14 @@ export class Swarm extends Emitter<SwarmEvents> {
       }
     }
     this.emit('connect', conn)
+    const lostAt = this.#lost.get(conn.publicKey!)
+    if (lostAt !== undefined) {
+      this.#lost.delete(conn.publicKey!)
+      if (Date.now() - lostAt <= RECONNECT_WINDOW) {
+        this.#stats.reconnects++
+        this.emit('reconnect', conn, 'new-connection')
+      }
+    }
     this.emit('update')
   }
 
@@ -416,10 +489,23 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.destroyed) return
     // A goodbye means it left the room: off the ring at once, not after its announcements lapse.
     if (!err && !droppedByUs && conn.connectedAt !== null && conn.publicKey) this.#members.forget(conn.publicKey)
+    // A connection that broke (not a goodbye, not ours to drop, not a misbehaving
+    // peer): its key coming back soon is a reconnect. Both ends announce again
+    // at once (below), so a live peer is found again within about a second.
+    if (err && !droppedByUs && conn.connectedAt !== null && conn.publicKey && err.code !== 'ERR_PEER_MISBEHAVING') {
+      this.#rememberLost(conn.publicKey)
+    }
     if (conn.connectedAt !== null) this.emit('disconnect', conn, err)
     if (err && conn.connectedAt === null) this.emit('error', err)
     this.#scheduleAnnounce()
     this.emit('update')
+  }
+
+  #rememberLost(key: string): void {
+    const now = Date.now()
+    for (const [k, at] of this.#lost) if (now - at > RECONNECT_WINDOW) this.#lost.delete(k)
+    // Bounded by maxPeers: only connected peers are ever remembered, and stale ones go above.
+    this.#lost.set(key, now)
   }
 
   /**

@@ -8,6 +8,7 @@ import type {Identity} from '../../core/crypto/identity.js'
 import {P2PError} from '../../core/errors.js'
 import {PeerConnectEvent} from '../../events/peer-connect-event.js'
 import {PeerDisconnectEvent} from '../../events/peer-disconnect-event.js'
+import {PeerReconnectEvent} from '../../events/peer-reconnect-event.js'
 import {P2PErrorEvent} from '../../events/error-event.js'
 
 /** Attribute converter for `ice-servers`: a JSON array of RTCIceServer. */
@@ -38,6 +39,7 @@ const iceServersConverter = {
  *
  * @event p2p-peer-connect - A peer proved its key and joined. `detail: {peer, publicKey}`.
  * @event p2p-peer-disconnect - A peer left, vanished or failed. `detail: {peer, publicKey, error?}`.
+ * @event p2p-peer-reconnect - A peer whose connection broke is back, once per break: by an ICE restart (same connection) or on a new one. `detail: {peer, publicKey, how}`.
  * @event p2p-error - A hub, connection or peer failed. `detail: {error}` (a P2PError with a `code`).
  */
 @customElement('p2p-swarm')
@@ -122,6 +124,9 @@ export class P2PSwarmElement extends LitElement {
     })
     swarm.on('disconnect', (peer: PeerConnection, error?: P2PError) => {
       this.dispatchEvent(new PeerDisconnectEvent({peer, publicKey: peer.publicKey!, error}))
+    })
+    swarm.on('reconnect', (peer: PeerConnection, how) => {
+      this.dispatchEvent(new PeerReconnectEvent({peer, publicKey: peer.publicKey!, how}))
     })
     swarm.on('error', (error: P2PError) => this.dispatchEvent(new P2PErrorEvent(error)))
     this.swarm = swarm
