@@ -34,6 +34,7 @@ export type P2PErrorCode =
   | 'ERR_CONNECTION_CLOSED'
   | 'ERR_SELF_CONNECTION'
   | 'ERR_PEER_MISBEHAVING'
+  | 'ERR_CONNECTION_BUDGET'
   // files
   | 'ERR_HASH_MISMATCH'
   | 'ERR_ABORTED'
@@ -74,6 +75,7 @@ export class P2PError extends Error {
   static CONNECTION_CLOSED(msg: string) { return new P2PError('ERR_CONNECTION_CLOSED', msg) }
   static SELF_CONNECTION(msg: string) { return new P2PError('ERR_SELF_CONNECTION', msg) }
   static PEER_MISBEHAVING(msg: string) { return new P2PError('ERR_PEER_MISBEHAVING', msg) }
+  static CONNECTION_BUDGET(msg: string, cause?: unknown) { return new P2PError('ERR_CONNECTION_BUDGET', msg, {cause}) }
   static HASH_MISMATCH(msg: string) { return new P2PError('ERR_HASH_MISMATCH', msg) }
   static ABORTED(msg: string) { return new P2PError('ERR_ABORTED', msg) }
   static STORAGE_FULL(msg: string, cause?: unknown) { return new P2PError('ERR_STORAGE_FULL', msg, {cause}) }

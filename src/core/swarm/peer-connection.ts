@@ -8,6 +8,7 @@ import {Mux, type MuxOptions, type Channel, type ChannelHandlers} from '../mux/m
 import {fromDataChannel, type FrameTransport} from '../mux/transport.js'
 import {MUX_PROTOCOL} from '../mux/messages.js'
 import {Authenticator} from './auth.js'
+import {pageBudget, type BudgetTicket, type ConnectionBudget} from './budget.js'
 import {AUTH_PROTOCOL, sdpFingerprint, sdpIceUfrag} from './messages.js'
 
 const debug = createDebug('p2p:peer')
@@ -36,6 +37,8 @@ export interface PeerConnectionOptions {
   admit?: (publicKey: string) => void | Promise<void>
   /** Milliseconds of ICE `disconnected` before an ICE restart; 0 turns automatic restarts off. */
   restartAfter?: number
+  /** Where the RTCPeerConnection is counted; the page-wide budget by default. */
+  budget?: ConnectionBudget
 }
 
 export type PeerConnectionEvents = {
@@ -71,6 +74,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
 
   readonly #opts: PeerConnectionOptions
   readonly #peer: SimplePeer
+  readonly #ticket: BudgetTicket
   #localFingerprint = ''
   #remoteFingerprint = ''
   #timer: ReturnType<typeof setTimeout>
@@ -86,7 +90,20 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     this.initiator = opts.initiator
     // The channel's label names the wire format, so a peer that speaks something
     // else (a plain webrtc-swarm app) is told apart before any frame is parsed.
-    this.#peer = new SimplePeer({initiator: opts.initiator, config: opts.rtcConfig, trickle: true, channelName: MUX_PROTOCOL})
+    // The budget counts the RTCPeerConnection simple-peer creates, or throws
+    // ERR_CONNECTION_BUDGET (then no connection exists and nothing is listening).
+    let peer: SimplePeer | undefined
+    const {ticket} = (opts.budget ?? pageBudget).take(() => {
+      peer = new SimplePeer({initiator: opts.initiator, config: opts.rtcConfig, trickle: true, channelName: MUX_PROTOCOL})
+      // simple-peer reports a constructor failure later, as an error event; it is ours now.
+      if (!peer._pc) {
+        peer.removeAllListeners()
+        throw new Error('the RTCPeerConnection could not be created')
+      }
+      return peer._pc
+    })
+    this.#peer = peer!
+    this.#ticket = ticket
     // simple-peer emits its first signal synchronously for an initiator: listen in this tick.
     this.#peer.on('signal', this.#onLocalSignal)
     this.#peer.on('connect', this.#onConnect)
@@ -202,11 +219,11 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (mux && !mux.destroyed && wasOpen && !err) {
       // The mux closes the data channel once its GOODBYE has left the buffer;
       // the connection goes after that, or the GOODBYE would be lost with it.
-      mux.once('close', () => this.#peer.destroy())
+      mux.once('close', () => this.#closePeer())
       mux.close('bye')
     } else {
       mux?.destroy()
-      this.#peer.destroy()
+      this.#closePeer()
     }
     if (err) this.emit('error', err)
     this.emit('close', err)
@@ -217,6 +234,12 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (this.destroyed) return
     if (signal.sdp) this.#localFingerprint = sdpFingerprint(signal.sdp)
     this.emit('signal', signal)
+  }
+
+  /** simple-peer lets go of its RTCPeerConnection; the budget's ticket makes sure it is closed and counted. */
+  #closePeer(): void {
+    this.#peer.destroy()
+    this.#ticket.close()
   }
 
   #ufrags(): {local: string, remote: string} {

@@ -10,12 +10,16 @@ import {pageStreams} from '../hub-client/shared-streams.js'
 import type {MuxOptions} from '../mux/mux.js'
 import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal} from './messages.js'
 import {PeerConnection} from './peer-connection.js'
+import {pageBudget, type ConnectionBudget} from './budget.js'
 import {RoomMembers} from './topology.js'
 
 const debug = createDebug('p2p:swarm')
 
 /** webrtc-swarm's channel for announcements. */
 const ALL = 'all'
+
+/** Below this share of its budget left, the swarm no longer trades connections for ring neighbours. */
+const BUDGET_RESERVE = 0.1
 
 /** A key that comes back within this long of losing its connection has reconnected. */
 const RECONNECT_WINDOW = 60_000
@@ -51,6 +55,11 @@ export interface SwarmOptions {
    * is refused when it comes back. Default 10 minutes.
    */
   banTime?: number
+  /**
+   * Counts every RTCPeerConnection this swarm creates: the page-wide budget by
+   * default, shared by every swarm of the page (see budget.ts).
+   */
+  budget?: ConnectionBudget
 }
 
 export interface SwarmStats {
@@ -80,6 +89,8 @@ export interface SwarmStats {
   reconnects: number
   /** True while the browser reports no network (`offline`): the hub is paused. */
   offline: boolean
+  /** Connections not made because the page's connection budget was spent. */
+  refusedBudget: number
 }
 
 export type SwarmEvents = {
@@ -112,6 +123,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly identity: Identity
   readonly publicKey: string
   readonly maxPeers: number
+  /** Where this swarm's connections are counted (the page's, unless given another). */
+  readonly budget: ConnectionBudget
   destroyed = false
 
   readonly #opts: SwarmOptions
@@ -128,7 +141,10 @@ export class Swarm extends Emitter<SwarmEvents> {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
     glare: 0, madeRoom: 0, busy: 0, authFailures: 0, admissionRefused: 0, timeouts: 0, reconnects: 0,
+    refusedBudget: 0,
   }
+  /** The budget's refusal is reported once until a connection can be made again, not per announcement. */
+  #budgetReported = false
   #offline = false
   #announceTimer: ReturnType<typeof setTimeout> | null = null
   #hubOutageReported = false
@@ -144,6 +160,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#opts = opts
     this.room = opts.room
     this.maxPeers = maxPeers
+    this.budget = opts.budget ?? pageBudget
     this.identity = opts.identity ?? generateIdentity()
     this.publicKey = toHex(this.identity.publicKey)
     this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room) : null
@@ -369,8 +386,13 @@ export class Swarm extends Emitter<SwarmEvents> {
    * let go keeps its other connections and announces its free slot. Ring
    * connections are never let go, so fake announcements can churn only the
    * others, and only until both ring neighbours are connected.
+   *
+   * Connections are a budget (see budget.ts), so churn is kept low: the
+   * youngest off-ring connection goes, never a long-lived one, and once the
+   * page's budget runs low no room is made at all.
    */
   #makeRoomFor(remoteId: string): boolean {
+    if (this.budget.remaining < this.budget.limit * BUDGET_RESERVE) return false
     const now = Date.now()
     const key = this.#members.keyOf(remoteId, now)
     if (key === undefined) return false
@@ -378,7 +400,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (!ring.has(key) || this.peers.some(p => p.publicKey === key)) return false
     const offRing = this.peers.filter(p => !ring.has(p.publicKey!))
     if (offRing.length === 0) return false
-    const leaving = offRing[Math.floor(Math.random() * offRing.length)]
+    const leaving = offRing.reduce((young, p) => (p.connectedAt ?? 0) > (young.connectedAt ?? 0) ? p : young)
     debug('making room for ring neighbour', shortId(key), 'by letting', shortId(leaving.publicKey!), 'go')
     this.#stats.madeRoom++
     this.#drop(leaving)
@@ -419,15 +441,30 @@ export class Swarm extends Emitter<SwarmEvents> {
       this.emit('update')
       return null
     }
-    const conn = new PeerConnection({
-      id: remoteId,
-      initiator,
-      identity: this.identity,
-      rtcConfig: {iceServers: this.#opts.iceServers ?? [], iceTransportPolicy: this.#opts.iceTransportPolicy ?? 'all'},
-      connectTimeout: this.#opts.connectTimeout ?? 20_000,
-      mux: this.#opts.mux,
-      admit: key => this.#admit(key),
-    })
+    let conn: PeerConnection
+    try {
+      conn = new PeerConnection({
+        id: remoteId,
+        initiator,
+        identity: this.identity,
+        rtcConfig: {iceServers: this.#opts.iceServers ?? [], iceTransportPolicy: this.#opts.iceTransportPolicy ?? 'all'},
+        connectTimeout: this.#opts.connectTimeout ?? 20_000,
+        mux: this.#opts.mux,
+        admit: key => this.#admit(key),
+        budget: this.budget,
+      })
+    } catch (err) {
+      const error = toP2PError(err, 'ERR_CONNECTION_BUDGET')
+      this.#stats.refusedBudget++
+      debug('no connection to', shortId(remoteId), error.message)
+      if (!this.#budgetReported) {
+        this.#budgetReported = true
+        this.emit('error', error)
+      }
+      this.emit('update')
+      return null
+    }
+    this.#budgetReported = false
     this.#stats.connectionsCreated++
     this.#connections.set(remoteId, conn)
     conn.on('signal', signal => {

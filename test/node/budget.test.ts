@@ -1,0 +1,79 @@
+import {describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {ConnectionBudget, pageBudget} from '../../src/core/swarm/budget.js'
+import type {P2PError} from '../../src/core/errors.js'
+
+/** What the budget touches of an RTCPeerConnection: its signalling state and close(). */
+class FakePc {
+  signalingState: RTCSignalingState = 'stable'
+  closes = 0
+  close(): void {
+    this.closes++
+    this.signalingState = 'closed'
+  }
+}
+const fake = () => new FakePc() as unknown as RTCPeerConnection & FakePc
+
+describe('ConnectionBudget', () => {
+  test('counts created, open and closed; refuses at the limit with ERR_CONNECTION_BUDGET', () => {
+    const budget = new ConnectionBudget({limit: 2})
+    let updates = 0
+    budget.on('update', () => updates++)
+    const one = budget.take(fake)
+    const two = budget.take(fake)
+    assert.deepEqual(budget.stats, {limit: 2, created: 2, open: 2, closed: 0, refused: 0})
+    assert.equal(budget.remaining, 0)
+    let made = 0
+    assert.throws(() => budget.take(() => { made++; return fake() }), (err: P2PError) => err.code === 'ERR_CONNECTION_BUDGET')
+    assert.equal(made, 0, 'a refused connection is never created')
+    one.ticket.close()
+    one.ticket.close()
+    assert.equal(one.pc.closes, 1, 'the ticket closes its connection once')
+    // Closing gives back an open slot, not budget: the cap is on connections created over the page's life.
+    assert.deepEqual(budget.stats, {limit: 2, created: 2, open: 1, closed: 1, refused: 1})
+    assert.throws(() => budget.take(fake), {code: 'ERR_CONNECTION_BUDGET'})
+    two.ticket.close()
+    assert.deepEqual(budget.stats, {limit: 2, created: 2, open: 0, closed: 2, refused: 2})
+    assert.ok(updates >= 6)
+  })
+
+  test('a connection closed already is counted closed without closing it again', () => {
+    const budget = new ConnectionBudget({limit: 1})
+    const {pc, ticket} = budget.take(fake)
+    pc.close()
+    ticket.close()
+    assert.equal(pc.closes, 1)
+    assert.equal(budget.stats.closed, 1)
+  })
+
+  test('a connection that refuses to close is not counted closed', () => {
+    const budget = new ConnectionBudget({limit: 1})
+    const stubborn = Object.assign(fake(), {close() {}})
+    budget.take(() => stubborn).ticket.close()
+    assert.deepEqual(budget.stats, {limit: 1, created: 1, open: 1, closed: 0, refused: 0})
+  })
+
+  test("the browser's own refusal becomes ERR_CONNECTION_BUDGET, with the cause, and is not counted as created", () => {
+    const budget = new ConnectionBudget({limit: 10})
+    const cause = new Error('Cannot create so many PeerConnections')
+    assert.throws(() => budget.take(() => { throw cause }), (err: P2PError) => err.code === 'ERR_CONNECTION_BUDGET' && err.cause === cause)
+    assert.deepEqual(budget.stats, {limit: 10, created: 0, open: 0, closed: 0, refused: 1})
+  })
+
+  test('the limit can be changed, and must be a whole number or Infinity', () => {
+    const budget = new ConnectionBudget({limit: 0})
+    assert.throws(() => budget.take(fake), {code: 'ERR_CONNECTION_BUDGET'})
+    budget.limit = 1
+    budget.take(fake)
+    budget.limit = Infinity
+    assert.equal(budget.remaining, Infinity)
+    for (const bad of [-1, 1.5, NaN, '3' as unknown as number]) {
+      assert.throws(() => { budget.limit = bad }, {code: 'ERR_INVALID_ARGUMENT'})
+      assert.throws(() => new ConnectionBudget({limit: bad}), {code: 'ERR_INVALID_ARGUMENT'})
+    }
+  })
+
+  test('outside a browser the page budget is unlimited: a bot may run for months', () => {
+    assert.equal(pageBudget.limit, Infinity)
+  })
+})
