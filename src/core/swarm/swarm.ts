@@ -321,10 +321,16 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#announceTimer = setTimeout(this.#announce, delay)
   }
 
-  #scheduleAnnounce(): void {
-    if (this.destroyed || this.#offline || this.#announceTimer) return
+  /**
+   * Announces again within `delay` ms and restarts the back-off: a slot came
+   * free or a peer was lost, and the room should hear it now, not when the
+   * settled cadence (up to `max`) comes round.
+   */
+  #scheduleAnnounce(delay = this.#announceBounds.min): void {
+    if (this.destroyed || this.#offline) return
     this.#announceDelay = this.#announceBounds.min
-    this.#announceTimer = setTimeout(this.#announce, this.#announceDelay)
+    if (this.#announceTimer) clearTimeout(this.#announceTimer)
+    this.#announceTimer = setTimeout(this.#announce, delay)
   }
 
   async #post(channel: string, message: unknown): Promise<void> {
@@ -529,12 +535,17 @@ export class Swarm extends Emitter<SwarmEvents> {
     // A connection that broke (not a goodbye, not ours to drop, not a misbehaving
     // peer): its key coming back soon is a reconnect. Both ends announce again
     // at once (below), so a live peer is found again within about a second.
-    if (err && !droppedByUs && conn.connectedAt !== null && conn.publicKey && err.code !== 'ERR_PEER_MISBEHAVING') {
-      this.#rememberLost(conn.publicKey)
-    }
+    const broke = err && !droppedByUs && conn.connectedAt !== null && conn.publicKey && err.code !== 'ERR_PEER_MISBEHAVING'
+    if (broke) this.#rememberLost(conn.publicKey!)
     if (conn.connectedAt !== null) this.emit('disconnect', conn, err)
     if (err && conn.connectedAt === null) this.emit('error', err)
-    this.#scheduleAnnounce()
+    // A broken connection: announce at once (jittered, so the two ends rarely
+    // offer together), and the peer, which announces too, is found again. A
+    // connected peer gone otherwise frees a slot: announce it soon. An attempt
+    // that never connected changes nothing the room needs to hear: retrying it
+    // faster would only spend the connection budget.
+    if (broke) this.#scheduleAnnounce(Math.random() * 100)
+    else if (conn.connectedAt !== null) this.#scheduleAnnounce()
     this.emit('update')
   }
 
