@@ -1,8 +1,8 @@
-import type {PeerConnection} from '../core/swarm/peer-connection.js'
+import type {SwarmPeer} from '../core/swarm/swarm.js'
 
 export interface PeerEventDetail {
   /** The connection; its `publicKey` is the peer's proven identity. */
-  peer: PeerConnection
+  peer: SwarmPeer
   /** The peer's ed25519 public key, hex. */
   publicKey: string
 }

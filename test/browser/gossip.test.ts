@@ -1,6 +1,6 @@
 import {expect} from '@open-wc/testing'
 import type {Swarm} from '../../src/core/swarm/swarm.js'
-import type {PeerConnection} from '../../src/core/swarm/peer-connection.js'
+import type {SwarmPeer} from '../../src/core/swarm/swarm.js'
 import {Gossip, type GossipMessage, type GossipOptions} from '../../src/core/gossip/router.js'
 import {attachGossip, GOSSIP_PROTOCOL} from '../../src/core/gossip/swarm.js'
 import {encodeData} from '../../src/core/gossip/messages.js'
@@ -43,7 +43,7 @@ function texts(node: Node): string[] {
 /** A swarm in the room that speaks gossip frames by hand: the hostile peer. */
 async function hostileLink(room: string, victim: Node) {
   const hostile = createSwarm(room)
-  const peer = await new Promise<PeerConnection>(resolve => hostile.on('connect', p => {
+  const peer = await new Promise<SwarmPeer>(resolve => hostile.on('connect', p => {
     if (p.publicKey === victim.swarm.publicKey) resolve(p)
   }))
   const channel = peer.channel(GOSSIP_PROTOCOL, {onmessage() {}})

@@ -1,6 +1,5 @@
 import {expect, fixture, html} from '@open-wc/testing'
-import type {Swarm} from '../../src/core/swarm/swarm.js'
-import type {PeerConnection} from '../../src/core/swarm/peer-connection.js'
+import type {Swarm, SwarmPeer} from '../../src/core/swarm/swarm.js'
 import type {Channel} from '../../src/core/mux/mux.js'
 import {fromUtf8, utf8} from '../../src/core/bytes.js'
 import '../../src/elements/p2p-swarm/p2p-swarm.js'
@@ -11,14 +10,14 @@ import {createSwarms, destroyAll, freshRoom, fullMesh, hubUrl, until} from './he
 type How = 'ice-restart' | 'new-connection'
 
 /** Every `reconnect` a swarm emits, in order. */
-function reconnects(swarm: Swarm): Array<{peer: PeerConnection, how: How}> {
-  const seen: Array<{peer: PeerConnection, how: How}> = []
+function reconnects(swarm: Swarm): Array<{peer: SwarmPeer, how: How}> {
+  const seen: Array<{peer: SwarmPeer, how: How}> = []
   swarm.on('reconnect', (peer, how) => seen.push({peer, how}))
   return seen
 }
 
 /** An echo-free test channel on a connection, collecting what arrives as text. */
-function listen(peer: PeerConnection, inbox: string[]): Channel {
+function listen(peer: SwarmPeer, inbox: string[]): Channel {
   return peer.channel('test/reconnect/1', {onmessage: bytes => inbox.push(fromUtf8(bytes))})
 }
 

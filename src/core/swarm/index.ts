@@ -1,4 +1,7 @@
-export {Swarm, type SwarmOptions, type SwarmStats, type SwarmEvents} from './swarm.js'
+export {Swarm, type SwarmOptions, type SwarmStats, type SwarmEvents, type SwarmPeer} from './swarm.js'
+export {ConnectionBudget, pageBudget, DEFAULT_CONNECTION_BUDGET, type ConnectionBudgetStats, type BudgetTicket} from './budget.js'
+export {ConnectionPool, RoomPeer, pagePool, MAX_ROOMS_PER_CONNECTION, type ConnectionPoolStats, type RoomPeerEvents, type RoomMember} from './rooms.js'
+export {claimPageIdentity, type IdentityClaim} from './page-identity.js'
 export {PeerConnection, type PeerState, type PeerConnectionEvents, type PeerConnectionOptions} from './peer-connection.js'
 export {Authenticator, type AuthOptions} from './auth.js'
 export * as swarmMessages from './messages.js'

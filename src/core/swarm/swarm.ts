@@ -8,9 +8,13 @@ import {RoomCipher} from '../crypto/room-cipher.js'
 import {HubClient, type Subscription} from '../hub-client/hub-client.js'
 import {pageStreams} from '../hub-client/shared-streams.js'
 import type {MuxOptions} from '../mux/mux.js'
-import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal} from './messages.js'
+import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal, roomTag} from './messages.js'
 import {PeerConnection} from './peer-connection.js'
-import {pageBudget, type ConnectionBudget} from './budget.js'
+import {pageBudget, type ConnectionBudget, type ConnectionBudgetStats} from './budget.js'
+import {pagePool, RoomPeer, type ConnectionPool, type RoomMember, type RoomPeerEvents} from './rooms.js'
+
+/** A peer of a swarm: on a connection of its own, or on one another room of the page shares (rooms.ts). */
+export type SwarmPeer = PeerConnection | RoomPeer
 import {RoomMembers} from './topology.js'
 
 const debug = createDebug('p2p:swarm')
@@ -60,6 +64,13 @@ export interface SwarmOptions {
    * default, shared by every swarm of the page (see budget.ts).
    */
   budget?: ConnectionBudget
+  /**
+   * Where connections are shared between the page's rooms: the page's pool by
+   * default. A peer met in two rooms, both ends using one identity in both,
+   * rides one connection (rooms.ts). `null` keeps this swarm's connections to
+   * itself. Rooms with a secret never join others' connections.
+   */
+  pool?: ConnectionPool | null
 }
 
 export interface SwarmStats {
@@ -91,20 +102,24 @@ export interface SwarmStats {
   offline: boolean
   /** Connections not made because the page's connection budget was spent. */
   refusedBudget: number
+  /** Peers met over a connection another room of the page made (no new connection needed). */
+  sharedConnections: number
+  /** The page's connections, all swarms together: created, open, closed, refused, limit. */
+  budget: ConnectionBudgetStats
 }
 
 export type SwarmEvents = {
   /** A peer proved its key and was admitted. */
-  connect: (peer: PeerConnection) => void
+  connect: (peer: SwarmPeer) => void
   /** A connected peer left, vanished or failed; `err` is absent when it said goodbye. */
-  disconnect: (peer: PeerConnection, err?: P2PError) => void
+  disconnect: (peer: SwarmPeer, err?: P2PError) => void
   /**
    * A peer whose connection broke is back, once per break: repaired by an ICE
    * restart (`peer` is the same connection, its channels carried on), or on a
    * new connection (`peer` is new; `connect` came just before, so protocols
    * have attached to it already).
    */
-  reconnect: (peer: PeerConnection, how: 'ice-restart' | 'new-connection') => void
+  reconnect: (peer: SwarmPeer, how: 'ice-restart' | 'new-connection') => void
   /** Anything shown in a peer list changed. */
   update: () => void
   error: (err: P2PError) => void
@@ -131,17 +146,23 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #hub: HubClient
   readonly #ownsHub: boolean
   readonly #cipher: RoomCipher | null
-  readonly #connections = new Map<string, PeerConnection>()
+  readonly #connections = new Map<string, SwarmPeer>()
+  readonly #pool: ConnectionPool | null
+  /** This room's tag for shared connections; null until computed, and for rooms that never share. */
+  #tag: string | null = null
+  readonly #member: RoomMember
+  /** Key → until when its page is not asked again to share a connection (it refused). */
+  readonly #refusedJoins = new Map<string, number>()
   readonly #subscription: Subscription
   /** Key → until when it is refused. */
   readonly #bans = new Map<string, number>()
   /** Key → when its connection broke (not a goodbye), so its return counts as a reconnect. */
   readonly #lost = new Map<string, number>()
-  readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers' | 'banned' | 'offline'> = {
+  readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers' | 'banned' | 'offline' | 'budget'> = {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
     glare: 0, madeRoom: 0, busy: 0, authFailures: 0, admissionRefused: 0, timeouts: 0, reconnects: 0,
-    refusedBudget: 0,
+    refusedBudget: 0, sharedConnections: 0,
   }
   /** The budget's refusal is reported once until a connection can be made again, not per announcement. */
   #budgetReported = false
@@ -161,6 +182,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.room = opts.room
     this.maxPeers = maxPeers
     this.budget = opts.budget ?? pageBudget
+    this.#pool = opts.pool === undefined ? pagePool : opts.pool
     this.identity = opts.identity ?? generateIdentity()
     this.publicKey = toHex(this.identity.publicKey)
     this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room) : null
@@ -174,6 +196,23 @@ export class Swarm extends Emitter<SwarmEvents> {
     // One stream carries both channels (and those of the page's other swarms):
     // the messages tell themselves apart.
     this.#subscription = this.#hub.subscribe([ALL, this.id], data => void this.#onHubMessage(data))
+    const swarm = this
+    this.#member = {
+      get publicKey() { return swarm.publicKey },
+      get tag() { return swarm.#tag },
+      get id() { return swarm.id },
+      onJoin: (link, remoteId) => this.#onRoomJoin(link, remoteId),
+      onAnswer: (link, _tag, _remoteId, accepted) => this.#onRoomAnswer(link, accepted),
+      onLeave: link => this.#onRoomLeave(link),
+    }
+    if (this.#pool && !this.#cipher) {
+      const pool = this.#pool
+      void roomTag(this.room).then(tag => {
+        if (this.destroyed) return
+        this.#tag = tag
+        pool.register(this.#member)
+      })
+    }
     if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
       window.addEventListener('offline', this.#onOffline)
       window.addEventListener('online', this.#onOnline)
@@ -188,12 +227,12 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /** Peers that proved their key and were admitted. */
-  get peers(): PeerConnection[] {
+  get peers(): SwarmPeer[] {
     return [...this.#connections.values()].filter(c => c.state === 'connected')
   }
 
   /** Every connection, pending ones included. */
-  get connections(): PeerConnection[] {
+  get connections(): SwarmPeer[] {
     return [...this.#connections.values()]
   }
 
@@ -201,7 +240,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     const connected = this.peers.length
     return {
       connecting: this.#connections.size - connected, connected, maxPeers: this.maxPeers, ...this.#stats,
-      banned: this.#liveBans(), offline: this.#offline,
+      banned: this.#liveBans(), offline: this.#offline, budget: this.budget.stats,
     }
   }
 
@@ -244,6 +283,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#hub.off('open', this.#onHubOpen)
     this.#hub.off('error', this.#onHubError)
     this.#subscription.close()
+    this.#pool?.unregister(this.#member)
     for (const conn of this.#connections.values()) conn.destroy()
     this.#connections.clear()
     if (this.#ownsHub) this.#hub.destroy()
@@ -371,7 +411,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (decoded.kind === 'announce') {
       this.#stats.announcesReceived++
       if (decoded.key !== undefined && decoded.key !== this.publicKey) this.#members.note(decoded.key, decoded.from, Date.now())
-      this.#connect(decoded.from, true)
+      if (!this.#joinShared(decoded.from, decoded.key)) this.#connect(decoded.from, true)
     } else if (decoded.kind === 'busy') {
       const pending = this.#connections.get(decoded.from)
       if (pending?.initiator && pending.state === 'connecting') {
@@ -477,15 +517,108 @@ export class Swarm extends Emitter<SwarmEvents> {
       this.#stats.signalsOut++
       void this.#post(remoteId, encodeSignal(this.id, remoteId, signal))
     })
-    conn.on('open', () => this.#onOpen(conn))
-    conn.on('reconnect', () => {
+    this.#wire(conn)
+    this.emit('update')
+    return conn
+  }
+
+  /** What the swarm follows on each of its peers, on its own connection or a shared one. */
+  #wire(conn: SwarmPeer): void {
+    // Both kinds emit these four alike; the union's overloads just do not say so.
+    const events = conn as Emitter<Pick<RoomPeerEvents, 'open' | 'reconnect' | 'update' | 'close'>>
+    events.on('open', () => this.#onOpen(conn))
+    events.on('reconnect', () => {
       this.#stats.reconnects++
       this.emit('reconnect', conn, 'ice-restart')
     })
-    conn.on('update', () => this.emit('update'))
-    conn.on('close', err => this.#onClose(conn, err))
+    events.on('update', () => this.emit('update'))
+    events.on('close', (err?: P2PError) => this.#onClose(conn, err))
+  }
+
+  // ---- rooms sharing a connection (rooms.ts) --------------------------------
+
+  /**
+   * Meets an announcing peer over a connection the page already has to its key
+   * (made by another room), instead of making a new one. True when it did (or
+   * already had it); false means: connect as usual.
+   */
+  #joinShared(remoteId: string, key: string | undefined): boolean {
+    const tag = this.#tag
+    if (!this.#pool || !tag || key === undefined || key === this.publicKey) return false
+    // Refused there lately (full, or it holds an older connection of ours): connect as usual.
+    const refusedUntil = this.#refusedJoins.get(key)
+    if (refusedUntil !== undefined && refusedUntil > Date.now()) return false
+    this.#refusedJoins.delete(key)
+    const link = this.#pool.find(this.publicKey, key, tag)
+    if (!link) return false
+    if (this.#connections.has(remoteId) || this.connections.some(c => c.publicKey === key)) return true
+    if (this.isBanned(key)) return true
+    if (this.#connections.size >= this.maxPeers) {
+      this.#stats.refusedFull++
+      this.emit('update')
+      return true
+    }
+    const peer = this.#roomPeer(remoteId, link, tag, true)
+    debug('joining', shortId(key), 'over a shared connection')
+    this.#pool.join(link, this.#member, tag)
+    // An answer that never comes (an old version, a lost message) must not hold the slot.
+    const timer = setTimeout(() => {
+      if (peer.state !== 'connected') peer.closeQuietly(P2PError.CONNECTION_FAILED(`no answer to joining ${shortId(key)} over a shared connection`))
+    }, this.#opts.connectTimeout ?? 20_000)
+    peer.once('close', () => clearTimeout(timer))
+    peer.once('open', () => clearTimeout(timer))
+    return true
+  }
+
+  #roomPeer(remoteId: string, link: PeerConnection, tag: string, initiator: boolean): RoomPeer {
+    const pool = this.#pool!
+    const peer: RoomPeer = new RoomPeer(remoteId, link, tag, initiator, () => pool.leave(link, this.#member, tag))
+    this.#stats.sharedConnections++
+    this.#connections.set(remoteId, peer)
+    this.#wire(peer)
     this.emit('update')
-    return conn
+    return peer
+  }
+
+  /** A remote room asks to meet this one over `link`: admitted as over a connection of our own. */
+  async #onRoomJoin(link: PeerConnection, remoteId: string): Promise<RoomPeer | null> {
+    const key = link.publicKey
+    const tag = this.#tag
+    if (this.destroyed || !key || !tag) return null
+    const existing = this.#connections.get(remoteId)
+    // Both sides joined at once: their JOIN answers ours.
+    if (existing instanceof RoomPeer && existing.link === link) return existing
+    if (this.connections.some(c => c.publicKey === key)) return null
+    await this.#admit(key)
+    if (this.destroyed || link.destroyed || this.#connections.has(remoteId) || this.connections.some(c => c.publicKey === key)) return null
+    if (this.#connections.size >= this.maxPeers) {
+      this.#stats.refusedFull++
+      this.emit('update')
+      return null
+    }
+    return this.#roomPeer(remoteId, link, tag, false)
+  }
+
+  #pendingOn(link: PeerConnection): RoomPeer | undefined {
+    for (const c of this.#connections.values()) if (c instanceof RoomPeer && c.link === link && c.state !== 'connected') return c
+    return undefined
+  }
+
+  #onRoomAnswer(link: PeerConnection, accepted: boolean): void {
+    const pending = this.#pendingOn(link)
+    if (!pending) return
+    if (accepted) return pending.open()
+    if (link.publicKey) {
+      for (const [k, until] of this.#refusedJoins) if (until <= Date.now()) this.#refusedJoins.delete(k)
+      this.#refusedJoins.set(link.publicKey, Date.now() + RECONNECT_WINDOW)
+    }
+    this.#drop(pending, false)
+  }
+
+  #onRoomLeave(link: PeerConnection): void {
+    for (const c of [...this.#connections.values()]) {
+      if (c instanceof RoomPeer && c.link === link) c.closeQuietly()
+    }
   }
 
   async #admit(publicKey: string): Promise<void> {
@@ -495,8 +628,10 @@ export class Swarm extends Emitter<SwarmEvents> {
     }
   }
 
-  #onOpen(conn: PeerConnection): void {
+  #onOpen(conn: SwarmPeer): void {
     if (this.destroyed) return
+    // A connection of our own may carry the page's other rooms to this peer.
+    if (this.#pool && conn instanceof PeerConnection) this.#pool.add(conn, this.publicKey, this.#tag)
     // The key is the identity: a second connection with a known key is the same
     // peer come back (a reloaded tab, a repaired network). The newest wins, so
     // the old one cannot linger as a ghost.
@@ -518,7 +653,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.emit('update')
   }
 
-  #onClose(conn: PeerConnection, err?: P2PError): void {
+  #onClose(conn: SwarmPeer, err?: P2PError): void {
     // Connections this swarm let go (#drop) have left the table already.
     const droppedByUs = this.#connections.get(conn.id) !== conn
     if (!droppedByUs) this.#connections.delete(conn.id)
@@ -560,8 +695,9 @@ export class Swarm extends Emitter<SwarmEvents> {
    * Closes a connection this swarm no longer wants. It leaves the table first,
    * so a replacement under the same hub id is not mistaken for it on close.
    */
-  #drop(conn: PeerConnection): void {
+  #drop(conn: SwarmPeer, sayLeave = true): void {
     this.#connections.delete(conn.id)
-    conn.destroy()
+    if (conn instanceof RoomPeer && !sayLeave) conn.closeQuietly()
+    else conn.destroy()
   }
 }

@@ -3,7 +3,7 @@ import {customElement, property} from 'lit/decorators.js'
 import {consume} from '@lit/context'
 import {swarmContext} from '../../context/swarm-context.js'
 import type {Swarm} from '../../core/swarm/swarm.js'
-import type {PeerConnection} from '../../core/swarm/peer-connection.js'
+import type {SwarmPeer} from '../../core/swarm/swarm.js'
 import {styles} from './p2p-peers.styles.js'
 import {formatBytes} from '../shared/format.js'
 
@@ -94,7 +94,7 @@ export class P2PPeersElement extends LitElement {
     `
   }
 
-  #row(p: PeerConnection) {
+  #row(p: SwarmPeer) {
     const key = p.publicKey
     const rtt = p.rtt
     return html`

@@ -3,8 +3,9 @@ import {customElement, property} from 'lit/decorators.js'
 import {provide} from '@lit/context'
 import {swarmContext} from '../../context/swarm-context.js'
 import {Swarm} from '../../core/swarm/swarm.js'
-import type {PeerConnection} from '../../core/swarm/peer-connection.js'
+import type {SwarmPeer} from '../../core/swarm/swarm.js'
 import type {Identity} from '../../core/crypto/identity.js'
+import {claimPageIdentity, type IdentityClaim} from '../../core/swarm/page-identity.js'
 import {P2PError} from '../../core/errors.js'
 import {PeerConnectEvent} from '../../events/peer-connect-event.js'
 import {PeerDisconnectEvent} from '../../events/peer-disconnect-event.js'
@@ -67,13 +68,18 @@ export class P2PSwarmElement extends LitElement {
   /** `relay` forces every connection through TURN. */
   @property({attribute: 'ice-transport-policy'}) iceTransportPolicy: RTCIceTransportPolicy = 'all'
 
-  /** This peer's key pair (property only); a fresh one per swarm when unset. */
+  /**
+   * This peer's key pair (property only). Unset, the page's key pair: the
+   * page's rooms are then one peer to other pages, and share one connection
+   * with each (a second `<p2p-swarm>` of the page in the same room gets a fresh key).
+   */
   @property({attribute: false}) identity?: Identity
 
   /** The live swarm, provided to descendants; replaced when hub, room or settings change. */
   @provide({context: swarmContext})
   swarm: Swarm | undefined
 
+  #claim: IdentityClaim | undefined
   #onPageHide = () => this.#stop()
   // A page restored from the back/forward cache comes back without its swarm.
   #onPageShow = (e: PageTransitionEvent) => {
@@ -110,22 +116,25 @@ export class P2PSwarmElement extends LitElement {
     const hubs = this.hub.split(/\s+/).filter(Boolean)
     if (!hubs.length || !this.room || !this.isConnected) return
     let swarm: Swarm
+    const claim = this.identity ? undefined : claimPageIdentity(this.room)
     try {
       swarm = new Swarm({
         hubs, room: this.room, maxPeers: this.maxPeers, secret: this.secret || undefined,
-        iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy, identity: this.identity,
+        iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy, identity: this.identity ?? claim?.identity,
       })
     } catch (err) {
+      claim?.release()
       this.dispatchEvent(new P2PErrorEvent(err as P2PError))
       return
     }
-    swarm.on('connect', (peer: PeerConnection) => {
+    this.#claim = claim
+    swarm.on('connect', (peer: SwarmPeer) => {
       this.dispatchEvent(new PeerConnectEvent({peer, publicKey: peer.publicKey!}))
     })
-    swarm.on('disconnect', (peer: PeerConnection, error?: P2PError) => {
+    swarm.on('disconnect', (peer: SwarmPeer, error?: P2PError) => {
       this.dispatchEvent(new PeerDisconnectEvent({peer, publicKey: peer.publicKey!, error}))
     })
-    swarm.on('reconnect', (peer: PeerConnection, how) => {
+    swarm.on('reconnect', (peer: SwarmPeer, how) => {
       this.dispatchEvent(new PeerReconnectEvent({peer, publicKey: peer.publicKey!, how}))
     })
     swarm.on('error', (error: P2PError) => this.dispatchEvent(new P2PErrorEvent(error)))
@@ -136,6 +145,8 @@ export class P2PSwarmElement extends LitElement {
     if (!this.swarm) return
     this.swarm.destroy()
     this.swarm = undefined
+    this.#claim?.release()
+    this.#claim = undefined
   }
 }
 

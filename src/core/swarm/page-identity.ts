@@ -1,0 +1,34 @@
+import {generateIdentity, type Identity} from '../crypto/identity.js'
+
+/**
+ * One key pair for the page, so that its rooms are one peer to the rooms of
+ * other pages and can share one connection with each (rooms.ts). A second swarm
+ * of the page in a room that already has one with the page key gets a fresh
+ * key instead: two swarms in one room are two peers there, and a key cannot
+ * connect to itself.
+ */
+let identity: Identity | undefined
+/** Rooms where a swarm of this page uses the page key right now. */
+const claimed = new Set<string>()
+
+export interface IdentityClaim {
+  identity: Identity
+  /** Gives the room back (the swarm stopped); idempotent. */
+  release(): void
+}
+
+/** The page key for a swarm in `room`, or a fresh one when the room has the page key already. */
+export function claimPageIdentity(room: string): IdentityClaim {
+  if (claimed.has(room)) return {identity: generateIdentity(), release() {}}
+  identity ??= generateIdentity()
+  claimed.add(room)
+  let released = false
+  return {
+    identity,
+    release() {
+      if (released) return
+      released = true
+      claimed.delete(room)
+    },
+  }
+}

@@ -1,0 +1,265 @@
+import {describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {Mux, createMemoryTransportPair, type Channel, type ChannelHandlers} from '../../src/core/mux/index.js'
+import {Emitter} from '../../src/core/emitter.js'
+import {P2PError} from '../../src/core/errors.js'
+import {ConnectionPool, MAX_ROOMS_PER_CONNECTION, RoomPeer, type RoomMember} from '../../src/core/swarm/rooms.js'
+import {ROOMS_PROTOCOL, RoomMessageType, decodeRoomMessage, encodeRoomMessage, roomTag} from '../../src/core/swarm/messages.js'
+import {claimPageIdentity} from '../../src/core/swarm/page-identity.js'
+import {toHex} from '../../src/core/bytes.js'
+import type {PeerConnection} from '../../src/core/swarm/peer-connection.js'
+
+const KEY_A = 'a'.repeat(64)
+const KEY_B = 'b'.repeat(64)
+const ID_A = '0a'.repeat(10)
+const ID_B = '0b'.repeat(10)
+
+/** What the pool and RoomPeer use of a PeerConnection, over one end of a mux pair. */
+class FakeLink extends Emitter<{close: (err?: P2PError) => void, update: () => void, reconnect: () => void}> {
+  state = 'connected'
+  destroyed = false
+  closedWith: P2PError | undefined
+  restarts = 0
+  restarting = false
+  rtt = 1
+  bytesIn = 0
+  bytesOut = 0
+  constructor(readonly publicKey: string, readonly mux: Mux) {
+    super()
+  }
+  channel(name: string, handlers: ChannelHandlers): Channel {
+    return this.mux.channel(name, handlers)
+  }
+  restartIce(): void {}
+  destroy(err?: P2PError): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.state = 'closed'
+    this.closedWith = err
+    this.mux.destroy()
+    this.emit('close', err)
+  }
+}
+
+/** Two pages' ends of one connection: A's end sees KEY_B, B's end sees KEY_A. */
+function linkPair() {
+  const [ta, tb] = createMemoryTransportPair()
+  const quiet = {pingInterval: 0, timeout: 0}
+  const atA = new FakeLink(KEY_B, new Mux(ta, quiet))
+  const atB = new FakeLink(KEY_A, new Mux(tb, quiet))
+  return {atA, atB, a: atA as unknown as PeerConnection, b: atB as unknown as PeerConnection}
+}
+
+/** A swarm stand-in: admits every join (or none), and records what the pool told it. */
+function member(publicKey: string, id: string, tag: string, admit = true) {
+  const peers: RoomPeer[] = []
+  const answers: boolean[] = []
+  const leaves: string[] = []
+  const m: RoomMember & {peers: RoomPeer[], answers: boolean[], leaves: string[]} = {
+    publicKey, id, tag, peers, answers, leaves,
+    async onJoin(link, remoteId) {
+      if (!admit) return null
+      const peer = new RoomPeer(remoteId, link, tag, false, () => {})
+      peers.push(peer)
+      return peer
+    },
+    onAnswer(_link, _tag, _remoteId, accepted) { answers.push(accepted) },
+    onLeave(_link, remoteId) { leaves.push(remoteId) },
+  }
+  return m
+}
+
+/**
+ * The hostile end's rooms channel: raw messages it receives, and `sendRaw`
+ * sends on it (one channel per link, as the mux allows).
+ */
+function tap(link: FakeLink): Uint8Array[] {
+  const got: Uint8Array[] = []
+  rawChannels.set(link, link.channel(ROOMS_PROTOCOL, {onmessage: bytes => got.push(bytes)}))
+  return got
+}
+
+const rawChannels = new WeakMap<FakeLink, Channel>()
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setImmediate(resolve))
+  }
+}
+
+describe('rooms: messages', () => {
+  test('room messages round-trip, and anything else is MALFORMED_MESSAGE', async () => {
+    const tag = await roomTag('chat')
+    assert.equal(tag.length, 64)
+    assert.notEqual(tag, await roomTag('chat2'))
+    for (const type of [RoomMessageType.JOIN, RoomMessageType.ACCEPT, RoomMessageType.REFUSE, RoomMessageType.LEAVE]) {
+      assert.deepEqual(decodeRoomMessage(encodeRoomMessage({type, tag, id: ID_A})), {type, tag, id: ID_A})
+    }
+    const good = encodeRoomMessage({type: RoomMessageType.JOIN, tag, id: ID_A})
+    for (const bad of [new Uint8Array(0), good.subarray(0, 42), new Uint8Array([...good, 0]), Uint8Array.of(0, ...good.subarray(1)), Uint8Array.of(5, ...good.subarray(1))]) {
+      assert.throws(() => decodeRoomMessage(bad), {code: 'ERR_MALFORMED_MESSAGE'})
+    }
+    assert.throws(() => encodeRoomMessage({type: RoomMessageType.JOIN, tag: 'ab', id: ID_A}), {code: 'ERR_INVALID_ARGUMENT'})
+  })
+})
+
+describe('rooms: the pool', () => {
+  test('a JOIN is admitted by the member of that room and key, and answered ACCEPT; LEAVE reaches it', async () => {
+    const tag = await roomTag('b')
+    const {atA, atB, a, b} = linkPair()
+    const poolA = new ConnectionPool()
+    const poolB = new ConnectionPool()
+    const mA = member(KEY_A, ID_A, tag)
+    const mB = member(KEY_B, ID_B, tag)
+    poolA.register(mA)
+    poolB.register(mB)
+    poolA.add(a, KEY_A, null)
+    poolB.add(b, KEY_B, null)
+    assert.equal(poolA.find(KEY_A, KEY_B, tag), a)
+    assert.equal(poolA.find(KEY_B, KEY_A, tag), undefined, 'keys are directed: ours, then theirs')
+    poolA.join(a, mA, tag)
+    await until(() => mA.answers.length === 1, 'the answer')
+    assert.deepEqual(mA.answers, [true])
+    assert.equal(mB.peers.length, 1)
+    assert.equal(mB.peers[0].id, ID_A)
+    assert.equal(mB.peers[0].state, 'connected')
+    assert.equal(poolB.stats.sharedRooms, 1)
+    assert.equal(poolA.find(KEY_A, KEY_B, tag), undefined, 'a room already on the connection does not join it again')
+    poolA.leave(a, mA, tag)
+    await until(() => mB.leaves.length === 1, 'the leave')
+    assert.deepEqual(mB.leaves, [ID_A])
+    assert.equal(poolB.stats.sharedRooms, 0)
+    atA.destroy()
+    atB.destroy()
+    assert.equal(poolA.find(KEY_A, KEY_B, tag), undefined, 'a closed connection leaves the pool')
+  })
+
+  test("a room never joins a connection its own room made (a reloaded page's old one, say)", async () => {
+    const tag = await roomTag('a')
+    const {atA, atB, a} = linkPair()
+    const pool = new ConnectionPool()
+    pool.add(a, KEY_A, tag)
+    assert.equal(pool.find(KEY_A, KEY_B, tag), undefined)
+    assert.equal(pool.find(KEY_A, KEY_B, await roomTag('b')), a)
+    atA.destroy()
+    atB.destroy()
+  })
+
+  test('a JOIN for a room nobody here is in, or that refuses, is answered REFUSE and counted', async () => {
+    const tag = await roomTag('nobody')
+    const {atA, b} = linkPair()
+    const poolB = new ConnectionPool()
+    poolB.register(member(KEY_B, ID_B, await roomTag('other')))
+    poolB.add(b, KEY_B, null)
+    // A's end is raw: the test speaks for it.
+    const got = tap(atA)
+    await sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag, id: ID_A}))
+    await until(() => got.length === 1, 'the refusal')
+    assert.deepEqual(decodeRoomMessage(got[0]), {type: RoomMessageType.REFUSE, tag, id: ID_A})
+    assert.equal(poolB.stats.refused, 1)
+    const refusing = member(KEY_B, ID_B, tag, false)
+    poolB.register(refusing)
+    await sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag, id: ID_A}))
+    await until(() => got.length === 2, 'the second refusal')
+    assert.equal(decodeRoomMessage(got[1]).type, RoomMessageType.REFUSE)
+    assert.equal(poolB.stats.refused, 2)
+  })
+
+  test('a malformed room message drops the connection with MALFORMED_MESSAGE', async () => {
+    const {atA, atB, b} = linkPair()
+    const poolB = new ConnectionPool()
+    poolB.add(b, KEY_B, null)
+    tap(atA)
+    await sendRaw(atA, Uint8Array.of(9, 9, 9))
+    await until(() => atB.destroyed, 'the drop')
+    assert.equal(atB.closedWith?.code, 'ERR_MALFORMED_MESSAGE')
+    assert.equal(poolB.stats.malformed, 1)
+  })
+
+  test('unsolicited answers change nothing; rooms per connection are capped', async () => {
+    const tag = await roomTag('b')
+    const {atA, b} = linkPair()
+    const poolB = new ConnectionPool()
+    const mB = member(KEY_B, ID_B, tag)
+    poolB.register(mB)
+    poolB.add(b, KEY_B, null)
+    const got = tap(atA)
+    await sendRaw(atA, encodeRoomMessage({type: RoomMessageType.ACCEPT, tag, id: ID_A}))
+    await sendRaw(atA, encodeRoomMessage({type: RoomMessageType.LEAVE, tag, id: ID_A}))
+    assert.equal(mB.peers.length, 0)
+    assert.equal(atA.destroyed, false)
+    // Many rooms: past the cap every JOIN is refused before any member is asked.
+    const tags: string[] = []
+    for (let i = 0; i < MAX_ROOMS_PER_CONNECTION + 5; i++) tags.push(toHex(new Uint8Array(32).fill(i + 1)))
+    const members = tags.map(t => member(KEY_B, ID_B, t))
+    for (const m of members) poolB.register(m)
+    for (const t of tags) await sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag: t, id: ID_A}))
+    await until(() => got.length === tags.length, 'an answer to every join')
+    const answers = got.map(decodeRoomMessage)
+    assert.equal(answers.filter(m => m.type === RoomMessageType.ACCEPT).length, MAX_ROOMS_PER_CONNECTION)
+    assert.equal(answers.filter(m => m.type === RoomMessageType.REFUSE).length, 5)
+    assert.equal(poolB.stats.sharedRooms, MAX_ROOMS_PER_CONNECTION)
+  })
+})
+
+describe('rooms: RoomPeer', () => {
+  test('prefixes its channels with the room, closes with the connection, and says LEAVE when it leaves', async () => {
+    const tag = await roomTag('b')
+    const {atA, atB, a} = linkPair()
+    const leaves: number[] = []
+    const peer = new RoomPeer(ID_B, a, tag, true, () => leaves.push(1))
+    assert.throws(() => peer.channel('x', {onmessage() {}}), {code: 'ERR_INVALID_ARGUMENT'})
+    peer.open()
+    const opened: string[] = []
+    atB.mux.on('remoteopen', name => opened.push(name))
+    peer.channel('p2p/files/1', {onmessage() {}}).send(new Uint8Array(1))
+    await until(() => opened.length === 1, 'the channel to open on the remote')
+    assert.deepEqual(opened, [`room/${tag.slice(0, 16)}/p2p/files/1`])
+    assert.equal(peer.publicKey, KEY_B)
+    peer.destroy()
+    peer.destroy()
+    assert.deepEqual(leaves, [1])
+    const other = new RoomPeer(ID_B, a, tag, true, () => leaves.push(2))
+    other.open()
+    let closedWith: P2PError | undefined
+    other.on('close', err => { closedWith = err })
+    atA.destroy(P2PError.PEER_TIMEOUT('gone'))
+    assert.equal(closedWith?.code, 'ERR_PEER_TIMEOUT', 'the connection\'s failure is the room\'s')
+    assert.deepEqual(leaves, [1], 'no LEAVE over a dead connection')
+    // A connection closed with a goodbye (the room that made it left) is a break for
+    // the rooms riding on it: they did not leave, and should find each other again.
+    const second = linkPair()
+    const third = new RoomPeer(ID_B, second.a, tag, true, () => leaves.push(3))
+    third.open()
+    third.on('close', err => { closedWith = err })
+    second.atA.destroy()
+    assert.equal(closedWith?.code, 'ERR_CONNECTION_CLOSED')
+    assert.deepEqual(leaves, [1])
+    second.atB.destroy()
+  })
+})
+
+describe('page identity', () => {
+  test('one key for every room of the page; a second swarm in one room gets its own', () => {
+    const a = claimPageIdentity('room-a')
+    const b = claimPageIdentity('room-b')
+    const a2 = claimPageIdentity('room-a')
+    assert.equal(a.identity, b.identity)
+    assert.notEqual(a2.identity, a.identity)
+    a.release()
+    a.release()
+    const again = claimPageIdentity('room-a')
+    assert.equal(again.identity, b.identity, 'released: the room takes the page key again')
+    for (const c of [b, a2, again]) c.release()
+  })
+})
+
+/** Sends raw bytes on the rooms channel of a hostile end (see `tap`). */
+async function sendRaw(link: FakeLink, bytes: Uint8Array): Promise<void> {
+  const ch = rawChannels.get(link)
+  if (!ch) throw new Error('tap() the link first')
+  ch.send(bytes)
+  await new Promise(resolve => setImmediate(resolve))
+}
