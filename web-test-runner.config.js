@@ -1,8 +1,11 @@
 // Browser tests run in the system Chromium (no downloaded browser), with a real hub
-// process started beside the test server; pages learn its URL from window.__P2P_HUB__.
+// process and loopback coturns started beside the test server; pages learn the hub's
+// URL from window.__P2P_HUB__ and the TURN servers from window.__P2P_TURN__.
+import {randomBytes} from 'node:crypto'
 import {chromeLauncher} from '@web/test-runner-chrome'
 import {prebundlePlugin, typescriptPlugin, CHROMIUM_ARGS, CHROMIUM_PATH} from './scripts/dev-plugins.js'
 import {startHubProcess} from './scripts/hub-process.js'
+import {startTurnProcess, turnCredentials} from './scripts/turn-process.js'
 
 let hub
 
@@ -16,6 +19,40 @@ const hubPlugin = {
   },
 }
 
+// Two coturns: one with a long-term credential, one with TURN REST API credentials
+// (coturn takes one mode per server). Pages get `{longTerm, rest: {valid, expired}}`,
+// or `{error}` when turnserver would not start: that fails the TURN tests saying
+// why, not the whole run.
+/** @type {import('./scripts/turn-process.js').TurnProcess[]} */
+const turnServers = []
+let turnInfo
+const turnPlugin = {
+  name: 'p2p-turn-process',
+  async serverStart() {
+    try {
+      const secret = randomBytes(16).toString('hex')
+      // One after the other, so that one failing leaves the other in the list to close.
+      const longTerm = await startTurnProcess()
+      turnServers.push(longTerm)
+      const rest = await startTurnProcess({secret})
+      turnServers.push(rest)
+      turnInfo = {
+        longTerm: {urls: longTerm.urls, username: longTerm.username, credential: longTerm.credential},
+        rest: {
+          valid: {urls: rest.urls, ...turnCredentials(secret, 'alice')},
+          expired: {urls: rest.urls, ...turnCredentials(secret, 'bob', -60)},
+        },
+      }
+    } catch (err) {
+      turnInfo = {error: err.message}
+      console.warn(`TURN tests will fail: ${err.message}`)
+    }
+  },
+  async serverStop() {
+    await Promise.all(turnServers.map(t => t.close()))
+  },
+}
+
 export default {
   files: ['test/browser/**/*.test.ts'],
   nodeResolve: {exportConditions: ['browser', 'production']},
@@ -24,9 +61,10 @@ export default {
   testFramework: {config: {timeout: 30000}},
   testsFinishTimeout: 600000,
   browsers: [chromeLauncher({launchOptions: {executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS}})],
-  plugins: [hubPlugin, prebundlePlugin(), typescriptPlugin()],
+  plugins: [hubPlugin, turnPlugin, prebundlePlugin(), typescriptPlugin()],
   testRunnerHtml: testFramework => `<!doctype html><html><body>
-    <script>window.__P2P_HUB__ = ${JSON.stringify(hub?.url ?? '')}</script>
+    <script>window.__P2P_HUB__ = ${JSON.stringify(hub?.url ?? '')}
+      window.__P2P_TURN__ = ${JSON.stringify(turnInfo ?? {error: 'the TURN plugin did not run'})}</script>
     <script type="module" src="${testFramework}"></script>
   </body></html>`,
 }

@@ -1,5 +1,5 @@
 import {expect} from '@open-wc/testing'
-import {Mux, fromDataChannel, MAX_CHANNEL_ID, type MuxOptions} from '../../src/core/mux/index.js'
+import {Mux, fromDataChannel, MAX_CHANNEL_ID, SAFE_MESSAGE_SIZE, type FrameTransport, type MuxOptions} from '../../src/core/mux/index.js'
 import {once} from '../../src/core/emitter.js'
 import {equal, utf8} from '../../src/core/bytes.js'
 import {createDataChannelPair, type DataChannelPair} from './helpers/rtc-pair.js'
@@ -115,5 +115,131 @@ describe('mux over a real RTCDataChannel', () => {
     a.close('leaving the room')
     expect(await goodbye).to.equal('leaving the room')
     expect(await closed).to.equal(undefined)
+  })
+})
+
+/** Wraps `transport.send` to remember the largest frame handed to the data channel. */
+function watchFrames(transport: FrameTransport) {
+  const seen = {largest: 0, frames: 0}
+  const send = transport.send.bind(transport)
+  transport.send = frame => {
+    seen.largest = Math.max(seen.largest, frame.length)
+    seen.frames++
+    send(frame)
+  }
+  return seen
+}
+
+/** Sends `bytes` from `a` to `b`, which sends them back; resolves with what came back. */
+function roundTrip(a: Mux, b: Mux, bytes: Uint8Array): Promise<Uint8Array> {
+  const echo = b.channel('echo/1', {onmessage: received => echo.send(received)})
+  return new Promise(resolve => {
+    a.channel('echo/1', {onmessage: resolve}).send(bytes)
+  })
+}
+
+/** The answer as a remote that accepts at most `size`-byte messages would write it. */
+function maxMessageSize(size: number) {
+  return (sdp: string) => {
+    if (!/^a=max-message-size:\d+\r?$/m.test(sdp)) throw new Error('the answer has no a=max-message-size to lower')
+    return sdp.replace(/^a=max-message-size:\d+(\r?)$/m, `a=max-message-size:${size}$1`)
+  }
+}
+
+describe('mux frame size follows the negotiated SCTP max message size', () => {
+  const HEADER = 1 + 5
+  let pair: DataChannelPair | null = null
+  let muxes: Mux[] = []
+
+  afterEach(() => {
+    for (const mux of muxes) mux.destroy()
+    muxes = []
+    pair?.close()
+    pair = null
+  })
+
+  /** Frames as large as the transport allows, so the cap is what limits them. */
+  const unbounded: MuxOptions = {frameSize: 4 * MiB}
+
+  it('Chromium to Chromium: 256 KiB once connected; frames use it all and stay within it; 1 MiB round-trips', async () => {
+    const pc = new RTCPeerConnection({iceServers: []})
+    const before = fromDataChannel(pc.createDataChannel('x'), pc)
+    expect(pc.sctp, 'no SCTP transport before negotiation').to.equal(null)
+    expect(before.maxMessageSize).to.equal(SAFE_MESSAGE_SIZE)
+    pc.close()
+
+    pair = await createDataChannelPair()
+    const ta = fromDataChannel(pair.a, pair.pcA)
+    const tb = fromDataChannel(pair.b, pair.pcB)
+    expect(pair.pcA.sctp!.maxMessageSize).to.equal(256 * KiB)
+    expect(ta.maxMessageSize).to.equal(256 * KiB)
+    expect(tb.maxMessageSize).to.equal(256 * KiB)
+    const sentA = watchFrames(ta)
+    const sentB = watchFrames(tb)
+    const a = new Mux(ta, unbounded)
+    const b = new Mux(tb, unbounded)
+    muxes = [a, b]
+    expect(a.frameSize).to.equal(256 * KiB - HEADER)
+
+    const message = randomFill(1 * MiB)
+    const back = await roundTrip(a, b, message)
+    expect(equal(back, message)).to.equal(true)
+    for (const sent of [sentA, sentB]) {
+      expect(sent.largest).to.be.at.most(256 * KiB)
+      // Larger than the default frame and than the fallback: the negotiated size was used.
+      expect(sent.largest).to.be.greaterThan(64 * KiB + HEADER)
+    }
+  })
+
+  it('with no SCTP transport to ask (pc.sctp null), falls back to 16 KiB frames and still delivers 1 MiB', async () => {
+    pair = await createDataChannelPair()
+    const unknown = {sctp: null} as unknown as RTCPeerConnection
+    const ta = fromDataChannel(pair.a, unknown)
+    const tb = fromDataChannel(pair.b, unknown)
+    expect(ta.maxMessageSize).to.equal(SAFE_MESSAGE_SIZE)
+    const sentA = watchFrames(ta)
+    const sentB = watchFrames(tb)
+    const a = new Mux(ta, unbounded)
+    const b = new Mux(tb, unbounded)
+    muxes = [a, b]
+    expect(a.frameSize).to.equal(16 * KiB - HEADER)
+
+    const message = randomFill(1 * MiB)
+    expect(equal(await roundTrip(a, b, message), message)).to.equal(true)
+    for (const sent of [sentA, sentB]) {
+      expect(sent.largest).to.be.at.most(16 * KiB)
+      expect(sent.frames).to.be.at.least(64)
+    }
+  })
+
+  it('treats an unusable figure as unknown and Infinity (no limit on either side) as no cap', async () => {
+    pair = await createDataChannelPair()
+    const reporting = (maxMessageSize: number) => ({sctp: {maxMessageSize}}) as unknown as RTCPeerConnection
+    for (const bad of [0, -1, NaN]) expect(fromDataChannel(pair.a, reporting(bad)).maxMessageSize, String(bad)).to.equal(SAFE_MESSAGE_SIZE)
+    const unlimited = fromDataChannel(pair.a, reporting(Infinity))
+    expect(unlimited.maxMessageSize).to.equal(Infinity)
+    const mux = new Mux(unlimited, {frameSize: 100 * KiB})
+    muxes = [mux]
+    expect(mux.frameSize).to.equal(100 * KiB)
+  })
+
+  it("the remote's lower a=max-message-size caps this side's frames: 64 KiB from the answer", async () => {
+    pair = await createDataChannelPair({transformAnswer: maxMessageSize(64 * KiB)})
+    // Each side is limited by what the other accepts: A read B's (lowered) answer, B read A's offer.
+    expect(pair.pcA.sctp!.maxMessageSize).to.equal(64 * KiB)
+    expect(pair.pcB.sctp!.maxMessageSize).to.equal(256 * KiB)
+    const ta = fromDataChannel(pair.a, pair.pcA)
+    const tb = fromDataChannel(pair.b, pair.pcB)
+    const sentA = watchFrames(ta)
+    const a = new Mux(ta, unbounded)
+    const b = new Mux(tb, unbounded)
+    muxes = [a, b]
+    expect(a.frameSize).to.be.at.most(64 * KiB - HEADER)
+    expect(b.frameSize).to.equal(256 * KiB - HEADER)
+
+    const message = randomFill(1 * MiB)
+    expect(equal(await roundTrip(a, b, message), message)).to.equal(true)
+    expect(sentA.largest).to.be.at.most(64 * KiB)
+    expect(sentA.largest).to.be.greaterThan(16 * KiB)
   })
 })

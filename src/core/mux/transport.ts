@@ -8,7 +8,7 @@ export interface FrameTransport {
   readonly open: boolean
   /** Bytes queued but not yet handed to the network. */
   readonly bufferedAmount: number
-  /** Largest frame the remote accepts, in bytes (SCTP max-message-size). */
+  /** Largest frame the remote accepts, in bytes (SCTP max-message-size); `Infinity` for no limit. */
   readonly maxMessageSize: number
   /** `onbufferedamountlow` fires when `bufferedAmount` drops to this. */
   bufferedAmountLowThreshold: number
@@ -33,7 +33,10 @@ const MAX_BACKLOG = 1024
  * Adapts an RTCDataChannel, open or about to open: adapt it as soon as it
  * exists, so no frame arrives before anyone listens. `maxMessageSize` comes
  * from the connection's negotiated SCTP transport, read when asked (it is
- * known once the connection is up), else the cross-browser safe floor.
+ * known once the remote description is applied): the smaller of the remote's
+ * SDP `a=max-message-size` and what this browser can send, `Infinity` when
+ * neither has a limit. Unknown (no SCTP transport yet, or an engine without
+ * `pc.sctp`), it is the cross-browser safe floor.
  */
 export function fromDataChannel(channel: RTCDataChannel, pc?: RTCPeerConnection): FrameTransport {
   channel.binaryType = 'arraybuffer'
@@ -50,7 +53,7 @@ export function fromDataChannel(channel: RTCDataChannel, pc?: RTCPeerConnection)
     get bufferedAmount() { return channel.bufferedAmount },
     get maxMessageSize() {
       const negotiated = pc?.sctp?.maxMessageSize
-      return negotiated && Number.isFinite(negotiated) && negotiated > 0 ? negotiated : SAFE_MESSAGE_SIZE
+      return typeof negotiated === 'number' && negotiated > 0 ? negotiated : SAFE_MESSAGE_SIZE
     },
     get bufferedAmountLowThreshold() { return channel.bufferedAmountLowThreshold },
     set bufferedAmountLowThreshold(v: number) { channel.bufferedAmountLowThreshold = v },

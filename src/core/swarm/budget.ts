@@ -86,6 +86,8 @@ export class ConnectionBudget extends Emitter<ConnectionBudgetEvents> {
     try {
       pc = create()
     } catch (err) {
+      // The caller's own verdict (say, an unusable configuration) is not the budget's.
+      if (err instanceof P2PError) throw err
       this.#refused++
       this.emit('update')
       throw P2PError.CONNECTION_BUDGET(`the browser refused a new connection: ${(err as Error).message}`, err)

@@ -94,11 +94,23 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     // ERR_CONNECTION_BUDGET (then no connection exists and nothing is listening).
     let peer: SimplePeer | undefined
     const {ticket} = (opts.budget ?? pageBudget).take(() => {
-      peer = new SimplePeer({initiator: opts.initiator, config: opts.rtcConfig, trickle: true, channelName: MUX_PROTOCOL})
+      // simple-peer logs the options it is given under its own debug namespace:
+      // the ICE servers (TURN credentials) go to the connection directly instead.
+      // An explicit empty list, or simple-peer fills in public STUN servers.
+      peer = new SimplePeer({initiator: opts.initiator, config: {...opts.rtcConfig, iceServers: []}, trickle: true, channelName: MUX_PROTOCOL})
       // simple-peer reports a constructor failure later, as an error event; it is ours now.
       if (!peer._pc) {
         peer.removeAllListeners()
         throw new Error('the RTCPeerConnection could not be created')
+      }
+      // Gathering starts at the first setLocalDescription, a task later: the servers are in place for it.
+      try {
+        peer._pc.setConfiguration(opts.rtcConfig)
+      } catch (err) {
+        peer.removeAllListeners()
+        peer.destroy()
+        // The browser's reason (a syntax error, or the bad URL) carries no credential.
+        throw P2PError.INVALID_ARGUMENT(`unusable ICE servers: ${(err as Error).message}`)
       }
       return peer._pc
     })

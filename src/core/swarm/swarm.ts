@@ -501,11 +501,15 @@ export class Swarm extends Emitter<SwarmEvents> {
       })
     } catch (err) {
       const error = toP2PError(err, 'ERR_CONNECTION_BUDGET')
-      this.#stats.refusedBudget++
       debug('no connection to', shortId(remoteId), error.message)
-      if (!this.#budgetReported) {
-        this.#budgetReported = true
+      if (error.code !== 'ERR_CONNECTION_BUDGET') {
         this.emit('error', error)
+      } else {
+        this.#stats.refusedBudget++
+        if (!this.#budgetReported) {
+          this.#budgetReported = true
+          this.emit('error', error)
+        }
       }
       this.emit('update')
       return null

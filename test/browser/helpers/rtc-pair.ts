@@ -42,8 +42,18 @@ function opened(channel: RTCDataChannel): Promise<void> {
   })
 }
 
+export interface DataChannelPairOptions {
+  label?: string
+  timeout?: number
+  /**
+   * Rewrites the answer's SDP before the offering side applies it, as a remote
+   * with other settings would have written it (e.g. a lower `a=max-message-size`).
+   */
+  transformAnswer?: (sdp: string) => string
+}
+
 export async function createDataChannelPair(
-  {label = 'p2p-mux/1', timeout = 10000}: {label?: string, timeout?: number} = {},
+  {label = 'p2p-mux/1', timeout = 10000, transformAnswer = sdp => sdp}: DataChannelPairOptions = {},
 ): Promise<DataChannelPair> {
   const pcA = new RTCPeerConnection({iceServers: []})
   const pcB = new RTCPeerConnection({iceServers: []})
@@ -61,7 +71,8 @@ export async function createDataChannelPair(
       await pcA.setLocalDescription(await pcA.createOffer())
       await pcB.setRemoteDescription(await gathered(pcA))
       await pcB.setLocalDescription(await pcB.createAnswer())
-      await pcA.setRemoteDescription(await gathered(pcB))
+      const answer = await gathered(pcB)
+      await pcA.setRemoteDescription({type: answer.type, sdp: transformAnswer(answer.sdp ?? '')})
       const b = await received
       await Promise.all([opened(a), opened(b)])
       return b
