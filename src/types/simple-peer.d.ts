@@ -35,6 +35,7 @@ declare module '@thaunknown/simple-peer/lite.js' {
     on(event: 'error', listener: (err: Error & {code?: string}) => void): this
     on(event: 'iceStateChange', listener: (ice: RTCIceConnectionState, gathering: RTCIceGatheringState) => void): this
     on(event: string, listener: (...args: any[]) => void): this
+    once(event: 'close', listener: () => void): this
     off(event: string, listener: (...args: any[]) => void): this
     removeAllListeners(event?: string): this
   }

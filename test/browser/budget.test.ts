@@ -30,6 +30,18 @@ describe('connection budget', () => {
       visitor.destroy()
       await until(stay, ['update'], () => stay.connections.length === 0, `visitor ${i} gone`)
     }
+    // simple-peer closes each connection a task after it is let go; then the budget counts it.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`connections still open: ${JSON.stringify(budget.stats)}`)), 10_000)
+      const check = () => {
+        if (budget.stats.open !== 0) return
+        clearTimeout(timer)
+        budget.off('update', check)
+        resolve()
+      }
+      budget.on('update', check)
+      check()
+    })
     // Each cycle made one connection at each end; glare or a lost race may add a few.
     const {created, open, closed, refused} = budget.stats
     expect(created).to.be.at.least(2 * CYCLES)

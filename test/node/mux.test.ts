@@ -1,9 +1,9 @@
-import {describe, test} from 'node:test'
+import {describe, test, type TestContext} from 'node:test'
 import assert from 'node:assert/strict'
 import {
   Mux, createMemoryTransportPair, decodeFrame, encodeClose, encodeData, encodeGoodbye, encodeOpen,
   encodePing, encodePong, encodeVarint, varintLength, FrameType, MAX_CHANNEL_ID,
-  type Channel, type MemoryTransportOptions, type MuxOptions,
+  type Channel, type MemoryTransport, type MemoryTransportOptions, type MuxOptions,
 } from '../../src/core/mux/index.js'
 import {P2PError} from '../../src/core/errors.js'
 import {once} from '../../src/core/emitter.js'
@@ -72,6 +72,67 @@ async function until(cond: () => boolean, what = 'condition'): Promise<void> {
 
 function closeEvent(mux: Mux): Promise<P2PError | undefined> {
   return new Promise(resolve => mux.once('close', err => resolve(err)))
+}
+
+/**
+ * Time the test owns: muxes made by `pair` read `now` from a fake clock and tick on
+ * node:test's mocked setInterval, so the test decides when their timers run and
+ * what time those read. Frames still travel on real macrotasks, and every step of
+ * `advance` lets them all arrive, as message events do while timers are throttled.
+ */
+function fakeTime(t: TestContext) {
+  t.mock.timers.enable({apis: ['setInterval']})
+  let clock = 0
+  const now = () => clock
+  const transports: MemoryTransport[] = []
+  const muxes: Mux[] = []
+  // Each test's mock numbers its timers afresh: a mux left open would clear another test's timer.
+  t.after(() => { for (const mux of muxes) mux.destroy() })
+  const settle = async () => {
+    do await new Promise(resolve => setImmediate(resolve))
+    while (transports.some(tr => tr.bufferedAmount > 0))
+  }
+  return {
+    get now() { return clock },
+    /** Two muxes on the fake clock; `lastFrameAtA()` is when a frame last reached A, `sentByA` the types A sent. */
+    pair(opts: {a?: MuxOptions, b?: MuxOptions} = {}) {
+      const [ta, tb] = createMemoryTransportPair()
+      transports.push(ta, tb)
+      const a = new Mux(ta, {now, ...opts.a})
+      const b = new Mux(tb, {now, ...opts.b})
+      muxes.push(a, b)
+      let lastFrameAtA = clock
+      const onFrame = ta.onmessage!
+      ta.onmessage = frame => {
+        lastFrameAtA = clock
+        onFrame(frame)
+      }
+      const sentByA: FrameType[] = []
+      const send = ta.send.bind(ta)
+      ta.send = frame => {
+        sentByA.push(decodeFrame(frame).type)
+        send(frame)
+      }
+      return {a, b, ta, tb, sentByA, lastFrameAtA: () => lastFrameAtA}
+    },
+    /** Moves the clock on in steps of `step` ms; the ticks due run on time and frames arrive. */
+    async advance(ms: number, step = 50) {
+      for (let left = ms; left > 0; left -= step) {
+        clock += step
+        t.mock.timers.tick(step)
+        await settle()
+      }
+    },
+    /** Steps until `cond` holds, at most `ms`. */
+    async advanceUntil(cond: () => boolean, ms: number, step = 50) {
+      for (let left = ms; left > 0 && !cond(); left -= step) await this.advance(step, step)
+      assert.ok(cond(), `not within ${ms} ms of fake time`)
+    },
+    /** The timers sleep through `ms` (a throttled tab): the clock moves, no tick runs, nothing is sent. */
+    sleep(ms: number) {
+      clock += ms
+    },
+  }
 }
 
 describe('messages', () => {
@@ -655,6 +716,89 @@ describe('mux: keep-alive', () => {
     // A kept sending PINGs for the whole timeout although none was answered.
     assert.ok(b.stats.framesIn - framesBefore >= 5, `B heard only ${b.stats.framesIn - framesBefore} frames`)
     destroy()
+  })
+
+  test('with the defaults, a peer that goes silent is dropped within 5 s, timeout to timeout + 1/8 after its last frame', async t => {
+    const time = fakeTime(t)
+    // Going silent at each phase of the tick, 50 ms apart.
+    for (let phase = 0; phase < 500; phase += 50) {
+      const {a, tb, lastFrameAtA} = time.pair()
+      await time.advance(2000 + phase)
+      assert.equal(a.destroyed, false)
+      // B's machine vanishes: nothing it sends arrives any more.
+      tb.send = () => {}
+      const vanishedAt = time.now
+      let closedAt = -1
+      const closed = closeEvent(a)
+      a.once('close', () => { closedAt = time.now })
+      await time.advanceUntil(() => a.destroyed, 10_000)
+      assert.equal((await closed)?.code, 'ERR_PEER_TIMEOUT')
+      const silence = closedAt - lastFrameAtA()
+      assert.ok(silence >= 4000 && silence <= 4500, `dropped ${silence} ms after the last frame (phase ${phase})`)
+      assert.ok(closedAt - vanishedAt <= 5000, `dropped ${closedAt - vanishedAt} ms after vanishing (phase ${phase})`)
+    }
+  })
+
+  test('a mux whose timer slept for a minute pings on the late tick instead of timing out, and stays open on the PONG', async t => {
+    const time = fakeTime(t)
+    const {a, b, sentByA} = time.pair()
+    // A's tick at 2500 ms counts the PINGs and PONGs of 2000 ms; nothing comes after it.
+    await time.advance(2500)
+    // Both tabs hidden and throttled: neither timer runs, so neither side sends anything.
+    time.sleep(60_000)
+    const sent = sentByA.length
+    let rtts = 0
+    a.on('rtt', () => { rtts++ })
+    await time.advanceUntil(() => sentByA.length > sent || a.destroyed, 1000)
+    // The late tick judged nothing: it asked, and the answer came within the same step.
+    assert.equal(a.destroyed, false)
+    assert.equal(b.destroyed, false)
+    assert.ok(sentByA.slice(sent).includes(FrameType.PING), 'A pings on the late tick')
+    assert.equal(rtts, 1, 'the PONG to the PING of the late tick')
+    await time.advance(10_000)
+    assert.equal(a.destroyed || b.destroyed, false)
+  })
+
+  test('the late-tick grace is given once: a dead peer is still dropped, on time or at the next late tick', async t => {
+    const time = fakeTime(t)
+    // Ticks on time after the grace: dropped a timeout after the grace PING.
+    const first = time.pair()
+    await time.advance(2000)
+    first.tb.send = () => {}
+    time.sleep(60_000)
+    const sent = first.sentByA.length
+    await time.advanceUntil(() => first.sentByA.length > sent || first.a.destroyed, 1000)
+    assert.equal(first.a.destroyed, false, 'the late tick does not judge')
+    assert.equal(first.sentByA.at(-1), FrameType.PING)
+    const gracedAt = time.now
+    const closed = closeEvent(first.a)
+    await time.advanceUntil(() => first.a.destroyed, 10_000)
+    assert.equal((await closed)?.code, 'ERR_PEER_TIMEOUT')
+    assert.ok(time.now - gracedAt >= 4000 && time.now - gracedAt <= 4500, `dropped ${time.now - gracedAt} ms after the grace`)
+
+    // Still asleep after the grace (one wake-up a minute): dropped at the next late tick.
+    const second = time.pair()
+    await time.advance(2000)
+    second.tb.send = () => {}
+    time.sleep(60_000)
+    const sent2 = second.sentByA.length
+    await time.advanceUntil(() => second.sentByA.length > sent2 || second.a.destroyed, 1000)
+    assert.equal(second.a.destroyed, false, 'the late tick does not judge')
+    assert.equal(second.sentByA.at(-1), FrameType.PING)
+    time.sleep(60_000)
+    const closed2 = closeEvent(second.a)
+    await time.advance(500)
+    assert.equal(second.a.destroyed, true, 'the next late tick drops it')
+    assert.equal((await closed2)?.code, 'ERR_PEER_TIMEOUT')
+  })
+
+  test('a peer whose timers never run, but which answers PINGs, stays connected to a normal peer', async t => {
+    const time = fakeTime(t)
+    // B stands for a tab throttled to a wake-up a minute: it never pings, yet message events still run.
+    const {a, b, tb} = time.pair({b: {pingInterval: 0, timeout: 0}})
+    await time.advance(30_000)
+    assert.equal(a.destroyed || b.destroyed, false)
+    assert.ok(tb.framesSent >= 30, `B answered ${tb.framesSent} PINGs`)
   })
 
   test('update events are throttled, not one per frame', async () => {

@@ -25,6 +25,18 @@ const KiB = 1024
 const MiB = 1024 * KiB
 /** Unanswered PINGs remembered for RTT; older ones are forgotten. */
 const MAX_PINGS_IN_FLIGHT = 8
+/**
+ * Liveness is checked this many times per `timeout`, so silence is noticed at
+ * most timeout/8 after it lasted `timeout`: 4.5 s after the last frame by default.
+ */
+const CHECKS_PER_TIMEOUT = 8
+/**
+ * A tick this many intervals after the previous one ran more than two ticks
+ * late: this side was asleep (a hidden tab's timers throttled to one wake-up a
+ * minute, a blocked event loop), which says nothing about the peer. Chromium's
+ * ordinary hidden-tab throttling (one wake-up a second) stays under it.
+ */
+const LATE_TICKS = 3
 
 export interface MuxOptions {
   /**
@@ -48,7 +60,10 @@ export interface MuxOptions {
   channelHighWaterMark?: number
   /** Milliseconds between PINGs; 0 turns them off. */
   pingInterval?: number
-  /** Close with PEER_TIMEOUT when nothing at all arrives for this long (ms); 0 turns it off. */
+  /**
+   * Close with PEER_TIMEOUT when nothing at all arrives for this long (ms); 0 turns
+   * it off. Noticed within timeout/8 more, unless this side's timers were asleep.
+   */
   timeout?: number
   /** Messages held for channels this side has not opened yet, across all of them. */
   maxPendingMessages?: number
@@ -58,7 +73,7 @@ export interface MuxOptions {
   maxChannels?: number
   /** Least milliseconds between two `update` events. */
   updateInterval?: number
-  /** Clock for RTT and liveness, in ms. */
+  /** Clock for RTT and liveness, in ms; also how the liveness check tells that its timer slept. */
   now?: () => number
   /** Names this mux in debug logs (for example the remote's peer id). */
   label?: string
@@ -207,7 +222,12 @@ function closeWhenSent(t: FrameTransport, maxWait: number): void {
   const timer = setTimeout(done, maxWait)
   t.onclose = done
   t.onbufferedamountlow = done
-  t.bufferedAmountLowThreshold = 0
+  try {
+    t.bufferedAmountLowThreshold = 0
+  } catch {
+    // The channel went away underneath (node-datachannel throws then): nothing left to wait for.
+    done()
+  }
 }
 
 /**
@@ -371,6 +391,8 @@ export class Mux extends Emitter<MuxEvents> {
 
   private timer: ReturnType<typeof setInterval> | null = null
   private updateTimer: ReturnType<typeof setTimeout> | null = null
+  /** Milliseconds between ticks of `timer`, which serves both PINGs and the liveness check. */
+  private readonly tick: number
   private ticksPerPing = 0
   private ticksSincePing = 0
   private pingNonce = 0
@@ -383,6 +405,13 @@ export class Mux extends Emitter<MuxEvents> {
   private readonly pings: Array<{nonce: number, sentAt: number}> = []
   private framesSeen = 0
   private lastActivity: number
+  /** When the previous tick ran, to tell a tick that comes late. */
+  private lastTick: number
+  /**
+   * A late tick pinged instead of judging; until a tick on time hears from the
+   * peer, silence for `timeout` since then is the peer's, however late the tick.
+   */
+  private graced = false
 
   constructor(transport: FrameTransport, options: MuxOptions = {}) {
     super()
@@ -393,7 +422,7 @@ export class Mux extends Emitter<MuxEvents> {
       lowWaterMark = 128 * KiB,
       channelHighWaterMark = 256 * KiB,
       pingInterval = 1000,
-      timeout = 5000,
+      timeout = 4000,
       maxPendingMessages = 64,
       maxPendingBytes = 1 * MiB,
       maxChannels = 1024,
@@ -442,19 +471,22 @@ export class Mux extends Emitter<MuxEvents> {
     this.frame = new Uint8Array(MAX_DATA_HEADER + this.frameSize)
     for (let h = 0; h <= MAX_DATA_HEADER; h++) this.fullFrames.push(this.frame.subarray(0, h + this.frameSize))
 
-    this.lastActivity = now()
+    this.lastActivity = this.lastTick = now()
     transport.bufferedAmountLowThreshold = lowWaterMark
     transport.onmessage = this.onFrame
     transport.onbufferedamountlow = this.onLow
     transport.onclose = this.onTransportClose
 
-    // One timer serves both PINGs and the liveness check; it ticks often enough
-    // that a timeout is noticed within a quarter of its length.
-    const tick = Math.min(pingInterval > 0 ? pingInterval : Infinity, timeout > 0 ? Math.max(1, timeout / 4) : Infinity)
-    if (tick !== Infinity) {
-      this.ticksPerPing = pingInterval > 0 ? Math.max(1, Math.round(pingInterval / tick)) : 0
-      this.timer = setInterval(this.onTick, tick)
+    // One timer serves both PINGs and the liveness check. It ticks often enough
+    // that a timeout is noticed within timeout/8, and divides the PING interval.
+    const check = timeout > 0 ? Math.max(1, timeout / CHECKS_PER_TIMEOUT) : Infinity
+    if (pingInterval > 0) {
+      this.ticksPerPing = Math.ceil(pingInterval / Math.min(pingInterval, check))
+      this.tick = pingInterval / this.ticksPerPing
+    } else {
+      this.tick = check
     }
+    if (this.tick !== Infinity) this.timer = setInterval(this.onTick, this.tick)
 
     if (!transport.open) {
       queueMicrotask(() => this.destroy(P2PError.CONNECTION_CLOSED('the transport is not open')))
@@ -982,15 +1014,31 @@ export class Mux extends Emitter<MuxEvents> {
   private readonly onTick = (): void => {
     if (this._destroyed) return
     const now = this.now()
+    const late = now - this.lastTick > LATE_TICKS * this.tick
+    this.lastTick = now
     // Any frame counts as liveness; comparing a counter keeps the receive path free of clock reads.
-    if (this.stats.framesIn !== this.framesSeen) {
-      this.framesSeen = this.stats.framesIn
-      this.lastActivity = now
-    } else if (this.timeout > 0 && now - this.lastActivity >= this.timeout) {
+    const heard = this.stats.framesIn !== this.framesSeen
+    this.framesSeen = this.stats.framesIn
+    if (!heard && this.timeout > 0 && now - this.lastActivity >= this.timeout && (!late || this.graced)) {
       this.destroy(P2PError.PEER_TIMEOUT(`nothing received for ${Math.round(now - this.lastActivity)} ms`))
       return
     }
-    if (this.ticksPerPing > 0 && ++this.ticksSincePing >= this.ticksPerPing) this.ping()
+    if (late) {
+      // We slept: the silence may be ours (a remote hidden too pings as rarely),
+      // and what did arrive may be a minute old. Ask now and judge the answer:
+      // message events are not throttled, so a live peer's PONG arrives within a
+      // round trip even if our timer sleeps again. An answer earns another grace;
+      // silence does not, or a dead peer would be hidden for as long as we sleep.
+      if (heard || !this.graced) {
+        debug(this.label, 'late tick', Math.round(now - this.lastActivity), 'ms after the last activity: pinging before judging')
+        this.lastActivity = now
+        this.graced = true
+      }
+    } else if (heard) {
+      this.lastActivity = now
+      this.graced = false
+    }
+    if (late || (this.ticksPerPing > 0 && ++this.ticksSincePing >= this.ticksPerPing)) this.ping()
   }
 
   private readonly onTransportClose = (): void => {

@@ -75,6 +75,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   readonly #opts: PeerConnectionOptions
   readonly #peer: SimplePeer
   readonly #ticket: BudgetTicket
+  #peerClosing = false
   #localFingerprint = ''
   #remoteFingerprint = ''
   #timer: ReturnType<typeof setTimeout>
@@ -229,9 +230,15 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     debug('close', shortId(this.id), err?.message ?? 'by us')
     const mux = this.mux
     if (mux && !mux.destroyed && wasOpen && !err) {
-      // The mux closes the data channel once its GOODBYE has left the buffer;
-      // the connection goes after that, or the GOODBYE would be lost with it.
-      mux.once('close', () => this.#closePeer())
+      // The mux closes the data channel once its GOODBYE has left the buffer
+      // (or after its linger); the connection goes after that, or the GOODBYE
+      // would be lost with it. The mux's own `close` event comes at once, too early.
+      const channel = this.#peer._channel
+      const linger = setTimeout(() => this.#closePeer(), (this.#opts.mux?.closeLinger ?? 1000) + 500)
+      channel?.addEventListener('close', () => {
+        clearTimeout(linger)
+        this.#closePeer()
+      }, {once: true})
       mux.close('bye')
     } else {
       mux?.destroy()
@@ -248,10 +255,24 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     this.emit('signal', signal)
   }
 
-  /** simple-peer lets go of its RTCPeerConnection; the budget's ticket makes sure it is closed and counted. */
+  /**
+   * simple-peer lets go of its RTCPeerConnection; the budget's ticket then makes
+   * sure it is closed and counts it. simple-peer closes it a task later, after
+   * its own timers: closing it under them first throws in Node (a pending offer
+   * meets a destroyed connection). Idempotent.
+   */
   #closePeer(): void {
+    if (this.#peerClosing) return
+    this.#peerClosing = true
+    if (this.#peer.destroyed) {
+      this.#ticket.close()
+    } else {
+      this.#peer.once('close', () => this.#ticket.close())
+      // Should simple-peer never get there, the ticket closes it anyway (without keeping Node up).
+      const fallback: {unref?: () => void} = setTimeout(() => this.#ticket.close(), 2000)
+      fallback.unref?.()
+    }
     this.#peer.destroy()
-    this.#ticket.close()
   }
 
   #ufrags(): {local: string, remote: string} {

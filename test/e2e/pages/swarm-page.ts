@@ -5,6 +5,8 @@ import {fromUtf8, utf8} from '../../../src/core/bytes.js'
 
 const received: string[] = []
 const channels = new Map<string, Channel>()
+/** Every disconnect, with the swarm's error code (null for a goodbye) and the wall clock, comparable across processes. */
+const disconnects: Array<{publicKey: string, code: string | null, at: number}> = []
 let swarm: Swarm | null = null
 
 const api = {
@@ -21,14 +23,24 @@ const api = {
       })
       channels.set(peer.publicKey!, channel)
     })
-    swarm.on('disconnect', peer => channels.delete(peer.publicKey!))
+    swarm.on('disconnect', (peer, err) => {
+      channels.delete(peer.publicKey!)
+      disconnects.push({publicKey: peer.publicKey!, code: err?.code ?? null, at: Date.now()})
+    })
     return swarm.publicKey
   },
   peers(): string[] {
     return swarm?.peers.map(p => p.publicKey!) ?? []
   },
+  /** The mux's smoothed RTT to a connected peer, in ms; null when not connected. */
+  rtt(publicKey: string): number | null {
+    return swarm?.peers.find(p => p.publicKey === publicKey)?.rtt ?? null
+  },
   received(): string[] {
     return received
+  },
+  disconnects() {
+    return disconnects
   },
   send(text: string): void {
     for (const channel of channels.values()) channel.send(utf8(text))
