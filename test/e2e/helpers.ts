@@ -18,11 +18,11 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
  * What a person meets: a hub process, the demo server and the system Chromium,
  * started one at a time so whatever did start is closed if a later one fails.
  */
-export async function startDemoStack(): Promise<{hub: HubProcess, demo: DemoServer, chromium: LaunchedChromium, close(): Promise<void>}> {
+export async function startDemoStack({hubArgs = []}: {hubArgs?: string[]} = {}): Promise<{hub: HubProcess, demo: DemoServer, chromium: LaunchedChromium, close(): Promise<void>}> {
   const started: Array<{close(): Promise<void>}> = []
   const close = async () => { await Promise.all(started.map(s => s.close())) }
   try {
-    const hub = await startHubProcess()
+    const hub = await startHubProcess({args: hubArgs})
     started.push(hub)
     const demo = await startDemoServer()
     started.push(demo)

@@ -9,6 +9,16 @@ export type {
 } from './hub-client.js'
 export {openEventStream} from './sse.js'
 export {SharedStreams, pageStreams} from './shared-streams.js'
+export {TAB_STREAM_PREFIX, TabStreams, decodeTabMessage} from './tab-streams.js'
+export type {
+  BroadcastChannelConstructor,
+  BroadcastChannelLike,
+  LockManagerLike,
+  PageStreams,
+  TabMessage,
+  TabStreamsOptions,
+  TabStreamsStats,
+} from './tab-streams.js'
 export type {
   EventSourceConstructor,
   EventSourceLike,

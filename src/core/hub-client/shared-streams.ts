@@ -2,6 +2,7 @@ import {createDebug} from '../debug.js'
 import {CrossHubDedupe} from './dedupe.js'
 import {streamUrl} from './protocol.js'
 import {openEventStream, type EventStream, type EventStreamHandlers, type OpenStream} from './sse.js'
+import {TabStreams} from './tab-streams.js'
 
 const debug = createDebug('p2p:hub-streams')
 
@@ -165,5 +166,9 @@ class Group {
   }
 }
 
-/** The page's shared streams: every swarm of the page uses this one by default. */
-export const pageStreams = new SharedStreams()
+/**
+ * The page's shared streams: every swarm of the page uses this one by default.
+ * Shared with the other tabs of the origin where the browser has Web Locks and
+ * BroadcastChannel (tab-streams.ts), within the page elsewhere.
+ */
+export const pageStreams = new TabStreams(new SharedStreams())

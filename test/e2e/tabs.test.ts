@@ -1,0 +1,113 @@
+// Many tabs of one origin in one Chromium, as a person with a dozen tabs open: the
+// browser gives a host 6 HTTP/1.1 connections across all its tabs, so the tabs must
+// share one hub stream (a leader tab relaying to the others) or the seventh never
+// hears the hub. Twelve tabs of the demo join one room through one hub process.
+import {after, before, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {randomBytes} from 'node:crypto'
+import type {Page} from 'puppeteer-core'
+import type {HubProcess} from '../../scripts/hub-process.js'
+import type {LaunchedChromium} from '../../scripts/browser.js'
+import type {DemoServer} from '../../scripts/demo-server.js'
+import {startDemoStack, until} from './helpers.js'
+
+const TABS = 12
+const TIMEOUT = 45_000
+
+let hub: HubProcess
+let demo: DemoServer
+let chromium: LaunchedChromium
+let close: () => Promise<void>
+
+before(async () => {
+  // The tabs share one address, and 66 connections' signalling at once goes well past the
+  // hub's default 50 POSTs a second per address: lost signals would only be retried on the
+  // swarms' later announcements, so this test measures the stream sharing, not the limiter.
+  ;({hub, demo, chromium, close} = await startDemoStack({hubArgs: ['--rate-limit', '100000']}))
+})
+
+after(async () => {
+  await close?.()
+})
+
+/** What the hub process reports on `GET /`. */
+async function hubInfo(): Promise<{subscribers: number, channels: number}> {
+  const res = await fetch(`${hub.url}/`)
+  return await res.json() as {subscribers: number, channels: number}
+}
+
+/** The tab's own key and the keys its swarm is connected to. */
+function swarmOf(page: Page): Promise<{key: string, peers: string[]}> {
+  return page.evaluate(() => {
+    const swarm = document.querySelector('p2p-swarm')?.swarm
+    return {key: swarm?.publicKey ?? '', peers: swarm?.peers.map(p => p.publicKey!) ?? []}
+  })
+}
+
+/** Whether this tab holds the origin's stream to the hub (read from the kit the page loaded). */
+function leads(page: Page): Promise<boolean> {
+  return page.evaluate(async () => {
+    const kit = await import(`${location.origin}/p2p-elements.js`) as typeof import('../../src/index.js')
+    return kit.pageStreams.stats.leading > 0
+  })
+}
+
+/** Waits until every page is connected to exactly the others. */
+async function untilMesh(pages: Page[], what: string): Promise<void> {
+  let last: Array<{key: string, peers: string[]}> = []
+  try {
+    await until(async () => {
+      last = await Promise.all(pages.map(swarmOf))
+      const keys = new Set(last.map(s => s.key))
+      return last.every(s => s.peers.length === pages.length - 1 && s.peers.every(k => keys.has(k) && k !== s.key))
+    }, what, TIMEOUT, 250)
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; peers per tab: ${last.map(s => s.peers.length).join(' ')}`, {cause: err})
+  }
+}
+
+test('twelve tabs of one origin share one hub stream, and keep signalling after the leader tab closes', async () => {
+  const room = `e2e-tabs-${randomBytes(4).toString('hex')}`
+  const address = `${demo.url}/?hub=${encodeURIComponent(hub.url)}&room=${room}`
+  const pageErrors: string[] = []
+  const open = async (name: string) => {
+    const page = await chromium.browser.newPage()
+    page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))
+    await page.goto(address)
+    return page
+  }
+  // Sampled all along: the hub must never see a stream per tab.
+  let mostSubscribers = 0
+  let sampling = true
+  const sampler = (async () => {
+    while (sampling) {
+      mostSubscribers = Math.max(mostSubscribers, (await hubInfo()).subscribers)
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  })()
+
+  try {
+    const pages = await Promise.all(Array.from({length: TABS}, (_, i) => open(`tab ${i + 1}`)))
+    await untilMesh(pages, `${TABS} tabs to connect to each other`)
+    const leaders = (await Promise.all(pages.map(leads))).flatMap((leading, i) => leading ? [i] : [])
+    assert.equal(leaders.length, 1, 'one tab holds the stream for the origin')
+    await until(async () => (await hubInfo()).subscribers === 1, 'the hub to see one stream', 5000)
+
+    // The leader tab goes; the eleven left keep signalling: a tab opened now still
+    // reaches every one of them, through the stream the next leader opened.
+    await pages[leaders[0]].close()
+    const rest = pages.filter((_, i) => i !== leaders[0])
+    const late = await open('late tab')
+    const room12 = [...rest, late]
+    await untilMesh(room12, 'the late tab to reach the eleven tabs left')
+    const newLeaders = (await Promise.all(room12.map(leads))).filter(Boolean)
+    assert.equal(newLeaders.length, 1, 'another tab took the stream over')
+    await until(async () => (await hubInfo()).subscribers === 1, 'the hub to see one stream again', 5000)
+  } finally {
+    sampling = false
+    await sampler
+  }
+  // Replacing the stream when the union of channels grows briefly overlaps two.
+  assert.ok(mostSubscribers <= 2, `the hub saw ${mostSubscribers} streams at once from ${TABS} tabs`)
+  assert.deepEqual(pageErrors, [])
+})

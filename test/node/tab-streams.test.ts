@@ -1,0 +1,324 @@
+// Tabs of one origin sharing one hub stream, simulated in one process: each
+// TabStreams is a tab, Node's real BroadcastChannel carries what tabs tell each
+// other, and a small in-memory lock manager stands in for navigator.locks
+// (Node 20 has none). `destroy()` is a tab dying: lock released, not a word said.
+import {after, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {randomBytes} from 'node:crypto'
+import {TAB_STREAM_PREFIX, TabStreams, decodeTabMessage} from '../../src/core/hub-client/tab-streams.js'
+import type {LockManagerLike, TabStreamsOptions} from '../../src/core/hub-client/tab-streams.js'
+import type {EventStreamHandlers, StreamTarget} from '../../src/core/hub-client/sse.js'
+import {HubClient} from '../../src/core/hub-client/hub-client.js'
+import {SharedStreams} from '../../src/core/hub-client/shared-streams.js'
+import type {OpenStream} from '../../src/core/hub-client/sse.js'
+import {P2PError} from '../../src/core/errors.js'
+import {eventually, startHub} from './helpers.js'
+
+const cleanups: Array<() => unknown> = []
+after(() => Promise.all(cleanups.map(cleanup => cleanup())))
+
+/** Exclusive locks granted in request order, as the Web Locks API does within an origin. */
+class FakeLocks implements LockManagerLike {
+  readonly #held = new Set<string>()
+  readonly #queues = new Map<string, Array<() => void>>()
+
+  request(name: string, options: {signal?: AbortSignal}, callback: (lock: unknown) => Promise<void>): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const queue = this.#queues.get(name) ?? []
+      this.#queues.set(name, queue)
+      const grant = () => {
+        void callback({name}).finally(() => {
+          this.#held.delete(name)
+          resolve(undefined)
+          this.#pump(name)
+        })
+      }
+      options.signal?.addEventListener('abort', () => {
+        const i = queue.indexOf(grant)
+        if (i === -1) return
+        queue.splice(i, 1)
+        reject(new DOMException('aborted', 'AbortError'))
+      })
+      queue.push(grant)
+      this.#pump(name)
+    })
+  }
+
+  #pump(name: string): void {
+    if (this.#held.has(name)) return
+    const next = this.#queues.get(name)?.shift()
+    if (!next) return
+    this.#held.add(name)
+    queueMicrotask(next)
+  }
+}
+
+/** Real streams are recorded; each opens on the next turn unless the test says otherwise. */
+function fakeHub({autoOpen = true} = {}) {
+  const streams: Array<{channels: readonly string[], handlers: EventStreamHandlers, closed: boolean}> = []
+  const openStream = (_url: string, handlers: EventStreamHandlers, target: StreamTarget) => {
+    const s = {channels: target.channels, handlers, closed: false}
+    streams.push(s)
+    if (autoOpen) setTimeout(() => { if (!s.closed) handlers.onopen() }, 0)
+    return {close: () => { s.closed = true }}
+  }
+  return {
+    streams,
+    openStream,
+    live: () => streams.filter(s => !s.closed),
+    /** What the hub would send: to every live stream. */
+    send: (text: string) => { for (const s of streams.filter(s => !s.closed)) s.handlers.onmessage(text) },
+    /** Ends every live stream with `err`, as a hub going away does. */
+    fail: (err: P2PError) => {
+      for (const s of streams.filter(s => !s.closed)) {
+        s.closed = true
+        s.handlers.onerror(err)
+      }
+    },
+  }
+}
+
+/** `n` tabs of one origin; each opens its real streams with `openStream` (default: to the hub for real). */
+function tabs(n: number, {openStream, ...options}: TabStreamsOptions & {openStream?: OpenStream}): TabStreams[] {
+  const list = Array.from({length: n}, () => new TabStreams(new SharedStreams(openStream), options))
+  cleanups.push(() => { for (const tab of list) tab.destroy() })
+  return list
+}
+
+function recorder(name: string, log: string[]): EventStreamHandlers {
+  return {
+    onopen: () => log.push(`${name}:open`),
+    onmessage: text => log.push(`${name}:${text}`),
+    onerror: err => log.push(`${name}:error:${err.code}`),
+  }
+}
+
+const hubTarget = (app: string, channels: string[]) => ({hub: 'http://h', app, channels})
+const uniqueApp = () => `room-${randomBytes(4).toString('hex')}`
+
+test('the tabs of an origin share one stream with the union of their channels', async () => {
+  const hub = fakeHub()
+  const locks = new FakeLocks()
+  const [a, b, c] = tabs(3, {locks, openStream: hub.openStream})
+  const app = uniqueApp()
+  const log: string[] = []
+  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
+  b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
+  c.open('', recorder('c', log), hubTarget(app, ['all', 'c']))
+  await eventually(() => ['a:open', 'b:open', 'c:open'].every(e => log.includes(e)), 2000, 'every tab to open')
+
+  assert.equal(hub.live().length, 1, 'one real stream for three tabs')
+  assert.deepEqual([...hub.live()[0].channels].sort(), ['a', 'all', 'b', 'c'])
+  assert.deepEqual([a.stats.leading, b.stats.following, c.stats.following, a.stats.tabs], [1, 1, 1, 2])
+
+  log.length = 0
+  hub.send('"hello"')
+  await eventually(() => log.length === 3, 2000, 'the message in every tab')
+  assert.deepEqual(log.sort(), ['a:"hello"', 'b:"hello"', 'c:"hello"'])
+  assert.equal(a.stats.relayed, 1, 'relayed once for all followers, not once per tab')
+})
+
+test('through a real hub: one subscriber for five tabs, and the signals go on after the leader tab dies', async () => {
+  const started = await startHub()
+  cleanups.push(() => started.close())
+  const locks = new FakeLocks()
+  const list = tabs(5, {locks})
+  const app = uniqueApp()
+  const received = list.map(() => [] as unknown[])
+  const clients = list.map((tab, i) => {
+    const client = new HubClient({hubs: [started.url], app, openStream: tab.open, minDelay: 10, maxDelay: 50})
+    cleanups.push(() => client.destroy())
+    client.subscribe(['all', `tab${i}`], data => received[i].push(data))
+    return client
+  })
+  await eventually(() => clients.every(c => c.stats.hubs[started.url].state === 'open'), 5000, 'every tab to be served')
+  // Streams replaced while the union grew take a moment to end at the hub.
+  await eventually(() => started.hub.stats.subscribers === 1, 2000, 'one subscriber at the hub')
+  assert.equal(list.filter(tab => tab.stats.leading === 1).length, 1)
+
+  await clients[4].broadcast('all', {n: 1})
+  await clients[0].broadcast('tab3', {n: 2})
+  await eventually(() => received.every(r => r.length >= 1) && received[3].length === 2, 2000, 'every broadcast delivered')
+  assert.deepEqual(received[3], [{n: 1}, {n: 2}])
+
+  const leader = list.findIndex(tab => tab.stats.leading === 1)
+  assert.notEqual(leader, -1)
+  list[leader].destroy()
+  clients[leader].destroy()
+  const rest = list.map((_, i) => i).filter(i => i !== leader)
+  await eventually(() => list.some(tab => tab.stats.leading === 1), 2000, 'another tab to lead')
+  // The followers' subscriptions stayed open; the new leader's stream serves them all.
+  await eventually(() => started.hub.stats.subscribers === 1 && list.some(tab => tab.stats.tabs === rest.length - 1),
+    5000, 'every remaining tab served again by one stream')
+  assert.ok(rest.every(i => clients[i].stats.hubs[started.url].state === 'open'))
+  assert.ok(rest.every(i => clients[i].stats.hubs[started.url].failures === 0), 'no subscription failed over the handover')
+  // Signals sent in the handover's gap may be lost (the swarms re-announce); then they flow again.
+  for (const r of received) r.length = 0
+  let n = 0
+  await eventually(() => {
+    clients[rest[0]].broadcast('all', {n: n++}).catch(() => {})
+    return rest.every(i => received[i].length > 0)
+  }, 5000, 'broadcasts to reach every remaining tab')
+  await clients[rest[1]].broadcast('all', {n: 'last'})
+  await eventually(() => rest.every(i => received[i].some(m => (m as {n: unknown}).n === 'last')), 2000, 'the last broadcast everywhere')
+  for (const i of rest) {
+    const got = received[i].map(m => (m as {n: unknown}).n)
+    assert.equal(new Set(got).size, got.length, 'each message delivered once')
+  }
+  assert.deepEqual(received[leader], [], 'the dead tab hears nothing')
+
+  for (const i of rest) clients[i].destroy()
+  await eventually(() => started.hub.stats.subscribers === 0, 2000, 'the stream to close once no tab needs it')
+  assert.ok(list.every(tab => tab.stats.leading === 0 && tab.stats.following === 0))
+})
+
+test('a tab that dies without a word is forgotten at once (its lock is freed) and the union shrinks back', async () => {
+  const hub = fakeHub()
+  const locks = new FakeLocks()
+  const [a, b, c] = tabs(3, {locks, openStream: hub.openStream})
+  const app = uniqueApp()
+  const log: string[] = []
+  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
+  b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
+  c.open('', recorder('c', log), hubTarget(app, ['all', 'c']))
+  await eventually(() => log.includes('c:open') && log.includes('b:open'), 2000, 'both followers to open')
+  c.destroy()
+  await eventually(() => a.stats.tabs === 1, 2000, 'the leader to forget the silent tab')
+  await eventually(() => hub.live().length === 1 && !hub.live()[0].channels.includes('c'), 2000, 'the union to shrink')
+  assert.deepEqual([...hub.live()[0].channels].sort(), ['a', 'all', 'b'])
+  assert.ok(!log.includes('b:error:ERR_CONNECTION_CLOSED'), 'the other follower kept its subscription')
+})
+
+test('a leader whose own subscriptions close hands the stream on; the last close in any tab closes it', async () => {
+  const hub = fakeHub()
+  const locks = new FakeLocks()
+  const [a, b] = tabs(2, {locks, openStream: hub.openStream})
+  const app = uniqueApp()
+  const log: string[] = []
+  const sa = a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
+  const sb = b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
+  await eventually(() => log.includes('b:open'), 2000, 'the follower to open')
+  sa.close()
+  await eventually(() => b.stats.leading === 1 && hub.live().length === 1, 2000, 'the lock and the stream to move')
+  assert.deepEqual([a.stats.leading, a.stats.following], [0, 0])
+  assert.deepEqual([...hub.live()[0].channels], ['all', 'b'])
+  log.length = 0
+  hub.send('"still here"')
+  assert.deepEqual(log, ['b:"still here"'], 'the subscription went on without failing or reopening')
+  sb.close()
+  assert.equal(hub.live().length, 0, 'no stream left open')
+  assert.deepEqual([b.stats.leading, b.stats.following], [0, 0])
+})
+
+test("a failed stream fails the tabs' subscriptions, for their hub clients to reopen on their back-off", async () => {
+  const hub = fakeHub()
+  const locks = new FakeLocks()
+  const [a, b, c] = tabs(3, {locks, openStream: hub.openStream})
+  const app = uniqueApp()
+  const log: string[] = []
+  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
+  b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
+  c.open('', recorder('c', log), hubTarget(app, ['all', 'c']))
+  await eventually(() => log.includes('b:open') && log.includes('c:open'), 2000, 'the followers to open')
+  log.length = 0
+  hub.fail(P2PError.HUB_UNREACHABLE('gone'))
+  // The leader, left without a subscription, hands the lock on. A follower hears
+  // of the failure and fails too, unless the lock reached it first: then it leads
+  // and opens a stream of its own at once, as a tab alone would.
+  const settled = (name: string, tab: TabStreams) => log.includes(`${name}:error:ERR_CONNECTION_CLOSED`) ||
+    (tab.stats.leading === 1 && hub.live().some(s => s.channels.includes(name)))
+  await eventually(() => settled('b', b) && settled('c', c), 2000, 'every follower to fail or take over')
+  assert.ok(log.includes('a:error:ERR_HUB_UNREACHABLE'), `the leader's own subscription failed: ${log}`)
+  assert.deepEqual([a.stats.leading, a.stats.following], [0, 0])
+  assert.ok(hub.live().length <= 1, `${hub.live().length} streams open`)
+  assert.ok(!log.some(e => e.endsWith(':open')), `no subscription reopened behind its hub client: ${log}`)
+})
+
+test('hostile tabs: malformed messages are counted and dropped, and only the leader is relayed', async () => {
+  const hub = fakeHub({autoOpen: false})
+  const locks = new FakeLocks()
+  const [a, b] = tabs(2, {locks, openStream: hub.openStream})
+  const app = uniqueApp()
+  const log: string[] = []
+  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
+  b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
+  await eventually(() => hub.streams.some(s => s.channels.includes('b')), 2000, 'the leader to ask for both tabs')
+  for (const s of hub.live()) s.handlers.onopen()
+  await eventually(() => log.includes('b:open'), 2000, 'the follower to open')
+
+  const rogue = new BroadcastChannel(`${TAB_STREAM_PREFIX}http://h\n${app}`)
+  cleanups.push(() => rogue.close())
+  const junk: unknown[] = [
+    null, 'text', 42, {}, {type: 'want', from: 'x'}, {type: 'want', from: '', channels: [], waiting: false},
+    {type: 'want', from: 'x', channels: ['ok', 'bad\nname'], waiting: false},
+    {type: 'want', from: 'x', channels: Array.from({length: 2000}, (_, i) => `c${i}`), waiting: false},
+    {type: 'state', from: 'x', open: 'yes', channels: []}, {type: 'message', from: 'x', data: {}},
+    {type: 'message', from: 'x'.repeat(65), data: '"x"'}, {type: 'nope', from: 'x'},
+  ]
+  for (const message of junk) rogue.postMessage(message)
+  await eventually(() => a.stats.malformed === junk.length && b.stats.malformed === junk.length, 2000, 'every tab to drop the junk')
+
+  // Well formed, but not from the leader: a follower must not deliver it.
+  rogue.postMessage({type: 'message', from: 'not-the-leader', data: '"forged"'})
+  hub.send('"real"')
+  await eventually(() => log.includes('b:"real"'), 2000, 'the real message to be relayed')
+  assert.ok(!log.some(e => e.includes('forged')))
+
+  // An announcement from an id that holds no tab lock is a tab already gone.
+  rogue.postMessage({type: 'want', from: 'ghost', channels: ['ghost-channel'], waiting: true})
+  // Messages from one sender arrive in order: once this one is counted, the ghost was heard.
+  rogue.postMessage('marker')
+  await eventually(() => a.stats.malformed === junk.length + 1, 2000, 'the leader to hear the ghost')
+  await eventually(() => a.stats.tabs === 1 && hub.live().every(s => !s.channels.includes('ghost-channel')), 2000,
+    'the ghost to be forgotten')
+})
+
+test('a leader serves at most maxTabs other tabs', async () => {
+  const hub = fakeHub()
+  const locks = new FakeLocks()
+  const [a, b, c] = tabs(3, {locks, openStream: hub.openStream, maxTabs: 1})
+  const app = uniqueApp()
+  const log: string[] = []
+  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
+  b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
+  await eventually(() => log.includes('b:open'), 2000, 'the first follower to open')
+  c.open('', recorder('c', log), hubTarget(app, ['all', 'c']))
+  await eventually(() => a.stats.refused > 0, 2000, 'the second follower to be refused')
+  assert.equal(a.stats.tabs, 1)
+  assert.ok(!log.includes('c:open'))
+  assert.ok(hub.live().every(s => !s.channels.includes('c')))
+})
+
+test('without Web Locks or BroadcastChannel the tab keeps its streams to itself, shared within the page', async () => {
+  const hub = fakeHub({autoOpen: false})
+  for (const options of [{locks: null}, {locks: new FakeLocks(), BroadcastChannel: null}] satisfies TabStreamsOptions[]) {
+    const [tab] = tabs(1, {openStream: hub.openStream, ...options})
+    assert.equal(tab.crossTab, false)
+    const before = hub.streams.length
+    const log: string[] = []
+    tab.open('', recorder('a', log), hubTarget('room', ['all', 'a']))
+    tab.open('', recorder('b', log), hubTarget('room', ['all', 'b']))
+    await eventually(() => hub.streams.length > before, 2000, 'a stream')
+    await new Promise(resolve => setTimeout(resolve, 0))
+    assert.equal(hub.streams.length, before + 1)
+    assert.deepEqual([...hub.streams.at(-1)!.channels], ['a', 'all', 'b'])
+    assert.deepEqual(tab.stats, {leading: 0, following: 0, tabs: 0, relayed: 0, malformed: 0, refused: 0})
+  }
+})
+
+test('decodeTabMessage accepts the four shapes and throws ERR_MALFORMED_MESSAGE on the rest', () => {
+  assert.deepEqual(decodeTabMessage({type: 'want', from: 't', channels: ['all'], waiting: true, extra: 1}),
+    {type: 'want', from: 't', channels: ['all'], waiting: true})
+  assert.deepEqual(decodeTabMessage({type: 'state', from: 't', open: true, channels: []}), {type: 'state', from: 't', open: true, channels: []})
+  assert.deepEqual(decodeTabMessage({type: 'message', from: 't', data: '{}'}), {type: 'message', from: 't', data: '{}'})
+  assert.deepEqual(decodeTabMessage({type: 'leave', from: 't'}), {type: 'leave', from: 't'})
+  for (const bad of [undefined, [], {type: 'leave'}, {type: 'message', from: 't', data: 'x'.repeat(300_000)}]) {
+    assert.throws(() => decodeTabMessage(bad), (err: unknown) => err instanceof P2PError && err.code === 'ERR_MALFORMED_MESSAGE')
+  }
+})
