@@ -41,7 +41,11 @@ test('a Node peer and a Chromium peer connect through the hub and exchange messa
   })
   try {
     const browserKey = await page.evaluate((h, r) => (window as any).p2pTest.start(h, r), hub.url, room) as string
-    await until(() => node.peers.some(p => p.publicKey === browserKey), 'the Node swarm to connect to the browser')
+    await until(() => node.peers.some(p => p.publicKey === browserKey), 'the Node swarm to connect to the browser').catch(async (err: Error) => {
+      // Where both ends stood, for a failure's report.
+      const page$ = await page.evaluate(() => (window as any).p2pTest.stats()).catch(() => 'unavailable')
+      throw new Error(`${err.message}; node: ${JSON.stringify(node.stats)}; browser: ${JSON.stringify(page$)}`)
+    })
     await until(async () => (await page.evaluate(() => (window as any).p2pTest.peers()) as string[]).includes(node.publicKey),
       'the browser swarm to connect to Node')
     channel!.send(utf8('hello from node'))

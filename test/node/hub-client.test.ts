@@ -82,7 +82,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     await client.broadcast('me', {signal: {sdp: 'v=0\r\n'}})
     assert.deepEqual(await box.count(2), [{type: 'connect', from: 'abc'}, {signal: {sdp: 'v=0\r\n'}}])
     assert.deepEqual(client.stats, {
-      hubs: {[url]: {state: 'open', reconnects: 0, messagesIn: 2, broadcastsOut: 2, failures: 0}},
+      hubs: {[url]: {state: 'open', reconnects: 0, messagesIn: 2, broadcastsOut: 2, failures: 0, retries: 0}},
       duplicatesDropped: 0,
       malformedDropped: 0,
     })
@@ -243,15 +243,17 @@ describe('HubClient', {timeout: 15_000}, () => {
     })
     assert.equal(down.stats.hubs[dead].failures, 1)
 
-    const strict = await hubWith({rateLimit: 1, burst: 1})
+    // A hub that asks for a longer pause than a signal can wait is a refusal.
+    const strict = await hubWith({rateLimit: 0.1, burst: 1})
     const limited = clientWith({hubs: [strict.url, dead], app: 'room'})
     await limited.broadcast('all', {n: 1})
     await assert.rejects(limited.broadcast('all', {n: 2}), (err: P2PError) => {
       assert.equal(err.code, 'ERR_RATE_LIMITED')
       assert.match(err.message, /429/)
-      assert.deepEqual(err.cause, {hub: strict.url, status: 429, code: 'ERR_RATE_LIMITED', retryAfter: '1'})
+      assert.deepEqual(err.cause, {hub: strict.url, status: 429, code: 'ERR_RATE_LIMITED', retryAfter: '10'})
       return true
     })
+    assert.equal(limited.stats.hubs[strict.url].retries, 0)
 
     const tiny = await hubWith({maxBodySize: 16})
     const rejected = clientWith({hubs: [tiny.url], app: 'room'})
@@ -264,6 +266,25 @@ describe('HubClient', {timeout: 15_000}, () => {
       return true
     })
     assert.equal(rejected.stats.hubs[tiny.url].failures, 1)
+  })
+
+  test('a rate-limited broadcast waits as the hub asks and is sent again, within its timeout', async () => {
+    const {url, hub} = await hubWith({rateLimit: 1, burst: 1})
+    const client = clientWith({hubs: [url], app: 'room'})
+    const box = inbox()
+    const sub = client.subscribe(['all'], box.onMessage)
+    await within(sub.ready, 3000, 'ready')
+    // Three signals back to back through a hub that takes one a second: none is lost.
+    await Promise.all([1, 2, 3].map(n => client.broadcast('all', {n})))
+    assert.deepEqual((await box.count(3)).map(m => (m as {n: number}).n).sort(), [1, 2, 3])
+    assert.ok(client.stats.hubs[url].retries >= 2, `retries: ${client.stats.hubs[url].retries}`)
+    assert.ok(hub.stats.rejected.rateLimited >= 2, "the hub did refuse them at first")
+    assert.equal(client.stats.hubs[url].failures, 0)
+
+    // A broadcast whose timeout ends before the hub lets it through fails, typed.
+    const hurried = clientWith({hubs: [url], app: 'room', timeout: 200})
+    await hurried.broadcast('all', {n: 4}).catch(() => {})
+    await assert.rejects(hurried.broadcast('all', {n: 5}), {code: 'ERR_RATE_LIMITED'})
   })
 
   test('a refused stream reaches the error event with the status and code', async () => {

@@ -23,6 +23,8 @@ export interface HubConnectionStats {
   broadcastsOut: number
   /** Failed streams plus failed broadcasts. */
   failures: number
+  /** Broadcasts sent again after the hub asked us to slow down (429 with Retry-After). */
+  retries: number
 }
 
 export interface HubClientStats {
@@ -112,6 +114,34 @@ interface Link {
  * await sub.ready
  * await client.broadcast('all', {hello: 'world'})
  */
+/** A broadcast the hub rate-limits is sent again at most this many times. */
+const MAX_RATE_RETRIES = 3
+/** Longest Retry-After honoured, in seconds; a hub asking for more is treated as refusing. */
+const MAX_RETRY_AFTER = 5
+
+/** Milliseconds to wait before sending again: the hub's Retry-After (seconds), jittered up to half again; null when absent or too long. */
+function retryDelay(header: string | null, random: () => number): number | null {
+  if (header === null) return null
+  const seconds = Number(header)
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_RETRY_AFTER) return null
+  return Math.max(50, seconds * 1000) * (1 + random() / 2)
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false)
+  return new Promise(resolve => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+      resolve(ok)
+    }
+    const onAbort = () => done(false)
+    const timer = setTimeout(() => done(true), ms)
+    signal.addEventListener('abort', onAbort)
+  })
+}
+
 export class HubClient extends Emitter<HubClientEvents> {
   readonly app: string
   readonly hubs: readonly string[]
@@ -150,7 +180,7 @@ export class HubClient extends Emitter<HubClientEvents> {
     this.hubs = [...new Set(hubs.map(normalizeHubUrl))]
     this.stats = {hubs: {}, duplicatesDropped: 0, malformedDropped: 0}
     for (const hub of this.hubs) {
-      this.stats.hubs[hub] = {state: 'closed', reconnects: 0, messagesIn: 0, broadcastsOut: 0, failures: 0}
+      this.stats.hubs[hub] = {state: 'closed', reconnects: 0, messagesIn: 0, broadcastsOut: 0, failures: 0, retries: 0}
     }
     this.#minDelay = minDelay
     this.#maxDelay = maxDelay
@@ -284,26 +314,41 @@ export class HubClient extends Emitter<HubClientEvents> {
 
   async #post(hub: string, channel: string, body: string, signal: AbortSignal): Promise<P2PError | null> {
     const stats = this.stats.hubs[hub]
-    let res: Response
-    try {
-      res = await this.#fetch(broadcastUrl(hub, this.app, channel), {
-        method: 'POST',
-        // A CORS-safelisted type: browsers send it without a preflight round trip.
-        headers: {'content-type': 'text/plain;charset=UTF-8'},
-        body,
-        signal,
-      })
-    } catch (err) {
+    for (let attempt = 0; ; attempt++) {
+      let res: Response
+      try {
+        res = await this.#fetch(broadcastUrl(hub, this.app, channel), {
+          method: 'POST',
+          // A CORS-safelisted type: browsers send it without a preflight round trip.
+          headers: {'content-type': 'text/plain;charset=UTF-8'},
+          body,
+          signal,
+        })
+      } catch (err) {
+        stats.failures++
+        return P2PError.HUB_UNREACHABLE(`cannot reach ${hub}${signal.aborted ? ' (timed out or destroyed)' : ''}`, err)
+      }
+      if (res.ok) {
+        await res.arrayBuffer().catch(() => {})
+        stats.broadcastsOut++
+        return null
+      }
+      // Rate limited (say, many tabs behind one address signalling at once): a
+      // lost signal costs a whole connection attempt, so wait as the hub asks
+      // and send it again, within the broadcast's own timeout.
+      const wait = res.status === 429 && attempt < MAX_RATE_RETRIES ? retryDelay(res.headers.get('retry-after'), this.#random) : null
+      if (wait !== null) {
+        await res.arrayBuffer().catch(() => {})
+        if (await sleep(wait, signal)) {
+          stats.retries++
+          continue
+        }
+        stats.failures++
+        return P2PError.RATE_LIMITED(`${hub} answered 429, and the broadcast timed out waiting to send again`)
+      }
       stats.failures++
-      return P2PError.HUB_UNREACHABLE(`cannot reach ${hub}${signal.aborted ? ' (timed out or destroyed)' : ''}`, err)
+      return errorFromResponse(hub, res)
     }
-    if (res.ok) {
-      await res.arrayBuffer().catch(() => {})
-      stats.broadcastsOut++
-      return null
-    }
-    stats.failures++
-    return errorFromResponse(hub, res)
   }
 
   #backoff(attempt: number): number {

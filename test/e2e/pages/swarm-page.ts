@@ -29,6 +29,10 @@ const api = {
     })
     return swarm.publicKey
   },
+  /** The swarm's counters, for a failing test's report. */
+  stats(): unknown {
+    return swarm?.stats ?? null
+  },
   peers(): string[] {
     return swarm?.peers.map(p => p.publicKey!) ?? []
   },
