@@ -20,10 +20,10 @@ let chromium: LaunchedChromium
 let close: () => Promise<void>
 
 before(async () => {
-  // The tabs share one address, and 66 connections' signalling at once goes well past the
-  // hub's default 50 POSTs a second per address: lost signals would only be retried on the
-  // swarms' later announcements, so this test measures the stream sharing, not the limiter.
-  ;({hub, demo, chromium, close} = await startDemoStack({hubArgs: ['--rate-limit', '100000']}))
+  // The hub as deployed, default rate limit included: the tabs share one address, and 66
+  // connections' signalling at once goes past 50 POSTs a second, so the hub client's
+  // retries on 429 are part of what this test shows working.
+  ;({hub, demo, chromium, close} = await startDemoStack())
 })
 
 after(async () => {
