@@ -14,23 +14,27 @@ function randomFill(size: number): Uint8Array {
   return out
 }
 
-describe('mux over a real RTCDataChannel', () => {
-  let pair: DataChannelPair | null = null
-  let muxes: Mux[] = []
-
+/** Each test's connection pair and muxes, closed after it. */
+function pairs() {
+  const state = {pair: null as DataChannelPair | null, muxes: [] as Mux[]}
   afterEach(() => {
-    for (const mux of muxes) mux.destroy()
-    muxes = []
-    pair?.close()
-    pair = null
+    for (const mux of state.muxes) mux.destroy()
+    state.muxes = []
+    state.pair?.close()
+    state.pair = null
   })
+  return state
+}
+
+describe('mux over a real RTCDataChannel', () => {
+  const t = pairs()
 
   async function setup(options: MuxOptions = {}) {
     const p = await createDataChannelPair()
-    pair = p
+    t.pair = p
     const a = new Mux(fromDataChannel(p.a, p.pcA), options)
     const b = new Mux(fromDataChannel(p.b, p.pcB), options)
-    muxes = [a, b]
+    t.muxes = [a, b]
     return {a, b, pair: p}
   }
 
@@ -148,15 +152,7 @@ function maxMessageSize(size: number) {
 
 describe('mux frame size follows the negotiated SCTP max message size', () => {
   const HEADER = 1 + 5
-  let pair: DataChannelPair | null = null
-  let muxes: Mux[] = []
-
-  afterEach(() => {
-    for (const mux of muxes) mux.destroy()
-    muxes = []
-    pair?.close()
-    pair = null
-  })
+  const t = pairs()
 
   /** Frames as large as the transport allows, so the cap is what limits them. */
   const unbounded: MuxOptions = {frameSize: 4 * MiB}
@@ -168,7 +164,7 @@ describe('mux frame size follows the negotiated SCTP max message size', () => {
     expect(before.maxMessageSize).to.equal(SAFE_MESSAGE_SIZE)
     pc.close()
 
-    pair = await createDataChannelPair()
+    const pair = t.pair = await createDataChannelPair()
     const ta = fromDataChannel(pair.a, pair.pcA)
     const tb = fromDataChannel(pair.b, pair.pcB)
     expect(pair.pcA.sctp!.maxMessageSize).to.equal(256 * KiB)
@@ -178,7 +174,7 @@ describe('mux frame size follows the negotiated SCTP max message size', () => {
     const sentB = watchFrames(tb)
     const a = new Mux(ta, unbounded)
     const b = new Mux(tb, unbounded)
-    muxes = [a, b]
+    t.muxes = [a, b]
     expect(a.frameSize).to.equal(256 * KiB - HEADER)
 
     const message = randomFill(1 * MiB)
@@ -192,7 +188,7 @@ describe('mux frame size follows the negotiated SCTP max message size', () => {
   })
 
   it('with no SCTP transport to ask (pc.sctp null), falls back to 16 KiB frames and still delivers 1 MiB', async () => {
-    pair = await createDataChannelPair()
+    const pair = t.pair = await createDataChannelPair()
     const unknown = {sctp: null} as unknown as RTCPeerConnection
     const ta = fromDataChannel(pair.a, unknown)
     const tb = fromDataChannel(pair.b, unknown)
@@ -201,7 +197,7 @@ describe('mux frame size follows the negotiated SCTP max message size', () => {
     const sentB = watchFrames(tb)
     const a = new Mux(ta, unbounded)
     const b = new Mux(tb, unbounded)
-    muxes = [a, b]
+    t.muxes = [a, b]
     expect(a.frameSize).to.equal(16 * KiB - HEADER)
 
     const message = randomFill(1 * MiB)
@@ -213,18 +209,18 @@ describe('mux frame size follows the negotiated SCTP max message size', () => {
   })
 
   it('treats an unusable figure as unknown and Infinity (no limit on either side) as no cap', async () => {
-    pair = await createDataChannelPair()
+    const pair = t.pair = await createDataChannelPair()
     const reporting = (maxMessageSize: number) => ({sctp: {maxMessageSize}}) as unknown as RTCPeerConnection
     for (const bad of [0, -1, NaN]) expect(fromDataChannel(pair.a, reporting(bad)).maxMessageSize, String(bad)).to.equal(SAFE_MESSAGE_SIZE)
     const unlimited = fromDataChannel(pair.a, reporting(Infinity))
     expect(unlimited.maxMessageSize).to.equal(Infinity)
     const mux = new Mux(unlimited, {frameSize: 100 * KiB})
-    muxes = [mux]
+    t.muxes = [mux]
     expect(mux.frameSize).to.equal(100 * KiB)
   })
 
   it("the remote's lower a=max-message-size caps this side's frames: 64 KiB from the answer", async () => {
-    pair = await createDataChannelPair({transformAnswer: maxMessageSize(64 * KiB)})
+    const pair = t.pair = await createDataChannelPair({transformAnswer: maxMessageSize(64 * KiB)})
     // Each side is limited by what the other accepts: A read B's (lowered) answer, B read A's offer.
     expect(pair.pcA.sctp!.maxMessageSize).to.equal(64 * KiB)
     expect(pair.pcB.sctp!.maxMessageSize).to.equal(256 * KiB)
@@ -233,7 +229,7 @@ describe('mux frame size follows the negotiated SCTP max message size', () => {
     const sentA = watchFrames(ta)
     const a = new Mux(ta, unbounded)
     const b = new Mux(tb, unbounded)
-    muxes = [a, b]
+    t.muxes = [a, b]
     expect(a.frameSize).to.be.at.most(64 * KiB - HEADER)
     expect(b.frameSize).to.equal(256 * KiB - HEADER)
 

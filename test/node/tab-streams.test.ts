@@ -96,17 +96,26 @@ function recorder(name: string, log: string[]): EventStreamHandlers {
 const hubTarget = (app: string, channels: string[]) => ({hub: 'http://h', app, channels})
 const uniqueApp = () => `room-${randomBytes(4).toString('hex')}`
 
-test('the tabs of an origin share one stream with the union of their channels', async () => {
+/**
+ * Three tabs on one fake hub and app: `a` leads, `b` and `c` follow, each
+ * subscribed to `all` and its own channel, all open. `log` records what each saw.
+ */
+async function threeTabs() {
   const hub = fakeHub()
   const locks = new FakeLocks()
   const [a, b, c] = tabs(3, {locks, openStream: hub.openStream})
   const app = uniqueApp()
   const log: string[] = []
-  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  const subs = {a: a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))}
   await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
   b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
   c.open('', recorder('c', log), hubTarget(app, ['all', 'c']))
   await eventually(() => ['a:open', 'b:open', 'c:open'].every(e => log.includes(e)), 2000, 'every tab to open')
+  return {hub, a, b, c, app, log, subs}
+}
+
+test('the tabs of an origin share one stream with the union of their channels', async () => {
+  const {hub, a, b, c, log} = await threeTabs()
 
   assert.equal(hub.live().length, 1, 'one real stream for three tabs')
   assert.deepEqual([...hub.live()[0].channels].sort(), ['a', 'all', 'b', 'c'])
@@ -174,16 +183,7 @@ test('through a real hub: one subscriber for five tabs, and the signals go on af
 })
 
 test('a tab that dies without a word is forgotten at once (its lock is freed) and the union shrinks back', async () => {
-  const hub = fakeHub()
-  const locks = new FakeLocks()
-  const [a, b, c] = tabs(3, {locks, openStream: hub.openStream})
-  const app = uniqueApp()
-  const log: string[] = []
-  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
-  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
-  b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
-  c.open('', recorder('c', log), hubTarget(app, ['all', 'c']))
-  await eventually(() => log.includes('c:open') && log.includes('b:open'), 2000, 'both followers to open')
+  const {hub, a, c, log} = await threeTabs()
   c.destroy()
   await eventually(() => a.stats.tabs === 1, 2000, 'the leader to forget the silent tab')
   await eventually(() => hub.live().length === 1 && !hub.live()[0].channels.includes('c'), 2000, 'the union to shrink')
@@ -214,16 +214,7 @@ test('a leader whose own subscriptions close hands the stream on; the last close
 })
 
 test("a failed stream fails the tabs' subscriptions, for their hub clients to reopen on their back-off", async () => {
-  const hub = fakeHub()
-  const locks = new FakeLocks()
-  const [a, b, c] = tabs(3, {locks, openStream: hub.openStream})
-  const app = uniqueApp()
-  const log: string[] = []
-  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
-  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
-  b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
-  c.open('', recorder('c', log), hubTarget(app, ['all', 'c']))
-  await eventually(() => log.includes('b:open') && log.includes('c:open'), 2000, 'the followers to open')
+  const {hub, a, b, c, log} = await threeTabs()
   log.length = 0
   hub.fail(P2PError.HUB_UNREACHABLE('gone'))
   // The leader, left without a subscription, hands the lock on. A follower hears
