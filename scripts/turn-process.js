@@ -5,6 +5,7 @@
 // which is the one sure sign that it listens.
 import {spawn} from 'node:child_process'
 import {createSocket} from 'node:dgram'
+import {createServer} from 'node:net'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -16,18 +17,35 @@ const BINDING_SUCCESS = 0x0101
 const MAGIC_COOKIE = 0x2112a442
 
 /** A UDP port nobody holds right now (coturn listens on UDP and TCP at the same number). */
-function freePort() {
-  return new Promise((resolve, reject) => {
+/** True if `port` can be bound on HOST for UDP and for TCP (coturn listens on both). */
+async function bindable(port) {
+  const udp = await new Promise(resolve => {
     const socket = createSocket('udp4')
-    socket.once('error', reject)
-    socket.bind(0, HOST, () => {
-      const {port} = socket.address()
-      socket.close(() => resolve(port))
-    })
+    socket.once('error', () => resolve(false))
+    socket.bind(port, HOST, () => socket.close(() => resolve(true)))
+  })
+  if (!udp) return false
+  return new Promise(resolve => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, HOST, () => server.close(() => resolve(true)))
   })
 }
 
-/** Sends STUN Binding requests every 100 ms until one is answered; resolves with true then. */
+/**
+ * A port free for UDP and TCP, below Linux's ephemeral range (32768 and up): a
+ * port the kernel hands out may meanwhile become the local end of one of the
+ * many loopback TCP connections a test run makes, and coturn's TCP listener
+ * then fails to bind (seen in a CI run).
+ */
+async function freePort() {
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000)
+    if (await bindable(port)) return port
+  }
+  throw new Error('no free port for turnserver between 20000 and 32000')
+}
+
 function stunAnswers(port, timeout) {
   return new Promise(resolve => {
     const socket = createSocket('udp4')
@@ -64,7 +82,18 @@ export function turnCredentials(secret, userId, ttlSeconds = 12 * 3600) {
   return {username, credential}
 }
 
-export async function startTurnProcess({bin = process.env.TURNSERVER_PATH ?? 'turnserver', username = 'p2p', secret, timeout = 10_000} = {}) {
+export async function startTurnProcess(options = {}) {
+  // A port taken between the check and coturn's bind is a lost race, not a broken server: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options)
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test(err.message)) throw err
+    }
+  }
+}
+
+async function startOnce({bin = process.env.TURNSERVER_PATH ?? 'turnserver', username = 'p2p', secret, timeout = 10_000} = {}) {
   const port = await freePort()
   const credential = secret === undefined ? randomBytes(12).toString('hex') : undefined
   const auth = secret === undefined
