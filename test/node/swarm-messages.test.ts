@@ -13,6 +13,8 @@ test('webrtc-swarm announcements and signals decode', () => {
   const signal = {type: 'offer', sdp: 'v=0\r\n'}
   assert.deepEqual(decodeHubMessage({from: 'abc123', signal}), {kind: 'signal', from: 'abc123', signal})
   assert.deepEqual(decodeHubMessage({from: 'abc123', to: 'def', signal}), {kind: 'signal', from: 'abc123', to: 'def', signal})
+  const attempt = '0123456789abcdef'
+  assert.deepEqual(decodeHubMessage({from: 'abc123', to: 'def', signal, attempt}), {kind: 'signal', from: 'abc123', to: 'def', signal, attempt})
   const candidate = {candidate: {candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0'}}
   assert.equal(decodeHubMessage({from: 'x', signal: candidate}).kind, 'signal')
 })
@@ -27,6 +29,8 @@ test('hostile hub messages are typed errors', () => {
     {from: 'a', signal: {type: 'offer'}}, {from: 'a', signal: {type: 'offer', sdp: 5}},
     {from: 'a', signal: {type: 'answer', sdp: 'x'.repeat(40_000)}}, {from: 'a', signal: {}},
     {from: 'a', to: '', signal: {type: 'answer', sdp: 'x'}}, {from: 'a', to: {}, signal: {type: 'answer', sdp: 'x'}},
+    {from: 'a', signal: {type: 'answer', sdp: 'x'}, attempt: 'short'}, {from: 'a', signal: {type: 'answer', sdp: 'x'}, attempt: 12},
+    {from: 'a', signal: {type: 'answer', sdp: 'x'}, attempt: '0123456789ABCDEF'},
   ]
   for (const m of bad) {
     assert.throws(() => decodeHubMessage(m), (err: unknown) => err instanceof P2PError && err.code === 'ERR_MALFORMED_MESSAGE', JSON.stringify(m)?.slice(0, 60))

@@ -101,14 +101,25 @@ export class ConnectionBudget extends Emitter<ConnectionBudgetEvents> {
         close: () => {
           if (done) return
           done = true
-          if (pc.signalingState !== 'closed') pc.close()
+          // Closing twice is not harmless everywhere: Node's WebRTC polyfill frees the
+          // native connection on close() and a second close() hit a newer connection
+          // (seen: a glare's new connection closed under it). Close only what is open.
+          if (!isClosed(pc)) pc.close()
           // close() is synchronous: a connection that still is not closed was not ours to close.
-          if (pc.signalingState === 'closed') this.#closed++
+          if (isClosed(pc)) this.#closed++
           this.emit('update')
         },
       },
     }
   }
+}
+
+/**
+ * Closed by any of its states: browsers set `signalingState` to `closed`; Node's
+ * polyfill leaves it and reports `closed` in the connection and ICE states.
+ */
+function isClosed(pc: RTCPeerConnection): boolean {
+  return pc.signalingState === 'closed' || pc.connectionState === 'closed' || pc.iceConnectionState === 'closed'
 }
 
 function checkLimit(limit: number): number {

@@ -19,7 +19,7 @@ const MAX_SDP = 32 * 1024
 
 export type HubMessage =
   | {kind: 'announce', from: string, peers?: number, key?: string}
-  | {kind: 'signal', from: string, to?: string, signal: SimplePeerSignal}
+  | {kind: 'signal', from: string, to?: string, signal: SimplePeerSignal, attempt?: string}
   | {kind: 'busy', from: string, to: string}
 
 export function isPeerId(id: unknown): id is string {
@@ -46,13 +46,20 @@ export function encodeBusy(from: string, to: string) {
   return {type: 'busy', from, to}
 }
 
+/** A connection attempt's id: random, so signals of an abandoned attempt are told apart. */
+const ATTEMPT = /^[0-9a-f]{16}$/
+
 /**
- * `to` is an addition to webrtc-swarm's shape (which ignores it): swarms of a
- * page share one hub stream, and an event stream does not say which channel a
- * message came on, so a signal names its recipient.
+ * `to` and `attempt` are additions to webrtc-swarm's shape (which ignores
+ * them). Swarms of a page share one hub stream, and an event stream does not
+ * say which channel a message came on, so a signal names its recipient. Every
+ * signal of one RTCPeerConnection carries that connection's `attempt`, so the
+ * remote can drop the trickled candidates of an attempt it no longer follows
+ * (the offer that lost a glare, a connection replaced) instead of feeding them
+ * to the one it does.
  */
-export function encodeSignal(from: string, to: string, signal: SimplePeerSignal) {
-  return {from, to, signal}
+export function encodeSignal(from: string, to: string, signal: SimplePeerSignal, attempt?: string) {
+  return attempt === undefined ? {from, to, signal} : {from, to, signal, attempt}
 }
 
 export function decodeHubMessage(data: unknown): HubMessage {
@@ -82,9 +89,11 @@ export function decodeHubMessage(data: unknown): HubMessage {
   if ((signal.type === 'offer' || signal.type === 'answer') && typeof signal.sdp !== 'string') throw P2PError.MALFORMED_MESSAGE('offer or answer without sdp')
   if (signal.type === undefined && signal.candidate === undefined) throw P2PError.MALFORMED_MESSAGE('signal has neither type nor candidate')
   if (m.to !== undefined && !isPeerId(m.to)) throw P2PError.MALFORMED_MESSAGE('signal has an invalid to')
-  return m.to === undefined
-    ? {kind: 'signal', from: m.from, signal: signal as SimplePeerSignal}
-    : {kind: 'signal', from: m.from, to: m.to, signal: signal as SimplePeerSignal}
+  if (m.attempt !== undefined && (typeof m.attempt !== 'string' || !ATTEMPT.test(m.attempt))) throw P2PError.MALFORMED_MESSAGE('signal has an invalid attempt')
+  const out: HubMessage = {kind: 'signal', from: m.from, signal: signal as SimplePeerSignal}
+  if (m.to !== undefined) out.to = m.to
+  if (m.attempt !== undefined) out.attempt = m.attempt
+  return out
 }
 
 /**

@@ -1,7 +1,7 @@
 import SimplePeer, {type SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
 import {Emitter} from '../emitter.js'
 import {P2PError, toP2PError} from '../errors.js'
-import {toHex} from '../bytes.js'
+import {randomBytes, toHex} from '../bytes.js'
 import {createDebug, shortId} from '../debug.js'
 import type {Identity} from '../crypto/identity.js'
 import {Mux, type MuxOptions, type Channel, type ChannelHandlers} from '../mux/mux.js'
@@ -21,6 +21,10 @@ const debug = createDebug('p2p:peer')
 const RESTART_AFTER = 1000
 /** An ICE restart that has not brought the connection back by then has failed. */
 const RESTART_TIMEOUT = 10_000
+/** A browser's own RTCPeerConnection (not Node's polyfill), whose setConfiguration applies ICE servers. */
+const BROWSER_RTC = typeof window !== 'undefined' && typeof window.RTCPeerConnection === 'function'
+/** Candidates held while the remote's attempt is not known yet (an initiator waiting for its answer). */
+const MAX_EARLY_CANDIDATES = 32
 
 export type PeerState = 'connecting' | 'authenticating' | 'connected' | 'closed'
 
@@ -71,6 +75,10 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   destroyed = false
   /** ICE restarts that brought this connection back. */
   restarts = 0
+  /** This connection's attempt id, sent with every signal of it (see encodeSignal). */
+  readonly attempt = toHex(randomBytes(8))
+  /** Candidates dropped because they belonged to another attempt of the remote's. */
+  staleCandidates = 0
 
   readonly #opts: PeerConnectionOptions
   readonly #peer: SimplePeer
@@ -83,6 +91,10 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   /** While an ICE restart runs: the ICE credentials it must replace, and its deadline. */
   #restart: {localUfrag: string, remoteUfrag: string, deadline: ReturnType<typeof setTimeout>} | null = null
   #restartTimer: ReturnType<typeof setTimeout> | null = null
+  /** The remote's attempt this connection follows: from its offer (responder) or answer (initiator). */
+  #remoteAttempt: string | null = null
+  /** Candidates that came before the remote's attempt was known, with their attempt. */
+  #early: Array<{signal: SimplePeerSignal, attempt: string}> = []
 
   constructor(opts: PeerConnectionOptions) {
     super()
@@ -96,22 +108,29 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     let peer: SimplePeer | undefined
     const {ticket} = (opts.budget ?? pageBudget).take(() => {
       // simple-peer logs the options it is given under its own debug namespace:
-      // the ICE servers (TURN credentials) go to the connection directly instead.
-      // An explicit empty list, or simple-peer fills in public STUN servers.
-      peer = new SimplePeer({initiator: opts.initiator, config: {...opts.rtcConfig, iceServers: []}, trickle: true, channelName: MUX_PROTOCOL})
+      // in a browser the ICE servers (TURN credentials) go to the connection
+      // directly instead (an explicit empty list, or simple-peer fills in public
+      // STUN servers). Node's WebRTC polyfill ignores setConfiguration, so there
+      // they go in as options (and DEBUG=simple-peer would print them).
+      peer = new SimplePeer({
+        initiator: opts.initiator, config: BROWSER_RTC ? {...opts.rtcConfig, iceServers: []} : opts.rtcConfig,
+        trickle: true, channelName: MUX_PROTOCOL,
+      })
       // simple-peer reports a constructor failure later, as an error event; it is ours now.
       if (!peer._pc) {
         peer.removeAllListeners()
         throw new Error('the RTCPeerConnection could not be created')
       }
       // Gathering starts at the first setLocalDescription, a task later: the servers are in place for it.
-      try {
-        peer._pc.setConfiguration(opts.rtcConfig)
-      } catch (err) {
-        peer.removeAllListeners()
-        peer.destroy()
-        // The browser's reason (a syntax error, or the bad URL) carries no credential.
-        throw P2PError.INVALID_ARGUMENT(`unusable ICE servers: ${(err as Error).message}`)
+      if (BROWSER_RTC) {
+        try {
+          peer._pc.setConfiguration(opts.rtcConfig)
+        } catch (err) {
+          peer.removeAllListeners()
+          peer.destroy()
+          // The browser's reason (a syntax error, or the bad URL) carries no credential.
+          throw P2PError.INVALID_ARGUMENT(`unusable ICE servers: ${(err as Error).message}`)
+        }
       }
       return peer._pc
     })
@@ -160,8 +179,49 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     return this.mux.channel(name, handlers)
   }
 
-  /** Feeds a signalling message received from the remote through the hub. */
-  signal(signal: SimplePeerSignal): void {
+  /**
+   * Feeds a signalling message received from the remote through the hub.
+   * `attempt` is the remote's connection attempt it belongs to (kit peers send
+   * one): candidates of another attempt than the one this connection follows
+   * are dropped, and candidates that come before that is known wait for it.
+   */
+  signal(signal: SimplePeerSignal, attempt?: string): void {
+    if (this.destroyed) return
+    if (attempt !== undefined) {
+      if (signal.sdp) {
+        if (this.#remoteAttempt === null) this.#remoteAttempt = attempt
+        else if (attempt !== this.#remoteAttempt) return
+      } else if (signal.candidate !== undefined) {
+        if (this.#remoteAttempt === null) {
+          if (this.#early.length < MAX_EARLY_CANDIDATES) this.#early.push({signal, attempt})
+          return
+        }
+        if (attempt !== this.#remoteAttempt) {
+          this.staleCandidates++
+          return
+        }
+      }
+    }
+    this.#feed(signal)
+    if (this.#remoteAttempt !== null && this.#early.length > 0) {
+      const early = this.#early
+      this.#early = []
+      for (const e of early) this.signal(e.signal, e.attempt)
+    }
+  }
+
+  /**
+   * The candidates held while the remote's attempt was unknown, handed over
+   * (and forgotten here): when this connection is given up for another (a
+   * glare lost), they may belong to the attempt that one follows.
+   */
+  takeEarlyCandidates(): Array<{signal: SimplePeerSignal, attempt: string}> {
+    const early = this.#early
+    this.#early = []
+    return early
+  }
+
+  #feed(signal: SimplePeerSignal): void {
     if (this.destroyed) return
     if (signal.sdp) this.#remoteFingerprint = sdpFingerprint(signal.sdp)
     if (this.state === 'connected') {

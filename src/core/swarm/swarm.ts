@@ -22,6 +22,16 @@ const debug = createDebug('p2p:swarm')
 /** webrtc-swarm's channel for announcements. */
 const ALL = 'all'
 
+/** Candidates that overtook their offer wait this long for it, at most this many per sender and senders. */
+const EARLY_TTL = 10_000
+const MAX_EARLY_PER_SENDER = 32
+const MAX_EARLY_SENDERS = 64
+
+interface EarlyCandidate {
+  signal: SimplePeerSignal
+  attempt: string
+}
+
 /** Below this share of its budget left, the swarm no longer trades connections for ring neighbours. */
 const BUDGET_RESERVE = 0.1
 
@@ -151,6 +161,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   /** This room's tag for shared connections; null until computed, and for rooms that never share. */
   #tag: string | null = null
   readonly #member: RoomMember
+  /** Hub id → candidates that came before any offer from it (see #holdEarly). */
+  readonly #early = new Map<string, {at: number, candidates: EarlyCandidate[]}>()
   /** Key → until when its page is not asked again to share a connection (it refused). */
   readonly #refusedJoins = new Map<string, number>()
   readonly #subscription: Subscription
@@ -420,7 +432,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       }
     } else {
       this.#stats.signalsIn++
-      this.#onSignal(decoded.from, decoded.signal, decoded.to !== undefined)
+      this.#onSignal(decoded.from, decoded.signal, decoded.to !== undefined, decoded.attempt)
     }
   }
 
@@ -453,31 +465,60 @@ export class Swarm extends Emitter<SwarmEvents> {
     return true
   }
 
-  #onSignal(from: string, signal: SimplePeerSignal, fromKit: boolean): void {
+  #onSignal(from: string, signal: SimplePeerSignal, fromKit: boolean, attempt?: string): void {
     const existing = this.#connections.get(from)
     // An offer on the live connection itself (an ICE restart) renegotiates it.
-    if (signal.type === 'offer' && existing?.isRenegotiation(signal)) return existing.signal(signal)
+    if (signal.type === 'offer' && existing?.isRenegotiation(signal)) return existing.signal(signal, attempt)
     if (signal.type === 'offer' && existing) {
       if (existing.initiator && existing.state === 'connecting') {
         // Glare: both sides offered. The higher id keeps its offer; the lower
         // yields and answers. Both reach the same verdict, so one connection forms.
         this.#stats.glare++
         if (this.id > from) return
-        this.#drop(existing)
-      } else {
-        // A fresh offer on a live pairing means the remote lost its end (reload,
-        // timeout): the new attempt replaces the old one.
-        this.#drop(existing)
       }
-      this.#connect(from, false)?.signal(signal)
+      // Yielding in a glare, or a fresh offer on a live pairing (the remote lost
+      // its end: a reload, a timeout): the new attempt replaces the old one. The
+      // offer's candidates may have come first (the hub keeps no order between
+      // two POSTs) and wait in the old connection: they go to the new one.
+      const early = existing instanceof PeerConnection ? existing.takeEarlyCandidates() : []
+      this.#drop(existing)
+      this.#answer(from, signal, attempt, early, fromKit)
       return
     }
-    if (existing) return existing.signal(signal)
-    // Only an offer may start a connection; stray answers and candidates are stale.
-    if (signal.type !== 'offer') return
+    // Candidates of the offer we ignored in a glare come here too: the connection drops them by their attempt.
+    if (existing) return existing.signal(signal, attempt)
+    if (signal.type === 'offer') return this.#answer(from, signal, attempt, this.#takeEarly(from), fromKit)
+    // A kit peer's candidate that overtook its offer waits for it; anything else without a connection is stale.
+    if (signal.candidate !== undefined && attempt !== undefined) this.#holdEarly(from, signal, attempt)
+  }
+
+  /** Answers an offer with a new connection, handing it the candidates that came before the offer. */
+  #answer(from: string, offer: SimplePeerSignal, attempt: string | undefined, early: EarlyCandidate[], fromKit: boolean): void {
     const conn = this.#connect(from, false)
-    if (conn) conn.signal(signal)
-    else if (fromKit) void this.#post(from, encodeBusy(this.id, from))
+    if (!conn) {
+      if (fromKit) void this.#post(from, encodeBusy(this.id, from))
+      return
+    }
+    conn.signal(offer, attempt)
+    for (const e of early) conn.signal(e.signal, e.attempt)
+  }
+
+  #holdEarly(from: string, signal: SimplePeerSignal, attempt: string): void {
+    const now = Date.now()
+    for (const [id, list] of this.#early) if (now - list.at > EARLY_TTL) this.#early.delete(id)
+    let entry = this.#early.get(from)
+    if (!entry) {
+      if (this.#early.size >= MAX_EARLY_SENDERS) return
+      entry = {at: now, candidates: []}
+      this.#early.set(from, entry)
+    }
+    if (entry.candidates.length < MAX_EARLY_PER_SENDER) entry.candidates.push({signal, attempt})
+  }
+
+  #takeEarly(from: string): EarlyCandidate[] {
+    const entry = this.#early.get(from)
+    this.#early.delete(from)
+    return entry && Date.now() - entry.at <= EARLY_TTL ? entry.candidates : []
   }
 
   #connect(remoteId: string, initiator: boolean): PeerConnection | null {
@@ -519,7 +560,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#connections.set(remoteId, conn)
     conn.on('signal', signal => {
       this.#stats.signalsOut++
-      void this.#post(remoteId, encodeSignal(this.id, remoteId, signal))
+      void this.#post(remoteId, encodeSignal(this.id, remoteId, signal, conn.attempt))
     })
     this.#wire(conn)
     this.emit('update')

@@ -1,0 +1,98 @@
+// Signalling order and stale signals, with real WebRTC in Node (node-datachannel):
+// the hub keeps no order between two POSTs, and a glare leaves the losing offer's
+// candidates in flight. Connections follow one attempt of the remote's each.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import type {SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
+import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
+import {ConnectionBudget} from '../../src/core/swarm/budget.js'
+import {generateIdentity} from '../../src/core/crypto/identity.js'
+
+const budget = new ConnectionBudget({limit: 100})
+const connect = (id: string, initiator: boolean) =>
+  new PeerConnection({id, initiator, identity: generateIdentity(), rtcConfig: {iceServers: []}, connectTimeout: 10_000, budget})
+
+function opened(conn: PeerConnection): Promise<void> {
+  return new Promise((resolve, reject) => {
+    conn.once('open', () => resolve())
+    conn.once('close', err => reject(err ?? new Error('closed')))
+  })
+}
+
+/** The candidates `conn` trickles, once it has at least one. */
+async function candidatesOf(conn: PeerConnection): Promise<SimplePeerSignal[]> {
+  const out: SimplePeerSignal[] = []
+  conn.on('signal', s => { if (s.candidate) out.push(s) })
+  while (out.length === 0) await new Promise(resolve => setTimeout(resolve, 10))
+  return out
+}
+
+test("an abandoned attempt's candidates, come before the answer, are held and then dropped", async () => {
+  // The glare's loser first offered (`dead`), then answered the winner's offer (`b`).
+  const dead = connect('a', true)
+  const stale = await candidatesOf(dead)
+  const a = connect('b', true)
+  const b = connect('a', false)
+  try {
+    a.on('signal', s => b.signal(s, a.attempt))
+    b.on('signal', s => {
+      // The dead attempt's candidates overtake the answer.
+      for (const c of stale.splice(0)) a.signal(c, dead.attempt)
+      a.signal(s, b.attempt)
+    })
+    await Promise.all([opened(a), opened(b)])
+    assert.ok(a.staleCandidates >= 1, 'the dead attempt\'s candidates were dropped, not fed to the connection')
+    assert.equal(b.staleCandidates, 0)
+  } finally {
+    for (const c of [a, b, dead]) c.destroy()
+  }
+})
+
+test('candidates that overtake their offer wait in the connection, and are fed once the offer comes', async () => {
+  const a = connect('b', true)
+  const b = connect('a', false)
+  const fromA: SimplePeerSignal[] = []
+  let direct = false
+  try {
+    a.on('signal', s => direct ? b.signal(s, a.attempt) : fromA.push(s))
+    b.on('signal', s => a.signal(s, b.attempt))
+    while (!(fromA.some(s => s.type === 'offer') && fromA.some(s => s.candidate))) await new Promise(resolve => setTimeout(resolve, 10))
+    // Every candidate so far reaches B before the offer does.
+    const candidates = fromA.filter(s => s.candidate)
+    for (const c of candidates) b.signal(c, a.attempt)
+    const held = b.takeEarlyCandidates()
+    assert.equal(held.length, candidates.length, 'held, not fed, while the offer is not there')
+    // Given back, as a swarm hands them to the connection that answers the offer.
+    for (const c of held) b.signal(c.signal, c.attempt)
+    for (const s of fromA.filter(s => !s.candidate)) b.signal(s, a.attempt)
+    direct = true
+    await Promise.all([opened(a), opened(b)])
+    assert.equal(b.staleCandidates, 0)
+  } finally {
+    for (const c of [a, b]) c.destroy()
+  }
+})
+
+test("a connection closed twice closes nothing else: the budget closes only what is open (Node's polyfill frees on close)", async () => {
+  const before = budget.stats
+  const a = connect('b', true)
+  const b = connect('a', false)
+  a.on('signal', s => b.signal(s, a.attempt))
+  b.on('signal', s => a.signal(s, b.attempt))
+  await Promise.all([opened(a), opened(b)])
+  // A third connection is made and dropped while the pair lives, as in a glare.
+  const third = connect('c', true)
+  await candidatesOf(third)
+  third.destroy()
+  await new Promise(resolve => setTimeout(resolve, 100))
+  assert.equal(a.state, 'connected')
+  assert.equal(a.rtc.connectionState, 'connected', 'the pair was not closed by the third\'s close')
+  a.destroy()
+  b.destroy()
+  // A goodbye lingers until the data channel closes (or 1.5 s), then the connection goes.
+  const deadline = Date.now() + 5000
+  while (budget.stats.closed - before.closed < 3 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+  const after = budget.stats
+  assert.equal(after.created - before.created, 3)
+  assert.equal(after.closed - before.closed, 3, 'each counted closed once')
+})
