@@ -204,9 +204,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     }
     this.#feed(signal)
     if (this.#remoteAttempt !== null && this.#early.length > 0) {
-      const early = this.#early
-      this.#early = []
-      for (const e of early) this.signal(e.signal, e.attempt)
+      for (const e of this.takeEarlyCandidates()) this.signal(e.signal, e.attempt)
     }
   }
 

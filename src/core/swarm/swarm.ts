@@ -12,10 +12,11 @@ import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal, roomTag} fro
 import {PeerConnection} from './peer-connection.js'
 import {pageBudget, type ConnectionBudget, type ConnectionBudgetStats} from './budget.js'
 import {pagePool, RoomPeer, type ConnectionPool, type RoomMember, type RoomPeerEvents} from './rooms.js'
+import {RoomMembers} from './topology.js'
+import {Deadlines} from './deadlines.js'
 
 /** A peer of a swarm: on a connection of its own, or on one another room of the page shares (rooms.ts). */
 export type SwarmPeer = PeerConnection | RoomPeer
-import {RoomMembers} from './topology.js'
 
 const debug = createDebug('p2p:swarm')
 
@@ -163,13 +164,13 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #member: RoomMember
   /** Hub id → candidates that came before any offer from it (see #holdEarly). */
   readonly #early = new Map<string, {at: number, candidates: EarlyCandidate[]}>()
-  /** Key → until when its page is not asked again to share a connection (it refused). */
-  readonly #refusedJoins = new Map<string, number>()
+  /** Keys whose page is not asked again for a while to share a connection (it refused). */
+  readonly #refusedJoins = new Deadlines<string>()
   readonly #subscription: Subscription
-  /** Key → until when it is refused. */
-  readonly #bans = new Map<string, number>()
-  /** Key → when its connection broke (not a goodbye), so its return counts as a reconnect. */
-  readonly #lost = new Map<string, number>()
+  /** Keys refused for a while (banned). */
+  readonly #bans = new Deadlines<string>()
+  /** Keys whose connection broke lately (not a goodbye), so their return counts as a reconnect. */
+  readonly #lost = new Deadlines<string>()
   readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers' | 'banned' | 'offline' | 'budget'> = {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
@@ -252,7 +253,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     const connected = this.peers.length
     return {
       connecting: this.#connections.size - connected, connected, maxPeers: this.maxPeers, ...this.#stats,
-      banned: this.#liveBans(), offline: this.#offline, budget: this.budget.stats,
+      banned: this.#bans.size, offline: this.#offline, budget: this.budget.stats,
     }
   }
 
@@ -261,8 +262,8 @@ export class Swarm extends Emitter<SwarmEvents> {
    * connection. A protocol that drops a peer with ERR_PEER_MISBEHAVING gets
    * this on its own: the peer cannot just reconnect and start again.
    */
-  ban(publicKey: string, ms = this.#opts.banTime ?? 10 * 60_000): void {
-    this.#bans.set(publicKey, Date.now() + ms)
+  ban(publicKey: string, ms = this.#banTime): void {
+    this.#bans.set(publicKey, ms)
     for (const conn of this.#connections.values()) {
       if (conn.publicKey === publicKey) conn.destroy(P2PError.PEER_MISBEHAVING(`peer ${shortId(publicKey)} is banned`))
     }
@@ -271,17 +272,11 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** Whether `publicKey` is refused right now. */
   isBanned(publicKey: string): boolean {
-    const until = this.#bans.get(publicKey)
-    if (until === undefined) return false
-    if (until > Date.now()) return true
-    this.#bans.delete(publicKey)
-    return false
+    return this.#bans.has(publicKey)
   }
 
-  #liveBans(): number {
-    let n = 0
-    for (const key of [...this.#bans.keys()]) if (this.isBanned(key)) n++
-    return n
+  get #banTime(): number {
+    return this.#opts.banTime ?? 10 * 60_000
   }
 
   destroy(): void {
@@ -591,12 +586,10 @@ export class Swarm extends Emitter<SwarmEvents> {
     const tag = this.#tag
     if (!this.#pool || !tag || key === undefined || key === this.publicKey) return false
     // Refused there lately (full, or it holds an older connection of ours): connect as usual.
-    const refusedUntil = this.#refusedJoins.get(key)
-    if (refusedUntil !== undefined && refusedUntil > Date.now()) return false
-    this.#refusedJoins.delete(key)
+    if (this.#refusedJoins.has(key)) return false
     const link = this.#pool.find(this.publicKey, key, tag)
     if (!link) return false
-    if (this.#connections.has(remoteId) || this.connections.some(c => c.publicKey === key)) return true
+    if (this.#connections.has(remoteId) || this.#hasKey(key)) return true
     if (this.isBanned(key)) return true
     if (this.#connections.size >= this.maxPeers) {
       this.#stats.refusedFull++
@@ -633,15 +626,21 @@ export class Swarm extends Emitter<SwarmEvents> {
     const existing = this.#connections.get(remoteId)
     // Both sides joined at once: their JOIN answers ours.
     if (existing instanceof RoomPeer && existing.link === link) return existing
-    if (this.connections.some(c => c.publicKey === key)) return null
+    if (this.#hasKey(key)) return null
     await this.#admit(key)
-    if (this.destroyed || link.destroyed || this.#connections.has(remoteId) || this.connections.some(c => c.publicKey === key)) return null
+    if (this.destroyed || link.destroyed || this.#connections.has(remoteId) || this.#hasKey(key)) return null
     if (this.#connections.size >= this.maxPeers) {
       this.#stats.refusedFull++
       this.emit('update')
       return null
     }
     return this.#roomPeer(remoteId, link, tag, false)
+  }
+
+  /** A connection to `key` in this room, pending or open, on any link. */
+  #hasKey(key: string): boolean {
+    for (const c of this.#connections.values()) if (c.publicKey === key) return true
+    return false
   }
 
   #pendingOn(link: PeerConnection): RoomPeer | undefined {
@@ -653,10 +652,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     const pending = this.#pendingOn(link)
     if (!pending) return
     if (accepted) return pending.open()
-    if (link.publicKey) {
-      for (const [k, until] of this.#refusedJoins) if (until <= Date.now()) this.#refusedJoins.delete(k)
-      this.#refusedJoins.set(link.publicKey, Date.now() + RECONNECT_WINDOW)
-    }
+    if (link.publicKey) this.#refusedJoins.set(link.publicKey, RECONNECT_WINDOW)
     this.#drop(pending, false)
   }
 
@@ -687,13 +683,10 @@ export class Swarm extends Emitter<SwarmEvents> {
       }
     }
     this.emit('connect', conn)
-    const lostAt = this.#lost.get(conn.publicKey!)
-    if (lostAt !== undefined) {
+    if (this.#lost.has(conn.publicKey!)) {
       this.#lost.delete(conn.publicKey!)
-      if (Date.now() - lostAt <= RECONNECT_WINDOW) {
-        this.#stats.reconnects++
-        this.emit('reconnect', conn, 'new-connection')
-      }
+      this.#stats.reconnects++
+      this.emit('reconnect', conn, 'new-connection')
     }
     this.emit('update')
   }
@@ -707,7 +700,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (err?.code === 'ERR_INVALID_SIGNATURE' || err?.code === 'ERR_HANDSHAKE' || err?.code === 'ERR_SELF_CONNECTION') this.#stats.authFailures++
     if (err?.code === 'ERR_ADMISSION_REFUSED') this.#stats.admissionRefused++
     if (err?.code === 'ERR_PEER_MISBEHAVING' && conn.publicKey && !this.isBanned(conn.publicKey)) {
-      this.#bans.set(conn.publicKey, Date.now() + (this.#opts.banTime ?? 10 * 60_000))
+      this.#bans.set(conn.publicKey, this.#banTime)
     }
     if (this.destroyed) return
     // A goodbye means it left the room: off the ring at once, not after its announcements lapse.
@@ -716,7 +709,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     // peer): its key coming back soon is a reconnect. Both ends announce again
     // at once (below), so a live peer is found again within about a second.
     const broke = err && !droppedByUs && conn.connectedAt !== null && conn.publicKey && err.code !== 'ERR_PEER_MISBEHAVING'
-    if (broke) this.#rememberLost(conn.publicKey!)
+    if (broke) this.#lost.set(conn.publicKey!, RECONNECT_WINDOW)
     if (conn.connectedAt !== null) this.emit('disconnect', conn, err)
     if (err && conn.connectedAt === null) this.emit('error', err)
     // A broken connection: announce at once (jittered, so the two ends rarely
@@ -727,13 +720,6 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (broke) this.#scheduleAnnounce(Math.random() * 100)
     else if (conn.connectedAt !== null) this.#scheduleAnnounce()
     this.emit('update')
-  }
-
-  #rememberLost(key: string): void {
-    const now = Date.now()
-    for (const [k, at] of this.#lost) if (now - at > RECONNECT_WINDOW) this.#lost.delete(k)
-    // Bounded by maxPeers: only connected peers are ever remembered, and stale ones go above.
-    this.#lost.set(key, now)
   }
 
   /**
