@@ -2,6 +2,8 @@
 export {P2PError, toP2PError, type P2PErrorCode} from './errors.js'
 export {Emitter, once, type EventMap} from './emitter.js'
 export {createDebug, shortId} from './debug.js'
+export {TokenBucket, checkRateLimit} from './token-bucket.js'
+export {Deadlines, ExpiringMap, type ExpiringMapOptions} from './expiring-map.js'
 export {KeyPairIdentity, generateIdentity, verify, sha256, type Identity} from './crypto/identity.js'
 export {RoomCipher} from './crypto/room-cipher.js'
 export * from './hub-client/index.js'

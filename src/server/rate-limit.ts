@@ -7,6 +7,8 @@
  * sweep timer itself runs only while some bucket exists. Memory and timers go
  * back to nothing once clients stop sending.
  */
+import {TokenBucket, checkRateLimit} from '../core/token-bucket.js'
+
 export interface TokenBucketsOptions {
   /** Tokens added per second. */
   rate: number
@@ -16,21 +18,16 @@ export interface TokenBucketsOptions {
   now?: () => number
 }
 
-interface Bucket {
-  tokens: number
-  updated: number
-}
-
 export class TokenBuckets {
   readonly rate: number
   readonly burst: number
   private readonly now: () => number
-  private readonly buckets = new Map<string, Bucket>()
+  private readonly buckets = new Map<string, TokenBucket>()
   private sweeper: ReturnType<typeof setInterval> | null = null
   private readonly sweepEvery: number
 
   constructor({rate, burst, now = () => performance.now()}: TokenBucketsOptions) {
-    if (!(rate > 0) || !(burst >= 1)) throw new RangeError('rate must be > 0 and burst >= 1')
+    checkRateLimit(rate, burst)
     this.rate = rate
     this.burst = burst
     this.now = now
@@ -54,30 +51,18 @@ export class TokenBuckets {
    * seconds after which one token will be available (for Retry-After).
    */
   take(key: string): number {
-    const now = this.now()
     let bucket = this.buckets.get(key)
     if (bucket === undefined) {
-      bucket = {tokens: this.burst, updated: now}
+      bucket = new TokenBucket(this.rate, this.burst, this.now)
       this.buckets.set(key, bucket)
       this.startSweeping()
-    } else {
-      bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updated) * this.rate) / 1000)
-      bucket.updated = now
     }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1
-      return 0
-    }
-    return (1 - bucket.tokens) / this.rate
+    return bucket.take() ? 0 : bucket.wait()
   }
 
   /** Drops every bucket that has refilled completely. */
   sweep(): void {
-    const now = this.now()
-    for (const [key, bucket] of this.buckets) {
-      const tokens = bucket.tokens + ((now - bucket.updated) * this.rate) / 1000
-      if (tokens >= this.burst) this.buckets.delete(key)
-    }
+    for (const [key, bucket] of this.buckets) if (bucket.full) this.buckets.delete(key)
     if (this.buckets.size === 0) this.stopSweeping()
   }
 

@@ -1,6 +1,6 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {Deadlines} from '../../src/core/swarm/deadlines.js'
+import {Deadlines} from '../../src/core/expiring-map.js'
 
 test('a key holds until its moment, is then forgotten, and size counts only live keys', () => {
   let now = 1000

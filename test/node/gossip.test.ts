@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import {Gossip, type GossipMessage, type GossipOptions} from '../../src/core/gossip/router.js'
 import {SimNetwork, VirtualClock, createRandom, type SimPeer} from '../../src/core/gossip/simulation.js'
 import {MessageCache, SeenSet} from '../../src/core/gossip/seen-set.js'
-import {PeerScore, TokenBucket, scoreParams} from '../../src/core/gossip/score.js'
+import {PeerScore, scoreParams} from '../../src/core/gossip/score.js'
+import {TokenBucket} from '../../src/core/token-bucket.js'
 import {
   GossipFrameType, decodeGossipFrame, encodeData, encodeGraft, encodeIHave, encodePrune, signedBytes,
 } from '../../src/core/gossip/messages.js'

@@ -25,10 +25,12 @@ import {
   decodeGossipFrame, encodeData, encodeGraft, encodeIHave, encodePrune, signedBytes, topicBytes, withHops,
   type DataFrame, type IHaveEntry,
 } from './messages.js'
-import {ExpiringMap, MessageCache, SeenSet} from './seen-set.js'
+import {MessageCache, SeenSet} from './seen-set.js'
+import {ExpiringMap} from '../expiring-map.js'
+import {TokenBucket, checkRateLimit} from '../token-bucket.js'
 import {checkNumber} from '../check.js'
 import {
-  DecayingCounter, PeerScore, TokenBucket, checkRateLimit, scoreParams, type ScoreOptions, type ScoreParams,
+  DecayingCounter, PeerScore, scoreParams, type ScoreOptions, type ScoreParams,
 } from './score.js'
 
 const debug = createDebug('p2p:gossip')
@@ -220,7 +222,7 @@ interface LinkState {
   /** Ids to announce at the next lazy flush. */
   lazy: IHaveEntry[]
   /** Ids announced to it and not yet asked for: the only GRAFTs we answer. */
-  readonly announced: ExpiringMap<true>
+  readonly announced: ExpiringMap<string, true>
   readonly info: {received: number, sent: number, firsts: number, duplicates: number, invalid: number}
 }
 
@@ -291,11 +293,11 @@ export class Gossip extends Emitter<GossipEvents> {
   readonly #cache: MessageCache
   readonly #missing = new Map<string, Missing>()
   readonly #pending = new Map<string, Pending>()
-  readonly #retained: ExpiringMap<PeerScore>
+  readonly #retained: ExpiringMap<string, PeerScore>
   /** New ids accepted lately, from anyone: what redundancy is measured against. */
   readonly #fresh: DecayingCounter
   /** Ids accepted within `recentWindow`, with their hops and arrival time, for new links; null when off. */
-  readonly #recent: ExpiringMap<{hops: number, at: number}> | null
+  readonly #recent: ExpiringMap<string, {hops: number, at: number}> | null
   /** When the first link came: offered messages older than that came before us. */
   #inRoomSince: number | null = null
   readonly #lazyLinks = new Set<LinkState>()
@@ -383,9 +385,9 @@ export class Gossip extends Emitter<GossipEvents> {
     this.#label = label ? shortId(label) : this.publicKey ? shortId(this.publicKey) : ''
     this.#seen = new SeenSet({ttl: seenTTL, max: seenMax, now})
     this.#cache = new MessageCache({ttl: cacheTTL, max: cacheMax, maxBytes: cacheBytes, now})
-    this.#retained = new ExpiringMap<PeerScore>({ttl: retainScore, max: 1024, now})
+    this.#retained = new ExpiringMap<string, PeerScore>({ttl: retainScore, max: 1024, now})
     this.#fresh = new DecayingCounter(this.#params.halfLife, now)
-    this.#recent = recentWindow > 0 ? new ExpiringMap<{hops: number, at: number}>({ttl: recentWindow, max: MAX_RECENT, now}) : null
+    this.#recent = recentWindow > 0 ? new ExpiringMap<string, {hops: number, at: number}>({ttl: recentWindow, max: MAX_RECENT, now}) : null
   }
 
   get stats(): GossipStats {
@@ -434,7 +436,7 @@ export class Gossip extends Emitter<GossipEvents> {
       score,
       bucket: new TokenBucket(this.#rateLimit.rate, this.#rateLimit.burst, this.#now),
       lazy: [],
-      announced: new ExpiringMap<true>({ttl: this.#cacheTTL, max: this.#cacheMax, now: this.#now}),
+      announced: new ExpiringMap<string, true>({ttl: this.#cacheTTL, max: this.#cacheMax, now: this.#now}),
       info: {received: 0, sent: 0, firsts: 0, duplicates: 0, invalid: 0},
     }
     this.#links.set(link.id, state)

@@ -11,6 +11,8 @@
  * Memory is bounded by time (`window`) and by the total length of the texts
  * kept (`maxChars`), oldest first.
  */
+import {ExpiringMap} from '../expiring-map.js'
+
 export interface CrossHubDedupeOptions {
   /** Milliseconds during which copies from other hubs count as the same message. */
   window?: number
@@ -29,16 +31,14 @@ const MAX_DELIVERIES_PER_TEXT = 32
 
 export class CrossHubDedupe {
   readonly #window: number
-  readonly #maxChars: number
   readonly #now: () => number
-  // Ordered by each text's newest delivery, oldest first, so expiry walks from the head.
-  readonly #recent = new Map<string, Delivery[]>()
-  #chars = 0
+  // Each text's deliveries, held `window` ms after its newest one and weighed by the text's length.
+  readonly #recent: ExpiringMap<string, Delivery[]>
 
   constructor({window = 5000, maxChars = 4 * 1024 * 1024, now = () => performance.now()}: CrossHubDedupeOptions = {}) {
     this.#window = window
-    this.#maxChars = maxChars
     this.#now = now
+    this.#recent = new ExpiringMap<string, Delivery[]>({ttl: window, maxWeight: maxChars, weigh: (_, text) => text.length, now})
   }
 
   /** Texts currently remembered. */
@@ -50,48 +50,23 @@ export class CrossHubDedupe {
   accept(source: number, text: string): boolean {
     const now = this.#now()
     const horizon = now - this.#window
-    this.#expire(horizon)
-    let deliveries = this.#recent.get(text)
-    if (deliveries !== undefined) {
-      for (const delivery of deliveries) {
+    let deliveries: Delivery[] = []
+    const held = this.#recent.get(text)
+    if (held !== undefined) {
+      for (const delivery of held) {
         if (delivery.at < horizon || delivery.sources.includes(source)) continue
         delivery.sources.push(source)
         return false
       }
-      this.#recent.delete(text)
-      deliveries = deliveries.filter(delivery => delivery.at >= horizon)
+      deliveries = held.filter(delivery => delivery.at >= horizon)
       if (deliveries.length >= MAX_DELIVERIES_PER_TEXT) deliveries.shift()
-    } else {
-      deliveries = []
-      this.#chars += text.length
     }
     deliveries.push({at: now, sources: [source]})
     this.#recent.set(text, deliveries)
-    this.#trim()
     return true
   }
 
   clear(): void {
     this.#recent.clear()
-    this.#chars = 0
-  }
-
-  #expire(horizon: number): void {
-    for (const [text, deliveries] of this.#recent) {
-      if (deliveries[deliveries.length - 1].at >= horizon) return
-      this.#forget(text)
-    }
-  }
-
-  #trim(): void {
-    for (const text of this.#recent.keys()) {
-      if (this.#chars <= this.#maxChars) return
-      this.#forget(text)
-    }
-  }
-
-  #forget(text: string): void {
-    this.#recent.delete(text)
-    this.#chars -= text.length
   }
 }

@@ -13,7 +13,7 @@ import {PeerConnection} from './peer-connection.js'
 import {pageBudget, type ConnectionBudget, type ConnectionBudgetStats} from './budget.js'
 import {pagePool, RoomPeer, type ConnectionPool, type RoomMember, type RoomPeerEvents} from './rooms.js'
 import {RoomMembers} from './topology.js'
-import {Deadlines} from './deadlines.js'
+import {Deadlines} from '../expiring-map.js'
 
 /** A peer of a swarm: on a connection of its own, or on one another room of the page shares (rooms.ts). */
 export type SwarmPeer = PeerConnection | RoomPeer
