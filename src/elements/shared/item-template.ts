@@ -8,7 +8,8 @@ import type {SourceItem} from '../../core/source/message-source.js'
  *
  * `data-field` holds one or more bindings separated by spaces:
  * - `text` — the field `text` becomes the element's text (its children are replaced);
- * - `href:url` — the field `url` becomes the `href` attribute;
+ * - `href:url` — the field `url` becomes the `href` attribute (URL attributes take
+ *   absolute http:, https: and blob: URLs only);
  * - paths reach into objects: `user.name`.
  *
  * Special fields come from the item's metadata, never from its value, so a peer
@@ -16,7 +17,7 @@ import type {SourceItem} from '../../core/source/message-source.js'
  * `time` (when this peer received it) and `id`.
  */
 
-/** Attributes whose value is a URL: set only for http:, https: and blob: URLs. */
+/** Attributes whose value is a URL: set only for absolute http:, https: and blob: URLs. */
 const URL_ATTRIBUTES = new Set([
   'href', 'xlink:href', 'src', 'action', 'formaction', 'poster', 'cite', 'data', 'background',
   'codebase', 'longdesc', 'manifest', 'usemap', 'icon', 'lowsrc', 'dynsrc', 'classid', 'profile',
@@ -168,15 +169,18 @@ function toAttribute(name: string, value: unknown): string | null {
 }
 
 /**
- * The URL resolved against the page if its scheme is http:, https: or blob:, else
- * `null`. The URL parser decides (it strips the tabs and newlines that hide
- * `java\tscript:` from naive checks), and the resolved form is what gets set, so the
- * browser reads exactly what was checked.
+ * The URL if it is an absolute `http:`, `https:` or `blob:` URL, else `null`. Nothing
+ * is resolved against the page: an empty or relative value would become a link to the
+ * app itself (`''` is the page's own URL, `/admin` a same-origin path), so a peer
+ * could point a click at the app. The URL parser decides (it strips the tabs and
+ * newlines that hide `java\tscript:` from naive checks, and refuses `//host`, which
+ * needs a base), and its serialisation is what gets set, so the browser reads exactly
+ * what was checked.
  */
 export function safeUrl(text: string): string | null {
   let url: URL
   try {
-    url = new URL(text, document.baseURI)
+    url = new URL(text)
   } catch {
     return null
   }
