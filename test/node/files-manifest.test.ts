@@ -233,8 +233,8 @@ describe('file manifest: encoding', () => {
     malformed(raw({sizeLow: 0, count: MAX_CHUNKS + 1, hashes: new Uint8Array(0)}), /more than/)
   })
 
-  test('an oversized manifest is refused before it is read', () => {
-    malformed(new Uint8Array(MAX_MANIFEST_BYTES + 1), /more than/)
+  test('an oversized manifest is refused before it is read, with MESSAGE_TOO_LARGE', () => {
+    assert.throws(() => decodeManifest(new Uint8Array(MAX_MANIFEST_BYTES + 1)), isCode('ERR_MESSAGE_TOO_LARGE', /more than/))
   })
 
   test('the largest manifest decodes', () => {
@@ -264,6 +264,11 @@ describe('file manifest: verification', () => {
   test('garbage fails with HASH_MISMATCH, not a decoding error', async () => {
     const {id} = await createManifest(bytesOf(100), {name: 'a'})
     await assert.rejects(verifyManifest(new Uint8Array([1, 2, 3]), id), isCode('ERR_HASH_MISMATCH'))
+  })
+
+  test('verifyManifest refuses an oversized manifest with MESSAGE_TOO_LARGE, before hashing it', async () => {
+    const {id} = await createManifest(bytesOf(100), {name: 'a'})
+    await assert.rejects(verifyManifest(new Uint8Array(MAX_MANIFEST_BYTES + 1), id), isCode('ERR_MESSAGE_TOO_LARGE'))
   })
 
   test('malformed bytes that do hash to the id are MALFORMED_MESSAGE', async () => {

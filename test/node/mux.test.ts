@@ -482,7 +482,7 @@ describe('mux: hostile peers', () => {
   ]
 
   for (const [what, frames, opts] of cases) {
-    test(`${what} closes the mux with MALFORMED_MESSAGE and is counted`, async () => {
+    test(`${what} closes the mux with MALFORMED_MESSAGE (MESSAGE_TOO_LARGE past maxMessageBytes) and is counted`, async () => {
       const {mux, raw} = createHostile(opts)
       const box = inbox()
       mux.channel('x', box)
@@ -491,7 +491,7 @@ describe('mux: hostile peers', () => {
       const closed = closeEvent(mux)
       for (const frame of frames) raw.send(frame)
       const err = await closed
-      assert.equal(err?.code, 'ERR_MALFORMED_MESSAGE')
+      assert.equal(err?.code, /maxMessageBytes/.test(what) ? 'ERR_MESSAGE_TOO_LARGE' : 'ERR_MALFORMED_MESSAGE')
       assert.equal(errors.length, 1)
       assert.equal(mux.stats.malformed, 1)
       assert.equal(mux.destroyed, true)

@@ -157,13 +157,14 @@ export function encodeManifest(m: FileManifest): Uint8Array {
 }
 
 /**
- * Reads a manifest, throwing MALFORMED_MESSAGE on anything but the canonical
- * encoding of a valid one. The hashes are copies, so the input can be reused.
+ * Reads a manifest, throwing MESSAGE_TOO_LARGE past MAX_MANIFEST_BYTES and
+ * MALFORMED_MESSAGE on anything but the canonical encoding of a valid one.
+ * The hashes are copies, so the input can be reused.
  */
 export function decodeManifest(bytes: Uint8Array): FileManifest {
   const bad = (why: string) => P2PError.MALFORMED_MESSAGE(`file manifest: ${why}`)
   if (!(bytes instanceof Uint8Array)) throw bad('not bytes')
-  if (bytes.length > MAX_MANIFEST_BYTES) throw bad(`${bytes.length} bytes is more than ${MAX_MANIFEST_BYTES}`)
+  if (bytes.length > MAX_MANIFEST_BYTES) throw P2PError.MESSAGE_TOO_LARGE(`file manifest: ${bytes.length} bytes is more than ${MAX_MANIFEST_BYTES}`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let pos = 0
   const need = (n: number) => {
@@ -234,7 +235,7 @@ export function isFileId(id: unknown): id is string {
 export async function verifyManifest(bytes: Uint8Array, id: string): Promise<FileManifest> {
   if (!isFileId(id)) throw P2PError.INVALID_ARGUMENT('a file id is 64 lowercase hex characters')
   if (!(bytes instanceof Uint8Array)) throw P2PError.MALFORMED_MESSAGE('file manifest: not bytes')
-  if (bytes.length > MAX_MANIFEST_BYTES) throw P2PError.MALFORMED_MESSAGE(`file manifest: ${bytes.length} bytes is more than ${MAX_MANIFEST_BYTES}`)
+  if (bytes.length > MAX_MANIFEST_BYTES) throw P2PError.MESSAGE_TOO_LARGE(`file manifest: ${bytes.length} bytes is more than ${MAX_MANIFEST_BYTES}`)
   const actual = await manifestId(bytes)
   if (actual !== id) throw P2PError.HASH_MISMATCH(`manifest hashes to ${actual.slice(0, 8)}…, not ${id.slice(0, 8)}…`)
   return decodeManifest(bytes)

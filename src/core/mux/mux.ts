@@ -627,7 +627,7 @@ export class Mux extends Emitter<MuxEvents> {
     const len = payload.length
     const size = r.size + len
     if (size > this.maxMessageBytes) {
-      return this.protocolError(P2PError.MALFORMED_MESSAGE(`message on ${r.name} exceeds ${this.maxMessageBytes} bytes`))
+      return this.protocolError(P2PError.MESSAGE_TOO_LARGE(`message on ${r.name} exceeds ${this.maxMessageBytes} bytes`))
     }
     const fin = frame.fin
     r.size = fin ? 0 : size
