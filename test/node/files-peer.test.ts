@@ -14,6 +14,7 @@ import {FilePeer, MAX_REMOTE_FILES} from '../../src/core/files/file-peer.js'
 import {FILES_PROTOCOL, attachFiles, type FilesSwarm} from '../../src/core/files/swarm.js'
 import type {Swarm} from '../../src/core/swarm/index.js'
 import {FakeSwarm, connect} from './fake-swarm.js'
+import {until} from '../shared/until.js'
 
 // The real Swarm must fit what the file protocol asks of a swarm.
 const swarmFits: (swarm: Swarm) => FilesSwarm = swarm => swarm
@@ -76,14 +77,6 @@ async function createPair(serverStore: ChunkStore, clientStore?: ChunkStore) {
   const server = session(ma, serverStore)
   const client = session(mb, clientStore ?? await storeWith())
   return {server, client, ma, mb}
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setImmediate(resolve))
-  }
 }
 
 function collect(peer: FilePeer) {

@@ -11,7 +11,8 @@ import {FILES_PROTOCOL} from '../../src/core/files/swarm.js'
 import {FileMessageType, decodeFileMessage, encodeChunk, encodeHave, encodeManifestMessage, Bitfield} from '../../src/core/files/messages.js'
 import type {MemoryTransportOptions} from '../../src/core/mux/index.js'
 import {FakeSwarm, connect, type FakePeer} from './fake-swarm.js'
-import {eventually, isCode, within} from './helpers.js'
+import {isCode, within} from './helpers.js'
+import {until} from '../shared/until.js'
 import {CorruptingStore} from '../shared/corrupting-store.js'
 
 function bytesOf(n: number, seed = 1): Uint8Array {
@@ -190,7 +191,7 @@ describe('file share', () => {
     const {atA: evilAtVictim} = link(victim, evil)
     await whenFile(victim.share, id)
     const download = victim.share.download(id)
-    await eventually(() => evilAtVictim.destroyed !== null, 5000, 'the corrupting peer dropped')
+    await until(() => evilAtVictim.destroyed !== null, 'the corrupting peer dropped')
     assert.equal(victim.share.file(id)!.have, 0)
     const good = node('GOOD')
     await good.share.add(data, {name: 'x.bin', chunkSize: MIN_CHUNK_SIZE})
@@ -217,7 +218,7 @@ describe('file share', () => {
     const all = new Bitfield(3)
     for (let i = 0; i < 3; i++) all.set(i)
     channel.send(encodeHave(id, all))
-    await eventually(() => victim.share.stats.blamed === 1, 5000, 'the forged manifest blamed')
+    await until(() => victim.share.stats.blamed === 1, 'the forged manifest blamed')
     assert.equal(victim.share.file(id), undefined, 'nothing listed from a forged manifest')
     link(victim, good)
     const info = await whenFile(victim.share, id)

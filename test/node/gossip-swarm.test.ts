@@ -9,18 +9,11 @@ import {
 } from '../../src/core/gossip/index.js'
 import {KeyPairIdentity} from '../../src/core/crypto/identity.js'
 import {FakeSwarm, connect} from './fake-swarm.js'
+import {until} from '../shared/until.js'
 
 // The real Swarm must fit what gossip asks of a swarm.
 const swarmFits: (swarm: Swarm) => GossipSwarm = swarm => swarm
 void swarmFits
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setImmediate(resolve))
-  }
-}
 
 function inbox(gossip: Gossip, topic = 'chat'): GossipMessage[] {
   const list: GossipMessage[] = []
@@ -130,7 +123,7 @@ describe('GossipSource', () => {
     attachGossip(gb, sb)
     connect(sa, 'a', sb, 'b')
     const mine = new GossipSource(ga, 'chat')
-    const theirs = new GossipSource(gb, 'chat')
+    const theirs = new GossipSource(gb, 'chat', {clock: () => 1_700_000_000_000})
     const seen: unknown[] = []
     theirs.subscribe(item => seen.push(item.value))
     await mine.publish({text: 'hello', n: 1})
@@ -143,7 +136,7 @@ describe('GossipSource', () => {
     assert.equal(item.local, false)
     assert.equal(item.author, Buffer.from(identity.publicKey).toString('hex'))
     assert.equal(item.id, mine.items[0].id)
-    assert.ok(Math.abs(item.receivedAt - Date.now()) < 5000)
+    assert.equal(item.receivedAt, 1_700_000_000_000, 'stamped by the source\'s clock')
     assert.deepEqual(seen, [{text: 'hello', n: 1}])
     ga.destroy()
     gb.destroy()

@@ -165,18 +165,6 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
   })
 }
 
-/**
- * Polls `predicate` until true, for state that has no event of its own (the
- * hub learns of a closed socket asynchronously). Bounded.
- */
-export async function eventually(predicate: () => boolean, timeout = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
-
 /** Rejects if `promise` takes longer than `ms`. */
 export function within<T>(promise: Promise<T>, ms: number, what = 'operation'): Promise<T> {
   let timer: ReturnType<typeof setTimeout>

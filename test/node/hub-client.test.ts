@@ -11,7 +11,8 @@ import {CrossHubDedupe} from '../../src/core/hub-client/dedupe.js'
 import {P2PError} from '../../src/core/errors.js'
 import {once} from '../../src/core/emitter.js'
 import {createHub} from '../../src/server/hub.js'
-import {eventually, post, startHub, within} from './helpers.js'
+import {post, startHub, within} from './helpers.js'
+import {until} from '../shared/until.js'
 import type {StartedHub} from './helpers.js'
 
 const cleanups: Array<() => unknown> = []
@@ -100,7 +101,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     await within(sub.ready, 3000, 'ready')
     await client.broadcast('all', {hello: 1})
     assert.deepEqual(await box.count(1), [{hello: 1}])
-    await eventually(() => client.stats.hubs[dead].reconnects >= 2, 3000, 'retries on the dead hub')
+    await until(() => client.stats.hubs[dead].reconnects >= 2, 'retries on the dead hub')
     assert.equal(client.stats.hubs[dead].state, 'connecting')
     assert.ok(client.stats.hubs[dead].failures >= 3, 'two failed streams and a failed broadcast')
     assert.equal(client.stats.hubs[url].state, 'open')
@@ -182,17 +183,17 @@ describe('HubClient', {timeout: 15_000}, () => {
     const box = inbox()
     const sub = client.subscribe(['all'], box.onMessage)
     await sub.ready
-    await eventually(() => a.hub.stats.subscribers === 1 && b.hub.stats.subscribers === 1, 3000, 'both streams')
+    await until(() => a.hub.stats.subscribers === 1 && b.hub.stats.subscribers === 1, 'both streams')
     const inFrom = (url: string) => client.stats.hubs[url].messagesIn
 
     await client.broadcast('all', {type: 'connect', from: 'x'})
-    await eventually(() => inFrom(a.url) === 1 && inFrom(b.url) === 1, 3000, 'both copies')
+    await until(() => inFrom(a.url) === 1 && inFrom(b.url) === 1, 'both copies')
     assert.deepEqual(box.messages, [{type: 'connect', from: 'x'}])
     assert.equal(client.stats.duplicatesDropped, 1)
 
     // The app re-announces the same body: that is a second message.
     await client.broadcast('all', {type: 'connect', from: 'x'})
-    await eventually(() => inFrom(a.url) === 2 && inFrom(b.url) === 2, 3000, 'both copies again')
+    await until(() => inFrom(a.url) === 2 && inFrom(b.url) === 2, 'both copies again')
     assert.equal(box.messages.length, 2)
     assert.equal(client.stats.duplicatesDropped, 2)
 
@@ -324,7 +325,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     live.destroy()
     assert.equal(await closed, url)
     assert.equal(live.stats.hubs[url].state, 'closed')
-    await eventually(() => hub.stats.subscribers === 0, 3000, 'the hub to see the stream go')
+    await until(() => hub.stats.subscribers === 0, 'the hub to see the stream go')
 
     t.mock.timers.enable({apis: ['setTimeout']})
     let opens = 0
@@ -357,7 +358,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     const box = inbox()
     const sub = client.subscribe(['all'], box.onMessage)
     await within(sub.ready, 3000, 'ready')
-    await eventually(() => client.stats.hubs[dead].failures >= 1, 3000, 'the dead hub failing once')
+    await until(() => client.stats.hubs[dead].failures >= 1, 'the dead hub failing once')
     const failuresBefore = client.stats.hubs[dead].failures
 
     const closed = once(client, 'close')
@@ -365,7 +366,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     client.pause()
     assert.equal(client.paused, true)
     assert.equal(await within(closed, 3000, 'the close event'), url)
-    await eventually(() => hub.stats.subscribers === 0, 3000, 'the hub losing our stream')
+    await until(() => hub.stats.subscribers === 0, 'the hub losing our stream')
     assert.equal(client.stats.hubs[url].state, 'closed')
     assert.equal(client.stats.hubs[dead].state, 'closed', 'no retry pending on the dead hub either')
     // A subscription made while paused waits too.
@@ -379,8 +380,8 @@ describe('HubClient', {timeout: 15_000}, () => {
     assert.equal(client.paused, false)
     assert.equal(await within(reopened, 3000, 'the reopen (the back-off would wait a minute)'), url)
     await within(sub2.ready, 3000, 'the subscription made while paused')
-    await eventually(() => hub.stats.subscribers === 2, 3000, 'both streams back')
-    await eventually(() => client.stats.hubs[dead].failures > failuresBefore, 3000, 'the dead hub tried again at once')
+    await until(() => hub.stats.subscribers === 2, 'both streams back')
+    await until(() => client.stats.hubs[dead].failures > failuresBefore, 'the dead hub tried again at once')
     await client.broadcast('all', {after: 'resume'})
     await client.broadcast('other', {to: 'other'})
     assert.deepEqual(await box.count(1), [{after: 'resume'}])
@@ -395,10 +396,10 @@ describe('HubClient', {timeout: 15_000}, () => {
     const one = client.subscribe(['a'], first.onMessage)
     const two = client.subscribe(['b'], second.onMessage)
     await Promise.all([one.ready, two.ready])
-    await eventually(() => hub.stats.subscribers === 2, 3000, 'two streams')
+    await until(() => hub.stats.subscribers === 2, 'two streams')
     one.close()
     one.close()
-    await eventually(() => hub.stats.subscribers === 1, 3000, 'one stream')
+    await until(() => hub.stats.subscribers === 1, 'one stream')
     assert.equal(client.stats.hubs[url].state, 'open')
     await client.broadcast('a', {to: 'a'})
     await client.broadcast('b', {to: 'b'})
@@ -508,8 +509,17 @@ describe('event streams', {timeout: 10_000}, () => {
     }, {EventSource: null})
     stream.close()
     stream.close()
+    // The sentinel: a second stream on the channel. Once it has the message, the first would have too.
+    const sentinel = {opened: false, messages: [] as string[]}
+    const second = openEventStream(`${url}/v1/app/ch`, {
+      onopen: () => { sentinel.opened = true },
+      onmessage: data => sentinel.messages.push(data),
+      onerror: err => { throw err },
+    }, {EventSource: null})
+    await until(() => sentinel.opened, 'the sentinel stream to open')
     await post(`${url}/v1/app/ch`, {x: 1})
-    await new Promise(resolve => setTimeout(resolve, 50))
+    await until(() => sentinel.messages.length === 1, 'the message on the sentinel stream')
+    second.close()
     assert.deepEqual(seen, [])
   })
 })

@@ -5,7 +5,8 @@ import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {HUB_NAME, HUB_VERSION} from '../../src/server/hub.js'
 import {startHubProcess} from '../../scripts/hub-process.js'
-import {eventually, openSse, post, send, startHub, within} from './helpers.js'
+import {openSse, post, send, startHub} from './helpers.js'
+import {until} from '../shared/until.js'
 import type {StartedHub} from './helpers.js'
 
 const started: StartedHub[] = []
@@ -258,7 +259,7 @@ describe('bad input', {timeout: 15_000}, () => {
     assert.equal(full.headers['retry-after'], '30')
     assert.equal((full.json() as {error: string}).error, 'ERR_TOO_MANY_SUBSCRIBERS')
     streams[0].close()
-    await eventually(() => hub.stats.subscribers === 2, 2000, 'the hub to notice a closed stream')
+    await until(() => hub.stats.subscribers === 2, 'the hub to notice a closed stream')
     const room = await openSse(`${url}/v1/app/c4`)
     assert.equal(room.status, 200)
     for (const stream of [...streams, room]) stream.close()
@@ -403,7 +404,7 @@ describe('memory and lifecycle', {timeout: 30_000}, () => {
     assert.equal(hub.stats.messagesDelivered, 100)
 
     for (const stream of streams) stream.close()
-    await eventually(() => hub.stats.subscribers === 0, 5000, 'every stream to be gone')
+    await until(() => hub.stats.subscribers === 0, 'every stream to be gone')
     assert.equal(hub.stats.channels, 0)
     assert.equal(hub.stats.apps, 0)
     assert.deepEqual(hub.internals(), {apps: 0, channels: 0, streams: 0, clients: 0, buckets: 0, heartbeat: false, sweeping: false})
@@ -414,7 +415,7 @@ describe('memory and lifecycle', {timeout: 30_000}, () => {
     await post(`${url}/v1/app/ch`, {})
     assert.equal(hub.internals().buckets, 1)
     assert.equal(hub.internals().sweeping, true)
-    await eventually(() => hub.internals().buckets === 0, 5000, 'the bucket sweep')
+    await until(() => hub.internals().buckets === 0, 'the bucket sweep')
     assert.equal(hub.internals().sweeping, false)
   })
 
@@ -433,8 +434,11 @@ describe('memory and lifecycle', {timeout: 30_000}, () => {
     assert.ok(grown < 1024 * 1024, `heap grew by ${grown} bytes`)
   })
 
-  test('close() ends open streams, finishes in-flight requests and is idempotent', async () => {
+  test('close() ends open streams, finishes in-flight requests and is idempotent', {timeout: 20_000}, async t => {
     const {url, hub} = await startHub()
+    // The hub's own timers are the test's and never run: close() must finish without its
+    // force timer (the closeTimeout that cuts connections still busy), however slow the machine.
+    t.mock.timers.enable({apis: ['setTimeout']})
     const streams = await Promise.all([1, 2, 3].map(i => openSse(`${url}/v1/app/c${i}`)))
     const agent = new Agent({keepAlive: true})
     assert.equal((await post(`${url}/v1/app/c1`, {before: true}, {agent})).status, 200)
@@ -455,7 +459,7 @@ describe('memory and lifecycle', {timeout: 30_000}, () => {
       req.write('{"late":')
     })
     assert.equal(await inFlight, 200)
-    await within(closing, 3000, 'close()')
+    await closing
     assert.equal(hub.close(), closing)
     await Promise.all(streams.map(stream => stream.end()))
     assert.deepEqual(streams[0].messages, [{before: true}])
@@ -466,10 +470,11 @@ describe('memory and lifecycle', {timeout: 30_000}, () => {
     agent.destroy()
   })
 
-  test('close() before listen() resolves', async () => {
+  test('close() before listen() resolves, with no timer to wait for', {timeout: 20_000}, async t => {
+    t.mock.timers.enable({apis: ['setTimeout', 'setInterval']})
     const {createHub} = await import('../../src/server/hub.js')
     const hub = createHub()
-    await within(hub.close(), 1000, 'close()')
+    await hub.close()
   })
 })
 

@@ -8,6 +8,7 @@ import {
 import {P2PError} from '../../src/core/errors.js'
 import {once} from '../../src/core/emitter.js'
 import {equal, utf8} from '../../src/core/bytes.js'
+import {until} from '../shared/until.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -59,15 +60,6 @@ function inbox(): Inbox {
     onclose: () => { box.closed = true },
   }
   return box
-}
-
-/** Polls once per macrotask; tests wait on conditions, never on sleeps. */
-async function until(cond: () => boolean, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + 20000
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setImmediate(resolve))
-  }
 }
 
 function closeEvent(mux: Mux): Promise<P2PError | undefined> {
@@ -222,7 +214,7 @@ describe('mux: round trips', () => {
     const chA = a.channel('echo', echoes)
     const chB: Channel = b.channel('echo', {onmessage: bytes => chB.send(bytes)})
     for (let i = 0; i < 10; i++) chA.send(utf8(`ping ${i}`))
-    await until(() => echoes.messages.length === 10)
+    await until(() => echoes.messages.length === 10, 'ten echoes')
     assert.deepEqual(echoes.messages.map(m => new TextDecoder().decode(m)), Array.from({length: 10}, (_, i) => `ping ${i}`))
     destroy()
   })
@@ -308,7 +300,7 @@ describe('mux: round trips', () => {
     const box = inbox()
     b.channel('x', box)
     a.channel('x', {onmessage: () => {}}).send(pattern(100 * KiB, 1))
-    await until(() => box.messages.length === 1)
+    await until(() => box.messages.length === 1, 'the message')
     assert.ok(equal(box.messages[0], pattern(100 * KiB, 1)))
     assert.ok(ta.framesSent >= 7)
     destroy()
@@ -351,7 +343,7 @@ describe('mux: channels opened late', () => {
     b.channel('late', box)
     assert.equal(box.messages.length, 0, 'held messages come after channel() returns')
     chA.send(utf8('four'))
-    await until(() => box.messages.length === 4)
+    await until(() => box.messages.length === 4, 'four messages')
     assert.deepEqual(box.messages.map(m => new TextDecoder().decode(m)), ['one', 'two', 'three', 'four'])
     assert.equal(b.stats.dropped, 0)
     destroy()
@@ -361,12 +353,12 @@ describe('mux: channels opened late', () => {
     const {a, b, destroy} = createPair({b: {maxPendingMessages: 2}})
     const chA = a.channel('late', {onmessage: () => {}})
     for (let i = 0; i < 5; i++) chA.send(utf8(`m${i}`))
-    await until(() => b.stats.messagesIn === 5)
+    await until(() => b.stats.messagesIn === 5, 'five messages in')
     assert.equal(b.stats.dropped, 3)
     const box = inbox()
     b.channel('late', box)
     chA.send(utf8('after'))
-    await until(() => box.messages.length === 3)
+    await until(() => box.messages.length === 3, 'three messages')
     assert.deepEqual(box.messages.map(m => new TextDecoder().decode(m)), ['m0', 'm1', 'after'])
     destroy()
   })
@@ -377,11 +369,11 @@ describe('mux: channels opened late', () => {
     chA.send(pattern(600, 1))
     chA.send(pattern(600, 2)) // would pass the byte bound: dropped whole
     chA.send(pattern(300, 3))
-    await until(() => b.stats.messagesIn === 3)
+    await until(() => b.stats.messagesIn === 3, 'three messages in')
     assert.equal(b.stats.dropped, 1)
     const box = inbox()
     b.channel('late', box)
-    await until(() => box.messages.length === 2)
+    await until(() => box.messages.length === 2, 'two messages')
     assert.ok(equal(box.messages[0], pattern(600, 1)))
     assert.ok(equal(box.messages[1], pattern(300, 3)))
     destroy()
@@ -419,7 +411,7 @@ describe('mux: closing channels', () => {
     assert.equal(first.messages.length, 1)
     const second = inbox()
     b.channel('x', second)
-    await until(() => second.messages.length === 1)
+    await until(() => second.messages.length === 1, 'the message on the new channel')
     assert.equal(new TextDecoder().decode(second.messages[0]), 'new session')
     assert.equal(a.destroyed || b.destroyed, false)
     destroy()
@@ -430,7 +422,7 @@ describe('mux: closing channels', () => {
     const boxB = inbox()
     b.channel('x', boxB)
     const first = a.channel('x', {onmessage: () => {}})
-    await until(() => b.remoteChannels.length === 1 && a.remoteChannels.length === 1)
+    await until(() => b.remoteChannels.length === 1 && a.remoteChannels.length === 1, 'a channel open on each side')
     first.close()
     const boxA = inbox()
     const second = a.channel('x', boxA)
@@ -440,7 +432,7 @@ describe('mux: closing channels', () => {
     const chB2 = b.channel('x', boxB2)
     chB2.send(utf8('hello again'))
     second.send(utf8('hi'))
-    await until(() => boxA.messages.length === 1 && boxB2.messages.length === 1)
+    await until(() => boxA.messages.length === 1 && boxB2.messages.length === 1, 'a message each way')
     assert.equal(boxA.closed, false)
     assert.equal(second.closed, false)
     destroy()
@@ -506,7 +498,7 @@ describe('mux: hostile peers', () => {
     raw.send(encodePong(0xdeadbeef))
     raw.send(encodeOpen(1, 'x'))
     raw.send(encodeData(1, utf8('still here')))
-    await until(() => box.messages.length === 1)
+    await until(() => box.messages.length === 1, 'the message')
     assert.equal(mux.destroyed, false)
     assert.equal(mux.stats.malformed, 0)
     assert.equal(mux.rtt, 0)
@@ -516,7 +508,7 @@ describe('mux: hostile peers', () => {
   test('a PING is answered with a PONG carrying its nonce', async () => {
     const {mux, raw, received} = createHostile()
     raw.send(encodePing(7))
-    await until(() => received.length === 1)
+    await until(() => received.length === 1, 'the frame')
     const pong = decodeFrame(received[0])
     assert.equal(pong.type, FrameType.PONG)
     assert.equal(pong.nonce, 7)
@@ -576,7 +568,7 @@ describe('mux: fairness', () => {
     const chat = a.channel('chat', {onmessage: () => {}})
     // 256 messages of one frame each, all queued at once: 16 MiB in the mux's queue.
     for (let i = 0; i < 256; i++) bulk.send(new Uint8Array(frameSize))
-    await until(() => bulkReceived === 256 && chatBox.messages.length === 1)
+    await until(() => bulkReceived === 256 && chatBox.messages.length === 1, 'the bulk and the chat message')
     const chatAt = order.indexOf('chat')
     const overtaken = order.length - 1 - chatAt
     // What can be ahead of it: the transport's buffer (≤ highWaterMark + one frame)
@@ -601,11 +593,11 @@ describe('mux: fairness', () => {
     })
     const bulk = a.channel('bulk', {onmessage: () => {}})
     const chat = a.channel('chat', {onmessage: () => {}})
-    await until(() => b.remoteChannels.length === 2)
+    await until(() => b.remoteChannels.length === 2, 'two remote channels')
     const framesAtStart = b.stats.framesIn
     bulk.send(new Uint8Array(16 * MiB))
     chat.send(utf8('hi'))
-    await until(() => bulkDone && chatBox.messages.length === 1)
+    await until(() => bulkDone && chatBox.messages.length === 1, 'the bulk done and the chat message')
     // 16 MiB is 256 frames of 64 KiB; the chat frame is within the first ~18.
     assert.ok(framesBeforeChat - framesAtStart <= 1 + (1 * MiB) / (64 * KiB) + 2, `chat arrived as frame ${framesBeforeChat - framesAtStart}`)
     destroy()
@@ -630,7 +622,7 @@ describe('mux: backpressure', () => {
     bulk.send(pattern(2 * MiB, 99))
     for (let i = 0; i < 100; i++) small.send(utf8(`small ${i}`))
     assert.ok(a.bufferedAmount > 3 * MiB, 'send queues instead of throwing')
-    await until(() => bulkBox.messages.length === 33 && smallBox.messages.length === 100)
+    await until(() => bulkBox.messages.length === 33 && smallBox.messages.length === 100, 'every bulk and small message')
     assert.ok(ta.peakBufferedAmount <= highWaterMark + frameSize + 6, `peak ${ta.peakBufferedAmount}`)
     assert.ok(ta.peakBufferedAmount >= highWaterMark, 'the buffer was actually filled')
     assert.ok(equal(bulkBox.messages[32], pattern(2 * MiB, 99)))
@@ -654,7 +646,7 @@ describe('mux: backpressure', () => {
       await file.ready()
       assert.ok(file.bufferedAmount < 128 * KiB)
     }
-    await until(() => box.messages.length === 128)
+    await until(() => box.messages.length === 128, '128 messages')
     assert.ok(peakQueued <= 128 * KiB + 32 * KiB)
     assert.ok(drains.length > 0 && drains.every(ch => ch === file))
     assert.ok(ta.peakBufferedAmount <= 512 * KiB + a.frameSize + 6)
@@ -801,19 +793,30 @@ describe('mux: keep-alive', () => {
     assert.ok(tb.framesSent >= 30, `B answered ${tb.framesSent} PINGs`)
   })
 
-  test('update events are throttled, not one per frame', async () => {
+  test('update events are throttled: one per updateInterval, however many frames', async t => {
+    // The throttle's timer is the test's: every frame arrives (on real macrotasks) before it may run.
+    t.mock.timers.enable({apis: ['setTimeout']})
     const {a, b, destroy} = createPair({a: {updateInterval: 20}, b: {updateInterval: 20}})
+    t.after(destroy)
     const box = inbox()
     b.channel('x', box)
     let updates = 0
     b.on('update', () => { updates++ })
     const ch = a.channel('x', {onmessage: () => {}})
     for (let i = 0; i < 500; i++) ch.send(utf8(`m${i}`))
-    await until(() => box.messages.length === 500)
-    await once(b, 'update')
-    assert.ok(updates < 50, `${updates} updates for ${b.stats.framesIn} frames`)
-    assert.equal(b.stats.messagesIn, 500)
-    destroy()
+    await until(() => box.messages.length === 500, '500 messages', {every: 0})
+    assert.equal(updates, 0, 'none before the interval is up')
+    t.mock.timers.tick(19)
+    assert.equal(updates, 0)
+    t.mock.timers.tick(1)
+    assert.equal(updates, 1, `${updates} updates for ${b.stats.framesIn} frames`)
+    t.mock.timers.tick(1000)
+    assert.equal(updates, 1, 'nothing changed since: no more updates')
+    ch.send(utf8('one more'))
+    await until(() => box.messages.length === 501, 'one more message', {every: 0})
+    t.mock.timers.tick(20)
+    assert.equal(updates, 2)
+    assert.equal(b.stats.messagesIn, 501)
   })
 })
 

@@ -8,6 +8,7 @@ import {ROOMS_PROTOCOL, RoomMessageType, decodeRoomMessage, encodeRoomMessage, r
 import {claimPageIdentity} from '../../src/core/swarm/page-identity.js'
 import {toHex} from '../../src/core/bytes.js'
 import type {PeerConnection} from '../../src/core/swarm/peer-connection.js'
+import {until} from '../shared/until.js'
 
 const KEY_A = 'a'.repeat(64)
 const KEY_B = 'b'.repeat(64)
@@ -80,14 +81,6 @@ function tap(link: FakeLink): Uint8Array[] {
 }
 
 const rawChannels = new WeakMap<FakeLink, Channel>()
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setImmediate(resolve))
-  }
-}
 
 describe('rooms: messages', () => {
   test('room messages round-trip, and anything else is MALFORMED_MESSAGE', async () => {

@@ -6,7 +6,8 @@ import {createRequire} from 'node:module'
 import type {Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {HubClient} from '../../src/core/hub-client/hub-client.js'
-import {eventually, startHub, within} from './helpers.js'
+import {startHub, within} from './helpers.js'
+import {until} from '../shared/until.js'
 
 interface SignalhubStream {
   on(event: 'data', listener: (data: unknown) => void): this
@@ -148,10 +149,10 @@ describe('signalhub interop', {timeout: 15_000}, () => {
     await ours.subscribe(['all'], box.onMessage).ready
     // Both streams must be open before the broadcast for the dedupe to be exercised.
     const bothOpen = () => Object.values(ours.stats.hubs).every(hubStats => hubStats.state === 'open')
-    await eventually(() => bothOpen() && hub.stats.subscribers === 1, 3000, 'both streams open')
+    await until(() => bothOpen() && hub.stats.subscribers === 1, 'both streams open')
     await ours.broadcast('all', {type: 'connect', from: 'both'})
     await box.until(1)
-    await eventually(() => ours.stats.duplicatesDropped === 1, 3000, 'the second copy')
+    await until(() => ours.stats.duplicatesDropped === 1, 'the second copy')
     assert.deepEqual(box.messages, [{type: 'connect', from: 'both'}])
     assert.equal(ours.stats.hubs[url].messagesIn, 1)
     assert.equal(ours.stats.hubs[original].messagesIn, 1)

@@ -12,7 +12,8 @@ import {HubClient} from '../../src/core/hub-client/hub-client.js'
 import {SharedStreams} from '../../src/core/hub-client/shared-streams.js'
 import type {OpenStream} from '../../src/core/hub-client/sse.js'
 import {P2PError} from '../../src/core/errors.js'
-import {eventually, startHub} from './helpers.js'
+import {startHub} from './helpers.js'
+import {until} from '../shared/until.js'
 
 const cleanups: Array<() => unknown> = []
 after(() => Promise.all(cleanups.map(cleanup => cleanup())))
@@ -107,10 +108,10 @@ async function threeTabs() {
   const app = uniqueApp()
   const log: string[] = []
   const subs = {a: a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))}
-  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
+  await until(() => a.stats.leading === 1, 'the first tab to lead')
   b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
   c.open('', recorder('c', log), hubTarget(app, ['all', 'c']))
-  await eventually(() => ['a:open', 'b:open', 'c:open'].every(e => log.includes(e)), 2000, 'every tab to open')
+  await until(() => ['a:open', 'b:open', 'c:open'].every(e => log.includes(e)), 'every tab to open')
   return {hub, a, b, c, app, log, subs}
 }
 
@@ -123,7 +124,7 @@ test('the tabs of an origin share one stream with the union of their channels', 
 
   log.length = 0
   hub.send('"hello"')
-  await eventually(() => log.length === 3, 2000, 'the message in every tab')
+  await until(() => log.length === 3, 'the message in every tab')
   assert.deepEqual(log.sort(), ['a:"hello"', 'b:"hello"', 'c:"hello"'])
   assert.equal(a.stats.relayed, 1, 'relayed once for all followers, not once per tab')
 })
@@ -141,14 +142,14 @@ test('through a real hub: one subscriber for five tabs, and the signals go on af
     client.subscribe(['all', `tab${i}`], data => received[i].push(data))
     return client
   })
-  await eventually(() => clients.every(c => c.stats.hubs[started.url].state === 'open'), 5000, 'every tab to be served')
+  await until(() => clients.every(c => c.stats.hubs[started.url].state === 'open'), 'every tab to be served')
   // Streams replaced while the union grew take a moment to end at the hub.
-  await eventually(() => started.hub.stats.subscribers === 1, 2000, 'one subscriber at the hub')
+  await until(() => started.hub.stats.subscribers === 1, 'one subscriber at the hub')
   assert.equal(list.filter(tab => tab.stats.leading === 1).length, 1)
 
   await clients[4].broadcast('all', {n: 1})
   await clients[0].broadcast('tab3', {n: 2})
-  await eventually(() => received.every(r => r.length >= 1) && received[3].length === 2, 2000, 'every broadcast delivered')
+  await until(() => received.every(r => r.length >= 1) && received[3].length === 2, 'every broadcast delivered')
   assert.deepEqual(received[3], [{n: 1}, {n: 2}])
 
   const leader = list.findIndex(tab => tab.stats.leading === 1)
@@ -156,21 +157,20 @@ test('through a real hub: one subscriber for five tabs, and the signals go on af
   list[leader].destroy()
   clients[leader].destroy()
   const rest = list.map((_, i) => i).filter(i => i !== leader)
-  await eventually(() => list.some(tab => tab.stats.leading === 1), 2000, 'another tab to lead')
+  await until(() => list.some(tab => tab.stats.leading === 1), 'another tab to lead')
   // The followers' subscriptions stayed open; the new leader's stream serves them all.
-  await eventually(() => started.hub.stats.subscribers === 1 && list.some(tab => tab.stats.tabs === rest.length - 1),
-    5000, 'every remaining tab served again by one stream')
+  await until(() => started.hub.stats.subscribers === 1 && list.some(tab => tab.stats.tabs === rest.length - 1), 'every remaining tab served again by one stream')
   assert.ok(rest.every(i => clients[i].stats.hubs[started.url].state === 'open'))
   assert.ok(rest.every(i => clients[i].stats.hubs[started.url].failures === 0), 'no subscription failed over the handover')
   // Signals sent in the handover's gap may be lost (the swarms re-announce); then they flow again.
   for (const r of received) r.length = 0
   let n = 0
-  await eventually(() => {
+  await until(() => {
     clients[rest[0]].broadcast('all', {n: n++}).catch(() => {})
     return rest.every(i => received[i].length > 0)
-  }, 5000, 'broadcasts to reach every remaining tab')
+  }, 'broadcasts to reach every remaining tab')
   await clients[rest[1]].broadcast('all', {n: 'last'})
-  await eventually(() => rest.every(i => received[i].some(m => (m as {n: unknown}).n === 'last')), 2000, 'the last broadcast everywhere')
+  await until(() => rest.every(i => received[i].some(m => (m as {n: unknown}).n === 'last')), 'the last broadcast everywhere')
   for (const i of rest) {
     const got = received[i].map(m => (m as {n: unknown}).n)
     assert.equal(new Set(got).size, got.length, 'each message delivered once')
@@ -178,15 +178,15 @@ test('through a real hub: one subscriber for five tabs, and the signals go on af
   assert.deepEqual(received[leader], [], 'the dead tab hears nothing')
 
   for (const i of rest) clients[i].destroy()
-  await eventually(() => started.hub.stats.subscribers === 0, 2000, 'the stream to close once no tab needs it')
+  await until(() => started.hub.stats.subscribers === 0, 'the stream to close once no tab needs it')
   assert.ok(list.every(tab => tab.stats.leading === 0 && tab.stats.following === 0))
 })
 
 test('a tab that dies without a word is forgotten at once (its lock is freed) and the union shrinks back', async () => {
   const {hub, a, c, log} = await threeTabs()
   c.destroy()
-  await eventually(() => a.stats.tabs === 1, 2000, 'the leader to forget the silent tab')
-  await eventually(() => hub.live().length === 1 && !hub.live()[0].channels.includes('c'), 2000, 'the union to shrink')
+  await until(() => a.stats.tabs === 1, 'the leader to forget the silent tab')
+  await until(() => hub.live().length === 1 && !hub.live()[0].channels.includes('c'), 'the union to shrink')
   assert.deepEqual([...hub.live()[0].channels].sort(), ['a', 'all', 'b'])
   assert.ok(!log.includes('b:error:ERR_CONNECTION_CLOSED'), 'the other follower kept its subscription')
 })
@@ -198,11 +198,11 @@ test('a leader whose own subscriptions close hands the stream on; the last close
   const app = uniqueApp()
   const log: string[] = []
   const sa = a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
-  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
+  await until(() => a.stats.leading === 1, 'the first tab to lead')
   const sb = b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
-  await eventually(() => log.includes('b:open'), 2000, 'the follower to open')
+  await until(() => log.includes('b:open'), 'the follower to open')
   sa.close()
-  await eventually(() => b.stats.leading === 1 && hub.live().length === 1, 2000, 'the lock and the stream to move')
+  await until(() => b.stats.leading === 1 && hub.live().length === 1, 'the lock and the stream to move')
   assert.deepEqual([a.stats.leading, a.stats.following], [0, 0])
   assert.deepEqual([...hub.live()[0].channels], ['all', 'b'])
   log.length = 0
@@ -222,7 +222,7 @@ test("a failed stream fails the tabs' subscriptions, for their hub clients to re
   // and opens a stream of its own at once, as a tab alone would.
   const settled = (name: string, tab: TabStreams) => log.includes(`${name}:error:ERR_CONNECTION_CLOSED`) ||
     (tab.stats.leading === 1 && hub.live().some(s => s.channels.includes(name)))
-  await eventually(() => settled('b', b) && settled('c', c), 2000, 'every follower to fail or take over')
+  await until(() => settled('b', b) && settled('c', c), 'every follower to fail or take over')
   assert.ok(log.includes('a:error:ERR_HUB_UNREACHABLE'), `the leader's own subscription failed: ${log}`)
   assert.deepEqual([a.stats.leading, a.stats.following], [0, 0])
   assert.ok(hub.live().length <= 1, `${hub.live().length} streams open`)
@@ -236,11 +236,11 @@ test('hostile tabs: malformed messages are counted and dropped, and only the lea
   const app = uniqueApp()
   const log: string[] = []
   a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
-  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
+  await until(() => a.stats.leading === 1, 'the first tab to lead')
   b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
-  await eventually(() => hub.streams.some(s => s.channels.includes('b')), 2000, 'the leader to ask for both tabs')
+  await until(() => hub.streams.some(s => s.channels.includes('b')), 'the leader to ask for both tabs')
   for (const s of hub.live()) s.handlers.onopen()
-  await eventually(() => log.includes('b:open'), 2000, 'the follower to open')
+  await until(() => log.includes('b:open'), 'the follower to open')
 
   const rogue = new BroadcastChannel(`${TAB_STREAM_PREFIX}http://h\n${app}`)
   cleanups.push(() => rogue.close())
@@ -252,21 +252,20 @@ test('hostile tabs: malformed messages are counted and dropped, and only the lea
     {type: 'message', from: 'x'.repeat(65), data: '"x"'}, {type: 'nope', from: 'x'},
   ]
   for (const message of junk) rogue.postMessage(message)
-  await eventually(() => a.stats.malformed === junk.length && b.stats.malformed === junk.length, 2000, 'every tab to drop the junk')
+  await until(() => a.stats.malformed === junk.length && b.stats.malformed === junk.length, 'every tab to drop the junk')
 
   // Well formed, but not from the leader: a follower must not deliver it.
   rogue.postMessage({type: 'message', from: 'not-the-leader', data: '"forged"'})
   hub.send('"real"')
-  await eventually(() => log.includes('b:"real"'), 2000, 'the real message to be relayed')
+  await until(() => log.includes('b:"real"'), 'the real message to be relayed')
   assert.ok(!log.some(e => e.includes('forged')))
 
   // An announcement from an id that holds no tab lock is a tab already gone.
   rogue.postMessage({type: 'want', from: 'ghost', channels: ['ghost-channel'], waiting: true})
   // Messages from one sender arrive in order: once this one is counted, the ghost was heard.
   rogue.postMessage('marker')
-  await eventually(() => a.stats.malformed === junk.length + 1, 2000, 'the leader to hear the ghost')
-  await eventually(() => a.stats.tabs === 1 && hub.live().every(s => !s.channels.includes('ghost-channel')), 2000,
-    'the ghost to be forgotten')
+  await until(() => a.stats.malformed === junk.length + 1, 'the leader to hear the ghost')
+  await until(() => a.stats.tabs === 1 && hub.live().every(s => !s.channels.includes('ghost-channel')), 'the ghost to be forgotten')
 })
 
 test('a leader serves at most maxTabs other tabs', async () => {
@@ -276,11 +275,11 @@ test('a leader serves at most maxTabs other tabs', async () => {
   const app = uniqueApp()
   const log: string[] = []
   a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
-  await eventually(() => a.stats.leading === 1, 2000, 'the first tab to lead')
+  await until(() => a.stats.leading === 1, 'the first tab to lead')
   b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
-  await eventually(() => log.includes('b:open'), 2000, 'the first follower to open')
+  await until(() => log.includes('b:open'), 'the first follower to open')
   c.open('', recorder('c', log), hubTarget(app, ['all', 'c']))
-  await eventually(() => a.stats.refused > 0, 2000, 'the second follower to be refused')
+  await until(() => a.stats.refused > 0, 'the second follower to be refused')
   assert.equal(a.stats.tabs, 1)
   assert.ok(!log.includes('c:open'))
   assert.ok(hub.live().every(s => !s.channels.includes('c')))
@@ -295,8 +294,10 @@ test('without Web Locks or BroadcastChannel the tab keeps its streams to itself,
     const log: string[] = []
     tab.open('', recorder('a', log), hubTarget('room', ['all', 'a']))
     tab.open('', recorder('b', log), hubTarget('room', ['all', 'b']))
-    await eventually(() => hub.streams.length > before, 2000, 'a stream')
-    await new Promise(resolve => setTimeout(resolve, 0))
+    await until(() => hub.streams.length > before, 'a stream')
+    // The sentinel: the stream opens and both subscriptions hear it; by then any second stream would exist.
+    hub.streams.at(-1)!.handlers.onopen()
+    await until(() => log.includes('a:open') && log.includes('b:open'), 'both subscriptions open')
     assert.equal(hub.streams.length, before + 1)
     assert.deepEqual([...hub.streams.at(-1)!.channels], ['a', 'all', 'b'])
     assert.deepEqual(tab.stats, {leading: 0, following: 0, tabs: 0, relayed: 0, malformed: 0, refused: 0})
