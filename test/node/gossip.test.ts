@@ -4,7 +4,7 @@ import {Gossip, type GossipMessage, type GossipOptions} from '../../src/core/gos
 import {SimNetwork, VirtualClock, createRandom, type SimPeer} from '../../src/core/gossip/simulation.js'
 import {MessageCache, SeenSet} from '../../src/core/gossip/seen-set.js'
 import {PeerScore, scoreParams} from '../../src/core/gossip/score.js'
-import {TokenBucket} from '../../src/core/token-bucket.js'
+import {systemClock} from '../../src/core/clock.js'
 import {
   GossipFrameType, decodeGossipFrame, encodeData, encodeGraft, encodeIHave, encodePrune, signedBytes,
 } from '../../src/core/gossip/messages.js'
@@ -411,6 +411,26 @@ describe('gossip: plumtree', () => {
   })
 })
 
+describe('gossip: lifecycle and options', () => {
+  test('destroy(err) emits error then close, once; destroyed cannot be assigned', () => {
+    const gossip = new Gossip()
+    const events: string[] = []
+    gossip.on('error', err => events.push(`error ${(err as P2PError).code}`))
+    gossip.on('close', () => events.push('close'))
+    gossip.destroy(P2PError.PEER_MISBEHAVING('test'))
+    gossip.destroy(P2PError.PEER_MISBEHAVING('again'))
+    assert.deepEqual(events, ['error ERR_PEER_MISBEHAVING', 'close'])
+    assert.throws(() => { (gossip as {destroyed: boolean}).destroyed = false }, TypeError)
+    assert.equal(gossip.destroyed, true)
+  })
+
+  test('counts that are not whole numbers, NaN or negative are refused at once', () => {
+    for (const options of [{seenMax: 2.5}, {cacheBytes: NaN}, {maxPending: -1}, {maxHops: 1.5}, {seenTTL: NaN}]) {
+      assert.throws(() => new Gossip(options), {code: 'ERR_INVALID_ARGUMENT'}, JSON.stringify(options))
+    }
+  })
+})
+
 describe('gossip: new links', () => {
   test('a new link is offered recent messages; a peer that was in the room grafts those it missed, in one frame', () => {
     const {clock, net} = createNet({recentWindow: 1000})
@@ -743,7 +763,7 @@ describe('gossip: hostile peers', () => {
 
   test('a muted peer that goes quiet is heard again once its penalty fades', () => {
     let now = 0
-    const gossip = new Gossip({now: () => now, score: {halfLife: 1000}})
+    const gossip = new Gossip({clock: {...systemClock, now: () => now}, score: {halfLife: 1000}})
     const peer = hostile(gossip)
     for (let i = 0; i < 3; i++) peer.send(new Uint8Array([0x0e]))
     assert.equal(gossip.link(peer.id)!.muted, true)
@@ -769,13 +789,4 @@ describe('gossip: score and rate limit', () => {
     assert.throws(() => scoreParams({muteThreshold: -60}), {code: 'ERR_INVALID_ARGUMENT'})
   })
 
-  test('the token bucket refills at its rate up to its burst', () => {
-    let now = 0
-    const bucket = new TokenBucket(10, 2, () => now)
-    assert.deepEqual([bucket.take(), bucket.take(), bucket.take()], [true, true, false])
-    now = 100
-    assert.deepEqual([bucket.take(), bucket.take()], [true, false])
-    now = 10_000
-    assert.deepEqual([bucket.take(), bucket.take(), bucket.take()], [true, true, false])
-  })
 })

@@ -28,7 +28,8 @@ import {
 import {MessageCache, SeenSet} from './seen-set.js'
 import {ExpiringMap} from '../expiring-map.js'
 import {TokenBucket, checkRateLimit} from '../token-bucket.js'
-import {checkNumber} from '../check.js'
+import {checkInteger, checkNumber} from '../check.js'
+import {systemClock, type Clock} from '../clock.js'
 import {
   DecayingCounter, PeerScore, scoreParams, type ScoreOptions, type ScoreParams,
 } from './score.js'
@@ -126,11 +127,12 @@ export interface GossipOptions {
   retainScore?: number
   /** Least milliseconds between two `update` events. */
   updateInterval?: number
-  now?: () => number
-  setTimeout?: (callback: () => void, ms: number) => unknown
-  clearTimeout?: (handle: unknown) => void
-  /** A source of uniform numbers in [0, 1); when given, message ids come from it (simulations). */
-  random?: () => number
+  /**
+   * Time, timers and randomness; the system's by default. A clock of one's own
+   * (a simulation) also draws the message ids, so a seeded run repeats exactly;
+   * with the system clock they come from the platform's cryptographic source.
+   */
+  clock?: Clock
   /** Names this router in debug logs. */
   label?: string
 }
@@ -267,7 +269,7 @@ export class Gossip extends Emitter<GossipEvents> {
   readonly publicKey: string | null
   readonly maxHops: number
   readonly maxMessageBytes: number
-  destroyed = false
+  #destroyed = false
 
   readonly #params: ScoreParams
   readonly #lazyDelay: number
@@ -336,28 +338,25 @@ export class Gossip extends Emitter<GossipEvents> {
       score,
       retainScore = 300_000,
       updateInterval = 250,
-      now = () => performance.now(),
-      setTimeout: set = (callback, ms) => globalThis.setTimeout(callback, ms),
-      clearTimeout: clear = handle => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
-      random,
+      clock = systemClock,
       label = '',
     } = options
     if (mode !== 'flood' && mode !== 'plumtree') throw P2PError.INVALID_ARGUMENT(`mode must be 'flood' or 'plumtree'`)
-    checkNumber('maxHops', maxHops, 1, MAX_HOPS)
-    checkNumber('maxMessageBytes', maxMessageBytes, 0)
+    checkInteger('maxHops', maxHops, 1, MAX_HOPS)
+    checkInteger('maxMessageBytes', maxMessageBytes, 0)
     checkNumber('seenTTL', seenTTL, 1)
-    checkNumber('seenMax', seenMax, 1)
+    checkInteger('seenMax', seenMax, 1)
     checkNumber('cacheTTL', cacheTTL, 1)
-    checkNumber('cacheMax', cacheMax, 1)
-    checkNumber('cacheBytes', cacheBytes, 1)
+    checkInteger('cacheMax', cacheMax, 1)
+    checkInteger('cacheBytes', cacheBytes, 1)
     checkNumber('lazyDelay', lazyDelay, 0)
     checkNumber('graftTimeout', graftTimeout, 0)
     checkNumber('graftRetry', graftRetry, 0)
-    checkNumber('pruneAfter', pruneAfter, 1)
-    checkNumber('optimizeThreshold', optimizeThreshold, 0, MAX_HOPS)
+    checkInteger('pruneAfter', pruneAfter, 1)
+    checkInteger('optimizeThreshold', optimizeThreshold, 0, MAX_HOPS)
     checkNumber('recentWindow', recentWindow, 0)
-    checkNumber('maxMissing', maxMissing, 0)
-    checkNumber('maxPending', maxPending, 0)
+    checkInteger('maxMissing', maxMissing, 0)
+    checkInteger('maxPending', maxPending, 0)
     checkNumber('retainScore', retainScore, 1)
     checkNumber('updateInterval', updateInterval, 0)
     this.#params = scoreParams(score)
@@ -378,10 +377,11 @@ export class Gossip extends Emitter<GossipEvents> {
     this.#cacheTTL = cacheTTL
     this.#cacheMax = cacheMax
     this.#updateInterval = updateInterval
+    const now = (): number => clock.now()
     this.#now = now
-    this.#setTimeout = set
-    this.#clearTimeout = clear
-    this.#random = random ?? null
+    this.#setTimeout = (callback, ms) => clock.setTimeout(callback, ms)
+    this.#clearTimeout = handle => clock.clearTimeout(handle)
+    this.#random = clock === systemClock ? null : () => clock.random()
     this.#label = label ? shortId(label) : this.publicKey ? shortId(this.publicKey) : ''
     this.#seen = new SeenSet({ttl: seenTTL, max: seenMax, now})
     this.#cache = new MessageCache({ttl: cacheTTL, max: cacheMax, maxBytes: cacheBytes, now})
@@ -575,10 +575,18 @@ export class Gossip extends Emitter<GossipEvents> {
     this.#changed()
   }
 
-  /** Stops everything: timers cleared, links forgotten (not dropped), late verifications ignored. */
-  destroy(): void {
-    if (this.destroyed) return
-    this.destroyed = true
+  /** True once destroyed; read-only. */
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
+  /**
+   * Stops everything: timers cleared, links forgotten (not dropped), late
+   * verifications ignored. Idempotent; emits `error` (with `err`), then `close`.
+   */
+  destroy(err?: Error): void {
+    if (this.#destroyed) return
+    this.#destroyed = true
     for (const timer of [this.#lazyTimer, this.#graftTimer, this.#updateTimer]) {
       if (timer !== null) this.#clearTimeout(timer)
     }
@@ -594,7 +602,8 @@ export class Gossip extends Emitter<GossipEvents> {
     this.#seen.clear()
     this.#cache.clear()
     this.#retained.clear()
-    debug(this.#label, 'destroyed')
+    debug(this.#label, 'destroyed', err?.message ?? '')
+    if (err) this.emit('error', err)
     this.emit('close')
     this.removeAllListeners()
   }

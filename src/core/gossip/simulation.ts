@@ -9,6 +9,7 @@
  * compares flooding with Plumtree on the same workload.
  */
 import {P2PError} from '../errors.js'
+import type {Clock} from '../clock.js'
 import {Gossip, type GossipMode, type GossipOptions, type GossipStats} from './router.js'
 
 // ---- randomness -------------------------------------------------------------------
@@ -40,14 +41,21 @@ interface Timer {
 
 /**
  * Virtual time with an event queue (a binary heap ordered by time, then by
- * scheduling order, so equal times run first-in first-out). Its `setTimeout`
- * and `clearTimeout` plug into a router; `run` advances time event by event.
+ * scheduling order, so equal times run first-in first-out), and seeded chance:
+ * a `Clock` for any core object; `run` advances time event by event.
  */
-export class VirtualClock {
+export class VirtualClock implements Clock {
   #now = 0
   #seq = 0
   #live = 0
   readonly #heap: Timer[] = []
+
+  /** Uniform in [0, 1), seeded: a run repeats exactly. */
+  readonly random: () => number
+
+  constructor(random: () => number = createRandom(1)) {
+    this.random = random
+  }
 
   /** Virtual milliseconds since the start. */
   readonly now = (): number => this.#now
@@ -182,10 +190,7 @@ export class SimNetwork {
     const gossip = new Gossip({
       ...this.#options,
       ...options,
-      now: this.clock.now,
-      setTimeout: this.clock.setTimeout,
-      clearTimeout: this.clock.clearTimeout,
-      random: this.#random,
+      clock: {now: this.clock.now, setTimeout: this.clock.setTimeout, clearTimeout: this.clock.clearTimeout, random: this.#random},
       label: key.slice(-8),
     })
     const peer: SimPeer = {key, gossip, neighbors: new Set(), present: true}
