@@ -17,6 +17,7 @@ import {P2PError, toP2PError} from '../errors.js'
 import type {ChunkStore} from './chunk-store.js'
 import {Download, DEFAULT_REQUEST_TIMEOUT} from './download.js'
 import type {FilePeer} from './file-peer.js'
+import {safeBlobType} from './blob-type.js'
 import {chunkRange, createManifest, isFileId, verifyManifest, type FileManifest} from './manifest.js'
 import {Bitfield, MANIFEST_INDEX, type RejectReason} from './messages.js'
 import {attachFiles, type AttachedFiles, type FilesSwarm} from './swarm.js'
@@ -262,7 +263,10 @@ export class FileShare extends Emitter<FileShareEvents> {
     await this.discard(entry, 'file removed')
   }
 
-  /** A complete file as a Blob of its MIME type. */
+  /**
+   * A complete file as a Blob. Its type is the file's only when a browser shows that type without
+   * running anything (images, audio, video; `safeBlobType`), else `application/octet-stream`.
+   */
   async blob(id: string): Promise<Blob> {
     const entry = this.entries.get(id)
     if (!entry?.manifest || !entry.have?.isComplete()) throw P2PError.NOT_FOUND(`file ${id.slice(0, 8)} is not complete here`)
@@ -272,7 +276,7 @@ export class FileShare extends Emitter<FileShareEvents> {
       if (!chunk) throw P2PError.NOT_FOUND(`chunk ${index} of ${id.slice(0, 8)} is missing`)
       parts.push(chunk)
     }
-    return new Blob(parts as BlobPart[], {type: entry.manifest.type})
+    return new Blob(parts as BlobPart[], {type: safeBlobType(entry.manifest.type)})
   }
 
   /** Ends every session and download; the store (and its database) stays open for its owner. */

@@ -7,6 +7,7 @@ import {swarmContext} from '../../context/swarm-context.js'
 import type {Swarm} from '../../core/swarm/swarm.js'
 import {ChunkStore} from '../../core/files/chunk-store.js'
 import {FileShare, type FileInfo} from '../../core/files/share.js'
+import {SVG_TYPE, mimeEssence, safeBlobType} from '../../core/files/blob-type.js'
 import {P2PError, toP2PError} from '../../core/errors.js'
 import {P2PErrorEvent} from '../../events/error-event.js'
 import {FileAddEvent} from '../../events/file-add-event.js'
@@ -18,6 +19,16 @@ import {claimStorageSlot, type StorageSlot} from './storage-slot.js'
 import {styles} from './p2p-file-drop.styles.js'
 
 const DEFAULT_STORE = 'p2p-elements-files'
+
+/** A complete file's URLs: `save` is its blob URL, `preview` what its `<img>`, `<video>` or `<audio>` shows. */
+interface FileUrls {
+  save: string
+  preview: {kind: 'image' | 'video' | 'audio', src: string} | null
+}
+
+// An SVG preview is a data: URL kept as a string in the page's memory; beyond this
+// size the file is only offered for saving.
+const MAX_SVG_PREVIEW_BYTES = 1024 * 1024
 
 /** What the element holds while it is in a room; let go of together. */
 interface Held {
@@ -128,8 +139,8 @@ export class P2PFileDropElement extends LitElement {
   readonly #declined = new Set<string>()
   /** The last quarter of each download announced to screen readers. */
   readonly #quarters = new Map<string, number>()
-  /** Object URLs of complete files, by id; null while the Blob is being read. */
-  readonly #urls = new Map<string, string | null>()
+  /** URLs of complete files, by id; null while the Blob is being read. */
+  readonly #urls = new Map<string, FileUrls | null>()
   /** Errors already reported: a download's rejection may be the error the share just emitted. */
   readonly #reported = new WeakSet<Error>()
   #frame = 0
@@ -202,12 +213,12 @@ export class P2PFileDropElement extends LitElement {
             <span part="transfer-text">${transferText(f)}</span>
           </div>` : nothing}
         ${f.error && f.state !== 'complete' ? html`<p part="error">${f.error.message}</p>` : nothing}
-        ${url ? preview(f, url) : nothing}
+        ${url?.preview ? preview(f, url.preview) : nothing}
         <div part="actions">${this.#actions(f, url)}</div>
       </li>`
   }
 
-  #actions(f: FileInfo, url: string | null | undefined) {
+  #actions(f: FileInfo, url: FileUrls | null | undefined) {
     const button = (name: string, text: string, action: () => void) => html`
       <button type="button" part="button ${name}" aria-label=${`${text} ${f.name}`} @click=${action}>${text}</button>`
     switch (f.state) {
@@ -219,7 +230,7 @@ export class P2PFileDropElement extends LitElement {
         return [button('resume', 'Resume', () => this.#download(f.id)), button('cancel', 'Cancel', () => this.#cancel(f.id))]
       case 'complete':
         return [
-          url ? html`<a part="button save" href=${url} download=${f.name} aria-label=${`Save ${f.name}`}>Save</a>` : nothing,
+          url ? html`<a part="button save" href=${url.save} download=${f.name} aria-label=${`Save ${f.name}`}>Save</a>` : nothing,
           button('remove', 'Remove', () => this.#remove(f.id)),
         ]
     }
@@ -452,17 +463,22 @@ export class P2PFileDropElement extends LitElement {
     this.requestUpdate()
   }
 
-  /** An object URL for each complete file, read once; revoked when the file is no longer complete here. */
+  /**
+   * The URLs of each complete file, made once; revoked when the file is no longer complete here.
+   * The share's Blob carries only a type that cannot run in the page's origin (see
+   * `safeBlobType`), so its URL serves Save and the previews of images, audio and video.
+   */
   #syncUrls(): void {
     const share = this.#held?.share
-    const complete = new Set(this.#ready && share ? share.files().filter(f => f.state === 'complete').map(f => f.id) : [])
+    const complete = new Map(this.#ready && share ? share.files().filter(f => f.state === 'complete').map(f => [f.id, f]) : [])
     this.#revokeUrls(id => !complete.has(id))
-    for (const id of complete) {
+    for (const [id, info] of complete) {
       if (this.#urls.has(id)) continue
       this.#urls.set(id, null)
-      share!.blob(id).then(blob => {
+      share!.blob(id).then(async blob => ({blob, svg: await svgPreview(info, blob)})).then(({blob, svg}) => {
         if (this.#held?.share !== share || this.#urls.get(id) !== null) return
-        this.#urls.set(id, URL.createObjectURL(blob))
+        const save = URL.createObjectURL(blob)
+        this.#urls.set(id, {save, preview: svg ? {kind: 'image', src: svg} : mediaPreview(info.type, save)})
         this.requestUpdate()
       }, err => {
         // Left as null: no Save link, and no second attempt that would fail the same way.
@@ -474,7 +490,7 @@ export class P2PFileDropElement extends LitElement {
   #revokeUrls(which: (id: string) => boolean): void {
     for (const [id, url] of this.#urls) {
       if (!which(id)) continue
-      if (url) URL.revokeObjectURL(url)
+      if (url) URL.revokeObjectURL(url.save)
       this.#urls.delete(id)
     }
   }
@@ -520,13 +536,37 @@ function formatDuration(seconds: number): string {
 }
 
 /** Complete media show in place; the type is the sender's claim, so only tags that run no script are used. */
-function preview(f: FileInfo, url: string) {
-  switch (f.type.split('/')[0]) {
-    case 'image': return html`<img part="preview" src=${url} alt=${f.name} loading="lazy">`
-    case 'video': return html`<video part="preview" src=${url} controls preload="metadata" aria-label=${f.name}></video>`
-    case 'audio': return html`<audio part="preview" src=${url} controls preload="metadata" aria-label=${f.name}></audio>`
-    default: return nothing
+function preview(f: FileInfo, {kind, src}: NonNullable<FileUrls['preview']>) {
+  switch (kind) {
+    case 'image': return html`<img part="preview" src=${src} alt=${f.name} loading="lazy">`
+    case 'video': return html`<video part="preview" src=${src} controls preload="metadata" aria-label=${f.name}></video>`
+    case 'audio': return html`<audio part="preview" src=${src} controls preload="metadata" aria-label=${f.name}></audio>`
   }
+}
+
+/** The preview of a file of an allowed image, audio or video type, from its blob URL. */
+function mediaPreview(type: string, src: string): FileUrls['preview'] {
+  const kind = safeBlobType(type).split('/')[0]
+  return kind === 'image' || kind === 'video' || kind === 'audio' ? {kind, src} : null
+}
+
+/**
+ * An SVG's preview, as a data: URL for an `<img>` (which never runs its script).
+ * Not its blob URL: that is `application/octet-stream` (an `<img>` does not sniff
+ * SVG), and a blob URL typed SVG would run the file's script in the page's origin
+ * once opened as a page ("open image in new tab"), where a data: URL gets an
+ * opaque origin. Null for any other type, and for an SVG too large to preview.
+ */
+async function svgPreview(info: FileInfo, blob: Blob): Promise<string | null> {
+  if (mimeEssence(info.type) !== SVG_TYPE || blob.size === 0 || blob.size > MAX_SVG_PREVIEW_BYTES) return null
+  const read = await new Promise<string>((resolve, reject) => {
+    const reader = new FileReader()
+    reader.onload = () => resolve(reader.result as string)
+    reader.onerror = () => reject(reader.error)
+    reader.readAsDataURL(blob)
+  })
+  // The reader names the blob's own (opaque) type; only the image decoder sees SVG's.
+  return `data:${SVG_TYPE};base64${read.slice(read.indexOf(','))}`
 }
 
 declare global {
