@@ -9,6 +9,7 @@ import {P2PError} from '../../src/core/errors.js'
 import {once} from '../../src/core/emitter.js'
 import {equal, utf8} from '../../src/core/bytes.js'
 import {until} from '../shared/until.js'
+import {systemClock} from '../../src/core/clock.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -67,13 +68,13 @@ function closeEvent(mux: Mux): Promise<P2PError | undefined> {
 }
 
 /**
- * Time the test owns: muxes made by `pair` read `now` from a fake clock and tick on
- * node:test's mocked setInterval, so the test decides when their timers run and
+ * Time the test owns: muxes made by `pair` get a clock whose `now` is fake and whose
+ * timers are node:test's mocked setTimeout, so the test decides when their timers run and
  * what time those read. Frames still travel on real macrotasks, and every step of
  * `advance` lets them all arrive, as message events do while timers are throttled.
  */
 function fakeTime(t: TestContext) {
-  t.mock.timers.enable({apis: ['setInterval']})
+  t.mock.timers.enable({apis: ['setTimeout']})
   let clock = 0
   const now = () => clock
   const transports: MemoryTransport[] = []
@@ -90,8 +91,8 @@ function fakeTime(t: TestContext) {
     pair(opts: {a?: MuxOptions, b?: MuxOptions} = {}) {
       const [ta, tb] = createMemoryTransportPair()
       transports.push(ta, tb)
-      const a = new Mux(ta, {now, ...opts.a})
-      const b = new Mux(tb, {now, ...opts.b})
+      const a = new Mux(ta, {clock: {...systemClock, now}, ...opts.a})
+      const b = new Mux(tb, {clock: {...systemClock, now}, ...opts.b})
       muxes.push(a, b)
       let lastFrameAtA = clock
       const onFrame = ta.onmessage!
@@ -868,6 +869,26 @@ describe('mux: lifecycle', () => {
     const closed = closeEvent(a)
     tb.close()
     assert.equal(await closed, undefined)
+  })
+
+  test('destroyed is read-only: assigning it changes nothing', () => {
+    const {a, destroy} = createPair()
+    assert.throws(() => { (a as {destroyed: boolean}).destroyed = true }, TypeError)
+    assert.equal(a.destroyed, false)
+    assert.equal(Object.keys(a).some(key => /destroyed/.test(key)), false, 'no public or underscored field behind it')
+    destroy()
+  })
+
+  test('sizes must be whole numbers and durations numbers: NaN, negatives and fractions throw at once', () => {
+    const [ta, tb] = createMemoryTransportPair()
+    for (const options of [
+      {highWaterMark: 2.5}, {lowWaterMark: NaN}, {frameSize: 1000.5}, {maxChannels: -1},
+      {pingInterval: NaN}, {timeout: -1}, {maxPendingBytes: Infinity},
+    ] as MuxOptions[]) {
+      assert.throws(() => new Mux(ta, options), {code: 'ERR_INVALID_ARGUMENT'}, JSON.stringify(options))
+    }
+    ta.close()
+    tb.close()
   })
 
   test('a mux on a transport that is not open closes with CONNECTION_CLOSED', async () => {

@@ -11,7 +11,8 @@ import {P2PError, toP2PError} from '../errors.js'
 import {concat} from '../bytes.js'
 import {createDebug, shortId} from '../debug.js'
 import {Fifo} from './fifo.js'
-import {checkNumber} from '../check.js'
+import {checkInteger, checkNumber} from '../check.js'
+import {systemClock, type Clock} from '../clock.js'
 import {
   FrameType, MAX_CHANNEL_ID, MAX_CONTROL_FRAME, MAX_DATA_HEADER,
   channelNameBytes, createFrame, decodeFrame, encodeClose, encodeDataHeader, encodeGoodbye,
@@ -73,8 +74,11 @@ export interface MuxOptions {
   maxChannels?: number
   /** Least milliseconds between two `update` events. */
   updateInterval?: number
-  /** Clock for RTT and liveness, in ms; also how the liveness check tells that its timer slept. */
-  now?: () => number
+  /**
+   * Time and timers for RTT, keep-alive and liveness (the system's by default);
+   * `now` is also how the liveness check tells that its timer slept.
+   */
+  clock?: Clock
   /** Names this mux in debug logs (for example the remote's peer id). */
   label?: string
   /** After `close()`, longest wait (ms) for the GOODBYE to leave before the transport closes. */
@@ -212,14 +216,14 @@ function closeQuietly(t: FrameTransport): void {
  * Chromium drops frames sent in the same task as `close()` (measured: a GOODBYE
  * sent just before it never arrived), so the last words need a moment.
  */
-function closeWhenSent(t: FrameTransport, maxWait: number): void {
+function closeWhenSent(t: FrameTransport, maxWait: number, clock: Clock): void {
   const done = () => {
-    clearTimeout(timer)
+    clock.clearTimeout(timer)
     t.onbufferedamountlow = null
     t.onclose = null
     closeQuietly(t)
   }
-  const timer = setTimeout(done, maxWait)
+  const timer = clock.setTimeout(done, maxWait)
   t.onclose = done
   t.onbufferedamountlow = done
   try {
@@ -330,8 +334,8 @@ interface Remote {
   readonly pending: Fifo<Uint8Array>
 }
 
-/** Mux options are sizes and durations: finite, where 0 (when allowed) turns a feature off. */
-function checkCount(name: string, value: number, min: number): void {
+/** Mux durations are finite, where 0 (when allowed) turns a feature off. */
+function checkDuration(name: string, value: number, min: number): void {
   checkNumber(name, value, min, Number.MAX_VALUE)
 }
 
@@ -354,12 +358,12 @@ export class Mux extends Emitter<MuxEvents> {
   private readonly maxPendingBytes: number
   private readonly maxChannels: number
   private readonly updateInterval: number
-  private readonly now: () => number
+  private readonly clock: Clock
   private readonly label: string
   private readonly closeLinger: number
   private readonly core: ChannelCore
 
-  private _destroyed = false
+  #destroyed = false
 
   /** One frame buffer reused for every DATA frame (transports copy on send). */
   private readonly frame: Uint8Array
@@ -389,8 +393,8 @@ export class Mux extends Emitter<MuxEvents> {
   private queued = 0
   private drained: LocalChannel[] = []
 
-  private timer: ReturnType<typeof setInterval> | null = null
-  private updateTimer: ReturnType<typeof setTimeout> | null = null
+  private timer: unknown = null
+  private updateTimer: unknown = null
   /** Milliseconds between ticks of `timer`, which serves both PINGs and the liveness check. */
   private readonly tick: number
   private ticksPerPing = 0
@@ -427,23 +431,23 @@ export class Mux extends Emitter<MuxEvents> {
       maxPendingBytes = 1 * MiB,
       maxChannels = 1024,
       updateInterval = 250,
-      now = () => performance.now(),
+      clock = systemClock,
       label = '',
       closeLinger = 1000,
     } = options
-    checkCount('frameSize', frameSize, 1)
-    checkCount('maxMessageBytes', maxMessageBytes, 0)
-    checkCount('highWaterMark', highWaterMark, 1)
-    checkCount('lowWaterMark', lowWaterMark, 0)
+    checkInteger('frameSize', frameSize, 1)
+    checkInteger('maxMessageBytes', maxMessageBytes, 0)
+    checkInteger('highWaterMark', highWaterMark, 1)
+    checkInteger('lowWaterMark', lowWaterMark, 0)
     if (lowWaterMark >= highWaterMark) throw P2PError.INVALID_ARGUMENT('lowWaterMark must be below highWaterMark')
-    checkCount('channelHighWaterMark', channelHighWaterMark, 1)
-    checkCount('pingInterval', pingInterval, 0)
-    checkCount('timeout', timeout, 0)
-    checkCount('maxPendingMessages', maxPendingMessages, 0)
-    checkCount('maxPendingBytes', maxPendingBytes, 0)
-    checkCount('maxChannels', maxChannels, 1)
-    checkCount('updateInterval', updateInterval, 0)
-    checkCount('closeLinger', closeLinger, 0)
+    checkInteger('channelHighWaterMark', channelHighWaterMark, 1)
+    checkDuration('pingInterval', pingInterval, 0)
+    checkDuration('timeout', timeout, 0)
+    checkInteger('maxPendingMessages', maxPendingMessages, 0)
+    checkInteger('maxPendingBytes', maxPendingBytes, 0)
+    checkInteger('maxChannels', maxChannels, 1)
+    checkDuration('updateInterval', updateInterval, 0)
+    checkDuration('closeLinger', closeLinger, 0)
     if (!(transport.maxMessageSize >= 2 * MAX_CONTROL_FRAME)) {
       throw P2PError.INVALID_ARGUMENT(`transport.maxMessageSize must be at least ${2 * MAX_CONTROL_FRAME}`)
     }
@@ -459,7 +463,7 @@ export class Mux extends Emitter<MuxEvents> {
     this.maxPendingBytes = maxPendingBytes
     this.maxChannels = maxChannels
     this.updateInterval = updateInterval
-    this.now = now
+    this.clock = clock
     this.label = label ? shortId(label) : ''
     this.closeLinger = closeLinger
     this.core = {
@@ -471,7 +475,7 @@ export class Mux extends Emitter<MuxEvents> {
     this.frame = new Uint8Array(MAX_DATA_HEADER + this.frameSize)
     for (let h = 0; h <= MAX_DATA_HEADER; h++) this.fullFrames.push(this.frame.subarray(0, h + this.frameSize))
 
-    this.lastActivity = this.lastTick = now()
+    this.lastActivity = this.lastTick = clock.now()
     transport.bufferedAmountLowThreshold = lowWaterMark
     transport.onmessage = this.onFrame
     transport.onbufferedamountlow = this.onLow
@@ -486,7 +490,7 @@ export class Mux extends Emitter<MuxEvents> {
     } else {
       this.tick = check
     }
-    if (this.tick !== Infinity) this.timer = setInterval(this.onTick, this.tick)
+    if (this.tick !== Infinity) this.timer = clock.setTimeout(this.onTick, this.tick)
 
     if (!transport.open) {
       queueMicrotask(() => this.destroy(P2PError.CONNECTION_CLOSED('the transport is not open')))
@@ -497,8 +501,9 @@ export class Mux extends Emitter<MuxEvents> {
     debug(this.label, 'open', {frameSize: this.frameSize, highWaterMark, lowWaterMark})
   }
 
+  /** True once closed or destroyed; read-only. */
   get destroyed(): boolean {
-    return this._destroyed
+    return this.#destroyed
   }
 
   /** Smoothed round-trip time in ms (RFC 6298 weights); 0 until the first PONG. */
@@ -523,12 +528,12 @@ export class Mux extends Emitter<MuxEvents> {
    * delivered first, in order, right after this call returns.
    */
   channel(name: string, options: ChannelOptions): Channel {
-    if (this._destroyed) throw P2PError.DESTROYED('the mux is closed')
+    if (this.#destroyed) throw P2PError.DESTROYED('the mux is closed')
     if (!options || typeof options.onmessage !== 'function') throw P2PError.INVALID_ARGUMENT('channel() needs an onmessage handler')
     const nameBytes = channelNameBytes(name)
     if (this.local.has(name)) throw P2PError.INVALID_ARGUMENT(`channel ${name} is already open`)
     const hwm = options.highWaterMark ?? this.channelHighWaterMark
-    checkCount('highWaterMark', hwm, 1)
+    checkInteger('highWaterMark', hwm, 1)
     if (this.nextId > MAX_CHANNEL_ID) throw P2PError.TOO_MANY_CHANNELS('channel ids are exhausted on this connection')
     const ch = new LocalChannel(this.core, this.nextId++, name, nameBytes, options, hwm)
     this.local.set(name, ch)
@@ -549,7 +554,7 @@ export class Mux extends Emitter<MuxEvents> {
    * rather than waiting for a timeout), then closes. Queued messages are dropped.
    */
   close(reason = ''): void {
-    if (this._destroyed) return
+    if (this.#destroyed) return
     const t = this.transport
     let said = false
     if (t.open) {
@@ -564,7 +569,7 @@ export class Mux extends Emitter<MuxEvents> {
       }
     }
     this.teardown(undefined, !said)
-    if (said) closeWhenSent(t, this.closeLinger)
+    if (said) closeWhenSent(t, this.closeLinger, this.clock)
   }
 
   /** Closes at once; idempotent. Emits `error` (if `err`), closes every channel, then emits `close`. */
@@ -573,12 +578,12 @@ export class Mux extends Emitter<MuxEvents> {
   }
 
   private teardown(err: Error | undefined, closeTransport: boolean): void {
-    if (this._destroyed) return
-    this._destroyed = true
+    if (this.#destroyed) return
+    this.#destroyed = true
     const error = err === undefined ? undefined : toP2PError(err)
     debug(this.label, 'destroy', error?.message ?? '')
-    if (this.timer !== null) clearInterval(this.timer)
-    if (this.updateTimer !== null) clearTimeout(this.updateTimer)
+    if (this.timer !== null) this.clock.clearTimeout(this.timer)
+    if (this.updateTimer !== null) this.clock.clearTimeout(this.updateTimer)
     this.timer = this.updateTimer = null
     if (closeTransport) closeQuietly(this.transport)
     const channels = [...this.local.values()]
@@ -604,7 +609,7 @@ export class Mux extends Emitter<MuxEvents> {
   // ---- receiving ------------------------------------------------------------
 
   private readonly onFrame = (bytes: Uint8Array): void => {
-    if (this._destroyed) return
+    if (this.#destroyed) return
     const stats = this.stats
     stats.framesIn++
     stats.bytesIn += bytes.length
@@ -730,7 +735,7 @@ export class Mux extends Emitter<MuxEvents> {
     // A PONG nobody asked for is harmless noise, not a protocol error.
     const i = this.pings.findIndex(p => p.nonce === nonce)
     if (i < 0) return
-    const sample = Math.max(0, this.now() - this.pings[i].sentAt)
+    const sample = Math.max(0, this.clock.now() - this.pings[i].sentAt)
     // Earlier PINGs still unanswered were lost or overtaken; they no longer tell anything.
     this.pings.splice(0, i + 1)
     const stats = this.stats
@@ -753,7 +758,7 @@ export class Mux extends Emitter<MuxEvents> {
   }
 
   private flush(ch: LocalChannel): void {
-    while (!this._destroyed && !ch.closed) {
+    while (!this.#destroyed && !ch.closed) {
       const r = ch.remote
       if (r === null) break
       const msg = r.pending.shift()
@@ -805,7 +810,7 @@ export class Mux extends Emitter<MuxEvents> {
   // ---- sending --------------------------------------------------------------
 
   private enqueue(ch: LocalChannel, message: Uint8Array | readonly Uint8Array[]): void {
-    if (this._destroyed) throw P2PError.DESTROYED('the mux is closed')
+    if (this.#destroyed) throw P2PError.DESTROYED('the mux is closed')
     if (ch.closed) throw P2PError.DESTROYED(`channel ${ch.name} is closed`)
     let bytes: Uint8Array | Gather
     if (message instanceof Uint8Array) bytes = message
@@ -826,7 +831,7 @@ export class Mux extends Emitter<MuxEvents> {
   }
 
   private waitReady(ch: LocalChannel): Promise<void> {
-    if (this._destroyed || ch.closed) return Promise.reject(P2PError.DESTROYED(`channel ${ch.name} is closed`))
+    if (this.#destroyed || ch.closed) return Promise.reject(P2PError.DESTROYED(`channel ${ch.name} is closed`))
     if (ch.bufferedAmount < ch.highWaterMark) return Promise.resolve()
     ch.overMark = true
     ch.waiter ??= createWaiter()
@@ -834,7 +839,7 @@ export class Mux extends Emitter<MuxEvents> {
   }
 
   private closeChannel(ch: LocalChannel, remoteClosed: boolean): void {
-    if (ch.closed || this._destroyed) return
+    if (ch.closed || this.#destroyed) return
     ch.closed = true
     this.local.delete(ch.name)
     const r = ch.remote
@@ -901,7 +906,7 @@ export class Mux extends Emitter<MuxEvents> {
   }
 
   private readonly onLow = (): void => {
-    if (this._destroyed) return
+    if (this.#destroyed) return
     this.pump()
   }
 
@@ -910,7 +915,7 @@ export class Mux extends Emitter<MuxEvents> {
    * mark: control frames first, then one DATA frame per channel per turn.
    */
   private pump(): void {
-    if (this.pumping || this._destroyed) return
+    if (this.pumping || this.#destroyed) return
     const t = this.transport
     if (!t.open) return
     this.pumping = true
@@ -992,7 +997,7 @@ export class Mux extends Emitter<MuxEvents> {
     const list = this.drained
     this.drained = []
     for (const ch of list) {
-      if (ch.closed || this._destroyed) continue
+      if (ch.closed || this.#destroyed) continue
       const waiter = ch.waiter
       ch.waiter = null
       waiter?.resolve()
@@ -1005,15 +1010,16 @@ export class Mux extends Emitter<MuxEvents> {
   private ping(): void {
     this.pingNonce = (this.pingNonce + 1) >>> 0
     if (this.pings.length >= MAX_PINGS_IN_FLIGHT) this.pings.shift()
-    this.pings.push({nonce: this.pingNonce, sentAt: this.now()})
+    this.pings.push({nonce: this.pingNonce, sentAt: this.clock.now()})
     this.ticksSincePing = 0
     this.control.push(encodePing(this.pingNonce))
     this.pump()
   }
 
   private readonly onTick = (): void => {
-    if (this._destroyed) return
-    const now = this.now()
+    if (this.#destroyed) return
+    this.timer = this.clock.setTimeout(this.onTick, this.tick)
+    const now = this.clock.now()
     const late = now - this.lastTick > LATE_TICKS * this.tick
     this.lastTick = now
     // Any frame counts as liveness; comparing a counter keeps the receive path free of clock reads.
@@ -1042,18 +1048,18 @@ export class Mux extends Emitter<MuxEvents> {
   }
 
   private readonly onTransportClose = (): void => {
-    if (this._destroyed) return
+    if (this.#destroyed) return
     this.destroy()
   }
 
   private scheduleUpdate(): void {
-    if (this.updateTimer !== null || this._destroyed) return
-    this.updateTimer = setTimeout(this.emitUpdate, this.updateInterval)
+    if (this.updateTimer !== null || this.#destroyed) return
+    this.updateTimer = this.clock.setTimeout(this.emitUpdate, this.updateInterval)
   }
 
   private readonly emitUpdate = (): void => {
     this.updateTimer = null
-    if (this._destroyed) return
+    if (this.#destroyed) return
     this.emit('update', this.stats)
   }
 
