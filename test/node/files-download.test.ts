@@ -8,6 +8,7 @@ import {Download, INITIAL_WINDOW, MAX_WINDOW} from '../../src/core/files/downloa
 import type {FilePeer} from '../../src/core/files/file-peer.js'
 import {MIN_CHUNK_SIZE, chunkRange, createManifest, type CreatedManifest} from '../../src/core/files/manifest.js'
 import {Bitfield, RejectReason} from '../../src/core/files/messages.js'
+import {systemClock} from '../../src/core/clock.js'
 
 /** Records requests and cancels; `pending` as a FilePeer counts them. */
 class RecordingSession {
@@ -40,8 +41,8 @@ async function fixture(chunks: number, options: {sequential?: boolean, random?: 
   await store.putManifest(created.id, created.bytes)
   const clock = {now: 1_000_000}
   const download = new Download({
-    id: created.id, manifest: created.manifest, store, have: new Bitfield(chunks), now: () => clock.now,
-    random: options.random ?? (() => 0), sequential: options.sequential,
+    id: created.id, manifest: created.manifest, store, have: new Bitfield(chunks), sequential: options.sequential,
+    clock: {...systemClock, now: () => clock.now, random: options.random ?? (() => 0)},
   })
   return {
     ...created, data, store, clock, download,

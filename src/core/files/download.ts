@@ -18,6 +18,8 @@
  *   which drops it after a few; refused chunks are not asked of it again.
  */
 import {Emitter} from '../emitter.js'
+import {checkInteger, checkNumber} from '../check.js'
+import {systemClock, type Clock} from '../clock.js'
 import {P2PError, toP2PError} from '../errors.js'
 import type {ChunkStore} from './chunk-store.js'
 import type {FilePeer} from './file-peer.js'
@@ -64,8 +66,8 @@ export interface DownloadOptions {
   requestTimeout?: number
   /** Requests a remote holds at once (its server's cap); windows stay under it. */
   maxRequests?: number
-  now?: () => number
-  random?: () => number
+  /** Time for timeouts and speed, chance for tie-breaks; the system's by default. */
+  clock?: Clock
 }
 
 interface Source {
@@ -109,8 +111,7 @@ export class Download extends Emitter<DownloadEvents> {
   private readonly storing = new Set<number>()
   private readonly requestTimeout: number
   private readonly maxRequests: number
-  private readonly now: () => number
-  private readonly random: () => number
+  private readonly clock: Clock
   /** Lowest index that may be missing: where a sequential scan starts. */
   private cursor = 0
   private haveBytes: number
@@ -120,7 +121,11 @@ export class Download extends Emitter<DownloadEvents> {
 
   constructor(options: DownloadOptions) {
     super()
-    const {id, manifest, store, have, sequential = false, requestTimeout = DEFAULT_REQUEST_TIMEOUT, maxRequests = 64} = options
+    const {
+      id, manifest, store, have, sequential = false, requestTimeout = DEFAULT_REQUEST_TIMEOUT, maxRequests = 64, clock = systemClock,
+    } = options
+    checkNumber('requestTimeout', requestTimeout, 1)
+    checkInteger('maxRequests', maxRequests, 1)
     this.id = id
     this.manifest = manifest
     this.store = store
@@ -129,8 +134,7 @@ export class Download extends Emitter<DownloadEvents> {
     this.sequential = sequential
     this.requestTimeout = requestTimeout
     this.maxRequests = maxRequests
-    this.now = options.now ?? (() => Date.now())
-    this.random = options.random ?? Math.random
+    this.clock = clock
     this.availability = new Uint16Array(this.count)
     this.partial = new Uint16Array(this.count)
     this.requests = new Uint8Array(this.count)
@@ -159,7 +163,7 @@ export class Download extends Emitter<DownloadEvents> {
     if (this.samples.length < 2) return 0
     const [t0, b0] = this.samples[0]
     const [t1, b1] = this.samples[this.samples.length - 1]
-    const span = Math.max(this.now() - t0, t1 - t0)
+    const span = Math.max(this.clock.now() - t0, t1 - t0)
     return span >= 200 ? (b1 - b0) * 1000 / span : 0
   }
 
@@ -201,7 +205,7 @@ export class Download extends Emitter<DownloadEvents> {
     if (!source) {
       source = {
         key, session, bitfield: new Bitfield(this.count), inflight: new Map(), window: INITIAL_WINDOW, rate: 0,
-        lastProgress: this.now(), snubbed: false, refused: new Set(), elsewhere: new Map(),
+        lastProgress: this.clock.now(), snubbed: false, refused: new Set(), elsewhere: new Map(),
       }
       this.sources.set(key, source)
     }
@@ -303,7 +307,7 @@ export class Download extends Emitter<DownloadEvents> {
       source.window = Math.max(MIN_WINDOW, Math.min(source.window, source.inflight.size))
     } else if (reason === RejectReason.ELSEWHERE) {
       // Another peer has it: ask there; if none of ours does (or after a while), ask again, and it is served.
-      source.elsewhere.set(index, this.now())
+      source.elsewhere.set(index, this.clock.now())
     } else {
       source.refused.add(index)
     }
@@ -313,7 +317,7 @@ export class Download extends Emitter<DownloadEvents> {
   /** Called about once a second: snubs peers that stopped delivering. */
   tick(): void {
     if (!this.running) return
-    const now = this.now()
+    const now = this.clock.now()
     for (const source of this.sources.values()) {
       if (source.inflight.size === 0 || now - source.lastProgress < this.requestTimeout) continue
       this.cancelAll(source)
@@ -334,7 +338,7 @@ export class Download extends Emitter<DownloadEvents> {
     this.have.set(index)
     const {length} = chunkRange(this.manifest, index)
     this.haveBytes += length
-    this.samples.push([this.now(), this.haveBytes])
+    this.samples.push([this.clock.now(), this.haveBytes])
     // Copies still coming from others (endgame) are no longer wanted.
     for (const source of this.sources.values()) {
       if (!source.inflight.delete(index)) continue
@@ -350,13 +354,13 @@ export class Download extends Emitter<DownloadEvents> {
   }
 
   private trimSamples(): void {
-    const from = this.now() - SPEED_SPAN
+    const from = this.clock.now() - SPEED_SPAN
     while (this.samples.length > 2 && this.samples[1][0] < from) this.samples.shift()
     if (this.samples.length > 0 && this.samples[this.samples.length - 1][0] < from) this.samples.length = 0
   }
 
   private measure(source: Source, length: number): void {
-    const now = this.now()
+    const now = this.clock.now()
     const elapsed = Math.max(1, now - source.lastProgress)
     const sample = length * 1000 / elapsed
     source.rate = source.rate === 0 ? sample : source.rate * (1 - RATE_ALPHA) + sample * RATE_ALPHA
@@ -391,7 +395,7 @@ export class Download extends Emitter<DownloadEvents> {
     let picked = this.pick(source, room)
     if (picked.length < room) picked = picked.concat(this.pickEndgame(source, room - picked.length))
     if (picked.length === 0) return
-    const now = this.now()
+    const now = this.clock.now()
     if (source.inflight.size === 0) source.lastProgress = now
     for (const index of picked) {
       source.inflight.set(index, now)
@@ -406,7 +410,7 @@ export class Download extends Emitter<DownloadEvents> {
     const since = source.elsewhere.get(index)
     if (since === undefined) return true
     // Held back while another source has it, for a while at most.
-    if (this.availability[index] > 1 && this.now() - since < ELSEWHERE_HOLD) return false
+    if (this.availability[index] > 1 && this.clock.now() - since < ELSEWHERE_HOLD) return false
     source.elsewhere.delete(index)
     return true
   }
@@ -424,7 +428,7 @@ export class Download extends Emitter<DownloadEvents> {
     // Buckets by availability; a random start breaks ties. One pass, stopped early once
     // enough chunks only this peer has are found (nothing can be rarer).
     const buckets: number[][] = []
-    const start = Math.floor(this.random() * this.count)
+    const start = Math.floor(this.clock.random() * this.count)
     // A seeder is asked only for what no downloader has: the rest comes from the
     // downloaders, so the seeder's upload goes to chunks nobody else can give
     // (what keeps a file cheap to share with many). Endgame copies may still go to it.
@@ -451,7 +455,7 @@ export class Download extends Emitter<DownloadEvents> {
   private pickEndgame(source: Source, n: number): number[] {
     // Only when every missing chunk is requested already: before that, new chunks are better work.
     if (this.unrequested() > 0) return []
-    const now = this.now()
+    const now = this.clock.now()
     const out: number[] = []
     for (let i = 0; i < this.count && out.length < n; i++) {
       const copies = this.requests[i]

@@ -7,6 +7,8 @@
  * session, so a peer cannot push data nobody asked for.
  */
 import {Emitter} from '../emitter.js'
+import {checkInteger} from '../check.js'
+import {systemClock, type Clock} from '../clock.js'
 import {P2PError, toP2PError} from '../errors.js'
 import type {ChannelHandlers} from '../mux/mux.js'
 import type {ChunkStore} from './chunk-store.js'
@@ -73,13 +75,16 @@ export class UploadCounts {
   private readonly sentAt = new Map<string, {at: number, to: FilePeer}>()
   private readonly sessions = new Set<FilePeer>()
 
+  /** The clock every session of the store reads, so their holds agree. */
+  constructor(readonly clock: Clock = systemClock) {}
+
   get(id: string, index: number): number {
     return this.counts.get(key(id, index)) ?? 0
   }
   add(id: string, index: number, to: FilePeer): void {
     const k = key(id, index)
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1)
-    this.sentAt.set(k, {at: Date.now(), to})
+    this.sentAt.set(k, {at: this.clock.now(), to})
   }
   /**
    * Milliseconds until chunk `index` may be sent again without waiting: a
@@ -191,12 +196,12 @@ export class FilePeer extends Emitter<FilePeerEvents> {
   private readonly whole = new Set<string>()
   /** Files we sent a HAVE for on this session; HAVE_CHUNK means nothing before it. */
   private readonly announced = new Set<string>()
-  private _destroyed = false
+  #destroyed = false
 
   constructor({store, open, maxRequests = DEFAULT_MAX_REQUESTS, maxChunkBytes = MAX_CHUNK_SIZE, uploads = new UploadCounts()}: FilePeerOptions) {
     super()
-    if (!Number.isInteger(maxRequests) || maxRequests < 1) throw P2PError.INVALID_ARGUMENT('maxRequests must be a positive integer')
-    if (!Number.isInteger(maxChunkBytes) || maxChunkBytes < 1) throw P2PError.INVALID_ARGUMENT('maxChunkBytes must be a positive integer')
+    checkInteger('maxRequests', maxRequests, 1)
+    checkInteger('maxChunkBytes', maxChunkBytes, 1)
     this.store = store
     this.maxRequests = maxRequests
     this.maxChunkBytes = maxChunkBytes
@@ -206,8 +211,9 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     void this.announceAll()
   }
 
+  /** True once the session ended; read-only. */
   get destroyed(): boolean {
-    return this._destroyed
+    return this.#destroyed
   }
 
   /** Requests from the remote waiting to be served. */
@@ -301,8 +307,8 @@ export class FilePeer extends Emitter<FilePeerEvents> {
 
   /** Ends the session; idempotent. An error is what the caller drops the peer for. */
   destroy(err?: P2PError): void {
-    if (this._destroyed) return
-    this._destroyed = true
+    if (this.#destroyed) return
+    this.#destroyed = true
     this.uploads.leave(this)
     this.queue.clear()
     this.requested.clear()
@@ -318,7 +324,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
   }
 
   private check(): void {
-    if (this._destroyed) throw P2PError.DESTROYED('file session was closed')
+    if (this.#destroyed) throw P2PError.DESTROYED('file session was closed')
   }
 
   private send(bytes: Uint8Array | readonly Uint8Array[]): void {
@@ -334,7 +340,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
   private async announceAll(): Promise<void> {
     try {
       for (const id of await this.store.files()) {
-        if (this._destroyed) return
+        if (this.#destroyed) return
         await this.sendHave(id)
       }
     } catch (err) {
@@ -344,14 +350,14 @@ export class FilePeer extends Emitter<FilePeerEvents> {
 
   private async sendHave(id: string): Promise<void> {
     const bitfield = await this.store.bitfield(id)
-    if (this._destroyed || !bitfield) return
+    if (this.#destroyed || !bitfield) return
     this.announced.add(id)
     this.send(encodeHave(id, bitfield))
   }
 
   /** A local failure (storage) ends the session without blaming the remote. */
   private fail(err: unknown): void {
-    if (this._destroyed) return
+    if (this.#destroyed) return
     this.destroy(toP2PError(err))
   }
 
@@ -360,7 +366,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
   }
 
   private readonly onmessage = (bytes: Uint8Array): void => {
-    if (this._destroyed) return
+    if (this.#destroyed) return
     this.stats.messagesIn++
     let message: FileMessage
     try {
@@ -466,12 +472,12 @@ export class FilePeer extends Emitter<FilePeerEvents> {
   private async serve(): Promise<void> {
     this.serving = true
     try {
-      while (!this._destroyed && this.queue.size > 0) {
+      while (!this.#destroyed && this.queue.size > 0) {
         const next = this.next()
         if (typeof next === 'number') {
           // Everything waiting was just sent to others: give their announcements a moment.
           if (next === Infinity) return
-          await new Promise(resolve => setTimeout(resolve, next))
+          await new Promise<void>(resolve => this.uploads.clock.setTimeout(resolve, next))
           continue
         }
         const [k, {id, index}] = next
@@ -492,9 +498,9 @@ export class FilePeer extends Emitter<FilePeerEvents> {
           await Promise.all([this.channel.ready(), reading])
           answer = await reading
         } finally {
-          if (chunk && (this._destroyed || !this.queue.has(k))) this.uploads.remove(id, index)
+          if (chunk && (this.#destroyed || !this.queue.has(k))) this.uploads.remove(id, index)
         }
-        if (this._destroyed) return
+        if (this.#destroyed) return
         // Cancelled while we waited or read: the remote no longer wants it.
         if (!this.queue.delete(k)) continue
         if (!(answer instanceof Uint8Array)) {
@@ -511,7 +517,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
       }
     } catch (err) {
       // ready() rejects once the channel closed: the session is over anyway.
-      if (!this._destroyed) this.fail(err)
+      if (!this.#destroyed) this.fail(err)
     } finally {
       this.serving = false
     }
@@ -535,7 +541,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     }
     // Stable: among equal counts the oldest request stays first.
     chunks.sort((a, b) => a[1] - b[1])
-    const now = Date.now()
+    const now = this.uploads.clock.now()
     let wait = Infinity
     for (const [entry] of chunks) {
       const [k, {id, index}] = entry

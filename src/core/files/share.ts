@@ -13,6 +13,8 @@
  */
 import {createDebug, shortId} from '../debug.js'
 import {Emitter} from '../emitter.js'
+import {checkInteger, checkNumber} from '../check.js'
+import {systemClock, type Clock} from '../clock.js'
 import {P2PError, toP2PError} from '../errors.js'
 import type {ChunkStore} from './chunk-store.js'
 import {Download, DEFAULT_REQUEST_TIMEOUT} from './download.js'
@@ -74,6 +76,8 @@ export interface FileShareOptions {
   resume?: boolean
   /** A peer that holds requests and delivers nothing this long is snubbed (ms). */
   requestTimeout?: number
+  /** Time, timers and chance for timeouts, snubbing, seeding holds and tie-breaks; the system's by default. */
+  clock?: Clock
 }
 
 export interface AddFileOptions {
@@ -109,6 +113,8 @@ export type FileShareEvents = {
   remove: (id: string) => void
   /** A download paused (STORAGE_FULL…), a peer was blamed or dropped; `id` when it concerns one file. */
   error: (err: P2PError, id?: string) => void
+  /** The share was destroyed (with `err` if it failed). */
+  close: (err?: P2PError) => void
 }
 
 interface Waiter {
@@ -160,29 +166,34 @@ export class FileShare extends Emitter<FileShareEvents> {
   private readonly blames = new Map<string, number>()
   private readonly requestTimeout: number
   private readonly maxRequests: number | undefined
+  private readonly clock: Clock
   /** Runs only while a download or a manifest request is under way. */
-  private timer: ReturnType<typeof setInterval> | undefined
+  private timer: unknown
   private readonly _stats: FileShareStats = {uploaded: 0, downloaded: 0, wasted: 0, blamed: 0}
   /** Served by sessions that have ended. */
   private uploadedBefore = 0
   /** Chunks being verified and written: close() waits for them. */
   private readonly writes = new Set<Promise<void>>()
-  private _destroyed = false
+  #destroyed = false
 
-  constructor({store, swarm, protocol, maxRequests, resume = true, requestTimeout = DEFAULT_REQUEST_TIMEOUT}: FileShareOptions) {
+  constructor({store, swarm, protocol, maxRequests, resume = true, requestTimeout = DEFAULT_REQUEST_TIMEOUT, clock = systemClock}: FileShareOptions) {
     super()
+    checkNumber('requestTimeout', requestTimeout, 1)
+    if (maxRequests !== undefined) checkInteger('maxRequests', maxRequests, 1)
     this.store = store
     this.requestTimeout = requestTimeout
     this.maxRequests = maxRequests
-    this.attached = attachFiles(store, swarm, {protocol, maxRequests})
+    this.clock = clock
+    this.attached = attachFiles(store, swarm, {protocol, maxRequests, clock})
     this.attached.on('peer', this.onPeer)
     this.attached.on('drop', this.onDrop)
     for (const [key, session] of this.attached.peers()) this.onPeer(key, session)
     this.ready = this.load(resume)
   }
 
+  /** True once destroyed; read-only. */
   get destroyed(): boolean {
-    return this._destroyed
+    return this.#destroyed
   }
 
   get stats(): FileShareStats {
@@ -279,11 +290,14 @@ export class FileShare extends Emitter<FileShareEvents> {
     return new Blob(parts as BlobPart[], {type: safeBlobType(entry.manifest.type)})
   }
 
-  /** Ends every session and download; the store (and its database) stays open for its owner. */
-  destroy(): void {
-    if (this._destroyed) return
-    this._destroyed = true
-    clearInterval(this.timer)
+  /**
+   * Ends every session and download; the store (and its database) stays open
+   * for its owner. Idempotent; emits `error` (with `err`), then `close`.
+   */
+  destroy(err?: P2PError): void {
+    if (this.#destroyed) return
+    this.#destroyed = true
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.timer = undefined
     for (const entry of this.entries.values()) {
       entry.download?.stop()
@@ -292,6 +306,9 @@ export class FileShare extends Emitter<FileShareEvents> {
     }
     this.attached.detach()
     this.sessions.clear()
+    debug('destroyed', err?.message ?? '')
+    if (err) this.emit('error', err)
+    this.emit('close', err)
     this.removeAllListeners()
   }
 
@@ -304,7 +321,7 @@ export class FileShare extends Emitter<FileShareEvents> {
   // ---- internals --------------------------------------------------------------
 
   private check(): void {
-    if (this._destroyed) throw P2PError.DESTROYED('file share was destroyed')
+    if (this.#destroyed) throw P2PError.DESTROYED('file share was destroyed')
   }
 
   private entry(id: string): Entry {
@@ -322,7 +339,7 @@ export class FileShare extends Emitter<FileShareEvents> {
   private async load(resume: boolean): Promise<void> {
     try {
       for (const id of await this.store.files()) {
-        if (this._destroyed) return
+        if (this.#destroyed) return
         const entry = this.entry(id)
         entry.manifest = await this.store.getManifest(id)
         await this.adopt(entry)
@@ -336,7 +353,7 @@ export class FileShare extends Emitter<FileShareEvents> {
         }
       }
     } catch (err) {
-      if (!this._destroyed) this.emit('error', toP2PError(err))
+      if (!this.#destroyed) this.emit('error', toP2PError(err))
     }
   }
 
@@ -374,7 +391,7 @@ export class FileShare extends Emitter<FileShareEvents> {
 
   /** Lists a file with a manifest, or tells listeners its listing changed. */
   private list(entry: Entry): void {
-    if (!entry.manifest || this._destroyed) return
+    if (!entry.manifest || this.#destroyed) return
     entry.listed = true
     entry.holdersSeen = this.holderSignature(entry)
     this.emit('file', this.info(entry))
@@ -397,7 +414,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     if (entry.have || entry.wanted || entry.local) return false
     for (const bitfield of entry.remote.values()) if (holds(bitfield)) return false
     this.entries.delete(entry.id)
-    if (entry.listed && !this._destroyed) this.emit('remove', entry.id)
+    if (entry.listed && !this.#destroyed) this.emit('remove', entry.id)
     return true
   }
 
@@ -422,7 +439,7 @@ export class FileShare extends Emitter<FileShareEvents> {
         entry.manifest = await this.store.putManifest(entry.id, bytes)
         await this.adopt(entry)
       }
-      if (this._destroyed || !entry.wanted) return
+      if (this.#destroyed || !entry.wanted) return
       if (entry.have!.isComplete()) {
         this.finish(entry)
         return
@@ -433,7 +450,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     } finally {
       entry.beginning = false
       // E.g. the manifest arrived while this run looked for it in the store, and found nothing.
-      if (entry.beginAgain && !this._destroyed) void this.begin(entry)
+      if (entry.beginAgain && !this.#destroyed) void this.begin(entry)
     }
   }
 
@@ -442,7 +459,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     if (!download) {
       download = new Download({
         id: entry.id, manifest: entry.manifest!, store: this.store, have: entry.have!, sequential: entry.sequential,
-        requestTimeout: this.requestTimeout, maxRequests: this.maxRequests,
+        requestTimeout: this.requestTimeout, maxRequests: this.maxRequests, clock: this.clock,
       })
       entry.download = download
       const d = download
@@ -471,7 +488,7 @@ export class FileShare extends Emitter<FileShareEvents> {
   }
 
   private wake(): void {
-    if (!this.timer && !this._destroyed) this.timer = setInterval(this.tick, TICK)
+    if (this.timer === undefined && !this.#destroyed) this.timer = this.clock.setTimeout(this.tick, TICK)
   }
 
   private finish(entry: Entry): void {
@@ -494,7 +511,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     debug('paused', shortId(entry.id), err.message)
     this.list(entry)
     this.settle(entry, err)
-    if (!this._destroyed) this.emit('error', err, entry.id)
+    if (!this.#destroyed) this.emit('error', err, entry.id)
   }
 
   private settle(entry: Entry, err: P2PError): void {
@@ -530,7 +547,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     debug('blame', shortId(key), why, count)
     if (count < BLAME_LIMIT) return
     const err = P2PError.PEER_MISBEHAVING(`peer ${shortId(key)} dropped: ${count} bad manifests or chunks (${why})`)
-    if (!this._destroyed) this.emit('error', err)
+    if (!this.#destroyed) this.emit('error', err)
     // The session's close drops the connection (attachFiles) and hands its work to others (onDrop).
     session?.destroy(err)
   }
@@ -552,7 +569,7 @@ export class FileShare extends Emitter<FileShareEvents> {
       if (entry.failed.has(key) || !holds(bitfield)) continue
       const session = this.sessions.get(key)
       if (!session || session.destroyed) continue
-      entry.asking = {key, at: Date.now()}
+      entry.asking = {key, at: this.clock.now()}
       session.requestManifest(entry.id)
       this.wake()
       return
@@ -572,7 +589,7 @@ export class FileShare extends Emitter<FileShareEvents> {
       this.askManifest(entry)
       return
     }
-    if (this._destroyed || entry.manifest || entry.manifestBytes) return
+    if (this.#destroyed || entry.manifest || entry.manifestBytes) return
     entry.manifest = manifest
     entry.manifestBytes = new Uint8Array(bytes)
     this.list(entry)
@@ -623,11 +640,11 @@ export class FileShare extends Emitter<FileShareEvents> {
       }
       if (had) this.holdersChanged(entry)
     }
-    if (err && !this._destroyed && err.code !== 'ERR_PEER_MISBEHAVING') this.emit('error', err)
+    if (err && !this.#destroyed && err.code !== 'ERR_PEER_MISBEHAVING') this.emit('error', err)
   }
 
   private onHave(key: string, session: FilePeer, id: string, index?: number): void {
-    if (this._destroyed || this.sessions.get(key) !== session) return
+    if (this.#destroyed || this.sessions.get(key) !== session) return
     let entry = this.entries.get(id)
     const bitfield = session.remoteHas(id)
     if (!entry) {
@@ -649,7 +666,8 @@ export class FileShare extends Emitter<FileShareEvents> {
   }
 
   private readonly tick = (): void => {
-    const now = Date.now()
+    this.timer = undefined
+    const now = this.clock.now()
     let busy = false
     for (const entry of this.entries.values()) {
       if (entry.download || entry.asking) busy = true
@@ -660,9 +678,6 @@ export class FileShare extends Emitter<FileShareEvents> {
         this.askManifest(entry)
       }
     }
-    if (!busy) {
-      clearInterval(this.timer)
-      this.timer = undefined
-    }
+    if (busy) this.wake()
   }
 }

@@ -7,6 +7,7 @@
 import {createDebug, shortId} from '../debug.js'
 import {Emitter} from '../emitter.js'
 import type {P2PError} from '../errors.js'
+import type {Clock} from '../clock.js'
 import type {ChunkStore} from './chunk-store.js'
 import {FilePeer, UploadCounts} from './file-peer.js'
 import {hostProtocol, type ProtocolPeer, type ProtocolSwarm} from '../swarm/protocol-host.js'
@@ -24,6 +25,8 @@ export interface AttachFilesOptions {
   protocol?: string
   /** Requests each remote may have waiting with us. */
   maxRequests?: number
+  /** Time for the sessions' seeding holds; the system's by default. */
+  clock?: Clock
 }
 
 export type AttachedFilesEvents = {
@@ -56,9 +59,9 @@ class Attached extends Emitter<AttachedFilesEvents> {
  * connect, serving from `store`, and ends it as they leave. A session that ends
  * with a protocol error destroys that peer's connection with the error.
  */
-export function attachFiles(store: ChunkStore, swarm: FilesSwarm, {protocol = FILES_PROTOCOL, maxRequests}: AttachFilesOptions = {}): AttachedFiles {
+export function attachFiles(store: ChunkStore, swarm: FilesSwarm, {protocol = FILES_PROTOCOL, maxRequests, clock}: AttachFilesOptions = {}): AttachedFiles {
   const events = new Attached()
-  const uploads = new UploadCounts()
+  const uploads = new UploadCounts(clock)
   const host = hostProtocol<FilePeer>(swarm, {
     start(conn, key, ended) {
       const session = new FilePeer({store, maxRequests, uploads, open: handlers => conn.channel(protocol, handlers)})
