@@ -8,6 +8,8 @@ import {ROOMS_PROTOCOL, RoomMessageType, decodeRoomMessage, encodeRoomMessage, r
 import {claimPageIdentity} from '../../src/core/swarm/page-identity.js'
 import {toHex} from '../../src/core/bytes.js'
 import type {PeerConnection} from '../../src/core/swarm/peer-connection.js'
+import {Swarm} from '../../src/core/swarm/swarm.js'
+import {startHub} from './helpers.js'
 import {until} from '../shared/until.js'
 
 const KEY_A = 'a'.repeat(64)
@@ -148,13 +150,13 @@ describe('rooms: the pool', () => {
     poolB.add(b, KEY_B, null)
     // A's end is raw: the test speaks for it.
     const got = tap(atA)
-    await sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag, id: ID_A}))
+    sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag, id: ID_A}))
     await until(() => got.length === 1, 'the refusal')
     assert.deepEqual(decodeRoomMessage(got[0]), {type: RoomMessageType.REFUSE, tag, id: ID_A})
     assert.equal(poolB.stats.refused, 1)
     const refusing = member(KEY_B, ID_B, tag, false)
     poolB.register(refusing)
-    await sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag, id: ID_A}))
+    sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag, id: ID_A}))
     await until(() => got.length === 2, 'the second refusal')
     assert.equal(decodeRoomMessage(got[1]).type, RoomMessageType.REFUSE)
     assert.equal(poolB.stats.refused, 2)
@@ -165,35 +167,77 @@ describe('rooms: the pool', () => {
     const poolB = new ConnectionPool()
     poolB.add(b, KEY_B, null)
     tap(atA)
-    await sendRaw(atA, Uint8Array.of(9, 9, 9))
+    sendRaw(atA, Uint8Array.of(9, 9, 9))
     await until(() => atB.destroyed, 'the drop')
     assert.equal(atB.closedWith?.code, 'ERR_MALFORMED_MESSAGE')
     assert.equal(poolB.stats.malformed, 1)
   })
 
-  test('unsolicited answers change nothing; rooms per connection are capped', async () => {
-    const tag = await roomTag('b')
+  test('rooms per connection are capped: past the cap every JOIN is refused before any member is asked', async () => {
     const {atA, b} = linkPair()
     const poolB = new ConnectionPool()
-    const mB = member(KEY_B, ID_B, tag)
-    poolB.register(mB)
     poolB.add(b, KEY_B, null)
     const got = tap(atA)
-    await sendRaw(atA, encodeRoomMessage({type: RoomMessageType.ACCEPT, tag, id: ID_A}))
-    await sendRaw(atA, encodeRoomMessage({type: RoomMessageType.LEAVE, tag, id: ID_A}))
-    assert.equal(mB.peers.length, 0)
-    assert.equal(atA.destroyed, false)
-    // Many rooms: past the cap every JOIN is refused before any member is asked.
     const tags: string[] = []
     for (let i = 0; i < MAX_ROOMS_PER_CONNECTION + 5; i++) tags.push(toHex(new Uint8Array(32).fill(i + 1)))
     const members = tags.map(t => member(KEY_B, ID_B, t))
     for (const m of members) poolB.register(m)
-    for (const t of tags) await sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag: t, id: ID_A}))
+    for (const t of tags) sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag: t, id: ID_A}))
     await until(() => got.length === tags.length, 'an answer to every join')
     const answers = got.map(decodeRoomMessage)
     assert.equal(answers.filter(m => m.type === RoomMessageType.ACCEPT).length, MAX_ROOMS_PER_CONNECTION)
     assert.equal(answers.filter(m => m.type === RoomMessageType.REFUSE).length, 5)
     assert.equal(poolB.stats.sharedRooms, MAX_ROOMS_PER_CONNECTION)
+    assert.equal(members.slice(MAX_ROOMS_PER_CONNECTION).some(m => m.peers.length > 0), false, 'no member past the cap was asked')
+  })
+})
+
+describe('rooms: a swarm on the pool', () => {
+  test('answers to JOINs it never sent, and a LEAVE of another room, change nothing: its room peer stays', async () => {
+    const hub = await startHub()
+    const room = `rooms-${toHex(new Uint8Array(4).map(() => Math.random() * 256))}`
+    const tag = await roomTag(room)
+    const {atA, atB, b} = linkPair()
+    const pool = new ConnectionPool()
+    const swarm = new Swarm({hubs: [hub.url], room, pool, iceServers: []})
+    try {
+      pool.add(b, swarm.publicKey, null)
+      const got = tap(atA)
+      // The remote's room joins ours over the shared connection (again, should our
+      // JOIN come before the swarm registered its room with the pool).
+      await until(() => {
+        if (got.length === 0 || decodeRoomMessage(got.at(-1)!).type === RoomMessageType.REFUSE) {
+          got.length = 0
+          sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag, id: ID_A}))
+        }
+        return swarm.peers.length === 1
+      }, 'the swarm to take the remote in', {every: 50})
+      const [peer] = swarm.peers
+      assert.deepEqual([peer.id, peer.publicKey, peer.state], [ID_A, KEY_A, 'connected'])
+      const closedBefore = swarm.stats.connectionsClosed
+      got.length = 0
+      // Answers to a JOIN the swarm never sent, and a LEAVE of a room nobody here is in.
+      sendRaw(atA, encodeRoomMessage({type: RoomMessageType.REFUSE, tag, id: ID_A}))
+      sendRaw(atA, encodeRoomMessage({type: RoomMessageType.ACCEPT, tag, id: ID_A}))
+      sendRaw(atA, encodeRoomMessage({type: RoomMessageType.LEAVE, tag: await roomTag(`${room}-other`), id: ID_A}))
+      // The sentinel: a JOIN for a room nobody is in, answered after everything before it.
+      const nobody = await roomTag(`${room}-nobody`)
+      sendRaw(atA, encodeRoomMessage({type: RoomMessageType.JOIN, tag: nobody, id: ID_A}))
+      await until(() => got.length === 1, 'the answer to the sentinel')
+      assert.deepEqual(decodeRoomMessage(got[0]), {type: RoomMessageType.REFUSE, tag: nobody, id: ID_A})
+      assert.deepEqual(swarm.peers, [peer], 'the room peer stays')
+      assert.equal(peer.state, 'connected')
+      assert.equal(swarm.stats.connectionsClosed, closedBefore)
+      assert.equal(atB.destroyed, false)
+      // A LEAVE of the swarm's own room is the remote leaving: that one closes the room peer.
+      sendRaw(atA, encodeRoomMessage({type: RoomMessageType.LEAVE, tag, id: ID_A}))
+      await until(() => swarm.peers.length === 0, 'the room peer to close on LEAVE')
+      assert.equal(atB.destroyed, false, 'the shared connection stays')
+    } finally {
+      swarm.destroy()
+      atA.destroy()
+      await hub.close()
+    }
   })
 })
 
@@ -249,10 +293,9 @@ describe('page identity', () => {
   })
 })
 
-/** Sends raw bytes on the rooms channel of a hostile end (see `tap`). */
-async function sendRaw(link: FakeLink, bytes: Uint8Array): Promise<void> {
+/** Sends raw bytes on the rooms channel of a hostile end (see `tap`); they arrive in order. */
+function sendRaw(link: FakeLink, bytes: Uint8Array): void {
   const ch = rawChannels.get(link)
   if (!ch) throw new Error('tap() the link first')
   ch.send(bytes)
-  await new Promise(resolve => setImmediate(resolve))
 }

@@ -287,7 +287,10 @@ export class ConnectionPool {
     switch (message.type) {
       case RoomMessageType.JOIN: {
         let peer: RoomPeer | null = null
-        if (member && (link.rooms.has(message.tag) || link.rooms.size < MAX_ROOMS_PER_CONNECTION)) {
+        // The slot is held while the member decides: JOINs sent back to back must not all pass the cap.
+        const reserved = member !== undefined && !link.rooms.has(message.tag) && link.rooms.size < MAX_ROOMS_PER_CONNECTION
+        if (reserved) link.rooms.add(message.tag)
+        if (member && link.rooms.has(message.tag)) {
           try {
             peer = await member.onJoin(link.conn, message.id)
           } catch (err) {
@@ -300,6 +303,7 @@ export class ConnectionPool {
           send(link, {type: RoomMessageType.ACCEPT, tag: message.tag, id: member.id})
           peer.open()
         } else {
+          if (reserved) link.rooms.delete(message.tag)
           this.#stats.refused++
           // Our hub id is unknown to a peer we do not take in; it gets the room's tag back only.
           send(link, {type: RoomMessageType.REFUSE, tag: message.tag, id: message.id})
