@@ -20,7 +20,7 @@ const MAX_SDP = 32 * 1024
 export type HubMessage =
   | {kind: 'announce', from: string, peers?: number, key?: string}
   | {kind: 'signal', from: string, to?: string, signal: SimplePeerSignal, attempt?: string}
-  | {kind: 'busy', from: string, to: string}
+  | {kind: 'busy', from: string, to: string, attempt?: string}
 
 export function isPeerId(id: unknown): id is string {
   return typeof id === 'string' && PEER_ID.test(id)
@@ -37,17 +37,19 @@ export function encodeAnnounce(from: string, peers: number, key: string) {
 
 const KEY_HEX = /^[0-9a-f]{64}$/
 
+/** A connection attempt's id: random, so signals of an abandoned attempt are told apart. */
+const ATTEMPT = /^[0-9a-f]{16}$/
+
 /**
  * "I am full": the answer to an offer that will not be taken, so the offerer
  * frees its slot at once instead of waiting out its connect timeout. Sent only
  * to offers that carried `to` (this kit's peers; webrtc-swarm would not know it).
+ * It names the offer's `attempt`, which only the offer's receiver has seen: a
+ * busy that does not name the offerer's pending attempt is forged and ignored.
  */
-export function encodeBusy(from: string, to: string) {
-  return {type: 'busy', from, to}
+export function encodeBusy(from: string, to: string, attempt: string) {
+  return {type: 'busy', from, to, attempt}
 }
-
-/** A connection attempt's id: random, so signals of an abandoned attempt are told apart. */
-const ATTEMPT = /^[0-9a-f]{16}$/
 
 /**
  * `to` and `attempt` are additions to webrtc-swarm's shape (which ignores
@@ -80,7 +82,8 @@ export function decodeHubMessage(data: unknown): HubMessage {
   }
   if (m.type === 'busy') {
     if (!isPeerId(m.to)) throw P2PError.MALFORMED_MESSAGE('busy has no valid to')
-    return {kind: 'busy', from: m.from, to: m.to}
+    if (m.attempt !== undefined && (typeof m.attempt !== 'string' || !ATTEMPT.test(m.attempt))) throw P2PError.MALFORMED_MESSAGE('busy has an invalid attempt')
+    return m.attempt === undefined ? {kind: 'busy', from: m.from, to: m.to} : {kind: 'busy', from: m.from, to: m.to, attempt: m.attempt}
   }
   const signal = m.signal as Record<string, unknown> | undefined
   if (!signal || typeof signal !== 'object' || Array.isArray(signal)) throw P2PError.MALFORMED_MESSAGE('hub message is neither an announce nor a signal')

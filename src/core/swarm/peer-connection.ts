@@ -43,6 +43,8 @@ export interface PeerConnectionOptions {
   restartAfter?: number
   /** Where the RTCPeerConnection is counted; the page-wide budget by default. */
   budget?: ConnectionBudget
+  /** To a key the page has met: may spend the budget's reserve and is not paced (see budget.ts). */
+  trusted?: boolean
 }
 
 export type PeerConnectionEvents = {
@@ -72,7 +74,6 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   publicKey: string | null = null
   connectedAt: number | null = null
   mux: Mux | null = null
-  destroyed = false
   /** ICE restarts that brought this connection back. */
   restarts = 0
   /** This connection's attempt id, sent with every signal of it (see encodeSignal). */
@@ -81,6 +82,9 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   staleCandidates = 0
 
   readonly #opts: PeerConnectionOptions
+  #destroyed = false
+  /** A description (offer or answer) came from the remote: someone is at the other end. */
+  #answered = false
   readonly #peer: SimplePeer
   readonly #ticket: BudgetTicket
   #peerClosing = false
@@ -133,7 +137,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
         }
       }
       return peer._pc
-    })
+    }, opts.trusted)
     this.#peer = peer!
     this.#ticket = ticket
     // simple-peer emits its first signal synchronously for an initiator: listen in this tick.
@@ -154,6 +158,20 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
       this.destroy(P2PError.CONNECTION_FAILED(`no connection to ${shortId(this.id)} within ${opts.connectTimeout} ms`))
     }, opts.connectTimeout)
     debug('new', shortId(this.id), opts.initiator ? 'initiator' : 'responder')
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
+  /** The remote's attempt this connection follows, once its offer or answer came (null before). */
+  get remoteAttempt(): string | null {
+    return this.#remoteAttempt
+  }
+
+  /** Whether the remote ever sent a description: an initiator without one was never answered. */
+  get answered(): boolean {
+    return this.#answered
   }
 
   /** The underlying RTCPeerConnection, for getStats() and diagnostics. */
@@ -221,7 +239,10 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
 
   #feed(signal: SimplePeerSignal): void {
     if (this.destroyed) return
-    if (signal.sdp) this.#remoteFingerprint = sdpFingerprint(signal.sdp)
+    if (signal.sdp) {
+      this.#remoteFingerprint = sdpFingerprint(signal.sdp)
+      this.#answered = true
+    }
     if (this.state === 'connected') {
       if (signal.type === 'offer' && signal.sdp && sdpIceUfrag(signal.sdp) !== this.#ufrags().remote) {
         // The remote restarts ICE (new credentials in its offer): our answer completes it.
@@ -276,8 +297,8 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
    * (so it drops us at once); with one, `error` is emitted before `close`.
    */
   destroy(err?: P2PError): void {
-    if (this.destroyed) return
-    this.destroyed = true
+    if (this.#destroyed) return
+    this.#destroyed = true
     clearTimeout(this.#timer)
     if (this.#restartTimer) clearTimeout(this.#restartTimer)
     if (this.#restart) clearTimeout(this.#restart.deadline)

@@ -46,7 +46,7 @@ export class RoomPeer extends Emitter<RoomPeerEvents> {
   readonly createdAt = Date.now()
   state: PeerState = 'authenticating'
   connectedAt: number | null = null
-  destroyed = false
+  #destroyed = false
   readonly #prefix: string
   readonly #onLinkClose: (err?: P2PError) => void
   readonly #onLinkUpdate = () => this.emit('update')
@@ -69,6 +69,10 @@ export class RoomPeer extends Emitter<RoomPeerEvents> {
     link.on('close', this.#onLinkClose)
     link.on('update', this.#onLinkUpdate)
     link.on('reconnect', this.#onLinkReconnect)
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed
   }
 
   get publicKey(): string | null {
@@ -143,8 +147,8 @@ export class RoomPeer extends Emitter<RoomPeerEvents> {
   }
 
   #close(err?: P2PError): void {
-    if (this.destroyed) return
-    this.destroyed = true
+    if (this.#destroyed) return
+    this.#destroyed = true
     this.state = 'closed'
     this.link.off('close', this.#onLinkClose)
     this.link.off('update', this.#onLinkUpdate)

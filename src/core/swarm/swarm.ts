@@ -13,7 +13,9 @@ import {PeerConnection} from './peer-connection.js'
 import {pageBudget, type ConnectionBudget, type ConnectionBudgetStats} from './budget.js'
 import {pagePool, RoomPeer, type ConnectionPool, type RoomMember, type RoomPeerEvents} from './rooms.js'
 import {RoomMembers} from './topology.js'
+import {pageBans, type BanList} from './bans.js'
 import {Deadlines} from '../expiring-map.js'
+import {checkInteger, checkNumber} from '../check.js'
 
 /** A peer of a swarm: on a connection of its own, or on one another room of the page shares (rooms.ts). */
 export type SwarmPeer = PeerConnection | RoomPeer
@@ -39,6 +41,19 @@ const BUDGET_RESERVE = 0.1
 /** A key that comes back within this long of losing its connection has reconnected. */
 const RECONNECT_WINDOW = 60_000
 
+/**
+ * A hub id we offered a connection that never answered is not offered another
+ * for this long, and neither is a key an announcement claimed and the
+ * connection did not prove: announcements are public and anyone may forge them.
+ */
+const UNANSWERED_QUIET = 2 * 60_000
+
+/**
+ * Offers from a hub id we already have a connection with, answered beside it
+ * until one proves its key (see #answerBeside): at most one per id, and this
+ * many per swarm. Anyone on the hub can send such offers.
+ */
+const MAX_REPLACEMENTS = 8
 
 
 export interface SwarmOptions {
@@ -75,6 +90,8 @@ export interface SwarmOptions {
    * default, shared by every swarm of the page (see budget.ts).
    */
   budget?: ConnectionBudget
+  /** Keys refused for a while: the page-wide list by default, so a ban holds in every room (see bans.ts). */
+  bans?: BanList
   /**
    * Where connections are shared between the page's rooms: the page's pool by
    * default. A peer met in two rooms, both ends using one identity in both,
@@ -111,8 +128,21 @@ export interface SwarmStats {
   reconnects: number
   /** True while the browser reports no network (`offline`): the hub is paused. */
   offline: boolean
-  /** Connections not made because the page's connection budget was spent. */
+  /** Connections not made because the page's connection budget was spent (or only its reserve is left). */
   refusedBudget: number
+  /**
+   * Connections not made for now: the page made too many new ones lately
+   * (budget pacing), or the hub id never answered our last offer.
+   */
+  paced: number
+  /**
+   * Signalling that claimed a peer's hub id and could not be its: a `busy` not
+   * naming our attempt, an offer beside a live connection that then proved
+   * another key, failed, timed out, or was replaced by a newer one.
+   */
+  forgedSignals: number
+  /** Sealed messages (room secret) refused as a replay or as outside the time window. */
+  replays: number
   /** Peers met over a connection another room of the page made (no new connection needed). */
   sharedConnections: number
   /** The page's connections, all swarms together: created, open, closed, refused, limit. */
@@ -151,13 +181,22 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly maxPeers: number
   /** Where this swarm's connections are counted (the page's, unless given another). */
   readonly budget: ConnectionBudget
-  destroyed = false
+  readonly bans: BanList
+  #destroyed = false
 
   readonly #opts: SwarmOptions
   readonly #hub: HubClient
   readonly #ownsHub: boolean
   readonly #cipher: RoomCipher | null
   readonly #connections = new Map<string, SwarmPeer>()
+  /** Hub id → an answered offer held beside the connection of that id until it proves its key. */
+  readonly #replacements = new Map<string, PeerConnection>()
+  /** Connections let go without a word to the swarm's peers (replacements): their close only counts. */
+  readonly #discarded = new WeakSet<PeerConnection>()
+  /** Our pending offers made trusted on an announced key: the key they must prove. */
+  readonly #claims = new Map<PeerConnection, string>()
+  /** `id:<hub id>` that never answered, `key:<key>` claimed and not proven: not offered again for a while. */
+  readonly #quiet = new Deadlines<string>()
   readonly #pool: ConnectionPool | null
   /** This room's tag for shared connections; null until computed, and for rooms that never share. */
   #tag: string | null = null
@@ -167,15 +206,13 @@ export class Swarm extends Emitter<SwarmEvents> {
   /** Keys whose page is not asked again for a while to share a connection (it refused). */
   readonly #refusedJoins = new Deadlines<string>()
   readonly #subscription: Subscription
-  /** Keys refused for a while (banned). */
-  readonly #bans = new Deadlines<string>()
   /** Keys whose connection broke lately (not a goodbye), so their return counts as a reconnect. */
   readonly #lost = new Deadlines<string>()
   readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers' | 'banned' | 'offline' | 'budget'> = {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
     glare: 0, madeRoom: 0, busy: 0, authFailures: 0, admissionRefused: 0, timeouts: 0, reconnects: 0,
-    refusedBudget: 0, sharedConnections: 0,
+    refusedBudget: 0, paced: 0, forgedSignals: 0, replays: 0, sharedConnections: 0,
   }
   /** The budget's refusal is reported once until a connection can be made again, not per announcement. */
   #budgetReported = false
@@ -190,11 +227,19 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (!opts || typeof opts.room !== 'string' || !opts.room) throw P2PError.INVALID_ARGUMENT('a swarm needs a room')
     if (!opts.hubClient && !opts.hubs?.length) throw P2PError.INVALID_ARGUMENT('a swarm needs at least one hub')
     const maxPeers = opts.maxPeers ?? 16
-    if (!(maxPeers >= 1)) throw P2PError.INVALID_ARGUMENT('maxPeers must be at least 1')
+    checkInteger('maxPeers', maxPeers, 1)
+    if (opts.connectTimeout !== undefined) checkNumber('connectTimeout', opts.connectTimeout, 1)
+    if (opts.banTime !== undefined) checkNumber('banTime', opts.banTime, 0)
+    if (opts.announceInterval !== undefined) {
+      const {min, max} = opts.announceInterval
+      checkNumber('announceInterval.min', min, 1)
+      checkNumber('announceInterval.max', max, min)
+    }
     this.#opts = opts
     this.room = opts.room
     this.maxPeers = maxPeers
     this.budget = opts.budget ?? pageBudget
+    this.bans = opts.bans ?? pageBans
     this.#pool = opts.pool === undefined ? pagePool : opts.pool
     this.identity = opts.identity ?? generateIdentity()
     this.publicKey = toHex(this.identity.publicKey)
@@ -221,17 +266,22 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#pool && !this.#cipher) {
       const pool = this.#pool
       void roomTag(this.room).then(tag => {
-        if (this.destroyed) return
+        if (this.#destroyed) return
         this.#tag = tag
         pool.register(this.#member)
       })
     }
+    this.bans.on('ban', this.#onBan)
     if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
       window.addEventListener('offline', this.#onOffline)
       window.addEventListener('online', this.#onOnline)
       if (navigator.onLine === false) this.#onOffline()
     }
     debug('start', shortId(this.id), 'room', this.room, 'key', shortId(this.publicKey))
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed
   }
 
   /** Resolves once the swarm listens on at least one hub. */
@@ -253,36 +303,44 @@ export class Swarm extends Emitter<SwarmEvents> {
     const connected = this.peers.length
     return {
       connecting: this.#connections.size - connected, connected, maxPeers: this.maxPeers, ...this.#stats,
-      banned: this.#bans.size, offline: this.#offline, budget: this.budget.stats,
+      banned: this.bans.size, offline: this.#offline, budget: this.budget.stats,
     }
   }
 
   /**
-   * Refuses `publicKey` for `ms` (default: the swarm's banTime) and drops its
-   * connection. A protocol that drops a peer with ERR_PEER_MISBEHAVING gets
-   * this on its own: the peer cannot just reconnect and start again.
+   * Refuses `publicKey` for `ms` (default: the swarm's banTime) in every swarm
+   * sharing this one's ban list (the page's, by default), and drops its
+   * connections there, shared ones included. A protocol that drops a peer with
+   * ERR_PEER_MISBEHAVING gets this on its own: the peer cannot just reconnect
+   * and start again.
    */
   ban(publicKey: string, ms = this.#banTime): void {
-    this.#bans.set(publicKey, ms)
-    for (const conn of this.#connections.values()) {
-      if (conn.publicKey === publicKey) conn.destroy(P2PError.PEER_MISBEHAVING(`peer ${shortId(publicKey)} is banned`))
-    }
-    this.emit('update')
+    this.bans.ban(publicKey, ms)
   }
 
   /** Whether `publicKey` is refused right now. */
   isBanned(publicKey: string): boolean {
-    return this.#bans.has(publicKey)
+    return this.bans.has(publicKey)
+  }
+
+  /** A key was banned (here or in another room of the page): its connections go. */
+  #onBan = (publicKey: string) => {
+    if (this.#destroyed) return
+    const err = () => P2PError.PEER_MISBEHAVING(`peer ${shortId(publicKey)} is banned`)
+    for (const conn of [...this.#connections.values()]) if (conn.publicKey === publicKey) conn.destroy(err())
+    this.emit('update')
   }
 
   get #banTime(): number {
     return this.#opts.banTime ?? 10 * 60_000
   }
 
-  destroy(): void {
-    if (this.destroyed) return
-    this.destroyed = true
+  /** Leaves the room: every connection says goodbye. Emits `error` (with `err`), then `close`. Idempotent. */
+  destroy(err?: P2PError): void {
+    if (this.#destroyed) return
+    this.#destroyed = true
     if (this.#announceTimer) clearTimeout(this.#announceTimer)
+    this.bans.off('ban', this.#onBan)
     if (typeof window !== 'undefined' && typeof window.removeEventListener === 'function') {
       window.removeEventListener('offline', this.#onOffline)
       window.removeEventListener('online', this.#onOnline)
@@ -293,9 +351,13 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#pool?.unregister(this.#member)
     for (const conn of this.#connections.values()) conn.destroy()
     this.#connections.clear()
+    for (const conn of this.#replacements.values()) conn.destroy()
+    this.#replacements.clear()
+    this.#claims.clear()
     if (this.#ownsHub) this.#hub.destroy()
     debug('destroyed', shortId(this.id))
     this.emit('update')
+    if (err) this.emit('error', err)
     this.emit('close')
     this.removeAllListeners()
   }
@@ -310,7 +372,7 @@ export class Swarm extends Emitter<SwarmEvents> {
    * connections stay: their ICE restarts once the network is back.
    */
   #onOffline = () => {
-    if (this.destroyed || this.#offline) return
+    if (this.#destroyed || this.#offline) return
     this.#offline = true
     debug('offline: pausing', shortId(this.id))
     if (this.#announceTimer) clearTimeout(this.#announceTimer)
@@ -321,7 +383,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** The network is back: hub streams reopen at once, we announce, and broken transports restart. */
   #onOnline = () => {
-    if (this.destroyed || !this.#offline) return
+    if (this.#destroyed || !this.#offline) return
     this.#offline = false
     debug('online: resuming', shortId(this.id))
     if (this.#ownsHub) this.#hub.resume()
@@ -335,7 +397,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   #onHubOpen = () => {
-    if (this.destroyed) return
+    if (this.#destroyed) return
     this.#hubOutageReported = false
     // A (re)opened stream may have missed announcements: start over quickly.
     this.#announceDelay = this.#announceBounds.min
@@ -344,7 +406,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** The hub client retries on its own; an outage is reported once, not per attempt. */
   #onHubError = (err: Error) => {
-    if (this.destroyed || this.#hubOutageReported) return
+    if (this.#destroyed || this.#hubOutageReported) return
     this.#hubOutageReported = true
     this.emit('error', toP2PError(err, 'ERR_HUB_UNREACHABLE'))
   }
@@ -355,7 +417,7 @@ export class Swarm extends Emitter<SwarmEvents> {
    * so the others keep it on their view of the room's ring.
    */
   #announce = () => {
-    if (this.destroyed || this.#offline) return
+    if (this.#destroyed || this.#offline) return
     if (this.#announceTimer) clearTimeout(this.#announceTimer)
     this.#announceTimer = null
     this.#stats.announcesSent++
@@ -374,7 +436,7 @@ export class Swarm extends Emitter<SwarmEvents> {
    * settled cadence (up to `max`) comes round.
    */
   #scheduleAnnounce(delay = this.#announceBounds.min): void {
-    if (this.destroyed || this.#offline) return
+    if (this.#destroyed || this.#offline) return
     this.#announceDelay = this.#announceBounds.min
     if (this.#announceTimer) clearTimeout(this.#announceTimer)
     this.#announceTimer = setTimeout(this.#announce, delay)
@@ -383,19 +445,24 @@ export class Swarm extends Emitter<SwarmEvents> {
   async #post(channel: string, message: unknown): Promise<void> {
     try {
       const body = this.#cipher ? await this.#cipher.seal(channel, message) : message
-      if (this.destroyed) return
+      if (this.#destroyed) return
       await this.#hub.broadcast(channel, body)
     } catch (err) {
-      if (!this.destroyed) this.emit('error', toP2PError(err, 'ERR_HUB_UNREACHABLE'))
+      if (!this.#destroyed) this.emit('error', toP2PError(err, 'ERR_HUB_UNREACHABLE'))
     }
   }
 
   async #onHubMessage(data: unknown): Promise<void> {
-    if (this.destroyed) return
+    if (this.#destroyed) return
     let message = data
     if (this.#cipher) {
       try {
         const opened = await this.#cipher.open(data)
+        if (!opened.fresh) {
+          this.#stats.replays++
+          this.emit('update')
+          return
+        }
         if (opened.channel !== ALL && opened.channel !== this.id) throw P2PError.DECRYPT('sealed for another channel')
         message = opened.message
       } catch {
@@ -403,7 +470,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         this.emit('update')
         return
       }
-      if (this.destroyed) return
+      if (this.#destroyed) return
     }
     let decoded
     try {
@@ -418,12 +485,16 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (decoded.kind === 'announce') {
       this.#stats.announcesReceived++
       if (decoded.key !== undefined && decoded.key !== this.publicKey) this.#members.note(decoded.key, decoded.from, Date.now())
-      if (!this.#joinShared(decoded.from, decoded.key)) this.#connect(decoded.from, true)
+      if (!this.#joinShared(decoded.from, decoded.key)) this.#dial(decoded.from, decoded.key)
     } else if (decoded.kind === 'busy') {
+      // Only the peer we offered to knows our attempt's id (it came with the offer): anyone else's busy is forged.
       const pending = this.#connections.get(decoded.from)
-      if (pending?.initiator && pending.state === 'connecting') {
+      if (pending instanceof PeerConnection && pending.initiator && pending.state === 'connecting' && decoded.attempt === pending.attempt) {
         this.#stats.busy++
         this.#drop(pending)
+      } else {
+        this.#stats.forgedSignals++
+        this.emit('update')
       }
     } else {
       this.#stats.signalsIn++
@@ -462,40 +533,101 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   #onSignal(from: string, signal: SimplePeerSignal, fromKit: boolean, attempt?: string): void {
     const existing = this.#connections.get(from)
-    // An offer on the live connection itself (an ICE restart) renegotiates it.
-    if (signal.type === 'offer' && existing?.isRenegotiation(signal)) return existing.signal(signal, attempt)
-    if (signal.type === 'offer' && existing) {
+    if (signal.type === 'offer') {
+      // An offer on the live connection itself (an ICE restart) renegotiates it.
+      if (existing?.isRenegotiation(signal)) return existing.signal(signal, attempt)
+      if (!existing) return this.#answer(from, signal, attempt, this.#takeEarly(from), fromKit)
+      if (existing.state === 'connected') return this.#answerBeside(from, signal, attempt)
       if (existing.initiator && existing.state === 'connecting') {
         // Glare: both sides offered. The higher id keeps its offer; the lower
         // yields and answers. Both reach the same verdict, so one connection forms.
         this.#stats.glare++
         if (this.id > from) return
       }
-      // Yielding in a glare, or a fresh offer on a live pairing (the remote lost
-      // its end: a reload, a timeout): the new attempt replaces the old one. The
+      // Yielding in a glare, or a fresh offer on a pairing not proven yet (the
+      // remote gave that attempt up): the new attempt replaces the old one. The
       // offer's candidates may have come first (the hub keeps no order between
       // two POSTs) and wait in the old connection: they go to the new one.
       const early = existing instanceof PeerConnection ? existing.takeEarlyCandidates() : []
       this.#drop(existing)
-      this.#answer(from, signal, attempt, early, fromKit)
-      return
+      return this.#answer(from, signal, attempt, early, fromKit)
+    }
+    const replacement = this.#replacements.get(from)
+    if (replacement && attempt !== undefined && attempt === replacement.remoteAttempt) return replacement.signal(signal, attempt)
+    if (existing instanceof PeerConnection && signal.candidate !== undefined && attempt !== undefined &&
+      existing.remoteAttempt !== null && attempt !== existing.remoteAttempt) {
+      // Not this connection's: a candidate that overtook the offer it belongs to
+      // (it waits for it), or one of an abandoned attempt (it expires).
+      return this.#holdEarly(from, signal, attempt)
     }
     // Candidates of the offer we ignored in a glare come here too: the connection drops them by their attempt.
     if (existing) return existing.signal(signal, attempt)
-    if (signal.type === 'offer') return this.#answer(from, signal, attempt, this.#takeEarly(from), fromKit)
     // A kit peer's candidate that overtook its offer waits for it; anything else without a connection is stale.
     if (signal.candidate !== undefined && attempt !== undefined) this.#holdEarly(from, signal, attempt)
   }
 
+  /**
+   * An offer from a hub id we have a proven connection with: the remote lost
+   * its end (its connection broke or timed out on its side), or a stranger on
+   * the hub claims that id (hub ids are public). The answer is held BESIDE the
+   * live connection, which stays until the new one proves the same key
+   * (#onOpen). One per id (a newer offer replaces it), a few per swarm.
+   */
+  #answerBeside(from: string, offer: SimplePeerSignal, attempt: string | undefined): void {
+    const old = this.#replacements.get(from)
+    if (old) {
+      this.#stats.forgedSignals++
+      this.#discard(old)
+    }
+    if (this.#replacements.size >= MAX_REPLACEMENTS) {
+      this.#stats.refusedFull++
+      this.emit('update')
+      return
+    }
+    // Never trusted: the key it would prove is the one the offer claims, unproven.
+    const conn = this.#create(from, false, false)
+    if (!conn) return
+    this.#replacements.set(from, conn)
+    conn.signal(offer, attempt)
+    // Its candidates that came before the offer waited in the swarm.
+    for (const e of this.#takeEarly(from)) conn.signal(e.signal, e.attempt)
+  }
+
   /** Answers an offer with a new connection, handing it the candidates that came before the offer. */
   #answer(from: string, offer: SimplePeerSignal, attempt: string | undefined, early: EarlyCandidate[], fromKit: boolean): void {
-    const conn = this.#connect(from, false)
+    const conn = this.#connect(from, false, this.#trusts(this.#members.keyOf(from, Date.now())))
     if (!conn) {
-      if (fromKit) void this.#post(from, encodeBusy(this.id, from))
+      // The busy names the offer's attempt: the offerer takes no busy that does not.
+      if (fromKit && attempt !== undefined) void this.#post(from, encodeBusy(this.id, from, attempt))
       return
     }
     conn.signal(offer, attempt)
     for (const e of early) conn.signal(e.signal, e.attempt)
+  }
+
+  /**
+   * Offers a connection to an announcer. One that claims a key the page has
+   * met is trusted (the budget's reserve, no pacing: see budget.ts) until an
+   * attempt on that claim fails to prove it; an id that never answered our
+   * last offer is not offered another for a while.
+   */
+  #dial(remoteId: string, key: string | undefined): void {
+    if (this.#quiet.has(`id:${remoteId}`)) {
+      this.#stats.paced++
+      this.emit('update')
+      return
+    }
+    const trusted = this.#trusts(key)
+    const conn = this.#connect(remoteId, true, trusted)
+    if (conn && trusted) this.#claims.set(conn, key!)
+  }
+
+  /** Whether a connection to a hub id announcing `key` may count as one to a known peer. */
+  #trusts(key: string | undefined): boolean {
+    if (key === undefined || !this.budget.knows(key) || this.#quiet.has(`key:${key}`)) return false
+    // One trusted attempt per claimed key at a time: a thousand ids claiming it get one.
+    for (const claimed of this.#claims.values()) if (claimed === key) return false
+    return true
   }
 
   #holdEarly(from: string, signal: SimplePeerSignal, attempt: string): void {
@@ -516,13 +648,20 @@ export class Swarm extends Emitter<SwarmEvents> {
     return entry && Date.now() - entry.at <= EARLY_TTL ? entry.candidates : []
   }
 
-  #connect(remoteId: string, initiator: boolean): PeerConnection | null {
+  #connect(remoteId: string, initiator: boolean, trusted: boolean): PeerConnection | null {
     if (this.#connections.has(remoteId)) return null
     if (this.#connections.size >= this.maxPeers && !this.#makeRoomFor(remoteId)) {
       this.#stats.refusedFull++
       this.emit('update')
       return null
     }
+    const conn = this.#create(remoteId, initiator, trusted)
+    if (conn) this.#connections.set(remoteId, conn)
+    return conn
+  }
+
+  /** A new connection to `remoteId`, counted against the budget (null when it refused). */
+  #create(remoteId: string, initiator: boolean, trusted: boolean): PeerConnection | null {
     let conn: PeerConnection
     try {
       conn = new PeerConnection({
@@ -534,11 +673,15 @@ export class Swarm extends Emitter<SwarmEvents> {
         mux: this.#opts.mux,
         admit: key => this.#admit(key),
         budget: this.budget,
+        trusted,
       })
     } catch (err) {
       const error = toP2PError(err, 'ERR_CONNECTION_BUDGET')
       debug('no connection to', shortId(remoteId), error.message)
-      if (error.code !== 'ERR_CONNECTION_BUDGET') {
+      if (error.code === 'ERR_RATE_LIMITED') {
+        // Pacing under a flood of announcements: expected, retried on the next one, not the app's concern.
+        this.#stats.paced++
+      } else if (error.code !== 'ERR_CONNECTION_BUDGET') {
         this.emit('error', error)
       } else {
         this.#stats.refusedBudget++
@@ -552,7 +695,6 @@ export class Swarm extends Emitter<SwarmEvents> {
     }
     this.#budgetReported = false
     this.#stats.connectionsCreated++
-    this.#connections.set(remoteId, conn)
     conn.on('signal', signal => {
       this.#stats.signalsOut++
       void this.#post(remoteId, encodeSignal(this.id, remoteId, signal, conn.attempt))
@@ -622,13 +764,13 @@ export class Swarm extends Emitter<SwarmEvents> {
   async #onRoomJoin(link: PeerConnection, remoteId: string): Promise<RoomPeer | null> {
     const key = link.publicKey
     const tag = this.#tag
-    if (this.destroyed || !key || !tag) return null
+    if (this.#destroyed || !key || !tag) return null
     const existing = this.#connections.get(remoteId)
     // Both sides joined at once: their JOIN answers ours.
     if (existing instanceof RoomPeer && existing.link === link) return existing
     if (this.#hasKey(key)) return null
     await this.#admit(key)
-    if (this.destroyed || link.destroyed || this.#connections.has(remoteId) || this.#hasKey(key)) return null
+    if (this.#destroyed || link.destroyed || this.#connections.has(remoteId) || this.#hasKey(key)) return null
     if (this.#connections.size >= this.maxPeers) {
       this.#stats.refusedFull++
       this.emit('update')
@@ -670,7 +812,27 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   #onOpen(conn: SwarmPeer): void {
-    if (this.destroyed) return
+    if (this.#destroyed) return
+    if (conn instanceof PeerConnection) {
+      const claim = this.#claims.get(conn)
+      this.#claims.delete(conn)
+      if (claim !== undefined && claim !== conn.publicKey) this.#quiet.set(`key:${claim}`, UNANSWERED_QUIET)
+      if (this.#replacements.get(conn.id) === conn) {
+        this.#replacements.delete(conn.id)
+        const held = this.#connections.get(conn.id)
+        if (held?.state === 'connected' && held.publicKey !== conn.publicKey) {
+          // Someone else's connection under a connected peer's hub id: the peer stays.
+          debug('refusing', shortId(conn.publicKey ?? ''), 'under the hub id of', shortId(held.publicKey ?? ''))
+          this.#stats.forgedSignals++
+          this.#discard(conn)
+          return
+        }
+        // The same key (its remote end was lost), or the live one has gone meanwhile: the new one takes the id.
+        if (held) this.#drop(held)
+        this.#connections.set(conn.id, conn)
+      }
+      this.budget.met(conn.publicKey!)
+    }
     // A connection of our own may carry the page's other rooms to this peer.
     if (this.#pool && conn instanceof PeerConnection) this.#pool.add(conn, this.publicKey, this.#tag)
     // The key is the identity: a second connection with a known key is the same
@@ -692,6 +854,24 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   #onClose(conn: SwarmPeer, err?: P2PError): void {
+    if (conn instanceof PeerConnection) {
+      const claim = this.#claims.get(conn)
+      this.#claims.delete(conn)
+      if (!this.#discarded.has(conn) && conn.initiator && !conn.answered && this.#connections.get(conn.id) === conn) {
+        // Our offer went unanswered (no one there, or a forged announcement): not again for a while.
+        this.#quiet.set(`id:${conn.id}`, UNANSWERED_QUIET)
+        if (claim !== undefined) this.#quiet.set(`key:${claim}`, UNANSWERED_QUIET)
+      }
+      const replacement = this.#replacements.get(conn.id) === conn
+      if (replacement) this.#replacements.delete(conn.id)
+      if (replacement || this.#discarded.has(conn)) {
+        // Never a peer of this swarm: a replacement that failed or timed out, or one let go.
+        if (replacement) this.#stats.forgedSignals++
+        this.#stats.connectionsClosed++
+        this.emit('update')
+        return
+      }
+    }
     // Connections this swarm let go (#drop) have left the table already.
     const droppedByUs = this.#connections.get(conn.id) !== conn
     if (!droppedByUs) this.#connections.delete(conn.id)
@@ -700,9 +880,9 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (err?.code === 'ERR_INVALID_SIGNATURE' || err?.code === 'ERR_HANDSHAKE' || err?.code === 'ERR_SELF_CONNECTION') this.#stats.authFailures++
     if (err?.code === 'ERR_ADMISSION_REFUSED') this.#stats.admissionRefused++
     if (err?.code === 'ERR_PEER_MISBEHAVING' && conn.publicKey && !this.isBanned(conn.publicKey)) {
-      this.#bans.set(conn.publicKey, this.#banTime)
+      this.bans.ban(conn.publicKey, this.#banTime)
     }
-    if (this.destroyed) return
+    if (this.#destroyed) return
     // A goodbye means it left the room: off the ring at once, not after its announcements lapse.
     if (!err && !droppedByUs && conn.connectedAt !== null && conn.publicKey) this.#members.forget(conn.publicKey)
     // A connection that broke (not a goodbye, not ours to drop, not a misbehaving
@@ -730,5 +910,12 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#connections.delete(conn.id)
     if (conn instanceof RoomPeer && !sayLeave) conn.closeQuietly()
     else conn.destroy()
+  }
+
+  /** Closes a connection that never was (nor will be) one of this swarm's peers. */
+  #discard(conn: PeerConnection): void {
+    if (this.#replacements.get(conn.id) === conn) this.#replacements.delete(conn.id)
+    this.#discarded.add(conn)
+    conn.destroy()
   }
 }

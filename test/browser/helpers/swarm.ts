@@ -1,4 +1,5 @@
 import {Swarm, type SwarmOptions} from '../../../src/core/swarm/swarm.js'
+import {ConnectionBudget} from '../../../src/core/swarm/budget.js'
 import type {Emitter, EventMap} from '../../../src/core/emitter.js'
 
 declare global {
@@ -18,8 +19,16 @@ export function freshRoom(prefix = 'test'): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 10)}`
 }
 
+/**
+ * The budget the helper's swarms count against unless a test gives one: the
+ * page's limit, but unpaced and without a reserve, since one test page plays
+ * the peers of many pages at once. Pacing and the reserve have tests of their own.
+ */
+export const testBudget = new ConnectionBudget({dialsPerMinute: Infinity, reserve: 0})
+
 /** Fast timers so the tests spend little time waiting; nothing leaves the machine. */
 export const FAST = {
+  budget: testBudget,
   announceInterval: {min: 100, max: 1000},
   iceServers: [] as RTCIceServer[],
   connectTimeout: 10_000,
