@@ -10,6 +10,7 @@ import {SseParser} from '../../src/core/hub-client/sse-parser.js'
 import {CrossHubDedupe} from '../../src/core/hub-client/dedupe.js'
 import {P2PError} from '../../src/core/errors.js'
 import {once} from '../../src/core/emitter.js'
+import {systemClock} from '../../src/core/clock.js'
 import {createHub} from '../../src/server/hub.js'
 import {post, startHub, within} from './helpers.js'
 import {until} from '../shared/until.js'
@@ -118,9 +119,9 @@ describe('HubClient', {timeout: 15_000}, () => {
     await client.broadcast('all', {n: 1})
     await box.count(1)
 
-    const closed = once(client, 'close')
+    const lost = once(client, 'lost')
     await first.close()
-    assert.equal(await within(closed, 3000, 'the close event'), first.url)
+    assert.equal(await within(lost, 3000, 'the lost event'), first.url)
     assert.equal(client.stats.hubs[first.url].state, 'connecting')
 
     const reopened = once(client, 'open')
@@ -142,7 +143,7 @@ describe('HubClient', {timeout: 15_000}, () => {
       app: 'room',
       minDelay: 100,
       maxDelay: 400,
-      random: () => 0.5,
+      clock: {...systemClock, random: () => 0.5},
       openStream: (_url, handlers) => {
         attempts.push(handlers)
         if (succeed) handlers.onopen()
@@ -314,16 +315,37 @@ describe('HubClient', {timeout: 15_000}, () => {
     assert.throws(() => client.broadcast('ch', {}), {code: 'ERR_DESTROYED'})
   })
 
+  test('destroy(err) emits error then close, once; destroyed is read-only', () => {
+    const client = new HubClient({hubs: ['http://h.invalid'], app: 'x', openStream: () => ({close() {}})})
+    const events: string[] = []
+    client.on('error', err => events.push(`error ${(err as P2PError).code}`))
+    client.on('close', err => events.push(`close ${(err as P2PError | undefined)?.code}`))
+    client.destroy(P2PError.HUB_REJECTED('test'))
+    client.destroy()
+    assert.deepEqual(events, ['error ERR_HUB_REJECTED', 'close ERR_HUB_REJECTED'])
+    assert.throws(() => { (client as {destroyed: boolean}).destroyed = false }, TypeError)
+    assert.equal(client.destroyed, true)
+  })
+
+  test('timeouts and back-off must be numbers: NaN, negative or zero where it means nothing throws at once', () => {
+    for (const options of [{timeout: NaN}, {timeout: 0}, {minDelay: -1}, {maxDelay: NaN}, {dedupeWindow: NaN}, {dedupeWindow: 0}]) {
+      assert.throws(() => new HubClient({hubs: ['http://h'], app: 'x', ...options}), {code: 'ERR_INVALID_ARGUMENT'}, JSON.stringify(options))
+    }
+  })
+
   test('destroy closes streams, clears timers, rejects pending work and is idempotent', async t => {
     const {url, hub} = await hubWith()
     const live = clientWith({hubs: [url], app: 'room'})
     const sub = live.subscribe(['all'], () => {})
     await sub.ready
     assert.equal(hub.stats.subscribers, 1)
-    const closed = once(live, 'close')
+    const lost = once(live, 'lost')
+    const closes: unknown[] = []
+    live.on('close', err => closes.push(err))
     live.destroy()
     live.destroy()
-    assert.equal(await closed, url)
+    assert.equal(await lost, url)
+    assert.deepEqual(closes, [undefined], 'close once, with no error')
     assert.equal(live.stats.hubs[url].state, 'closed')
     await until(() => hub.stats.subscribers === 0, 'the hub to see the stream go')
 
@@ -361,11 +383,11 @@ describe('HubClient', {timeout: 15_000}, () => {
     await until(() => client.stats.hubs[dead].failures >= 1, 'the dead hub failing once')
     const failuresBefore = client.stats.hubs[dead].failures
 
-    const closed = once(client, 'close')
+    const lost = once(client, 'lost')
     client.pause()
     client.pause()
     assert.equal(client.paused, true)
-    assert.equal(await within(closed, 3000, 'the close event'), url)
+    assert.equal(await within(lost, 3000, 'the lost event'), url)
     await until(() => hub.stats.subscribers === 0, 'the hub losing our stream')
     assert.equal(client.stats.hubs[url].state, 'closed')
     assert.equal(client.stats.hubs[dead].state, 'closed', 'no retry pending on the dead hub either')

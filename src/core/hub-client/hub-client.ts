@@ -1,5 +1,7 @@
 import {Emitter} from '../emitter.js'
 import {P2PError} from '../errors.js'
+import {checkNumber} from '../check.js'
+import {systemClock, type Clock} from '../clock.js'
 import {createDebug} from '../debug.js'
 import {utf8} from '../bytes.js'
 import {CrossHubDedupe} from './dedupe.js'
@@ -40,7 +42,7 @@ export type HubClientEvents = {
   /** A hub now serves this client (one of its streams opened). */
   open: (url: string) => void
   /** A hub stopped serving this client (its last open stream failed or was closed). */
-  close: (url: string) => void
+  lost: (url: string) => void
   /**
    * A stream failed (P2PError; the client reconnects by itself, this is for
    * diagnostics) or an `onMessage` callback threw (its error, as thrown).
@@ -48,6 +50,8 @@ export type HubClientEvents = {
   error: (err: Error) => void
   /** `stats` changed state (not emitted per message). */
   update: () => void
+  /** The client was destroyed (with `err` if it failed). */
+  close: (err?: Error) => void
 }
 
 export interface HubClientOptions {
@@ -67,8 +71,8 @@ export interface HubClientOptions {
   fetch?: typeof fetch
   /** How event streams are opened; lets one stream be shared by many clients or tabs. */
   openStream?: OpenStream
-  /** Source of jitter in [0, 1); tests pin it. Default Math.random. */
-  random?: () => number
+  /** Timers for back-off, retries and timeouts, and the jitter's randomness; tests pin it. Default systemClock. */
+  clock?: Clock
 }
 
 export interface Subscription {
@@ -87,6 +91,7 @@ interface SubscriptionHost {
   readonly dedupeWindow: number
   /** While paused, subscriptions hold no stream and schedule no retry. */
   readonly paused: boolean
+  readonly clock: Clock
   open(url: string, handlers: EventStreamHandlers, target: StreamTarget): EventStream
   backoff(attempt: number): number
   error(err: Error): void
@@ -97,7 +102,7 @@ interface SubscriptionHost {
 interface Link {
   state: HubState
   stream: EventStream | null
-  timer: ReturnType<typeof setTimeout> | null
+  timer: unknown
   attempt: number
   // Bumped for every stream opened, so late callbacks of a replaced stream are ignored.
   generation: number
@@ -127,17 +132,17 @@ function retryDelay(header: string | null, random: () => number): number | null 
   return Math.max(50, seconds * 1000) * (1 + random() / 2)
 }
 
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+/** Resolves true after `ms` on `clock`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal, clock: Clock): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false)
   return new Promise(resolve => {
     const done = (ok: boolean) => {
-      clearTimeout(timer)
+      clock.clearTimeout(timer)
       signal.removeEventListener('abort', onAbort)
       resolve(ok)
     }
     const onAbort = () => done(false)
-    const timer = setTimeout(() => done(true), ms)
+    const timer = clock.setTimeout(() => done(true), ms)
     signal.addEventListener('abort', onAbort)
   })
 }
@@ -150,11 +155,11 @@ export class HubClient extends Emitter<HubClientEvents> {
   readonly #minDelay: number
   readonly #maxDelay: number
   readonly #timeout: number
-  readonly #random: () => number
+  readonly #clock: Clock
   readonly #fetch: typeof fetch
   readonly #openStream: OpenStream
   readonly #subscriptions = new Set<HubSubscription>()
-  readonly #pending = new Set<{controller: AbortController, timer: ReturnType<typeof setTimeout>}>()
+  readonly #pending = new Set<{controller: AbortController, timer: unknown}>()
   readonly #host: SubscriptionHost
   #destroyed = false
   #paused = false
@@ -168,14 +173,17 @@ export class HubClient extends Emitter<HubClientEvents> {
     timeout = 10_000,
     fetch: fetchImpl,
     openStream,
-    random = Math.random,
+    clock = systemClock,
   }: HubClientOptions) {
     super()
     if (!Array.isArray(hubs) || hubs.length === 0 || !hubs.every(hub => typeof hub === 'string' && hub.trim() !== '')) {
       throw P2PError.INVALID_ARGUMENT('hubs must be a non-empty list of URLs')
     }
     if (typeof app !== 'string' || !isValidName(app)) throw P2PError.INVALID_ARGUMENT('app must be 1-128 characters without control characters')
-    if (!(minDelay >= 0) || !(maxDelay >= minDelay)) throw P2PError.INVALID_ARGUMENT('need 0 <= minDelay <= maxDelay')
+    checkNumber('minDelay', minDelay, 0, Number.MAX_VALUE)
+    checkNumber('maxDelay', maxDelay, minDelay, Number.MAX_VALUE)
+    checkNumber('dedupeWindow', dedupeWindow, Number.MIN_VALUE, Number.MAX_VALUE)
+    checkNumber('timeout', timeout, Number.MIN_VALUE, Number.MAX_VALUE)
     this.app = app
     this.hubs = [...new Set(hubs.map(normalizeHubUrl))]
     this.stats = {hubs: {}, duplicatesDropped: 0, malformedDropped: 0}
@@ -185,7 +193,7 @@ export class HubClient extends Emitter<HubClientEvents> {
     this.#minDelay = minDelay
     this.#maxDelay = maxDelay
     this.#timeout = timeout
-    this.#random = random
+    this.#clock = clock
     this.#fetch = fetchImpl ?? globalThis.fetch.bind(globalThis)
     this.#openStream = openStream ?? ((url, handlers) => openEventStream(url, handlers, {fetch: fetchImpl}))
     const client = this
@@ -195,6 +203,7 @@ export class HubClient extends Emitter<HubClientEvents> {
       stats: this.stats,
       dedupeWindow,
       get paused() { return client.#paused },
+      clock,
       open: (url, handlers, target) => this.#openStream(url, handlers, target),
       backoff: attempt => this.#backoff(attempt),
       error: err => this.emit('error', err),
@@ -273,22 +282,27 @@ export class HubClient extends Emitter<HubClientEvents> {
     debug('resumed')
   }
 
-  /** Closes every stream, abandons pending broadcasts, clears every timer. Idempotent. */
-  destroy(): void {
+  /**
+   * Closes every stream, abandons pending broadcasts, clears every timer.
+   * Idempotent; emits `error` (with `err`), then `close`.
+   */
+  destroy(err?: Error): void {
     if (this.#destroyed) return
     this.#destroyed = true
     for (const subscription of [...this.#subscriptions]) subscription.close()
     for (const pending of this.#pending) {
-      clearTimeout(pending.timer)
+      this.#clock.clearTimeout(pending.timer)
       pending.controller.abort()
     }
     this.#pending.clear()
-    debug('destroyed')
+    debug('destroyed', err?.message ?? '')
+    if (err) this.emit('error', err)
+    this.emit('close', err)
   }
 
   #broadcast(channel: string, body: string): Promise<void> {
     const controller = new AbortController()
-    const pending = {controller, timer: setTimeout(() => controller.abort(), this.#timeout)}
+    const pending = {controller, timer: this.#clock.setTimeout(() => controller.abort(), this.#timeout)}
     this.#pending.add(pending)
     return new Promise((resolve, reject) => {
       let left = this.hubs.length
@@ -303,7 +317,7 @@ export class HubClient extends Emitter<HubClientEvents> {
             errors[i] = err
           }
           if (--left > 0) return
-          clearTimeout(pending.timer)
+          this.#clock.clearTimeout(pending.timer)
           this.#pending.delete(pending)
           if (accepted) return
           reject(this.destroyed ? P2PError.DESTROYED('hub client was destroyed') : mostTelling(errors))
@@ -336,10 +350,10 @@ export class HubClient extends Emitter<HubClientEvents> {
       // Rate limited (say, many tabs behind one address signalling at once): a
       // lost signal costs a whole connection attempt, so wait as the hub asks
       // and send it again, within the broadcast's own timeout.
-      const wait = res.status === 429 && attempt < MAX_RATE_RETRIES ? retryDelay(res.headers.get('retry-after'), this.#random) : null
+      const wait = res.status === 429 && attempt < MAX_RATE_RETRIES ? retryDelay(res.headers.get('retry-after'), () => this.#clock.random()) : null
       if (wait !== null) {
         await res.arrayBuffer().catch(() => {})
-        if (await sleep(wait, signal)) {
+        if (await sleep(wait, signal, this.#clock)) {
           stats.retries++
           continue
         }
@@ -355,7 +369,7 @@ export class HubClient extends Emitter<HubClientEvents> {
     // Full jitter: anywhere between zero and the exponential ceiling, so the
     // clients of a restarted hub do not come back in one wave.
     const ceiling = Math.min(this.#maxDelay, this.#minDelay * 2 ** attempt)
-    return Math.floor(this.#random() * ceiling)
+    return Math.floor(this.#clock.random() * ceiling)
   }
 
   #refreshStates(): void {
@@ -377,7 +391,7 @@ export class HubClient extends Emitter<HubClientEvents> {
       changed = true
       debug(hub, before, '->', state)
       if (state === 'open') this.emit('open', hub)
-      else if (before === 'open') this.emit('close', hub)
+      else if (before === 'open') this.emit('lost', hub)
     })
     if (changed) this.emit('update')
   }
@@ -408,7 +422,7 @@ class HubSubscription implements Subscription {
     this.channels = channels
     this.#onMessage = onMessage
     this.#links = host.hubs.map(() => ({state: 'connecting', stream: null, timer: null, attempt: 0, generation: 0}))
-    this.#dedupe = host.hubs.length > 1 ? new CrossHubDedupe({window: host.dedupeWindow}) : null
+    this.#dedupe = host.hubs.length > 1 ? new CrossHubDedupe({window: host.dedupeWindow, now: () => host.clock.now()}) : null
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve
       this.#rejectReady = reject
@@ -443,7 +457,7 @@ class HubSubscription implements Subscription {
   #halt(link: Link): void {
     link.generation++
     link.state = 'closed'
-    if (link.timer !== null) clearTimeout(link.timer)
+    if (link.timer !== null) this.#host.clock.clearTimeout(link.timer)
     link.timer = null
     link.stream?.close()
     link.stream = null
@@ -506,7 +520,7 @@ class HubSubscription implements Subscription {
     this.#host.stats.hubs[hub].failures++
     const delay = this.#host.backoff(link.attempt++)
     debug(hub, 'stream failed:', err.message, `- retrying in ${delay} ms`)
-    link.timer = setTimeout(() => {
+    link.timer = this.#host.clock.setTimeout(() => {
       link.timer = null
       if (this.#closed) return
       this.#host.stats.hubs[hub].reconnects++
