@@ -304,13 +304,29 @@ test('without Web Locks or BroadcastChannel the tab keeps its streams to itself,
   }
 })
 
-test('decodeTabMessage accepts the four shapes and throws ERR_MALFORMED_MESSAGE on the rest', () => {
+test('decodeTabMessage accepts the four shapes, throws ERR_MESSAGE_TOO_LARGE on oversized data and ERR_MALFORMED_MESSAGE on the rest', () => {
   assert.deepEqual(decodeTabMessage({type: 'want', from: 't', channels: ['all'], waiting: true, extra: 1}),
     {type: 'want', from: 't', channels: ['all'], waiting: true})
   assert.deepEqual(decodeTabMessage({type: 'state', from: 't', open: true, channels: []}), {type: 'state', from: 't', open: true, channels: []})
   assert.deepEqual(decodeTabMessage({type: 'message', from: 't', data: '{}'}), {type: 'message', from: 't', data: '{}'})
   assert.deepEqual(decodeTabMessage({type: 'leave', from: 't'}), {type: 'leave', from: 't'})
-  for (const bad of [undefined, [], {type: 'leave'}, {type: 'message', from: 't', data: 'x'.repeat(300_000)}]) {
+  for (const bad of [undefined, [], {type: 'leave'}, {type: 'message', from: 't', data: 1}]) {
     assert.throws(() => decodeTabMessage(bad), (err: unknown) => err instanceof P2PError && err.code === 'ERR_MALFORMED_MESSAGE')
+  }
+  assert.throws(() => decodeTabMessage({type: 'message', from: 't', data: 'x'.repeat(300_000)}), {code: 'ERR_MESSAGE_TOO_LARGE'})
+})
+
+test('destroy(err) releases the tab, emits error then close, once; destroyed is read-only; counts are whole numbers', () => {
+  const tab = new TabStreams(new SharedStreams(() => ({close() {}})), {locks: null, BroadcastChannel: null})
+  const events: string[] = []
+  tab.on('error', err => events.push(`error ${(err as P2PError).code}`))
+  tab.on('close', err => events.push(`close ${(err as P2PError | undefined)?.code}`))
+  tab.destroy(P2PError.ABORTED('test'))
+  tab.destroy()
+  assert.deepEqual(events, ['error ERR_ABORTED', 'close ERR_ABORTED'])
+  assert.throws(() => { (tab as {destroyed: boolean}).destroyed = false }, TypeError)
+  assert.equal(tab.destroyed, true)
+  for (const options of [{maxTabs: 2.5}, {maxTabs: NaN}, {maxChannels: 0}, {maxChannels: 1.5}]) {
+    assert.throws(() => new TabStreams(new SharedStreams(), options), {code: 'ERR_INVALID_ARGUMENT'}, JSON.stringify(options))
   }
 })

@@ -9,7 +9,7 @@ export type {
 } from './hub-client.js'
 export {openEventStream} from './sse.js'
 export {SharedStreams, pageStreams} from './shared-streams.js'
-export {TAB_STREAM_PREFIX, TabStreams, decodeTabMessage} from './tab-streams.js'
+export {TAB_STREAM_PREFIX, TabStreams, decodeTabMessage, type TabStreamsEvents} from './tab-streams.js'
 export type {
   BroadcastChannelConstructor,
   BroadcastChannelLike,

@@ -1,5 +1,7 @@
 import {createDebug, shortId} from '../debug.js'
 import {P2PError} from '../errors.js'
+import {Emitter} from '../emitter.js'
+import {checkInteger} from '../check.js'
 import {randomBytes, toHex} from '../bytes.js'
 import {MAX_BODY_BYTES, isValidName} from './protocol.js'
 import type {SharedStreams} from './shared-streams.js'
@@ -50,7 +52,8 @@ export type TabMessage =
 /**
  * Checks the shape of a message from another tab. Same-origin tabs can still
  * run other code (another version of this kit, a bug, a script); anything that
- * is not exactly a TabMessage within bounds throws ERR_MALFORMED_MESSAGE.
+ * is not exactly a TabMessage throws ERR_MALFORMED_MESSAGE, data past its bound
+ * ERR_MESSAGE_TOO_LARGE.
  */
 export function decodeTabMessage(value: unknown): TabMessage {
   const bad = (why: string) => P2PError.MALFORMED_MESSAGE(`tab message ${why}`)
@@ -70,7 +73,8 @@ export function decodeTabMessage(value: unknown): TabMessage {
       if (typeof m.open !== 'boolean') throw bad('has no open flag')
       return {type: 'state', from: m.from, open: m.open, channels: channels()}
     case 'message':
-      if (typeof m.data !== 'string' || m.data.length > MAX_DATA_LENGTH) throw bad('has no valid data')
+      if (typeof m.data !== 'string') throw bad('has no valid data')
+      if (m.data.length > MAX_DATA_LENGTH) throw P2PError.MESSAGE_TOO_LARGE(`tab message data of ${m.data.length} characters is more than ${MAX_DATA_LENGTH}`)
       return {type: 'message', from: m.from, data: m.data}
     case 'leave':
       return {type: 'leave', from: m.from}
@@ -136,7 +140,14 @@ export interface TabStreamsStats {
  * As with `SharedStreams`, every subscription sees every event of the union:
  * messages must name their recipient.
  */
-export class TabStreams {
+export type TabStreamsEvents = {
+  /** Only from `destroy(err)`: what ended this tab's part. */
+  error: (err: Error) => void
+  /** Destroyed: locks released, channels and streams closed. */
+  close: (err?: Error) => void
+}
+
+export class TabStreams extends Emitter<TabStreamsEvents> {
   /** This tab's id on the BroadcastChannels, random per instance. */
   readonly id = toHex(randomBytes(8))
   readonly #direct: PageStreams
@@ -153,13 +164,18 @@ export class TabStreams {
     maxTabs = MAX_TABS,
     maxChannels = MAX_CHANNELS,
   }: TabStreamsOptions = {}) {
-    if (!(maxTabs >= 1) || !(maxChannels >= 1 && maxChannels <= MAX_WIRE_CHANNELS)) {
-      throw P2PError.INVALID_ARGUMENT(`need maxTabs >= 1 and 1 <= maxChannels <= ${MAX_WIRE_CHANNELS}`)
-    }
+    super()
+    checkInteger('maxTabs', maxTabs, 1)
+    checkInteger('maxChannels', maxChannels, 1, MAX_WIRE_CHANNELS)
     this.#direct = page
     this.#locks = locks
     this.#Channel = Channel
     this.#config = {id: this.id, maxTabs, maxChannels, counters: this.#counters}
+  }
+
+  /** True once destroyed; read-only. */
+  get destroyed(): boolean {
+    return this.#destroyed
   }
 
   /** Whether streams are shared across tabs here (else only within the page). */
@@ -193,12 +209,16 @@ export class TabStreams {
 
   /**
    * Leaves as a closing tab does: locks released, channels closed, streams
-   * closed, no goodbye, nothing delivered any more. Idempotent.
+   * closed, no goodbye, nothing delivered any more. Idempotent; emits `error`
+   * (with `err`), then `close`.
    */
-  destroy(): void {
+  destroy(err?: Error): void {
     if (this.#destroyed) return
     this.#destroyed = true
     for (const group of [...this.#groups.values()]) group.destroy()
+    if (err) this.emit('error', err)
+    this.emit('close', err)
+    this.removeAllListeners()
   }
 }
 
