@@ -13,6 +13,7 @@ import {startHubProcess} from '../scripts/hub-process.js'
 import {startPeerProcess} from '../scripts/peer-process.js'
 import type {Page} from 'puppeteer-core'
 import {median} from './stats.js'
+import {until, untilValue} from '../test/shared/until.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10)
 /** Longest wait for one drop: far past the keep-alive's bound, so a miss fails the bench. */
@@ -28,16 +29,6 @@ interface Round {
   ms: number
   code: string | null
   rtt: number
-}
-
-async function waitFor<T>(read: () => Promise<T | undefined>, what: string, wait = WAIT): Promise<T> {
-  const deadline = Date.now() + wait
-  for (;;) {
-    const value = await read()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
 }
 
 class PeerDied extends Error {}
@@ -64,19 +55,19 @@ async function tryRound(page: Page, hub: string, leave: Leave): Promise<Round> {
   await page.evaluate((h, r) => (window as any).p2pTest.start(h, r), hub, room)
   const peer = await startPeerProcess(hub, room)
   try {
-    await waitFor(async () => {
+    await until(async () => {
       if (peer.child.exitCode !== null || peer.child.signalCode !== null) throw new PeerDied(`the Node peer exited (${peer.child.signalCode ?? peer.child.exitCode}) before it was connected`)
-      return (await page.evaluate(() => (window as any).p2pTest.peers()) as string[]).includes(peer.key) || undefined
-    }, 'the page to connect to the Node peer', CONNECT_WAIT)
+      return (await page.evaluate(() => (window as any).p2pTest.peers()) as string[]).includes(peer.key)
+    }, 'the page to connect to the Node peer', {timeout: CONNECT_WAIT, every: 10})
     // The page's mux has had a PONG: the keep-alive runs, and the RTT is known.
-    const rtt = await waitFor(async () => {
+    const rtt = await untilValue(async () => {
       const ms = await page.evaluate(key => (window as any).p2pTest.rtt(key), peer.key) as number | null
       return ms !== null && ms > 0 ? ms : undefined
-    }, 'an RTT sample')
+    }, 'an RTT sample', {timeout: WAIT, every: 10})
     const at = Date.now()
     peer.child.kill(leave)
-    const drop = await waitFor(async () => (await page.evaluate(() => (window as any).p2pTest.disconnects()) as Array<{publicKey: string, code: string | null, at: number}>)
-      .find(d => d.publicKey === peer.key), `the page to drop the ${leave} peer`)
+    const drop = await untilValue(async () => (await page.evaluate(() => (window as any).p2pTest.disconnects()) as Array<{publicKey: string, code: string | null, at: number}>)
+      .find(d => d.publicKey === peer.key), `the page to drop the ${leave} peer`, {timeout: WAIT, every: 10})
     return {ms: drop.at - at, code: drop.code, rtt}
   } finally {
     await peer.close()

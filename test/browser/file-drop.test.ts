@@ -9,6 +9,7 @@ import {FileProgressEvent} from '../../src/events/file-progress-event.js'
 import {FileCompleteEvent} from '../../src/events/file-complete-event.js'
 import {P2PErrorEvent} from '../../src/events/error-event.js'
 import {freshRoom, hubUrl} from './helpers/swarm.js'
+import {until} from '../shared/until.js'
 
 /** Databases opened by the current test, deleted after it. */
 let opened: string[] = []
@@ -27,21 +28,12 @@ function freshStore(label: string): string {
   return `file-drop-test-${label}-${Math.random().toString(36).slice(2, 8)}`
 }
 
-/** Resolves when `check()` holds, checked once a frame (the list renders at most once a frame). */
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeout = 20_000): Promise<void> {
-  const deadline = performance.now() + timeout
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for: ${what}`)
-    await new Promise(resolve => requestAnimationFrame(resolve))
-  }
-}
-
 /** The element's share once its storage is open and its files listed. */
 async function ready(el: P2PFileDropElement): Promise<FileShare> {
-  await waitFor(() => el.share !== undefined, 'the element opened its share')
+  await until(() => el.share !== undefined, 'the element opened its share')
   await el.share!.ready
   opened.push(el.database!)
-  await waitFor(() => !el.shadowRoot!.querySelector<HTMLButtonElement>('[part~=drop-zone]')!.disabled, 'the drop zone enabled')
+  await until(() => !el.shadowRoot!.querySelector<HTMLButtonElement>('[part~=drop-zone]')!.disabled, 'the drop zone enabled')
   return el.share!
 }
 
@@ -106,7 +98,7 @@ function button(el: P2PFileDropElement, id: string, name: string): HTMLElement |
 /** Resolves with the first file listed by `el` under `name`. */
 async function listed(el: P2PFileDropElement, name: string): Promise<FileInfo> {
   let info: FileInfo | undefined
-  await waitFor(() => {
+  await until(() => {
     info = el.share?.files().find(f => f.name === name)
     return info !== undefined && row(el, info.id) !== null
   }, `${el.database} lists ${name}`)
@@ -162,7 +154,7 @@ describe('<p2p-file-drop>', () => {
     expect(await sameBytes(await dropB.share!.blob(remote.id), bytes)).to.equal(true)
 
     // Once complete: a Save link with the file's name, and Remove instead of Download.
-    await waitFor(() => button(dropB, remote.id, 'save') !== null, 'a Save link')
+    await until(() => button(dropB, remote.id, 'save') !== null, 'a Save link')
     const save = button(dropB, remote.id, 'save') as HTMLAnchorElement
     expect(save.getAttribute('download')).to.equal('report.bin')
     expect(save.href).to.match(/^blob:/)
@@ -292,14 +284,14 @@ describe('<p2p-file-drop>', () => {
     const png = await new Promise<Blob>(resolve => canvas.toBlob(b => resolve(b!), 'image/png'))
     pick(dropA, [new File([png], 'dot.png', {type: 'image/png'})])
     const info = await listed(dropA, 'dot.png')
-    await waitFor(() => row(dropA, info.id)?.querySelector('img[part=preview]') != null, 'an image preview')
+    await until(() => row(dropA, info.id)?.querySelector('img[part=preview]') != null, 'an image preview')
     const img = row(dropA, info.id)!.querySelector<HTMLImageElement>('img[part=preview]')!
     expect(img.alt).to.equal('dot.png')
     await img.decode()
     expect(img.naturalWidth).to.equal(8)
     const url = img.src
     button(dropA, info.id, 'remove')!.click()
-    await waitFor(() => row(dropA, info.id) === null, 'the removed file leaves the list')
+    await until(() => row(dropA, info.id) === null, 'the removed file leaves the list')
     const refused = await fetch(url).then(() => false, () => true)
     expect(refused, 'the object URL was revoked').to.equal(true)
     root.remove()
@@ -326,7 +318,7 @@ describe('<p2p-file-drop>', () => {
 
     // The first lets its name go once removed (after closing its database); an element added later takes it.
     first.remove()
-    await waitFor(async () => !(await navigator.locks.query()).held!.some(l => l.name === `p2p-elements-files:${store}`),
+    await until(async () => !(await navigator.locks.query()).held!.some(l => l.name === `p2p-elements-files:${store}`),
       'the first element\'s lock released')
     const third = document.createElement('p2p-file-drop')
     third.store = store
@@ -346,18 +338,18 @@ describe('<p2p-file-drop>', () => {
     const done = completed(dropB, info.id)
     button(dropB, info.id, 'download')!.click()
     await done
-    await waitFor(() => dropA.share!.file(info.id)!.holders.includes(keyB), 'a counts b as a holder')
-    await waitFor(() => row(dropA, info.id)!.querySelector('[part=holders]')!.textContent === 'you and 1 peer', 'a shows b as a holder')
+    await until(() => dropA.share!.file(info.id)!.holders.includes(keyB), 'a counts b as a holder')
+    await until(() => row(dropA, info.id)!.querySelector('[part=holders]')!.textContent === 'you and 1 peer', 'a shows b as a holder')
 
-    await waitFor(() => button(dropB, info.id, 'remove') !== null, 'a Remove button')
+    await until(() => button(dropB, info.id, 'remove') !== null, 'a Remove button')
     button(dropB, info.id, 'remove')!.click()
-    await waitFor(() => !dropA.share!.file(info.id)!.holders.includes(keyB), 'a no longer counts b')
-    await waitFor(() => row(dropA, info.id)!.querySelector('[part=holders]')!.textContent === 'only you', 'a shows nobody else')
+    await until(() => !dropA.share!.file(info.id)!.holders.includes(keyB), 'a no longer counts b')
+    await until(() => row(dropA, info.id)!.querySelector('[part=holders]')!.textContent === 'only you', 'a shows nobody else')
     // b lists it still, as a file it can fetch again from a.
     const after = dropB.share!.file(info.id)!
     expect(after.state).to.equal('remote')
     expect(after.holders).to.deep.equal([a.swarm!.publicKey])
-    await waitFor(() => button(dropB, info.id, 'download') !== null, 'b offers Download again')
+    await until(() => button(dropB, info.id, 'download') !== null, 'b offers Download again')
     root.remove()
   })
 
@@ -377,18 +369,18 @@ describe('<p2p-file-drop>', () => {
     dropB.addEventListener('p2p-error', e => errors.push(e.detail.error.code))
     full = true
     button(dropB, info.id, 'download')!.click()
-    await waitFor(() => row(dropB, info.id)?.dataset.state === 'paused', 'the download paused')
+    await until(() => row(dropB, info.id)?.dataset.state === 'paused', 'the download paused')
     expect(row(dropB, info.id)!.querySelector('[part=error]')!.textContent).to.match(/^ERR_STORAGE_FULL: /)
     expect(errors).to.deep.equal(['ERR_STORAGE_FULL'])
 
     // Cancel discards it: Download again, and a cancel is no error.
     button(dropB, info.id, 'cancel')!.click()
-    await waitFor(() => row(dropB, info.id)?.dataset.state === 'remote', 'the download cancelled')
+    await until(() => row(dropB, info.id)?.dataset.state === 'remote', 'the download cancelled')
     expect(dropB.share!.file(info.id)!.have).to.equal(0)
     expect(errors).to.deep.equal(['ERR_STORAGE_FULL'])
 
     button(dropB, info.id, 'download')!.click()
-    await waitFor(() => row(dropB, info.id)?.dataset.state === 'paused', 'the download paused again')
+    await until(() => row(dropB, info.id)?.dataset.state === 'paused', 'the download paused again')
     full = false
     const done = completed(dropB, info.id)
     button(dropB, info.id, 'resume')!.click()
@@ -409,16 +401,33 @@ describe('<p2p-file-drop>', () => {
   })
 
   it('does not fire events when properties are set from code', async () => {
-    const {root, dropA} = await twoPeers()
-    let fired = 0
-    for (const type of ['p2p-file-add', 'p2p-file-progress', 'p2p-file-complete', 'p2p-error']) root.addEventListener(type, () => fired++)
-    dropA.sequential = true
+    const {root, dropA, dropB} = await twoPeers()
+    // Something to fire about: a file listed in both (complete in A, remote in B).
+    pick(dropA, [fileOf(randomBytes(100 * 1024), 'listed.bin')])
+    const listedAtB = await listed(dropB, 'listed.bin')
+    await listed(dropA, 'listed.bin')
+    const fired: string[] = []
+    for (const type of ['p2p-file-add', 'p2p-file-progress', 'p2p-file-complete', 'p2p-error']) {
+      root.addEventListener(type, e => fired.push(`${type} ${(e as FileAddEvent).detail.file?.name ?? ''}`))
+    }
+    for (const drop of [dropA, dropB]) {
+      drop.sequential = true
+      drop.accept = 'image/*'
+      drop.chunkSize = 16384
+    }
+    // In A only: in B it would start downloading the listed file, which is news.
     dropA.autoDownload = true
-    dropA.accept = 'image/*'
-    dropA.chunkSize = 16384
-    await dropA.updateComplete
+    await Promise.all([dropA.updateComplete, dropB.updateComplete])
     expect(dropA.shadowRoot!.querySelector('input[type=file]')!.getAttribute('accept')).to.equal('image/*')
-    expect(fired).to.equal(0)
+    // The sentinel: a file added after the sets reaches B's list and its event; any event the
+    // sets caused in either element came before it.
+    const sentinelAtB = new Promise<void>(resolve => dropB.addEventListener('p2p-file-add', e => {
+      if (e.detail.file.name === 'sentinel.bin') resolve()
+    }))
+    pick(dropA, [fileOf(randomBytes(10), 'sentinel.bin')])
+    await sentinelAtB
+    expect(fired).to.deep.equal(['p2p-file-add sentinel.bin', 'p2p-file-add sentinel.bin'])
+    expect(dropB.share!.file(listedAtB.id)!.state).to.equal('remote')
     root.remove()
   })
 
@@ -428,7 +437,7 @@ describe('<p2p-file-drop>', () => {
     const database = dropA.database
     a.room = freshRoom('files')
     await a.updateComplete
-    await waitFor(() => dropA.share !== undefined && dropA.share !== before, 'a new share')
+    await until(() => dropA.share !== undefined && dropA.share !== before, 'a new share')
     expect(before.destroyed).to.equal(true)
     await dropA.share!.ready
     // Its own name again: the old share let the lock go before the new one asked.

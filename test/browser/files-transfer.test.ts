@@ -9,6 +9,8 @@ import {MIN_CHUNK_SIZE} from '../../src/core/files/manifest.js'
 import {encodeChunk} from '../../src/core/files/messages.js'
 import type {Swarm} from '../../src/core/swarm/swarm.js'
 import {createSwarm, freshRoom, fullMesh, until} from './helpers/swarm.js'
+// The event-driven wait above where an event says it; polling only for what has none.
+import {until as untilPolled} from '../shared/until.js'
 import {CorruptingStore} from '../shared/corrupting-store.js'
 
 const MiB = 1024 * 1024
@@ -188,16 +190,7 @@ describe('file transfer between browsers (real WebRTC, real IndexedDB)', functio
       channel.send(encodeChunk(id, 0, data.subarray(0, MIN_CHUNK_SIZE)))
       channel.send(encodeChunk(id, 1, new Uint8Array(MIN_CHUNK_SIZE)))
       const session = () => [...victim.share['attached'].peers().entries()].find(([key]) => key === pusher.publicKey)?.[1]
-      await new Promise<void>((resolve, reject) => {
-        const started = Date.now()
-        const poll = () => {
-          const s = session()
-          if (s && s.stats.unsolicited >= 2) return resolve()
-          if (Date.now() - started > 10_000) return reject(new Error('the pushed chunks never arrived'))
-          setTimeout(poll, 20)
-        }
-        poll()
-      })
+      await untilPolled(() => (session()?.stats.unsolicited ?? 0) >= 2, 'the pushed chunks')
       expect(victim.share.file(id)!.have).to.equal(0)
       await victim.share.download(id)
       expect(sameBytes(await bytesOf(victim, id), data)).to.equal(true)

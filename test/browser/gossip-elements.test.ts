@@ -178,16 +178,30 @@ describe('<p2p-gossip> with <p2p-feed> and a form', () => {
   })
 
   it('does not fire p2p-gossip-message when properties are set from code', async () => {
-    const {root, a, gossipOf} = await twoPeers()
-    let fired = 0
-    root.addEventListener('p2p-gossip-message', () => fired++)
-    const gossip = gossipOf(a)
+    const {root, a, b, gossipOf} = await twoPeers(['chat', 'elsewhere'])
+    // Something to fire about: messages on both topics, from both peers, before the sets.
+    const history = [
+      messageWith(gossipOf(a, 'chat'), 'from b'), messageWith(gossipOf(b, 'chat'), 'from a'),
+      messageWith(gossipOf(a, 'elsewhere'), 'before, elsewhere'),
+    ]
+    send(gossipOf(a, 'chat'), 'from a')
+    send(gossipOf(b, 'chat'), 'from b')
+    send(gossipOf(b, 'elsewhere'), 'before, elsewhere')
+    await Promise.all(history)
+    const gossip = gossipOf(a, 'chat')
+    const fired: string[] = []
+    gossip.addEventListener('p2p-gossip-message', e => fired.push((e.detail.item.value as {text: string}).text))
     gossip.topic = 'elsewhere'
     gossip.limit = 10
     await gossip.updateComplete
     expect(gossip.source!.topic).to.equal('elsewhere')
     expect(gossip.source!.limit).to.equal(10)
-    expect(fired).to.equal(0)
+    // The sentinel: a message from the network on the new topic, after the sets; any event
+    // the sets caused came before it.
+    const sentinel = messageWith(gossip, 'sentinel')
+    send(gossipOf(b, 'elsewhere'), 'sentinel')
+    await sentinel
+    expect(fired).to.deep.equal(['sentinel'])
     root.remove()
   })
 

@@ -6,6 +6,8 @@ import '../../src/elements/p2p-swarm/p2p-swarm.js'
 import type {P2PSwarmElement} from '../../src/elements/p2p-swarm/p2p-swarm.js'
 import type {PeerReconnectEvent} from '../../src/events/peer-reconnect-event.js'
 import {createSwarms, destroyAll, freshRoom, fullMesh, hubUrl, until} from './helpers/swarm.js'
+// The event-driven wait above where an event says it; polling only for what has none.
+import {until as untilPolled} from '../shared/until.js'
 
 type How = 'ice-restart' | 'new-connection'
 
@@ -19,15 +21,6 @@ function reconnects(swarm: Swarm): Array<{peer: SwarmPeer, how: How}> {
 /** An echo-free test channel on a connection, collecting what arrives as text. */
 function listen(peer: SwarmPeer, inbox: string[]): Channel {
   return peer.channel('test/reconnect/1', {onmessage: bytes => inbox.push(fromUtf8(bytes))})
-}
-
-/** Polls an asynchronous condition (the hub's counters can only be asked), failing after 10 s. */
-async function poll(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
 }
 
 const ufrag = (sdp: string | undefined) => /^a=ice-ufrag:(\S+)/m.exec(sdp ?? '')?.[1]
@@ -127,13 +120,13 @@ describe('reconnect', () => {
     expect(b.stats.offline).to.equal(true)
     const announced = a.stats.announcesSent
     // The page's swarms share one stream per hub: with both paused, it closes.
-    await poll(async () => (await subscribers()) < before, 'the hub to lose our stream')
+    await untilPolled(async () => (await subscribers()) < before, 'the hub to lose our stream')
     // Peers stay connected: transports that survive the blip need no hub.
     expect(a.peers).to.have.length(1)
     window.dispatchEvent(new Event('online'))
     expect(a.stats.offline).to.equal(false)
     expect(a.stats.announcesSent).to.equal(announced + 1, 'an announcement at once')
-    await poll(async () => (await subscribers()) === before, 'the stream to reopen')
+    await untilPolled(async () => (await subscribers()) === before, 'the stream to reopen')
   })
 
   it('<p2p-swarm> fires p2p-peer-reconnect once when a connection is repaired', async () => {

@@ -14,7 +14,8 @@ import type {HubProcess} from '../../scripts/hub-process.js'
 import type {LaunchedChromium} from '../../scripts/browser.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
 import type {FileInfo} from '../../src/core/files/share.js'
-import {startDemoStack, until} from './helpers.js'
+import {startDemoStack} from './helpers.js'
+import {until} from '../shared/until.js'
 
 const RESULTS = new URL('../../test-results/', import.meta.url)
 const TIMEOUT = 60_000
@@ -184,7 +185,7 @@ test('a third tab downloads from both tabs that have the file', async () => {
 
   // The third tab sees two holders, both with every chunk, and fetches from each.
   await offered(cy, 'shared.bin', 'third tab')
-  await until(async () => (await listing(cy, 'shared.bin'))?.seeders === 2, 'the third tab to count two seeders', TIMEOUT)
+  await until(async () => (await listing(cy, 'shared.bin'))?.seeders === 2, 'the third tab to count two seeders', {timeout: TIMEOUT})
   await clickDownload(cy, info.id)
   await waitForComplete(cy, info.id, 'third tab')
   assert.equal(await pageSha256(cy, info.id), file.sha256)
@@ -213,7 +214,7 @@ test('a tab reloaded in the middle of a download keeps what it stored and finish
     stored = now?.have ?? 0
     if (now?.state === 'complete') throw new Error('the download finished before the tab could be reloaded')
     return (now?.bytes ?? 0) > info.size / 5
-  }, 'the second tab to store a fifth of big.bin', TIMEOUT, 20)
+  }, 'the second tab to store a fifth of big.bin', {timeout: TIMEOUT, every: 20})
   assert.ok(stored < info.chunks)
   await mkdir(RESULTS, {recursive: true})
   await bob.screenshot({path: `${fileURLToPath(RESULTS)}files-downloading.png`})

@@ -3,18 +3,6 @@ import {launchChromium, startDemoServer, type LaunchedChromium} from '../../scri
 import type {DemoServer} from '../../scripts/demo-server.js'
 
 /**
- * Polls `check` until it holds (a page's state can only be read by asking it),
- * failing with `what` after `timeout` ms.
- */
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeout = 30_000, every = 100): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, every))
-  }
-}
-
-/**
  * What a person meets: a hub process, the demo server and the system Chromium,
  * started one at a time so whatever did start is closed if a later one fails.
  */

@@ -10,7 +10,7 @@ import type {BrowserContext, Page} from 'puppeteer-core'
 import {launchChromium, startTestServer, type LaunchedChromium, type TestServer} from '../../scripts/browser.js'
 import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {startPeerProcess} from '../../scripts/peer-process.js'
-import {until} from './helpers.js'
+import {until, untilValue} from '../shared/until.js'
 
 /**
  * Longest wait for a vanished peer to be dropped: well past the keep-alive's 5 s bound,
@@ -65,9 +65,7 @@ async function elementTab(context: BrowserContext, room: string) {
 }
 
 async function dropOf(disconnects: () => Promise<Disconnect[]>, key: string, what: string, timeout?: number): Promise<Disconnect> {
-  let found: Disconnect | undefined
-  await until(async () => (found = (await disconnects()).find(d => d.publicKey === key)) !== undefined, what, timeout)
-  return found!
+  return untilValue(async () => (await disconnects()).find(d => d.publicKey === key), what, {timeout})
 }
 
 test('a Node peer killed with SIGKILL is dropped by a browser peer', async t => {

@@ -8,7 +8,7 @@ import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import type {Channel} from '../../src/core/mux/mux.js'
 import {fromUtf8, utf8} from '../../src/core/bytes.js'
-import {until} from './helpers.js'
+import {until} from '../shared/until.js'
 
 let hub: HubProcess
 let server: TestServer

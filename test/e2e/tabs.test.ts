@@ -9,7 +9,8 @@ import type {Page} from 'puppeteer-core'
 import type {HubProcess} from '../../scripts/hub-process.js'
 import type {LaunchedChromium} from '../../scripts/browser.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
-import {startDemoStack, until} from './helpers.js'
+import {startDemoStack} from './helpers.js'
+import {until} from '../shared/until.js'
 
 const TABS = 12
 const TIMEOUT = 45_000
@@ -60,7 +61,7 @@ async function untilMesh(pages: Page[], what: string): Promise<void> {
       last = await Promise.all(pages.map(swarmOf))
       const keys = new Set(last.map(s => s.key))
       return last.every(s => s.peers.length === pages.length - 1 && s.peers.every(k => keys.has(k) && k !== s.key))
-    }, what, TIMEOUT, 250)
+    }, what, {timeout: TIMEOUT, every: 250})
   } catch (err) {
     throw new Error(`${(err as Error).message}; peers per tab: ${last.map(s => s.peers.length).join(' ')}`, {cause: err})
   }
@@ -91,7 +92,7 @@ test('twelve tabs of one origin share one hub stream, and keep signalling after 
     await untilMesh(pages, `${TABS} tabs to connect to each other`)
     const leaders = (await Promise.all(pages.map(leads))).flatMap((leading, i) => leading ? [i] : [])
     assert.equal(leaders.length, 1, 'one tab holds the stream for the origin')
-    await until(async () => (await hubInfo()).subscribers === 1, 'the hub to see one stream', 5000)
+    await until(async () => (await hubInfo()).subscribers === 1, 'the hub to see one stream')
 
     // The leader tab goes; the eleven left keep signalling: a tab opened now still
     // reaches every one of them, through the stream the next leader opened.
@@ -102,7 +103,7 @@ test('twelve tabs of one origin share one hub stream, and keep signalling after 
     await untilMesh(room12, 'the late tab to reach the eleven tabs left')
     const newLeaders = (await Promise.all(room12.map(leads))).filter(Boolean)
     assert.equal(newLeaders.length, 1, 'another tab took the stream over')
-    await until(async () => (await hubInfo()).subscribers === 1, 'the hub to see one stream again', 5000)
+    await until(async () => (await hubInfo()).subscribers === 1, 'the hub to see one stream again')
   } finally {
     sampling = false
     await sampler

@@ -14,7 +14,7 @@ export interface UntilOptions {
  * failure says what never happened. The deadline reads `performance.now()`, which
  * node:test's mocked timers leave alone, so it holds under a fake clock too.
  */
-export async function until(check: () => boolean | Promise<boolean>, what: string, {timeout = 20_000, every = 10}: UntilOptions = {}): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string, {timeout = 30_000, every = 20}: UntilOptions = {}): Promise<void> {
   const deadline = performance.now() + timeout
   while (!(await check())) {
     if (performance.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`)
