@@ -10,6 +10,6 @@ export function checkNumber(name: string, value: number, min: number, max = Infi
 /** As `checkNumber`, for counts and sizes: a whole number, so 2.5 peers or an infinite cap is misuse too. */
 export function checkInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw P2PError.INVALID_ARGUMENT(`${name} must be an integer from ${min} to ${max}`)
+    throw P2PError.INVALID_ARGUMENT(`${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`}`)
   }
 }

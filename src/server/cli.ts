@@ -4,8 +4,9 @@
  * of `COMMANDS`, so adding one (the mirror bot) touches nothing else here.
  */
 import {parseArgs} from 'node:util'
-import {createHub} from './hub.js'
+import {checkHubOptions, createHub} from './hub.js'
 import type {HubOptions} from './hub.js'
+import {checkInteger} from '../core/check.js'
 
 interface Command {
   summary: string
@@ -15,23 +16,38 @@ interface Command {
 
 class UsageError extends Error {}
 
+/** The hub's numeric flags, each the option of the same name in HubOptions. */
+const HUB_FLAGS = {
+  'rate-limit': 'rateLimit',
+  burst: 'burst',
+  'max-body-size': 'maxBodySize',
+  'max-channels': 'maxChannels',
+  'max-subscribers': 'maxSubscribers',
+  'max-streams-per-client': 'maxStreamsPerClient',
+  'heartbeat-interval': 'heartbeatInterval',
+} as const satisfies Record<string, keyof HubOptions>
+
 const HUB_USAGE = `Usage: p2p-elements hub [options]
 
 Starts the signalling hub (signalhub protocol).
 
 Options:
-  --port N              port to listen on; 0 picks a free one (default 9000)
-  --host H              address to bind (default 127.0.0.1, loopback only)
-  --cors a,b            origins allowed to use the hub, or * (default *)
-  --rate-limit N        POSTs per second per client, 0 for none (default 50)
-  --max-subscribers N   most event streams at once (default 10000)
-  -h, --help            show this help`
+  --port N                    port to listen on; 0 picks a free one (default 9000)
+  --host H                    address to bind (default 127.0.0.1, loopback only)
+  --cors a,b                  origins allowed to use the hub, or * (default *)
+  --rate-limit N              POSTs per second per client, 0 for none (default 50)
+  --burst N                   POSTs a client may send back to back (default 2 × rate limit)
+  --max-body-size N           largest POST body in bytes (default 65536)
+  --max-channels N            most channels one event stream may name (default 64)
+  --max-subscribers N         most event streams at once (default 10000)
+  --max-streams-per-client N  most event streams one address may hold (default 100)
+  --heartbeat-interval N      milliseconds between heartbeats (default 30000)
+  -h, --help                  show this help`
 
-function number(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  const n = Number(value)
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a non-negative number, got "${value}"`)
-  return n
+/** A flag's number; its range is checked where the option's is (checkHubOptions), under the flag's name. */
+function number(value: string): number {
+  // Number('') and Number(' ') are 0: an empty flag is not a zero.
+  return value.trim() === '' ? Number.NaN : Number(value)
 }
 
 async function runHub(args: string[]): Promise<void> {
@@ -42,8 +58,7 @@ async function runHub(args: string[]): Promise<void> {
       port: {type: 'string'},
       host: {type: 'string'},
       cors: {type: 'string'},
-      'rate-limit': {type: 'string'},
-      'max-subscribers': {type: 'string'},
+      ...Object.fromEntries(Object.keys(HUB_FLAGS).map(flag => [flag, {type: 'string' as const}])),
       help: {type: 'boolean', short: 'h'},
     },
   })
@@ -51,18 +66,25 @@ async function runHub(args: string[]): Promise<void> {
     console.log(HUB_USAGE)
     return
   }
-  const port = number('--port', values.port) ?? 9000
-  if (!Number.isInteger(port) || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535`)
-  const host = values.host ?? '127.0.0.1'
   const options: HubOptions = {}
+  const flagOf = new Map<keyof HubOptions, string>([['cors', '--cors']])
+  for (const [flag, option] of Object.entries(HUB_FLAGS)) {
+    const value = (values as Record<string, string | boolean | undefined>)[flag]
+    flagOf.set(option, `--${flag}`)
+    if (typeof value === 'string') options[option] = number(value)
+  }
   if (values.cors !== undefined) {
     const origins = values.cors.split(',').map(origin => origin.trim()).filter(Boolean)
     options.cors = origins.includes('*') ? '*' : origins
   }
-  const rateLimit = number('--rate-limit', values['rate-limit'])
-  if (rateLimit !== undefined) options.rateLimit = rateLimit
-  const maxSubscribers = number('--max-subscribers', values['max-subscribers'])
-  if (maxSubscribers !== undefined) options.maxSubscribers = maxSubscribers
+  const port = values.port === undefined ? 9000 : number(values.port)
+  const host = values.host ?? '127.0.0.1'
+  try {
+    checkInteger('--port', port, 0, 65535)
+    checkHubOptions(options, option => flagOf.get(option) ?? option)
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
 
   const hub = createHub(options)
   const {url} = await hub.listen(port, host)

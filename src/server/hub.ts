@@ -7,12 +7,16 @@
  *   a `:heartbeat signal` comment every 30 s, each message as `data: <json>`.
  * - `POST /v1/:app/:channel` with a JSON body sends it to that channel's
  *   subscribers in that app; 200 even when nobody listens.
+ * - The app is the first path segment after `/v1/`; everything after the next
+ *   `/` is the channel (list), so a channel name may contain `/`, as signalhub's
+ *   own suite tests (`hello/people`).
  *
  * Beyond signalhub: bodies are parsed and re-serialised, so a body can never
  * smuggle a line break (and with it extra SSE fields or events) into the
  * stream; sizes, rates, channel lists and subscriber counts are bounded; every
- * refusal is a JSON `{error, message}` with a P2PError code; the maps shrink
- * back to nothing when clients leave; `close()` ends every stream cleanly.
+ * refusal is a JSON `{error, message}` with a P2PError code; the subscriber
+ * registry (registry.ts) shrinks back to nothing when clients leave; `close()`
+ * ends every stream cleanly.
  */
 import {createServer} from 'node:http'
 import type {IncomingMessage, Server, ServerResponse} from 'node:http'
@@ -20,10 +24,13 @@ import type {AddressInfo, Socket} from 'node:net'
 import {readFileSync} from 'node:fs'
 import {P2PError} from '../core/errors.js'
 import {createDebug} from '../core/debug.js'
+import {Emitter, type EventMap} from '../core/emitter.js'
+import {checkInteger, checkNumber} from '../core/check.js'
 import {MAX_BODY_BYTES, MAX_NAME_LENGTH, isValidName} from '../core/hub-client/protocol.js'
 import {CorsPolicy, PREFLIGHT_HEADERS} from './cors.js'
 import type {CorsHeaders, CorsOrigins} from './cors.js'
 import {TokenBuckets} from './rate-limit.js'
+import {SubscriberRegistry, type Subscription} from './registry.js'
 
 const debug = createDebug('p2p:hub')
 
@@ -37,24 +44,59 @@ export const HUB_VERSION: string = (
 export interface HubOptions {
   /** Web origins allowed to use the hub: `'*'` (default) or a list; others get 403. */
   cors?: CorsOrigins
-  /** POSTs per second per client address; `0` or `Infinity` turns the limit off. Default 50. */
+  /** POSTs per second per client address, 0 or more; `0` or `Infinity` turns the limit off. Default 50. */
   rateLimit?: number
-  /** POSTs a client may send back to back before the rate applies. Default 2 × `rateLimit`. */
+  /** POSTs a client may send back to back before the rate applies, 1 or more. Default 2 × `rateLimit`. */
   burst?: number
-  /** Largest POST body in bytes. Default 64 KiB. */
+  /** Largest POST body in bytes, a whole number from 1. Default 64 KiB. */
   maxBodySize?: number
-  /** Most channels one event stream may name. Default 64. */
+  /** Most channels one event stream may name, a whole number from 1. Default 64. */
   maxChannels?: number
-  /** Most event streams open at once, all clients together. Default 10 000. */
+  /** Most event streams open at once, all clients together, a whole number from 1. Default 10 000. */
   maxSubscribers?: number
-  /** Most event streams one client address may hold. Default 100. */
+  /** Most event streams one client address may hold, a whole number from 1. Default 100. */
   maxStreamsPerClient?: number
-  /** Milliseconds between heartbeat comments. Default 30 000, as signalhub. */
+  /** Milliseconds between heartbeat comments, a whole number from 1 to 2³¹−1. Default 30 000, as signalhub. */
   heartbeatInterval?: number
-  /** Bytes a subscriber may leave unread before it is dropped. Default 1 MiB. */
+  /** Bytes a subscriber may leave unread before it is dropped, a whole number from 1. Default 1 MiB. */
   maxBufferedBytes?: number
-  /** Milliseconds `close()` waits for requests in flight before cutting connections. Default 5000. */
+  /** Milliseconds `close()` waits for requests in flight before cutting connections, 0 to 2³¹−1. Default 5000. */
   closeTimeout?: number
+}
+
+// Node runs a timer of more than 2³¹−1 ms after 1 ms instead (with a warning):
+// a heartbeat "every month" would flood every stream.
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+type NumericOption = Exclude<keyof HubOptions, 'cors'>
+
+/** The range of each numeric option. */
+const OPTION_CHECKS: Record<NumericOption, (name: string, value: number) => void> = {
+  rateLimit: (name, value) => checkNumber(name, value, 0),
+  burst: (name, value) => checkNumber(name, value, 1),
+  maxBodySize: (name, value) => checkInteger(name, value, 1),
+  maxChannels: (name, value) => checkInteger(name, value, 1),
+  maxSubscribers: (name, value) => checkInteger(name, value, 1),
+  maxStreamsPerClient: (name, value) => checkInteger(name, value, 1),
+  heartbeatInterval: (name, value) => checkInteger(name, value, 1, MAX_TIMER_MS),
+  maxBufferedBytes: (name, value) => checkInteger(name, value, 1),
+  closeTimeout: (name, value) => checkInteger(name, value, 0, MAX_TIMER_MS),
+}
+
+/**
+ * Misuse throws INVALID_ARGUMENT at once, naming the first option out of its
+ * range (NaN, strings, 2.5 streams and negative sizes included). `nameOf` names
+ * an option in the message: the CLI names its flags. `createHub` runs it too.
+ */
+export function checkHubOptions(options: HubOptions, nameOf: (option: keyof HubOptions) => string = option => option): void {
+  const {cors} = options
+  if (cors !== undefined && cors !== '*' && !(Array.isArray(cors) && cors.every(origin => typeof origin === 'string'))) {
+    throw P2PError.INVALID_ARGUMENT(`${nameOf('cors')} must be '*' or a list of origins`)
+  }
+  for (const key of Object.keys(OPTION_CHECKS) as NumericOption[]) {
+    const value = options[key]
+    if (value !== undefined) OPTION_CHECKS[key](nameOf(key), value)
+  }
 }
 
 /** Why requests were refused, one counter per answer code. */
@@ -97,29 +139,37 @@ export interface HubInternals {
   sweeping: boolean
 }
 
-export interface Hub {
+export interface HubEvents extends EventMap {
+  /** Why the hub was destroyed, when `destroy(err)` was given one; just before `close`. */
+  error: (err: Error) => void
+  /** The server is closed and every event stream ended. */
+  close: () => void
+}
+
+export interface Hub extends Pick<Emitter<HubEvents>, 'on' | 'once' | 'off'> {
   /** The underlying http.Server (for `address()`, extra listeners, TLS front ends). */
   readonly server: Server
   /** Live counters; the object keeps its shape, its numbers change. */
   readonly stats: HubStats
+  /** True from the first `destroy()` or `close()` on. */
+  readonly destroyed: boolean
   listen(port?: number, host?: string): Promise<{url: string, port: number}>
-  /** Stops accepting, ends every event stream, resolves once the server is closed. Idempotent. */
+  /**
+   * Stops accepting and ends every event stream at once; requests in flight get
+   * `closeTimeout` to finish. Then emits `error` (if `err`) and `close`. Idempotent.
+   */
+  destroy(err?: Error): void
+  /** `destroy()`, resolving once the server is closed. Returns the same promise every time. */
   close(): Promise<void>
   internals(): HubInternals
 }
 
+/** A hub with `options`; an option out of range throws INVALID_ARGUMENT here (see `checkHubOptions`). */
 export function createHub(options: HubOptions = {}): Hub {
   return new SignalHub(options)
 }
 
-interface Stream {
-  readonly res: ServerResponse
-  readonly app: string
-  readonly channels: readonly string[]
-  readonly client: string
-}
-
-type Channels = Map<string, Set<Stream>>
+type Stream = Subscription<ServerResponse>
 
 const HEARTBEAT = Buffer.from(':heartbeat signal\n\n')
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -144,7 +194,7 @@ function clientOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown'
 }
 
-class SignalHub implements Hub {
+class SignalHub extends Emitter<HubEvents> implements Hub {
   readonly server: Server
   readonly stats: HubStats = {
     subscribers: 0,
@@ -176,13 +226,11 @@ class SignalHub implements Hub {
   readonly #maxBufferedBytes: number
   readonly #closeTimeout: number
 
-  readonly #apps = new Map<string, Channels>()
-  readonly #streams = new Set<Stream>()
-  readonly #streamsPerClient = new Map<string, number>()
+  readonly #registry = new SubscriberRegistry<ServerResponse>()
   #heartbeat: ReturnType<typeof setInterval> | null = null
   readonly #corked = new Set<Socket>()
   #flush: ReturnType<typeof setImmediate> | null = null
-  #closing = false
+  #destroyed = false
   #closed: Promise<void> | null = null
 
   // Header objects built once per CORS answer rather than once per request:
@@ -190,22 +238,25 @@ class SignalHub implements Hub {
   readonly #okHeaders = new WeakMap<CorsHeaders, Record<string, string>>()
   readonly #sseHeaders = new WeakMap<CorsHeaders, Record<string, string>>()
 
-  constructor({
-    cors = '*',
-    rateLimit = 50,
-    burst = rateLimit * 2,
-    maxBodySize = MAX_BODY_BYTES,
-    maxChannels = 64,
-    maxSubscribers = 10_000,
-    maxStreamsPerClient = 100,
-    heartbeatInterval = 30_000,
-    maxBufferedBytes = 1024 * 1024,
-    closeTimeout = 5000,
-  }: HubOptions = {}) {
+  constructor(options: HubOptions) {
+    super()
+    checkHubOptions(options)
+    const {
+      cors = '*',
+      rateLimit = 50,
+      // At least one request gets through, whatever a slow rate would give.
+      burst = Math.max(1, rateLimit * 2),
+      maxBodySize = MAX_BODY_BYTES,
+      maxChannels = 64,
+      maxSubscribers = 10_000,
+      maxStreamsPerClient = 100,
+      heartbeatInterval = 30_000,
+      maxBufferedBytes = 1024 * 1024,
+      closeTimeout = 5000,
+    } = options
     this.#cors = new CorsPolicy(cors)
-    this.#buckets = rateLimit > 0 && Number.isFinite(rateLimit)
-      ? new TokenBuckets({rate: rateLimit, burst: Math.max(1, burst)})
-      : null
+    // 0 and Infinity both mean no limit (checked above: never NaN or negative).
+    this.#buckets = rateLimit > 0 && rateLimit !== Infinity ? new TokenBuckets({rate: rateLimit, burst}) : null
     this.#maxBodySize = maxBodySize
     this.#maxChannels = maxChannels
     this.#maxSubscribers = maxSubscribers
@@ -222,7 +273,13 @@ class SignalHub implements Hub {
     }, this.#onRequest)
   }
 
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
   listen(port = 9000, host = '127.0.0.1'): Promise<{url: string, port: number}> {
+    checkInteger('port', port, 0, 65535)
+    if (this.#destroyed) return Promise.reject(P2PError.DESTROYED('the hub was closed'))
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err)
       this.server.once('error', onError)
@@ -237,8 +294,13 @@ class SignalHub implements Hub {
   }
 
   close(): Promise<void> {
-    if (this.#closed) return this.#closed
-    this.#closing = true
+    this.destroy()
+    return this.#closed!
+  }
+
+  destroy(err?: Error): void {
+    if (this.#destroyed) return
+    this.#destroyed = true
     this.#closed = new Promise(resolve => {
       let force: ReturnType<typeof setTimeout> | null = null
       const done = () => {
@@ -247,14 +309,16 @@ class SignalHub implements Hub {
         this.#stopHeartbeat()
         debug('closed')
         resolve()
+        if (err) this.emit('error', err)
+        this.emit('close')
       }
       if (this.#flush !== null) {
         clearImmediate(this.#flush)
         this.#uncorkAll()
       }
-      for (const stream of [...this.#streams]) {
-        const socket = stream.res.socket
-        stream.res.end()
+      for (const stream of [...this.#registry]) {
+        const socket = stream.target.socket
+        stream.target.end()
         // The stream's connection would otherwise idle in keep-alive and hold close() up.
         socket?.end()
       }
@@ -267,17 +331,14 @@ class SignalHub implements Hub {
       force = setTimeout(() => this.server.closeAllConnections(), this.#closeTimeout)
       force.unref()
     })
-    return this.#closed
   }
 
   internals(): HubInternals {
-    let channels = 0
-    for (const app of this.#apps.values()) channels += app.size
     return {
-      apps: this.#apps.size,
-      channels,
-      streams: this.#streams.size,
-      clients: this.#streamsPerClient.size,
+      apps: this.#registry.apps,
+      channels: this.#registry.channels,
+      streams: this.#registry.streams,
+      clients: this.#registry.clients,
       buckets: this.#buckets?.size ?? 0,
       heartbeat: this.#heartbeat !== null,
       sweeping: this.#buckets?.sweeping ?? false,
@@ -302,8 +363,9 @@ class SignalHub implements Hub {
       return
     }
 
+    // The app is the first segment; the rest, slashes included, names the channel(s).
     const slash = path.startsWith('/v1/') ? path.indexOf('/', 4) : -1
-    if (slash === -1 || path.indexOf('/', slash + 1) !== -1) {
+    if (slash === -1) {
       this.#refuse(res, cors, 404, P2PError.NOT_FOUND('use /v1/<app>/<channel>[,<channel>…]'), 'notFound')
       return
     }
@@ -336,7 +398,7 @@ class SignalHub implements Hub {
   }
 
   #subscribe(req: IncomingMessage, res: ServerResponse, cors: CorsHeaders, rawApp: string, rawChannels: string): void {
-    if (this.#closing) {
+    if (this.#destroyed) {
       this.#answer(res, 503, {...cors, 'content-type': JSON_TYPE}, errorBody(P2PError.CONNECTION_CLOSED('the hub is shutting down')))
       return
     }
@@ -359,13 +421,12 @@ class SignalHub implements Hub {
       }
       if (!channels.includes(channel)) channels.push(channel)
     }
-    if (this.#streams.size >= this.#maxSubscribers) {
+    if (this.#registry.streams >= this.#maxSubscribers) {
       this.#refuse(res, cors, 503, P2PError.TOO_MANY_SUBSCRIBERS('the hub is full'), 'tooManySubscribers', {'retry-after': '30'})
       return
     }
     const client = clientOf(req)
-    const held = this.#streamsPerClient.get(client) ?? 0
-    if (held >= this.#maxStreamsPerClient) {
+    if (this.#registry.heldBy(client) >= this.#maxStreamsPerClient) {
       this.#refuse(res, cors, 429, P2PError.TOO_MANY_SUBSCRIBERS(`at most ${this.#maxStreamsPerClient} streams per client`), 'tooManySubscribers', {'retry-after': '30'})
       return
     }
@@ -374,53 +435,24 @@ class SignalHub implements Hub {
     res.writeHead(200, this.#sseHeadersFor(cors))
     res.flushHeaders()
 
-    const stream: Stream = {res, app, channels, client}
-    this.#streams.add(stream)
-    this.#streamsPerClient.set(client, held + 1)
-    let byChannel = this.#apps.get(app)
-    if (byChannel === undefined) {
-      byChannel = new Map()
-      this.#apps.set(app, byChannel)
-      this.stats.apps++
-    }
-    for (const channel of channels) {
-      let subscribers = byChannel.get(channel)
-      if (subscribers === undefined) {
-        subscribers = new Set()
-        byChannel.set(channel, subscribers)
-        this.stats.channels++
-      }
-      subscribers.add(stream)
-    }
-    this.stats.subscribers = this.#streams.size
+    const stream: Stream = {target: res, app, channels, client}
+    this.#registry.add(stream)
+    this.#count()
     if (this.#heartbeat === null) this.#startHeartbeat()
     res.once('close', () => this.#unsubscribe(stream))
     debug('subscribe', app, channels.join(','), client)
   }
 
   #unsubscribe(stream: Stream): void {
-    if (!this.#streams.delete(stream)) return
-    const byChannel = this.#apps.get(stream.app)
-    if (byChannel !== undefined) {
-      for (const channel of stream.channels) {
-        const subscribers = byChannel.get(channel)
-        if (subscribers === undefined) continue
-        subscribers.delete(stream)
-        if (subscribers.size === 0) {
-          byChannel.delete(channel)
-          this.stats.channels--
-        }
-      }
-      if (byChannel.size === 0) {
-        this.#apps.delete(stream.app)
-        this.stats.apps--
-      }
-    }
-    const held = (this.#streamsPerClient.get(stream.client) ?? 1) - 1
-    if (held > 0) this.#streamsPerClient.set(stream.client, held)
-    else this.#streamsPerClient.delete(stream.client)
-    this.stats.subscribers = this.#streams.size
-    if (this.#streams.size === 0) this.#stopHeartbeat()
+    if (!this.#registry.remove(stream)) return
+    this.#count()
+    if (this.#registry.streams === 0) this.#stopHeartbeat()
+  }
+
+  #count(): void {
+    this.stats.subscribers = this.#registry.streams
+    this.stats.channels = this.#registry.channels
+    this.stats.apps = this.#registry.apps
   }
 
   #publish(req: IncomingMessage, res: ServerResponse, cors: CorsHeaders, rawApp: string, rawChannel: string): void {
@@ -481,7 +513,7 @@ class SignalHub implements Hub {
 
   #deliver(app: string, channel: string, value: unknown): void {
     this.stats.broadcasts++
-    const subscribers = this.#apps.get(app)?.get(channel)
+    const subscribers = this.#registry.subscribers(app, channel)
     if (subscribers === undefined) return
     // Serialised once, written as the same buffer to every subscriber.
     // JSON.stringify escapes every control character inside strings and adds
@@ -495,7 +527,7 @@ class SignalHub implements Hub {
   }
 
   #write(stream: Stream, frame: Buffer): boolean {
-    const {res} = stream
+    const res = stream.target
     if (res.destroyed) return false
     if (res.writableLength > this.#maxBufferedBytes) {
       this.stats.slowSubscribersDropped++
@@ -528,7 +560,8 @@ class SignalHub implements Hub {
 
   #startHeartbeat(): void {
     this.#heartbeat = setInterval(() => {
-      for (const stream of this.#streams) this.#write(stream, HEARTBEAT)
+      // #write may drop the stream it is at; deleting the current entry of a Set is safe.
+      for (const stream of this.#registry) this.#write(stream, HEARTBEAT)
     }, this.#heartbeatInterval)
     this.#heartbeat.unref()
   }
@@ -560,7 +593,7 @@ class SignalHub implements Hub {
 
   #answer(res: ServerResponse, status: number, headers: Record<string, string>, body?: string): void {
     // While closing, connections must not go back to keep-alive idling.
-    res.writeHead(status, this.#closing ? {...headers, connection: 'close'} : headers)
+    res.writeHead(status, this.#destroyed ? {...headers, connection: 'close'} : headers)
     res.end(body)
   }
 

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict'
 import {request, Agent} from 'node:http'
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
-import {HUB_NAME, HUB_VERSION} from '../../src/server/hub.js'
+import {HUB_NAME, HUB_VERSION, createHub} from '../../src/server/hub.js'
+import type {HubOptions} from '../../src/server/hub.js'
+import type {P2PError} from '../../src/core/errors.js'
 import {startHubProcess} from '../../scripts/hub-process.js'
 import {openSse, post, send, startHub} from './helpers.js'
 import {until} from '../shared/until.js'
@@ -110,6 +112,24 @@ describe('protocol', {timeout: 10_000}, () => {
     await post(`${url}/v1/my%20app/done`, {})
     assert.deepEqual(await stream.messagesAtLeast(2), [{to: 'a,b'}, {to: 'café'}])
     stream.close()
+  })
+
+  test('a channel name may contain "/", as in signalhub: the app is the first segment, the rest the channel list', async () => {
+    const {url, hub} = await hubWith()
+    const stream = await openSse(`${url}/v1/app/hello/people,other/x/y`)
+    const encoded = await openSse(`${url}/v1/app/hello%2Fpeople`)
+    assert.equal(stream.status, 200)
+    assert.deepEqual([hub.stats.apps, hub.stats.channels], [1, 2])
+    // Neither a segment of the name nor the same path under another app reaches it.
+    for (const path of ['/v1/app/hello', '/v1/app/people', '/v1/hello/people', '/v1/app/other']) {
+      assert.equal((await post(`${url}${path}`, {to: path})).status, 200, path)
+    }
+    await post(`${url}/v1/app/hello/people`, [1, 2, 3])
+    await post(`${url}/v1/app/other%2Fx/y`, {to: 'other/x/y'})
+    assert.deepEqual(await stream.messagesAtLeast(2), [[1, 2, 3], {to: 'other/x/y'}])
+    assert.deepEqual(await encoded.messagesAtLeast(1), [[1, 2, 3]])
+    stream.close()
+    encoded.close()
   })
 
   test('a query string is ignored, as signalhub does', async () => {
@@ -281,6 +301,8 @@ describe('bad input', {timeout: 15_000}, () => {
       '/v1/app/a,,b',
       `/v1/app/${'x'.repeat(129)}`,
       `/v1/${'x'.repeat(129)}/ch`,
+      `/v1/app/${'x/'.repeat(64)}y`,
+      '/v1//ch/more',
       '/v1/app/line%0Abreak',
       '/v1/app/nul%00',
       '/v1/app/del%7F',
@@ -304,7 +326,7 @@ describe('bad input', {timeout: 15_000}, () => {
 
   test('unknown paths are 404 and other methods 405, as JSON', async () => {
     const {url, hub} = await hubWith()
-    for (const path of ['/nope', '/v1', '/v1/', '/v1/app', '/v1/app/ch/extra', '/v2/app/ch']) {
+    for (const path of ['/nope', '/v1', '/v1/', '/v1/app', '/v2/app/ch', '/v1app/ch']) {
       const answer = await send(`${url}${path}`)
       assert.equal(answer.status, 404, path)
       assert.equal((answer.json() as {error: string}).error, 'ERR_NOT_FOUND')
@@ -391,6 +413,47 @@ describe('CORS', {timeout: 10_000}, () => {
   })
 })
 
+describe('options', {timeout: 10_000}, () => {
+  const invalid = (option: string) => (err: P2PError) => err.code === 'ERR_INVALID_ARGUMENT' && err.message.includes(option)
+
+  test('every numeric option out of its range throws ERR_INVALID_ARGUMENT at once, naming it', () => {
+    const bad: Array<[keyof HubOptions, unknown]> = [
+      ['rateLimit', Number.NaN], ['rateLimit', -1], ['rateLimit', '50'],
+      ['burst', 0], ['burst', Number.NaN],
+      ['maxBodySize', 0], ['maxBodySize', 1.5], ['maxBodySize', Infinity], ['maxBodySize', Number.NaN],
+      ['maxChannels', 0], ['maxChannels', 2.5],
+      ['maxSubscribers', -1], ['maxSubscribers', Number.NaN], ['maxSubscribers', '10'],
+      ['maxStreamsPerClient', 0], ['maxStreamsPerClient', 2.5],
+      // Node would run a timer past 2³¹−1 ms after 1 ms: a heartbeat flood.
+      ['heartbeatInterval', 0], ['heartbeatInterval', 2 ** 31], ['heartbeatInterval', Number.NaN],
+      ['maxBufferedBytes', 0], ['maxBufferedBytes', Number.NaN],
+      ['closeTimeout', -1], ['closeTimeout', Number.NaN],
+      // A string other than '*' would be read as a list of one-letter origins.
+      ['cors', 'https://one.example'], ['cors', [1]],
+    ]
+    for (const [option, value] of bad) {
+      assert.throws(() => createHub({[option]: value} as HubOptions), invalid(option), `${option}: ${String(value)}`)
+    }
+  })
+
+  test('the edges of each range are accepted; rateLimit 0 and Infinity turn the limit off', async () => {
+    for (const options of [{rateLimit: 0}, {rateLimit: Infinity}, {rateLimit: 0.25}, {burst: 1}, {maxBodySize: 1}, {maxChannels: 1},
+      {maxSubscribers: 1}, {maxStreamsPerClient: 1}, {heartbeatInterval: 2 ** 31 - 1}, {maxBufferedBytes: 1}, {closeTimeout: 0}, {cors: []}]) {
+      await createHub(options).close()
+    }
+    const {url, hub} = await hubWith({rateLimit: Infinity})
+    const answers = await Promise.all(Array.from({length: 150}, (_, i) => post(`${url}/v1/app/ch`, {i})))
+    assert.ok(answers.every(answer => answer.status === 200))
+    assert.equal(hub.internals().buckets, 0)
+  })
+
+  test('listen() refuses a port out of range at once', async () => {
+    const hub = createHub()
+    for (const port of [-1, 65536, 1.5, Number.NaN]) assert.throws(() => hub.listen(port), invalid('port'), String(port))
+    await hub.close()
+  })
+})
+
 describe('memory and lifecycle', {timeout: 30_000}, () => {
   test('500 subscribers across many channels leave nothing behind', async () => {
     const {url, hub} = await hubWith({maxStreamsPerClient: 1000, rateLimit: 0})
@@ -470,6 +533,25 @@ describe('memory and lifecycle', {timeout: 30_000}, () => {
     agent.destroy()
   })
 
+  test('destroy(err) ends every stream, then emits error and close, once; a destroyed hub does not listen again', async () => {
+    const {url, hub} = await hubWith()
+    const stream = await openSse(`${url}/v1/app/ch`)
+    const events: string[] = []
+    hub.on('error', err => events.push(`error: ${err.message}`))
+    hub.on('close', () => events.push('close'))
+    const closed = new Promise<void>(resolve => hub.once('close', () => resolve()))
+    assert.equal(hub.destroyed, false)
+    hub.destroy(new Error('shutting down'))
+    assert.equal(hub.destroyed, true)
+    hub.destroy(new Error('again'))
+    await closed
+    await stream.end()
+    await hub.close()
+    assert.deepEqual(events, ['error: shutting down', 'close'])
+    assert.equal(hub.stats.subscribers, 0)
+    await assert.rejects(hub.listen(0), (err: P2PError) => err.code === 'ERR_DESTROYED')
+  })
+
   test('close() before listen() resolves, with no timer to wait for', {timeout: 20_000}, async t => {
     t.mock.timers.enable({apis: ['setTimeout', 'setInterval']})
     const {createHub} = await import('../../src/server/hub.js')
@@ -497,13 +579,33 @@ describe('cli', {timeout: 20_000}, () => {
     assert.equal(extra, '', 'nothing printed after the listening line')
   })
 
+  test('the numeric flags reach the hub', async () => {
+    const hub = await startHubProcess({args: ['--max-channels', '2', '--max-body-size', '100', '--burst', '3', '--rate-limit', '0.001']})
+    try {
+      const two = await openSse(`${hub.url}/v1/app/a,b`)
+      assert.equal(two.status, 200)
+      two.close()
+      const three = await send(`${hub.url}/v1/app/a,b,c`)
+      assert.equal((three.json() as {error: string}).error, 'ERR_TOO_MANY_CHANNELS')
+      // A burst of 3 at a rate that refills nothing during the test: the fourth POST is one too many.
+      const statuses = []
+      for (const body of [{pad: 'x'.repeat(100)}, {}, {}, {}]) statuses.push((await post(`${hub.url}/v1/app/ch`, body)).status)
+      assert.deepEqual(statuses, [413, 200, 200, 429])
+    } finally {
+      await hub.close()
+    }
+  })
+
   test('--help prints usage; bad flags exit with 2', async () => {
     const cli = fileURLToPath(new URL('../../src/server/cli.ts', import.meta.url))
     const run = (args: string[]) => new Promise<{code: number | null, stdout: string, stderr: string}>(resolve => {
       const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
       let stdout = ''
       let stderr = ''
-      child.stdout.on('data', chunk => { stdout += chunk })
+      child.stdout.on('data', chunk => {
+        stdout += chunk
+        if (stdout.includes('listening on')) child.kill('SIGTERM')
+      })
       child.stderr.on('data', chunk => { stderr += chunk })
       child.on('exit', code => resolve({code, stdout, stderr}))
     })
@@ -513,9 +615,14 @@ describe('cli', {timeout: 20_000}, () => {
     const top = await run(['--help'])
     assert.equal(top.code, 0)
     assert.match(top.stdout, /hub\s+run the signalling hub/)
-    const bad = await run(['hub', '--port', 'x'])
-    assert.equal(bad.code, 2)
-    assert.match(bad.stderr, /--port/)
+    // Each bad value exits with 2 and names its flag; a hub that started anyway is stopped and fails the check.
+    for (const args of [['--port', 'x'], ['--port', '70000'], ['--rate-limit', 'abc'], ['--rate-limit', ''], ['--rate-limit=-1'],
+      ['--burst', '0'], ['--max-subscribers', '2.5'], ['--max-channels', 'Infinity'], ['--max-body-size', '0'],
+      ['--max-streams-per-client', '1e400'], ['--heartbeat-interval', '0']]) {
+      const bad = await run(['hub', '--port', '0', ...args])
+      assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stdout}`)
+      assert.match(bad.stderr, new RegExp(`ERR_INVALID_ARGUMENT: ${args[0].split('=')[0]} must be`), args.join(' '))
+    }
     const unknown = await run(['nope'])
     assert.equal(unknown.code, 2)
     assert.match(unknown.stderr, /unknown command/)
