@@ -101,22 +101,31 @@ describe('gossip over real swarms', () => {
     const bystander = createNode(room)
     nodes = [victim, bystander]
     await until([victim.swarm, bystander.swarm], ['update'], () => victim.swarm.peers.length === 1, 'victim and bystander')
+    await until([victim.gossip, bystander.gossip], ['update'], () => linked(nodes), 'gossip linked')
     const {hostile, channel} = await hostileLink(room, victim)
     extra.push(hostile)
+    // Claims a third author's key, so no peer could tell it from the author's own by its key.
     const forged = encodeData({
-      id: toHex(randomBytes(8)), hops: 0, topic: 'chat', payload: utf8('I am the bystander'),
-      author: bystander.swarm.identity.publicKey, signature: randomBytes(64),
+      id: toHex(randomBytes(8)), hops: 0, topic: 'chat', payload: utf8('I am someone else'),
+      author: new Uint8Array(32).fill(7), signature: randomBytes(64),
     })
     channel.send(forged)
     await until(victim.gossip, ['update'], () => victim.gossip.stats.invalid === 1, 'the forged message being counted')
     expect(victim.got).to.have.length(0)
-    expect(bystander.got).to.have.length(0)
     const info = victim.gossip.link(hostile.publicKey)!
     expect(info.score).to.be.lessThan(0)
+    // The sentinel: an honest message from the same peer, relayed after the forgery was judged.
+    channel.send(encodeData({id: toHex(randomBytes(8)), hops: 0, topic: 'chat', payload: utf8('sentinel')}))
+    await until(bystander.gossip, ['message'], () => bystander.got.length === 1, 'the sentinel relayed to the bystander')
+    // What the relay sent: the sentinel, and not the forgery (the bystander received one DATA frame).
+    expect(texts(bystander)).to.deep.equal(['sentinel'])
+    expect(victim.gossip.stats.forwarded).to.equal(1)
+    expect(bystander.gossip.stats.received).to.equal(1)
+    expect(bystander.gossip.stats.invalid).to.equal(0)
     // Honest traffic still flows.
     await bystander.gossip.publish('chat', utf8('real'))
-    await until(victim.gossip, ['message'], () => victim.got.length === 1, 'an honest message')
-    expect(texts(victim)).to.deep.equal(['real'])
+    await until(victim.gossip, ['message'], () => victim.got.length === 2, 'an honest message')
+    expect(texts(victim)).to.deep.equal(['real', 'sentinel'])
   })
 
   it('drops an oversized message', async () => {
@@ -153,7 +162,7 @@ describe('gossip over real swarms', () => {
       if (i % 50 === 49) await new Promise(resolve => setTimeout(resolve, 0))
     }
     const err = await dropped
-    expect(err.code).to.be.a('string')
+    expect(err.code).to.equal('ERR_PEER_MISBEHAVING')
     await until(victim.swarm, ['update'], () => !victim.swarm.peers.some(p => p.publicKey === hostile.publicKey), 'the hostile peer gone')
     expect(texts(victim)).to.deep.equal(['again'])
     await friend.gossip.publish('chat', utf8('still here'))

@@ -184,7 +184,8 @@ describe('file share', () => {
     assert.deepEqual(await contents(victim.share, id), data)
     assert.ok(victim.share.stats.blamed >= BLAME_LIMIT, `blamed ${victim.share.stats.blamed}`)
     assert.ok(isCode('ERR_PEER_MISBEHAVING')(evilAtVictim.destroyed), 'the corrupting peer was dropped')
-    assert.ok(errors.some(err => err.code === 'ERR_PEER_MISBEHAVING'))
+    // One per bad chunk that arrives past the limit (those in flight when it was reached): a count that depends on timing.
+    assert.deepEqual([...new Set(errors.map(err => err.code))], ['ERR_PEER_MISBEHAVING'])
     // The good peer kept being served and serving: no chunk of the corrupting peer passed its
     // hash, so the good one served every chunk the victim holds, and its connection is still up.
     assert.ok(good.share.stats.uploaded >= data.length, `the good peer served ${good.share.stats.uploaded / MIN_CHUNK_SIZE} of 32 chunks`)
