@@ -11,6 +11,7 @@ import {
 import {KeyPairIdentity} from '../../src/core/crypto/identity.js'
 import {P2PError} from '../../src/core/errors.js'
 import {fromUtf8, toHex, utf8} from '../../src/core/bytes.js'
+import {until} from '../shared/until.js'
 
 const TOPIC = 'chat'
 
@@ -72,16 +73,14 @@ function dataFrame(id: string, payload = utf8('{}'), topic = TOPIC, hops = 0): U
 }
 
 /** Lets real promises (signature checks) and the virtual clock both run dry. */
-async function settle(clock: VirtualClock, routers: Gossip[]): Promise<void> {
-  // Bounded by wall time, not turns: native signature checks finish on a worker
-  // thread, however many turns of the event loop that takes.
-  const deadline = performance.now() + 5000
-  while (performance.now() < deadline) {
+function settle(clock: VirtualClock, routers: Gossip[]): Promise<void> {
+  // Checked once a macrotask, as long as it takes: native signature checks finish on a
+  // worker thread, however many turns of the event loop that takes.
+  return until(async () => {
     clock.run()
     await new Promise(resolve => setImmediate(resolve))
-    if (clock.pending === 0 && routers.every(r => r.destroyed || r.stats.pending === 0)) return
-  }
-  throw new Error('did not settle')
+    return clock.pending === 0 && routers.every(r => r.destroyed || r.stats.pending === 0)
+  }, 'the routers and the virtual clock to settle', {every: 0})
 }
 
 async function signedFrame(identity: KeyPairIdentity, id: string, text: string, topic = TOPIC): Promise<Uint8Array> {
@@ -606,7 +605,7 @@ describe('gossip: hostile peers', () => {
     forger.send(forged)
     honest.send(real)
     assert.equal(gossip.stats.pending, 1)
-    while (gossip.stats.pending > 0) await new Promise(resolve => setImmediate(resolve))
+    await until(() => gossip.stats.pending === 0, 'the signature checks', {every: 0})
     assert.deepEqual(inbox.map(m => [fromUtf8(m.payload), m.from]), [['real', honest.id]])
     assert.equal(gossip.stats.invalid, 1)
     assert.equal(gossip.stats.duplicates, 0)
