@@ -3,6 +3,8 @@ import type {Swarm} from '../../src/core/swarm/swarm.js'
 import {ConnectionBudget, pageBudget} from '../../src/core/swarm/budget.js'
 import type {P2PErrorEvent} from '../../src/events/error-event.js'
 import '../../src/elements/p2p-swarm/p2p-swarm.js'
+import {HubClient} from '../../src/core/hub-client/hub-client.js'
+import {randomBytes, toHex} from '../../src/core/bytes.js'
 import {createSwarm, destroyAll, freshRoom, fullMesh, hubUrl, until} from './helpers/swarm.js'
 
 describe('connection budget', () => {
@@ -88,6 +90,54 @@ describe('connection budget', () => {
       expect(inner.every(s => s.connections.length === 0)).to.equal(true)
     } finally {
       pageBudget.limit = limit
+    }
+  })
+
+  it('1,000 fake announcements over a minute leave 80 % of the budget, and real peers still connect', async function () {
+    this.timeout(120_000)
+    // The page's budget as a browser gets it (limit, reserve, pacing), on a
+    // virtual clock: the flood spans a minute of it in a few real seconds.
+    const clock = {t: 0}
+    const budget = new ConnectionBudget({now: () => clock.t})
+    const room = freshRoom()
+    // Offers to fake ids give up after 2 s, so slots free up fast (a forger's best case).
+    const victim = createSwarm(room, {budget, connectTimeout: 2000})
+    const friend = createSwarm(room)
+    swarms.push(victim, friend)
+    await fullMesh([victim, friend])
+    const before = budget.stats.created
+    const hostile = new HubClient({hubs: [hubUrl()], app: room})
+    try {
+      const FAKES = 1000
+      const BATCH = 25
+      for (let i = 0; i < FAKES; i += BATCH) {
+        await Promise.all(Array.from({length: BATCH}, async (_, j) => {
+          // Ids below the victim's, so its offer yields to theirs in a glare; every
+          // fourth claims the key of a peer the victim knows.
+          const from = `-${toHex(randomBytes(9))}`
+          const key = (i + j) % 4 === 0 ? friend.publicKey : toHex(randomBytes(32))
+          await hostile.broadcast('all', {type: 'connect', from, key})
+          // An unsolicited offer from the same id, with an SDP that fails at once.
+          await hostile.broadcast(victim.id, {from, to: victim.id, signal: {type: 'offer', sdp: 'v=0\r\njunk'}, attempt: toHex(randomBytes(8))})
+          clock.t += 60_000 / FAKES
+        }))
+      }
+      // Something the victim counts, posted after the flood (the hub keeps order on its stream).
+      await hostile.broadcast(victim.id, [1, 2, 3])
+      await until(victim, ['update'], () => victim.stats.malformed >= 1, 'the flood to be handled')
+      const spent = budget.stats.created - before
+      console.log(`1,000 fake announcements and offers over a virtual minute: ${spent} of ${budget.limit} connections spent, ` +
+        `${victim.stats.paced} put off (paced or unanswered), ${budget.stats.refused} refused`)
+      expect(budget.remaining).to.be.at.least(0.8 * budget.limit)
+      expect(victim.peers.map(p => p.publicKey)).to.deep.equal([friend.publicKey], 'the known peer kept its connection')
+      // Ten seconds later a newcomer joins, and meets the victim.
+      clock.t += 10_000
+      const newcomer = createSwarm(room)
+      swarms.push(newcomer)
+      await fullMesh([victim, friend, newcomer], 30_000)
+      console.log(`after the newcomer: ${budget.stats.created - before} spent`)
+    } finally {
+      hostile.destroy()
     }
   })
 })

@@ -195,6 +195,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #discarded = new WeakSet<PeerConnection>()
   /** Our pending offers made trusted on an announced key: the key they must prove. */
   readonly #claims = new Map<PeerConnection, string>()
+  /** A connection one past maxPeers to a claimed ring neighbour, until it proves the key (#makeRoomFor). */
+  #ringCandidate: {conn: PeerConnection, key: string} | null = null
   /** `id:<hub id>` that never answered, `key:<key>` claimed and not proven: not offered again for a while. */
   readonly #quiet = new Deadlines<string>()
   readonly #pool: ConnectionPool | null
@@ -508,27 +510,38 @@ export class Swarm extends Emitter<SwarmEvents> {
    * partial mesh (maxPeers below the room's size) one piece, where full peers
    * would otherwise answer nobody and small groups could stay apart. The peer
    * let go keeps its other connections and announces its free slot. Ring
-   * connections are never let go, so fake announcements can churn only the
-   * others, and only until both ring neighbours are connected.
+   * connections are never let go.
+   *
+   * The key that places an announcer on the ring is a claim anyone can make,
+   * so nothing is let go for it: the connection to the claimed neighbour is
+   * made one past maxPeers (one such at a time), and only once it proves that
+   * key does the youngest off-ring connection go (#onOpen). One that proves
+   * another key is dropped; the peers stay.
    *
    * Connections are a budget (see budget.ts), so churn is kept low: the
    * youngest off-ring connection goes, never a long-lived one, and once the
    * page's budget runs low no room is made at all.
    */
-  #makeRoomFor(remoteId: string): boolean {
-    if (this.budget.remaining < this.budget.limit * BUDGET_RESERVE) return false
+  #ringNeighbourToMakeRoomFor(remoteId: string): string | undefined {
+    if (this.#ringCandidate || this.budget.remaining < this.budget.limit * BUDGET_RESERVE) return undefined
     const now = Date.now()
     const key = this.#members.keyOf(remoteId, now)
-    if (key === undefined) return false
+    if (key === undefined) return undefined
     const ring = this.#members.ringNeighbours(this.publicKey, now)
-    if (!ring.has(key) || this.peers.some(p => p.publicKey === key)) return false
-    const offRing = this.peers.filter(p => !ring.has(p.publicKey!))
-    if (offRing.length === 0) return false
+    if (!ring.has(key) || this.peers.some(p => p.publicKey === key)) return undefined
+    if (!this.peers.some(p => !ring.has(p.publicKey!))) return undefined
+    return key
+  }
+
+  /** The ring neighbour `conn` proved its key: the youngest connection off the ring goes. */
+  #makeRoomFor(conn: SwarmPeer): void {
+    const ring = this.#members.ringNeighbours(this.publicKey, Date.now())
+    const offRing = this.peers.filter(p => p !== conn && !ring.has(p.publicKey!))
+    if (offRing.length === 0) return
     const leaving = offRing.reduce((young, p) => (p.connectedAt ?? 0) > (young.connectedAt ?? 0) ? p : young)
-    debug('making room for ring neighbour', shortId(key), 'by letting', shortId(leaving.publicKey!), 'go')
+    debug('made room for ring neighbour', shortId(conn.publicKey!), 'by letting', shortId(leaving.publicKey!), 'go')
     this.#stats.madeRoom++
     this.#drop(leaving)
-    return true
   }
 
   #onSignal(from: string, signal: SimplePeerSignal, fromKit: boolean, attempt?: string): void {
@@ -595,7 +608,10 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** Answers an offer with a new connection, handing it the candidates that came before the offer. */
   #answer(from: string, offer: SimplePeerSignal, attempt: string | undefined, early: EarlyCandidate[], fromKit: boolean): void {
-    const conn = this.#connect(from, false, this.#trusts(this.#members.keyOf(from, Date.now())))
+    const key = this.#members.keyOf(from, Date.now())
+    const trusted = this.#trusts(key)
+    const conn = this.#connect(from, false, trusted)
+    if (conn && trusted) this.#claims.set(conn, key!)
     if (!conn) {
       // The busy names the offer's attempt: the offerer takes no busy that does not.
       if (fromKit && attempt !== undefined) void this.#post(from, encodeBusy(this.id, from, attempt))
@@ -609,7 +625,8 @@ export class Swarm extends Emitter<SwarmEvents> {
    * Offers a connection to an announcer. One that claims a key the page has
    * met is trusted (the budget's reserve, no pacing: see budget.ts) until an
    * attempt on that claim fails to prove it; an id that never answered our
-   * last offer is not offered another for a while.
+   * last offer is not offered another for a while. (Offers we answer are
+   * trusted the same way, on the key their sender announced: #answer.)
    */
   #dial(remoteId: string, key: string | undefined): void {
     if (this.#quiet.has(`id:${remoteId}`)) {
@@ -650,13 +667,19 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   #connect(remoteId: string, initiator: boolean, trusted: boolean): PeerConnection | null {
     if (this.#connections.has(remoteId)) return null
-    if (this.#connections.size >= this.maxPeers && !this.#makeRoomFor(remoteId)) {
-      this.#stats.refusedFull++
-      this.emit('update')
-      return null
+    let ringKey: string | undefined
+    if (this.#connections.size >= this.maxPeers) {
+      ringKey = this.#ringNeighbourToMakeRoomFor(remoteId)
+      if (ringKey === undefined) {
+        this.#stats.refusedFull++
+        this.emit('update')
+        return null
+      }
     }
     const conn = this.#create(remoteId, initiator, trusted)
-    if (conn) this.#connections.set(remoteId, conn)
+    if (!conn) return null
+    this.#connections.set(remoteId, conn)
+    if (ringKey !== undefined) this.#ringCandidate = {conn, key: ringKey}
     return conn
   }
 
@@ -832,6 +855,18 @@ export class Swarm extends Emitter<SwarmEvents> {
         this.#connections.set(conn.id, conn)
       }
       this.budget.met(conn.publicKey!)
+      if (this.#ringCandidate?.conn === conn) {
+        const {key} = this.#ringCandidate
+        this.#ringCandidate = null
+        if (conn.publicKey === key) {
+          this.#makeRoomFor(conn)
+        } else if (this.#connections.size > this.maxPeers) {
+          // Not the neighbour it claimed to be, and one too many: it goes, the peers stay.
+          this.#connections.delete(conn.id)
+          this.#discard(conn)
+          return
+        }
+      }
     }
     // A connection of our own may carry the page's other rooms to this peer.
     if (this.#pool && conn instanceof PeerConnection) this.#pool.add(conn, this.publicKey, this.#tag)
@@ -860,8 +895,10 @@ export class Swarm extends Emitter<SwarmEvents> {
       if (!this.#discarded.has(conn) && conn.initiator && !conn.answered && this.#connections.get(conn.id) === conn) {
         // Our offer went unanswered (no one there, or a forged announcement): not again for a while.
         this.#quiet.set(`id:${conn.id}`, UNANSWERED_QUIET)
-        if (claim !== undefined) this.#quiet.set(`key:${claim}`, UNANSWERED_QUIET)
       }
+      // A trusted attempt that never proved the key it claimed (whatever ended it): that claim is not trusted for a while.
+      if (claim !== undefined && conn.connectedAt === null) this.#quiet.set(`key:${claim}`, UNANSWERED_QUIET)
+      if (this.#ringCandidate?.conn === conn) this.#ringCandidate = null
       const replacement = this.#replacements.get(conn.id) === conn
       if (replacement) this.#replacements.delete(conn.id)
       if (replacement || this.#discarded.has(conn)) {
