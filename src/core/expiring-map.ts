@@ -12,6 +12,7 @@
  * from then until the map empties, expiring walks every entry.
  */
 import {checkNumber} from './check.js'
+import {systemClock} from './clock.js'
 
 export interface ExpiringMapOptions<K, V> {
   /** Milliseconds an entry lives unless `set` names its own. */
@@ -172,7 +173,7 @@ export class ExpiringMap<K, V> {
 export class Deadlines<K> {
   readonly #map: ExpiringMap<K, true>
 
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number = () => systemClock.now()) {
     this.#map = new ExpiringMap<K, true>({ttl: Infinity, now})
   }
 

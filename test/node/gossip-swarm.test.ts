@@ -123,7 +123,7 @@ describe('GossipSource', () => {
     attachGossip(gb, sb)
     connect(sa, 'a', sb, 'b')
     const mine = new GossipSource(ga, 'chat')
-    const theirs = new GossipSource(gb, 'chat', {clock: () => 1_700_000_000_000})
+    const theirs = new GossipSource(gb, 'chat', {epochNow: () => 1_700_000_000_000})
     const seen: unknown[] = []
     theirs.subscribe(item => seen.push(item.value))
     await mine.publish({text: 'hello', n: 1})
@@ -155,7 +155,7 @@ describe('GossipSource', () => {
 
   test('items are bounded by the limit, oldest dropped first; a held id is not taken twice', () => {
     const gossip = new Gossip({seenTTL: 10})
-    const source = new GossipSource(gossip, 'chat', {limit: 3, clock: () => 42})
+    const source = new GossipSource(gossip, 'chat', {limit: 3, epochNow: () => 42})
     gossip.addLink({id: 'peer', send() {}, drop() {}})
     for (let i = 0; i < 5; i++) gossip.receive('peer', encodeDataFrame(i, utf8(`${i}`)))
     assert.deepEqual(source.items.map(item => item.value), [2, 3, 4])
@@ -184,6 +184,7 @@ describe('GossipSource', () => {
     assert.deepEqual(source.items.map(item => item.value), ['fine'])
     await assert.rejects(source.publish('x'), {code: 'ERR_DESTROYED'})
     assert.throws(() => new GossipSource(gossip, 'chat', {limit: 0}), {code: 'ERR_INVALID_ARGUMENT'})
+    assert.throws(() => new GossipSource(gossip, 'chat', {limit: 2.5}), {code: 'ERR_INVALID_ARGUMENT'})
     gossip.destroy()
   })
 })

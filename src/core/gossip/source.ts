@@ -4,6 +4,7 @@
  * a peer is dropped and counted, never shown.
  */
 import {P2PError} from '../errors.js'
+import {checkInteger} from '../check.js'
 import {fromUtf8, utf8} from '../bytes.js'
 import type {MessageSource, SourceItem} from '../source/message-source.js'
 import type {Gossip, GossipMessage, PublishOptions} from './router.js'
@@ -11,8 +12,11 @@ import type {Gossip, GossipMessage, PublishOptions} from './router.js'
 export interface GossipSourceOptions extends PublishOptions {
   /** Items kept, newest last; older ones fall off the front. */
   limit?: number
-  /** Milliseconds since the epoch, for `receivedAt`. */
-  clock?: () => number
+  /**
+   * Milliseconds since the epoch, for `receivedAt`: wall time, shown to people,
+   * unlike a `Clock`'s monotonic `now` (which is why it is not one).
+   */
+  epochNow?: () => number
 }
 
 export interface GossipSourceStats {
@@ -33,16 +37,16 @@ export class GossipSource implements MessageSource {
   readonly #listeners = new Set<(item: SourceItem) => void>()
   readonly #gossip: Gossip
   readonly #publishOptions: PublishOptions
-  readonly #clock: () => number
+  readonly #epochNow: () => number
   readonly #unsubscribe: () => void
   #closed = false
 
-  constructor(gossip: Gossip, topic: string, {limit = 500, clock = Date.now, ...publishOptions}: GossipSourceOptions = {}) {
-    if (!(Number.isInteger(limit) && limit >= 1)) throw P2PError.INVALID_ARGUMENT('limit must be a positive integer')
+  constructor(gossip: Gossip, topic: string, {limit = 500, epochNow = Date.now, ...publishOptions}: GossipSourceOptions = {}) {
+    checkInteger('limit', limit, 1)
     this.#gossip = gossip
     this.topic = topic
     this.limit = limit
-    this.#clock = clock
+    this.#epochNow = epochNow
     this.#publishOptions = publishOptions
     this.#unsubscribe = gossip.subscribe(topic, this.#onMessage)
   }
@@ -95,7 +99,7 @@ export class GossipSource implements MessageSource {
       id: message.id,
       value,
       ...(message.author ? {author: message.author} : {}),
-      receivedAt: this.#clock(),
+      receivedAt: this.#epochNow(),
       local: message.from === null,
     }
     this.#items.push(item)
