@@ -7,6 +7,8 @@ import type {SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
 import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {generateIdentity} from '../../src/core/crypto/identity.js'
+import {utf8} from '../../src/core/bytes.js'
+import {until} from '../shared/until.js'
 
 const budget = new ConnectionBudget({limit: 100})
 const connect = (id: string, initiator: boolean) =>
@@ -23,7 +25,7 @@ function opened(conn: PeerConnection): Promise<void> {
 async function candidatesOf(conn: PeerConnection): Promise<SimplePeerSignal[]> {
   const out: SimplePeerSignal[] = []
   conn.on('signal', s => { if (s.candidate) out.push(s) })
-  while (out.length === 0) await new Promise(resolve => setTimeout(resolve, 10))
+  await until(() => out.length > 0, 'a candidate')
   return out
 }
 
@@ -56,7 +58,7 @@ test('candidates that overtake their offer wait in the connection, and are fed o
   try {
     a.on('signal', s => direct ? b.signal(s, a.attempt) : fromA.push(s))
     b.on('signal', s => a.signal(s, b.attempt))
-    while (!(fromA.some(s => s.type === 'offer') && fromA.some(s => s.candidate))) await new Promise(resolve => setTimeout(resolve, 10))
+    await until(() => fromA.some(s => s.type === 'offer') && fromA.some(s => s.candidate), 'an offer and a candidate')
     // Every candidate so far reaches B before the offer does.
     const candidates = fromA.filter(s => s.candidate)
     for (const c of candidates) b.signal(c, a.attempt)
@@ -84,14 +86,17 @@ test("a connection closed twice closes nothing else: the budget closes only what
   const third = connect('c', true)
   await candidatesOf(third)
   third.destroy()
-  await new Promise(resolve => setTimeout(resolve, 100))
+  await until(() => budget.stats.closed - before.closed === 1, 'the third connection closed')
+  // The sentinel: a message over the pair, sent after the third's close, arrives.
+  const arrived = new Promise(resolve => b.channel('test/signals/1', {onmessage: resolve}))
+  a.channel('test/signals/1', {onmessage() {}}).send(utf8('still connected'))
+  await arrived
   assert.equal(a.state, 'connected')
   assert.equal(a.rtc.connectionState, 'connected', 'the pair was not closed by the third\'s close')
   a.destroy()
   b.destroy()
   // A goodbye lingers until the data channel closes (or 1.5 s), then the connection goes.
-  const deadline = Date.now() + 5000
-  while (budget.stats.closed - before.closed < 3 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+  await until(() => budget.stats.closed - before.closed >= 3, 'three connections closed')
   const after = budget.stats
   assert.equal(after.created - before.created, 3)
   assert.equal(after.closed - before.closed, 3, 'each counted closed once')
