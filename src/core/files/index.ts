@@ -17,4 +17,5 @@ export type {AttachFilesOptions, AttachedFiles, AttachedFilesEvents, FilesPeerCo
 export {Download, INITIAL_WINDOW, MAX_WINDOW, MIN_WINDOW, PIPELINE_SECONDS} from './download.js'
 export type {DownloadEvents, DownloadOptions} from './download.js'
 export {BLAME_LIMIT, FileShare} from './share.js'
+export {OPAQUE_TYPE, SVG_TYPE, mimeEssence, safeBlobType} from './blob-type.js'
 export type {AddFileOptions, DownloadFileOptions, FileInfo, FileShareEvents, FileShareOptions, FileShareStats, FileState} from './share.js'
