@@ -5,6 +5,7 @@ import {expect, fixture, html} from '@open-wc/testing'
 import '../../src/index.js'
 import type {P2PFileDropElement} from '../../src/elements/p2p-file-drop/p2p-file-drop.js'
 import {freshRoom, hubUrl} from './helpers/swarm.js'
+import {until} from '../shared/until.js'
 
 /** Databases opened by the current test, deleted after it. */
 let opened: string[] = []
@@ -17,17 +18,8 @@ afterEach(async () => {
   opened = []
 })
 
-/** Resolves when `check()` holds, checked once a frame (the list renders at most once a frame). */
-async function waitFor(check: () => boolean, what: string, timeout = 20_000): Promise<void> {
-  const deadline = performance.now() + timeout
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for: ${what}`)
-    await new Promise(resolve => requestAnimationFrame(resolve))
-  }
-}
-
 async function ready(el: P2PFileDropElement): Promise<void> {
-  await waitFor(() => el.share !== undefined, 'the element opened its share')
+  await until(() => el.share !== undefined, 'the element opened its share')
   await el.share!.ready
   opened.push(el.database!)
 }
@@ -54,9 +46,9 @@ function row(el: P2PFileDropElement, id: string): HTMLElement | null {
 async function shareAndDownload(peer: P2PFileDropElement, app: P2PFileDropElement, name: string, type: string, bytes: BlobPart) {
   const added = await peer.share!.add(new Blob([bytes]), {name, type})
   expect(added.type).to.equal(type)
-  await waitFor(() => app.share!.file(added.id) !== undefined, `the app hears of ${name}`)
+  await until(() => app.share!.file(added.id) !== undefined, `the app hears of ${name}`)
   await app.share!.download(added.id)
-  await waitFor(() => row(app, added.id)?.querySelector('[part~=save]') != null, `a Save link for ${name}`)
+  await until(() => row(app, added.id)?.querySelector('[part~=save]') != null, `a Save link for ${name}`)
   const shown = row(app, added.id)!
   return {id: added.id, shown, save: shown.querySelector<HTMLAnchorElement>('[part~=save]')!}
 }
