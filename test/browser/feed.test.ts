@@ -65,8 +65,13 @@ describe('<p2p-feed>', () => {
     const [row] = rows(feed)
     expect(row.querySelector('[data-field=text]')!.textContent).to.equal(hostile)
     expect(feed.querySelector('img, script')).to.equal(null)
-    // An <img src=x> would have failed to load by now and run its handler.
-    await new Promise(resolve => setTimeout(resolve, 100))
+    // The sentinel: an image of ours, made after the item rendered, fails to load the same
+    // URL; an <img src=x> from the item would have failed and run its handler before it.
+    const probe = document.createElement('img')
+    await new Promise(resolve => {
+      probe.onerror = resolve
+      probe.src = 'x'
+    })
     expect(window.__feedPwned).to.equal(undefined)
   })
 
