@@ -211,7 +211,7 @@ function checkLimit(limit: number): number {
 }
 
 /** The page-wide budget every swarm uses unless given another. */
-export const pageBudget = typeof window === 'undefined'
+export const pageBudget = !('window' in globalThis)
   // A Node peer (a bot) has no cap to protect and may serve many peers at once: unpaced.
   ? new ConnectionBudget({limit: Infinity, dialsPerMinute: Infinity})
   : new ConnectionBudget()

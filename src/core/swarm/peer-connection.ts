@@ -22,7 +22,7 @@ const RESTART_AFTER = 1000
 /** An ICE restart that has not brought the connection back by then has failed. */
 const RESTART_TIMEOUT = 10_000
 /** A browser's own RTCPeerConnection (not Node's polyfill), whose setConfiguration applies ICE servers. */
-const BROWSER_RTC = typeof window !== 'undefined' && typeof window.RTCPeerConnection === 'function'
+const BROWSER_RTC = 'window' in globalThis && typeof globalThis.RTCPeerConnection === 'function'
 /** Candidates held while the remote's attempt is not known yet (an initiator waiting for its answer). */
 const MAX_EARLY_CANDIDATES = 32
 
@@ -348,8 +348,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     } else {
       this.#peer.once('close', () => this.#ticket.close())
       // Should simple-peer never get there, the ticket closes it anyway (without keeping Node up).
-      const fallback: {unref?: () => void} = setTimeout(() => this.#ticket.close(), 2000)
-      fallback.unref?.()
+      ;(setTimeout(() => this.#ticket.close(), 2000) as unknown as {unref?: () => void}).unref?.()
     }
     this.#peer.destroy()
   }

@@ -274,9 +274,9 @@ export class Swarm extends Emitter<SwarmEvents> {
       })
     }
     this.bans.on('ban', this.#onBan)
-    if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
-      window.addEventListener('offline', this.#onOffline)
-      window.addEventListener('online', this.#onOnline)
+    if (typeof globalThis.addEventListener === 'function') {
+      globalThis.addEventListener('offline', this.#onOffline)
+      globalThis.addEventListener('online', this.#onOnline)
       if (navigator.onLine === false) this.#onOffline()
     }
     debug('start', shortId(this.id), 'room', this.room, 'key', shortId(this.publicKey))
@@ -343,9 +343,9 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#destroyed = true
     if (this.#announceTimer) clearTimeout(this.#announceTimer)
     this.bans.off('ban', this.#onBan)
-    if (typeof window !== 'undefined' && typeof window.removeEventListener === 'function') {
-      window.removeEventListener('offline', this.#onOffline)
-      window.removeEventListener('online', this.#onOnline)
+    if (typeof globalThis.removeEventListener === 'function') {
+      globalThis.removeEventListener('offline', this.#onOffline)
+      globalThis.removeEventListener('online', this.#onOnline)
     }
     this.#hub.off('open', this.#onHubOpen)
     this.#hub.off('error', this.#onHubError)
