@@ -221,11 +221,12 @@ test('a tab reloaded in the middle of a download keeps what it stored and finish
 
   await bob.reload()
   // Its own database again (the lock went with the old page), with every chunk it had.
+  await bob.waitForFunction(() => document.querySelector('p2p-file-drop')?.share !== undefined, {timeout: TIMEOUT})
   const after = await bob.evaluate(async (id: string) => {
     const drop = document.querySelector('p2p-file-drop')!
-    while (!drop.share) await new Promise(resolve => setTimeout(resolve, 10))
-    await drop.share.ready
-    const f = drop.share.file(id)
+    const share = drop.share!
+    await share.ready
+    const f = share.file(id)
     return {database: drop.database, have: f?.have ?? 0, state: f?.state}
   }, info.id)
   assert.equal(after.database, database)
