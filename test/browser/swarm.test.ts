@@ -180,6 +180,28 @@ describe('swarm', () => {
     for (const m of members) expect(m.peers.map(p => p.publicKey)).to.not.include(outsider.publicKey)
   })
 
+  it('a sealed message captured on the hub and posted again is refused and counted; the room still meets', async () => {
+    const room = freshRoom()
+    const hub = new HubClient({hubs: [hubUrl()], app: room})
+    try {
+      let captured: unknown
+      const sub = hub.subscribe(['all'], data => { captured ??= data })
+      await sub.ready
+      const members = swarms = createSwarms(2, room, {secret: 'correct horse'})
+      // Every member opens every announcement (its own echo included) as it comes.
+      await fullMesh(members)
+      expect(captured).to.have.property('p2p', 'enc1')
+      await hub.broadcast('all', captured)
+      await until(members, ['update'], () => members.every(m => m.stats.replays >= 1), 'the replay to be refused by both')
+      // Fresh messages still open: a third member joins.
+      const late = createSwarm(room, {secret: 'correct horse'})
+      swarms.push(late)
+      await fullMesh(swarms)
+    } finally {
+      hub.destroy()
+    }
+  })
+
   it('ignores hostile signalling from the hub and keeps working', async () => {
     const room = freshRoom()
     swarms = createSwarms(2, room)
