@@ -56,6 +56,18 @@ const UNANSWERED_QUIET = 2 * 60_000
 const MAX_REPLACEMENTS = 8
 
 
+/**
+ * Whether the platform has a network, and word when that changes: in a page,
+ * `navigator.onLine` and the window's `online`/`offline` events (the elements
+ * layer passes those: see src/elements/p2p-swarm/page-network.ts). The core
+ * touches no DOM, so it is told.
+ */
+export interface NetworkStatus {
+  readonly online: boolean
+  on(event: 'online' | 'offline', listener: () => void): void
+  off(event: 'online' | 'offline', listener: () => void): void
+}
+
 export interface SwarmOptions {
   /** The room: peers of one room find each other (the signalhub "app"). */
   room: string
@@ -92,6 +104,11 @@ export interface SwarmOptions {
   budget?: ConnectionBudget
   /** Keys refused for a while: the page-wide list by default, so a ban holds in every room (see bans.ts). */
   bans?: BanList
+  /**
+   * Offline pauses the hub and announcing, online resumes them and restarts
+   * broken ICE. Without it (Node, a bot) the swarm takes the network as given.
+   */
+  network?: NetworkStatus
   /**
    * Where connections are shared between the page's rooms: the page's pool by
    * default. A peer met in two rooms, both ends using one identity in both,
@@ -274,10 +291,10 @@ export class Swarm extends Emitter<SwarmEvents> {
       })
     }
     this.bans.on('ban', this.#onBan)
-    if (typeof globalThis.addEventListener === 'function') {
-      globalThis.addEventListener('offline', this.#onOffline)
-      globalThis.addEventListener('online', this.#onOnline)
-      if (navigator.onLine === false) this.#onOffline()
+    if (opts.network) {
+      opts.network.on('offline', this.#onOffline)
+      opts.network.on('online', this.#onOnline)
+      if (!opts.network.online) this.#onOffline()
     }
     debug('start', shortId(this.id), 'room', this.room, 'key', shortId(this.publicKey))
   }
@@ -343,10 +360,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#destroyed = true
     if (this.#announceTimer) clearTimeout(this.#announceTimer)
     this.bans.off('ban', this.#onBan)
-    if (typeof globalThis.removeEventListener === 'function') {
-      globalThis.removeEventListener('offline', this.#onOffline)
-      globalThis.removeEventListener('online', this.#onOnline)
-    }
+    this.#opts.network?.off('offline', this.#onOffline)
+    this.#opts.network?.off('online', this.#onOnline)
     this.#hub.off('open', this.#onHubOpen)
     this.#hub.off('error', this.#onHubError)
     this.#subscription.close()

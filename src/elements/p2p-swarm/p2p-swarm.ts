@@ -6,6 +6,7 @@ import {Swarm} from '../../core/swarm/swarm.js'
 import type {SwarmPeer} from '../../core/swarm/swarm.js'
 import type {Identity} from '../../core/crypto/identity.js'
 import {claimPageIdentity, type IdentityClaim} from '../../core/swarm/page-identity.js'
+import {pageNetwork} from './page-network.js'
 import {P2PError} from '../../core/errors.js'
 import {PeerConnectEvent} from '../../events/peer-connect-event.js'
 import {PeerDisconnectEvent} from '../../events/peer-disconnect-event.js'
@@ -121,6 +122,7 @@ export class P2PSwarmElement extends LitElement {
       swarm = new Swarm({
         hubs, room: this.room, maxPeers: this.maxPeers, secret: this.secret || undefined,
         iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy, identity: this.identity ?? claim?.identity,
+        network: pageNetwork,
       })
     } catch (err) {
       claim?.release()

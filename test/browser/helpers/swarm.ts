@@ -1,5 +1,6 @@
 import {Swarm, type SwarmOptions} from '../../../src/core/swarm/swarm.js'
 import {ConnectionBudget} from '../../../src/core/swarm/budget.js'
+import {pageNetwork} from '../../../src/elements/p2p-swarm/page-network.js'
 import type {Emitter, EventMap} from '../../../src/core/emitter.js'
 
 declare global {
@@ -29,6 +30,8 @@ export const testBudget = new ConnectionBudget({dialsPerMinute: Infinity, reserv
 /** Fast timers so the tests spend little time waiting; nothing leaves the machine. */
 export const FAST = {
   budget: testBudget,
+  // What <p2p-swarm> passes: the window's online/offline events.
+  network: pageNetwork,
   announceInterval: {min: 100, max: 1000},
   iceServers: [] as RTCIceServer[],
   connectTimeout: 10_000,
