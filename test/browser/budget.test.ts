@@ -140,4 +140,28 @@ describe('connection budget', () => {
       hostile.destroy()
     }
   })
+
+  it('an announcer that never answered our offer is not offered another for a while', async () => {
+    const room = freshRoom()
+    const victim = createSwarm(room, {connectTimeout: 1000})
+    swarms.push(victim)
+    const hostile = new HubClient({hubs: [hubUrl()], app: room})
+    try {
+      await victim.ready()
+      const fake = toHex(randomBytes(10))
+      await hostile.broadcast('all', {type: 'connect', from: fake})
+      await until(victim, ['update'], () => victim.stats.connectionsCreated === 1 && victim.connections.length === 0, 'the unanswered offer to give up')
+      await hostile.broadcast('all', {type: 'connect', from: fake})
+      // Something the victim counts, after the second announcement on its stream.
+      await hostile.broadcast(victim.id, [1, 2, 3])
+      await until(victim, ['update'], () => victim.stats.malformed === 1, 'the second announcement to be handled')
+      expect(victim.stats.connectionsCreated).to.equal(1)
+      expect(victim.stats.paced).to.equal(1)
+      // Another announcer is offered a connection as ever.
+      await hostile.broadcast('all', {type: 'connect', from: toHex(randomBytes(10))})
+      await until(victim, ['update'], () => victim.stats.connectionsCreated === 2, 'an offer to a new announcer')
+    } finally {
+      hostile.destroy()
+    }
+  })
 })
