@@ -56,11 +56,17 @@ async function waitForMessages(page: Page, texts: string[], name: string) {
   }
 }
 
-/** Waits until the tab's gossip router is linked to the other tab, so nothing typed is sent to nobody. */
+/**
+ * Waits until the tab's gossip router is linked to the other tab over its one connection,
+ * with no second attempt pending (a glare's, whose winner would replace the link under a
+ * message being typed: gossip has no history to send again), so nothing typed is sent to nobody.
+ */
 async function waitForLink(page: Page, name: string) {
   try {
-    await page.waitForFunction(() => (document.querySelector('p2p-gossip')?.gossip?.stats.links ?? 0) === 1,
-      {timeout: TIMEOUT, polling: 100})
+    await page.waitForFunction(() => {
+      const stats = document.querySelector('p2p-swarm')?.swarm?.stats
+      return stats?.connected === 1 && stats.connecting === 0 && document.querySelector('p2p-gossip')?.gossip?.stats.links === 1
+    }, {timeout: TIMEOUT, polling: 100})
   } catch (err) {
     throw new Error(`${name} never linked its gossip to the other tab`, {cause: err})
   }

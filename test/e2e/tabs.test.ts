@@ -67,7 +67,7 @@ async function untilMesh(pages: Page[], what: string): Promise<void> {
   }
 }
 
-test('twelve tabs of one origin share one hub stream, and keep signalling after the leader tab closes', async () => {
+test('twelve tabs of one origin share one hub stream, and keep signalling after the leader tab closes', async t => {
   const room = `e2e-tabs-${randomBytes(4).toString('hex')}`
   const address = `${demo.url}/?hub=${encodeURIComponent(hub.url)}&room=${room}`
   const pageErrors: string[] = []
@@ -108,7 +108,10 @@ test('twelve tabs of one origin share one hub stream, and keep signalling after 
     sampling = false
     await sampler
   }
-  // Replacing the stream when the union of channels grows briefly overlaps two.
-  assert.ok(mostSubscribers <= 2, `the hub saw ${mostSubscribers} streams at once from ${TABS} tabs`)
+  // Replacing the stream when the union of channels grows overlaps the old and the new
+  // until the hub notices the old socket closed: briefly two, more on a busy machine. A
+  // stream per tab shows as 6, the browser's connections per host (measured), so that is the bound.
+  t.diagnostic(`the hub saw at most ${mostSubscribers} streams at once from ${TABS} tabs`)
+  assert.ok(mostSubscribers < 6, `the hub saw ${mostSubscribers} streams at once from ${TABS} tabs`)
   assert.deepEqual(pageErrors, [])
 })

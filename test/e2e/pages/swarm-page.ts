@@ -1,10 +1,11 @@
 // A bare swarm in a page, driven by end-to-end tests through window.p2pTest.
-import {Swarm} from '../../../src/core/swarm/swarm.js'
+import {Swarm, type SwarmPeer} from '../../../src/core/swarm/swarm.js'
 import type {Channel} from '../../../src/core/mux/mux.js'
 import {fromUtf8, utf8} from '../../../src/core/bytes.js'
 
 const received: string[] = []
-const channels = new Map<string, Channel>()
+// By connection, not by key: a replaced connection's disconnect comes after its successor's connect.
+const channels = new Map<SwarmPeer, Channel>()
 /** Every disconnect, with the swarm's error code (null for a goodbye) and the wall clock, comparable across processes. */
 const disconnects: Array<{publicKey: string, code: string | null, at: number}> = []
 let swarm: Swarm | null = null
@@ -21,10 +22,10 @@ const api = {
           if (!text.startsWith('echo:')) channel.send(utf8(`echo:${text}`))
         },
       })
-      channels.set(peer.publicKey!, channel)
+      channels.set(peer, channel)
     })
     swarm.on('disconnect', (peer, err) => {
-      channels.delete(peer.publicKey!)
+      channels.delete(peer)
       disconnects.push({publicKey: peer.publicKey!, code: err?.code ?? null, at: Date.now()})
     })
     return swarm.publicKey
@@ -47,7 +48,7 @@ const api = {
     return disconnects
   },
   send(text: string): void {
-    for (const channel of channels.values()) channel.send(utf8(text))
+    for (const channel of channels.values()) if (!channel.closed) channel.send(utf8(text))
   },
   stop(): void {
     swarm?.destroy()
