@@ -10,6 +10,8 @@ test('webrtc-swarm announcements and signals decode', () => {
   const key = 'ab'.repeat(32)
   assert.deepEqual(decodeHubMessage({type: 'connect', from: 'abc123', peers: 0, key}), {kind: 'announce', from: 'abc123', peers: 0, key})
   assert.deepEqual(decodeHubMessage({type: 'busy', from: 'abc123', to: 'def'}), {kind: 'busy', from: 'abc123', to: 'def'})
+  assert.deepEqual(decodeHubMessage({type: 'busy', from: 'abc123', to: 'def', attempt: '0123456789abcdef'}), {kind: 'busy', from: 'abc123', to: 'def', attempt: '0123456789abcdef'})
+  assert.throws(() => decodeHubMessage({type: 'busy', from: 'abc123', to: 'def', attempt: 'nope'}), {code: 'ERR_MALFORMED_MESSAGE'})
   const signal = {type: 'offer', sdp: 'v=0\r\n'}
   assert.deepEqual(decodeHubMessage({from: 'abc123', signal}), {kind: 'signal', from: 'abc123', signal})
   assert.deepEqual(decodeHubMessage({from: 'abc123', to: 'def', signal}), {kind: 'signal', from: 'abc123', to: 'def', signal})
