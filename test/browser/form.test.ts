@@ -4,6 +4,7 @@ import '../../src/index.js'
 import {formDataToValue} from '../../src/elements/shared/form-publisher.js'
 import {P2PErrorEvent} from '../../src/events/error-event.js'
 import {MemorySource, type TestSourceElement} from './helpers/memory-source.js'
+import {until} from '../shared/until.js'
 
 async function mount(form: unknown) {
   const root = await fixture<TestSourceElement>(html`<test-source>${form}</test-source>`)
@@ -12,6 +13,19 @@ async function mount(form: unknown) {
 
 /** Lets a publish promise settle and the form reset. */
 const settle = () => new Promise(resolve => setTimeout(resolve))
+
+/** A second form in the same source element, submitted after the one under test. */
+const SENTINEL = html`<form id="sentinel"><input name="text" value="sentinel"></form>`
+
+/**
+ * Submits the sentinel form and waits for its publish: whatever the forms submitted
+ * before it were going to publish has been published by then.
+ */
+async function sentinel(root: Element, source: MemorySource): Promise<void> {
+  const before = source.published.length
+  root.querySelector<HTMLFormElement>('#sentinel')!.requestSubmit()
+  await until(() => source.published.length > before, 'the sentinel form published')
+}
 
 function field(root: Element, name: string) {
   return root.querySelector<HTMLInputElement>(`[name=${name}]`)!
@@ -42,18 +56,18 @@ describe('forms inside a source element', () => {
   })
 
   it('publish nothing when every field is blank, and keep what was typed', async () => {
-    const {source, form} = await mount(html`<form><input name="name" value="  "><input name="text"><button>send</button></form>`)
+    const {root, source, form} = await mount(html`<form><input name="name" value="  "><input name="text"><button>send</button></form>${SENTINEL}`)
     form.requestSubmit()
-    await settle()
-    expect(source.published).to.deep.equal([])
+    await sentinel(root, source)
+    expect(source.published).to.deep.equal([{text: 'sentinel'}])
     expect(field(form, 'name').value).to.equal('  ')
   })
 
   it('leave validation to the browser: an empty required field stops the submission', async () => {
-    const {source, form} = await mount(html`<form><input name="name" value="ada"><input name="text" required><button>send</button></form>`)
+    const {root, source, form} = await mount(html`<form><input name="name" value="ada"><input name="text" required><button>send</button></form>${SENTINEL}`)
     form.requestSubmit()
-    await settle()
-    expect(source.published).to.deep.equal([])
+    await sentinel(root, source)
+    expect(source.published).to.deep.equal([{text: 'sentinel'}])
   })
 
   it('turn several values of one name into an array, and include the button that submitted', async () => {

@@ -8,6 +8,7 @@ import {
   type GossipMessage, type GossipSwarm,
 } from '../../src/core/gossip/index.js'
 import {KeyPairIdentity} from '../../src/core/crypto/identity.js'
+import {VirtualClock} from '../../src/core/gossip/simulation.js'
 import {FakeSwarm, connect} from './fake-swarm.js'
 import {until} from '../shared/until.js'
 
@@ -154,21 +155,20 @@ describe('GossipSource', () => {
   })
 
   test('items are bounded by the limit, oldest dropped first; a held id is not taken twice', () => {
-    const gossip = new Gossip({seenTTL: 10})
+    const clock = new VirtualClock()
+    const gossip = new Gossip({seenTTL: 10, clock})
     const source = new GossipSource(gossip, 'chat', {limit: 3, epochNow: () => 42})
     gossip.addLink({id: 'peer', send() {}, drop() {}})
     for (let i = 0; i < 5; i++) gossip.receive('peer', encodeDataFrame(i, utf8(`${i}`)))
     assert.deepEqual(source.items.map(item => item.value), [2, 3, 4])
     assert.equal(source.items[0].receivedAt, 42)
     assert.equal(source.stats.items, 5)
-    return new Promise<void>(resolve => setTimeout(() => {
-      // The router forgot id 4 (seenTTL 10 ms) and takes the replay as new; the source still holds it.
-      gossip.receive('peer', encodeDataFrame(4, utf8('4')))
-      assert.equal(source.stats.repeated, 1)
-      assert.equal(source.items.length, 3)
-      gossip.destroy()
-      resolve()
-    }, 20))
+    // The router forgets id 4 (seenTTL 10 ms) and takes the replay as new; the source still holds it.
+    clock.advance(20)
+    gossip.receive('peer', encodeDataFrame(4, utf8('4')))
+    assert.equal(source.stats.repeated, 1)
+    assert.equal(source.items.length, 3)
+    gossip.destroy()
   })
 
   test('publish refuses values that are not JSON; close stops the source', async () => {
