@@ -56,7 +56,7 @@ function whenFile(share: FileShare, id: string, check: (info: FileInfo) => boole
       resolve(info)
     }
     share.on('file', listener)
-  }), 5000, what)
+  }), 20_000, what)
 }
 
 async function contents(share: FileShare, id: string): Promise<Uint8Array> {
@@ -160,9 +160,9 @@ describe('file share', () => {
       c.share.on('progress', info => {
         if (info.have >= 4) resolve()
       })
-    }), 5000, 'some progress')
+    }), 20_000, 'some progress')
     aAtC.destroy()
-    const done = await within(download, 10_000, 'download after the seeder left')
+    const done = await within(download, 20_000, 'download after the seeder left')
     assert.equal(done.state, 'complete')
     assert.deepEqual(await contents(c.share, id), data)
     assert.deepEqual(c.share.file(id)!.holders, ['B'])
@@ -180,7 +180,7 @@ describe('file share', () => {
     const {atA: evilAtVictim} = link(victim, evil)
     const {atA: goodAtVictim} = link(victim, good, {bytesPerTick: 64 * 1024})
     await whenFile(victim.share, id, info => info.seeders === 2)
-    const done = await within(victim.share.download(id), 10_000, 'download')
+    const done = await within(victim.share.download(id), 20_000, 'download')
     assert.equal(done.state, 'complete')
     assert.deepEqual(await contents(victim.share, id), data)
     assert.ok(victim.share.stats.blamed >= BLAME_LIMIT, `blamed ${victim.share.stats.blamed}`)
@@ -207,7 +207,7 @@ describe('file share', () => {
     const good = node('GOOD')
     await good.share.add(data, {name: 'x.bin', chunkSize: MIN_CHUNK_SIZE})
     link(victim, good)
-    await within(download, 5000, 'download from the good peer')
+    await within(download, 20_000, 'download from the good peer')
     assert.deepEqual(await contents(victim.share, id), data)
   })
 
@@ -305,7 +305,7 @@ describe('file share', () => {
     const aborted = b1.share.download(id).catch((err: unknown) => err)
     await within(new Promise<void>(resolve => b1.share.on('progress', info => {
       if (info.have === 8) resolve()
-    })), 5000, 'progress')
+    })), 20_000, 'progress')
     await b1.share.close()
     assert.ok(isCode('ERR_ABORTED')(await aborted))
     first.atA.destroy()
@@ -327,7 +327,7 @@ describe('file share', () => {
       return handle(message)
     }
     open()
-    await within(new Promise<void>(resolve => b2.share.on('complete', () => resolve())), 5000, 'resumed download')
+    await within(new Promise<void>(resolve => b2.share.on('complete', () => resolve())), 20_000, 'resumed download')
     assert.equal(session.stats.chunksServed - before, 24, 'only the missing chunks were fetched')
     assert.deepEqual(asked.filter(i => stored.get(i)), [], 'no stored chunk asked for again')
     assert.deepEqual(await contents(b2.share, id), data)
@@ -378,7 +378,7 @@ describe('file share', () => {
     const {id} = await a.share.add(data, {name: 'x.bin', chunkSize: MIN_CHUNK_SIZE})
     await whenFile(b.share, id)
     const download = b.share.download(id)
-    await within(new Promise<void>(resolve => b.share.on('progress', () => resolve())), 5000, 'progress')
+    await within(new Promise<void>(resolve => b.share.on('progress', () => resolve())), 20_000, 'progress')
     await b.share.cancel(id)
     await assert.rejects(download, isCode('ERR_ABORTED'))
     assert.equal(await b.store.bitfield(id), undefined, 'partial data discarded')
@@ -389,7 +389,7 @@ describe('file share', () => {
 
     const removed = new Promise<string>(resolve => b.share.on('remove', resolve))
     await a.share.remove(id)
-    assert.equal(await within(removed, 5000, 'remove event'), id)
+    assert.equal(await within(removed, 20_000, 'remove event'), id)
     assert.equal(b.share.file(id), undefined)
     assert.equal(a.share.file(id), undefined)
     assert.deepEqual(a.share.files(), [])
@@ -436,7 +436,7 @@ describe('file share', () => {
     link(a, b)
     await whenFile(b.share, id)
     release()
-    const done = await within(download, 5000, 'the download')
+    const done = await within(download, 20_000, 'the download')
     assert.equal(done.state, 'complete')
     assert.deepEqual(await contents(b.share, id), data)
   })

@@ -50,7 +50,7 @@ function inbox() {
       messages.push(data)
       for (const waiter of [...waiters]) waiter()
     },
-    async count(n: number, timeout = 5000): Promise<unknown[]> {
+    async count(n: number, timeout = 20_000): Promise<unknown[]> {
       if (messages.length >= n) return messages
       await within(new Promise<void>(resolve => {
         const check = () => {
@@ -75,7 +75,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     const opened = once(client, 'open')
     const sub = client.subscribe(['all', 'me'], box.onMessage)
     assert.deepEqual(sub.channels, ['all', 'me'])
-    await within(sub.ready, 3000, 'ready')
+    await within(sub.ready, 20_000, 'ready')
     assert.equal(await opened, url, 'hub URLs are normalised (no trailing slash)')
     assert.equal(hub.stats.subscribers, 1)
     assert.equal(hub.stats.channels, 2)
@@ -99,7 +99,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     client.on('error', err => errors.push(err as P2PError))
     const box = inbox()
     const sub = client.subscribe(['all'], box.onMessage)
-    await within(sub.ready, 3000, 'ready')
+    await within(sub.ready, 20_000, 'ready')
     await client.broadcast('all', {hello: 1})
     assert.deepEqual(await box.count(1), [{hello: 1}])
     await until(() => client.stats.hubs[dead].reconnects >= 2, 'retries on the dead hub')
@@ -121,14 +121,14 @@ describe('HubClient', {timeout: 15_000}, () => {
 
     const lost = once(client, 'lost')
     await first.close()
-    assert.equal(await within(lost, 3000, 'the lost event'), first.url)
+    assert.equal(await within(lost, 20_000, 'the lost event'), first.url)
     assert.equal(client.stats.hubs[first.url].state, 'connecting')
 
     const reopened = once(client, 'open')
     const second = createHub()
     cleanups.push(() => second.close())
     await second.listen(first.port, '127.0.0.1')
-    await within(reopened, 5000, 'the reopen')
+    await within(reopened, 20_000, 'the reopen')
     assert.ok(client.stats.hubs[first.url].reconnects >= 1)
     await client.broadcast('all', {n: 2})
     assert.deepEqual(await box.count(2), [{n: 1}, {n: 2}])
@@ -275,7 +275,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     const client = clientWith({hubs: [url], app: 'room'})
     const box = inbox()
     const sub = client.subscribe(['all'], box.onMessage)
-    await within(sub.ready, 3000, 'ready')
+    await within(sub.ready, 20_000, 'ready')
     // Three signals back to back through a hub that takes one a second: none is lost.
     await Promise.all([1, 2, 3].map(n => client.broadcast('all', {n})))
     assert.deepEqual((await box.count(3)).map(m => (m as {n: number}).n).sort(), [1, 2, 3])
@@ -294,7 +294,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     const client = clientWith({hubs: [url], app: 'room'})
     const error = once(client, 'error')
     client.subscribe(['one', 'two'], () => {})
-    const err = await within(error, 3000, 'the error event') as P2PError
+    const err = await within(error, 20_000, 'the error event') as P2PError
     assert.equal(err.code, 'ERR_HUB_REJECTED')
     assert.deepEqual(err.cause, {hub: `${url}/v1/room/one,two`, status: 400, code: 'ERR_TOO_MANY_CHANNELS', retryAfter: null})
   })
@@ -379,7 +379,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     const client = clientWith({hubs: [url, dead], app: 'room', minDelay: 60_000, maxDelay: 60_000})
     const box = inbox()
     const sub = client.subscribe(['all'], box.onMessage)
-    await within(sub.ready, 3000, 'ready')
+    await within(sub.ready, 20_000, 'ready')
     await until(() => client.stats.hubs[dead].failures >= 1, 'the dead hub failing once')
     const failuresBefore = client.stats.hubs[dead].failures
 
@@ -387,7 +387,7 @@ describe('HubClient', {timeout: 15_000}, () => {
     client.pause()
     client.pause()
     assert.equal(client.paused, true)
-    assert.equal(await within(lost, 3000, 'the lost event'), url)
+    assert.equal(await within(lost, 20_000, 'the lost event'), url)
     await until(() => hub.stats.subscribers === 0, 'the hub losing our stream')
     assert.equal(client.stats.hubs[url].state, 'closed')
     assert.equal(client.stats.hubs[dead].state, 'closed', 'no retry pending on the dead hub either')
@@ -400,8 +400,8 @@ describe('HubClient', {timeout: 15_000}, () => {
     const reopened = once(client, 'open')
     client.resume()
     assert.equal(client.paused, false)
-    assert.equal(await within(reopened, 3000, 'the reopen (the back-off would wait a minute)'), url)
-    await within(sub2.ready, 3000, 'the subscription made while paused')
+    assert.equal(await within(reopened, 20_000, 'the reopen (the back-off would wait a minute)'), url)
+    await within(sub2.ready, 20_000, 'the subscription made while paused')
     await until(() => hub.stats.subscribers === 2, 'both streams back')
     await until(() => client.stats.hubs[dead].failures > failuresBefore, 'the dead hub tried again at once')
     await client.broadcast('all', {after: 'resume'})
@@ -516,7 +516,7 @@ describe('event streams', {timeout: 10_000}, () => {
         onerror: err => resolve({events, err}),
       }, {EventSource: null})
     })
-    const ended = await within(ending, 3000, 'the end of the stream')
+    const ended = await within(ending, 20_000, 'the end of the stream')
     assert.deepEqual(ended.events, ['open', '{"last":true}'])
     assert.equal(ended.err.code, 'ERR_CONNECTION_CLOSED')
   })
