@@ -616,6 +616,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     const conn = this.#create(from, false, false)
     if (!conn) return
     this.#replacements.set(from, conn)
+    this.emit('update')
     conn.signal(offer, attempt)
     // Its candidates that came before the offer waited in the swarm.
     for (const e of this.#takeEarly(from)) conn.signal(e.signal, e.attempt)
@@ -695,10 +696,11 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (!conn) return null
     this.#connections.set(remoteId, conn)
     if (ringKey !== undefined) this.#ringCandidate = {conn, key: ringKey}
+    this.emit('update')
     return conn
   }
 
-  /** A new connection to `remoteId`, counted against the budget (null when it refused). */
+  /** A new connection to `remoteId`, counted against the budget (null when it refused); the caller files it and emits `update`. */
   #create(remoteId: string, initiator: boolean, trusted: boolean): PeerConnection | null {
     let conn: PeerConnection
     try {
@@ -738,7 +740,6 @@ export class Swarm extends Emitter<SwarmEvents> {
       void this.#post(remoteId, encodeSignal(this.id, remoteId, signal, conn.attempt))
     })
     this.#wire(conn)
-    this.emit('update')
     return conn
   }
 
