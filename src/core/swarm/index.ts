@@ -1,5 +1,9 @@
-export {Swarm, type SwarmOptions, type SwarmStats, type SwarmEvents, type SwarmPeer} from './swarm.js'
-export {ConnectionBudget, pageBudget, DEFAULT_CONNECTION_BUDGET, type ConnectionBudgetStats, type BudgetTicket} from './budget.js'
+export {Swarm, type SwarmOptions, type SwarmStats, type SwarmEvents, type SwarmPeer, type NetworkStatus} from './swarm.js'
+export {
+  ConnectionBudget, pageBudget, DEFAULT_CONNECTION_BUDGET, DEFAULT_RESERVE, DEFAULT_DIALS_PER_MINUTE, DEFAULT_DIAL_BURST,
+  type ConnectionBudgetStats, type ConnectionBudgetOptions, type BudgetTicket,
+} from './budget.js'
+export {BanList, pageBans, type BanListEvents} from './bans.js'
 export {ConnectionPool, RoomPeer, pagePool, MAX_ROOMS_PER_CONNECTION, type ConnectionPoolStats, type RoomPeerEvents, type RoomMember} from './rooms.js'
 export {claimPageIdentity, type IdentityClaim} from './page-identity.js'
 export {PeerConnection, type PeerState, type PeerConnectionEvents, type PeerConnectionOptions} from './peer-connection.js'
