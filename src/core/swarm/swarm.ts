@@ -14,7 +14,7 @@ import {pageBudget, type ConnectionBudget, type ConnectionBudgetStats} from './b
 import {pagePool, RoomPeer, type ConnectionPool, type RoomMember, type RoomPeerEvents} from './rooms.js'
 import {RoomMembers} from './topology.js'
 import {pageBans, type BanList} from './bans.js'
-import {Deadlines} from '../expiring-map.js'
+import {Deadlines, ExpiringMap} from '../expiring-map.js'
 import {checkInteger, checkNumber} from '../check.js'
 
 /** A peer of a swarm: on a connection of its own, or on one another room of the page shares (rooms.ts). */
@@ -25,7 +25,10 @@ const debug = createDebug('p2p:swarm')
 /** webrtc-swarm's channel for announcements. */
 const ALL = 'all'
 
-/** Candidates that overtook their offer wait this long for it, at most this many per sender and senders. */
+/**
+ * Candidates that overtook their offer wait this long for it, at most this
+ * many per sender and senders (past that, the oldest sender's go first).
+ */
 const EARLY_TTL = 10_000
 const MAX_EARLY_PER_SENDER = 32
 const MAX_EARLY_SENDERS = 64
@@ -221,7 +224,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   #tag: string | null = null
   readonly #member: RoomMember
   /** Hub id → candidates that came before any offer from it (see #holdEarly). */
-  readonly #early = new Map<string, {at: number, candidates: EarlyCandidate[]}>()
+  readonly #early = new ExpiringMap<string, EarlyCandidate[]>({ttl: EARLY_TTL, max: MAX_EARLY_SENDERS, now: Date.now})
   /** Keys whose page is not asked again for a while to share a connection (it refused). */
   readonly #refusedJoins = new Deadlines<string>()
   readonly #subscription: Subscription
@@ -664,21 +667,18 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   #holdEarly(from: string, signal: SimplePeerSignal, attempt: string): void {
-    const now = Date.now()
-    for (const [id, list] of this.#early) if (now - list.at > EARLY_TTL) this.#early.delete(id)
-    let entry = this.#early.get(from)
-    if (!entry) {
-      if (this.#early.size >= MAX_EARLY_SENDERS) return
-      entry = {at: now, candidates: []}
-      this.#early.set(from, entry)
+    let candidates = this.#early.get(from)
+    if (!candidates) {
+      candidates = []
+      this.#early.add(from, candidates)
     }
-    if (entry.candidates.length < MAX_EARLY_PER_SENDER) entry.candidates.push({signal, attempt})
+    if (candidates.length < MAX_EARLY_PER_SENDER) candidates.push({signal, attempt})
   }
 
   #takeEarly(from: string): EarlyCandidate[] {
-    const entry = this.#early.get(from)
+    const candidates = this.#early.get(from) ?? []
     this.#early.delete(from)
-    return entry && Date.now() - entry.at <= EARLY_TTL ? entry.candidates : []
+    return candidates
   }
 
   #connect(remoteId: string, initiator: boolean, trusted: boolean): PeerConnection | null {
