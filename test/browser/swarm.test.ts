@@ -202,6 +202,22 @@ describe('swarm', () => {
     }
   })
 
+  it('sealed messages from a clock outside the window are refused and counted; members within it meet', async () => {
+    const room = freshRoom()
+    const secret = 'correct horse'
+    // Three minutes ahead: outside the two-minute window of a page on the right time.
+    const ahead = () => Date.now() + 3 * 60_000
+    const onTime = createSwarm(room, {secret})
+    const skewed = createSwarm(room, {secret, now: ahead})
+    const skewedToo = createSwarm(room, {secret, now: ahead})
+    swarms = [onTime, skewed, skewedToo]
+    // The two skewed pages share a clock: they meet, and by then each has heard the other page.
+    await fullMesh([skewed, skewedToo])
+    await until(swarms, ['update'], () => swarms.every(s => s.stats.replays >= 1), 'each side to refuse the other clock\'s messages')
+    expect(onTime.peers).to.have.length(0)
+    for (const s of [skewed, skewedToo]) expect(s.peers.map(p => p.publicKey)).to.not.include(onTime.publicKey)
+  })
+
   it('ignores hostile signalling from the hub and keeps working', async () => {
     const room = freshRoom()
     swarms = createSwarms(2, room)

@@ -113,6 +113,12 @@ export interface SwarmOptions {
    */
   network?: NetworkStatus
   /**
+   * Wall-clock milliseconds: what sealed messages are stamped with and checked
+   * against (room secret), and what the swarm's expiring tables (bans aside:
+   * see `bans`) and its view of the room's members count by. `Date.now` by default.
+   */
+  now?: () => number
+  /**
    * Where connections are shared between the page's rooms: the page's pool by
    * default. A peer met in two rooms, both ends using one identity in both,
    * rides one connection (rooms.ts). `null` keeps this swarm's connections to
@@ -218,18 +224,19 @@ export class Swarm extends Emitter<SwarmEvents> {
   /** A connection one past maxPeers to a claimed ring neighbour, until it proves the key (#makeRoomFor). */
   #ringCandidate: {conn: PeerConnection, key: string} | null = null
   /** `id:<hub id>` that never answered, `key:<key>` claimed and not proven: not offered again for a while. */
-  readonly #quiet = new Deadlines<string>()
+  readonly #quiet: Deadlines<string>
   readonly #pool: ConnectionPool | null
   /** This room's tag for shared connections; null until computed, and for rooms that never share. */
   #tag: string | null = null
   readonly #member: RoomMember
   /** Hub id → candidates that came before any offer from it (see #holdEarly). */
-  readonly #early = new ExpiringMap<string, EarlyCandidate[]>({ttl: EARLY_TTL, max: MAX_EARLY_SENDERS, now: Date.now})
+  readonly #early: ExpiringMap<string, EarlyCandidate[]>
   /** Keys whose page is not asked again for a while to share a connection (it refused). */
-  readonly #refusedJoins = new Deadlines<string>()
+  readonly #refusedJoins: Deadlines<string>
   readonly #subscription: Subscription
   /** Keys whose connection broke lately (not a goodbye), so their return counts as a reconnect. */
-  readonly #lost = new Deadlines<string>()
+  readonly #lost: Deadlines<string>
+  readonly #now: () => number
   readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers' | 'banned' | 'offline' | 'budget'> = {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
@@ -265,7 +272,12 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#pool = opts.pool === undefined ? pagePool : opts.pool
     this.identity = opts.identity ?? generateIdentity()
     this.publicKey = toHex(this.identity.publicKey)
-    this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room) : null
+    const now = this.#now = opts.now ?? Date.now
+    this.#quiet = new Deadlines<string>(now)
+    this.#refusedJoins = new Deadlines<string>(now)
+    this.#lost = new Deadlines<string>(now)
+    this.#early = new ExpiringMap<string, EarlyCandidate[]>({ttl: EARLY_TTL, max: MAX_EARLY_SENDERS, now})
+    this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room, {now}) : null
     this.#announceDelay = this.#announceBounds.min
     // Members announce at least every `max`; three missed announcements mean gone.
     this.#members = new RoomMembers({ttl: this.#announceBounds.max * 3 + this.#announceBounds.min})
@@ -504,7 +516,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (decoded.kind !== 'announce' && decoded.to !== undefined && decoded.to !== this.id) return // another swarm's, on a shared stream
     if (decoded.kind === 'announce') {
       this.#stats.announcesReceived++
-      if (decoded.key !== undefined && decoded.key !== this.publicKey) this.#members.note(decoded.key, decoded.from, Date.now())
+      if (decoded.key !== undefined && decoded.key !== this.publicKey) this.#members.note(decoded.key, decoded.from, this.#now())
       if (!this.#joinShared(decoded.from, decoded.key)) this.#dial(decoded.from, decoded.key)
     } else if (decoded.kind === 'busy') {
       // Only the peer we offered to knows our attempt's id (it came with the offer): anyone else's busy is forged.
@@ -542,7 +554,7 @@ export class Swarm extends Emitter<SwarmEvents> {
    */
   #ringNeighbourToMakeRoomFor(remoteId: string): string | undefined {
     if (this.#ringCandidate || this.budget.remaining < this.budget.limit * BUDGET_RESERVE) return undefined
-    const now = Date.now()
+    const now = this.#now()
     const key = this.#members.keyOf(remoteId, now)
     if (key === undefined) return undefined
     const ring = this.#members.ringNeighbours(this.publicKey, now)
@@ -553,7 +565,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** The ring neighbour `conn` proved its key: the youngest connection off the ring goes. */
   #makeRoomFor(conn: SwarmPeer): void {
-    const ring = this.#members.ringNeighbours(this.publicKey, Date.now())
+    const ring = this.#members.ringNeighbours(this.publicKey, this.#now())
     const offRing = this.peers.filter(p => p !== conn && !ring.has(p.publicKey!))
     if (offRing.length === 0) return
     const leaving = offRing.reduce((young, p) => (p.connectedAt ?? 0) > (young.connectedAt ?? 0) ? p : young)
@@ -627,7 +639,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** Answers an offer with a new connection, handing it the candidates that came before the offer. */
   #answer(from: string, offer: SimplePeerSignal, attempt: string | undefined, early: EarlyCandidate[], fromKit: boolean): void {
-    const key = this.#members.keyOf(from, Date.now())
+    const key = this.#members.keyOf(from, this.#now())
     const trusted = this.#trusts(key)
     const conn = this.#connect(from, false, trusted)
     if (conn && trusted) this.#claims.set(conn, key!)
