@@ -188,6 +188,11 @@ test('a tab that dies without a word is forgotten at once (its lock is freed) an
   await until(() => a.stats.tabs === 1, 'the leader to forget the silent tab')
   await until(() => hub.live().length === 1 && !hub.live()[0].channels.includes('c'), 'the union to shrink')
   assert.deepEqual([...hub.live()[0].channels].sort(), ['a', 'all', 'b'])
+  // The sentinel: a message on the shrunk stream (sent until that stream is open) reaches the other follower.
+  await until(() => {
+    hub.send('"after"')
+    return log.includes('b:"after"')
+  }, 'a message to reach the other follower')
   assert.ok(!log.includes('b:error:ERR_CONNECTION_CLOSED'), 'the other follower kept its subscription')
 })
 
