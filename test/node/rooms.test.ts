@@ -18,9 +18,9 @@ const ID_A = '0a'.repeat(10)
 const ID_B = '0b'.repeat(10)
 
 /** What the pool and RoomPeer use of a PeerConnection, over one end of a mux pair. */
-class FakeLink extends Emitter<{close: (err?: P2PError) => void, update: () => void, reconnect: () => void}> {
+class FakeLink extends Emitter<{close: (err?: P2PError) => void, error: (err: P2PError) => void, update: () => void, reconnect: () => void}> {
   state = 'connected'
-  destroyed = false
+  #destroyed = false
   closedWith: P2PError | undefined
   restarts = 0
   restarting = false
@@ -30,16 +30,20 @@ class FakeLink extends Emitter<{close: (err?: P2PError) => void, update: () => v
   constructor(readonly publicKey: string, readonly mux: Mux) {
     super()
   }
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
   channel(name: string, handlers: ChannelHandlers): Channel {
     return this.mux.channel(name, handlers)
   }
   restartIce(): void {}
   destroy(err?: P2PError): void {
-    if (this.destroyed) return
-    this.destroyed = true
+    if (this.#destroyed) return
+    this.#destroyed = true
     this.state = 'closed'
     this.closedWith = err
     this.mux.destroy()
+    if (err) this.emit('error', err)
     this.emit('close', err)
   }
 }
