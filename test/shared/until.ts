@@ -1,6 +1,7 @@
 // The one polling wait of the test tree, for node, browser and e2e tests and the
 // benches. Poll only state that has no event of its own (a page asked over CDP, a
-// hub's counters, stats): where an event says it, wait for the event.
+// hub's counters, stats): where an event says it, wait for the event (in the browser
+// tests, test/browser/helpers/swarm.ts's until() re-checks on a core emitter's events).
 
 export interface UntilOptions {
   /** Milliseconds before giving up. */
