@@ -3,32 +3,16 @@
 // and a connection closed underneath (a new one replaces it). The baseline is the
 // time two fresh swarms take to connect in the first place, in the same page and run.
 import {Swarm} from '../../src/core/swarm/swarm.js'
+import {until} from '../../test/browser/helpers/swarm.js'
 
 const TIMEOUT = 60_000
-
-function waitFor(swarms: Swarm[], check: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      for (const s of swarms) s.off('update', listener)
-      reject(new Error(`${what}: not within ${TIMEOUT} ms`))
-    }, TIMEOUT)
-    const listener = () => {
-      if (!check()) return
-      clearTimeout(timer)
-      for (const s of swarms) s.off('update', listener)
-      resolve()
-    }
-    for (const s of swarms) s.on('update', listener)
-    listener()
-  })
-}
 
 /** Two swarms in a fresh room, connected; returns them and how long that took. */
 async function pair(hub: string): Promise<{swarms: Swarm[], ms: number}> {
   const room = `bench-reconnect-${Math.random().toString(36).slice(2)}`
   const start = performance.now()
   const swarms = [0, 1].map(() => new Swarm({hubs: [hub], room, iceServers: []}))
-  await waitFor(swarms, () => swarms.every(s => s.peers.length === 1), 'two swarms connecting')
+  await until(swarms, ['update'], () => swarms.every(s => s.peers.length === 1), 'two swarms connecting', TIMEOUT)
   return {swarms, ms: performance.now() - start}
 }
 
