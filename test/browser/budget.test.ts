@@ -1,6 +1,7 @@
 import {expect, fixture, html} from '@open-wc/testing'
 import type {Swarm} from '../../src/core/swarm/swarm.js'
 import {ConnectionBudget, pageBudget} from '../../src/core/swarm/budget.js'
+import {VirtualClock} from '../../src/core/gossip/simulation.js'
 import type {P2PErrorEvent} from '../../src/events/error-event.js'
 import '../../src/elements/p2p-swarm/p2p-swarm.js'
 import {HubClient} from '../../src/core/hub-client/hub-client.js'
@@ -97,8 +98,8 @@ describe('connection budget', () => {
     this.timeout(120_000)
     // The page's budget as a browser gets it (limit, reserve, pacing), on a
     // virtual clock: the flood spans a minute of it in a few real seconds.
-    const clock = {t: 0}
-    const budget = new ConnectionBudget({now: () => clock.t})
+    const clock = new VirtualClock()
+    const budget = new ConnectionBudget({clock})
     const room = freshRoom()
     // Offers to fake ids give up after 2 s, so slots free up fast (a forger's best case).
     const victim = createSwarm(room, {budget, connectTimeout: 2000})
@@ -119,7 +120,7 @@ describe('connection budget', () => {
           await hostile.broadcast('all', {type: 'connect', from, key})
           // An unsolicited offer from the same id, with an SDP that fails at once.
           await hostile.broadcast(victim.id, {from, to: victim.id, signal: {type: 'offer', sdp: 'v=0\r\njunk'}, attempt: toHex(randomBytes(8))})
-          clock.t += 60_000 / FAKES
+          clock.advance(60_000 / FAKES)
         }))
       }
       // Something the victim counts, posted after the flood (the hub keeps order on its stream).
@@ -131,7 +132,7 @@ describe('connection budget', () => {
       expect(budget.remaining).to.be.at.least(0.8 * budget.limit)
       expect(victim.peers.map(p => p.publicKey)).to.deep.equal([friend.publicKey], 'the known peer kept its connection')
       // Ten seconds later a newcomer joins, and meets the victim.
-      clock.t += 10_000
+      clock.advance(10_000)
       const newcomer = createSwarm(room)
       swarms.push(newcomer)
       await fullMesh([victim, friend, newcomer], 30_000)

@@ -208,8 +208,8 @@ describe('swarm', () => {
     // Three minutes ahead: outside the two-minute window of a page on the right time.
     const ahead = () => Date.now() + 3 * 60_000
     const onTime = createSwarm(room, {secret})
-    const skewed = createSwarm(room, {secret, now: ahead})
-    const skewedToo = createSwarm(room, {secret, now: ahead})
+    const skewed = createSwarm(room, {secret, epochNow: ahead})
+    const skewedToo = createSwarm(room, {secret, epochNow: ahead})
     swarms = [onTime, skewed, skewedToo]
     // The two skewed pages share a clock: they meet, and by then each has heard the other page.
     await fullMesh([skewed, skewedToo])

@@ -1,6 +1,7 @@
 import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {ConnectionBudget, pageBudget} from '../../src/core/swarm/budget.js'
+import {VirtualClock} from '../../src/core/gossip/simulation.js'
 import type {P2PError} from '../../src/core/errors.js'
 
 /** What the budget touches of an RTCPeerConnection: its signalling state and close(). */
@@ -83,8 +84,8 @@ describe('ConnectionBudget', () => {
 describe('ConnectionBudget: pacing and the reserve', () => {
   /** A budget on a virtual clock the test moves. */
   function clocked(opts: ConstructorParameters<typeof ConnectionBudget>[0] = {}) {
-    const clock = {t: 0}
-    return {clock, budget: new ConnectionBudget({now: () => clock.t, ...opts})}
+    const clock = new VirtualClock()
+    return {clock, budget: new ConnectionBudget({clock, ...opts})}
   }
 
   test('untrusted connections come in a burst, then at dialsPerMinute; refusals are ERR_RATE_LIMITED and counted', () => {
@@ -94,14 +95,14 @@ describe('ConnectionBudget: pacing and the reserve', () => {
     assert.throws(() => budget.take(() => { made++; return fake() }), {code: 'ERR_RATE_LIMITED'})
     assert.equal(made, 0, 'a paced connection is never created')
     assert.equal(budget.stats.paced, 1)
-    clock.t += 1999
+    clock.advance(1999)
     assert.throws(() => budget.take(fake), {code: 'ERR_RATE_LIMITED'})
-    clock.t += 1
+    clock.advance(1)
     budget.take(fake)
     // A minute of asking every 100 ms gets 30 connections.
     let got = 0
     for (let i = 0; i < 600; i++) {
-      clock.t += 100
+      clock.advance(100)
       try {
         budget.take(fake)
         got++
@@ -140,7 +141,7 @@ describe('ConnectionBudget: pacing and the reserve', () => {
     assert.equal(budget.knows(key), false)
     budget.met(key)
     assert.equal(budget.knows(key), true)
-    clock.t += 24 * 60 * 60_000
+    clock.advance(24 * 60 * 60_000)
     assert.equal(budget.knows(key), false)
   })
 

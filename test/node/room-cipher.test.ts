@@ -9,7 +9,7 @@ import {P2PError} from '../../src/core/errors.js'
 function room(window?: number) {
   const clock = {t: 1_700_000_000_000}
   const now = () => clock.t
-  return {clock, sender: new RoomCipher('s3cret', 'team', {now, window}), receiver: new RoomCipher('s3cret', 'team', {now, window})}
+  return {clock, sender: new RoomCipher('s3cret', 'team', {epochNow: now, window}), receiver: new RoomCipher('s3cret', 'team', {epochNow: now, window})}
 }
 
 test('a captured envelope posted again is refused as a replay; a fresh one still opens', async () => {
@@ -28,10 +28,10 @@ test('an envelope sealed outside the window either side of the receiver\'s clock
   clock.t += 120_001
   assert.deepEqual(await receiver.open(captured), {fresh: false, reason: 'expired'})
   // A sender whose clock runs ahead by more than the window is refused too.
-  const ahead = new RoomCipher('s3cret', 'team', {now: () => clock.t + 120_001})
+  const ahead = new RoomCipher('s3cret', 'team', {epochNow: () => clock.t + 120_001})
   assert.deepEqual(await receiver.open(await ahead.seal('all', {n: 1})), {fresh: false, reason: 'expired'})
   // Within the window, both ways, it opens.
-  const near = new RoomCipher('s3cret', 'team', {now: () => clock.t - 119_000})
+  const near = new RoomCipher('s3cret', 'team', {epochNow: () => clock.t - 119_000})
   assert.equal((await receiver.open(await near.seal('all', {n: 2}))).fresh, true)
   assert.equal((await receiver.open(await sender.seal('all', {n: 3}))).fresh, true)
 })

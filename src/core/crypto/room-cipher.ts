@@ -31,8 +31,11 @@ const MAX_SEEN = 20_000
 export interface RoomCipherOptions {
   /** Milliseconds either side of the receiver's clock a message may have been sealed at. */
   window?: number
-  /** Wall-clock milliseconds (pages compare their clocks); injectable for tests. */
-  now?: () => number
+  /**
+   * Milliseconds since the epoch: wall time, since pages compare their clocks
+   * (unlike a `Clock`'s monotonic `now`). `Date.now` by default; injectable for tests.
+   */
+  epochNow?: () => number
 }
 
 /** What `open` found: a fresh message, or a genuine one refused as replayed or outside the window. */
@@ -43,17 +46,18 @@ export type Opened =
 export class RoomCipher {
   readonly #key: Promise<CryptoKey>
   readonly #window: number
-  readonly #now: () => number
+  readonly #epochNow: () => number
   /** IVs of messages opened lately. */
   readonly #seen: ExpiringMap<string, true>
 
-  constructor(secret: string, room: string, {window = DEFAULT_WINDOW, now = Date.now}: RoomCipherOptions = {}) {
+  constructor(secret: string, room: string, {window = DEFAULT_WINDOW, epochNow = Date.now}: RoomCipherOptions = {}) {
     if (!secret) throw P2PError.INVALID_ARGUMENT('a room secret cannot be empty')
     checkNumber('window', window, 1)
     this.#window = window
-    this.#now = now
+    this.#epochNow = epochNow
     // A message opens until `window` past its time, which is at most `window` ahead of ours: 2 × window.
-    this.#seen = new ExpiringMap<string, true>({ttl: 2 * window, max: MAX_SEEN, now})
+    // On the same wall clock as that check, so a clock set forward forgets no IV that could still open.
+    this.#seen = new ExpiringMap<string, true>({ttl: 2 * window, max: MAX_SEEN, now: epochNow})
     const subtle = globalThis.crypto.subtle
     this.#key = subtle
       .importKey('raw', utf8(secret) as Uint8Array<ArrayBuffer>, 'PBKDF2', false, ['deriveKey'])
@@ -67,7 +71,7 @@ export class RoomCipher {
     const iv = randomBytes(IV_BYTES)
     const ct = await globalThis.crypto.subtle.encrypt(
       {name: 'AES-GCM', iv: iv as Uint8Array<ArrayBuffer>},
-      await this.#key, utf8(JSON.stringify({c: channel, t: this.#now(), m: message})) as Uint8Array<ArrayBuffer>,
+      await this.#key, utf8(JSON.stringify({c: channel, t: this.#epochNow(), m: message})) as Uint8Array<ArrayBuffer>,
     )
     return {p2p: 'enc1', iv: toBase64(iv), ct: toBase64(new Uint8Array(ct))}
   }
@@ -97,7 +101,7 @@ export class RoomCipher {
     } catch (err) {
       throw P2PError.DECRYPT(`cannot open a room message: ${(err as Error).message}`)
     }
-    if (Math.abs(this.#now() - inner.t) > this.#window) return {fresh: false, reason: 'expired'}
+    if (Math.abs(this.#epochNow() - inner.t) > this.#window) return {fresh: false, reason: 'expired'}
     // Keyed by the IV as sent: GCM authenticated it, and a fresh one is drawn per message.
     if (!this.#seen.add(toBase64(iv), true)) return {fresh: false, reason: 'replay'}
     return {fresh: true, channel: inner.c, message: inner.m}

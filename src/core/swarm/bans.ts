@@ -1,6 +1,7 @@
 import {Emitter} from '../emitter.js'
 import {checkNumber} from '../check.js'
 import {Deadlines} from '../expiring-map.js'
+import {systemClock, type Clock} from '../clock.js'
 
 export type BanListEvents = {
   /** `publicKey` was banned: every swarm of the page drops its connections to it. */
@@ -16,9 +17,10 @@ export type BanListEvents = {
 export class BanList extends Emitter<BanListEvents> {
   readonly #keys: Deadlines<string>
 
-  constructor({now = Date.now}: {now?: () => number} = {}) {
+  /** `clock` is what ban times count by. */
+  constructor({clock = systemClock}: {clock?: Clock} = {}) {
     super()
-    this.#keys = new Deadlines<string>(now)
+    this.#keys = new Deadlines<string>(() => clock.now())
   }
 
   /** Refuses `publicKey` for `ms` from now (a later ban replaces an earlier one). */

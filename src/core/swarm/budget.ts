@@ -3,6 +3,7 @@ import {P2PError} from '../errors.js'
 import {checkNumber} from '../check.js'
 import {TokenBucket} from '../token-bucket.js'
 import {ExpiringMap} from '../expiring-map.js'
+import {systemClock, type Clock} from '../clock.js'
 
 /**
  * Chromium lets a tab create about 500 RTCPeerConnections over its whole life
@@ -57,8 +58,8 @@ export interface ConnectionBudgetOptions {
   /** Untrusted connections allowed per minute once the burst is spent; Infinity: unpaced. */
   dialsPerMinute?: number
   dialBurst?: number
-  /** Milliseconds; injectable so tests drive the pacing with a virtual clock. */
-  now?: () => number
+  /** What pacing and the memory of met keys count by; tests drive them on a virtual clock. */
+  clock?: Clock
 }
 
 export type ConnectionBudgetEvents = {
@@ -91,7 +92,7 @@ export class ConnectionBudget extends Emitter<ConnectionBudgetEvents> {
 
   constructor({
     limit = DEFAULT_CONNECTION_BUDGET, reserve = DEFAULT_RESERVE,
-    dialsPerMinute = DEFAULT_DIALS_PER_MINUTE, dialBurst = DEFAULT_DIAL_BURST, now = Date.now,
+    dialsPerMinute = DEFAULT_DIALS_PER_MINUTE, dialBurst = DEFAULT_DIAL_BURST, clock = systemClock,
   }: ConnectionBudgetOptions = {}) {
     super()
     this.#limit = checkLimit(limit)
@@ -99,6 +100,7 @@ export class ConnectionBudget extends Emitter<ConnectionBudgetEvents> {
     checkNumber('dialsPerMinute', dialsPerMinute, Number.MIN_VALUE)
     checkNumber('dialBurst', dialBurst, 1)
     this.#reserve = reserve
+    const now = () => clock.now()
     this.#dials = new TokenBucket(dialsPerMinute / 60, dialBurst, now)
     this.#met = new ExpiringMap<string, true>({ttl: MET_TTL, max: MAX_MET, now})
   }

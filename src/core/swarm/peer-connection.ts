@@ -3,6 +3,7 @@ import {Emitter} from '../emitter.js'
 import {P2PError, toP2PError} from '../errors.js'
 import {randomBytes, toHex} from '../bytes.js'
 import {createDebug, shortId} from '../debug.js'
+import {systemClock, type Clock} from '../clock.js'
 import type {Identity} from '../crypto/identity.js'
 import {Mux, type MuxOptions, type Channel, type ChannelHandlers} from '../mux/mux.js'
 import {fromDataChannel, type FrameTransport} from '../mux/transport.js'
@@ -45,6 +46,11 @@ export interface PeerConnectionOptions {
   budget?: ConnectionBudget
   /** To a key the page has met: may spend the budget's reserve and is not paced (see budget.ts). */
   trusted?: boolean
+  /**
+   * Timers (connect timeout, ICE restart, goodbye linger) and `createdAt` /
+   * `connectedAt`; the mux's too unless `mux.clock` names another. The system's by default.
+   */
+  clock?: Clock
 }
 
 export type PeerConnectionEvents = {
@@ -68,7 +74,8 @@ export type PeerConnectionEvents = {
 export class PeerConnection extends Emitter<PeerConnectionEvents> {
   readonly id: string
   readonly initiator: boolean
-  readonly createdAt = Date.now()
+  /** When it was made and when it opened, on its clock (monotonic ms). */
+  readonly createdAt: number
   state: PeerState = 'connecting'
   /** The remote's ed25519 public key (hex), once proven. */
   publicKey: string | null = null
@@ -82,6 +89,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   staleCandidates = 0
 
   readonly #opts: PeerConnectionOptions
+  readonly #clock: Clock
   #destroyed = false
   /** A description (offer or answer) came from the remote: someone is at the other end. */
   #answered = false
@@ -90,11 +98,11 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   #peerClosing = false
   #localFingerprint = ''
   #remoteFingerprint = ''
-  #timer: ReturnType<typeof setTimeout>
+  #timer: unknown
   #transport: FrameTransport | null = null
   /** While an ICE restart runs: the ICE credentials it must replace, and its deadline. */
-  #restart: {localUfrag: string, remoteUfrag: string, deadline: ReturnType<typeof setTimeout>} | null = null
-  #restartTimer: ReturnType<typeof setTimeout> | null = null
+  #restart: {localUfrag: string, remoteUfrag: string, deadline: unknown} | null = null
+  #restartTimer: unknown = null
   /** The remote's attempt this connection follows: from its offer (responder) or answer (initiator). */
   #remoteAttempt: string | null = null
   /** Candidates that came before the remote's attempt was known, with their attempt. */
@@ -105,6 +113,8 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     this.#opts = opts
     this.id = opts.id
     this.initiator = opts.initiator
+    const clock = this.#clock = opts.clock ?? systemClock
+    this.createdAt = clock.now()
     // The channel's label names the wire format, so a peer that speaks something
     // else (a plain webrtc-swarm app) is told apart before any frame is parsed.
     // The budget counts the RTCPeerConnection simple-peer creates, or throws
@@ -154,7 +164,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     // every frame up in a stream nobody reads.)
     if (this.#peer._channel) this.#adopt(this.#peer._channel)
     else this.#peer._pc.addEventListener('datachannel', e => this.#adopt(e.channel))
-    this.#timer = setTimeout(() => {
+    this.#timer = clock.setTimeout(() => {
       this.destroy(P2PError.CONNECTION_FAILED(`no connection to ${shortId(this.id)} within ${opts.connectTimeout} ms`))
     }, opts.connectTimeout)
     debug('new', shortId(this.id), opts.initiator ? 'initiator' : 'responder')
@@ -299,9 +309,9 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   destroy(err?: P2PError): void {
     if (this.#destroyed) return
     this.#destroyed = true
-    clearTimeout(this.#timer)
-    if (this.#restartTimer) clearTimeout(this.#restartTimer)
-    if (this.#restart) clearTimeout(this.#restart.deadline)
+    this.#clock.clearTimeout(this.#timer)
+    if (this.#restartTimer) this.#clock.clearTimeout(this.#restartTimer)
+    if (this.#restart) this.#clock.clearTimeout(this.#restart.deadline)
     this.#restart = null
     this.#peer._pc?.removeEventListener('signalingstatechange', this.#checkRestarted)
     const wasOpen = this.state === 'connected'
@@ -313,9 +323,9 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
       // (or after its linger); the connection goes after that, or the GOODBYE
       // would be lost with it. The mux's own `close` event comes at once, too early.
       const channel = this.#peer._channel
-      const linger = setTimeout(() => this.#closePeer(), (this.#opts.mux?.closeLinger ?? 1000) + 500)
+      const linger = this.#clock.setTimeout(() => this.#closePeer(), (this.#opts.mux?.closeLinger ?? 1000) + 500)
       channel?.addEventListener('close', () => {
-        clearTimeout(linger)
+        this.#clock.clearTimeout(linger)
         this.#closePeer()
       }, {once: true})
       mux.close('bye')
@@ -347,8 +357,10 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
       this.#ticket.close()
     } else {
       this.#peer.once('close', () => this.#ticket.close())
-      // Should simple-peer never get there, the ticket closes it anyway (without keeping Node up).
-      ;(setTimeout(() => this.#ticket.close(), 2000) as unknown as {unref?: () => void}).unref?.()
+      // Should simple-peer never get there, the ticket closes it anyway (without
+      // keeping Node up). On the platform's time whatever this connection's clock:
+      // it waits out simple-peer's own timers, and closing under them throws.
+      ;(systemClock.setTimeout(() => this.#ticket.close(), 2000) as {unref?: () => void}).unref?.()
     }
     this.#peer.destroy()
   }
@@ -361,7 +373,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   #beginRestart(): void {
     if (this.#restart) return
     const {local, remote} = this.#ufrags()
-    const deadline = setTimeout(() => {
+    const deadline = this.#clock.setTimeout(() => {
       this.destroy(P2PError.CONNECTION_FAILED(`an ICE restart did not bring ${shortId(this.id)} back within ${RESTART_TIMEOUT} ms`))
     }, RESTART_TIMEOUT)
     this.#restart = {localUfrag: local, remoteUfrag: remote, deadline}
@@ -380,7 +392,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (pc.signalingState !== 'stable' || (ice !== 'connected' && ice !== 'completed')) return
     const {local, remote} = this.#ufrags()
     if (local === r.localUfrag || remote === r.remoteUfrag) return
-    clearTimeout(r.deadline)
+    this.#clock.clearTimeout(r.deadline)
     this.#restart = null
     this.restarts++
     debug('ice restarted', shortId(this.id))
@@ -391,13 +403,13 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   #onIceState = (ice: RTCIceConnectionState) => {
     if (this.destroyed) return
     if (ice === 'disconnected' && this.state === 'connected' && !this.#restart && !this.#restartTimer && this.#restartAfter > 0) {
-      this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = this.#clock.setTimeout(() => {
         this.#restartTimer = null
         if (!this.destroyed && this.#peer._pc.iceConnectionState === 'disconnected') this.restartIce()
       }, this.#restartAfter)
     }
     if (ice === 'connected' || ice === 'completed') {
-      if (this.#restartTimer) clearTimeout(this.#restartTimer)
+      if (this.#restartTimer) this.#clock.clearTimeout(this.#restartTimer)
       this.#restartTimer = null
       this.#checkRestarted()
     }
@@ -432,7 +444,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     // into its stream: switch it off again and let the copies go.
     channel.onmessage = null
     while (this.#peer.read() !== null);
-    const mux = new Mux(this.#transport, this.#opts.mux)
+    const mux = new Mux(this.#transport, {...this.#opts.mux, clock: this.#opts.mux?.clock ?? this.#clock})
     this.mux = mux
     mux.on('update', () => this.emit('update'))
     let saidGoodbye = false
@@ -465,8 +477,8 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
       if (this.destroyed) return
       this.publicKey = key
       this.state = 'connected'
-      this.connectedAt = Date.now()
-      clearTimeout(this.#timer)
+      this.connectedAt = this.#clock.now()
+      this.#clock.clearTimeout(this.#timer)
       debug('open', shortId(this.id), 'key', shortId(key))
       this.emit('open')
       this.emit('update')

@@ -16,6 +16,7 @@
 import {Emitter} from '../emitter.js'
 import {P2PError, toP2PError} from '../errors.js'
 import {createDebug, shortId} from '../debug.js'
+import {systemClock, type Clock} from '../clock.js'
 import type {Channel, ChannelHandlers, Mux} from '../mux/mux.js'
 import type {PeerConnection, PeerState} from './peer-connection.js'
 import {ROOMS_PROTOCOL, RoomMessageType, decodeRoomMessage, encodeRoomMessage, type RoomMessage} from './messages.js'
@@ -43,11 +44,13 @@ export type RoomPeerEvents = {
  * connection to the others.
  */
 export class RoomPeer extends Emitter<RoomPeerEvents> {
-  readonly createdAt = Date.now()
+  /** When it was made and when it opened, on its clock (its swarm's). */
+  readonly createdAt: number
   state: PeerState = 'authenticating'
   connectedAt: number | null = null
   #destroyed = false
   readonly #prefix: string
+  readonly #clock: Clock
   readonly #onLinkClose: (err?: P2PError) => void
   readonly #onLinkUpdate = () => this.emit('update')
   readonly #onLinkReconnect = () => this.emit('reconnect')
@@ -62,8 +65,11 @@ export class RoomPeer extends Emitter<RoomPeerEvents> {
     /** True when this side asked to join (sent JOIN). */
     readonly initiator: boolean,
     private readonly sendLeave: () => void,
+    clock: Clock = systemClock,
   ) {
     super()
+    this.#clock = clock
+    this.createdAt = clock.now()
     this.#prefix = `room/${tag.slice(0, 16)}/`
     this.#onLinkClose = (err?: P2PError) => this.#close(err ?? P2PError.CONNECTION_CLOSED('the shared connection closed'))
     link.on('close', this.#onLinkClose)
@@ -129,7 +135,7 @@ export class RoomPeer extends Emitter<RoomPeerEvents> {
   open(): void {
     if (this.destroyed || this.state === 'connected') return
     this.state = 'connected'
-    this.connectedAt = Date.now()
+    this.connectedAt = this.#clock.now()
     this.emit('open')
     this.emit('update')
   }

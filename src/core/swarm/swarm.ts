@@ -16,6 +16,7 @@ import {RoomMembers} from './topology.js'
 import {pageBans, type BanList} from './bans.js'
 import {Deadlines, ExpiringMap} from '../expiring-map.js'
 import {checkInteger, checkNumber} from '../check.js'
+import {systemClock, type Clock} from '../clock.js'
 
 /** A peer of a swarm: on a connection of its own, or on one another room of the page shares (rooms.ts). */
 export type SwarmPeer = PeerConnection | RoomPeer
@@ -113,11 +114,19 @@ export interface SwarmOptions {
    */
   network?: NetworkStatus
   /**
-   * Wall-clock milliseconds: what sealed messages are stamped with and checked
-   * against (room secret), and what the swarm's expiring tables (bans aside:
-   * see `bans`) and its view of the room's members count by. `Date.now` by default.
+   * Time and chance for everything local: timeouts, announcement back-off and
+   * its jitter, the swarm's expiring tables and view of the room's members,
+   * its connections, their multiplexers (unless `mux.clock` names another) and
+   * the hub client it makes. The system's by default; tests drive it virtually.
+   * (The budget and ban list are page-wide and keep their own.)
    */
-  now?: () => number
+  clock?: Clock
+  /**
+   * Milliseconds since the epoch: what sealed messages are stamped with and
+   * checked against (room secret). Wall time, compared across pages, unlike
+   * the clock's monotonic `now`. `Date.now` by default.
+   */
+  epochNow?: () => number
   /**
    * Where connections are shared between the page's rooms: the page's pool by
    * default. A peer met in two rooms, both ends using one identity in both,
@@ -236,7 +245,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #subscription: Subscription
   /** Keys whose connection broke lately (not a goodbye), so their return counts as a reconnect. */
   readonly #lost: Deadlines<string>
-  readonly #now: () => number
+  readonly #clock: Clock
   readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers' | 'banned' | 'offline' | 'budget'> = {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
@@ -246,7 +255,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   /** The budget's refusal is reported once until a connection can be made again, not per announcement. */
   #budgetReported = false
   #offline = false
-  #announceTimer: ReturnType<typeof setTimeout> | null = null
+  #announceTimer: unknown = null
   #hubOutageReported = false
   readonly #members: RoomMembers
   #announceDelay: number
@@ -272,17 +281,18 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#pool = opts.pool === undefined ? pagePool : opts.pool
     this.identity = opts.identity ?? generateIdentity()
     this.publicKey = toHex(this.identity.publicKey)
-    const now = this.#now = opts.now ?? Date.now
+    const clock = this.#clock = opts.clock ?? systemClock
+    const now = () => clock.now()
     this.#quiet = new Deadlines<string>(now)
     this.#refusedJoins = new Deadlines<string>(now)
     this.#lost = new Deadlines<string>(now)
     this.#early = new ExpiringMap<string, EarlyCandidate[]>({ttl: EARLY_TTL, max: MAX_EARLY_SENDERS, now})
-    this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room, {now}) : null
+    this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room, {epochNow: opts.epochNow}) : null
     this.#announceDelay = this.#announceBounds.min
     // Members announce at least every `max`; three missed announcements mean gone.
-    this.#members = new RoomMembers({ttl: this.#announceBounds.max * 3 + this.#announceBounds.min})
+    this.#members = new RoomMembers({ttl: this.#announceBounds.max * 3 + this.#announceBounds.min, clock})
     this.#ownsHub = !opts.hubClient
-    this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room, openStream: pageStreams.open})
+    this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room, openStream: pageStreams.open, clock})
     this.#hub.on('open', this.#onHubOpen)
     this.#hub.on('error', this.#onHubError)
     // One stream carries both channels (and those of the page's other swarms):
@@ -373,7 +383,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   destroy(err?: P2PError): void {
     if (this.#destroyed) return
     this.#destroyed = true
-    if (this.#announceTimer) clearTimeout(this.#announceTimer)
+    if (this.#announceTimer) this.#clock.clearTimeout(this.#announceTimer)
     this.bans.off('ban', this.#onBan)
     this.#opts.network?.off('offline', this.#onOffline)
     this.#opts.network?.off('online', this.#onOnline)
@@ -407,7 +417,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#destroyed || this.#offline) return
     this.#offline = true
     debug('offline: pausing', shortId(this.id))
-    if (this.#announceTimer) clearTimeout(this.#announceTimer)
+    if (this.#announceTimer) this.#clock.clearTimeout(this.#announceTimer)
     this.#announceTimer = null
     if (this.#ownsHub) this.#hub.pause()
     this.emit('update')
@@ -450,16 +460,16 @@ export class Swarm extends Emitter<SwarmEvents> {
    */
   #announce = () => {
     if (this.#destroyed || this.#offline) return
-    if (this.#announceTimer) clearTimeout(this.#announceTimer)
+    if (this.#announceTimer) this.#clock.clearTimeout(this.#announceTimer)
     this.#announceTimer = null
     this.#stats.announcesSent++
     void this.#post(ALL, encodeAnnounce(this.id, this.#connections.size, this.publicKey))
     const {max} = this.#announceBounds
     if (this.#connections.size >= this.maxPeers) this.#announceDelay = max
     // Full jitter keeps a roomful of peers that joined together from announcing in step.
-    const delay = this.#announceDelay * (0.5 + Math.random() * 0.5)
+    const delay = this.#announceDelay * (0.5 + this.#clock.random() * 0.5)
     this.#announceDelay = Math.min(this.#announceDelay * 2, max)
-    this.#announceTimer = setTimeout(this.#announce, delay)
+    this.#announceTimer = this.#clock.setTimeout(this.#announce, delay)
   }
 
   /**
@@ -470,8 +480,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   #scheduleAnnounce(delay = this.#announceBounds.min): void {
     if (this.#destroyed || this.#offline) return
     this.#announceDelay = this.#announceBounds.min
-    if (this.#announceTimer) clearTimeout(this.#announceTimer)
-    this.#announceTimer = setTimeout(this.#announce, delay)
+    if (this.#announceTimer) this.#clock.clearTimeout(this.#announceTimer)
+    this.#announceTimer = this.#clock.setTimeout(this.#announce, delay)
   }
 
   async #post(channel: string, message: unknown): Promise<void> {
@@ -516,7 +526,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (decoded.kind !== 'announce' && decoded.to !== undefined && decoded.to !== this.id) return // another swarm's, on a shared stream
     if (decoded.kind === 'announce') {
       this.#stats.announcesReceived++
-      if (decoded.key !== undefined && decoded.key !== this.publicKey) this.#members.note(decoded.key, decoded.from, this.#now())
+      if (decoded.key !== undefined && decoded.key !== this.publicKey) this.#members.note(decoded.key, decoded.from)
       if (!this.#joinShared(decoded.from, decoded.key)) this.#dial(decoded.from, decoded.key)
     } else if (decoded.kind === 'busy') {
       // Only the peer we offered to knows our attempt's id (it came with the offer): anyone else's busy is forged.
@@ -554,10 +564,9 @@ export class Swarm extends Emitter<SwarmEvents> {
    */
   #ringNeighbourToMakeRoomFor(remoteId: string): string | undefined {
     if (this.#ringCandidate || this.budget.remaining < this.budget.limit * BUDGET_RESERVE) return undefined
-    const now = this.#now()
-    const key = this.#members.keyOf(remoteId, now)
+    const key = this.#members.keyOf(remoteId)
     if (key === undefined) return undefined
-    const ring = this.#members.ringNeighbours(this.publicKey, now)
+    const ring = this.#members.ringNeighbours(this.publicKey)
     if (!ring.has(key) || this.peers.some(p => p.publicKey === key)) return undefined
     if (!this.peers.some(p => !ring.has(p.publicKey!))) return undefined
     return key
@@ -565,7 +574,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** The ring neighbour `conn` proved its key: the youngest connection off the ring goes. */
   #makeRoomFor(conn: SwarmPeer): void {
-    const ring = this.#members.ringNeighbours(this.publicKey, this.#now())
+    const ring = this.#members.ringNeighbours(this.publicKey)
     const offRing = this.peers.filter(p => p !== conn && !ring.has(p.publicKey!))
     if (offRing.length === 0) return
     const leaving = offRing.reduce((young, p) => (p.connectedAt ?? 0) > (young.connectedAt ?? 0) ? p : young)
@@ -639,7 +648,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** Answers an offer with a new connection, handing it the candidates that came before the offer. */
   #answer(from: string, offer: SimplePeerSignal, attempt: string | undefined, early: EarlyCandidate[], fromKit: boolean): void {
-    const key = this.#members.keyOf(from, this.#now())
+    const key = this.#members.keyOf(from)
     const trusted = this.#trusts(key)
     const conn = this.#connect(from, false, trusted)
     if (conn && trusted) this.#claims.set(conn, key!)
@@ -726,6 +735,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         admit: key => this.#admit(key),
         budget: this.budget,
         trusted,
+        clock: this.#clock,
       })
     } catch (err) {
       const error = toP2PError(err, 'ERR_CONNECTION_BUDGET')
@@ -793,17 +803,17 @@ export class Swarm extends Emitter<SwarmEvents> {
     debug('joining', shortId(key), 'over a shared connection')
     this.#pool.join(link, this.#member, tag)
     // An answer that never comes (an old version, a lost message) must not hold the slot.
-    const timer = setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       if (peer.state !== 'connected') peer.closeQuietly(P2PError.CONNECTION_FAILED(`no answer to joining ${shortId(key)} over a shared connection`))
     }, this.#opts.connectTimeout ?? 20_000)
-    peer.once('close', () => clearTimeout(timer))
-    peer.once('open', () => clearTimeout(timer))
+    peer.once('close', () => this.#clock.clearTimeout(timer))
+    peer.once('open', () => this.#clock.clearTimeout(timer))
     return true
   }
 
   #roomPeer(remoteId: string, link: PeerConnection, tag: string, initiator: boolean): RoomPeer {
     const pool = this.#pool!
-    const peer: RoomPeer = new RoomPeer(remoteId, link, tag, initiator, () => pool.leave(link, this.#member, tag))
+    const peer: RoomPeer = new RoomPeer(remoteId, link, tag, initiator, () => pool.leave(link, this.#member, tag), this.#clock)
     this.#stats.sharedConnections++
     this.#connections.set(remoteId, peer)
     this.#wire(peer)
@@ -962,7 +972,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     // connected peer gone otherwise frees a slot: announce it soon. An attempt
     // that never connected changes nothing the room needs to hear: retrying it
     // faster would only spend the connection budget.
-    if (broke) this.#scheduleAnnounce(Math.random() * 100)
+    if (broke) this.#scheduleAnnounce(this.#clock.random() * 100)
     else if (conn.connectedAt !== null) this.#scheduleAnnounce()
     this.emit('update')
   }

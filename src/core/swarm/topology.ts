@@ -10,6 +10,8 @@
  * announcer's key; the key is only a hint for this choice: the identity proof
  * on the connection is what authenticates it.
  */
+import {systemClock, type Clock} from '../clock.js'
+
 export interface Member {
   /** The member's hub id, for signalling. */
   id: string
@@ -22,16 +24,20 @@ export interface RoomMembersOptions {
   ttl: number
   /** Most members remembered; the longest silent goes first. */
   max?: number
+  /** What `seen` and `ttl` count by. */
+  clock?: Clock
 }
 
 export class RoomMembers {
   readonly #members = new Map<string, Member>()
   readonly #ttl: number
   readonly #max: number
+  readonly #clock: Clock
 
-  constructor({ttl, max = 1024}: RoomMembersOptions) {
+  constructor({ttl, max = 1024, clock = systemClock}: RoomMembersOptions) {
     this.#ttl = ttl
     this.#max = max
+    this.#clock = clock
   }
 
   get size(): number {
@@ -39,10 +45,10 @@ export class RoomMembers {
   }
 
   /** Records an announcement of `key` from hub id `id`. */
-  note(key: string, id: string, now: number): void {
+  note(key: string, id: string): void {
     // Re-inserted so the Map stays ordered by last announcement, oldest first.
     this.#members.delete(key)
-    this.#members.set(key, {id, seen: now})
+    this.#members.set(key, {id, seen: this.#clock.now()})
     if (this.#members.size > this.#max) this.#members.delete(this.#members.keys().next().value!)
   }
 
@@ -52,15 +58,15 @@ export class RoomMembers {
   }
 
   /** The key a hub id announced, if it is a current member. */
-  keyOf(id: string, now: number): string | undefined {
-    this.#expire(now)
+  keyOf(id: string): string | undefined {
+    this.#expire()
     for (const [key, m] of this.#members) if (m.id === id) return key
     return undefined
   }
 
   /** The keys just before and after `own` on the ring of members' keys (0, 1 or 2 keys). */
-  ringNeighbours(own: string, now: number): Set<string> {
-    this.#expire(now)
+  ringNeighbours(own: string): Set<string> {
+    this.#expire()
     let pred: string | null = null
     let succ: string | null = null
     let lowest: string | null = null
@@ -81,7 +87,8 @@ export class RoomMembers {
     return out
   }
 
-  #expire(now: number): void {
+  #expire(): void {
+    const now = this.#clock.now()
     for (const [key, m] of this.#members) {
       if (now - m.seen < this.#ttl) return
       this.#members.delete(key)

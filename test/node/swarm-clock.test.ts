@@ -1,0 +1,110 @@
+// The swarm's timing runs on the clock it is given: announcements back off,
+// connection attempts time out, and unanswered ids and paced dials wait, all on
+// a VirtualClock that the test moves, against a fake hub client that records
+// what the swarm posts. Real WebRTC (node-datachannel) for the connections.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {Swarm} from '../../src/core/swarm/swarm.js'
+import {ConnectionBudget} from '../../src/core/swarm/budget.js'
+import {BanList} from '../../src/core/swarm/bans.js'
+import {VirtualClock} from '../../src/core/gossip/simulation.js'
+import {Emitter} from '../../src/core/emitter.js'
+import type {HubClient, HubClientEvents, Subscription} from '../../src/core/hub-client/hub-client.js'
+import type {Clock} from '../../src/core/clock.js'
+import type {P2PError} from '../../src/core/errors.js'
+import {randomBytes, toHex} from '../../src/core/bytes.js'
+
+/** What a swarm uses of a hub client; each post is kept with the clock's time. */
+class FakeHub extends Emitter<HubClientEvents> {
+  readonly posts: Array<{channel: string, body: unknown, at: number}> = []
+  #deliver: ((data: unknown) => void) | null = null
+  constructor(readonly clock: Clock) {
+    super()
+  }
+  subscribe(channels: readonly string[], onMessage: (data: unknown) => void): Subscription {
+    this.#deliver = onMessage
+    return {channels, ready: Promise.resolve(), close: () => { this.#deliver = null }}
+  }
+  broadcast(channel: string, body: unknown): Promise<void> {
+    this.posts.push({channel, body, at: this.clock.now()})
+    return Promise.resolve()
+  }
+  open(): void {
+    this.emit('open', 'http://fake-hub')
+  }
+  deliver(data: unknown): void {
+    this.#deliver?.(data)
+  }
+  /** When the swarm announced itself. */
+  get announcedAt(): number[] {
+    return this.posts.filter(p => p.channel === 'all').map(p => p.at)
+  }
+}
+
+function swarmOn(clock: VirtualClock, opts: {announceInterval?: {min: number, max: number}, budget?: ConnectionBudget, connectTimeout?: number} = {}) {
+  const hub = new FakeHub(clock)
+  const errors: P2PError[] = []
+  const swarm = new Swarm({
+    room: 'clock', hubClient: hub as unknown as HubClient, clock, pool: null,
+    budget: opts.budget ?? new ConnectionBudget({clock}), bans: new BanList({clock}), ...opts,
+  })
+  swarm.on('error', err => errors.push(err))
+  return {hub, swarm, errors}
+}
+
+const hubId = () => toHex(randomBytes(10))
+
+test('announcements back off on the swarm\'s clock, doubling up to max, jittered by its random draw', () => {
+  // Every draw 0.5: each wait is three quarters of its step of the back-off.
+  const clock = new VirtualClock(() => 0.5)
+  const {hub, swarm} = swarmOn(clock, {announceInterval: {min: 1000, max: 8000}})
+  try {
+    hub.open()
+    clock.run(40_000)
+    const at = hub.announcedAt
+    const gaps = at.slice(1).map((t, i) => t - at[i])
+    assert.deepEqual(gaps.slice(0, 7), [750, 1500, 3000, 6000, 6000, 6000, 6000])
+    assert.equal(at[0], 0, 'the first announcement goes out when the hub opens')
+    assert.equal(swarm.stats.announcesSent, at.length)
+  } finally {
+    swarm.destroy()
+  }
+})
+
+test('an attempt times out, its id stays quiet and the budget paces, each for as long as the clock says', () => {
+  const clock = new VirtualClock()
+  // One untrusted dial a minute, none in reserve.
+  const budget = new ConnectionBudget({clock, limit: 100, reserve: 0, dialBurst: 1, dialsPerMinute: 1})
+  const {hub, swarm, errors} = swarmOn(clock, {budget, connectTimeout: 5000})
+  const a = hubId()
+  const b = hubId()
+  const announce = (from: string) => hub.deliver({type: 'connect', from})
+  try {
+    announce(a)
+    assert.equal(swarm.stats.connectionsCreated, 1, 'a is offered a connection')
+    announce(b)
+    assert.equal(swarm.stats.paced, 1, 'b waits: the burst is spent')
+
+    clock.run(5000)
+    assert.equal(swarm.stats.timeouts, 1, "a's attempt timed out on the swarm's clock")
+    assert.equal(errors[0]?.code, 'ERR_CONNECTION_FAILED')
+    assert.equal(swarm.connections.length, 0)
+    announce(a)
+    assert.equal(swarm.stats.paced, 2, 'a never answered: not offered another for a while')
+
+    clock.run(60_000)
+    announce(b)
+    assert.equal(swarm.stats.connectionsCreated, 2, 'a minute on, the budget lets b be dialled')
+    clock.run(65_000)
+    assert.equal(swarm.stats.timeouts, 2)
+
+    clock.run(124_999)
+    announce(a)
+    assert.equal(swarm.stats.paced, 3, 'a is still quiet just before two minutes')
+    clock.run(125_000)
+    announce(a)
+    assert.equal(swarm.stats.connectionsCreated, 3, 'two minutes after its attempt, a is offered a connection again')
+  } finally {
+    swarm.destroy()
+  }
+})
