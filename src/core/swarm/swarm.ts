@@ -8,13 +8,15 @@ import {RoomCipher} from '../crypto/room-cipher.js'
 import {HubClient, type Subscription} from '../hub-client/hub-client.js'
 import {pageStreams} from '../hub-client/shared-streams.js'
 import type {MuxOptions} from '../mux/mux.js'
-import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal, roomTag} from './messages.js'
+import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal} from './messages.js'
 import {PeerConnection} from './peer-connection.js'
 import {pageBudget, type ConnectionBudget, type ConnectionBudgetStats} from './budget.js'
-import {pagePool, RoomPeer, type ConnectionPool, type RoomMember, type RoomPeerEvents} from './rooms.js'
+import {pagePool, RoomPeer, type ConnectionPool, type RoomPeerEvents} from './rooms.js'
+import {RoomLinks} from './room-links.js'
+import {Announcer, EarlyCandidates, keepsOwnOffer, type EarlyCandidate} from './signalling.js'
 import {RoomMembers} from './topology.js'
 import {pageBans, type BanList} from './bans.js'
-import {Deadlines, ExpiringMap} from '../expiring-map.js'
+import {Deadlines} from '../expiring-map.js'
 import {checkInteger, checkNumber} from '../check.js'
 import {systemClock, type Clock} from '../clock.js'
 
@@ -25,19 +27,6 @@ const debug = createDebug('p2p:swarm')
 
 /** webrtc-swarm's channel for announcements. */
 const ALL = 'all'
-
-/**
- * Candidates that overtook their offer wait this long for it, at most this
- * many per sender and senders (past that, the oldest sender's go first).
- */
-const EARLY_TTL = 10_000
-const MAX_EARLY_PER_SENDER = 32
-const MAX_EARLY_SENDERS = 64
-
-interface EarlyCandidate {
-  signal: SimplePeerSignal
-  attempt: string
-}
 
 /** Below this share of its budget left, the swarm no longer trades connections for ring neighbours. */
 const BUDGET_RESERVE = 0.1
@@ -234,14 +223,10 @@ export class Swarm extends Emitter<SwarmEvents> {
   #ringCandidate: {conn: PeerConnection, key: string} | null = null
   /** `id:<hub id>` that never answered, `key:<key>` claimed and not proven: not offered again for a while. */
   readonly #quiet: Deadlines<string>
-  readonly #pool: ConnectionPool | null
-  /** This room's tag for shared connections; null until computed, and for rooms that never share. */
-  #tag: string | null = null
-  readonly #member: RoomMember
-  /** Hub id → candidates that came before any offer from it (see #holdEarly). */
-  readonly #early: ExpiringMap<string, EarlyCandidate[]>
-  /** Keys whose page is not asked again for a while to share a connection (it refused). */
-  readonly #refusedJoins: Deadlines<string>
+  /** This swarm's side of rooms sharing connections (room-links.ts); null without a pool. */
+  readonly #rooms: RoomLinks | null
+  /** Candidates that came before any offer from their sender. */
+  readonly #early: EarlyCandidates
   readonly #subscription: Subscription
   /** Keys whose connection broke lately (not a goodbye), so their return counts as a reconnect. */
   readonly #lost: Deadlines<string>
@@ -255,10 +240,9 @@ export class Swarm extends Emitter<SwarmEvents> {
   /** The budget's refusal is reported once until a connection can be made again, not per announcement. */
   #budgetReported = false
   #offline = false
-  #announceTimer: unknown = null
+  readonly #announcer: Announcer
   #hubOutageReported = false
   readonly #members: RoomMembers
-  #announceDelay: number
 
   constructor(opts: SwarmOptions) {
     super()
@@ -278,19 +262,27 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.maxPeers = maxPeers
     this.budget = opts.budget ?? pageBudget
     this.bans = opts.bans ?? pageBans
-    this.#pool = opts.pool === undefined ? pagePool : opts.pool
     this.identity = opts.identity ?? generateIdentity()
     this.publicKey = toHex(this.identity.publicKey)
     const clock = this.#clock = opts.clock ?? systemClock
     const now = () => clock.now()
     this.#quiet = new Deadlines<string>(now)
-    this.#refusedJoins = new Deadlines<string>(now)
     this.#lost = new Deadlines<string>(now)
-    this.#early = new ExpiringMap<string, EarlyCandidate[]>({ttl: EARLY_TTL, max: MAX_EARLY_SENDERS, now})
+    this.#early = new EarlyCandidates(clock)
     this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room, {epochNow: opts.epochNow}) : null
-    this.#announceDelay = this.#announceBounds.min
+    const bounds = opts.announceInterval ?? {min: 1000, max: 30_000}
+    this.#announcer = new Announcer({
+      bounds, clock,
+      announce: () => {
+        this.#stats.announcesSent++
+        void this.#post(ALL, encodeAnnounce(this.id, this.#connections.size, this.publicKey))
+      },
+      full: () => this.#connections.size >= this.maxPeers,
+    })
     // Members announce at least every `max`; three missed announcements mean gone.
-    this.#members = new RoomMembers({ttl: this.#announceBounds.max * 3 + this.#announceBounds.min, clock})
+    this.#members = new RoomMembers({ttl: bounds.max * 3 + bounds.min, clock})
+    const pool = opts.pool === undefined ? pagePool : opts.pool
+    this.#rooms = pool && this.#roomLinks(pool, clock)
     this.#ownsHub = !opts.hubClient
     this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room, openStream: pageStreams.open, clock})
     this.#hub.on('open', this.#onHubOpen)
@@ -298,23 +290,6 @@ export class Swarm extends Emitter<SwarmEvents> {
     // One stream carries both channels (and those of the page's other swarms):
     // the messages tell themselves apart.
     this.#subscription = this.#hub.subscribe([ALL, this.id], data => void this.#onHubMessage(data))
-    const swarm = this
-    this.#member = {
-      get publicKey() { return swarm.publicKey },
-      get tag() { return swarm.#tag },
-      get id() { return swarm.id },
-      onJoin: (link, remoteId) => this.#onRoomJoin(link, remoteId),
-      onAnswer: (link, _tag, _remoteId, accepted) => this.#onRoomAnswer(link, accepted),
-      onLeave: link => this.#onRoomLeave(link),
-    }
-    if (this.#pool && !this.#cipher) {
-      const pool = this.#pool
-      void roomTag(this.room).then(tag => {
-        if (this.#destroyed) return
-        this.#tag = tag
-        pool.register(this.#member)
-      })
-    }
     this.bans.on('ban', this.#onBan)
     if (opts.network) {
       opts.network.on('offline', this.#onOffline)
@@ -383,14 +358,14 @@ export class Swarm extends Emitter<SwarmEvents> {
   destroy(err?: P2PError): void {
     if (this.#destroyed) return
     this.#destroyed = true
-    if (this.#announceTimer) this.#clock.clearTimeout(this.#announceTimer)
+    this.#announcer.stop()
     this.bans.off('ban', this.#onBan)
     this.#opts.network?.off('offline', this.#onOffline)
     this.#opts.network?.off('online', this.#onOnline)
     this.#hub.off('open', this.#onHubOpen)
     this.#hub.off('error', this.#onHubError)
     this.#subscription.close()
-    this.#pool?.unregister(this.#member)
+    this.#rooms?.close()
     for (const conn of this.#connections.values()) conn.destroy()
     this.#connections.clear()
     for (const conn of this.#replacements.values()) conn.destroy()
@@ -404,8 +379,29 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.removeAllListeners()
   }
 
-  get #announceBounds() {
-    return this.#opts.announceInterval ?? {min: 1000, max: 30_000}
+  /** The room glue, reaching into this swarm's table through a narrow host. */
+  #roomLinks(pool: ConnectionPool, clock: Clock): RoomLinks {
+    const swarm = this
+    return new RoomLinks({
+      id: this.id,
+      publicKey: this.publicKey,
+      maxPeers: this.maxPeers,
+      get destroyed() { return swarm.#destroyed },
+      table: this.#connections,
+      isBanned: key => this.isBanned(key),
+      admit: key => this.#admit(key),
+      adopt: peer => {
+        this.#stats.sharedConnections++
+        this.#connections.set(peer.id, peer)
+        this.#wire(peer)
+        this.emit('update')
+      },
+      refuseFull: () => {
+        this.#stats.refusedFull++
+        this.emit('update')
+      },
+      drop: peer => this.#drop(peer, false),
+    }, pool, {room: this.room, clock, connectTimeout: this.#opts.connectTimeout ?? 20_000, joins: !this.#cipher})
   }
 
   /**
@@ -417,8 +413,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#destroyed || this.#offline) return
     this.#offline = true
     debug('offline: pausing', shortId(this.id))
-    if (this.#announceTimer) this.#clock.clearTimeout(this.#announceTimer)
-    this.#announceTimer = null
+    this.#announcer.stop()
     if (this.#ownsHub) this.#hub.pause()
     this.emit('update')
   }
@@ -429,8 +424,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#offline = false
     debug('online: resuming', shortId(this.id))
     if (this.#ownsHub) this.#hub.resume()
-    this.#announceDelay = this.#announceBounds.min
-    this.#announce()
+    this.#announcer.restart()
     for (const conn of this.peers) {
       const ice = conn.rtc.iceConnectionState
       if (ice === 'disconnected' || ice === 'failed') conn.restartIce()
@@ -442,8 +436,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#destroyed) return
     this.#hubOutageReported = false
     // A (re)opened stream may have missed announcements: start over quickly.
-    this.#announceDelay = this.#announceBounds.min
-    this.#announce()
+    if (!this.#offline) this.#announcer.restart()
   }
 
   /** The hub client retries on its own; an outage is reported once, not per attempt. */
@@ -451,37 +444,6 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#destroyed || this.#hubOutageReported) return
     this.#hubOutageReported = true
     this.emit('error', toP2PError(err, 'ERR_HUB_UNREACHABLE'))
-  }
-
-  /**
-   * Announces this peer, then again with doubling delays: quick to find the
-   * first peers, quiet once settled. A full peer still announces every `max`,
-   * so the others keep it on their view of the room's ring.
-   */
-  #announce = () => {
-    if (this.#destroyed || this.#offline) return
-    if (this.#announceTimer) this.#clock.clearTimeout(this.#announceTimer)
-    this.#announceTimer = null
-    this.#stats.announcesSent++
-    void this.#post(ALL, encodeAnnounce(this.id, this.#connections.size, this.publicKey))
-    const {max} = this.#announceBounds
-    if (this.#connections.size >= this.maxPeers) this.#announceDelay = max
-    // Full jitter keeps a roomful of peers that joined together from announcing in step.
-    const delay = this.#announceDelay * (0.5 + this.#clock.random() * 0.5)
-    this.#announceDelay = Math.min(this.#announceDelay * 2, max)
-    this.#announceTimer = this.#clock.setTimeout(this.#announce, delay)
-  }
-
-  /**
-   * Announces again within `delay` ms and restarts the back-off: a slot came
-   * free or a peer was lost, and the room should hear it now, not when the
-   * settled cadence (up to `max`) comes round.
-   */
-  #scheduleAnnounce(delay = this.#announceBounds.min): void {
-    if (this.#destroyed || this.#offline) return
-    this.#announceDelay = this.#announceBounds.min
-    if (this.#announceTimer) this.#clock.clearTimeout(this.#announceTimer)
-    this.#announceTimer = this.#clock.setTimeout(this.#announce, delay)
   }
 
   async #post(channel: string, message: unknown): Promise<void> {
@@ -527,7 +489,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (decoded.kind === 'announce') {
       this.#stats.announcesReceived++
       if (decoded.key !== undefined && decoded.key !== this.publicKey) this.#members.note(decoded.key, decoded.from)
-      if (!this.#joinShared(decoded.from, decoded.key)) this.#dial(decoded.from, decoded.key)
+      if (!this.#rooms?.join(decoded.from, decoded.key)) this.#dial(decoded.from, decoded.key)
     } else if (decoded.kind === 'busy') {
       // Only the peer we offered to knows our attempt's id (it came with the offer): anyone else's busy is forged.
       const pending = this.#connections.get(decoded.from)
@@ -588,13 +550,12 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (signal.type === 'offer') {
       // An offer on the live connection itself (an ICE restart) renegotiates it.
       if (existing?.isRenegotiation(signal)) return existing.signal(signal, attempt)
-      if (!existing) return this.#answer(from, signal, attempt, this.#takeEarly(from), fromKit)
+      if (!existing) return this.#answer(from, signal, attempt, this.#early.take(from), fromKit)
       if (existing.state === 'connected') return this.#answerBeside(from, signal, attempt)
       if (existing.initiator && existing.state === 'connecting') {
-        // Glare: both sides offered. The higher id keeps its offer; the lower
-        // yields and answers. Both reach the same verdict, so one connection forms.
+        // Glare: both sides offered; one of them yields and answers.
         this.#stats.glare++
-        if (this.id > from) return
+        if (keepsOwnOffer(this.id, from)) return
       }
       // Yielding in a glare, or a fresh offer on a pairing not proven yet (the
       // remote gave that attempt up): the new attempt replaces the old one. The
@@ -610,12 +571,12 @@ export class Swarm extends Emitter<SwarmEvents> {
       existing.remoteAttempt !== null && attempt !== existing.remoteAttempt) {
       // Not this connection's: a candidate that overtook the offer it belongs to
       // (it waits for it), or one of an abandoned attempt (it expires).
-      return this.#holdEarly(from, signal, attempt)
+      return this.#early.hold(from, signal, attempt)
     }
     // Candidates of the offer we ignored in a glare come here too: the connection drops them by their attempt.
     if (existing) return existing.signal(signal, attempt)
     // A kit peer's candidate that overtook its offer waits for it; anything else without a connection is stale.
-    if (signal.candidate !== undefined && attempt !== undefined) this.#holdEarly(from, signal, attempt)
+    if (signal.candidate !== undefined && attempt !== undefined) this.#early.hold(from, signal, attempt)
   }
 
   /**
@@ -643,7 +604,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.emit('update')
     conn.signal(offer, attempt)
     // Its candidates that came before the offer waited in the swarm.
-    for (const e of this.#takeEarly(from)) conn.signal(e.signal, e.attempt)
+    for (const e of this.#early.take(from)) conn.signal(e.signal, e.attempt)
   }
 
   /** Answers an offer with a new connection, handing it the candidates that came before the offer. */
@@ -685,21 +646,6 @@ export class Swarm extends Emitter<SwarmEvents> {
     // One trusted attempt per claimed key at a time: a thousand ids claiming it get one.
     for (const claimed of this.#claims.values()) if (claimed === key) return false
     return true
-  }
-
-  #holdEarly(from: string, signal: SimplePeerSignal, attempt: string): void {
-    let candidates = this.#early.get(from)
-    if (!candidates) {
-      candidates = []
-      this.#early.add(from, candidates)
-    }
-    if (candidates.length < MAX_EARLY_PER_SENDER) candidates.push({signal, attempt})
-  }
-
-  #takeEarly(from: string): EarlyCandidate[] {
-    const candidates = this.#early.get(from) ?? []
-    this.#early.delete(from)
-    return candidates
   }
 
   #connect(remoteId: string, initiator: boolean, trusted: boolean): PeerConnection | null {
@@ -778,93 +724,6 @@ export class Swarm extends Emitter<SwarmEvents> {
     events.on('close', (err?: P2PError) => this.#onClose(conn, err))
   }
 
-  // ---- rooms sharing a connection (rooms.ts) --------------------------------
-
-  /**
-   * Meets an announcing peer over a connection the page already has to its key
-   * (made by another room), instead of making a new one. True when it did (or
-   * already had it); false means: connect as usual.
-   */
-  #joinShared(remoteId: string, key: string | undefined): boolean {
-    const tag = this.#tag
-    if (!this.#pool || !tag || key === undefined || key === this.publicKey) return false
-    // Refused there lately (full, or it holds an older connection of ours): connect as usual.
-    if (this.#refusedJoins.has(key)) return false
-    const link = this.#pool.find(this.publicKey, key, tag)
-    if (!link) return false
-    if (this.#connections.has(remoteId) || this.#hasKey(key)) return true
-    if (this.isBanned(key)) return true
-    if (this.#connections.size >= this.maxPeers) {
-      this.#stats.refusedFull++
-      this.emit('update')
-      return true
-    }
-    const peer = this.#roomPeer(remoteId, link, tag, true)
-    debug('joining', shortId(key), 'over a shared connection')
-    this.#pool.join(link, this.#member, tag)
-    // An answer that never comes (an old version, a lost message) must not hold the slot.
-    const timer = this.#clock.setTimeout(() => {
-      if (peer.state !== 'connected') peer.closeQuietly(P2PError.CONNECTION_FAILED(`no answer to joining ${shortId(key)} over a shared connection`))
-    }, this.#opts.connectTimeout ?? 20_000)
-    peer.once('close', () => this.#clock.clearTimeout(timer))
-    peer.once('open', () => this.#clock.clearTimeout(timer))
-    return true
-  }
-
-  #roomPeer(remoteId: string, link: PeerConnection, tag: string, initiator: boolean): RoomPeer {
-    const pool = this.#pool!
-    const peer: RoomPeer = new RoomPeer(remoteId, link, tag, initiator, () => pool.leave(link, this.#member, tag), this.#clock)
-    this.#stats.sharedConnections++
-    this.#connections.set(remoteId, peer)
-    this.#wire(peer)
-    this.emit('update')
-    return peer
-  }
-
-  /** A remote room asks to meet this one over `link`: admitted as over a connection of our own. */
-  async #onRoomJoin(link: PeerConnection, remoteId: string): Promise<RoomPeer | null> {
-    const key = link.publicKey
-    const tag = this.#tag
-    if (this.#destroyed || !key || !tag) return null
-    const existing = this.#connections.get(remoteId)
-    // Both sides joined at once: their JOIN answers ours.
-    if (existing instanceof RoomPeer && existing.link === link) return existing
-    if (this.#hasKey(key)) return null
-    await this.#admit(key)
-    if (this.#destroyed || link.destroyed || this.#connections.has(remoteId) || this.#hasKey(key)) return null
-    if (this.#connections.size >= this.maxPeers) {
-      this.#stats.refusedFull++
-      this.emit('update')
-      return null
-    }
-    return this.#roomPeer(remoteId, link, tag, false)
-  }
-
-  /** A connection to `key` in this room, pending or open, on any link. */
-  #hasKey(key: string): boolean {
-    for (const c of this.#connections.values()) if (c.publicKey === key) return true
-    return false
-  }
-
-  #pendingOn(link: PeerConnection): RoomPeer | undefined {
-    for (const c of this.#connections.values()) if (c instanceof RoomPeer && c.link === link && c.state !== 'connected') return c
-    return undefined
-  }
-
-  #onRoomAnswer(link: PeerConnection, accepted: boolean): void {
-    const pending = this.#pendingOn(link)
-    if (!pending) return
-    if (accepted) return pending.open()
-    if (link.publicKey) this.#refusedJoins.set(link.publicKey, RECONNECT_WINDOW)
-    this.#drop(pending, false)
-  }
-
-  #onRoomLeave(link: PeerConnection): void {
-    for (const c of [...this.#connections.values()]) {
-      if (c instanceof RoomPeer && c.link === link) c.closeQuietly()
-    }
-  }
-
   async #admit(publicKey: string): Promise<void> {
     if (this.isBanned(publicKey)) throw P2PError.ADMISSION_REFUSED(`peer ${shortId(publicKey)} is banned for misbehaving`)
     if (this.#opts.admit && !(await this.#opts.admit(publicKey))) {
@@ -907,7 +766,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       }
     }
     // A connection of our own may carry the page's other rooms to this peer.
-    if (this.#pool && conn instanceof PeerConnection) this.#pool.add(conn, this.publicKey, this.#tag)
+    if (conn instanceof PeerConnection) this.#rooms?.share(conn)
     // The key is the identity: a second connection with a known key is the same
     // peer come back (a reloaded tab, a repaired network). The newest wins, so
     // the old one cannot linger as a ghost.
@@ -972,8 +831,10 @@ export class Swarm extends Emitter<SwarmEvents> {
     // connected peer gone otherwise frees a slot: announce it soon. An attempt
     // that never connected changes nothing the room needs to hear: retrying it
     // faster would only spend the connection budget.
-    if (broke) this.#scheduleAnnounce(this.#clock.random() * 100)
-    else if (conn.connectedAt !== null) this.#scheduleAnnounce()
+    if (!this.#offline) {
+      if (broke) this.#announcer.soon(this.#clock.random() * 100)
+      else if (conn.connectedAt !== null) this.#announcer.soon()
+    }
     this.emit('update')
   }
 
