@@ -59,7 +59,7 @@ export class RoomLinks {
   readonly #refusedJoins: Deadlines<string>
   /** This room's tag on shared connections; null until computed, and for rooms that never join. */
   #tag: string | null = null
-  #closed = false
+  #destroyed = false
 
   constructor(host: RoomLinksHost, pool: ConnectionPool, {room, clock, connectTimeout, joins}: RoomLinksOptions) {
     this.#host = host
@@ -78,7 +78,7 @@ export class RoomLinks {
     }
     if (joins) {
       void roomTag(room).then(tag => {
-        if (this.#closed) return
+        if (this.#destroyed) return
         this.#tag = tag
         pool.register(this.#member)
       })
@@ -121,9 +121,13 @@ export class RoomLinks {
     this.#pool.add(conn, this.#host.publicKey, this.#tag)
   }
 
-  /** The swarm is done: no more JOINs reach it. */
-  close(): void {
-    this.#closed = true
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
+  /** The swarm is done: no more JOINs reach it. Idempotent. */
+  destroy(): void {
+    this.#destroyed = true
     this.#pool.unregister(this.#member)
   }
 

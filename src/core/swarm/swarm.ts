@@ -365,7 +365,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#hub.off('open', this.#onHubOpen)
     this.#hub.off('error', this.#onHubError)
     this.#subscription.close()
-    this.#rooms?.close()
+    this.#rooms?.destroy()
     for (const conn of this.#connections.values()) conn.destroy()
     this.#connections.clear()
     for (const conn of this.#replacements.values()) conn.destroy()
