@@ -38,10 +38,10 @@ async function hubInfo(): Promise<{subscribers: number, channels: number}> {
 }
 
 /** The tab's own key and the keys its swarm is connected to. */
-function swarmOf(page: Page): Promise<{key: string, peers: string[]}> {
+function swarmOf(page: Page): Promise<{key: string, peers: string[], stats: unknown}> {
   return page.evaluate(() => {
     const swarm = document.querySelector('p2p-swarm')?.swarm
-    return {key: swarm?.publicKey ?? '', peers: swarm?.peers.map(p => p.publicKey!) ?? []}
+    return {key: swarm?.publicKey ?? '', peers: swarm?.peers.map(p => p.publicKey!) ?? [], stats: swarm?.stats}
   })
 }
 
@@ -55,7 +55,7 @@ function leads(page: Page): Promise<boolean> {
 
 /** Waits until every page is connected to exactly the others. */
 async function untilMesh(pages: Page[], what: string): Promise<void> {
-  let last: Array<{key: string, peers: string[]}> = []
+  let last: Array<{key: string, peers: string[], stats: unknown}> = []
   try {
     await until(async () => {
       last = await Promise.all(pages.map(swarmOf))
@@ -63,7 +63,8 @@ async function untilMesh(pages: Page[], what: string): Promise<void> {
       return last.every(s => s.peers.length === pages.length - 1 && s.peers.every(k => keys.has(k) && k !== s.key))
     }, what, {timeout: TIMEOUT, every: 250})
   } catch (err) {
-    throw new Error(`${(err as Error).message}; peers per tab: ${last.map(s => s.peers.length).join(' ')}`, {cause: err})
+    const stats = last.map((s, i) => `tab ${i + 1}: ${s.peers.length} peers, ${JSON.stringify(s.stats)}`).join('\n')
+    throw new Error(`${(err as Error).message}; peers per tab: ${last.map(s => s.peers.length).join(' ')}\n${stats}`, {cause: err})
   }
 }
 

@@ -71,7 +71,7 @@ test('announcements back off on the swarm\'s clock, doubling up to max, jittered
   }
 })
 
-test('an attempt times out, its id stays quiet and the budget paces, each for as long as the clock says', () => {
+test('an attempt times out and the budget paces, each for as long as the clock says', () => {
   const clock = new VirtualClock()
   // One untrusted dial a minute, none in reserve.
   const budget = new ConnectionBudget({clock, limit: 100, reserve: 0, dialBurst: 1, dialsPerMinute: 1})
@@ -83,27 +83,53 @@ test('an attempt times out, its id stays quiet and the budget paces, each for as
     announce(a)
     assert.equal(swarm.stats.connectionsCreated, 1, 'a is offered a connection')
     announce(b)
-    assert.equal(swarm.stats.paced, 1, 'b waits: the burst is spent')
+    assert.equal(budget.stats.paced, 1, 'b waits: the burst is spent')
 
     clock.run(5000)
     assert.equal(swarm.stats.timeouts, 1, "a's attempt timed out on the swarm's clock")
     assert.equal(errors[0]?.code, 'ERR_CONNECTION_FAILED')
     assert.equal(swarm.connections.length, 0)
-    announce(a)
-    assert.equal(swarm.stats.paced, 2, 'a never answered: not offered another for a while')
 
+    clock.run(59_999)
+    announce(b)
+    assert.equal(budget.stats.paced, 2, 'b still waits just before a minute')
     clock.run(60_000)
     announce(b)
     assert.equal(swarm.stats.connectionsCreated, 2, 'a minute on, the budget lets b be dialled')
     clock.run(65_000)
     assert.equal(swarm.stats.timeouts, 2)
+  } finally {
+    swarm.destroy()
+  }
+})
 
-    clock.run(124_999)
-    announce(a)
-    assert.equal(swarm.stats.paced, 3, 'a is still quiet just before two minutes')
-    clock.run(125_000)
-    announce(a)
-    assert.equal(swarm.stats.connectionsCreated, 3, 'two minutes after its attempt, a is offered a connection again')
+test('a hub id that leaves our offers unanswered waits for the next, 5 s first, doubling up to two minutes', () => {
+  const clock = new VirtualClock()
+  const budget = new ConnectionBudget({clock, reserve: 0, dialBurst: 1000, dialsPerMinute: 1e6})
+  const {hub, swarm} = swarmOn(clock, {budget, connectTimeout: 1000})
+  const a = hubId()
+  const announce = () => hub.deliver({type: 'connect', from: a})
+  /** Lets the attempt time out, then announces `a` every second until it is offered another: how long it waited. */
+  const quietAfterTimeout = (): number => {
+    clock.run(clock.now() + 1000)
+    assert.equal(swarm.connections.length, 0, 'the attempt timed out')
+    const from = clock.now()
+    for (;;) {
+      const refused = swarm.stats.paced
+      announce()
+      if (swarm.stats.paced === refused) return clock.now() - from
+      clock.run(clock.now() + 1000)
+    }
+  }
+  try {
+    announce()
+    const quiets: number[] = []
+    for (let i = 1; i <= 7; i++) {
+      assert.equal(swarm.stats.connectionsCreated, i, 'a is offered a connection')
+      quiets.push(quietAfterTimeout())
+    }
+    assert.deepEqual(quiets, [5000, 10_000, 20_000, 40_000, 80_000, 120_000, 120_000])
+    assert.equal(budget.stats.paced, 0, 'the waits were the swarm\'s, not the budget\'s')
   } finally {
     swarm.destroy()
   }

@@ -16,7 +16,7 @@ import {RoomLinks} from './room-links.js'
 import {Announcer, EarlyCandidates, keepsOwnOffer, type EarlyCandidate} from './signalling.js'
 import {RoomMembers} from './topology.js'
 import {pageBans, type BanList} from './bans.js'
-import {Deadlines} from '../expiring-map.js'
+import {Deadlines, ExpiringMap} from '../expiring-map.js'
 import {checkInteger, checkNumber} from '../check.js'
 import {systemClock, type Clock} from '../clock.js'
 
@@ -35,11 +35,25 @@ const BUDGET_RESERVE = 0.1
 const RECONNECT_WINDOW = 60_000
 
 /**
- * A hub id we offered a connection that never answered is not offered another
- * for this long, and neither is a key an announcement claimed and the
- * connection did not prove: announcements are public and anyone may forge them.
+ * A key an announcement claimed and the connection did not prove is not
+ * trusted for this long: announcements are public and anyone may forge them.
+ * It is also the longest a hub id that keeps not answering our offers waits
+ * for the next one.
  */
 const UNANSWERED_QUIET = 2 * 60_000
+
+/**
+ * A hub id whose offer went unanswered waits this long for the next, doubling
+ * with each unanswered offer up to UNANSWERED_QUIET. Not the whole quiet at
+ * once: a real peer's answer can be lost too (a glare whose winning offer the
+ * hub dropped leaves both ends unanswered), and two peers that each made the
+ * other wait two minutes stayed apart that long (seen: twelve tabs of one
+ * origin, a pair missing from the mesh after 45 s).
+ */
+const UNANSWERED_FIRST_QUIET = 5_000
+/** Unanswered offers per hub id are remembered this long, and for this many ids (a flood of fresh ids pushes out the oldest). */
+const UNANSWERED_MEMORY = 10 * 60_000
+const MAX_UNANSWERED_IDS = 1024
 
 /**
  * Offers from a hub id we already have a connection with, answered beside it
@@ -223,6 +237,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   #ringCandidate: {conn: PeerConnection, key: string} | null = null
   /** `id:<hub id>` that never answered, `key:<key>` claimed and not proven: not offered again for a while. */
   readonly #quiet: Deadlines<string>
+  /** Hub id → offers of ours it left unanswered lately: each one doubles its quiet. */
+  readonly #unanswered: ExpiringMap<string, number>
   /** This swarm's side of rooms sharing connections (room-links.ts); null without a pool. */
   readonly #rooms: RoomLinks | null
   /** Candidates that came before any offer from their sender. */
@@ -267,6 +283,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     const clock = this.#clock = opts.clock ?? systemClock
     const now = () => clock.now()
     this.#quiet = new Deadlines<string>(now)
+    this.#unanswered = new ExpiringMap<string, number>({ttl: UNANSWERED_MEMORY, max: MAX_UNANSWERED_IDS, now})
     this.#lost = new Deadlines<string>(now)
     this.#early = new EarlyCandidates(clock)
     this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room, {epochNow: opts.epochNow}) : null
@@ -790,8 +807,10 @@ export class Swarm extends Emitter<SwarmEvents> {
       const claim = this.#claims.get(conn)
       this.#claims.delete(conn)
       if (!this.#discarded.has(conn) && conn.initiator && !conn.answered && this.#connections.get(conn.id) === conn) {
-        // Our offer went unanswered (no one there, or a forged announcement): not again for a while.
-        this.#quiet.set(`id:${conn.id}`, UNANSWERED_QUIET)
+        // Our offer went unanswered (no one there, a forged announcement, or a lost answer): not again for a while.
+        const strikes = this.#unanswered.get(conn.id) ?? 0
+        this.#unanswered.set(conn.id, strikes + 1)
+        this.#quiet.set(`id:${conn.id}`, Math.min(UNANSWERED_FIRST_QUIET * 2 ** strikes, UNANSWERED_QUIET))
       }
       // A trusted attempt that never proved the key it claimed (whatever ended it): that claim is not trusted for a while.
       if (claim !== undefined && conn.connectedAt === null) this.#quiet.set(`key:${claim}`, UNANSWERED_QUIET)
