@@ -134,3 +134,28 @@ test('a hub id that leaves our offers unanswered waits for the next, 5 s first, 
     swarm.destroy()
   }
 })
+
+test('an id that signalled us while our offer went unanswered is offered another at its next announcement', () => {
+  const clock = new VirtualClock()
+  const budget = new ConnectionBudget({clock, reserve: 0, dialBurst: 1000, dialsPerMinute: 1e6})
+  const {hub, swarm} = swarmOn(clock, {budget, connectTimeout: 1000})
+  const a = hubId()
+  const b = hubId()
+  const announce = (from: string) => hub.deliver({type: 'connect', from})
+  // A candidate of a's own offer, whose offer the hub lost: a is there.
+  const candidate = {candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0}
+  try {
+    announce(a)
+    announce(b)
+    assert.equal(swarm.stats.connectionsCreated, 2)
+    hub.deliver({from: a, to: swarm.id, signal: {candidate}, attempt: '0123456789abcdef'})
+    clock.run(1000)
+    assert.equal(swarm.connections.length, 0, 'both attempts timed out')
+    announce(a)
+    announce(b)
+    assert.equal(swarm.stats.connectionsCreated, 3, 'a, which signalled, is offered another; b is quiet')
+    assert.equal(swarm.stats.paced, 1)
+  } finally {
+    swarm.destroy()
+  }
+})

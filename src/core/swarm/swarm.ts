@@ -239,6 +239,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #quiet: Deadlines<string>
   /** Hub id → offers of ours it left unanswered lately: each one doubles its quiet. */
   readonly #unanswered: ExpiringMap<string, number>
+  /** Hub id → when it last sent us a signal (clock time): a peer that is there, whatever became of one offer. */
+  readonly #heard: ExpiringMap<string, number>
   /** This swarm's side of rooms sharing connections (room-links.ts); null without a pool. */
   readonly #rooms: RoomLinks | null
   /** Candidates that came before any offer from their sender. */
@@ -284,6 +286,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     const now = () => clock.now()
     this.#quiet = new Deadlines<string>(now)
     this.#unanswered = new ExpiringMap<string, number>({ttl: UNANSWERED_MEMORY, max: MAX_UNANSWERED_IDS, now})
+    this.#heard = new ExpiringMap<string, number>({ttl: UNANSWERED_MEMORY, max: MAX_UNANSWERED_IDS, now})
     this.#lost = new Deadlines<string>(now)
     this.#early = new EarlyCandidates(clock)
     this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room, {epochNow: opts.epochNow}) : null
@@ -519,6 +522,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       }
     } else {
       this.#stats.signalsIn++
+      this.#heard.set(decoded.from, this.#clock.now())
       this.#onSignal(decoded.from, decoded.signal, decoded.to !== undefined, decoded.attempt)
     }
   }
@@ -807,10 +811,15 @@ export class Swarm extends Emitter<SwarmEvents> {
       const claim = this.#claims.get(conn)
       this.#claims.delete(conn)
       if (!this.#discarded.has(conn) && conn.initiator && !conn.answered && this.#connections.get(conn.id) === conn) {
-        // Our offer went unanswered (no one there, a forged announcement, or a lost answer): not again for a while.
-        const strikes = this.#unanswered.get(conn.id) ?? 0
-        this.#unanswered.set(conn.id, strikes + 1)
-        this.#quiet.set(`id:${conn.id}`, Math.min(UNANSWERED_FIRST_QUIET * 2 ** strikes, UNANSWERED_QUIET))
+        // Our offer went unanswered (no one there, or a forged announcement): not again for a while. Unless
+        // the id signalled us meanwhile: a peer that is there and lost our offer or its answer (seen: a glare
+        // whose winning offer the hub dropped), to be offered again at its next announcement. (Pacing, not
+        // this, bounds what an id that signals junk can spend.)
+        if ((this.#heard.get(conn.id) ?? -Infinity) < conn.createdAt) {
+          const strikes = this.#unanswered.get(conn.id) ?? 0
+          this.#unanswered.set(conn.id, strikes + 1)
+          this.#quiet.set(`id:${conn.id}`, Math.min(UNANSWERED_FIRST_QUIET * 2 ** strikes, UNANSWERED_QUIET))
+        }
       }
       // A trusted attempt that never proved the key it claimed (whatever ended it): that claim is not trusted for a while.
       if (claim !== undefined && conn.connectedAt === null) this.#quiet.set(`key:${claim}`, UNANSWERED_QUIET)
