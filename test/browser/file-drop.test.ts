@@ -10,18 +10,7 @@ import {FileCompleteEvent} from '../../src/events/file-complete-event.js'
 import {P2PErrorEvent} from '../../src/events/error-event.js'
 import {freshRoom, hubUrl} from './helpers/swarm.js'
 import {until} from '../shared/until.js'
-
-/** Databases opened by the current test, deleted after it. */
-let opened: string[] = []
-
-afterEach(async () => {
-  // Wait for the elements to close their databases (they do once removed), then delete them.
-  await Promise.all(opened.map(name => new Promise(resolve => {
-    const req = indexedDB.deleteDatabase(`level-js-${name}`)
-    req.onsuccess = req.onerror = resolve
-  })))
-  opened = []
-})
+import {openedShare} from './helpers/file-drop.js'
 
 /** A store name no other test or run uses. */
 function freshStore(label: string): string {
@@ -30,11 +19,9 @@ function freshStore(label: string): string {
 
 /** The element's share once its storage is open and its files listed. */
 async function ready(el: P2PFileDropElement): Promise<FileShare> {
-  await until(() => el.share !== undefined, 'the element opened its share')
-  await el.share!.ready
-  opened.push(el.database!)
+  const share = await openedShare(el)
   await until(() => !el.shadowRoot!.querySelector<HTMLButtonElement>('[part~=drop-zone]')!.disabled, 'the drop zone enabled')
-  return el.share!
+  return share
 }
 
 /** Two peers of one room in one page, each with a file drop over a database of its own; a adds in 64 KiB chunks. */

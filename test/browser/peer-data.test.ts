@@ -6,23 +6,7 @@ import '../../src/index.js'
 import type {P2PFileDropElement} from '../../src/elements/p2p-file-drop/p2p-file-drop.js'
 import {freshRoom, hubUrl} from './helpers/swarm.js'
 import {until} from '../shared/until.js'
-
-/** Databases opened by the current test, deleted after it. */
-let opened: string[] = []
-
-afterEach(async () => {
-  await Promise.all(opened.map(name => new Promise(resolve => {
-    const req = indexedDB.deleteDatabase(`level-js-${name}`)
-    req.onsuccess = req.onerror = resolve
-  })))
-  opened = []
-})
-
-async function ready(el: P2PFileDropElement): Promise<void> {
-  await until(() => el.share !== undefined, 'the element opened its share')
-  await el.share!.ready
-  opened.push(el.database!)
-}
+import {openedShare} from './helpers/file-drop.js'
 
 /** Two peers of one room in one page: `peer` shares, `app` downloads and shows. */
 async function twoPeers() {
@@ -34,7 +18,7 @@ async function twoPeers() {
       <p2p-swarm hub=${hubUrl()} room=${room}><p2p-file-drop store=${store('app')}></p2p-file-drop></p2p-swarm>
     </div>`)
   const [peer, app] = root.querySelectorAll('p2p-file-drop')
-  await Promise.all([ready(peer), ready(app)])
+  await Promise.all([openedShare(peer), openedShare(app)])
   return {root, peer, app}
 }
 
