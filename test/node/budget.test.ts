@@ -47,6 +47,25 @@ describe('ConnectionBudget', () => {
     assert.equal(budget.stats.closed, 1)
   })
 
+  test("a connection Node's polyfill closed already (signalingState left as it was) is not closed again", () => {
+    // The polyfill frees the native connection on close(); a second close() reached a newer
+    // connection (a glare's new one). Its close() leaves signalingState and says so in connectionState.
+    const polyfilled = () => Object.assign(fake(), {
+      connectionState: 'new' as RTCPeerConnectionState,
+      close(this: FakePc & {connectionState: RTCPeerConnectionState}) {
+        this.closes++
+        this.connectionState = 'closed'
+      },
+    })
+    const budget = new ConnectionBudget({limit: 1})
+    const {pc, ticket} = budget.take(polyfilled)
+    pc.close()
+    ticket.close()
+    assert.equal(pc.closes, 1, 'closed once')
+    assert.equal(pc.signalingState, 'stable')
+    assert.equal(budget.stats.closed, 1)
+  })
+
   test('a connection that refuses to close is not counted closed', () => {
     const budget = new ConnectionBudget({limit: 1})
     const stubborn = Object.assign(fake(), {close() {}})
