@@ -34,7 +34,7 @@ interface Row {
  *
  * Each item is a clone of the template's one root element. `data-field="text"` sets
  * the item's `text` field as text (never HTML); `data-field="href:url"` sets an
- * attribute, and URL attributes take only http:, https: and blob: URLs; `on…`
+ * attribute, and URL attributes take only absolute http:, https: and blob: URLs; `on…`
  * attributes are never set. The special fields `author` (the signer's short key),
  * `time` and `id` come from the item itself and cannot be forged by its value.
  * A clone of an item this peer published carries `data-local`.
