@@ -108,6 +108,7 @@ describe('connection budget', () => {
     await fullMesh([victim, friend])
     const before = budget.stats.created
     const hostile = new HubClient({hubs: [hubUrl()], app: room})
+    let ticking: ReturnType<typeof setInterval> | undefined
     try {
       const FAKES = 1000
       const BATCH = 25
@@ -131,13 +132,17 @@ describe('connection budget', () => {
         `${victim.stats.paced} put off (paced or unanswered), ${budget.stats.refused} refused`)
       expect(budget.remaining).to.be.at.least(0.8 * budget.limit)
       expect(victim.peers.map(p => p.publicKey)).to.deep.equal([friend.publicKey], 'the known peer kept its connection')
-      // Ten seconds later a newcomer joins, and meets the victim.
+      // Ten seconds later a newcomer joins, and meets the victim. The flood spent the
+      // pacing's burst, so the victim's next untrusted connection waits for a token:
+      // time goes on meanwhile (the virtual clock follows the real one), as it would.
       clock.advance(10_000)
+      ticking = setInterval(() => clock.advance(100), 100)
       const newcomer = createSwarm(room)
       swarms.push(newcomer)
       await fullMesh([victim, friend, newcomer], 30_000)
       console.log(`after the newcomer: ${budget.stats.created - before} spent`)
     } finally {
+      clearInterval(ticking)
       hostile.destroy()
     }
   })
