@@ -3,8 +3,9 @@
  * hardened for the open internet.
  *
  * - `GET /` answers `{name, version, subscribers, channels}`.
- * - `GET /v1/:app/:ch1,ch2…` is a server-sent-events stream: no initial event,
- *   a `:heartbeat signal` comment every 30 s, each message as `data: <json>`.
+ * - `GET /v1/:app/:ch1,ch2…` is a server-sent-events stream: an `:ok` comment
+ *   at once, a `:heartbeat signal` comment every 30 s, each message as
+ *   `data: <json>`. SSE clients skip comments, signalhub's included.
  * - `POST /v1/:app/:channel` with a JSON body sends it to that channel's
  *   subscribers in that app; 200 even when nobody listens.
  * - The app is the first path segment after `/v1/`; everything after the next
@@ -172,6 +173,10 @@ export function createHub(options: HubOptions = {}): Hub {
 type Stream = Subscription<ServerResponse>
 
 const HEARTBEAT = Buffer.from(':heartbeat signal\n\n')
+// Firefox's EventSource fires `open` only once body bytes arrive (Chromium on
+// the headers): a stream that stayed silent until its first message would never
+// open there, and a page waiting for `open` to announce would never announce.
+const OPENED = Buffer.from(':ok\n\n')
 const JSON_TYPE = 'application/json; charset=utf-8'
 // A name percent-encoded byte by byte is at most 12 characters per UTF-16 unit;
 // anything longer cannot decode to a valid name, so it is refused undecoded.
@@ -433,7 +438,7 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
 
     req.socket.setNoDelay(true)
     res.writeHead(200, this.#sseHeadersFor(cors))
-    res.flushHeaders()
+    res.write(OPENED)
 
     const stream: Stream = {target: res, app, channels, client}
     this.#registry.add(stream)

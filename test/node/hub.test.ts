@@ -34,28 +34,32 @@ describe('protocol', {timeout: 10_000}, () => {
     stream.close()
   })
 
-  test('an event stream has SSE headers and no initial event', async () => {
+  test('an event stream has SSE headers, opens with an :ok comment and no event', async () => {
     const {url} = await hubWith()
     const stream = await openSse(`${url}/v1/app/ch`)
     assert.equal(stream.status, 200)
     assert.equal(stream.headers['content-type'], 'text/event-stream; charset=utf-8')
     assert.match(String(stream.headers['cache-control']), /no-cache/)
     assert.equal(stream.headers['access-control-allow-origin'], '*')
+    // Before any message: Firefox's EventSource opens only once body bytes arrive.
+    await stream.until(() => stream.raw !== '', 20_000, 'the first bytes')
+    assert.equal(stream.raw, ':ok\n\n')
     await post(`${url}/v1/app/ch`, {first: true})
     await stream.messagesAtLeast(1)
-    assert.equal(stream.raw, 'data: {"first":true}\n\n', 'the first bytes on the stream are the first message')
+    assert.equal(stream.raw, ':ok\n\ndata: {"first":true}\n\n', 'the first event is the first message')
     stream.close()
   })
 
   test('heartbeat comments arrive at the configured interval', async () => {
     const {url} = await hubWith({heartbeatInterval: 30})
     const stream = await openSse(`${url}/v1/app/ch`)
-    await stream.until(() => stream.frames.length >= 2, 2000, 'two heartbeats')
-    assert.deepEqual(stream.frames.slice(0, 2), [
+    await stream.until(() => stream.frames.length >= 3, 2000, 'two heartbeats')
+    assert.deepEqual(stream.frames.slice(0, 3), [
+      {type: 'comment', text: 'ok'},
       {type: 'comment', text: 'heartbeat signal'},
       {type: 'comment', text: 'heartbeat signal'},
     ])
-    assert.ok(stream.raw.startsWith(':heartbeat signal\n\n'))
+    assert.ok(stream.raw.startsWith(':ok\n\n:heartbeat signal\n\n'))
     stream.close()
   })
 
@@ -214,7 +218,7 @@ describe('bad input', {timeout: 15_000}, () => {
     await post(`${url}/v1/app/ch`, {sep: 'line\u2028para\u2029end'})
     await stream.messagesAtLeast(3)
     assert.deepEqual(stream.messages, [evil, {a: 1, b: 2}, {sep: 'line\u2028para\u2029end'}])
-    assert.equal(stream.raw.split('\n').filter(line => line !== '').length, 3, 'each message is one line')
+    assert.equal(stream.raw.split('\n').filter(line => line !== '' && line !== ':ok').length, 3, 'each message is one line')
     assert.ok(!/[\r]/.test(stream.raw))
     stream.close()
   })
