@@ -4,9 +4,10 @@
  * of `COMMANDS`, so adding one (the mirror bot) touches nothing else here.
  */
 import {parseArgs} from 'node:util'
-import {checkHubOptions, createHub} from './hub.js'
+import {HUB_VERSION, checkHubOptions, createHub} from './hub.js'
 import type {HubOptions} from './hub.js'
 import {checkInteger} from '../core/check.js'
+import {DEFAULT_TURN_TTL, checkIceOptions, type IceOptions} from './ice.js'
 
 interface Command {
   summary: string
@@ -42,6 +43,11 @@ Options:
   --max-subscribers N         most event streams at once (default 10000)
   --max-streams-per-client N  most event streams one address may hold (default 100)
   --heartbeat-interval N      milliseconds between heartbeats (default 30000)
+  --stun URL                  a STUN server for GET /v1/ice (repeat, or a,b); stun: URLs
+  --turn URL                  a TURN server for GET /v1/ice (repeat, or a,b); turn: or turns: URLs
+  --turn-secret S             coturn's static-auth-secret, to mint TURN credentials
+                              (or the P2P_TURN_SECRET environment variable, which ps does not show)
+  --turn-ttl N                seconds a minted TURN credential lives, 60 to 604800 (default 86400)
   -h, --help                  show this help`
 
 /** A flag's number; its range is checked where the option's is (checkHubOptions), under the flag's name. */
@@ -58,6 +64,10 @@ async function runHub(args: string[]): Promise<void> {
       port: {type: 'string'},
       host: {type: 'string'},
       cors: {type: 'string'},
+      stun: {type: 'string', multiple: true},
+      turn: {type: 'string', multiple: true},
+      'turn-secret': {type: 'string'},
+      'turn-ttl': {type: 'string'},
       ...Object.fromEntries(Object.keys(HUB_FLAGS).map(flag => [flag, {type: 'string' as const}])),
       help: {type: 'boolean', short: 'h'},
     },
@@ -77,10 +87,19 @@ async function runHub(args: string[]): Promise<void> {
     const origins = values.cors.split(',').map(origin => origin.trim()).filter(Boolean)
     options.cors = origins.includes('*') ? '*' : origins
   }
+  const ice: IceOptions = {
+    stun: values.stun?.flatMap(list => list.split(',')).map(url => url.trim()),
+    turn: values.turn?.flatMap(list => list.split(',')).map(url => url.trim()),
+    turnSecret: values['turn-secret'] ?? (process.env.P2P_TURN_SECRET || undefined),
+    turnTtl: values['turn-ttl'] === undefined ? undefined : number(values['turn-ttl']),
+  }
+  options.ice = ice
+  const iceFlags: Record<keyof IceOptions, string> = {stun: '--stun', turn: '--turn', turnSecret: '--turn-secret', turnTtl: '--turn-ttl'}
   const port = values.port === undefined ? 9000 : number(values.port)
   const host = values.host ?? '127.0.0.1'
   try {
     checkInteger('--port', port, 0, 65535)
+    checkIceOptions(ice, option => iceFlags[option])
     checkHubOptions(options, option => flagOf.get(option) ?? option)
   } catch (err) {
     throw new UsageError((err as Error).message)
@@ -89,6 +108,9 @@ async function runHub(args: string[]): Promise<void> {
   const hub = createHub(options)
   const {url} = await hub.listen(port, host)
   console.log(`p2p-elements hub listening on ${url}`)
+  // The URLs only: the secret is never printed.
+  const served = [...ice.stun ?? [], ...ice.turn ?? []]
+  if (served.length) console.log(`GET /v1/ice hands out ${served.join(' ')}${ice.turn?.length ? ` (TURN credentials for ${ice.turnTtl ?? DEFAULT_TURN_TTL} s)` : ''}`)
 
   await new Promise<void>(resolve => {
     const stop = () => {
@@ -111,7 +133,7 @@ const COMMANDS: Record<string, Command> = {
 function mainUsage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map(name => name.length))
   const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`)
-  return `Usage: p2p-elements <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "p2p-elements <command> --help" for a command's options.`
+  return `Usage: p2p-elements <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nOptions:\n  -v, --version  print the version\n  -h, --help     show this help\n\nRun "p2p-elements <command> --help" for a command's options.`
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -122,6 +144,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     console.log(mainUsage())
+    return 0
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(HUB_VERSION)
     return 0
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined

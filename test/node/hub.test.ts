@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import {request, Agent} from 'node:http'
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
+import {readFileSync} from 'node:fs'
 import {HUB_NAME, HUB_VERSION, createHub} from '../../src/server/hub.js'
 import type {HubOptions} from '../../src/server/hub.js'
 import type {P2PError} from '../../src/core/errors.js'
@@ -616,6 +617,12 @@ describe('cli', {timeout: 90_000}, () => {
     const top = await run(['--help'])
     assert.equal(top.code, 0)
     assert.match(top.stdout, /hub\s+run the signalling hub/)
+    // --version and -v print package.json's version, and nothing else.
+    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string}).version
+    for (const flag of ['--version', '-v']) {
+      const answer = await run([flag])
+      assert.deepEqual({code: answer.code, stdout: answer.stdout, stderr: answer.stderr}, {code: 0, stdout: `${version}\n`, stderr: ''}, flag)
+    }
     // Each bad value exits with 2 and names its flag; a hub that started anyway is stopped and fails the check.
     // The ranges are checkHubOptions' (tested above): these are the ways a flag's text can go wrong.
     const cases = [['--port', 'x'], ['--rate-limit', 'abc'], ['--rate-limit', ''], ['--rate-limit=-1'], ['--max-subscribers', '2.5']]
