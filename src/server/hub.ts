@@ -8,6 +8,8 @@
  *   `data: <json>`. SSE clients skip comments, signalhub's included.
  * - `POST /v1/:app/:channel` with a JSON body sends it to that channel's
  *   subscribers in that app; 200 even when nobody listens.
+ * - `GET /v1/ice` answers `{iceServers, expires?}`: the deployment's STUN and
+ *   TURN servers, TURN with credentials minted per request (ice.ts).
  * - The app is the first path segment after `/v1/`; everything after the next
  *   `/` is the channel (list), so a channel name may contain `/`, as signalhub's
  *   own suite tests (`hello/people`).
@@ -32,6 +34,7 @@ import {CorsPolicy, PREFLIGHT_HEADERS} from './cors.js'
 import type {CorsHeaders, CorsOrigins} from './cors.js'
 import {TokenBuckets} from './rate-limit.js'
 import {SubscriberRegistry, type Subscription} from './registry.js'
+import {IceServers, checkIceOptions, type IceOptions} from './ice.js'
 
 const debug = createDebug('p2p:hub')
 
@@ -63,13 +66,15 @@ export interface HubOptions {
   maxBufferedBytes?: number
   /** Milliseconds `close()` waits for requests in flight before cutting connections, 0 to 2³¹−1. Default 5000. */
   closeTimeout?: number
+  /** STUN and TURN servers for `GET /v1/ice` (see ice.ts); none by default. */
+  ice?: IceOptions
 }
 
 // Node runs a timer of more than 2³¹−1 ms after 1 ms instead (with a warning):
 // a heartbeat "every month" would flood every stream.
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-type NumericOption = Exclude<keyof HubOptions, 'cors'>
+type NumericOption = Exclude<keyof HubOptions, 'cors' | 'ice'>
 
 /** The range of each numeric option. */
 const OPTION_CHECKS: Record<NumericOption, (name: string, value: number) => void> = {
@@ -98,6 +103,7 @@ export function checkHubOptions(options: HubOptions, nameOf: (option: keyof HubO
     const value = options[key]
     if (value !== undefined) OPTION_CHECKS[key](nameOf(key), value)
   }
+  if (options.ice !== undefined) checkIceOptions(options.ice, option => `${nameOf('ice')}.${option}`)
 }
 
 /** Why requests were refused, one counter per answer code. */
@@ -230,6 +236,7 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
   readonly #heartbeatInterval: number
   readonly #maxBufferedBytes: number
   readonly #closeTimeout: number
+  readonly #ice: IceServers
 
   readonly #registry = new SubscriberRegistry<ServerResponse>()
   #heartbeat: ReturnType<typeof setInterval> | null = null
@@ -269,6 +276,7 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
     this.#heartbeatInterval = heartbeatInterval
     this.#maxBufferedBytes = maxBufferedBytes
     this.#closeTimeout = closeTimeout
+    this.#ice = new IceServers(options.ice)
     this.server = createServer({
       noDelay: true,
       // Bounds slow-loris bodies; an event stream's request is complete once
@@ -368,6 +376,13 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
       return
     }
 
+    if (path === '/v1/ice') {
+      if (method === 'GET' || method === 'HEAD') this.#iceServers(req, res, cors)
+      else if (method === 'OPTIONS') this.#preflight(req, res, cors)
+      else this.#refuse(res, cors, 405, P2PError.METHOD_NOT_ALLOWED(`${method} is not allowed on /v1/ice`), 'methodNotAllowed', {allow: 'GET, HEAD, OPTIONS'})
+      return
+    }
+
     // The app is the first segment; the rest, slashes included, names the channel(s).
     const slash = path.startsWith('/v1/') ? path.indexOf('/', 4) : -1
     if (slash === -1) {
@@ -391,6 +406,23 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
       channels: this.stats.channels,
     })
     this.#answer(res, 200, {...cors, 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body))}, body)
+  }
+
+  /** Rate-limited as POSTs are: each answer costs an HMAC, and credentials are not to be harvested in bulk. */
+  #iceServers(req: IncomingMessage, res: ServerResponse, cors: CorsHeaders): void {
+    if (this.#rateLimited(req, res, cors)) return
+    const body = JSON.stringify(this.#ice.answer())
+    // A credential is per visitor and short-lived: no shared cache may keep it.
+    this.#answer(res, 200, {...cors, 'content-type': JSON_TYPE, 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(body))}, body)
+  }
+
+  /** True (and answered 429) when the client is over its rate. */
+  #rateLimited(req: IncomingMessage, res: ServerResponse, cors: CorsHeaders): boolean {
+    if (this.#buckets === null) return false
+    const wait = this.#buckets.take(clientOf(req))
+    if (wait <= 0) return false
+    this.#refuse(res, cors, 429, P2PError.RATE_LIMITED(`at most ${this.#buckets.rate} messages per second`), 'rateLimited', {'retry-after': String(Math.ceil(wait))})
+    return true
   }
 
   #preflight(req: IncomingMessage, res: ServerResponse, cors: CorsHeaders): void {
@@ -467,13 +499,7 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
       this.#refuse(res, cors, 400, P2PError.BAD_CHANNEL(`app and channel names are 1-${MAX_NAME_LENGTH} characters without control characters`), 'badChannel')
       return
     }
-    if (this.#buckets !== null) {
-      const wait = this.#buckets.take(clientOf(req))
-      if (wait > 0) {
-        this.#refuse(res, cors, 429, P2PError.RATE_LIMITED(`at most ${this.#buckets.rate} messages per second`), 'rateLimited', {'retry-after': String(Math.ceil(wait))})
-        return
-      }
-    }
+    if (this.#rateLimited(req, res, cors)) return
     const tooLarge = () => {
       // Connection: close lets the server stop reading a body it will never use.
       this.#refuse(res, cors, 413, P2PError.BODY_TOO_LARGE(`bodies are at most ${this.#maxBodySize} bytes`), 'tooLarge', {connection: 'close'})
