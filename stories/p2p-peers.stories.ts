@@ -48,3 +48,32 @@ export const TwoSwarmsInOneRoom: StoryObj<PeersArgs> = {
     </div>
   `,
 }
+
+type StoryState = 'connecting' | 'online' | 'hub-unreachable' | 'offline'
+
+/**
+ * A stand-in for a swarm in one state, set as the list's `swarm` property: what
+ * `<p2p-peers>` shows in each state, without a hub or a network to break.
+ */
+function swarmIn(state: StoryState) {
+  return {
+    state, destroyed: false, connections: [], publicKey: '5f3a9c0e'.repeat(8),
+    on() {}, off() {},
+  }
+}
+
+function inState(state: StoryState): StoryObj<PeersArgs> {
+  return {
+    render: () => html`<p2p-peers .swarm=${swarmIn(state)}></p2p-peers>`,
+    parameters: {controls: {disable: true}},
+  }
+}
+
+/** No hub stream open yet: "Connecting to the hub…". */
+export const Connecting = inState('connecting')
+/** The hub answered and nobody else is in the room: "Waiting for peers…". */
+export const OnlineEmptyRoom = inState('online')
+/** Nothing listens at the hub URL, or it is not a hub: "Can’t reach the hub" (not an empty room). */
+export const HubUnreachable = inState('hub-unreachable')
+/** The browser reports no network: "Offline". */
+export const Offline = inState('offline')

@@ -48,3 +48,25 @@ export const WithPeerList: StoryObj<SwarmArgs> = {}
 export const WithSecret: StoryObj<SwarmArgs> = {
   args: {room: 'storybook-secret', secret: 'correct horse battery staple'},
 }
+
+/**
+ * The `state` attribute as a CSS hook: this page greys out its form unless the swarm
+ * is online. The hub here is a port where nothing listens, so the swarm shows
+ * `state="hub-unreachable"` and the list says it cannot reach the hub; with a hub at
+ * 127.0.0.1:9000 the `WithPeerList` story shows `connecting`, then `online`.
+ */
+export const HubUnreachable: StoryObj<SwarmArgs> = {
+  args: {hub: 'http://127.0.0.1:9', room: 'storybook-unreachable'},
+  render: ({hub, room}) => html`
+    <style>
+      .state-demo p2p-swarm:not([state='online']) form { opacity: 0.5; pointer-events: none; }
+      .state-demo p2p-swarm::before { content: 'state: ' attr(state); font: 12px ui-monospace, monospace; opacity: 0.7; }
+    </style>
+    <div class="state-demo">
+      <p2p-swarm hub=${hub} room=${room}>
+        <p2p-peers></p2p-peers>
+        <form><input placeholder="Say something" aria-label="Message"> <button type="button">Send</button></form>
+      </p2p-swarm>
+    </div>
+  `,
+}

@@ -1,4 +1,4 @@
-export {Swarm, type SwarmOptions, type SwarmStats, type SwarmEvents, type SwarmPeer, type NetworkStatus} from './swarm.js'
+export {Swarm, type SwarmOptions, type SwarmStats, type SwarmEvents, type SwarmPeer, type SwarmState, type NetworkStatus} from './swarm.js'
 export {
   ConnectionBudget, pageBudget, DEFAULT_CONNECTION_BUDGET, DEFAULT_RESERVE, DEFAULT_DIALS_PER_MINUTE, DEFAULT_DIAL_BURST,
   type ConnectionBudgetStats, type ConnectionBudgetOptions, type BudgetTicket,

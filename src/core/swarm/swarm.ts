@@ -75,6 +75,16 @@ export interface NetworkStatus {
   off(event: 'online' | 'offline', listener: () => void): void
 }
 
+/**
+ * Where the swarm stands with its hubs, for a user to see (`Swarm.state`):
+ * - `connecting`: no hub stream open yet, and none failed since the last try;
+ * - `online`: a stream to at least one hub is open;
+ * - `hub-unreachable`: none is open and at least one failed (a dead or wrong
+ *   hub URL; the client keeps retrying);
+ * - `offline`: the network status says there is no network (the hub is paused).
+ */
+export type SwarmState = 'connecting' | 'online' | 'hub-unreachable' | 'offline'
+
 export interface SwarmOptions {
   /** The room: peers of one room find each other (the signalhub "app"). */
   room: string
@@ -199,7 +209,7 @@ export type SwarmEvents = {
    * have attached to it already).
    */
   reconnect: (peer: SwarmPeer, how: 'ice-restart' | 'new-connection') => void
-  /** Anything shown in a peer list changed. */
+  /** Anything shown in a peer list changed, `state` included. */
   update: () => void
   error: (err: P2PError) => void
   close: () => void
@@ -260,6 +270,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   #offline = false
   readonly #announcer: Announcer
   #hubOutageReported = false
+  /** A hub stream failed since a hub last opened (or the network came back): see `state`. */
+  #hubFailed = false
   readonly #members: RoomMembers
 
   constructor(opts: SwarmOptions) {
@@ -306,6 +318,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#ownsHub = !opts.hubClient
     this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room, openStream: pageStreams.open, clock})
     this.#hub.on('open', this.#onHubOpen)
+    this.#hub.on('lost', this.#onHubLost)
+    this.#hub.on('update', this.#onHubUpdate)
     this.#hub.on('error', this.#onHubError)
     // One stream carries both channels (and those of the page's other swarms):
     // the messages tell themselves apart.
@@ -321,6 +335,17 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   get destroyed(): boolean {
     return this.#destroyed
+  }
+
+  /**
+   * Where this swarm stands with its hubs (see SwarmState); `update` follows
+   * each change. With several hubs, one open stream is enough to be online.
+   */
+  get state(): SwarmState {
+    if (this.#offline) return 'offline'
+    // The client's per-hub state, so a shared client that is already open counts too.
+    if (Object.values(this.#hub.stats.hubs).some(hub => hub.state === 'open')) return 'online'
+    return this.#hubFailed ? 'hub-unreachable' : 'connecting'
   }
 
   /** Resolves once the swarm listens on at least one hub. */
@@ -383,6 +408,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#opts.network?.off('offline', this.#onOffline)
     this.#opts.network?.off('online', this.#onOnline)
     this.#hub.off('open', this.#onHubOpen)
+    this.#hub.off('lost', this.#onHubLost)
+    this.#hub.off('update', this.#onHubUpdate)
     this.#hub.off('error', this.#onHubError)
     this.#subscription.close()
     this.#rooms?.destroy()
@@ -442,6 +469,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   #onOnline = () => {
     if (this.#destroyed || !this.#offline) return
     this.#offline = false
+    // The streams start over: a failure from before the outage says nothing about now.
+    this.#hubFailed = false
     debug('online: resuming', shortId(this.id))
     if (this.#ownsHub) this.#hub.resume()
     this.#announcer.restart()
@@ -455,13 +484,34 @@ export class Swarm extends Emitter<SwarmEvents> {
   #onHubOpen = () => {
     if (this.#destroyed) return
     this.#hubOutageReported = false
+    this.#hubFailed = false
     // A (re)opened stream may have missed announcements: start over quickly.
     if (!this.#offline) this.#announcer.restart()
   }
 
+  /**
+   * A hub stopped serving us. The client says so before the stream's error, so
+   * this counts as the failure: a lost last hub reads as unreachable at once,
+   * not as connecting for a moment.
+   */
+  #onHubLost = () => {
+    this.#hubFailed = true
+  }
+
+  /** A hub opened or was lost: `state` may have changed. */
+  #onHubUpdate = () => {
+    if (!this.#destroyed) this.emit('update')
+  }
+
   /** The hub client retries on its own; an outage is reported once, not per attempt. */
   #onHubError = (err: Error) => {
-    if (this.#destroyed || this.#hubOutageReported) return
+    if (this.#destroyed) return
+    // Streams fail with a P2PError; anything else is a subscriber's callback throwing.
+    if (err instanceof P2PError && !this.#hubFailed) {
+      this.#hubFailed = true
+      this.emit('update')
+    }
+    if (this.#hubOutageReported) return
     this.#hubOutageReported = true
     this.emit('error', toP2PError(err, 'ERR_HUB_UNREACHABLE'))
   }

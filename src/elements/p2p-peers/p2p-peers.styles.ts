@@ -30,12 +30,32 @@ export const styles = css`
     margin-inline-end: 0.4em;
     vertical-align: baseline;
   }
+  /*
+   * A badge sets its text colour as well as its background: text inherited
+   * from a dark page was white on the pale badge (1.1:1). Both pairs keep at
+   * least 4.5:1 (WCAG AA) in either colour scheme.
+   */
   [part~='state'] {
     font-size: 0.85em;
     padding: 0.05em 0.5em;
     border-radius: 1em;
+    color: var(--p2p-state-color, #1f2340);
     background: var(--p2p-state-background, #eef);
   }
-  [part~='state-connected'] { background: var(--p2p-connected-background, #dfd); }
+  [part~='state-connected'] {
+    color: var(--p2p-connected-color, #14421d);
+    background: var(--p2p-connected-background, #dfd);
+  }
+  @media (prefers-color-scheme: dark) {
+    [part~='state'] {
+      color: var(--p2p-state-color, #e4e6ff);
+      background: var(--p2p-state-background, #2e3150);
+    }
+    [part~='state-connected'] {
+      color: var(--p2p-connected-color, #dcffe0);
+      background: var(--p2p-connected-background, #1d4a27);
+    }
+  }
+  [part='status'] { margin: 0 0 0.5em; }
   [part='empty'] { opacity: 0.7; font-style: italic; margin: 0; }
 `

@@ -2,7 +2,7 @@ import {LitElement, html, nothing} from 'lit'
 import {customElement, property} from 'lit/decorators.js'
 import {consume} from '@lit/context'
 import {swarmContext} from '../../context/swarm-context.js'
-import type {Swarm} from '../../core/swarm/swarm.js'
+import type {Swarm, SwarmState} from '../../core/swarm/swarm.js'
 import type {SwarmPeer} from '../../core/swarm/swarm.js'
 import {styles} from './p2p-peers.styles.js'
 import {formatBytes} from '../shared/format.js'
@@ -14,6 +14,13 @@ const STATE_LABEL = {
   closed: 'closed',
 } as const
 
+/** What the list says about the hubs while the swarm is not online. */
+const SWARM_STATE_TEXT: Record<Exclude<SwarmState, 'online'>, string> = {
+  'connecting': 'Connecting to the hub…',
+  'hub-unreachable': 'Can’t reach the hub',
+  'offline': 'Offline',
+}
+
 /** A stable hue per key, so a peer keeps its colour across lists and reloads. */
 function hue(key: string): number {
   return parseInt(key.slice(0, 6) || '0', 16) % 360
@@ -21,7 +28,8 @@ function hue(key: string): number {
 
 /**
  * The live list of peers in the nearest `<p2p-swarm>`: each peer's short key,
- * connection state, round-trip time and bytes in and out.
+ * connection state, round-trip time and bytes in and out. While the swarm is
+ * not online it says why: connecting to the hub, can't reach the hub, offline.
  *
  * @summary Who is in the room, and how well connected.
  *
@@ -32,11 +40,14 @@ function hue(key: string): number {
  * @csspart key - A peer's short public key.
  * @csspart swatch - The colour dot derived from a peer's key.
  * @csspart state - A peer's state badge (also `state-connected` and so on).
+ * @csspart status - Where the swarm stands with its hubs, shown while it is not online (`data-state` names the state).
  * @csspart empty - The text shown while there are no peers.
  *
  * @cssproperty --p2p-font - Font of the list.
  * @cssproperty --p2p-mono - Font of keys.
+ * @cssproperty --p2p-state-color - Text colour of a state badge.
  * @cssproperty --p2p-state-background - Background of a state badge.
+ * @cssproperty --p2p-connected-color - Text colour of a connected badge.
  * @cssproperty --p2p-connected-background - Background of a connected badge.
  */
 @customElement('p2p-peers')
@@ -79,13 +90,17 @@ export class P2PPeersElement extends LitElement {
       ? swarm.connections.filter(p => !this.hidePending || p.state === 'connected')
       : []
     const connected = peers.filter(p => p.state === 'connected').length
+    const state = swarm && !swarm.destroyed ? swarm.state : undefined
     return html`
       <p part="header" id="header" aria-live="polite">
         <span>${connected} ${connected === 1 ? 'peer' : 'peers'} connected</span>
         ${swarm ? html`<span part="self">you: <span class="key">${swarm.publicKey.slice(0, 8)}</span></span>` : nothing}
       </p>
+      ${state && state !== 'online'
+        ? html`<p part="status" role="status" data-state=${state}>${SWARM_STATE_TEXT[state]}</p>`
+        : nothing}
       ${peers.length === 0
-        ? html`<p part="empty">${swarm ? 'Waiting for peers…' : 'Not in a room.'}</p>`
+        ? (swarm ? (state === 'online' ? html`<p part="empty">Waiting for peers…</p>` : nothing) : html`<p part="empty">Not in a room.</p>`)
         : html`
           <table part="table" aria-label=${this.label}>
             <thead><tr><th scope="col">Peer</th><th scope="col">State</th><th scope="col">RTT</th><th scope="col">In</th><th scope="col">Out</th></tr></thead>

@@ -3,7 +3,7 @@ import {customElement, property} from 'lit/decorators.js'
 import {provide} from '@lit/context'
 import {swarmContext} from '../../context/swarm-context.js'
 import {Swarm} from '../../core/swarm/swarm.js'
-import type {SwarmPeer} from '../../core/swarm/swarm.js'
+import type {SwarmPeer, SwarmState} from '../../core/swarm/swarm.js'
 import type {Identity} from '../../core/crypto/identity.js'
 import {claimPageIdentity, type IdentityClaim} from '../../core/swarm/page-identity.js'
 import {pageNetwork} from './page-network.js'
@@ -38,6 +38,8 @@ const iceServersConverter = {
  * @summary A peer-to-peer room: the context every other p2p element lives in.
  *
  * @slot - The app: p2p elements and any markup.
+ *
+ * @attr {'connecting' | 'online' | 'hub-unreachable' | 'offline'} state - Read-only: where the swarm stands with its hubs, for CSS (`p2p-swarm[state=hub-unreachable]`). Set by the element; a value set from outside is put back. Absent while there is no swarm (no hub or room).
  *
  * @event p2p-peer-connect - A peer proved its key and joined. `detail: {peer, publicKey}`.
  * @event p2p-peer-disconnect - A peer left, vanished or failed. `detail: {peer, publicKey, error?}`.
@@ -79,6 +81,32 @@ export class P2PSwarmElement extends LitElement {
   /** The live swarm, provided to descendants; replaced when hub, room or settings change. */
   @provide({context: swarmContext})
   swarm: Swarm | undefined
+
+  /**
+   * Where the swarm stands with its hubs (read-only; also the `state`
+   * attribute): `connecting`, `online`, `hub-unreachable` or `offline`;
+   * undefined while there is no swarm (no hub or room).
+   */
+  get state(): SwarmState | undefined {
+    return this.swarm?.state
+  }
+
+  static override get observedAttributes(): string[] {
+    return [...super.observedAttributes, 'state']
+  }
+
+  override attributeChangedCallback(name: string, old: string | null, value: string | null): void {
+    // The attribute mirrors the swarm: a value written from outside is put back.
+    if (name === 'state') this.#reflectState()
+    else super.attributeChangedCallback(name, old, value)
+  }
+
+  #reflectState(): void {
+    const state = this.state
+    if (this.getAttribute('state') === (state ?? null)) return
+    if (state) this.setAttribute('state', state)
+    else this.removeAttribute('state')
+  }
 
   #claim: IdentityClaim | undefined
   #onPageHide = () => this.#stop()
@@ -140,13 +168,16 @@ export class P2PSwarmElement extends LitElement {
       this.dispatchEvent(new PeerReconnectEvent({peer, publicKey: peer.publicKey!, how}))
     })
     swarm.on('error', (error: P2PError) => this.dispatchEvent(new P2PErrorEvent(error)))
+    swarm.on('update', () => this.#reflectState())
     this.swarm = swarm
+    this.#reflectState()
   }
 
   #stop(): void {
     if (!this.swarm) return
     this.swarm.destroy()
     this.swarm = undefined
+    this.#reflectState()
     this.#claim?.release()
     this.#claim = undefined
   }
