@@ -1,0 +1,58 @@
+// The demo pages fold their peer list away, so they use <p2p-swarm state="…"> as a CSS
+// hook to say when the hub cannot be reached or the browser is offline. A real hub
+// process, the demo server, the system Chromium; offline through Chromium's own
+// network emulation (navigator.onLine and the window's offline event, as a user meets it).
+import {after, before, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {randomBytes} from 'node:crypto'
+import type {Page} from 'puppeteer-core'
+import type {HubProcess} from '../../scripts/hub-process.js'
+import type {LaunchedChromium} from '../../scripts/browser.js'
+import type {DemoServer} from '../../scripts/demo-server.js'
+import {startDemoStack} from './helpers.js'
+
+/** Nothing listens there (the discard port): connections are refused at once. */
+const DEAD_HUB = 'http://127.0.0.1:9'
+const TIMEOUT = 30_000
+
+let hub: HubProcess
+let demo: DemoServer
+let chromium: LaunchedChromium
+let close: () => Promise<void>
+
+before(async () => {
+  ;({hub, demo, chromium, close} = await startDemoStack())
+})
+
+after(async () => {
+  await close?.()
+})
+
+/** Waits until the page's swarm is in `state`, then says which banners are shown. */
+async function bannersIn(page: Page, state: string): Promise<string[]> {
+  await page.waitForFunction(s => document.querySelector('p2p-swarm')?.getAttribute('state') === s, {timeout: TIMEOUT, polling: 100}, state)
+  return page.evaluate(() => [...document.querySelectorAll<HTMLElement>('.hub-banner')]
+    .filter(banner => getComputedStyle(banner).display !== 'none')
+    .map(banner => banner.textContent!.trim()))
+}
+
+for (const demoPage of ['chat.html', 'files.html']) {
+  test(`${demoPage}: a hub where nothing listens shows the unreachable banner; a good hub shows none, offline shows the offline one`, async () => {
+    const room = `e2e-${randomBytes(4).toString('hex')}`
+    const dead = await chromium.browser.newPage()
+    const good = await chromium.browser.newPage()
+    try {
+      await dead.goto(`${demo.url}/${demoPage}?hub=${encodeURIComponent(DEAD_HUB)}&room=${room}`)
+      assert.deepEqual(await bannersIn(dead, 'hub-unreachable'), ['Can’t reach the signalling hub, so new tabs can’t find this one. Retrying…'])
+
+      await good.goto(`${demo.url}/${demoPage}?hub=${encodeURIComponent(hub.url)}&room=${room}`)
+      assert.deepEqual(await bannersIn(good, 'online'), [])
+      await good.setOfflineMode(true)
+      assert.deepEqual(await bannersIn(good, 'offline'), ['You are offline. The room picks up again when the network is back.'])
+      await good.setOfflineMode(false)
+      assert.deepEqual(await bannersIn(good, 'online'), [])
+    } finally {
+      await Promise.all([dead.close(), good.close()])
+    }
+  })
+}
