@@ -56,6 +56,14 @@ describe('swarm state: <p2p-swarm state> and <p2p-peers> say where the swarm sta
     el.remove()
   })
 
+  it('a URL that answers but is no hub (this test server): state="hub-unreachable" too', async () => {
+    const el = await fixture<P2PSwarmElement>(html`
+      <p2p-swarm hub=${location.origin} room=${freshRoom()} @p2p-error=${() => {}}><p2p-peers></p2p-peers></p2p-swarm>`)
+    await stateAttribute(el, 'hub-unreachable')
+    expect((await shown(el.querySelector<P2PPeersElement>('p2p-peers')!)).status).to.equal('Can’t reach the hub')
+    el.remove()
+  })
+
   it('a good hub: state goes from "connecting" to "online", then the list waits for peers', async () => {
     const el = document.createElement('p2p-swarm')
     el.hub = hubUrl()
@@ -137,6 +145,8 @@ describe('<p2p-peers> badges in both colour schemes', () => {
           <p2p-swarm hub=${hubUrl()} room=${room}></p2p-swarm>
         </div>`)
       const el = root.querySelector<P2PSwarmElement>('p2p-swarm')!
+      // The fixture awaited the div, not the swarm element's own start.
+      await el.updateComplete
       await until(el.swarm!, ['update'], () => el.swarm!.peers.length === 1, 'a connected peer')
       const list = el.querySelector<P2PPeersElement>('p2p-peers')!
       await list.updateComplete
