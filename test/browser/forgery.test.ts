@@ -174,4 +174,20 @@ describe('forged signalling from a stranger on the hub', () => {
     expect(a.peers[0].publicKey).to.equal(b.publicKey)
     expect(a.stats.forgedSignals).to.equal(0)
   })
+  it('an offer pending beside a peer goes when that peer says goodbye', async function () {
+    this.timeout(90_000)
+    const room = freshRoom()
+    const [a, b] = swarms = createSwarms(2, room)
+    await fullMesh(swarms)
+    const offers = await realOffers(1)
+    cleanup.push(offers.close)
+    const created = a.stats.connectionsCreated
+    // A late offer under B's id (a glare's loser, or a stranger's): answered beside B's connection.
+    await fetch(`${hubUrl()}/v1/${room}/${a.id}`, {method: 'POST', body: JSON.stringify({from: b.id, to: a.id, signal: {type: 'offer', sdp: offers.sdps[0]}, attempt: attempt()})})
+    await until(a, ['update'], () => a.stats.connectionsCreated === created + 1, 'the offer answered beside B')
+    b.destroy()
+    // Left to its connect timeout (20 s), it would close as a failed replacement and count as forged.
+    await until(a, ['update'], () => a.peers.length === 0 && a.stats.connectionsClosed === a.stats.connectionsCreated, 'every connection of A closed', 60_000)
+    expect(a.stats.forgedSignals).to.equal(0, 'dropped with B, not timed out')
+  })
 })

@@ -888,6 +888,15 @@ export class Swarm extends Emitter<SwarmEvents> {
     const droppedByUs = this.#connections.get(conn.id) !== conn
     if (!droppedByUs) this.#connections.delete(conn.id)
     this.#stats.connectionsClosed++
+    const beside = this.#replacements.get(conn.id)
+    if (beside && !droppedByUs) {
+      this.#replacements.delete(conn.id)
+      // The peer said goodbye: an offer still pending under its id is a stale one (a glare's
+      // loser that came late) or a stranger's, and goes. Its end broke: the offer is likely
+      // its new attempt, and takes the id as any connection does (seen and counted as one).
+      if (!err) this.#discard(beside)
+      else this.#connections.set(conn.id, beside)
+    }
     if (err?.code === 'ERR_PEER_TIMEOUT' || (err?.code === 'ERR_CONNECTION_FAILED' && conn.connectedAt === null)) this.#stats.timeouts++
     if (err?.code === 'ERR_INVALID_SIGNATURE' || err?.code === 'ERR_HANDSHAKE' || err?.code === 'ERR_SELF_CONNECTION') this.#stats.authFailures++
     if (err?.code === 'ERR_ADMISSION_REFUSED') this.#stats.admissionRefused++
