@@ -5,7 +5,12 @@ import {randomBytes} from 'node:crypto'
 import {chromeLauncher} from '@web/test-runner-chrome'
 import {prebundlePlugin, typescriptPlugin, CHROMIUM_ARGS, CHROMIUM_PATH} from './scripts/dev-plugins.js'
 import {startHubProcess} from './scripts/hub-process.js'
-import {startTurnProcess, turnCredentials} from './scripts/turn-process.js'
+import {startTurnProcess} from './scripts/turn-process.js'
+import {tsImport} from 'tsx/esm/api'
+
+// The hub's own credential math (one copy), loaded through tsx as the hub process is.
+const {turnCredentials} = await tsImport('./src/server/ice.ts', import.meta.url)
+const now = () => Math.floor(Date.now() / 1000)
 
 let hub
 
@@ -20,10 +25,11 @@ const hubPlugin = {
 }
 
 // Two coturns: one with a long-term credential, one with TURN REST API credentials
-// (coturn takes one mode per server). Pages get `{longTerm, rest: {valid, expired}}`,
-// or `{error}` when turnserver would not start: that fails the TURN tests saying
-// why, not the whole run.
-/** @type {import('./scripts/turn-process.js').TurnProcess[]} */
+// (coturn takes one mode per server), and a second hub process that hands out the
+// latter's credentials on GET /v1/ice. Pages get `{longTerm, rest: {valid, expired},
+// iceHub}`, or `{error}` when turnserver would not start: that fails the TURN tests
+// saying why, not the whole run.
+/** @type {{close(): Promise<void>}[]} */
 const turnServers = []
 let turnInfo
 const turnPlugin = {
@@ -36,11 +42,14 @@ const turnPlugin = {
       turnServers.push(longTerm)
       const rest = await startTurnProcess({secret})
       turnServers.push(rest)
+      const iceHub = await startHubProcess({args: ['--rate-limit', '100000', '--turn', rest.urls, '--turn-secret', secret, '--turn-ttl', '600']})
+      turnServers.push(iceHub)
       turnInfo = {
+        iceHub: iceHub.url,
         longTerm: {urls: longTerm.urls, username: longTerm.username, credential: longTerm.credential},
         rest: {
-          valid: {urls: rest.urls, ...turnCredentials(secret, 'alice')},
-          expired: {urls: rest.urls, ...turnCredentials(secret, 'bob', -60)},
+          valid: {urls: rest.urls, ...turnCredentials(secret, 'alice', now() + 12 * 3600)},
+          expired: {urls: rest.urls, ...turnCredentials(secret, 'bob', now() - 60)},
         },
       }
     } catch (err) {

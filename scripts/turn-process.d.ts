@@ -5,7 +5,7 @@ export interface TurnProcessOptions {
   bin?: string
   /** The long-term credential's user name (ignored with `secret`). */
   username?: string
-  /** Run with `use-auth-secret` and this secret, for TURN REST API credentials (see `turnCredentials`). */
+  /** Run with `use-auth-secret` and this secret, for TURN REST API credentials (see `turnCredentials` in src/server/ice.ts). */
   secret?: string
   /** Milliseconds to wait for the server to answer STUN. */
   timeout?: number
@@ -26,6 +26,3 @@ export interface TurnProcess {
 
 /** Rejects with the server's output when it is missing or does not answer. */
 export function startTurnProcess(options?: TurnProcessOptions): Promise<TurnProcess>
-
-/** TURN REST API credentials for a server run with `secret`, valid for `ttlSeconds` (negative: already expired). */
-export function turnCredentials(secret: string, userId: string, ttlSeconds?: number): {username: string, credential: string}

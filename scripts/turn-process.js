@@ -1,6 +1,7 @@
 // Starts coturn's turnserver on loopback as a child process, for the TURN tests:
 // long-term credentials (a fresh random password each run) or, given a secret,
-// time-limited TURN REST API credentials; plain UDP/TCP only, relaying between
+// time-limited TURN REST API credentials (minted by src/server/ice.ts's
+// turnCredentials, the hub's own); plain UDP/TCP only, relaying between
 // loopback addresses. Resolves once the server answers a STUN Binding request,
 // which is the one sure sign that it listens.
 import {spawn} from 'node:child_process'
@@ -9,7 +10,7 @@ import {createServer} from 'node:net'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {createHmac, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 
 const HOST = '127.0.0.1'
 const BINDING_REQUEST = 0x0001
@@ -69,17 +70,6 @@ function stunAnswers(port, timeout) {
     const deadline = setTimeout(() => done(false), timeout)
     send()
   })
-}
-
-/**
- * Credentials for a server run with `use-auth-secret` (coturn's TURN REST API), as
- * docs/turn.md shows an app server minting them: the username is the expiry time
- * (Unix seconds) and an id, the password the base64 HMAC-SHA1 of it under the secret.
- */
-export function turnCredentials(secret, userId, ttlSeconds = 12 * 3600) {
-  const username = `${Math.floor(Date.now() / 1000) + ttlSeconds}:${userId}`
-  const credential = createHmac('sha1', secret).update(username).digest('base64')
-  return {username, credential}
 }
 
 export async function startTurnProcess(options = {}) {

@@ -6,7 +6,7 @@ import type {P2PSwarmElement} from '../../src/elements/p2p-swarm/p2p-swarm.js'
 import type {Swarm} from '../../src/core/swarm/swarm.js'
 import type {P2PError} from '../../src/core/errors.js'
 import type {P2PErrorEvent} from '../../src/events/error-event.js'
-import {restTurnServer, selectedCandidates, turnServer, type TurnServer} from './helpers/turn.js'
+import {iceHub, restTurnServer, selectedCandidates, turnServer, type TurnServer} from './helpers/turn.js'
 
 type SwarmHelpers = typeof import('./helpers/swarm.js')
 let helpers: SwarmHelpers
@@ -178,6 +178,34 @@ describe('TURN relay (loopback coturn)', () => {
     }
     // simple-peer's namespace was on too, and it logs the options it is given.
     expect(log).to.contain('simple-peer')
+  })
+
+  it('two <p2p-swarm> elements without ice-servers relay through the TURN server their hub names, with credentials it minted', async () => {
+    const hub = iceHub()
+    const room = helpers.freshRoom('turn-hub')
+    const root = await fixture<HTMLDivElement>(html`
+      <div>
+        <p2p-swarm id="a" hub=${hub} room=${room} ice-transport-policy="relay"></p2p-swarm>
+        <p2p-swarm id="b" hub=${hub} room=${room} ice-transport-policy="relay"></p2p-swarm>
+      </div>`)
+    const a = root.querySelector<P2PSwarmElement>('#a')!
+    const b = root.querySelector<P2PSwarmElement>('#b')!
+    try {
+      expect(a.iceServers).to.equal(undefined)
+      await bothConnected(a.swarm!, b.swarm!)
+      const {urls} = restTurnServer().valid
+      for (const el of [a, b]) {
+        const {local, remote} = await chosenPair(el.swarm!)
+        expect([local.candidateType, remote.candidateType]).to.deep.equal(['relay', 'relay'])
+        expect(local.url).to.equal(urls)
+        // The credential ICE used came from the hub: the page never held coturn's secret.
+        const [server] = el.swarm!.peers[0].rtc.getConfiguration().iceServers!
+        expect(server.username).to.match(/^\d+:[\w-]+$/)
+        expect(server.username).to.not.equal(restTurnServer().valid.username)
+      }
+    } finally {
+      root.remove()
+    }
   })
 
   it('an unusable ICE server list is ERR_INVALID_ARGUMENT, and its message never carries the credential', async () => {

@@ -8,7 +8,11 @@ import type {IceAnswer} from '../../src/server/ice.js'
 import {createHub} from '../../src/server/hub.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {startHubProcess} from '../../scripts/hub-process.js'
+import {HubIceConfig} from '../../src/core/hub-client/ice-config.js'
+import type {OpenStream} from '../../src/core/hub-client/sse.js'
+import {VirtualClock} from '../../src/core/gossip/simulation.js'
 import {send, startHub} from './helpers.js'
+import {until} from '../shared/until.js'
 import type {StartedHub} from './helpers.js'
 
 const started: StartedHub[] = []
@@ -156,5 +160,113 @@ describe('cli', {timeout: 90_000}, () => {
       assert.match(bad.stderr, new RegExp(`ERR_INVALID_ARGUMENT: ${flag} `), args.join(' '))
       assert.ok(!bad.stderr.includes(SECRET) && !bad.stdout.includes(SECRET), `${args.join(' ')}: the secret printed`)
     }
+  })
+})
+
+describe('HubIceConfig (the client)', {timeout: 20_000}, () => {
+  const EPOCH = 1_800_000_000_000
+  /** A fetch that answers each hub's /v1/ice from `answers` (a function per call), counting calls per URL. */
+  function fakeFetch(answers: Record<string, () => Response | Promise<Response>>) {
+    const calls: string[] = []
+    const impl = (async (url: string) => {
+      calls.push(url)
+      const answer = answers[url]
+      if (!answer) throw new TypeError('fetch failed')
+      return answer()
+    }) as unknown as typeof fetch
+    return {impl, calls}
+  }
+  const json = (value: unknown, status = 200) => () => new Response(JSON.stringify(value), {status, headers: {'content-type': 'application/json'}})
+
+  test('uses the first hub that answers: a dead hub and a hub without the route (404) are skipped; none at all is no servers', async () => {
+    const servers = [{urls: ['turn:127.0.0.1:3478'], username: '1:x', credential: 'c'}]
+    const {impl, calls} = fakeFetch({
+      'http://old.example/v1/ice': json({error: 'ERR_NOT_FOUND'}, 404),
+      'http://good.example/v1/ice': json({iceServers: servers}),
+    })
+    const ice = new HubIceConfig({hubs: ['http://dead.example', 'http://old.example/', 'http://good.example'], fetch: impl})
+    assert.deepEqual(await ice.ready(), servers)
+    assert.deepEqual(calls, ['http://dead.example/v1/ice', 'http://old.example/v1/ice', 'http://good.example/v1/ice'])
+    assert.deepEqual(ice.servers, servers)
+    assert.equal(calls.length, 3, 'nothing expires: no fetch again')
+    ice.destroy()
+
+    const none = new HubIceConfig({hubs: ['http://dead.example'], fetch: fakeFetch({'http://x/v1/ice': json({iceServers: 'no'})}).impl})
+    assert.deepEqual(await none.ready(), [])
+    none.destroy()
+  })
+
+  test('fetches again ahead of expiry, so connections made later get fresh credentials; a failed refresh is retried when read', async () => {
+    const clock = new VirtualClock()
+    const epochNow = () => EPOCH + clock.now()
+    let round = 0
+    let down = false
+    const {impl, calls} = fakeFetch({
+      'http://hub.example/v1/ice': () => {
+        if (down) throw new TypeError('fetch failed')
+        round++
+        const expires = Math.floor(epochNow() / 1000) + 3600
+        return json({iceServers: [{urls: ['turn:127.0.0.1:3478'], username: `${expires}:r${round}`, credential: 'c'}], expires})()
+      },
+    })
+    const ice = new HubIceConfig({hubs: ['http://hub.example'], fetch: impl, clock, epochNow})
+    const first = await ice.ready()
+    assert.match(String(first[0].username), /:r1$/)
+    // Up to five minutes before expiry the credential is current: reading it fetches nothing.
+    clock.run(3600_000 - 5 * 60_000 - 1)
+    assert.equal(ice.servers, first)
+    assert.equal(calls.length, 1)
+    // Then the refresh timer fetches new ones, which the next connection gets.
+    clock.run(3600_000 - 5 * 60_000)
+    await until(() => ice.servers[0].username!.endsWith(':r2'), 'the refreshed credential')
+    assert.equal(calls.length, 2)
+    // A refresh that fails leaves the current list (still valid for the margin) and is tried again on a later read.
+    down = true
+    clock.run(2 * 3600_000)
+    assert.equal(calls.length, 3, 'the timer fetched again')
+    down = false
+    await until(() => ice.servers[0].username!.endsWith(':r3'), 'a read fetching again after the failed refresh')
+    assert.equal(calls.length, 4)
+    ice.destroy()
+    assert.equal(clock.pending, 0, 'destroy clears the refresh timer')
+  })
+
+  test('gate() holds streams back until the first answer is in, so no connection is dialled without it; a stream closed meanwhile never opens', async () => {
+    let answer!: () => void
+    const pending = new Promise<void>(resolve => { answer = resolve })
+    const {impl} = fakeFetch({'http://hub.example/v1/ice': async () => {
+      await pending
+      return json({iceServers: [{urls: 'stun:127.0.0.1:3478'}]})()
+    }})
+    const ice = new HubIceConfig({hubs: ['http://hub.example'], fetch: impl})
+    const opened: string[] = []
+    const closed: string[] = []
+    const open = ((url: string) => {
+      opened.push(url)
+      return {close: () => closed.push(url)}
+    }) as OpenStream
+    const gated = ice.gate(open)
+    const target = {hub: 'http://hub.example', app: 'room', channels: ['all']}
+    const kept = gated('http://hub.example/v1/room/all', {onopen() {}, onmessage() {}, onerror() {}} as never, target)
+    const dropped = gated('http://hub.example/v1/room/x', {onopen() {}, onmessage() {}, onerror() {}} as never, target)
+    dropped.close()
+    // The answer is held by the test: nothing can open before it, however long this takes.
+    assert.deepEqual(opened, [], 'nothing opens before the ICE servers are in')
+    answer()
+    await ice.ready()
+    await until(() => opened.length === 1, 'the held stream opening')
+    assert.deepEqual(opened, ['http://hub.example/v1/room/all'])
+    kept.close()
+    assert.deepEqual(closed, ['http://hub.example/v1/room/all'])
+    ice.destroy()
+  })
+
+  test('against a real hub, the credential it reads is the hub\'s HMAC', async () => {
+    const {url} = await hubWith({ice: {turn: [TURN], turnSecret: SECRET}})
+    const ice = new HubIceConfig({hubs: [url]})
+    const [server] = await ice.ready()
+    assert.deepEqual(server.urls, [TURN])
+    assert.equal(server.credential, createHmac('sha1', SECRET).update(String(server.username)).digest('base64'))
+    ice.destroy()
   })
 })

@@ -7,6 +7,7 @@ import {generateIdentity, type Identity} from '../crypto/identity.js'
 import {RoomCipher} from '../crypto/room-cipher.js'
 import {HubClient, type Subscription} from '../hub-client/hub-client.js'
 import {pageStreams} from '../hub-client/shared-streams.js'
+import type {OpenStream} from '../hub-client/sse.js'
 import type {MuxOptions} from '../mux/mux.js'
 import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal} from './messages.js'
 import {PeerConnection} from './peer-connection.js'
@@ -92,14 +93,23 @@ export interface SwarmOptions {
   hubs?: string[]
   /** Or a hub client to share (then `hubs` is ignored and the swarm does not destroy it). */
   hubClient?: HubClient
+  /**
+   * How the hub client it makes opens event streams: the page's shared streams
+   * by default. `<p2p-swarm>` holds them back until its hub's ICE servers are in.
+   */
+  openStream?: OpenStream
   /** This peer's key pair; a fresh one when omitted. */
   identity?: Identity
   /** Most connections at once, pending ones included. */
   maxPeers?: number
   /** When set, signalling is encrypted (AES-GCM) and only holders of the secret can join. */
   secret?: string
-  /** STUN/TURN servers. Empty by default: no third party unless the app names one. */
-  iceServers?: RTCIceServer[]
+  /**
+   * STUN/TURN servers. Empty by default: no third party unless the app names one.
+   * A function is asked for each new connection, so credentials that expire
+   * (a hub's `/v1/ice`, see HubIceConfig) are fresh for connections made later.
+   */
+  iceServers?: RTCIceServer[] | (() => RTCIceServer[])
   iceTransportPolicy?: RTCIceTransportPolicy
   /** Called with a proven public key (hex) before a peer is admitted; return false to refuse. */
   admit?: (publicKey: string) => boolean | Promise<boolean>
@@ -316,7 +326,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     const pool = opts.pool === undefined ? pagePool : opts.pool
     this.#rooms = pool && this.#roomLinks(pool, clock)
     this.#ownsHub = !opts.hubClient
-    this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room, openStream: pageStreams.open, clock})
+    this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room, openStream: opts.openStream ?? pageStreams.open, clock})
     this.#hub.on('open', this.#onHubOpen)
     this.#hub.on('lost', this.#onHubLost)
     this.#hub.on('update', this.#onHubUpdate)
@@ -738,6 +748,11 @@ export class Swarm extends Emitter<SwarmEvents> {
     return conn
   }
 
+  #iceServers(): RTCIceServer[] {
+    const servers = this.#opts.iceServers ?? []
+    return typeof servers === 'function' ? servers() : servers
+  }
+
   /** A new connection to `remoteId`, counted against the budget (null when it refused); the caller files it and emits `update`. */
   #create(remoteId: string, initiator: boolean, trusted: boolean): PeerConnection | null {
     let conn: PeerConnection
@@ -746,7 +761,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         id: remoteId,
         initiator,
         identity: this.identity,
-        rtcConfig: {iceServers: this.#opts.iceServers ?? [], iceTransportPolicy: this.#opts.iceTransportPolicy ?? 'all'},
+        rtcConfig: {iceServers: this.#iceServers(), iceTransportPolicy: this.#opts.iceTransportPolicy ?? 'all'},
         connectTimeout: this.#opts.connectTimeout ?? 20_000,
         mux: this.#opts.mux,
         admit: key => this.#admit(key),

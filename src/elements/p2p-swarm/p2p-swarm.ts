@@ -7,6 +7,8 @@ import type {SwarmPeer, SwarmState} from '../../core/swarm/swarm.js'
 import type {Identity} from '../../core/crypto/identity.js'
 import {claimPageIdentity, type IdentityClaim} from '../../core/swarm/page-identity.js'
 import {pageNetwork} from './page-network.js'
+import {HubIceConfig} from '../../core/hub-client/ice-config.js'
+import {pageStreams} from '../../core/hub-client/shared-streams.js'
 import {P2PError} from '../../core/errors.js'
 import {PeerConnectEvent} from '../../events/peer-connect-event.js'
 import {PeerDisconnectEvent} from '../../events/peer-disconnect-event.js'
@@ -65,7 +67,10 @@ export class P2PSwarmElement extends LitElement {
   /** Shared secret: encrypts signalling, so only holders of the secret can join. */
   @property() secret = ''
 
-  /** STUN/TURN servers, as a JSON array of RTCIceServer. Empty: host candidates only. */
+  /**
+   * STUN/TURN servers, as a JSON array of RTCIceServer. Unset: those the hub
+   * hands out on `GET /v1/ice` (none from a hub that names none: host candidates only).
+   */
   @property({attribute: 'ice-servers', converter: iceServersConverter}) iceServers?: RTCIceServer[]
 
   /** `relay` forces every connection through TURN. */
@@ -109,6 +114,8 @@ export class P2PSwarmElement extends LitElement {
   }
 
   #claim: IdentityClaim | undefined
+  /** The hub's ICE servers, while `ice-servers` is unset. */
+  #hubIce: HubIceConfig | undefined
   #onPageHide = () => this.#stop()
   // A page restored from the back/forward cache comes back without its swarm.
   #onPageShow = (e: PageTransitionEvent) => {
@@ -144,20 +151,25 @@ export class P2PSwarmElement extends LitElement {
     this.#stop()
     const hubs = this.hub.split(/\s+/).filter(Boolean)
     if (!hubs.length || !this.room || !this.isConnected) return
+    // The page named none: the hub's. The swarm's streams wait for them, so its
+    // first connection has them; each later connection asks again (fresh credentials).
+    const ice = this.iceServers ? undefined : new HubIceConfig({hubs})
     let swarm: Swarm
     const claim = this.identity ? undefined : claimPageIdentity(this.room)
     try {
       swarm = new Swarm({
         hubs, room: this.room, maxPeers: this.maxPeers, secret: this.secret || undefined,
-        iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy, identity: this.identity ?? claim?.identity,
+        iceServers: ice ? () => ice.servers : this.iceServers, openStream: ice?.gate(pageStreams.open), iceTransportPolicy: this.iceTransportPolicy, identity: this.identity ?? claim?.identity,
         network: pageNetwork,
       })
     } catch (err) {
+      ice?.destroy()
       claim?.release()
       this.dispatchEvent(new P2PErrorEvent(err as P2PError))
       return
     }
     this.#claim = claim
+    this.#hubIce = ice
     swarm.on('connect', (peer: SwarmPeer) => {
       this.dispatchEvent(new PeerConnectEvent({peer, publicKey: peer.publicKey!}))
     })
@@ -174,6 +186,8 @@ export class P2PSwarmElement extends LitElement {
   }
 
   #stop(): void {
+    this.#hubIce?.destroy()
+    this.#hubIce = undefined
     if (!this.swarm) return
     this.swarm.destroy()
     this.swarm = undefined

@@ -12,6 +12,8 @@ interface TurnServers {
   longTerm: TurnServer
   /** `use-auth-secret`: credentials minted as docs/turn.md shows, one valid, one expired a minute ago. */
   rest: {valid: TurnServer, expired: TurnServer}
+  /** A hub process started with `--turn <rest's URL> --turn-secret <its secret>`: it hands out credentials on GET /v1/ice. */
+  iceHub: string
 }
 
 declare global {
@@ -30,6 +32,11 @@ function servers(): TurnServers {
 /** The run's long-term-credential TURN server; throws why when it did not start. */
 export function turnServer(): TurnServer {
   return {...servers().longTerm}
+}
+
+/** The URL of the hub that mints credentials for the REST API TURN server. */
+export function iceHub(): string {
+  return servers().iceHub
 }
 
 /** The run's REST API TURN server with a valid and an expired credential. */
