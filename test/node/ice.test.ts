@@ -220,12 +220,19 @@ describe('HubIceConfig (the client)', {timeout: 20_000}, () => {
     clock.run(3600_000 - 5 * 60_000)
     await until(() => ice.servers[0].username!.endsWith(':r2'), 'the refreshed credential')
     assert.equal(calls.length, 2)
-    // A refresh that fails leaves the current list (still valid for the margin) and is tried again on a later read.
+    // A refresh that fails leaves the current list (still valid for the margin); a read a minute later
+    // fetches again, and reads before that do not (a hub that cannot answer is not asked per connection).
     down = true
     clock.run(2 * 3600_000)
     assert.equal(calls.length, 3, 'the timer fetched again')
     down = false
-    await until(() => ice.servers[0].username!.endsWith(':r3'), 'a read fetching again after the failed refresh')
+    // The fake fetch does no I/O: by the next macrotask the failed refresh's promise chain has run.
+    await new Promise(resolve => setImmediate(resolve))
+    clock.run(2 * 3600_000 + 59_999)
+    assert.match(String(ice.servers[0].username), /:r2$/)
+    assert.equal(calls.length, 3, 'no fetch within a minute of the failure')
+    clock.run(2 * 3600_000 + 60_000)
+    await until(() => ice.servers[0].username!.endsWith(':r3'), 'a read fetching again a minute after the failed refresh')
     assert.equal(calls.length, 4)
     ice.destroy()
     assert.equal(clock.pending, 0, 'destroy clears the refresh timer')

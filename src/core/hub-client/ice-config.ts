@@ -15,6 +15,12 @@ const debug = createDebug('p2p:hub-client')
 
 /** At most this long before expiry, a credential is fetched again (5 min); less for a short-lived one. */
 const MAX_MARGIN_MS = 5 * 60_000
+/**
+ * After no hub answered, the next read waits this long before asking again: a
+ * hub without the route (signalhub's) or a rate-limited one is not asked once
+ * per new connection, taking the tokens its POSTs need.
+ */
+const RETRY_MS = 60_000
 
 export interface HubIceConfigOptions {
   /** Hub URLs, tried in order. */
@@ -41,7 +47,7 @@ export class HubIceConfig {
   readonly #epochNow: () => number
   readonly #timeout: number
   #servers: RTCIceServer[] = []
-  /** Epoch milliseconds from which the list is fetched again; 0 after a failure, Infinity when nothing expires. */
+  /** Epoch milliseconds from which the list is fetched again: ahead of expiry, a while after a failure, never (Infinity) when nothing expires. */
   #staleAt = 0
   #inFlight: Promise<void> | null = null
   #timer: unknown = null
@@ -69,8 +75,9 @@ export class HubIceConfig {
 
   /**
    * The list for a connection made now. Read past the refresh time (the timer
-   * ahead of expiry failed, or the last fetch did), it starts another fetch and
-   * answers the current list, which the margin keeps valid a while longer.
+   * ahead of expiry failed, or a minute after a fetch that did), it starts
+   * another fetch and answers the current list, which the margin keeps valid a
+   * while longer.
    */
   get servers(): RTCIceServer[] {
     if (!this.#destroyed && this.#epochNow() >= this.#staleAt) void this.#refresh()
@@ -118,7 +125,7 @@ export class HubIceConfig {
       this.#use(answer)
       return
     }
-    this.#staleAt = 0
+    this.#staleAt = this.#epochNow() + RETRY_MS
   }
 
   async #fetchFrom(hub: string): Promise<IceAnswer | null> {
