@@ -4,6 +4,8 @@
 import {describe, test, before, after} from 'node:test'
 import assert from 'node:assert/strict'
 import {createRequire} from 'node:module'
+import {spawn} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
 import type {Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {HubClient} from '../../src/core/hub-client/hub-client.js'
@@ -149,6 +151,33 @@ describe('signalhub interop', {timeout: 15_000}, () => {
     assert.deepEqual(await theirsSees, [{type: 'connect', from: 'p2p-elements'}, {type: 'connect', from: 'signalhub'}])
     assert.equal(ours.stats.hubs[url].state, 'open')
     assert.equal(ours.stats.hubs[url].broadcastsOut, 1)
+  })
+
+  test("our client gets ready and its messages from signalhub's server as a process, which sends no byte before the first message", async () => {
+    const bin = fileURLToPath(new URL('../../node_modules/.bin/signalhub', import.meta.url))
+    const child = spawn(bin, ['listen', '-p', '0', '-h', '127.0.0.1', '--quiet'], {stdio: ['ignore', 'pipe', 'inherit']})
+    cleanups.push(() => new Promise<void>(resolve => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill('SIGTERM')
+    }))
+    let out = ''
+    child.stdout.setEncoding('utf8')
+    const port = await within(new Promise<string>(resolve => child.stdout.on('data', (chunk: string) => {
+      out += chunk
+      const m = out.match(/listening on port (\d+)/)
+      if (m) resolve(m[1])
+    })), 20_000, 'signalhub listening')
+    const url = `http://127.0.0.1:${port}`
+    const ours = ourClient('process', [url])
+    const box = collector()
+    // Ready on the answer's status and type: the body stays empty until a message.
+    await within(ours.subscribe(['all', 'peer-c'], box.onMessage).ready, 20_000, 'ready')
+    assert.equal(ours.stats.hubs[url].state, 'open')
+    await ours.broadcast('all', {type: 'connect', from: 'p2p-elements'})
+    await ours.broadcast('peer-c', {from: 'p2p-elements', signal: {type: 'answer'}})
+    await box.until(2)
+    assert.deepEqual(box.messages, [{type: 'connect', from: 'p2p-elements'}, {from: 'p2p-elements', signal: {type: 'answer'}}])
   })
 
   test('a client on our hub and a signalhub server at once gets each message once', async () => {

@@ -282,6 +282,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   #hubOutageReported = false
   /** A hub stream failed since a hub last opened (or the network came back): see `state`. */
   #hubFailed = false
+  /** A hub stream opened at least once (announcements go out before that: see the constructor). */
+  #hubOpened = false
   readonly #members: RoomMembers
 
   constructor(opts: SwarmOptions) {
@@ -317,7 +319,8 @@ export class Swarm extends Emitter<SwarmEvents> {
       bounds, clock,
       announce: () => {
         this.#stats.announcesSent++
-        void this.#post(ALL, encodeAnnounce(this.id, this.#connections.size, this.publicKey))
+        // Before any hub opened, a failed announcement is the outage the streams report, once.
+        void this.#post(ALL, encodeAnnounce(this.id, this.#connections.size, this.publicKey), this.#hubOpened)
       },
       full: () => this.#connections.size >= this.maxPeers,
     })
@@ -340,6 +343,11 @@ export class Swarm extends Emitter<SwarmEvents> {
       opts.network.on('online', this.#onOnline)
       if (!opts.network.online) this.#onOffline()
     }
+    // Firefox sees a stream open only once its first bytes arrive, and a hub may
+    // send none before its first message (signalhub's own server): the first
+    // announcement does not wait for 'open'. It comes back on our own stream,
+    // which then opens there; 'open' restarts the back-off as before.
+    if (!this.#offline) this.#announcer.soon()
     debug('start', shortId(this.id), 'room', this.room, 'key', shortId(this.publicKey))
   }
 
@@ -493,6 +501,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   #onHubOpen = () => {
     if (this.#destroyed) return
+    this.#hubOpened = true
     this.#hubOutageReported = false
     this.#hubFailed = false
     // A (re)opened stream may have missed announcements: start over quickly.
@@ -526,13 +535,13 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.emit('error', toP2PError(err, 'ERR_HUB_UNREACHABLE'))
   }
 
-  async #post(channel: string, message: unknown): Promise<void> {
+  async #post(channel: string, message: unknown, report = true): Promise<void> {
     try {
       const body = this.#cipher ? await this.#cipher.seal(channel, message) : message
       if (this.#destroyed) return
       await this.#hub.broadcast(channel, body)
     } catch (err) {
-      if (!this.#destroyed) this.emit('error', toP2PError(err, 'ERR_HUB_UNREACHABLE'))
+      if (!this.#destroyed && report) this.emit('error', toP2PError(err, 'ERR_HUB_UNREACHABLE'))
     }
   }
 

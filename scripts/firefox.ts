@@ -1,0 +1,56 @@
+// Firefox ESR for end-to-end tests, beside scripts/browser.ts's Chromium: puppeteer-core
+// drives it over WebDriver BiDi. Each launch gets a fresh profile, and the preferences
+// keep it on a closed network and let two tabs of one machine meet over WebRTC.
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import puppeteer from 'puppeteer-core'
+import type {LaunchedChromium} from './browser.js'
+
+export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr'
+
+/** A launched browser and how to close it; the same shape as a launched Chromium. */
+export type LaunchedBrowser = LaunchedChromium
+
+const FIREFOX_PREFS: Record<string, unknown> = {
+  // Host candidates as plain addresses: Firefox hides them behind mDNS names by
+  // default, which nothing resolves on a closed network (Chromium's
+  // WebRtcHideLocalIpsWithMdns flag, for Firefox).
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  // Nothing but the pages under test may reach the network.
+  'app.update.enabled': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'datareporting.policy.dataSubmissionEnabled': false,
+  'toolkit.telemetry.enabled': false,
+  'network.captive-portal-service.enabled': false,
+  'network.connectivity-service.enabled': false,
+  'extensions.getAddons.cache.enabled': false,
+  // Background tabs keep their timers: both tabs of a test run at once.
+  'dom.min_background_timeout_value': 4,
+  'dom.timeout.enable_budget_timer_throttling': false,
+}
+
+/** Launches Firefox ESR (FIREFOX_PATH, default /usr/bin/firefox-esr) headless with a throw-away profile. */
+export async function launchFirefox(): Promise<LaunchedBrowser> {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'p2p-elements-firefox-'))
+  try {
+    const browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: FIREFOX_PATH,
+      headless: true,
+      userDataDir,
+      extraPrefsFirefox: FIREFOX_PREFS,
+    })
+    return {
+      browser,
+      close: async () => {
+        await browser.close()
+        await rm(userDataDir, {recursive: true, force: true})
+      },
+    }
+  } catch (err) {
+    await rm(userDataDir, {recursive: true, force: true})
+    throw err
+  }
+}
