@@ -1,0 +1,74 @@
+// A swarm announces itself without waiting for its hub stream to open: Firefox sees
+// a stream open only on its first body bytes, and a hub may send none before a message
+// (signalhub's own server), so our own announcement is what opens it there. Until a
+// stream has opened, a failed announcement is the outage the stream reports, once.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {Swarm} from '../../src/core/swarm/swarm.js'
+import {ConnectionBudget} from '../../src/core/swarm/budget.js'
+import {BanList} from '../../src/core/swarm/bans.js'
+import {VirtualClock} from '../../src/core/gossip/simulation.js'
+import {Emitter} from '../../src/core/emitter.js'
+import {P2PError} from '../../src/core/errors.js'
+import type {HubClient, HubClientEvents, Subscription} from '../../src/core/hub-client/hub-client.js'
+
+/** A hub client whose stream never opens by itself; broadcasts are recorded, and fail while `failing`. */
+class SilentHub extends Emitter<HubClientEvents> {
+  readonly posts: string[] = []
+  failing = false
+  readonly stats = {hubs: {'http://silent-hub': {state: 'connecting'}}, duplicatesDropped: 0, malformedDropped: 0}
+  subscribe(channels: readonly string[]): Subscription {
+    return {channels, ready: new Promise(() => {}), close: () => {}}
+  }
+  broadcast(channel: string): Promise<void> {
+    this.posts.push(channel)
+    return this.failing ? Promise.reject(P2PError.HUB_UNREACHABLE('no hub')) : Promise.resolve()
+  }
+}
+
+function swarmOn(hub: SilentHub, clock: VirtualClock) {
+  const swarm = new Swarm({
+    room: 'first-announce', hubClient: hub as unknown as HubClient, clock, pool: null,
+    budget: new ConnectionBudget({clock}), bans: new BanList({clock}), announceInterval: {min: 1000, max: 8000},
+  })
+  const errors: Error[] = []
+  swarm.on('error', err => errors.push(err))
+  return {swarm, errors}
+}
+
+/** Lets the swarm's rejected posts settle. */
+const settle = () => new Promise(resolve => setImmediate(resolve))
+
+test('a swarm whose hub stream never opens still announces, once its minimum interval has passed', () => {
+  const clock = new VirtualClock(() => 0.5)
+  const hub = new SilentHub()
+  const {swarm} = swarmOn(hub, clock)
+  try {
+    assert.deepEqual(hub.posts, [], 'nothing at once: an open stream restarts the announcements anyway')
+    clock.run(1000)
+    assert.deepEqual(hub.posts, ['all'])
+    assert.equal(swarm.stats.announcesSent, 1)
+  } finally {
+    swarm.destroy()
+  }
+})
+
+test('failed announcements before any stream opened are not reported; after one opened, they are', async () => {
+  const clock = new VirtualClock(() => 0.5)
+  const hub = new SilentHub()
+  hub.failing = true
+  const {swarm, errors} = swarmOn(hub, clock)
+  try {
+    clock.run(10_000)
+    await settle()
+    assert.ok(hub.posts.length >= 3, `announced ${hub.posts.length} times`)
+    assert.deepEqual(errors, [])
+
+    hub.emit('open', 'http://silent-hub')
+    await settle()
+    assert.equal(errors.length, 1)
+    assert.equal((errors[0] as P2PError).code, 'ERR_HUB_UNREACHABLE')
+  } finally {
+    swarm.destroy()
+  }
+})
