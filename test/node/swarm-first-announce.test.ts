@@ -24,6 +24,9 @@ class SilentHub extends Emitter<HubClientEvents> {
     this.posts.push(channel)
     return this.failing ? Promise.reject(P2PError.HUB_UNREACHABLE('no hub')) : Promise.resolve()
   }
+  open(): void {
+    this.emit('open', 'http://silent-hub')
+  }
 }
 
 function swarmOn(hub: SilentHub, clock: VirtualClock) {
@@ -64,7 +67,7 @@ test('failed announcements before any stream opened are not reported; after one 
     assert.ok(hub.posts.length >= 3, `announced ${hub.posts.length} times`)
     assert.deepEqual(errors, [])
 
-    hub.emit('open', 'http://silent-hub')
+    hub.open()
     await settle()
     assert.equal(errors.length, 1)
     assert.equal((errors[0] as P2PError).code, 'ERR_HUB_UNREACHABLE')
