@@ -5,7 +5,7 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {AddressInfo} from 'node:net'
-import puppeteer, {type Browser} from 'puppeteer-core'
+import puppeteer, {type Browser, type LaunchOptions} from 'puppeteer-core'
 import {startDevServer} from '@web/dev-server'
 import {CHROMIUM_ARGS, CHROMIUM_PATH, prebundlePlugin, typescriptPlugin} from './dev-plugins.js'
 import {ROOT} from './kit-build.js'
@@ -23,15 +23,15 @@ export interface LaunchedChromium {
  * the project's closed-network flags. Each launch gets a fresh profile, so no state
  * (IndexedDB, localStorage, Web Locks) leaks from one run into the next.
  */
-export async function launchChromium(): Promise<LaunchedChromium> {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'p2p-elements-chromium-'))
+export function launchChromium(): Promise<LaunchedChromium> {
+  return launchWithProfile('chromium', {executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS})
+}
+
+/** Launches a browser puppeteer-core drives with a fresh profile of its own, deleted on close. */
+export async function launchWithProfile(label: string, options: LaunchOptions): Promise<LaunchedChromium> {
+  const userDataDir = await mkdtemp(join(tmpdir(), `p2p-elements-${label}-`))
   try {
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      userDataDir,
-    })
+    const browser = await puppeteer.launch({...options, userDataDir})
     return {
       browser,
       close: async () => {

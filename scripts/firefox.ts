@@ -1,11 +1,7 @@
 // Firefox ESR for end-to-end tests, beside scripts/browser.ts's Chromium: puppeteer-core
 // drives it over WebDriver BiDi. Each launch gets a fresh profile, and the preferences
 // keep it on a closed network and let two tabs of one machine meet over WebRTC.
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-import puppeteer from 'puppeteer-core'
-import type {LaunchedChromium} from './browser.js'
+import {launchWithProfile, type LaunchedChromium} from './browser.js'
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr'
 
@@ -32,25 +28,6 @@ const FIREFOX_PREFS: Record<string, unknown> = {
 }
 
 /** Launches Firefox ESR (FIREFOX_PATH, default /usr/bin/firefox-esr) headless with a throw-away profile. */
-export async function launchFirefox(): Promise<LaunchedBrowser> {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'p2p-elements-firefox-'))
-  try {
-    const browser = await puppeteer.launch({
-      browser: 'firefox',
-      executablePath: FIREFOX_PATH,
-      headless: true,
-      userDataDir,
-      extraPrefsFirefox: FIREFOX_PREFS,
-    })
-    return {
-      browser,
-      close: async () => {
-        await browser.close()
-        await rm(userDataDir, {recursive: true, force: true})
-      },
-    }
-  } catch (err) {
-    await rm(userDataDir, {recursive: true, force: true})
-    throw err
-  }
+export function launchFirefox(): Promise<LaunchedBrowser> {
+  return launchWithProfile('firefox', {browser: 'firefox', executablePath: FIREFOX_PATH, headless: true, extraPrefsFirefox: FIREFOX_PREFS})
 }

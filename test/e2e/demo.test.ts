@@ -9,7 +9,7 @@ import type {Page} from 'puppeteer-core'
 import type {HubProcess} from '../../scripts/hub-process.js'
 import type {LaunchedChromium} from '../../scripts/browser.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
-import {startDemoStack} from './helpers.js'
+import {peerRows, startDemoStack, waitForOneConnectedPeer} from './helpers.js'
 
 const RESULTS = new URL('../../test-results/', import.meta.url)
 const CONNECT_TIMEOUT = 30_000
@@ -28,27 +28,6 @@ after(async () => {
   await close?.()
 })
 
-/** Rows of the page's <p2p-peers> list, read through its shadow root by their parts. */
-function peerRows(page: Page) {
-  return page.evaluate(() => {
-    const rows = document.querySelector('p2p-peers')?.shadowRoot?.querySelectorAll('[part~="peer"]') ?? []
-    return [...rows].map(row => ({state: row.getAttribute('data-state'), key: row.getAttribute('data-key')}))
-  })
-}
-
-/** Waits, polling the DOM, until the page lists exactly one peer and it is connected. */
-async function waitForOneConnectedPeer(page: Page, name: string) {
-  try {
-    await page.waitForFunction(() => {
-      const root = document.querySelector('p2p-peers')?.shadowRoot
-      return root?.querySelectorAll('[part~="peer"]').length === 1 &&
-        root.querySelectorAll('[part~="peer-connected"]').length === 1
-    }, {timeout: CONNECT_TIMEOUT, polling: 100})
-  } catch (err) {
-    throw new Error(`${name} did not show one connected peer; it shows ${JSON.stringify(await peerRows(page))}`, {cause: err})
-  }
-}
-
 test('two tabs of the demo find each other and list one connected peer each', async () => {
   // A room of its own, so a stray tab on the same hub cannot join this test.
   const room = `e2e-${randomBytes(4).toString('hex')}`
@@ -63,7 +42,7 @@ test('two tabs of the demo find each other and list one connected peer each', as
   }
   const [first, second] = await Promise.all([open('first tab'), open('second tab')])
 
-  await Promise.all([waitForOneConnectedPeer(first, 'first tab'), waitForOneConnectedPeer(second, 'second tab')])
+  await Promise.all([waitForOneConnectedPeer(first, 'first tab', CONNECT_TIMEOUT), waitForOneConnectedPeer(second, 'second tab', CONNECT_TIMEOUT)])
 
   // Each tab lists the other: the key shown in one is the key the other calls its own.
   const [firstRows, secondRows] = await Promise.all([peerRows(first), peerRows(second)])
@@ -83,7 +62,7 @@ test('two tabs of the demo find each other and list one connected peer each', as
   // tab's new key, and the old key is gone (the reloading tab said goodbye).
   const oldKey = await ownKey(second)
   await second.reload()
-  await waitForOneConnectedPeer(second, 'reloaded tab')
+  await waitForOneConnectedPeer(second, 'reloaded tab', CONNECT_TIMEOUT)
   const newKey = await ownKey(second)
   assert.notEqual(newKey, oldKey)
   await first.waitForFunction(key => {

@@ -14,6 +14,7 @@ import {startHubProcess} from '../../scripts/hub-process.js'
 import {startDemoServer} from '../../scripts/browser.js'
 import {launchFirefox, type LaunchedBrowser} from '../../scripts/firefox.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
+import {peerRows, waitForOneConnectedPeer} from './helpers.js'
 
 const CONNECT_TIMEOUT = 60_000
 const signalhubServer = createRequire(import.meta.url)('signalhub/server') as () => Server
@@ -56,26 +57,6 @@ async function startSilentSignalhub(): Promise<{url: string, close(): Promise<vo
   }
 }
 
-/** Rows of the page's <p2p-peers> list, read through its shadow root by their parts. */
-function peerRows(page: Page) {
-  return page.evaluate(() => {
-    const rows = document.querySelector('p2p-peers')?.shadowRoot?.querySelectorAll('[part~="peer"]') ?? []
-    return [...rows].map(row => ({state: row.getAttribute('data-state'), key: row.getAttribute('data-key')}))
-  })
-}
-
-async function waitForOneConnectedPeer(page: Page, name: string) {
-  try {
-    await page.waitForFunction(() => {
-      const root = document.querySelector('p2p-peers')?.shadowRoot
-      return root?.querySelectorAll('[part~="peer"]').length === 1 &&
-        root.querySelectorAll('[part~="peer-connected"]').length === 1
-    }, {timeout: CONNECT_TIMEOUT, polling: 100})
-  } catch (err) {
-    throw new Error(`${name} did not show one connected peer; it shows ${JSON.stringify(await peerRows(page))}`, {cause: err})
-  }
-}
-
 /** Two Firefox tabs of the demo on `hub`, in a room of their own; each must list the other, connected. */
 async function twoTabsMeet(hub: string, {closedWhileOpening = false} = {}) {
   const room = `firefox-${randomBytes(4).toString('hex')}`
@@ -98,7 +79,7 @@ async function twoTabsMeet(hub: string, {closedWhileOpening = false} = {}) {
   const first = await open('first tab')
   const second = await open('second tab')
   try {
-    await Promise.all([waitForOneConnectedPeer(first, 'first tab'), waitForOneConnectedPeer(second, 'second tab')])
+    await Promise.all([waitForOneConnectedPeer(first, 'first tab', CONNECT_TIMEOUT), waitForOneConnectedPeer(second, 'second tab', CONNECT_TIMEOUT)])
     const ownKey = (page: Page) => page.evaluate(() => document.querySelector('p2p-swarm')?.swarm?.publicKey)
     const [firstRows, secondRows] = await Promise.all([peerRows(first), peerRows(second)])
     assert.equal(firstRows[0].key, await ownKey(second))

@@ -1,6 +1,7 @@
 import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {launchChromium, startDemoServer, type LaunchedChromium} from '../../scripts/browser.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
+import type {Page} from 'puppeteer-core'
 
 /**
  * What a person meets: a hub process, the demo server and the system Chromium,
@@ -20,5 +21,26 @@ export async function startDemoStack({hubArgs = []}: {hubArgs?: string[]} = {}):
   } catch (err) {
     await close()
     throw err
+  }
+}
+
+/** Rows of the page's <p2p-peers> list, read through its shadow root by their parts. */
+export function peerRows(page: Page): Promise<Array<{state: string | null, key: string | null}>> {
+  return page.evaluate(() => {
+    const rows = document.querySelector('p2p-peers')?.shadowRoot?.querySelectorAll('[part~="peer"]') ?? []
+    return [...rows].map(row => ({state: row.getAttribute('data-state'), key: row.getAttribute('data-key')}))
+  })
+}
+
+/** Waits, polling the DOM, until the page lists exactly one peer and it is connected (any browser puppeteer drives). */
+export async function waitForOneConnectedPeer(page: Page, name: string, timeout: number): Promise<void> {
+  try {
+    await page.waitForFunction(() => {
+      const root = document.querySelector('p2p-peers')?.shadowRoot
+      return root?.querySelectorAll('[part~="peer"]').length === 1 &&
+        root.querySelectorAll('[part~="peer-connected"]').length === 1
+    }, {timeout, polling: 100})
+  } catch (err) {
+    throw new Error(`${name} did not show one connected peer; it shows ${JSON.stringify(await peerRows(page))}`, {cause: err})
   }
 }
