@@ -1,5 +1,6 @@
 // Small helpers for the hub tests: a hub on a free loopback port, raw HTTP
 // requests, and an event-stream reader that keeps the exact bytes it received.
+import {after} from 'node:test'
 import {request} from 'node:http'
 import type {Agent, IncomingHttpHeaders, IncomingMessage} from 'node:http'
 import assert from 'node:assert/strict'
@@ -19,6 +20,17 @@ export async function startHub(options: HubOptions = {}, port = 0): Promise<Star
   const hub = createHub(options)
   const address = await hub.listen(port, '127.0.0.1')
   return {hub, ...address, close: () => hub.close()}
+}
+
+/** For a test file: starts hubs as `startHub` does, and closes every one it started after the file's tests. */
+export function hubsClosedAfter(): (options?: HubOptions) => Promise<StartedHub> {
+  const started: StartedHub[] = []
+  after(() => Promise.all(started.map(hub => hub.close())))
+  return async (options = {}) => {
+    const hub = await startHub(options)
+    started.push(hub)
+    return hub
+  }
 }
 
 export interface Answer {

@@ -1,4 +1,4 @@
-import {describe, test, after} from 'node:test'
+import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {request, Agent} from 'node:http'
 import {spawn} from 'node:child_process'
@@ -8,17 +8,10 @@ import {HUB_NAME, HUB_VERSION, createHub} from '../../src/server/hub.js'
 import type {HubOptions} from '../../src/server/hub.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {startHubProcess} from '../../scripts/hub-process.js'
-import {openSse, post, send, startHub} from './helpers.js'
+import {hubsClosedAfter, openSse, post, send, startHub} from './helpers.js'
 import {until} from '../shared/until.js'
-import type {StartedHub} from './helpers.js'
 
-const started: StartedHub[] = []
-async function hubWith(options: Parameters<typeof startHub>[0] = {}): Promise<StartedHub> {
-  const hub = await startHub(options)
-  started.push(hub)
-  return hub
-}
-after(() => Promise.all(started.map(hub => hub.close())))
+const hubWith = hubsClosedAfter()
 
 describe('protocol', {timeout: 10_000}, () => {
   test('GET / answers name, version and live counts', async () => {

@@ -1,4 +1,4 @@
-import {describe, test, after} from 'node:test'
+import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {createHmac} from 'node:crypto'
@@ -11,17 +11,10 @@ import {startHubProcess} from '../../scripts/hub-process.js'
 import {HubIceConfig} from '../../src/core/hub-client/ice-config.js'
 import type {OpenStream} from '../../src/core/hub-client/sse.js'
 import {VirtualClock} from '../../src/core/gossip/simulation.js'
-import {send, startHub} from './helpers.js'
+import {hubsClosedAfter, send} from './helpers.js'
 import {until} from '../shared/until.js'
-import type {StartedHub} from './helpers.js'
 
-const started: StartedHub[] = []
-async function hubWith(options: Parameters<typeof startHub>[0] = {}): Promise<StartedHub> {
-  const hub = await startHub(options)
-  started.push(hub)
-  return hub
-}
-after(() => Promise.all(started.map(hub => hub.close())))
+const hubWith = hubsClosedAfter()
 
 const SECRET = 'a-long-random-secret-for-the-test'
 const TURN = 'turn:127.0.0.1:3478?transport=udp'

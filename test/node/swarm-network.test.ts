@@ -2,25 +2,8 @@
 // <p2p-swarm> passes the window's online/offline events; here, a fake one.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {Swarm, type NetworkStatus} from '../../src/core/swarm/swarm.js'
-
-class FakeNetwork implements NetworkStatus {
-  online: boolean
-  readonly listeners = {online: new Set<() => void>(), offline: new Set<() => void>()}
-  constructor(online: boolean) {
-    this.online = online
-  }
-  on(event: 'online' | 'offline', listener: () => void): void {
-    this.listeners[event].add(listener)
-  }
-  off(event: 'online' | 'offline', listener: () => void): void {
-    this.listeners[event].delete(listener)
-  }
-  set(online: boolean): void {
-    this.online = online
-    for (const l of this.listeners[online ? 'online' : 'offline']) l()
-  }
-}
+import {Swarm} from '../../src/core/swarm/swarm.js'
+import {FakeNetwork} from './fake-network.js'
 
 // A hub nobody listens on: the swarm's retries and errors do not matter here.
 const base = {room: 'network', hubs: ['http://127.0.0.1:9']}

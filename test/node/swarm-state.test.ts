@@ -2,7 +2,8 @@
 // per-hub state and failures and the network status. A fake client plays the hubs.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {Swarm, type NetworkStatus, type SwarmState} from '../../src/core/swarm/swarm.js'
+import {Swarm, type SwarmState} from '../../src/core/swarm/swarm.js'
+import {FakeNetwork} from './fake-network.js'
 import {Emitter} from '../../src/core/emitter.js'
 import {P2PError} from '../../src/core/errors.js'
 import {BanList} from '../../src/core/swarm/bans.js'
@@ -41,21 +42,6 @@ class FakeHubs extends Emitter<HubClientEvents> {
   /** What the client emits when a subscriber's onMessage throws. */
   callbackThrew(err: Error): void {
     this.emit('error', err)
-  }
-}
-
-class FakeNetwork implements NetworkStatus {
-  online = true
-  readonly listeners = {online: new Set<() => void>(), offline: new Set<() => void>()}
-  on(event: 'online' | 'offline', listener: () => void): void {
-    this.listeners[event].add(listener)
-  }
-  off(event: 'online' | 'offline', listener: () => void): void {
-    this.listeners[event].delete(listener)
-  }
-  set(online: boolean): void {
-    this.online = online
-    for (const l of this.listeners[online ? 'online' : 'offline']) l()
   }
 }
 
