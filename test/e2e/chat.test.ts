@@ -1,32 +1,17 @@
 // The chat demo as people use it: a real hub process, the demo server, and two tabs of
 // the system Chromium that type into demo/chat.html and must both show every message.
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {mkdir} from 'node:fs/promises'
 import {randomBytes} from 'node:crypto'
 import {fileURLToPath} from 'node:url'
 import type {Page} from 'puppeteer-core'
-import type {HubProcess} from '../../scripts/hub-process.js'
-import type {LaunchedChromium} from '../../scripts/browser.js'
-import type {DemoServer} from '../../scripts/demo-server.js'
-import {startDemoStack} from './helpers.js'
+import {useDemoStack} from './helpers.js'
 
 const RESULTS = new URL('../../test-results/', import.meta.url)
 const TIMEOUT = 30_000
 
-let hub: HubProcess
-let demo: DemoServer
-let chromium: LaunchedChromium
-
-let close: () => Promise<void>
-
-before(async () => {
-  ;({hub, demo, chromium, close} = await startDemoStack())
-})
-
-after(async () => {
-  await close?.()
-})
+const stack = useDemoStack()
 
 interface Shown {
   name: string
@@ -83,10 +68,10 @@ async function say(page: Page, text: string) {
 
 test('two tabs of the chat demo see what either one types', async () => {
   const room = `e2e-chat-${randomBytes(4).toString('hex')}`
-  const address = `${demo.url}/chat.html?hub=${encodeURIComponent(hub.url)}&room=${room}`
+  const address = `${stack.demo.url}/chat.html?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
   const pageErrors: string[] = []
   const open = async (name: string) => {
-    const page = await chromium.browser.newPage()
+    const page = await stack.chromium.browser.newPage()
     page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))
     await page.setViewport({width: 800, height: 900})
     await page.goto(address)

@@ -2,31 +2,17 @@
 // hook to say when the hub cannot be reached or the browser is offline. A real hub
 // process, the demo server, the system Chromium; offline through Chromium's own
 // network emulation (navigator.onLine and the window's offline event, as a user meets it).
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import type {Page} from 'puppeteer-core'
-import type {HubProcess} from '../../scripts/hub-process.js'
-import type {LaunchedChromium} from '../../scripts/browser.js'
-import type {DemoServer} from '../../scripts/demo-server.js'
-import {startDemoStack} from './helpers.js'
+import {useDemoStack} from './helpers.js'
 
 /** Nothing listens there (the discard port): connections are refused at once. */
 const DEAD_HUB = 'http://127.0.0.1:9'
 const TIMEOUT = 30_000
 
-let hub: HubProcess
-let demo: DemoServer
-let chromium: LaunchedChromium
-let close: () => Promise<void>
-
-before(async () => {
-  ;({hub, demo, chromium, close} = await startDemoStack())
-})
-
-after(async () => {
-  await close?.()
-})
+const stack = useDemoStack()
 
 /** Waits until the page's swarm is in `state`, then says which banners are shown. */
 async function bannersIn(page: Page, state: string): Promise<string[]> {
@@ -39,13 +25,13 @@ async function bannersIn(page: Page, state: string): Promise<string[]> {
 for (const demoPage of ['chat.html', 'files.html']) {
   test(`${demoPage}: a hub where nothing listens shows the unreachable banner; a good hub shows none, offline shows the offline one`, async () => {
     const room = `e2e-${randomBytes(4).toString('hex')}`
-    const dead = await chromium.browser.newPage()
-    const good = await chromium.browser.newPage()
+    const dead = await stack.chromium.browser.newPage()
+    const good = await stack.chromium.browser.newPage()
     try {
-      await dead.goto(`${demo.url}/${demoPage}?hub=${encodeURIComponent(DEAD_HUB)}&room=${room}`)
+      await dead.goto(`${stack.demo.url}/${demoPage}?hub=${encodeURIComponent(DEAD_HUB)}&room=${room}`)
       assert.deepEqual(await bannersIn(dead, 'hub-unreachable'), ['Can’t reach the signalling hub, so new tabs can’t find this one. Retrying…'])
 
-      await good.goto(`${demo.url}/${demoPage}?hub=${encodeURIComponent(hub.url)}&room=${room}`)
+      await good.goto(`${stack.demo.url}/${demoPage}?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`)
       assert.deepEqual(await bannersIn(good, 'online'), [])
       await good.setOfflineMode(true)
       assert.deepEqual(await bannersIn(good, 'offline'), ['You are offline. The room picks up again when the network is back.'])

@@ -1,40 +1,25 @@
 // The demo as a newcomer meets it: a real hub process, the demo server, and two tabs
 // of the system Chromium that must find each other and show one connected peer.
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {mkdir} from 'node:fs/promises'
 import {randomBytes} from 'node:crypto'
 import {fileURLToPath} from 'node:url'
 import type {Page} from 'puppeteer-core'
-import type {HubProcess} from '../../scripts/hub-process.js'
-import type {LaunchedChromium} from '../../scripts/browser.js'
-import type {DemoServer} from '../../scripts/demo-server.js'
-import {peerRows, startDemoStack, waitForOneConnectedPeer} from './helpers.js'
+import {peerRows, useDemoStack, waitForOneConnectedPeer} from './helpers.js'
 
 const RESULTS = new URL('../../test-results/', import.meta.url)
 const CONNECT_TIMEOUT = 30_000
 
-let hub: HubProcess
-let demo: DemoServer
-let chromium: LaunchedChromium
-
-let close: () => Promise<void>
-
-before(async () => {
-  ;({hub, demo, chromium, close} = await startDemoStack())
-})
-
-after(async () => {
-  await close?.()
-})
+const stack = useDemoStack()
 
 test('two tabs of the demo find each other and list one connected peer each', async () => {
   // A room of its own, so a stray tab on the same hub cannot join this test.
   const room = `e2e-${randomBytes(4).toString('hex')}`
-  const address = `${demo.url}/?hub=${encodeURIComponent(hub.url)}&room=${room}`
+  const address = `${stack.demo.url}/?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
   const pageErrors: string[] = []
   const open = async (name: string) => {
-    const page = await chromium.browser.newPage()
+    const page = await stack.chromium.browser.newPage()
     page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))
     await page.setViewport({width: 900, height: 700})
     await page.goto(address)

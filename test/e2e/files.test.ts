@@ -10,30 +10,21 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {ElementHandle, Page} from 'puppeteer-core'
-import type {HubProcess} from '../../scripts/hub-process.js'
-import type {LaunchedChromium} from '../../scripts/browser.js'
-import type {DemoServer} from '../../scripts/demo-server.js'
 import type {FileInfo} from '../../src/core/files/share.js'
-import {startDemoStack} from './helpers.js'
+import {useDemoStack} from './helpers.js'
 import {until} from '../shared/until.js'
 
 const RESULTS = new URL('../../test-results/', import.meta.url)
 const TIMEOUT = 60_000
 
-let hub: HubProcess
-let demo: DemoServer
-let chromium: LaunchedChromium
+const stack = useDemoStack()
 let files: string
 
-let close: () => Promise<void>
-
 before(async () => {
-  ;({hub, demo, chromium, close} = await startDemoStack())
   files = await mkdtemp(join(tmpdir(), 'p2p-elements-files-e2e-'))
 })
 
 after(async () => {
-  await close?.()
   if (files) await rm(files, {recursive: true, force: true})
 })
 
@@ -52,8 +43,8 @@ async function makeFile(name: string, size: number): Promise<{path: string, sha2
  */
 async function opener(pageErrors: string[]) {
   const room = `e2e-files-${randomBytes(4).toString('hex')}`
-  const address = `${demo.url}/files.html?hub=${encodeURIComponent(hub.url)}&room=${room}`
-  const context = await chromium.browser.createBrowserContext()
+  const address = `${stack.demo.url}/files.html?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
+  const context = await stack.chromium.browser.createBrowserContext()
   const open = async (name: string) => {
     const page = await context.newPage()
     page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))

@@ -1,3 +1,4 @@
+import {after, before} from 'node:test'
 import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {launchChromium, startDemoServer, type LaunchedChromium} from '../../scripts/browser.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
@@ -22,6 +23,30 @@ export async function startDemoStack({hubArgs = []}: {hubArgs?: string[]} = {}):
     await close()
     throw err
   }
+}
+
+export interface DemoStack {
+  hub: HubProcess
+  demo: DemoServer
+  chromium: LaunchedChromium
+}
+
+/**
+ * For a test file: the demo stack started before its tests and closed after them.
+ * Its fields are there once the file's tests run.
+ */
+export function useDemoStack(): DemoStack {
+  const stack = {} as DemoStack
+  let close: (() => Promise<void>) | undefined
+  before(async () => {
+    const started = await startDemoStack()
+    close = started.close
+    Object.assign(stack, started)
+  })
+  after(async () => {
+    await close?.()
+  })
+  return stack
 }
 
 /** Rows of the page's <p2p-peers> list, read through its shadow root by their parts. */

@@ -2,38 +2,24 @@
 // browser gives a host 6 HTTP/1.1 connections across all its tabs, so the tabs must
 // share one hub stream (a leader tab relaying to the others) or the seventh never
 // hears the hub. Twelve tabs of the demo join one room through one hub process.
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import type {Page} from 'puppeteer-core'
-import type {HubProcess} from '../../scripts/hub-process.js'
-import type {LaunchedChromium} from '../../scripts/browser.js'
-import type {DemoServer} from '../../scripts/demo-server.js'
-import {startDemoStack} from './helpers.js'
+import {useDemoStack} from './helpers.js'
 import {until} from '../shared/until.js'
 
 const TABS = 12
 const TIMEOUT = 45_000
 
-let hub: HubProcess
-let demo: DemoServer
-let chromium: LaunchedChromium
-let close: () => Promise<void>
-
-before(async () => {
-  // The hub as deployed, default rate limit included: the tabs share one address, and 66
-  // connections' signalling at once goes past 50 POSTs a second, so the hub client's
-  // retries on 429 are part of what this test shows working.
-  ;({hub, demo, chromium, close} = await startDemoStack())
-})
-
-after(async () => {
-  await close?.()
-})
+// The hub as deployed, default rate limit included: the tabs share one address, and 66
+// connections' signalling at once goes past 50 POSTs a second, so the hub client's
+// retries on 429 are part of what this test shows working.
+const stack = useDemoStack()
 
 /** What the hub process reports on `GET /`. */
 async function hubInfo(): Promise<{subscribers: number, channels: number}> {
-  const res = await fetch(`${hub.url}/`)
+  const res = await fetch(`${stack.hub.url}/`)
   return await res.json() as {subscribers: number, channels: number}
 }
 
@@ -70,10 +56,10 @@ async function untilMesh(pages: Page[], what: string): Promise<void> {
 
 test('twelve tabs of one origin share one hub stream, and keep signalling after the leader tab closes', async t => {
   const room = `e2e-tabs-${randomBytes(4).toString('hex')}`
-  const address = `${demo.url}/?hub=${encodeURIComponent(hub.url)}&room=${room}`
+  const address = `${stack.demo.url}/?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
   const pageErrors: string[] = []
   const open = async (name: string) => {
-    const page = await chromium.browser.newPage()
+    const page = await stack.chromium.browser.newPage()
     page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))
     await page.goto(address)
     return page
