@@ -170,17 +170,4 @@ describe('connection budget', () => {
       hostile.destroy()
     }
   })
-
-  it('sixteen pages joining one room at once meet, each under the page\'s default pacing and reserve', async function () {
-    this.timeout(120_000)
-    const room = freshRoom()
-    const started = performance.now()
-    // Each its own page: its own budget as a browser makes it, and the default announcing.
-    const pages = Array.from({length: 16}, () => createSwarm(room, {budget: new ConnectionBudget(), announceInterval: {min: 1000, max: 30_000}}))
-    swarms.push(...pages)
-    await fullMesh(pages, 100_000)
-    const created = pages.map(s => s.budget.stats.created)
-    console.log(`16 pages at once: full mesh in ${Math.round(performance.now() - started)} ms, ` +
-      `connections per page ${Math.min(...created)}–${Math.max(...created)}, dials paced ${pages.reduce((n, s) => n + s.stats.paced, 0)}`)
-  })
 })
