@@ -1,0 +1,88 @@
+// Every element has an entry of its own: the package exports it with its types, and the
+// script-tag file for it, loaded alone in a fresh Chromium page, defines that element
+// and no other. The built files are served from memory through request interception,
+// so the page loads them by URL as a page on a static host would, and nothing is listening.
+import {test, before, after} from 'node:test'
+import assert from 'node:assert/strict'
+import {readFile, readdir} from 'node:fs/promises'
+import {join} from 'node:path'
+import type {Page} from 'puppeteer-core'
+import {launchChromium, type LaunchedChromium} from '../../scripts/browser.js'
+import {ELEMENT_TAGS, ROOT, buildKit, type KitBuild} from '../../scripts/kit-build.js'
+
+// A loopback address no server listens on: every request to it is answered by the test.
+const ORIGIN = 'http://127.0.0.2:9'
+const OUTDIR = join(ROOT, 'dist')
+
+let chromium: LaunchedChromium
+let kit: KitBuild
+let served: Map<string, Uint8Array>
+
+before(async () => {
+  kit = await buildKit(OUTDIR)
+  served = new Map(kit.outputFiles.map(file => [file.path.slice(OUTDIR.length), file.contents]))
+  chromium = await launchChromium()
+})
+
+after(async () => {
+  await chromium?.close()
+})
+
+/** A fresh page of the in-memory origin; what it loads is served from the build. */
+async function freshPage(): Promise<Page> {
+  const context = await chromium.browser.createBrowserContext()
+  const page = await context.newPage()
+  await page.setRequestInterception(true)
+  page.on('request', request => {
+    const path = new URL(request.url()).pathname
+    const body = path === '/' ? '<!doctype html><title>entry</title>' : served.get(path)
+    if (body === undefined) void request.respond({status: 404, body: ''})
+    else void request.respond({status: 200, contentType: path === '/' ? 'text/html' : 'text/javascript', body: Buffer.from(body)})
+  })
+  await page.goto(`${ORIGIN}/`)
+  return page
+}
+
+/** Loads `path` as a module in a fresh page and answers which of the kit's tags are then defined. */
+async function definedAfterLoading(path: string): Promise<string[]> {
+  const page = await freshPage()
+  try {
+    return await page.evaluate(async (url, tags) => {
+      await import(url)
+      return tags.filter(tag => customElements.get(tag) !== undefined)
+    }, `${ORIGIN}${path}`, [...ELEMENT_TAGS])
+  } finally {
+    await page.browserContext().close()
+  }
+}
+
+test('every element in src/elements has an entry of its own', async () => {
+  const tags: string[] = []
+  for (const dir of await readdir(join(ROOT, 'src/elements'), {recursive: true})) {
+    if (!dir.endsWith('.ts')) continue
+    const source = await readFile(join(ROOT, 'src/elements', dir), 'utf8')
+    tags.push(...[...source.matchAll(/@customElement\('([^']+)'\)/g)].map(m => m[1]))
+  }
+  assert.deepEqual(tags.sort(), [...ELEMENT_TAGS].sort())
+  for (const tag of ELEMENT_TAGS) {
+    const source = await readFile(join(ROOT, `src/${tag}.ts`), 'utf8')
+    assert.match(source, new RegExp(`from './elements/${tag}/${tag}.js'`), `src/${tag}.ts imports its element`)
+  }
+})
+
+test('package.json exports each element entry with its types', async () => {
+  const {exports} = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
+  for (const tag of ELEMENT_TAGS) {
+    assert.deepEqual(exports[`./${tag}.js`], {types: `./dist/${tag}.d.ts`, import: `./dist/${tag}.js`}, tag)
+  }
+})
+
+for (const tag of ELEMENT_TAGS) {
+  test(`the script-tag file for <${tag}>, loaded alone, defines <${tag}> and no other element`, async () => {
+    assert.deepEqual(await definedAfterLoading(`/browser/${tag}.js`), [tag])
+  })
+}
+
+test('the all-in-one script-tag file defines every element', async () => {
+  assert.deepEqual(await definedAfterLoading('/p2p-elements.min.js'), [...ELEMENT_TAGS])
+})
