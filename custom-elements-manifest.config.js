@@ -14,7 +14,7 @@ export default {
   // The analyzer keeps the file system's listing order, which differs between
   // machines; sorted paths make the output identical everywhere, so the committed
   // file can be checked byte for byte.
-  plugins: [documentedEventsOnly()],
+  plugins: [documentedEventsOnly(), publicMembersOnly()],
   overrideModuleCreation: ({ts, globs}) => [...globs].sort().map(path =>
     ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.ES2015, true)),
 }
@@ -34,6 +34,27 @@ function documentedEventsOnly() {
           if (!decl.events) continue
           decl.events = decl.events.filter(event => typeof event.name === 'string' && event.name.startsWith('p2p-'))
           if (decl.events.length === 0) delete decl.events
+        }
+      }
+    },
+  }
+}
+
+/**
+ * The analyzer lists every member of a class, `#private` fields and TypeScript
+ * `private`/`protected` ones included (with their `privacy`). Storybook, editors and
+ * generated framework types read the members as the element's API, so the file drop
+ * listed 53 members where 9 are for users: the manifest keeps the public ones only.
+ */
+function publicMembersOnly() {
+  return {
+    name: 'p2p-public-members-only',
+    packageLinkPhase({customElementsManifest}) {
+      for (const mod of customElementsManifest.modules ?? []) {
+        for (const decl of mod.declarations ?? []) {
+          if (!decl.members) continue
+          decl.members = decl.members.filter(member => member.privacy !== 'private' && member.privacy !== 'protected')
+          if (decl.members.length === 0) delete decl.members
         }
       }
     },

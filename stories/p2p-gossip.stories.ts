@@ -1,6 +1,7 @@
 import type {Meta, StoryObj} from '@storybook/web-components-vite'
 import {html} from 'lit'
 import '../src/index.js'
+import {HUB, freshRoom} from './hub.js'
 
 interface GossipArgs {
   hub: string
@@ -10,8 +11,9 @@ interface GossipArgs {
 
 /**
  * `<p2p-gossip>` sends messages to every peer of the room on one topic and provides them
- * to a `<p2p-feed>`; a plain `<form>` inside publishes with no script. Needs a hub at
- * http://127.0.0.1:9000: `npm start` or `npx p2p-elements hub` runs one.
+ * to a `<p2p-feed>`; a plain `<form>` inside publishes with no script. Needs a hub:
+ * `npm start` or `npx p2p-elements hub` runs one at http://127.0.0.1:9000 (the `hub`
+ * control points elsewhere).
  */
 const meta: Meta<GossipArgs> = {
   title: 'Elements/p2p-gossip',
@@ -22,9 +24,8 @@ const meta: Meta<GossipArgs> = {
     topic: {control: 'text', description: 'Only elements with the same topic see each other\'s messages'},
   },
   args: {
-    hub: 'http://127.0.0.1:9000',
-    // A room of this page's own, so exactly the two swarms below meet in it.
-    room: `storybook-${Math.random().toString(36).slice(2, 8)}`,
+    hub: HUB,
+    room: freshRoom(),
     topic: 'chat',
   },
 }

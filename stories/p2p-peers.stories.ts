@@ -1,6 +1,7 @@
 import type {Meta, StoryObj} from '@storybook/web-components-vite'
 import {html} from 'lit'
 import '../src/index.js'
+import {HUB, freshRoom} from './hub.js'
 
 interface PeersArgs {
   hub: string
@@ -10,8 +11,9 @@ interface PeersArgs {
 
 /**
  * `<p2p-peers>` lists the peers of the nearest `<p2p-swarm>`: short key, connection
- * state, round-trip time and bytes in and out. Needs a hub at http://127.0.0.1:9000:
- * `npm start` or `npx p2p-elements hub` runs one.
+ * state, round-trip time and bytes in and out, and says in words when the swarm is not
+ * online. The stories with peers need a hub: `npm start` or `npx p2p-elements hub` runs
+ * one at http://127.0.0.1:9000 (the `hub` control points elsewhere).
  */
 const meta: Meta<PeersArgs> = {
   title: 'Elements/p2p-peers',
@@ -22,9 +24,8 @@ const meta: Meta<PeersArgs> = {
     hidePending: {control: 'boolean', name: 'hide-pending', description: 'List only proven peers'},
   },
   args: {
-    hub: 'http://127.0.0.1:9000',
-    // A room of this page's own, so exactly the two swarms below meet in it.
-    room: `storybook-${Math.random().toString(36).slice(2, 8)}`,
+    hub: HUB,
+    room: freshRoom(),
     hidePending: false,
   },
 }
@@ -32,7 +33,7 @@ const meta: Meta<PeersArgs> = {
 export default meta
 
 /** Two swarms on one page join the same room, connect to each other, and each lists the other. */
-export const TwoSwarmsInOneRoom: StoryObj<PeersArgs> = {
+export const WithPeers: StoryObj<PeersArgs> = {
   render: ({hub, room, hidePending}) => html`
     <p style="font: 13px system-ui; opacity: 0.7">
       Needs a hub at ${hub}: <code>npm start</code> or <code>npx p2p-elements hub</code> runs one.
@@ -49,31 +50,49 @@ export const TwoSwarmsInOneRoom: StoryObj<PeersArgs> = {
   `,
 }
 
-type StoryState = 'connecting' | 'online' | 'hub-unreachable' | 'offline'
+/** Alone in a room of its own: the hub answered and nobody else is there, "Waiting for peers…". */
+export const EmptyRoom: StoryObj<PeersArgs> = {
+  // Its own room: on the docs page every story renders at once, and this one must stay alone.
+  args: {room: freshRoom()},
+  render: ({hub, room, hidePending}) => html`
+    <p2p-swarm hub=${hub} room=${room}>
+      <p2p-peers ?hide-pending=${hidePending}></p2p-peers>
+    </p2p-swarm>
+  `,
+}
+
+/** Nothing listens at this hub URL, so the list says "Can’t reach the hub" (not an empty room). */
+export const HubUnreachable: StoryObj<PeersArgs> = {
+  args: {hub: 'http://127.0.0.1:9'},
+  render: ({hub, room}) => html`
+    <p2p-swarm hub=${hub} room=${room}>
+      <p2p-peers></p2p-peers>
+    </p2p-swarm>
+  `,
+}
+
+type StubState = 'connecting' | 'offline'
 
 /**
- * A stand-in for a swarm in one state, set as the list's `swarm` property: what
- * `<p2p-peers>` shows in each state, without a hub or a network to break.
+ * A stand-in for a swarm in one state, set as the list's `swarm` property, for the
+ * states a real hub cannot hold still: connecting lasts only until the hub answers,
+ * and offline needs the browser's network cut.
  */
-function swarmIn(state: StoryState) {
+function stubSwarmIn(state: StubState) {
   return {
     state, destroyed: false, connections: [], publicKey: '5f3a9c0e'.repeat(8),
     on() {}, off() {},
   }
 }
 
-function inState(state: StoryState): StoryObj<PeersArgs> {
+function stubbed(state: StubState): StoryObj<PeersArgs> {
   return {
-    render: () => html`<p2p-peers .swarm=${swarmIn(state)}></p2p-peers>`,
+    render: () => html`<p2p-peers .swarm=${stubSwarmIn(state)}></p2p-peers>`,
     parameters: {controls: {disable: true}},
   }
 }
 
-/** No hub stream open yet: "Connecting to the hub…". */
-export const Connecting = inState('connecting')
-/** The hub answered and nobody else is in the room: "Waiting for peers…". */
-export const OnlineEmptyRoom = inState('online')
-/** Nothing listens at the hub URL, or it is not a hub: "Can’t reach the hub" (not an empty room). */
-export const HubUnreachable = inState('hub-unreachable')
-/** The browser reports no network: "Offline". */
-export const Offline = inState('offline')
+/** No hub stream open yet: "Connecting to the hub…". Shown through a stand-in swarm (a real one leaves this state as soon as the hub answers). */
+export const Connecting = stubbed('connecting')
+/** The browser reports no network: "Offline". Shown through a stand-in swarm (a real one needs the network cut). */
+export const Offline = stubbed('offline')

@@ -1,6 +1,7 @@
 import type {Meta, StoryObj} from '@storybook/web-components-vite'
 import {html, nothing} from 'lit'
 import '../src/index.js'
+import {HUB, freshRoom} from './hub.js'
 
 interface SwarmArgs {
   hub: string
@@ -11,8 +12,8 @@ interface SwarmArgs {
 
 /**
  * `<p2p-swarm>` joins a room on a signalling hub and connects to the other peers there.
- * These stories need a hub at http://127.0.0.1:9000: `npm start` or
- * `npx p2p-elements hub` runs one. Open the story in a second tab to see a peer join.
+ * These stories need a hub: `npm start` or `npx p2p-elements hub` runs one at
+ * http://127.0.0.1:9000 (the `hub` control points elsewhere).
  */
 const meta: Meta<SwarmArgs> = {
   title: 'Elements/p2p-swarm',
@@ -24,45 +25,74 @@ const meta: Meta<SwarmArgs> = {
     secret: {control: 'text', description: 'Encrypts signalling: only holders of the secret can join'},
   },
   args: {
-    hub: 'http://127.0.0.1:9000',
-    room: 'storybook',
+    hub: HUB,
+    room: freshRoom(),
     maxPeers: 8,
     secret: '',
   },
-  render: ({hub, room, maxPeers, secret}) => html`
-    <p style="font: 13px system-ui; opacity: 0.7">
-      Needs a hub at ${hub}: <code>npm start</code> or <code>npx p2p-elements hub</code> runs one.
-      Open this story in a second tab to see a peer join.
-    </p>
-    <p2p-swarm hub=${hub} room=${room} max-peers=${maxPeers} secret=${secret || nothing}>
-      <p2p-peers></p2p-peers>
-    </p2p-swarm>
-  `,
 }
 
 export default meta
 
-export const WithPeerList: StoryObj<SwarmArgs> = {}
+const hint = (hub: string) => html`
+  <p style="font: 13px system-ui; opacity: 0.7">
+    Needs a hub at ${hub}: <code>npm start</code> or <code>npx p2p-elements hub</code> runs one.
+  </p>`
 
-/** With a secret, signalling is encrypted and tabs without the same secret never see each other. */
+/** The state attribute, shown above each swarm: a CSS hook an app can style on. */
+const stateLabel = html`<style>
+  .swarm-story p2p-swarm::before { content: 'state: ' attr(state); display: block; font: 12px ui-monospace, monospace; opacity: 0.7; }
+</style>`
+
+/** Alone in a room of its own: the swarm is `online` and the list waits for peers. */
+export const EmptyRoom: StoryObj<SwarmArgs> = {
+  // Its own room: on the docs page every story renders at once, and this one must stay alone.
+  args: {room: freshRoom()},
+  render: ({hub, room, maxPeers, secret}) => html`
+    ${hint(hub)}${stateLabel}
+    <div class="swarm-story">
+      <p2p-swarm hub=${hub} room=${room} max-peers=${maxPeers} secret=${secret || nothing}>
+        <p2p-peers></p2p-peers>
+      </p2p-swarm>
+    </div>
+  `,
+}
+
+/** Two swarms on this page join one room through the hub and connect: each lists the other. */
+export const WithPeers: StoryObj<SwarmArgs> = {
+  render: ({hub, room, maxPeers, secret}) => html`
+    ${hint(hub)}${stateLabel}
+    <div class="swarm-story" style="display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 1rem">
+      ${['Alice', 'Bob'].map(name => html`
+        <section>
+          <h3 style="font: 600 14px system-ui; margin: 0 0 0.5rem">${name}</h3>
+          <p2p-swarm hub=${hub} room=${room} max-peers=${maxPeers} secret=${secret || nothing}>
+            <p2p-peers></p2p-peers>
+          </p2p-swarm>
+        </section>`)}
+    </div>
+  `,
+}
+
+/** With a secret, signalling is encrypted: these two share it and meet; a swarm without it would never see them. */
 export const WithSecret: StoryObj<SwarmArgs> = {
-  args: {room: 'storybook-secret', secret: 'correct horse battery staple'},
+  ...WithPeers,
+  args: {room: freshRoom(), secret: 'correct horse battery staple'},
 }
 
 /**
- * The `state` attribute as a CSS hook: this page greys out its form unless the swarm
- * is online. The hub here is a port where nothing listens, so the swarm shows
- * `state="hub-unreachable"` and the list says it cannot reach the hub; with a hub at
- * 127.0.0.1:9000 the `WithPeerList` story shows `connecting`, then `online`.
+ * The hub here is a port where nothing listens, so the swarm reflects
+ * `state="hub-unreachable"` and the list says it cannot reach the hub, rather than
+ * looking like an empty room. This page greys out its form unless the swarm is online.
  */
 export const HubUnreachable: StoryObj<SwarmArgs> = {
   args: {hub: 'http://127.0.0.1:9', room: 'storybook-unreachable'},
   render: ({hub, room}) => html`
+    ${stateLabel}
     <style>
-      .state-demo p2p-swarm:not([state='online']) form { opacity: 0.5; pointer-events: none; }
-      .state-demo p2p-swarm::before { content: 'state: ' attr(state); font: 12px ui-monospace, monospace; opacity: 0.7; }
+      .swarm-story p2p-swarm:not([state='online']) form { opacity: 0.5; pointer-events: none; }
     </style>
-    <div class="state-demo">
+    <div class="swarm-story">
       <p2p-swarm hub=${hub} room=${room}>
         <p2p-peers></p2p-peers>
         <form><input placeholder="Say something" aria-label="Message"> <button type="button">Send</button></form>
