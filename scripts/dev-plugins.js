@@ -4,6 +4,8 @@
 // CommonJS, which a browser cannot import as ES modules and which @web/dev-server serves
 // as-is. This plugin does what Vite's dependency pre-bundling does: each listed bare
 // specifier resolves to a virtual path, answered with an esbuild ESM bundle built once.
+// Dynamic imports resolve the same way: identity.ts fetches tweetnacl with import() only
+// where WebCrypto lacks Ed25519 (test/browser/identity.test.ts forces that path).
 import {createRequire} from 'node:module'
 import {build} from 'esbuild'
 import {esbuildPlugin} from '@web/dev-server-esbuild'

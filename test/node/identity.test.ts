@@ -1,8 +1,14 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
+import {fileURLToPath} from 'node:url'
+import {build} from 'esbuild'
 import nacl from 'tweetnacl'
 import {KeyPairIdentity, verify} from '../../src/core/crypto/identity.js'
+import {ed25519PublicKey} from '../../src/core/crypto/ed25519-key.js'
+import {sha512} from '../../src/core/crypto/sha512.js'
 import {fromHex, randomBytes, toHex, utf8} from '../../src/core/bytes.js'
+import {RFC8032_VECTORS, subtleWithoutEd25519} from '../shared/ed25519-vectors.js'
 
 test('native and tweetnacl ed25519 agree: same signatures, both verify', async () => {
   const seed = randomBytes(32)
@@ -39,4 +45,86 @@ test('an identity survives a round trip through its seed', async () => {
   const again = KeyPairIdentity.fromSeedHex(identity.exportSeed())
   assert.equal(toHex(again.publicKey), toHex(identity.publicKey))
   assert.equal(toHex(await again.sign(utf8('x'))), toHex(await identity.sign(utf8('x'))))
+})
+
+test('SHA-512 matches node:crypto for every length from 0 to 300 bytes and across block boundaries', () => {
+  // 111/112 and 239/240 are where the padding's length field stops fitting in the
+  // last block; 127/128 and 255/256 are whole blocks.
+  const lengths = [...Array.from({length: 301}, (_, n) => n), 1000, 4096]
+  for (const n of [111, 112, 127, 128, 239, 240]) assert.ok(lengths.includes(n))
+  for (const n of lengths) {
+    const data = randomBytes(n)
+    assert.equal(toHex(sha512(data)), createHash('sha512').update(data).digest('hex'), `length ${n}`)
+  }
+})
+
+test('the public key of a seed is RFC 8032\'s for its test vectors', () => {
+  for (const v of RFC8032_VECTORS) {
+    assert.equal(toHex(ed25519PublicKey(fromHex(v.seed))), v.publicKey, v.name)
+    assert.equal(toHex(new KeyPairIdentity(fromHex(v.seed)).publicKey), v.publicKey, v.name)
+  }
+})
+
+test('the public key of a seed is tweetnacl\'s for 300 random seeds', () => {
+  for (let i = 0; i < 300; i++) {
+    const seed = randomBytes(32)
+    assert.equal(toHex(ed25519PublicKey(seed)), toHex(nacl.sign.keyPair.fromSeed(seed).publicKey), toHex(seed))
+  }
+})
+
+test('without WebCrypto Ed25519, identities sign and verify through tweetnacl, fetched on demand', async () => {
+  for (const v of RFC8032_VECTORS.filter(v => v.signature !== undefined)) {
+    // It has no sign or verify: had the identity used it for more than the import, it would have thrown.
+    const {subtle, asked} = subtleWithoutEd25519()
+    const identity = new KeyPairIdentity(fromHex(v.seed), {subtle})
+    assert.equal(toHex(identity.publicKey), v.publicKey)
+    const signature = await identity.sign(fromHex(v.message!))
+    assert.equal(asked(), 1, 'the injected WebCrypto was asked')
+    assert.equal(toHex(signature), v.signature, v.name)
+    assert.equal(await verify(fromHex(v.message!), signature, identity.publicKey, {subtle}), true, v.name)
+    assert.equal(await verify(utf8('another'), signature, identity.publicKey, {subtle}), false, v.name)
+  }
+  // No WebCrypto at all takes the same path.
+  const bare = new KeyPairIdentity(undefined, {subtle: null})
+  assert.equal(await verify(utf8('x'), await bare.sign(utf8('x')), bare.publicKey, {subtle: null}), true)
+})
+
+test('signatures made natively verify through the fallback, and the fallback\'s natively', async () => {
+  const {subtle} = subtleWithoutEd25519()
+  const seed = randomBytes(32)
+  const native = new KeyPairIdentity(seed)
+  const fallback = new KeyPairIdentity(seed, {subtle})
+  const message = randomBytes(500)
+  const natively = await native.sign(message)
+  const byFallback = await fallback.sign(message)
+  assert.equal(toHex(byFallback), toHex(natively))
+  assert.equal(await verify(message, natively, seedKey(seed), {subtle}), true)
+  assert.equal(await verify(message, byFallback, seedKey(seed)), true)
+  const other = randomBytes(32)
+  assert.equal(await verify(message, natively, seedKey(other), {subtle}), false)
+})
+
+function seedKey(seed: Uint8Array): Uint8Array {
+  return nacl.sign.keyPair.fromSeed(seed).publicKey
+}
+
+test('the browser bundle of the kit leaves tweetnacl to a chunk loaded on demand', async () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url))
+  const result = await build({
+    entryPoints: [`${root}src/index.ts`], bundle: true, splitting: true, format: 'esm', platform: 'browser',
+    write: false, metafile: true, outdir: `${root}dist-identity-test`, logLevel: 'silent',
+    tsconfig: `${root}tsconfig.json`,
+  })
+  const outputs = result.metafile.outputs
+  const hasTweetnacl = (file: string) => Object.keys(outputs[file].inputs).some(input => input.includes('node_modules/tweetnacl/'))
+  const entry = Object.keys(outputs).find(file => outputs[file].entryPoint?.endsWith('src/index.ts'))!
+  // Everything a page loads up front: the entry and the chunks it imports statically.
+  const eager = new Set([entry])
+  for (const file of eager) {
+    for (const i of outputs[file].imports) if (i.kind === 'import-statement') eager.add(i.path)
+  }
+  assert.deepEqual([...eager].filter(hasTweetnacl), [])
+  const lazy = Object.keys(outputs).filter(hasTweetnacl)
+  assert.equal(lazy.length, 1)
+  assert.ok([...eager].some(file => outputs[file].imports.some(i => i.kind === 'dynamic-import' && i.path === lazy[0])))
 })

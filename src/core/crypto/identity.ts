@@ -1,6 +1,6 @@
-import nacl from 'tweetnacl'
 import {P2PError} from '../errors.js'
 import {fromHex, randomBytes, toHex} from '../bytes.js'
+import {ed25519PublicKey} from './ed25519-key.js'
 
 /**
  * A peer's long-lived identity: an ed25519 key pair. The public key is the
@@ -18,20 +18,30 @@ export const PUBLIC_KEY_BYTES = 32
 export const SIGNATURE_BYTES = 64
 const SEED_BYTES = 32
 
+type Subtle = SubtleCrypto
+
+export interface Ed25519Options {
+  /**
+   * The WebCrypto that signs and verifies: the platform's by default. With
+   * `null`, or one without Ed25519 (Safari before 17), tweetnacl does,
+   * fetched on first use.
+   */
+  subtle?: Subtle | null
+}
+
 /** An identity held in memory, from a 32-byte seed (random when omitted). */
 export class KeyPairIdentity implements Identity {
   readonly publicKey: Uint8Array
-  readonly #secretKey: Uint8Array
   readonly #seed: Uint8Array
+  readonly #subtle: Subtle | null
 
-  constructor(seed: Uint8Array = randomBytes(SEED_BYTES)) {
+  constructor(seed: Uint8Array = randomBytes(SEED_BYTES), {subtle = globalThis.crypto?.subtle ?? null}: Ed25519Options = {}) {
     if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
       throw P2PError.INVALID_ARGUMENT(`an identity seed is ${SEED_BYTES} bytes`)
     }
-    const pair = nacl.sign.keyPair.fromSeed(seed)
     this.#seed = seed.slice()
-    this.#secretKey = pair.secretKey
-    this.publicKey = pair.publicKey
+    this.#subtle = subtle
+    this.publicKey = ed25519PublicKey(this.#seed)
   }
 
   #webKey: Promise<CryptoKey | null> | undefined
@@ -39,13 +49,17 @@ export class KeyPairIdentity implements Identity {
   async sign(message: Uint8Array): Promise<Uint8Array> {
     // Native Ed25519 signs an order of magnitude faster than tweetnacl; the key
     // is imported once (non-extractable) and reused.
-    this.#webKey ??= importSigningKey(this.#seed)
+    this.#webKey ??= importSigningKey(this.#subtle, this.#seed)
     const key = await this.#webKey
     if (key) {
-      const signature = await globalThis.crypto.subtle.sign({name: 'Ed25519'}, key, message as Uint8Array<ArrayBuffer>)
+      const signature = await this.#subtle!.sign({name: 'Ed25519'}, key, message as Uint8Array<ArrayBuffer>)
       return new Uint8Array(signature)
     }
-    return nacl.sign.detached(message, this.#secretKey)
+    const nacl = await loadTweetnacl()
+    const secretKey = new Uint8Array(SEED_BYTES + PUBLIC_KEY_BYTES)
+    secretKey.set(this.#seed)
+    secretKey.set(this.publicKey, SEED_BYTES)
+    return nacl.sign.detached(message, secretKey)
   }
 
   /** The seed as hex, for an app that persists its identity (treat it as a password). */
@@ -62,12 +76,23 @@ export function generateIdentity(): KeyPairIdentity {
   return new KeyPairIdentity()
 }
 
+let tweetnacl: Promise<typeof import('tweetnacl')> | undefined
+
+/**
+ * tweetnacl is 32 KB minified, needed only where WebCrypto lacks Ed25519: a
+ * dynamic import keeps it out of the bundle a page loads (bundlers put it in
+ * a chunk of its own, fetched here once).
+ */
+function loadTweetnacl(): Promise<typeof import('tweetnacl')> {
+  tweetnacl ??= import('tweetnacl').then(m => m.default)
+  return tweetnacl
+}
+
 /** PKCS #8 wrapping of a raw Ed25519 seed (RFC 8410): a fixed 16-byte prefix. */
 const PKCS8_ED25519_PREFIX = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20)
 
-async function importSigningKey(seed: Uint8Array): Promise<CryptoKey | null> {
-  const subtle = globalThis.crypto?.subtle
-  if (!(await hasWebCryptoEd25519(subtle))) return null
+async function importSigningKey(subtle: Subtle | null, seed: Uint8Array): Promise<CryptoKey | null> {
+  if (!subtle || !(await native(subtle).ed25519)) return null
   const pkcs8 = new Uint8Array(PKCS8_ED25519_PREFIX.length + seed.length)
   pkcs8.set(PKCS8_ED25519_PREFIX)
   pkcs8.set(seed, PKCS8_ED25519_PREFIX.length)
@@ -78,26 +103,44 @@ async function importSigningKey(seed: Uint8Array): Promise<CryptoKey | null> {
   }
 }
 
-type Subtle = SubtleCrypto
-let webCryptoEd25519: Promise<boolean> | undefined
+/** What one WebCrypto offers: whether it has Ed25519, and the public keys imported into it. */
+interface Native {
+  ed25519: Promise<boolean>
+  /**
+   * Imported public keys by hex: a room has few authors and each signs many
+   * messages, so importing once per author, not per message, matters.
+   */
+  keys: Map<string, Promise<CryptoKey>>
+}
+
+const natives = new WeakMap<Subtle, Native>()
+const MAX_VERIFYING_KEYS = 1024
 
 /** Native Ed25519 verification is several times faster than tweetnacl's; detect it once. */
-function hasWebCryptoEd25519(subtle: Subtle | undefined): Promise<boolean> {
-  if (!subtle) return Promise.resolve(false)
-  webCryptoEd25519 ??= subtle
-    .importKey('raw', new Uint8Array(PUBLIC_KEY_BYTES).fill(1), {name: 'Ed25519'}, false, ['verify'])
-    .then(() => true, () => false)
-  return webCryptoEd25519
+function native(subtle: Subtle): Native {
+  let found = natives.get(subtle)
+  if (!found) {
+    found = {
+      ed25519: subtle
+        .importKey('raw', new Uint8Array(PUBLIC_KEY_BYTES).fill(1), {name: 'Ed25519'}, false, ['verify'])
+        .then(() => true, () => false),
+      keys: new Map(),
+    }
+    natives.set(subtle, found)
+  }
+  return found
 }
 
 /**
  * Verifies an ed25519 signature. Never throws for bad input: a malformed key or
  * signature is simply not valid.
  */
-export async function verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+export async function verify(
+  message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array,
+  {subtle = globalThis.crypto?.subtle ?? null}: Ed25519Options = {},
+): Promise<boolean> {
   if (signature.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES) return false
-  const subtle = globalThis.crypto?.subtle
-  if (await hasWebCryptoEd25519(subtle)) {
+  if (subtle && await native(subtle).ed25519) {
     try {
       const key = await verifyingKey(subtle, publicKey)
       return await subtle.verify({name: 'Ed25519'}, key, signature as Uint8Array<ArrayBuffer>, message as Uint8Array<ArrayBuffer>)
@@ -105,26 +148,22 @@ export async function verify(message: Uint8Array, signature: Uint8Array, publicK
       // Some engines reject small-order keys at import; tweetnacl decides those.
     }
   }
-  return nacl.sign.detached.verify(message, signature, publicKey)
+  return (await loadTweetnacl()).sign.detached.verify(message, signature, publicKey)
 }
 
-// Imported public keys by hex: a room has few authors and each signs many
-// messages, so importing once per author, not per message, matters.
-const verifyingKeys = new Map<string, Promise<CryptoKey>>()
-const MAX_VERIFYING_KEYS = 1024
-
 function verifyingKey(subtle: Subtle, publicKey: Uint8Array): Promise<CryptoKey> {
+  const {keys} = native(subtle)
   const hex = toHex(publicKey)
-  let key = verifyingKeys.get(hex)
+  let key = keys.get(hex)
   if (key) {
     // Most recently used last, so the oldest goes first when the cache is full.
-    verifyingKeys.delete(hex)
+    keys.delete(hex)
   } else {
     key = subtle.importKey('raw', publicKey as Uint8Array<ArrayBuffer>, {name: 'Ed25519'}, false, ['verify'])
-    key.catch(() => verifyingKeys.delete(hex))
-    if (verifyingKeys.size >= MAX_VERIFYING_KEYS) verifyingKeys.delete(verifyingKeys.keys().next().value!)
+    key.catch(() => keys.delete(hex))
+    if (keys.size >= MAX_VERIFYING_KEYS) keys.delete(keys.keys().next().value!)
   }
-  verifyingKeys.set(hex, key)
+  keys.set(hex, key)
   return key
 }
 
