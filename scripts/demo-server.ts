@@ -4,7 +4,7 @@
 // `npm start` and the end-to-end tests both use it, so the tests run what people see.
 import {context} from 'esbuild'
 import {fileURLToPath} from 'node:url'
-import {ENTRY, kitBuildOptions} from './kit-build.js'
+import {ENTRY, PROTOCOL_ENTRY, kitBuildOptions} from './kit-build.js'
 
 const DEMO_DIR = fileURLToPath(new URL('../demo', import.meta.url))
 
@@ -24,7 +24,10 @@ export interface DemoServer {
 export async function startDemoServer({port, watch = false}: DemoServerOptions = {}): Promise<DemoServer> {
   const ctx = await context({
     ...kitBuildOptions(),
-    entryPoints: [{in: ENTRY, out: 'p2p-elements'}],
+    // /protocol.js is for tests that read the page's own singletons (the hub streams a
+    // tab leads): split, so both entries share the one instance the page runs.
+    entryPoints: [{in: ENTRY, out: 'p2p-elements'}, {in: PROTOCOL_ENTRY, out: 'protocol'}],
+    splitting: true,
     // The output lives in memory only; outdir just places it at /p2p-elements.js.
     outdir: DEMO_DIR,
     write: false,

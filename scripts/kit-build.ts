@@ -8,6 +8,7 @@ import {gzipSync} from 'node:zlib'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url))
+export const PROTOCOL_ENTRY = fileURLToPath(new URL('../src/protocol.ts', import.meta.url))
 
 /** Every element's tag; each has its own entry, src/<tag>.ts, registering it alone. */
 export const ELEMENT_TAGS = ['p2p-swarm', 'p2p-peers', 'p2p-gossip', 'p2p-feed', 'p2p-file-drop'] as const

@@ -34,8 +34,8 @@ function swarmOf(page: Page): Promise<{key: string, peers: string[], stats: unkn
 /** Whether this tab holds the origin's stream to the hub (read from the kit the page loaded). */
 function leads(page: Page): Promise<boolean> {
   return page.evaluate(async () => {
-    const kit = await import(`${location.origin}/p2p-elements.js`) as typeof import('../../src/index.js')
-    return kit.pageStreams.stats.leading > 0
+    const protocol = await import(`${location.origin}/protocol.js`) as typeof import('../../src/protocol.js')
+    return protocol.pageStreams.stats.leading > 0
   })
 }
 

@@ -2,10 +2,13 @@
 // script-tag file for it, loaded alone in a fresh Chromium page, defines that element
 // and no other. The built files are served from memory through request interception,
 // so the page loads them by URL as a page on a static host would, and nothing is listening.
+// The root's API is pinned here, so a name added to it shows up in review, and no name
+// means two things across the package's entries.
 import {test, before, after} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFile, readdir} from 'node:fs/promises'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 import type {Page} from 'puppeteer-core'
 import {launchChromium, type LaunchedChromium} from '../../scripts/browser.js'
 import {ELEMENT_TAGS, ROOT, buildKit, type KitBuild} from '../../scripts/kit-build.js'
@@ -85,4 +88,41 @@ for (const tag of ELEMENT_TAGS) {
 
 test('the all-in-one script-tag file defines every element', async () => {
   assert.deepEqual(await definedAfterLoading('/p2p-elements.min.js'), [...ELEMENT_TAGS])
+})
+
+// What `import … from 'p2p-elements'` offers at run time (its types come on top).
+const ROOT_API = [
+  'ChunkStore', 'FileAddEvent', 'FileCompleteEvent', 'FileProgressEvent', 'FileShare', 'Gossip', 'GossipMessageEvent',
+  'GossipSource', 'HubClient', 'KeyPairIdentity', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement',
+  'P2PGossipElement', 'P2PPeersElement', 'P2PSwarmElement', 'PeerConnectEvent', 'PeerDisconnectEvent',
+  'PeerReconnectEvent', 'Swarm', 'attachGossip', 'generateIdentity', 'sourceContext', 'swarmContext',
+]
+
+/** Every entry package.json exports with code, as its source module: `./dist/x/index.js` is src/x/index.ts. */
+async function sourceEntries(): Promise<Map<string, string>> {
+  const {exports} = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {exports: Record<string, string | {import?: string}>}
+  const entries = new Map<string, string>()
+  for (const [name, target] of Object.entries(exports)) {
+    if (typeof target === 'string') continue
+    entries.set(name, join(ROOT, target.import!.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')))
+  }
+  return entries
+}
+
+test('the root entry exports what a user needs and nothing more', async () => {
+  const root = await import(pathToFileURL((await sourceEntries()).get('.')!).href)
+  assert.deepEqual(Object.keys(root).sort(), ROOT_API)
+})
+
+test('no name is exported by two entries with different values', async () => {
+  const seen = new Map<string, {entry: string, value: unknown}>()
+  for (const [entry, source] of await sourceEntries()) {
+    const module = await import(pathToFileURL(source).href) as Record<string, unknown>
+    for (const [name, value] of Object.entries(module)) {
+      const first = seen.get(name)
+      if (!first) seen.set(name, {entry, value})
+      else assert.equal(value, first.value, `${name} in ${entry} is not ${name} in ${first.entry}`)
+    }
+  }
+  assert.ok(seen.has('pageStreams') && seen.has('P2PSwarmElement'), 'the protocol and element entries were read')
 })

@@ -10,7 +10,7 @@ import {
   Bitfield, FileMessageType, MANIFEST_INDEX, RejectReason, decodeFileMessage, encodeChunk, encodeHave, encodeRequest,
   encodeRequestBatch, encodeCancel, encodeManifestRequest, type FileMessage,
 } from '../../src/core/files/messages.js'
-import {FilePeer, MAX_REMOTE_FILES} from '../../src/core/files/file-peer.js'
+import {FilePeer, MAX_HAVES_PER_PEER} from '../../src/core/files/file-peer.js'
 import {FILES_PROTOCOL, attachFiles, type FilesSwarm} from '../../src/core/files/swarm.js'
 import type {Swarm} from '../../src/core/swarm/index.js'
 import {FakeSwarm, connect} from './fake-swarm.js'
@@ -281,7 +281,7 @@ describe('file peer: hostile remotes', () => {
     const [ma, mb] = muxPair()
     const victim = session(ma, await storeWith())
     const remote = rawPeer(mb)
-    const ids = Array.from({length: MAX_REMOTE_FILES + 5}, (_, i) => i.toString(16).padStart(64, '0'))
+    const ids = Array.from({length: MAX_HAVES_PER_PEER + 5}, (_, i) => i.toString(16).padStart(64, '0'))
     for (const id of ids) remote.channel.send(encodeHave(id, new Bitfield(8)))
     await until(() => victim.stats.messagesIn === ids.length, 'every HAVE')
     assert.ok(victim.remoteHas(ids[0]))

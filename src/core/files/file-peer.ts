@@ -32,7 +32,7 @@ export const DEFAULT_MAX_REQUESTS = MAX_BATCH_REQUESTS
  * Files whose HAVE we keep per remote. A bitfield is up to 8 KiB, so this bounds
  * what a peer announcing endless made-up ids can make us hold (8 MiB).
  */
-export const MAX_REMOTE_FILES = 1024
+export const MAX_HAVES_PER_PEER = 1024
 
 /** What a session needs of a mux channel (a mux `Channel` fits). */
 export interface FileChannel {
@@ -400,7 +400,7 @@ export class FilePeer extends Emitter<FilePeerEvents> {
         this.queue.delete(key(message.id, message.index))
         return
       case FileMessageType.HAVE:
-        if (!this.remote.has(message.id) && this.remote.size >= MAX_REMOTE_FILES) {
+        if (!this.remote.has(message.id) && this.remote.size >= MAX_HAVES_PER_PEER) {
           this.stats.unsolicited++
           return
         }

@@ -29,7 +29,7 @@ const debug = createDebug('p2p:files')
 /** Bad manifests or chunks a peer may send before it is dropped. */
 export const BLAME_LIMIT = 3
 /** Files announced by peers that are listed before their manifest arrives: bounds what made-up ids can cost. */
-export const MAX_REMOTE_FILES = 512
+export const MAX_REMOTE_ONLY_FILES = 512
 /** A manifest request unanswered this long goes to another holder. */
 const MANIFEST_TIMEOUT = 10_000
 const TICK = 1_000
@@ -649,7 +649,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     const bitfield = session.remoteHas(id)
     if (!entry) {
       if (!bitfield || !holds(bitfield)) return
-      if (this.remoteOnly() >= MAX_REMOTE_FILES) return
+      if (this.remoteOnly() >= MAX_REMOTE_ONLY_FILES) return
       entry = this.entry(id)
     }
     if (bitfield) entry.remote.set(key, bitfield)
