@@ -21,6 +21,17 @@ interface Row {
 }
 
 /**
+ * Renders one item as a new element, for apps that build rows in code. It is the
+ * app's code, handed the item as it came from the peer: it must put the item's data in
+ * as text (`textContent`, `createTextNode`, or `data-field` bindings, which the feed
+ * fills on the returned element by the template's rules), never through `innerHTML`.
+ */
+export type FeedRenderer = (item: SourceItem) => Element
+
+/** What rows are made from: a template's root element to clone, or the app's renderer. */
+type Layout = {root: Element} | {render: FeedRenderer} | null
+
+/**
  * The items of the nearest message source (`<p2p-gossip>`, later `<p2p-log>`), newest
  * at the bottom, rendered through the app's own markup:
  *
@@ -39,6 +50,16 @@ interface Row {
  * `time` and `id` come from the item itself and cannot be forged by its value.
  * A clone of an item this peer published carries `data-local`.
  *
+ * A `<template>` written in JSX (React) or in a Vue template works too: those
+ * frameworks append its children to the element itself rather than to its `content`,
+ * and the feed reads them there.
+ *
+ * From code, the `template` property takes an `HTMLTemplateElement` or a function
+ * `(item) => Element` called for each item (again when a keyed item is replaced). The
+ * function receives the item as the peer sent it: it must set peer data as text
+ * (`textContent`) or leave it to `data-field` bindings on the element it returns, which
+ * the feed fills by the rules above. No HTML is ever parsed from data.
+ *
  * The clones are children of the feed, in the light DOM: the template is the app's
  * markup, so the app's stylesheet styles it as it styles the rest of its page
  * (`p2p-feed .me`, `p2p-feed [data-local]`), with no parts or custom properties to
@@ -52,7 +73,7 @@ interface Row {
  * @slot - A `<template>` with one root element, rendered once per item. Without one, each item shows its author, time and text.
  * @slot empty - Shown while there are no items (default: "No messages yet.").
  *
- * @event p2p-error - The template has more than one root element (only the first is used). `detail: {error}`.
+ * @event p2p-error - The template is unusable (`ERR_INVALID_ARGUMENT`): no root element (empty or text only; items show the default row), more than one root or text beside the root (only the first root is used), a `template` property that is neither a `<template>` nor a function, or a renderer that threw or returned no new element (that item shows the default row; reported once per template). `detail: {error}`.
  *
  * @csspart empty - The empty state.
  *
@@ -73,6 +94,13 @@ export class P2PFeedElement extends LitElement {
    */
   @property({attribute: 'data-key'}) dataKey = ''
 
+  /**
+   * The item template from code: a `<template>` element, or a function that renders an
+   * item as a new element (it must set peer data as text). Wins over a child `<template>`.
+   */
+  @property({attribute: false})
+  template: HTMLTemplateElement | FeedRenderer | undefined
+
   /** The nearest source (or set directly). */
   @consume({context: sourceContext, subscribe: true})
   @property({attribute: false})
@@ -82,7 +110,9 @@ export class P2PFeedElement extends LitElement {
   #unsubscribe: (() => void) | undefined
   #pending: SourceItem[] = []
   #stale = true
-  #template: Element | null = null
+  #layout: Layout = null
+  /** The current renderer failed once already: later failures are not reported again. */
+  #renderFailed = false
   #keyField = ''
   /** Shown items by key, in display order (a Map keeps insertion order). */
   readonly #rows = new Map<string, Row>()
@@ -109,9 +139,11 @@ export class P2PFeedElement extends LitElement {
   readonly #resizeObserver = new ResizeObserver(this.#onGrow)
 
   // A template added or replaced after the first render (a parser still streaming the
-  // page, or an app swapping its markup) renders every item again.
+  // page, or an app swapping its markup), or a change inside the template in use (a
+  // framework re-rendering the children of its <template>), renders every item again.
   readonly #templateObserver = new MutationObserver(records => {
-    const touched = records.some(r => [...r.addedNodes, ...r.removedNodes].some(n => n instanceof HTMLTemplateElement))
+    const touched = records.some(r => r.target !== this ||
+      [...r.addedNodes, ...r.removedNodes].some(n => n instanceof HTMLTemplateElement))
     if (!touched) return
     this.#stale = true
     this.requestUpdate()
@@ -129,8 +161,12 @@ export class P2PFeedElement extends LitElement {
     this.addEventListener('load', this.#onGrow, {capture: true})
     this.#resizeObserver.observe(this)
     this.#templateObserver.observe(this, {childList: true})
-    // Moved in the DOM: the subscription was dropped on removal and is renewed here.
-    if (this.hasUpdated) this.requestUpdate()
+    // Moved in the DOM: the subscription was dropped on removal, and the template is
+    // watched again, when the items render anew.
+    if (this.hasUpdated) {
+      this.#stale = true
+      this.requestUpdate()
+    }
   }
 
   override disconnectedCallback(): void {
@@ -149,7 +185,7 @@ export class P2PFeedElement extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     this.#observe(this.isConnected ? this.source : undefined)
-    if (changed.has('limit') || changed.has('dataKey')) this.#stale = true
+    if (changed.has('limit') || changed.has('dataKey') || changed.has('template')) this.#stale = true
     this.#anchors = this.#pinned ? [] : this.#visibleRows()
     if (this.#stale) this.#rebuild()
     else this.#add(this.#pending.splice(0))
@@ -189,8 +225,10 @@ export class P2PFeedElement extends LitElement {
     this.#pending = []
     for (const row of this.#rows.values()) row.node.remove()
     this.#rows.clear()
-    this.#template = this.#readTemplate()
-    this.#keyField = this.dataKey || this.#template?.getAttribute('data-key') || ''
+    this.#layout = this.#readLayout()
+    this.#renderFailed = false
+    const root = this.#layout && 'root' in this.#layout ? this.#layout.root : null
+    this.#keyField = this.dataKey || root?.getAttribute('data-key') || ''
     // Reduce first, so a long history costs one node per shown item, not per item.
     const latest = new Map<string, SourceItem>()
     for (const item of this.#observed?.items ?? []) latest.set(this.#keyOf(item), item)
@@ -210,8 +248,15 @@ export class P2PFeedElement extends LitElement {
   /** Patches the row of `key` in place, or appends a new one at the bottom. */
   #render(key: string, item: SourceItem): void {
     let row = this.#rows.get(key)
+    // A renderer's element is made for one item's data: a replaced item needs a new one.
+    if (row && this.#layout && 'render' in this.#layout) {
+      const old = row.node
+      row = this.#makeRow(item)
+      old.replaceWith(row.node)
+      this.#rows.set(key, row)
+    }
     if (!row) {
-      row = this.#template ? this.#clone(this.#template) : defaultRow()
+      row = this.#makeRow(item)
       this.#rows.set(key, row)
       this.append(row.node)
     }
@@ -220,11 +265,37 @@ export class P2PFeedElement extends LitElement {
     if (row.summary) row.summary.textContent = summarize(item.value)
   }
 
-  #clone(template: Element): Row {
+  #makeRow(item: SourceItem): Row {
+    const layout = this.#layout
+    if (!layout) return defaultRow()
     // importNode, not cloneNode: the clone joins this document, so custom elements in
     // the template upgrade.
-    const node = document.importNode(template, true)
-    return {node, bindings: collectBindings(node), summary: null}
+    if ('root' in layout) return rowOf(document.importNode(layout.root, true))
+    let node: unknown
+    try {
+      node = layout.render(item)
+    } catch (err) {
+      this.#reportRenderer('threw', err)
+      return defaultRow()
+    }
+    // An element already in the page would be moved out of its place (or out of
+    // another row): the renderer must make a new one per call.
+    if (!(node instanceof Element) || node.isConnected) {
+      this.#reportRenderer(node instanceof Element ? 'returned an element already in the page' : 'returned no element')
+      return defaultRow()
+    }
+    return rowOf(node)
+  }
+
+  #reportRenderer(what: string, cause?: unknown): void {
+    if (this.#renderFailed) return
+    this.#renderFailed = true
+    this.#report(new P2PError('ERR_INVALID_ARGUMENT',
+      `a <p2p-feed> template function ${what}; the item shows the default row`, {cause}))
+  }
+
+  #report(error: P2PError): void {
+    this.dispatchEvent(new P2PErrorEvent(error))
   }
 
   get #max(): number {
@@ -239,15 +310,41 @@ export class P2PFeedElement extends LitElement {
     return `id:${item.id}`
   }
 
-  #readTemplate(): Element | null {
-    const template = [...this.children].find((c): c is HTMLTemplateElement => c instanceof HTMLTemplateElement)
+  #readLayout(): Layout {
+    // Only the feed itself is watched until a template is found: a template from the
+    // property or a child is then watched too, and the previous one no longer is.
+    this.#templateObserver.disconnect()
+    if (this.isConnected) this.#templateObserver.observe(this, {childList: true})
+    const template = this.template ??
+      [...this.children].find((c): c is HTMLTemplateElement => c instanceof HTMLTemplateElement)
     if (!template) return null
-    const roots = template.content.children
-    if (roots.length > 1) {
-      this.dispatchEvent(new P2PErrorEvent(P2PError.INVALID_ARGUMENT(
-        `a <p2p-feed> template has one root element; it has ${roots.length}, only the first is used`)))
+    if (typeof template === 'function') return {render: template}
+    if (!(template instanceof HTMLTemplateElement)) {
+      this.#report(P2PError.INVALID_ARGUMENT('a <p2p-feed> template property takes a <template> element or a function'))
+      return null
     }
-    return roots[0] ?? null
+    // React and Vue create a <template> with createElement and append its children to
+    // the element, not to its content fragment: read the children where they are.
+    const holder = template.content.firstElementChild || !template.hasChildNodes() ? template.content : template
+    if (this.isConnected) {
+      const what = {childList: true, subtree: true, attributes: true, characterData: true}
+      this.#templateObserver.observe(template, what)
+      this.#templateObserver.observe(template.content, what)
+    }
+    const roots = holder.children
+    const text = [...holder.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '')
+    if (roots.length === 0) {
+      this.#report(P2PError.INVALID_ARGUMENT(
+        `a <p2p-feed> template needs one root element; it has ${text ? 'only text' : 'none'}, items show the default row`))
+      return null
+    }
+    if (roots.length > 1) {
+      this.#report(P2PError.INVALID_ARGUMENT(
+        `a <p2p-feed> template has one root element; it has ${roots.length}, only the first is used`))
+    } else if (text) {
+      this.#report(P2PError.INVALID_ARGUMENT('a <p2p-feed> template has text beside its root element; only the root is used'))
+    }
+    return {root: roots[0]}
   }
 
   #visibleRows(): Array<{node: Element, top: number}> {
@@ -263,6 +360,10 @@ export class P2PFeedElement extends LitElement {
   #scrollToBottom(): void {
     this.scrollTop = this.scrollHeight
   }
+}
+
+function rowOf(node: Element): Row {
+  return {node, bindings: collectBindings(node), summary: null}
 }
 
 /** Author, time and a short text of the value: what a feed without a template shows. */
