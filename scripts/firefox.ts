@@ -1,6 +1,7 @@
 // Firefox ESR for end-to-end tests, beside scripts/browser.ts's Chromium: puppeteer-core
 // drives it over WebDriver BiDi. Each launch gets a fresh profile, and the preferences
 // keep it on a closed network and let two tabs of one machine meet over WebRTC.
+import type {LaunchOptions} from 'puppeteer-core'
 import {launchWithProfile, type LaunchedChromium} from './browser.js'
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr'
@@ -8,7 +9,7 @@ export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr'
 /** A launched browser and how to close it; the same shape as a launched Chromium. */
 export type LaunchedBrowser = LaunchedChromium
 
-const FIREFOX_PREFS: Record<string, unknown> = {
+export const FIREFOX_PREFS: Record<string, unknown> = {
   // Host candidates as plain addresses: Firefox hides them behind mDNS names by
   // default, which nothing resolves on a closed network (Chromium's
   // WebRtcHideLocalIpsWithMdns flag, for Firefox).
@@ -25,9 +26,16 @@ const FIREFOX_PREFS: Record<string, unknown> = {
   // Background tabs keep their timers: both tabs of a test run at once.
   'dom.min_background_timeout_value': 4,
   'dom.timeout.enable_budget_timer_throttling': false,
+  // Camera, microphone and WebRTC without a permission prompt, which nobody would
+  // answer headless; fake devices, so no test depends on the machine's hardware.
+  'media.navigator.permission.disabled': true,
+  'media.navigator.streams.fake': true,
 }
+
+/** puppeteer-core's options for Firefox ESR headless with the prefs above (the browser tests' launcher uses them too). */
+export const FIREFOX_LAUNCH_OPTIONS: LaunchOptions = {browser: 'firefox', executablePath: FIREFOX_PATH, headless: true, extraPrefsFirefox: FIREFOX_PREFS}
 
 /** Launches Firefox ESR (FIREFOX_PATH, default /usr/bin/firefox-esr) headless with a throw-away profile. */
 export function launchFirefox(): Promise<LaunchedBrowser> {
-  return launchWithProfile('firefox', {browser: 'firefox', executablePath: FIREFOX_PATH, headless: true, extraPrefsFirefox: FIREFOX_PREFS})
+  return launchWithProfile('firefox', FIREFOX_LAUNCH_OPTIONS)
 }

@@ -1,5 +1,5 @@
 // The chat demo as people use it: a real hub process, the demo server, and two tabs of
-// the system Chromium that type into demo/chat.html and must both show every message.
+// the browser under test (P2P_BROWSER) that type into demo/chat.html and must both show every message.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {mkdir} from 'node:fs/promises'
@@ -71,7 +71,7 @@ test('two tabs of the chat demo see what either one types', async () => {
   const address = `${stack.demo.url}/chat.html?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
   const pageErrors: string[] = []
   const open = async (name: string) => {
-    const page = await stack.chromium.browser.newPage()
+    const page = await stack.browser.newPage()
     page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))
     await page.setViewport({width: 800, height: 900})
     await page.goto(address)

@@ -1,6 +1,6 @@
 // The demo pages fold their peer list away, so they use <p2p-swarm state="…"> as a CSS
 // hook to say when the hub cannot be reached or the browser is offline. A real hub
-// process, the demo server, the system Chromium; offline through Chromium's own
+// process, the demo server, the browser under test (P2P_BROWSER); offline through its own
 // network emulation (navigator.onLine and the window's offline event, as a user meets it).
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
@@ -25,8 +25,8 @@ async function bannersIn(page: Page, state: string): Promise<string[]> {
 for (const demoPage of ['chat.html', 'files.html']) {
   test(`${demoPage}: a hub where nothing listens shows the unreachable banner; a good hub shows none, offline shows the offline one`, async () => {
     const room = `e2e-${randomBytes(4).toString('hex')}`
-    const dead = await stack.chromium.browser.newPage()
-    const good = await stack.chromium.browser.newPage()
+    const dead = await stack.browser.newPage()
+    const good = await stack.browser.newPage()
     try {
       await dead.goto(`${stack.demo.url}/${demoPage}?hub=${encodeURIComponent(DEAD_HUB)}&room=${room}`)
       assert.deepEqual(await bannersIn(dead, 'hub-unreachable'), ['Can’t reach the signalling hub, so new tabs can’t find this one. Retrying…'])

@@ -1,5 +1,5 @@
 // The demo as a newcomer meets it: a real hub process, the demo server, and two tabs
-// of the system Chromium that must find each other and show one connected peer.
+// of the browser under test (P2P_BROWSER) that must find each other and show one connected peer.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {mkdir} from 'node:fs/promises'
@@ -19,7 +19,7 @@ test('two tabs of the demo find each other and list one connected peer each', as
   const address = `${stack.demo.url}/?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
   const pageErrors: string[] = []
   const open = async (name: string) => {
-    const page = await stack.chromium.browser.newPage()
+    const page = await stack.browser.newPage()
     page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))
     await page.setViewport({width: 900, height: 700})
     await page.goto(address)

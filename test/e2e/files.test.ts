@@ -1,5 +1,5 @@
 // The file drop demo as people use it: a real hub process, the demo server, and tabs
-// of the system Chromium. One tab shares a file through the drop zone's picker, the
+// of the browser under test (P2P_BROWSER). One tab shares a file through the drop zone's picker, the
 // other downloads it with the Download button, and the bytes must be the same; a tab
 // reloaded in the middle of a download goes on from what it had stored.
 import {after, before, test} from 'node:test'
@@ -44,7 +44,7 @@ async function makeFile(name: string, size: number): Promise<{path: string, sha2
 async function opener(pageErrors: string[]) {
   const room = `e2e-files-${randomBytes(4).toString('hex')}`
   const address = `${stack.demo.url}/files.html?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
-  const context = await stack.chromium.browser.createBrowserContext()
+  const context = await stack.browser.createBrowserContext()
   const open = async (name: string) => {
     const page = await context.newPage()
     page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))

@@ -14,7 +14,7 @@ import {startHubProcess} from '../../scripts/hub-process.js'
 import {startDemoServer} from '../../scripts/browser.js'
 import {launchFirefox, type LaunchedBrowser} from '../../scripts/firefox.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
-import {peerRows, waitForOneConnectedPeer} from './helpers.js'
+import {isClosedStreamNotice, peerRows, waitForOneConnectedPeer} from './helpers.js'
 
 const CONNECT_TIMEOUT = 60_000
 const signalhubServer = createRequire(import.meta.url)('signalhub/server') as () => Server
@@ -66,11 +66,7 @@ async function twoTabsMeet(hub: string, {closedWhileOpening = false} = {}) {
     const page = await firefox.browser.newPage()
     page.on('pageerror', err => {
       const message = (err as Error).message
-      // Firefox logs an EventSource closed before its first byte as a failed CORS request
-      // (checked alone: open one on signalhub's server, close it a second later). The tab
-      // leading the origin's stream closes one so whenever a tab adds its channels.
-      if (closedWhileOpening && message.startsWith(`Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at ${hub}/v1/`) &&
-        message.includes('(Reason: CORS request did not succeed). Status code: (null).')) return
+      if (closedWhileOpening && isClosedStreamNotice(message, hub)) return
       pageErrors.push(`${name}: ${message}`)
     })
     await page.goto(address)
