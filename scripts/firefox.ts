@@ -14,6 +14,9 @@ export const FIREFOX_PREFS: Record<string, unknown> = {
   // default, which nothing resolves on a closed network (Chromium's
   // WebRtcHideLocalIpsWithMdns flag, for Firefox).
   'media.peerconnection.ice.obfuscate_host_addresses': false,
+  // Loopback addresses as candidates and TURN servers: Firefox leaves them out by
+  // default, and the tests' coturns listen on 127.0.0.1 (ICE error 701 without it).
+  'media.peerconnection.ice.loopback': true,
   // Nothing but the pages under test may reach the network.
   'app.update.enabled': false,
   'browser.safebrowsing.malware.enabled': false,

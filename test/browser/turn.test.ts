@@ -7,6 +7,7 @@ import type {Swarm} from '../../src/core/swarm/swarm.js'
 import type {P2PError} from '../../src/core/errors.js'
 import type {P2PErrorEvent} from '../../src/events/error-event.js'
 import {iceHub, restTurnServer, selectedCandidates, turnServer, type TurnServer} from './helpers/turn.js'
+import {browserName} from './helpers/browser.js'
 
 type SwarmHelpers = typeof import('./helpers/swarm.js')
 let helpers: SwarmHelpers
@@ -115,7 +116,8 @@ describe('TURN relay (loopback coturn)', () => {
       // Allocated by our coturn: it relays from its relay-ip, and names the server it came from.
       expect(local.address).to.equal('127.0.0.1')
       expect(local.port).to.not.equal(turnPort)
-      expect(local.url).to.equal(turn.urls)
+      // Firefox ESR 153's candidate stats have no url: a field only Chromium fills.
+      if (browserName === 'chromium') expect(local.url).to.equal(turn.urls)
     }
     root.remove()
   })
@@ -197,7 +199,7 @@ describe('TURN relay (loopback coturn)', () => {
       for (const el of [a, b]) {
         const {local, remote} = await chosenPair(el.swarm!)
         expect([local.candidateType, remote.candidateType]).to.deep.equal(['relay', 'relay'])
-        expect(local.url).to.equal(urls)
+        if (browserName === 'chromium') expect(local.url).to.equal(urls)
         // The credential ICE used came from the hub: the page never held coturn's secret.
         const [server] = el.swarm!.peers[0].rtc.getConfiguration().iceServers!
         expect(server.username).to.match(/^\d+:[\w-]+$/)
