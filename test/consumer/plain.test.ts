@@ -1,0 +1,96 @@
+// The kit as a user without a framework gets it: packed, installed into a fresh app,
+// and used from a page bundled with esbuild (the root entry and the per-element
+// entries) and from a plain <script type="module"> loading the file in node_modules.
+import {after, before, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {randomBytes} from 'node:crypto'
+import {build} from 'esbuild'
+import type {Page} from 'puppeteer-core'
+import {launchChromium, type LaunchedChromium} from '../../scripts/browser.js'
+import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
+import {INSTALL_TIMEOUT, createApp, installFindings, publish, serveStatic, waitForFeed, waitForGossipLink, watchErrors, writeFiles,
+  type App, type StaticServer} from './helpers.js'
+
+/** A chat page; a classic script sets the hub and room from the query before the kit's module runs. */
+const page = (script: string) => `<!doctype html>
+<html><head><meta charset="utf-8"><title>consumer</title></head><body>
+<p2p-swarm>
+  <p2p-peers></p2p-peers>
+  <p2p-gossip topic="chat">
+    <p2p-feed><template><p class="msg"><span data-field="text"></span></p></template></p2p-feed>
+  </p2p-gossip>
+</p2p-swarm>
+<script>
+  const query = new URLSearchParams(location.search)
+  const swarm = document.querySelector('p2p-swarm')
+  swarm.setAttribute('hub', query.get('hub'))
+  swarm.setAttribute('room', query.get('room'))
+</script>
+${script}
+</body></html>
+`
+
+let app: App
+let hub: HubProcess
+let chromium: LaunchedChromium
+let server: StaticServer
+const errors: string[] = []
+
+before(async () => {
+  app = await createApp('plain')
+  await writeFiles(app.dir, {
+    'src/all.js': `import 'p2p-elements'\n`,
+    'src/each.js': ['p2p-swarm', 'p2p-peers', 'p2p-gossip', 'p2p-feed'].map(tag => `import 'p2p-elements/${tag}.js'\n`).join(''),
+    'public/all.html': page('<script type="module" src="./all.js"></script>'),
+    'public/each.html': page('<script type="module" src="./each.js"></script>'),
+    'public/script-tag.html': page('<script type="module" src="/node_modules/p2p-elements/dist/p2p-elements.min.js"></script>'),
+  })
+  await build({
+    absWorkingDir: app.dir,
+    entryPoints: ['src/all.js', 'src/each.js'],
+    outdir: 'public',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    logLevel: 'error',
+  })
+  ;[hub, chromium, server] = await Promise.all([startHubProcess(), launchChromium(), serveStatic(app.dir)])
+}, {timeout: INSTALL_TIMEOUT})
+
+after(async () => {
+  await chromium?.close()
+  await Promise.all([hub?.close(), server?.close()])
+  await app?.remove()
+})
+
+async function open(path: string, room: string): Promise<Page> {
+  const tab = await chromium.browser.newPage()
+  watchErrors(tab, path, errors)
+  await tab.goto(`${server.url}/public/${path}?hub=${encodeURIComponent(hub.url)}&room=${room}`)
+  return tab
+}
+
+/** Two pages in one room: once linked, what one publishes shows in the other's feed through its template. */
+async function exchange(first: string, second: string) {
+  const room = `consumer-${randomBytes(4).toString('hex')}`
+  const [a, b] = await Promise.all([open(first, room), open(second, room)])
+  await Promise.all([waitForGossipLink(a, first), waitForGossipLink(b, second)])
+  await publish(a, `hello from ${first}`)
+  await waitForFeed(b, 'p2p-feed > .msg span', [`hello from ${first}`], second)
+  await publish(b, `hello from ${second}`)
+  await waitForFeed(a, 'p2p-feed > .msg span', [`hello from ${first}`, `hello from ${second}`], first)
+  await Promise.all([a.close(), b.close()])
+  assert.deepEqual(errors, [])
+}
+
+test('installing the kit runs no install script and brings no native binary', async () => {
+  assert.deepEqual(await installFindings(app.dir), [])
+})
+
+test('a page bundled from the root entry and one from the per-element entries meet and gossip', async () => {
+  await exchange('all.html', 'each.html')
+})
+
+test('a page loading dist/p2p-elements.min.js from node_modules with a script tag meets a bundled one', async () => {
+  await exchange('script-tag.html', 'each.html')
+})
