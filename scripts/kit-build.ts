@@ -2,7 +2,7 @@
 // bundle (`npm run build`), the demo server (`npm start`) and the size and entry-point
 // tests, so the demo and the budget check run exactly what a page gets.
 import {build, type BuildOptions, type Metafile, type OutputFile} from 'esbuild'
-import {basename, join, relative} from 'node:path'
+import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {gzipSync} from 'node:zlib'
 
@@ -41,22 +41,29 @@ export function kitBuildOptions(): BuildOptions {
 }
 
 export interface BuiltFile {
-  /** Path relative to the output directory, e.g. `p2p-swarm.js` or `chunks/chunk-X.js`. */
+  /** Path relative to its build's directory, e.g. `p2p-swarm.js` or `chunks/chunk-X.js`. */
   name: string
   minified: number
   gzip: number
   /** The files this one imports statically (names as above): what loads with it. */
   imports: string[]
+  /** The files it may load later by `import()`: code a page fetches only when it needs it. */
+  lazy: string[]
+  /** The source files bundled in it, relative to the repository (`node_modules/…` for dependencies). */
+  inputs: string[]
 }
 
 export interface KitBuild {
-  /** One file per element plus the chunks they share, keyed by name. */
+  /** `outdir/browser`: one file per element plus the chunks they share, keyed by name. */
   elements: Map<string, BuiltFile>
-  /** The all-in-one file. */
-  kit: BuiltFile
+  /** `outdir`: the all-in-one `p2p-elements.min.js` and the chunks it loads on demand. */
+  allInOne: Map<string, BuiltFile>
   /** esbuild's outputs, for writing them out. */
   outputFiles: OutputFile[]
 }
+
+/** The all-in-one file's name in its build. */
+export const ALL_IN_ONE = 'p2p-elements.min.js'
 
 const gzipSize = (code: Uint8Array) => gzipSync(code, {level: 9}).length
 
@@ -66,58 +73,61 @@ function describe(outdir: string, outputs: OutputFile[], metafile: Metafile): Ma
     if (!file.path.endsWith('.js')) continue
     const name = relative(outdir, file.path)
     const meta = metafile.outputs[relative(ROOT, file.path)]
-    const imports = (meta?.imports ?? [])
-      .filter(i => i.kind === 'import-statement' && !i.external)
-      .map(i => relative(outdir, join(ROOT, i.path)))
-    files.set(name, {name, minified: file.contents.length, gzip: gzipSize(file.contents), imports})
+    const imports = meta.imports.filter(i => !i.external)
+    const named = (kind: string) => imports.filter(i => i.kind === kind).map(i => relative(outdir, join(ROOT, i.path)))
+    files.set(name, {
+      name, minified: file.contents.length, gzip: gzipSize(file.contents),
+      imports: named('import-statement'), lazy: named('dynamic-import'), inputs: Object.keys(meta.inputs),
+    })
   }
   return files
 }
 
-/**
- * Builds the script-tag files in memory, placed under `outdir`: one minified ES module
- * per element sharing chunks (esbuild's splitting) in `outdir/browser`, and the
- * all-in-one `outdir/p2p-elements.min.js`.
- */
-export async function buildKit(outdir: string): Promise<KitBuild> {
-  const elementsDir = `${outdir}/browser`
-  const split = await build({
+/** One minified ESM build of `entryPoints` into `outdir`, split so that shared and `import()`ed code are chunks. */
+async function splitBuild(outdir: string, entryPoints: Array<{in: string, out: string}>, extra: BuildOptions = {}) {
+  const result = await build({
     ...kitBuildOptions(),
-    entryPoints: ELEMENT_TAGS.map(tag => ({in: elementEntry(tag), out: tag})),
-    outdir: elementsDir,
+    ...extra,
+    entryPoints,
+    outdir,
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
     minify: true,
     metafile: true,
     write: false,
   })
-  const kitFile = `${outdir}/p2p-elements.min.js`
-  const single = await build({
-    ...kitBuildOptions(),
-    entryPoints: [ENTRY],
-    outfile: kitFile,
-    minify: true,
-    sourcemap: 'linked',
-    metafile: true,
-    write: false,
-  })
-  const kit = describe(outdir, single.outputFiles!, single.metafile!).get(basename(kitFile))!
-  return {elements: describe(elementsDir, split.outputFiles!, split.metafile!), kit, outputFiles: [...split.outputFiles!, ...single.outputFiles!]}
+  return {files: describe(outdir, result.outputFiles!, result.metafile!), outputFiles: result.outputFiles!}
 }
 
-/** The files a page loads for these elements, each once: their entries and every chunk they import. */
-export function pageFiles(elements: Map<string, BuiltFile>, tags: readonly ElementTag[]): BuiltFile[] {
+/**
+ * Builds the script-tag files in memory, placed under `outdir`: one minified ES module
+ * per element sharing chunks in `outdir/browser`, and the all-in-one
+ * `outdir/p2p-elements.min.js`. Both are split builds: code the kit loads by `import()`
+ * only when a page needs it (tweetnacl where WebCrypto lacks Ed25519) stays in chunks of
+ * its own instead of weighing on every page.
+ */
+export async function buildKit(outdir: string): Promise<KitBuild> {
+  const elements = await splitBuild(`${outdir}/browser`, ELEMENT_TAGS.map(tag => ({in: elementEntry(tag), out: tag})))
+  const allInOne = await splitBuild(outdir, [{in: ENTRY, out: ALL_IN_ONE.replace(/\.js$/, '')}], {sourcemap: 'linked'})
+  return {elements: elements.files, allInOne: allInOne.files, outputFiles: [...elements.outputFiles, ...allInOne.outputFiles]}
+}
+
+/** The files a page loads with these entries (names in their build), each once: the entries and every chunk they import. */
+export function pageFiles(files: Map<string, BuiltFile>, entries: readonly string[]): BuiltFile[] {
   const seen = new Map<string, BuiltFile>()
   const visit = (name: string) => {
     if (seen.has(name)) return
-    const file = elements.get(name)
+    const file = files.get(name)
     if (!file) throw new Error(`no built file ${name}`)
     seen.set(name, file)
     file.imports.forEach(visit)
   }
-  tags.forEach(tag => visit(`${tag}.js`))
+  entries.forEach(visit)
   return [...seen.values()]
 }
+
+/** The entry file of each of these elements in the per-element build. */
+export const elementFiles = (tags: readonly ElementTag[]) => tags.map(tag => `${tag}.js`)
 
 /** Gzip bytes of a page: each file is served and compressed on its own, so the sizes add. */
 export function pageGzip(files: BuiltFile[]): number {

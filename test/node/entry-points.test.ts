@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import type {Page} from 'puppeteer-core'
 import {launchChromium, type LaunchedChromium} from '../../scripts/browser.js'
-import {ELEMENT_TAGS, ROOT, buildKit, type KitBuild} from '../../scripts/kit-build.js'
+import {ALL_IN_ONE, ELEMENT_TAGS, ROOT, buildKit, type KitBuild} from '../../scripts/kit-build.js'
 
 // A loopback address no server listens on: every request to it is answered by the test.
 const ORIGIN = 'http://127.0.0.2:9'
@@ -87,7 +87,37 @@ for (const tag of ELEMENT_TAGS) {
 }
 
 test('the all-in-one script-tag file defines every element', async () => {
-  assert.deepEqual(await definedAfterLoading('/p2p-elements.min.js'), [...ELEMENT_TAGS])
+  assert.deepEqual(await definedAfterLoading(`/${ALL_IN_ONE}`), [...ELEMENT_TAGS])
+})
+
+/** Whether a file drop in a room, from the files at `paths`, opens its storage (loaded on demand, from a chunk). */
+async function fileDropOpensStorage(paths: string[]): Promise<void> {
+  const page = await freshPage()
+  try {
+    await page.evaluate(async urls => {
+      for (const url of urls) await import(url)
+      // The hub is this origin too: it answers 404, so the swarm exists but meets no one
+      // (and reports that; only the file drop's own errors count here).
+      document.body.innerHTML = `<p2p-swarm hub="${location.origin}" room="entry"><p2p-file-drop></p2p-file-drop></p2p-swarm>`
+      const errors: string[] = (globalThis as unknown as {errors: string[]}).errors = []
+      document.querySelector('p2p-file-drop')!.addEventListener('p2p-error', event => errors.push(event.detail.error.message))
+    }, paths.map(path => `${ORIGIN}${path}`))
+    // The drop zone is enabled once the storage is open; a storage that fails to load or
+    // open is reported (p2p-error) and leaves it disabled.
+    const errors = await page.waitForFunction(() => {
+      const zone = document.querySelector('p2p-file-drop')?.shadowRoot?.querySelector<HTMLButtonElement>('[part~="drop-zone"]')
+      const {errors} = globalThis as unknown as {errors: string[]}
+      return (zone?.disabled === false || errors.length > 0) && errors
+    }, {timeout: 20_000, polling: 50})
+    assert.deepEqual(await errors.jsonValue(), [], paths.join(' + '))
+  } finally {
+    await page.browserContext().close()
+  }
+}
+
+test('the file drop of either script-tag build loads its storage and opens it', async () => {
+  await fileDropOpensStorage(['/browser/p2p-swarm.js', '/browser/p2p-file-drop.js'])
+  await fileDropOpensStorage([`/${ALL_IN_ONE}`])
 })
 
 // What `import … from 'p2p-elements'` offers at run time (its types come on top).
@@ -98,12 +128,12 @@ const ROOT_API = [
   'PeerReconnectEvent', 'Swarm', 'attachGossip', 'generateIdentity', 'sourceContext', 'swarmContext',
 ]
 
-/** Every entry package.json exports with code, as its source module: `./dist/x/index.js` is src/x/index.ts. */
+/** Every entry package.json exports with code (not the type-only ones), as its source module: `./dist/x/index.js` is src/x/index.ts. */
 async function sourceEntries(): Promise<Map<string, string>> {
   const {exports} = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {exports: Record<string, string | {import?: string}>}
   const entries = new Map<string, string>()
   for (const [name, target] of Object.entries(exports)) {
-    if (typeof target === 'string') continue
+    if (typeof target === 'string' || target.import === undefined) continue
     entries.set(name, join(ROOT, target.import!.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')))
   }
   return entries

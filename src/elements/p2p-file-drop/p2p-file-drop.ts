@@ -2,7 +2,7 @@ import {LitElement, html, nothing, type PropertyValues} from 'lit'
 import {customElement, property, query} from 'lit/decorators.js'
 import {repeat} from 'lit/directives/repeat.js'
 import {consume} from '@lit/context'
-import {BrowserLevel} from 'browser-level'
+import type {BrowserLevel} from 'browser-level'
 import {swarmContext} from '../../context/swarm-context.js'
 import type {Swarm} from '../../core/swarm/swarm.js'
 import {ChunkStore} from '../../core/files/chunk-store.js'
@@ -245,6 +245,9 @@ export class P2PFileDropElement extends LitElement {
     const generation = this.#generation
     const base = this.store || DEFAULT_STORE
     this.#enqueue(async () => {
+      // Storage (browser-level, abstract-level and the buffer and events polyfills under
+      // them: 23 KiB gzip) loads once a file drop joins a room, so pages without one never fetch it.
+      const {BrowserLevel} = await import('./storage.js')
       const slot = await claimStorageSlot(base)
       if (generation !== this.#generation) return slot.release()
       const db = new BrowserLevel(slot.name)

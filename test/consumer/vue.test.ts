@@ -1,0 +1,150 @@
+// The kit in a Vue 3 app: Vue's runtime + compiler build with p2p-* as custom elements,
+// the per-element entries, bundled with esbuild, two tabs in Chromium against a real
+// hub process; and the generated GlobalComponents types (p2p-elements/vue) checked by tsc.
+import {after, before, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+import {build} from 'esbuild'
+import type {Page} from 'puppeteer-core'
+import {launchChromium, type LaunchedChromium} from '../../scripts/browser.js'
+import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
+import {INSTALL_TIMEOUT, REPO, createApp, publish, serveStatic, waitForFeed, waitForGossipLink, watchErrors, writeFiles,
+  type App, type StaticServer} from './helpers.js'
+
+const run = promisify(execFile)
+const TSC = join(REPO, 'node_modules/.bin/tsc')
+
+// `.maxPeers` sets the swarm's property; `:limit` on the feed is an attribute (Vue sets
+// a kebab or unknown name on a custom element as an attribute), which the element
+// converts to its number property. The template is the app's own, which Vue builds
+// with createElement (children on the element).
+const APP = `import {createApp, ref} from 'vue/dist/vue.esm-bundler.js'
+import 'p2p-elements/p2p-swarm.js'
+import 'p2p-elements/p2p-peers.js'
+import 'p2p-elements/p2p-gossip.js'
+import 'p2p-elements/p2p-feed.js'
+
+const query = new URLSearchParams(location.search)
+const app = createApp({
+  setup() {
+    const peers = ref(0)
+    const messages = ref([])
+    return {
+      hub: query.get('hub'),
+      room: query.get('room'),
+      peers,
+      messages,
+      onConnect: () => peers.value++,
+      onMessage: event => messages.value.push(event.detail.item.value.text),
+    }
+  },
+  template: \`
+    <p2p-swarm :hub="hub" :room="room" .maxPeers="4" @p2p-peer-connect="onConnect">
+      <p2p-peers></p2p-peers>
+      <p2p-gossip topic="chat" @p2p-gossip-message="onMessage">
+        <p2p-feed :limit="50">
+          <template><p class="msg"><b data-field="author"></b> <span data-field="text"></span></p></template>
+        </p2p-feed>
+      </p2p-gossip>
+      <output id="peers">{{ peers }}</output>
+      <output id="messages">{{ messages.join('|') }}</output>
+    </p2p-swarm>\`,
+})
+app.config.compilerOptions.isCustomElement = tag => tag.startsWith('p2p-')
+app.mount('#app')
+`
+
+// The generated declarations as Vue's tooling reads them: each element's props and
+// listener props, typed; @ts-expect-error makes tsc fail when a mistake is accepted.
+const TYPES = `import type {GlobalComponents} from 'vue'
+import 'p2p-elements'
+
+type Props<Tag extends keyof GlobalComponents> = InstanceType<GlobalComponents[Tag]>['$props']
+
+export const swarm: Props<'p2p-swarm'> = {
+  hub: 'http://127.0.0.1:1', room: 'r', maxPeers: 4,
+  onP2pPeerConnect: event => event.detail.publicKey.slice(0, 8),
+}
+export const gossip: Props<'p2p-gossip'> = {topic: 't', onP2pGossipMessage: event => event.detail.item.value}
+// @ts-expect-error a misspelt prop
+export const misspelt: Props<'p2p-swarm'> = {hbu: 'http://127.0.0.1:1'}
+// @ts-expect-error maxPeers is a number
+export const wrongType: Props<'p2p-swarm'> = {maxPeers: 'four'}
+`
+
+let app: App
+let hub: HubProcess
+let chromium: LaunchedChromium
+let server: StaticServer
+const errors: string[] = []
+
+before(async () => {
+  app = await createApp('vue', ['vue@3'])
+  await writeFiles(app.dir, {
+    'tsconfig.json': JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+        types: ['p2p-elements/vue'], strict: true, noEmit: true, skipLibCheck: true,
+      },
+      include: ['src/types.ts'],
+    }),
+    'src/app.js': APP,
+    'src/types.ts': TYPES,
+    'public/index.html': '<!doctype html><meta charset="utf-8"><title>vue consumer</title><div id="app"></div><script type="module" src="./app.js"></script>\n',
+  })
+  await build({
+    absWorkingDir: app.dir,
+    entryPoints: ['src/app.js'],
+    outdir: 'public',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    // The flags Vue's esm-bundler build expects its bundler to define.
+    define: {
+      '__VUE_OPTIONS_API__': 'true',
+      '__VUE_PROD_DEVTOOLS__': 'false',
+      '__VUE_PROD_HYDRATION_MISMATCH_DETAILS__': 'false',
+      'process.env.NODE_ENV': '"production"',
+    },
+    logLevel: 'error',
+  })
+  ;[hub, chromium, server] = await Promise.all([startHubProcess(), launchChromium(), serveStatic(app.dir)])
+}, {timeout: INSTALL_TIMEOUT})
+
+after(async () => {
+  await chromium?.close()
+  await Promise.all([hub?.close(), server?.close()])
+  await app?.remove()
+})
+
+test('tsc reads the kit\'s generated Vue GlobalComponents: typed props and listeners, mistakes refused', async () => {
+  const output = await run(TSC, ['-p', 'tsconfig.json'], {cwd: app.dir}).then(r => r.stdout, (err: {stdout: string}) => err.stdout || String(err))
+  assert.equal(output, '')
+})
+
+async function open(room: string, name: string): Promise<Page> {
+  const tab = await chromium.browser.newPage()
+  watchErrors(tab, name, errors)
+  await tab.goto(`${server.url}/public/index.html?hub=${encodeURIComponent(hub.url)}&room=${room}`)
+  return tab
+}
+
+test('two tabs of the Vue app: .maxPeers and :limit set, @p2p-peer-connect and @p2p-gossip-message heard, a message shown through the app\'s template', async () => {
+  const room = `consumer-vue-${randomBytes(4).toString('hex')}`
+  const [a, b] = await Promise.all([open(room, 'first tab'), open(room, 'second tab')])
+  await Promise.all([waitForGossipLink(a, 'first tab'), waitForGossipLink(b, 'second tab')])
+  for (const tab of [a, b]) {
+    await tab.waitForFunction(() => document.getElementById('peers')?.textContent === '1', {polling: 100})
+    assert.deepEqual(await tab.$eval('p2p-swarm', el => [(el as HTMLElement & {maxPeers: number}).maxPeers, el.hasAttribute('max-peers')]), [4, false])
+    assert.equal(await tab.$eval('p2p-feed', el => (el as HTMLElement & {limit: number}).limit), 50)
+  }
+  await publish(a, 'hello from Vue')
+  await waitForFeed(b, 'p2p-feed > .msg span', ['hello from Vue'], 'second tab')
+  await b.waitForFunction(() => document.getElementById('messages')?.textContent === 'hello from Vue', {polling: 100})
+  await waitForFeed(a, 'p2p-feed > .msg span', ['hello from Vue'], 'first tab')
+  await Promise.all([a.close(), b.close()])
+  assert.deepEqual(errors, [])
+})
