@@ -80,6 +80,18 @@ test('package.json exports each element entry with its types', async () => {
   }
 })
 
+test('bundlers keep every file that registers elements: package.json lists it under sideEffects', async () => {
+  const {sideEffects} = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {sideEffects: string[]}
+  const patterns = sideEffects.map(glob => new RegExp(`^${glob.replace(/[.]/g, '\\.').replace(/\*\*/g, '\0').replace(/\*/g, '[^/]*').replace(/\0/g, '.*')}$`))
+  const registering = [
+    './dist/index.js', ...ELEMENT_TAGS.map(tag => `./dist/${tag}.js`), './dist/elements/p2p-swarm/p2p-swarm.js',
+    `./dist/${ALL_IN_ONE}`, './dist/chunks/chunk-X.js', ...ELEMENT_TAGS.map(tag => `./dist/browser/${tag}.js`), './dist/browser/chunks/chunk-X.js',
+  ]
+  for (const path of registering) assert.ok(patterns.some(pattern => pattern.test(path)), `${path} is not under sideEffects`)
+  // A bundler may drop what is not listed: the rest of the core, with nothing to register.
+  assert.ok(!patterns.some(pattern => pattern.test('./dist/core/swarm/swarm.js')))
+})
+
 for (const tag of ELEMENT_TAGS) {
   test(`the script-tag file for <${tag}>, loaded alone, defines <${tag}> and no other element`, async () => {
     assert.deepEqual(await definedAfterLoading(`/browser/${tag}.js`), [tag])
