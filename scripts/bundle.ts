@@ -4,7 +4,7 @@
 // with the others, so a page loads the code of the elements it uses and no more. Code
 // loaded on demand by import() sits in chunks/ beside each (served with them).
 // `tsc -p tsconfig.build.json` emits the per-module dist/ files and typings before this runs.
-import {mkdir, writeFile} from 'node:fs/promises'
+import {mkdir, rm, writeFile} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {
@@ -13,6 +13,8 @@ import {
 
 const outdir = fileURLToPath(new URL('../dist', import.meta.url))
 const {elements, allInOne, outputFiles} = await buildKit(outdir)
+// Chunk names carry a hash: a previous build's would linger, and be packed.
+await Promise.all(['browser', 'chunks'].map(dir => rm(join(outdir, dir), {recursive: true, force: true})))
 for (const file of outputFiles) {
   await mkdir(dirname(file.path), {recursive: true})
   await writeFile(file.path, file.contents)
