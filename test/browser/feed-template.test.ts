@@ -1,4 +1,5 @@
 import {expect, fixture, html, oneEvent} from '@open-wc/testing'
+import {html as litHtml} from 'lit'
 import '../../src/index.js'
 import type {P2PFeedElement} from '../../src/elements/p2p-feed/p2p-feed.js'
 import type {P2PErrorEvent} from '../../src/events/error-event.js'
@@ -118,6 +119,19 @@ describe('<p2p-feed> templates from frameworks and code', () => {
     expect(seen).to.deep.equal([{n: 1, text: '<img src=x>', url: 'javascript:alert(1)'}])
   })
 
+  it('renders a Lit html result from the function, its interpolations as text', async () => {
+    const {source, feed} = await mount(feed => {
+      feed.template = item => litHtml`<p class="lit">${(item.value as {text: string}).text}<i data-field="author"></i></p>`
+    })
+    await receive(feed, source, {text: '<img src=x>'})
+    await receive(feed, source, {text: 'second'})
+    const shown = rows(feed)
+    expect(shown.map(r => r.className)).to.deep.equal(['lit', 'lit'])
+    expect(shown[0].textContent).to.equal('<img src=x>f00dfeed')
+    expect(shown[1].textContent).to.equal('secondf00dfeed')
+    expect(feed.querySelector('img')).to.equal(null)
+  })
+
   it('renders a replaced keyed item through the function again, in the same place', async () => {
     const {source, feed} = await mount(feed => {
       feed.dataKey = 'slug'
@@ -206,6 +220,8 @@ describe('<p2p-feed> templates from frameworks and code', () => {
 
     for (const [name, make, message] of [
       ['no element', () => 'text' as unknown as Element, /no element/],
+      ['a Lit result with two roots', () => litHtml`<p></p><p></p>`, /rendered 2 root elements/],
+      ['a Lit result with text beside its root', () => litHtml`said <p></p>`, /text beside/],
       ['an element already in the page', () => document.body, /already in the page/],
     ] as const) {
       it(`from a function that returns ${name}`, async () => {

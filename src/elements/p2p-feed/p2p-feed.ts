@@ -1,4 +1,5 @@
-import {LitElement, html, type PropertyValues} from 'lit'
+import {LitElement, html, render, type PropertyValues, type TemplateResult} from 'lit'
+import {isTemplateResult} from 'lit/directive-helpers.js'
 import {customElement, property} from 'lit/decorators.js'
 import {consume} from '@lit/context'
 import {sourceContext} from '../../context/source-context.js'
@@ -21,12 +22,14 @@ interface Row {
 }
 
 /**
- * Renders one item as a new element, for apps that build rows in code. It is the
- * app's code, handed the item as it came from the peer: it must put the item's data in
- * as text (`textContent`, `createTextNode`, or `data-field` bindings, which the feed
- * fills on the returned element by the template's rules), never through `innerHTML`.
+ * Renders one item, for apps that build rows in code: a new element, or a Lit
+ * `html` result with one root element (Lit sets every `${…}` in text as text). It is
+ * the app's code, handed the item as it came from the peer: it must put the item's data
+ * in as text (Lit's `html`, `textContent`, `createTextNode`, or `data-field` bindings,
+ * which the feed fills on the row by the template's rules), never through `innerHTML`
+ * or `unsafeHTML`.
  */
-export type FeedRenderer = (item: SourceItem) => Element
+export type FeedRenderer = (item: SourceItem) => Element | TemplateResult
 
 /** What rows are made from: a template's root element to clone, or the app's renderer. */
 type Layout = {root: Element} | {render: FeedRenderer} | null
@@ -55,10 +58,11 @@ type Layout = {root: Element} | {render: FeedRenderer} | null
  * and the feed reads them there.
  *
  * From code, the `template` property takes an `HTMLTemplateElement` or a function
- * `(item) => Element` called for each item (again when a keyed item is replaced). The
- * function receives the item as the peer sent it: it must set peer data as text
- * (`textContent`) or leave it to `data-field` bindings on the element it returns, which
- * the feed fills by the rules above. No HTML is ever parsed from data.
+ * called for each item (again when a keyed item is replaced) that returns a new element
+ * or a Lit `html` result with one root: `feed.template = item => html\`<p>${item.value.text}</p>\``.
+ * The function receives the item as the peer sent it: it must set peer data as text
+ * (Lit's `html` does; `textContent` too), or leave it to `data-field` bindings on the
+ * row, which the feed fills by the rules above. No HTML is ever parsed from data.
  *
  * The clones are children of the feed, in the light DOM: the template is the app's
  * markup, so the app's stylesheet styles it as it styles the rest of its page
@@ -73,7 +77,7 @@ type Layout = {root: Element} | {render: FeedRenderer} | null
  * @slot - A `<template>` with one root element, rendered once per item. Without one, each item shows its author, time and text.
  * @slot empty - Shown while there are no items (default: "No messages yet.").
  *
- * @event p2p-error - The template is unusable (`ERR_INVALID_ARGUMENT`): no root element (empty or text only; items show the default row), more than one root or text beside the root (only the first root is used), a `template` property that is neither a `<template>` nor a function, or a renderer that threw or returned no new element (that item shows the default row; reported once per template). `detail: {error}`.
+ * @event p2p-error - The template is unusable (`ERR_INVALID_ARGUMENT`): no root element (empty or text only; items show the default row), more than one root or text beside the root (only the first root is used), a `template` property that is neither a `<template>` nor a function, or a renderer that threw or returned neither a new element nor a Lit result with one root (that item shows the default row; reported once per template). `detail: {error}`.
  *
  * @csspart empty - The empty state.
  *
@@ -96,7 +100,8 @@ export class P2PFeedElement extends LitElement {
 
   /**
    * The item template from code: a `<template>` element, or a function that renders an
-   * item as a new element (it must set peer data as text). Wins over a child `<template>`.
+   * item as a new element or a Lit `html` result with one root (it must set peer data as
+   * text). Wins over a child `<template>`.
    */
   @property({attribute: false})
   template: HTMLTemplateElement | FeedRenderer | undefined
@@ -277,6 +282,17 @@ export class P2PFeedElement extends LitElement {
     } catch (err) {
       this.#reportRenderer('threw', err)
       return defaultRow()
+    }
+    if (isTemplateResult(node)) {
+      const fragment = document.createDocumentFragment()
+      render(node, fragment)
+      const roots = fragment.children
+      const text = [...fragment.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '')
+      if (roots.length !== 1 || text) {
+        this.#reportRenderer(`rendered ${roots.length} root elements${text ? ' and text beside them' : ''}, not one`)
+        return defaultRow()
+      }
+      node = roots[0]
     }
     // An element already in the page would be moved out of its place (or out of
     // another row): the renderer must make a new one per call.
