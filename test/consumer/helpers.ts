@@ -38,14 +38,24 @@ export async function createApp(label: string, dependencies: string[] = []): Pro
   const remove = () => rm(dir, {recursive: true, force: true})
   try {
     await writeFile(join(dir, 'package.json'), `${JSON.stringify({name: `consumer-${label}`, private: true, type: 'module'}, null, 2)}\n`)
-    const {stdout} = await run('npm', ['pack', '--pack-destination', dir, '--silent'], {cwd: REPO, maxBuffer: 64 << 20})
-    const tarball = stdout.trim().split('\n').at(-1)!
-    await run('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund',
-      join(dir, tarball), ...dependencies], {cwd: dir, maxBuffer: 64 << 20})
+    await npm(['pack', '--pack-destination', dir], REPO)
+    const tarball = (await readdir(dir)).find(name => name.endsWith('.tgz'))!
+    await npm(['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', join(dir, tarball), ...dependencies], dir)
     return {dir, remove}
   } catch (err) {
     await remove()
     throw err
+  }
+}
+
+/** Runs npm; a failure says what npm printed (a failed pack is most often the kit's build). */
+async function npm(args: string[], cwd: string): Promise<void> {
+  try {
+    await run('npm', args, {cwd, maxBuffer: 64 << 20})
+  } catch (err) {
+    const {stdout = '', stderr = ''} = err as {stdout?: string, stderr?: string}
+    const tail = (text: string) => text.trim().split('\n').slice(-30).join('\n')
+    throw new Error(`npm ${args[0]} failed:\n${tail(stdout)}\n${tail(stderr)}`, {cause: err})
   }
 }
 
