@@ -275,7 +275,14 @@ describe('<p2p-file-drop>', () => {
     await until(() => row(dropA, info.id)?.querySelector('img[part=preview]') != null, 'an image preview')
     const img = row(dropA, info.id)!.querySelector<HTMLImageElement>('img[part=preview]')!
     expect(img.alt).to.equal('dot.png')
-    await img.decode()
+    // Its load, not decode(): Firefox rejects decode() on a lazy image whose load has not
+    // started yet (EncodingError, seen when the row had only just rendered).
+    if (!img.complete) {
+      await new Promise((resolve, reject) => {
+        img.addEventListener('load', resolve, {once: true})
+        img.addEventListener('error', () => reject(new Error('the preview did not load')), {once: true})
+      })
+    }
     expect(img.naturalWidth).to.equal(8)
     const url = img.src
     button(dropA, info.id, 'remove')!.click()
