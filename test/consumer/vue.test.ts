@@ -1,6 +1,6 @@
 // The kit in a Vue 3 app: Vue's runtime + compiler build with p2p-* as custom elements,
 // the per-element entries, bundled with esbuild, two tabs in Chromium against a real
-// hub process; and the generated GlobalComponents types (p2p-elements/vue) checked by tsc.
+// hub process; and the generated GlobalComponents types (p2p-elements/vue) checked by vue-tsc.
 import {after, before, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
@@ -11,11 +11,10 @@ import {build} from 'esbuild'
 import type {Page} from 'puppeteer-core'
 import {launchChromium, type LaunchedChromium} from '../../scripts/browser.js'
 import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
-import {INSTALL_TIMEOUT, REPO, createApp, publish, serveStatic, waitForFeed, waitForGossipLink, watchErrors, writeFiles,
+import {INSTALL_TIMEOUT, createApp, publish, serveStatic, waitForFeed, waitForGossipLink, watchErrors, writeFiles,
   type App, type StaticServer} from './helpers.js'
 
 const run = promisify(execFile)
-const TSC = join(REPO, 'node_modules/.bin/tsc')
 
 // `.maxPeers` sets the swarm's property; `:limit` on the feed is an attribute (Vue sets
 // a kebab or unknown name on a custom element as an attribute), which the element
@@ -57,22 +56,23 @@ app.config.compilerOptions.isCustomElement = tag => tag.startsWith('p2p-')
 app.mount('#app')
 `
 
-// The generated declarations as Vue's tooling reads them: each element's props and
-// listener props, typed; @ts-expect-error makes tsc fail when a mistake is accepted.
-const TYPES = `import type {GlobalComponents} from 'vue'
-import 'p2p-elements'
-
-type Props<Tag extends keyof GlobalComponents> = InstanceType<GlobalComponents[Tag]>['$props']
-
-export const swarm: Props<'p2p-swarm'> = {
-  hub: 'http://127.0.0.1:1', room: 'r', maxPeers: 4,
-  onP2pPeerConnect: event => event.detail.publicKey.slice(0, 8),
-}
-export const gossip: Props<'p2p-gossip'> = {topic: 't', onP2pGossipMessage: event => event.detail.item.value}
-// @ts-expect-error a misspelt prop
-export const misspelt: Props<'p2p-swarm'> = {hbu: 'http://127.0.0.1:1'}
-// @ts-expect-error maxPeers is a number
-export const wrongType: Props<'p2p-swarm'> = {maxPeers: 'four'}
+// Single-file components as Vue's type checker (vue-tsc) reads them with the generated
+// GlobalComponents: props and listeners typed in templates, and the mistakes refused.
+const GOOD_SFC = `<script setup lang="ts">
+import {ref} from 'vue'
+const hub = 'http://127.0.0.1:1'
+const peers = ref<string[]>([])
+const texts = ref<unknown[]>([])
+</script>
+<template>
+  <p2p-swarm :hub="hub" room="r" :max-peers="4" @p2p-peer-connect="e => peers.push(e.detail.publicKey)">
+    <p2p-gossip topic="chat" @p2p-gossip-message="e => texts.push(e.detail.item.value)"></p2p-gossip>
+  </p2p-swarm>
+</template>
+`
+const BAD_SFC = `<template>
+  <p2p-swarm :max-peers="'four'" @p2p-peer-connect="e => e.detail.nope"></p2p-swarm>
+</template>
 `
 
 let app: App
@@ -82,17 +82,13 @@ let server: StaticServer
 const errors: string[] = []
 
 before(async () => {
-  app = await createApp('vue', ['vue@3'])
+  app = await createApp('vue', ['vue@3', 'vue-tsc@3', 'typescript@5'])
   await writeFiles(app.dir, {
-    'tsconfig.json': JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM', 'DOM.Iterable'],
-        types: ['p2p-elements/vue'], strict: true, noEmit: true, skipLibCheck: true,
-      },
-      include: ['src/types.ts'],
-    }),
+    'tsconfig.json': tsconfig('src/Good.vue'),
+    'tsconfig.bad.json': tsconfig('src/Bad.vue'),
     'src/app.js': APP,
-    'src/types.ts': TYPES,
+    'src/Good.vue': GOOD_SFC,
+    'src/Bad.vue': BAD_SFC,
     'public/index.html': '<!doctype html><meta charset="utf-8"><title>vue consumer</title><div id="app"></div><script type="module" src="./app.js"></script>\n',
   })
   await build({
@@ -120,9 +116,31 @@ after(async () => {
   await app?.remove()
 })
 
-test('tsc reads the kit\'s generated Vue GlobalComponents: typed props and listeners, mistakes refused', async () => {
-  const output = await run(TSC, ['-p', 'tsconfig.json'], {cwd: app.dir}).then(r => r.stdout, (err: {stdout: string}) => err.stdout || String(err))
-  assert.equal(output, '')
+function tsconfig(file: string): string {
+  return JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+      types: ['p2p-elements/vue'], strict: true, noEmit: true, skipLibCheck: true,
+    },
+    include: [file],
+  })
+}
+
+/** vue-tsc over one of the app's projects: what it printed ('' when it passed). */
+function vueTsc(project: string): Promise<string> {
+  return run(join(app.dir, 'node_modules/.bin/vue-tsc'), ['-p', project], {cwd: app.dir})
+    .then(() => '', (err: {stdout?: string}) => err.stdout || String(err))
+}
+
+test('vue-tsc checks templates against the kit\'s generated GlobalComponents: typed props and listeners', async () => {
+  assert.equal(await vueTsc('tsconfig.json'), '')
+})
+
+test('vue-tsc refuses a property of the wrong type and a detail the event does not have', async () => {
+  const errors = (await vueTsc('tsconfig.bad.json')).split('\n').filter(line => line.includes('error TS'))
+  assert.equal(errors.length, 2, errors.join('\n'))
+  assert.match(errors[0], /Bad\.vue\(2,.*'string' is not assignable to type 'number'/)
+  assert.match(errors[1], /Bad\.vue\(2,.*'nope' does not exist on type 'PeerEventDetail'/)
 })
 
 async function open(room: string, name: string): Promise<Page> {
