@@ -6,7 +6,7 @@ import {mkdir} from 'node:fs/promises'
 import {randomBytes} from 'node:crypto'
 import {fileURLToPath} from 'node:url'
 import type {Page} from 'puppeteer-core'
-import {useDemoStack} from './helpers.js'
+import {collectPageErrors, useDemoStack} from './helpers.js'
 
 const RESULTS = new URL('../../test-results/', import.meta.url)
 const TIMEOUT = 30_000
@@ -72,7 +72,7 @@ test('two tabs of the chat demo see what either one types', async () => {
   const pageErrors: string[] = []
   const open = async (name: string) => {
     const page = await stack.browser.newPage()
-    page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))
+    collectPageErrors(page, name, stack.hub.url, pageErrors)
     await page.setViewport({width: 800, height: 900})
     await page.goto(address)
     return page

@@ -6,7 +6,7 @@ import {mkdir} from 'node:fs/promises'
 import {randomBytes} from 'node:crypto'
 import {fileURLToPath} from 'node:url'
 import type {Page} from 'puppeteer-core'
-import {peerRows, useDemoStack, waitForOneConnectedPeer} from './helpers.js'
+import {collectPageErrors, peerRows, useDemoStack, waitForOneConnectedPeer} from './helpers.js'
 
 const RESULTS = new URL('../../test-results/', import.meta.url)
 const CONNECT_TIMEOUT = 30_000
@@ -20,7 +20,7 @@ test('two tabs of the demo find each other and list one connected peer each', as
   const pageErrors: string[] = []
   const open = async (name: string) => {
     const page = await stack.browser.newPage()
-    page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))
+    collectPageErrors(page, name, stack.hub.url, pageErrors)
     await page.setViewport({width: 900, height: 700})
     await page.goto(address)
     return page

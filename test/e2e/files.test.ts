@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {ElementHandle, Page} from 'puppeteer-core'
 import type {FileInfo} from '../../src/core/files/share.js'
-import {useDemoStack} from './helpers.js'
+import {collectPageErrors, useDemoStack} from './helpers.js'
 import {until} from '../shared/until.js'
 
 const RESULTS = new URL('../../test-results/', import.meta.url)
@@ -47,7 +47,7 @@ async function opener(pageErrors: string[]) {
   const context = await stack.browser.createBrowserContext()
   const open = async (name: string) => {
     const page = await context.newPage()
-    page.on('pageerror', err => pageErrors.push(`${name}: ${(err as Error).message}`))
+    collectPageErrors(page, name, stack.hub.url, pageErrors)
     await page.setViewport({width: 800, height: 900})
     await page.goto(address)
     await ready(page, name)

@@ -14,7 +14,7 @@ import {startHubProcess} from '../../scripts/hub-process.js'
 import {startDemoServer} from '../../scripts/browser.js'
 import {launchFirefox, type LaunchedBrowser} from '../../scripts/firefox.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
-import {isClosedStreamNotice, peerRows, waitForOneConnectedPeer} from './helpers.js'
+import {isFirefoxNotice, peerRows, waitForOneConnectedPeer} from './helpers.js'
 
 const CONNECT_TIMEOUT = 60_000
 const signalhubServer = createRequire(import.meta.url)('signalhub/server') as () => Server
@@ -66,7 +66,7 @@ async function twoTabsMeet(hub: string, {closedWhileOpening = false} = {}) {
     const page = await firefox.browser.newPage()
     page.on('pageerror', err => {
       const message = (err as Error).message
-      if (closedWhileOpening && isClosedStreamNotice(message, hub)) return
+      if (closedWhileOpening && isFirefoxNotice(message, hub)) return
       pageErrors.push(`${name}: ${message}`)
     })
     await page.goto(address)

@@ -90,13 +90,23 @@ export async function waitForOneConnectedPeer(page: Page, name: string, timeout:
 }
 
 /**
- * Whether a page error is Firefox's notice of an event stream to `hub` that the page
- * closed before its first byte: Firefox logs that as a failed CORS request (checked
- * alone: open one on signalhub's server, close it a second later). A tab leading the
- * origin's stream replaces it whenever another tab adds channels, so in Firefox these
- * come with normal work; Chromium logs nothing for it.
+ * Whether a page error is one of Firefox's own notices of what a page may do in normal
+ * work, which Chromium does not report: a stream to `hub` closed before its first byte,
+ * which Firefox logs as a failed CORS request (checked alone: open one on signalhub's
+ * server, close it a second later; a tab leading the origin's stream replaces it
+ * whenever another tab adds channels); and a connection whose ICE failed, which it
+ * logs with advice to add a STUN server (a glare's abandoned attempt, among twelve tabs).
  */
-export function isClosedStreamNotice(message: string, hub: string): boolean {
+export function isFirefoxNotice(message: string, hub: string): boolean {
+  if (message === 'WebRTC: ICE failed, add a STUN server and see about:webrtc for more details') return true
   return message.startsWith(`Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at ${hub}/v1/`) &&
     message.includes('(Reason: CORS request did not succeed). Status code: (null).')
+}
+
+/** Collects the page's errors into `errors` as `<name>: <message>`, less Firefox's notices (isFirefoxNotice). */
+export function collectPageErrors(page: Page, name: string, hub: string, errors: string[]): void {
+  page.on('pageerror', err => {
+    const message = (err as Error).message
+    if (!isFirefoxNotice(message, hub)) errors.push(`${name}: ${message}`)
+  })
 }

@@ -6,7 +6,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import type {Page} from 'puppeteer-core'
-import {isClosedStreamNotice, useDemoStack} from './helpers.js'
+import {collectPageErrors, useDemoStack} from './helpers.js'
 import {until} from '../shared/until.js'
 
 const TABS = 12
@@ -60,10 +60,7 @@ test('twelve tabs of one origin share one hub stream, and keep signalling after 
   const pageErrors: string[] = []
   const open = async (name: string) => {
     const page = await stack.browser.newPage()
-    page.on('pageerror', err => {
-      const message = (err as Error).message
-      if (!isClosedStreamNotice(message, stack.hub.url)) pageErrors.push(`${name}: ${message}`)
-    })
+    collectPageErrors(page, name, stack.hub.url, pageErrors)
     await page.goto(address)
     return page
   }
