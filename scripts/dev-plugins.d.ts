@@ -2,6 +2,7 @@ import type {Plugin} from '@web/dev-server-core'
 
 /** Bare specifiers served as pre-built ESM bundles. */
 export const PREBUNDLED: string[]
+export const TEST_PREBUNDLED: string[]
 
 export function prebundlePlugin(specifiers?: string[]): Plugin
 

@@ -1,7 +1,7 @@
 // Dev-server and test-runner plugins shared by `npm start`, `npm test` and the benchmarks.
 //
-// Several dependencies (tweetnacl, and streamx/debug/err-code under simple-peer) are
-// CommonJS, which a browser cannot import as ES modules and which @web/dev-server serves
+// Several dependencies (tweetnacl, browser-level's, and streamx/debug/err-code under the
+// simple-peer that the swarm test runs as a foreign app) are CommonJS, which a browser cannot import as ES modules and which @web/dev-server serves
 // as-is. This plugin does what Vite's dependency pre-bundling does: each listed bare
 // specifier resolves to a virtual path, answered with an esbuild ESM bundle built once.
 // Dynamic imports resolve the same way: identity.ts fetches tweetnacl with import() only
@@ -14,8 +14,15 @@ import {fileURLToPath} from 'node:url'
 const require = createRequire(import.meta.url)
 const root = fileURLToPath(new URL('..', import.meta.url))
 
-/** Bare specifiers served as pre-built ESM bundles. */
-export const PREBUNDLED = ['@thaunknown/simple-peer/lite.js', 'tweetnacl', 'browser-level']
+/** The kit's own CommonJS dependencies, served as pre-built ESM bundles. */
+export const PREBUNDLED = ['tweetnacl', 'browser-level']
+
+/**
+ * Dev dependencies that browser tests run beside the kit: simple-peer, as the
+ * foreign app the swarm test tells apart and the WebRTC driver's interop test
+ * connects to. The kit itself never imports them.
+ */
+export const TEST_PREBUNDLED = ['@thaunknown/simple-peer/lite.js']
 
 const PREFIX = '/__prebundled__/'
 
@@ -34,7 +41,7 @@ function entryFor(specifier) {
   return `export * from ${JSON.stringify(specifier)}; export {default} from ${JSON.stringify(specifier)};`
 }
 
-export function prebundlePlugin(specifiers = PREBUNDLED) {
+export function prebundlePlugin(specifiers = [...PREBUNDLED, ...TEST_PREBUNDLED]) {
   const cache = new Map()
   return {
     name: 'p2p-prebundle',

@@ -7,6 +7,7 @@
 // Prints one JSON object a line: {"key"} once it listens on the hub, then
 // {"connect": key} and {"disconnect": key, "code"} as peers come and go.
 import {Swarm} from '../src/core/swarm/swarm.js'
+import {loadNodeWebRTC} from '../src/node/index.js'
 
 const [hub, room] = process.argv.slice(2)
 if (!hub || !room) {
@@ -15,7 +16,8 @@ if (!hub || !room) {
 }
 
 // No STUN: nothing leaves the machine, host candidates find each other on loopback.
-const swarm = new Swarm({hubs: [hub], room, iceServers: [], announceInterval: {min: 100, max: 1000}})
+// Node has no WebRTC of its own: node-datachannel through the kit's Node entry, as an app would.
+const swarm = new Swarm({hubs: [hub], room, iceServers: [], announceInterval: {min: 100, max: 1000}, webrtc: await loadNodeWebRTC()})
 const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`)
 swarm.on('connect', peer => print({connect: peer.publicKey}))
 swarm.on('disconnect', (peer, err) => print({disconnect: peer.publicKey, code: err?.code ?? null}))
@@ -26,7 +28,7 @@ process.once('SIGTERM', () => {
     swarm.destroy()
   } catch (err) {
     // In Node the GOODBYE is out by then, but the connection may close under the mux
-    // (webrtc-polyfill throws where Chromium does not): say so, and still leave.
+    // (node-datachannel throws where Chromium does not): say so, and still leave.
     console.error(`swarm-peer: destroy threw: ${(err as Error).message}`)
   }
   // The mux closes a data channel once its GOODBYE has left (closeLinger, 1 s at most).

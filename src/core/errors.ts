@@ -35,6 +35,7 @@ export type P2PErrorCode =
   | 'ERR_SELF_CONNECTION'
   | 'ERR_PEER_MISBEHAVING'
   | 'ERR_CONNECTION_BUDGET'
+  | 'ERR_WEBRTC_UNSUPPORTED'
   // files
   | 'ERR_HASH_MISMATCH'
   | 'ERR_ABORTED'
@@ -76,6 +77,7 @@ export class P2PError extends Error {
   static SELF_CONNECTION(msg: string) { return new P2PError('ERR_SELF_CONNECTION', msg) }
   static PEER_MISBEHAVING(msg: string) { return new P2PError('ERR_PEER_MISBEHAVING', msg) }
   static CONNECTION_BUDGET(msg: string, cause?: unknown) { return new P2PError('ERR_CONNECTION_BUDGET', msg, {cause}) }
+  static WEBRTC_UNSUPPORTED(msg: string, cause?: unknown) { return new P2PError('ERR_WEBRTC_UNSUPPORTED', msg, {cause}) }
   static HASH_MISMATCH(msg: string) { return new P2PError('ERR_HASH_MISMATCH', msg) }
   static ABORTED(msg: string) { return new P2PError('ERR_ABORTED', msg) }
   static STORAGE_FULL(msg: string, cause?: unknown) { return new P2PError('ERR_STORAGE_FULL', msg, {cause}) }

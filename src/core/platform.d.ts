@@ -29,14 +29,32 @@ interface RTCDataChannelEvent extends Event {
   readonly channel: RTCDataChannel
 }
 
+type RTCSdpType = 'answer' | 'offer' | 'pranswer' | 'rollback'
+
+interface RTCSessionDescriptionInit {
+  type: RTCSdpType
+  sdp?: string
+}
+
+interface RTCIceCandidateInit {
+  candidate?: string
+  sdpMLineIndex?: number | null
+  sdpMid?: string | null
+}
+
+interface RTCPeerConnectionIceEvent extends Event {
+  readonly candidate: {readonly candidate: string, readonly sdpMLineIndex: number | null, readonly sdpMid: string | null} | null
+}
+
 interface RTCPeerConnectionEventMap {
   datachannel: RTCDataChannelEvent
+  icecandidate: RTCPeerConnectionIceEvent
   signalingstatechange: Event
   iceconnectionstatechange: Event
   connectionstatechange: Event
 }
 
-/** The members of a WebRTC connection the core touches (simple-peer creates it). */
+/** The members of a WebRTC connection the core touches (see swarm/rtc-link.ts). */
 interface RTCPeerConnection extends EventTarget {
   readonly connectionState: RTCPeerConnectionState
   readonly iceConnectionState: RTCIceConnectionState
@@ -46,13 +64,19 @@ interface RTCPeerConnection extends EventTarget {
   readonly sctp: RTCSctpTransport | null
   setConfiguration(configuration?: RTCConfiguration): void
   restartIce(): void
+  createDataChannel(label: string): RTCDataChannel
+  createOffer(): Promise<RTCSessionDescriptionInit>
+  createAnswer(): Promise<RTCSessionDescriptionInit>
+  setLocalDescription(description: RTCSessionDescriptionInit): Promise<void>
+  setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void>
+  addIceCandidate(candidate: RTCIceCandidateInit): Promise<void>
   getStats(): Promise<Map<string, Record<string, unknown>>>
   close(): void
   addEventListener<K extends keyof RTCPeerConnectionEventMap>(type: K, listener: (event: RTCPeerConnectionEventMap[K]) => void): void
   removeEventListener<K extends keyof RTCPeerConnectionEventMap>(type: K, listener: (event: RTCPeerConnectionEventMap[K]) => void): void
 }
 
-/** Present in pages (absent in Node, where node-datachannel's polyfill stands in). */
+/** Present in pages (absent in Node, where node-datachannel's polyfill stands in: see src/node/webrtc.ts). */
 declare var RTCPeerConnection: {
   prototype: RTCPeerConnection
   new (configuration?: RTCConfiguration): RTCPeerConnection

@@ -34,7 +34,7 @@ describe('connection budget', () => {
       visitor.destroy()
       await until(stay, ['update'], () => stay.connections.length === 0, `visitor ${i} gone`)
     }
-    // simple-peer closes each connection a task after it is let go; then the budget counts it.
+    // A connection closes once its goodbye has left (or lingered); then the budget counts it.
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`connections still open: ${JSON.stringify(budget.stats)}`)), 10_000)
       const check = () => {

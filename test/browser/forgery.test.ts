@@ -3,7 +3,7 @@
 // None of that may cut, replace or stall a live connection; only a connection
 // that proves the same key may replace it.
 import {expect} from '@open-wc/testing'
-import type {SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
+import type {RtcSignal} from '../../src/core/swarm/rtc-link.js'
 import type {Swarm, SwarmPeer} from '../../src/core/swarm/swarm.js'
 import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
 import {HubClient} from '../../src/core/hub-client/hub-client.js'
@@ -97,7 +97,7 @@ describe('forged signalling from a stranger on the hub', () => {
     cleanup.push(() => hub.destroy())
     let offer: {attempt: string} | undefined
     const sub = hub.subscribe([fake], data => {
-      const m = data as {signal?: SimplePeerSignal, attempt?: string}
+      const m = data as {signal?: RtcSignal, attempt?: string}
       if (m.signal?.type === 'offer' && m.attempt) offer ??= {attempt: m.attempt}
     })
     await Promise.all([sub.ready, a.ready()])
@@ -127,7 +127,7 @@ describe('forged signalling from a stranger on the hub', () => {
     cleanup.push(() => hub.destroy())
     let conn: PeerConnection | undefined
     const sub = hub.subscribe([from.id], data => {
-      const m = data as {from?: string, signal?: SimplePeerSignal, attempt?: string}
+      const m = data as {from?: string, signal?: RtcSignal, attempt?: string}
       if (m.from === to.id && m.signal && m.attempt) conn?.signal(m.signal, m.attempt)
     })
     await sub.ready

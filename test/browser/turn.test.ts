@@ -36,7 +36,7 @@ before(async () => {
     originals.set(method, console[method])
     console[method] = (...args: unknown[]) => { consoleLines.push(args.map(text).join(' ')) }
   }
-  localStorage.setItem('debug', 'p2p:*,simple-peer')
+  localStorage.setItem('debug', 'p2p:*')
   try {
     helpers = await import('./helpers/swarm.js')
     await import('../../src/index.js')
@@ -170,7 +170,7 @@ describe('TURN relay (loopback coturn)', () => {
 
     const log = consoleLines.join('\n')
     // The logs were on and covered the connection's life: the check below could have caught a leak.
-    for (const namespace of ['p2p:swarm', 'p2p:peer', 'p2p:mux', 'p2p:hub-client']) expect(log, namespace).to.contain(namespace)
+    for (const namespace of ['p2p:swarm', 'p2p:peer', 'p2p:rtc', 'p2p:mux', 'p2p:hub-client']) expect(log, namespace).to.contain(namespace)
     expect(log).to.contain('ERR_CONNECTION_FAILED')
     const reported = [...errors, ...refused.errors].map(text).join('\n')
     expect(refused.errors).to.have.length(2)
@@ -178,8 +178,6 @@ describe('TURN relay (loopback coturn)', () => {
       expect(log.includes(secret), 'credential in the console').to.equal(false)
       expect(reported.includes(secret), 'credential in an error').to.equal(false)
     }
-    // simple-peer's namespace was on too, and it logs the options it is given.
-    expect(log).to.contain('simple-peer')
   })
 
   it('two <p2p-swarm> elements without ice-servers relay through the TURN server their hub names, with credentials it minted', async () => {

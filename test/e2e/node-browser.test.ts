@@ -9,6 +9,7 @@ import {Swarm} from '../../src/core/swarm/swarm.js'
 import type {Channel} from '../../src/core/mux/mux.js'
 import {fromUtf8, utf8} from '../../src/core/bytes.js'
 import {until} from '../shared/until.js'
+import '../shared/node-webrtc.js'
 
 let hub: HubProcess
 let server: TestServer

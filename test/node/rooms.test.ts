@@ -11,6 +11,7 @@ import type {PeerConnection} from '../../src/core/swarm/peer-connection.js'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {startHub} from './helpers.js'
 import {until} from '../shared/until.js'
+import '../shared/node-webrtc.js'
 
 const KEY_A = 'a'.repeat(64)
 const KEY_B = 'b'.repeat(64)

@@ -1,9 +1,10 @@
 // Signalling order and stale signals, with real WebRTC in Node (node-datachannel):
 // the hub keeps no order between two POSTs, and a glare leaves the losing offer's
 // candidates in flight. Connections follow one attempt of the remote's each.
-import {test} from 'node:test'
+import {afterEach, test} from 'node:test'
 import assert from 'node:assert/strict'
-import type {SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
+import type {RtcSignal} from '../../src/core/swarm/rtc-link.js'
+import '../shared/node-webrtc.js'
 import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {generateIdentity} from '../../src/core/crypto/identity.js'
@@ -14,6 +15,9 @@ const budget = new ConnectionBudget({limit: 100})
 const connect = (id: string, initiator: boolean) =>
   new PeerConnection({id, initiator, identity: generateIdentity(), rtcConfig: {iceServers: []}, connectTimeout: 10_000, budget})
 
+// A test's connections linger (the goodbye) after it ends: the next test counts closes from a quiet budget.
+afterEach(() => until(() => budget.stats.open === 0, 'every connection of the test closed'))
+
 function opened(conn: PeerConnection): Promise<void> {
   return new Promise((resolve, reject) => {
     conn.once('open', () => resolve())
@@ -22,8 +26,8 @@ function opened(conn: PeerConnection): Promise<void> {
 }
 
 /** The candidates `conn` trickles, once it has at least one. */
-async function candidatesOf(conn: PeerConnection): Promise<SimplePeerSignal[]> {
-  const out: SimplePeerSignal[] = []
+async function candidatesOf(conn: PeerConnection): Promise<RtcSignal[]> {
+  const out: RtcSignal[] = []
   conn.on('signal', s => { if (s.candidate) out.push(s) })
   await until(() => out.length > 0, 'a candidate')
   return out
@@ -53,7 +57,7 @@ test("an abandoned attempt's candidates, come before the answer, are held and th
 test('candidates that overtake their offer wait in the connection, and are fed once the offer comes', async () => {
   const a = connect('b', true)
   const b = connect('a', false)
-  const fromA: SimplePeerSignal[] = []
+  const fromA: RtcSignal[] = []
   let direct = false
   try {
     a.on('signal', s => direct ? b.signal(s, a.attempt) : fromA.push(s))

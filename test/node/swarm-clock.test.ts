@@ -13,6 +13,7 @@ import type {HubClient, HubClientEvents, Subscription} from '../../src/core/hub-
 import type {Clock} from '../../src/core/clock.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {randomBytes, toHex} from '../../src/core/bytes.js'
+import '../shared/node-webrtc.js'
 
 /** What a swarm uses of a hub client; each post is kept with the clock's time. */
 class FakeHub extends Emitter<HubClientEvents> {

@@ -11,6 +11,7 @@ import {VirtualClock} from '../../src/core/gossip/simulation.js'
 import {Emitter} from '../../src/core/emitter.js'
 import {P2PError} from '../../src/core/errors.js'
 import type {HubClient, HubClientEvents, Subscription} from '../../src/core/hub-client/hub-client.js'
+import '../shared/node-webrtc.js'
 
 /** A hub client whose stream never opens by itself; broadcasts are recorded, and fail while `failing`. */
 class SilentHub extends Emitter<HubClientEvents> {

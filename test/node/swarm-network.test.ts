@@ -4,6 +4,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {FakeNetwork} from './fake-network.js'
+import '../shared/node-webrtc.js'
 
 // A hub nobody listens on: the swarm's retries and errors do not matter here.
 const base = {room: 'network', hubs: ['http://127.0.0.1:9']}

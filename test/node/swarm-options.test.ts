@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import {Swarm, type SwarmOptions} from '../../src/core/swarm/swarm.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {BanList} from '../../src/core/swarm/bans.js'
+import '../shared/node-webrtc.js'
 
 // Never reached: a swarm whose options are refused makes no hub client.
 const base: SwarmOptions = {room: 'options', hubs: ['http://127.0.0.1:9']}

@@ -9,6 +9,7 @@ import {P2PError} from '../../src/core/errors.js'
 import {BanList} from '../../src/core/swarm/bans.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import type {HubClient, HubClientEvents, HubState, Subscription} from '../../src/core/hub-client/hub-client.js'
+import '../shared/node-webrtc.js'
 
 /** Hubs whose streams open, fail and are lost when the test says so. */
 class FakeHubs extends Emitter<HubClientEvents> {

@@ -7,7 +7,7 @@
 import {P2PError} from '../errors.js'
 import {PUBLIC_KEY_BYTES, SIGNATURE_BYTES, sha256} from '../crypto/identity.js'
 import {utf8, concat, fromHex, toHex} from '../bytes.js'
-import type {SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
+import type {RtcSignal} from './rtc-link.js'
 
 // ---- signalling (hub) -------------------------------------------------------
 
@@ -19,7 +19,7 @@ const MAX_SDP = 32 * 1024
 
 export type HubMessage =
   | {kind: 'announce', from: string, peers?: number, key?: string}
-  | {kind: 'signal', from: string, to?: string, signal: SimplePeerSignal, attempt?: string}
+  | {kind: 'signal', from: string, to?: string, signal: RtcSignal, attempt?: string}
   | {kind: 'busy', from: string, to: string, attempt?: string}
 
 export function isPeerId(id: unknown): id is string {
@@ -60,7 +60,7 @@ export function encodeBusy(from: string, to: string, attempt: string) {
  * (the offer that lost a glare, a connection replaced) instead of feeding them
  * to the one it does.
  */
-export function encodeSignal(from: string, to: string, signal: SimplePeerSignal, attempt?: string) {
+export function encodeSignal(from: string, to: string, signal: RtcSignal, attempt?: string) {
   return attempt === undefined ? {from, to, signal} : {from, to, signal, attempt}
 }
 
@@ -93,7 +93,7 @@ export function decodeHubMessage(data: unknown): HubMessage {
   if (signal.type === undefined && signal.candidate === undefined) throw P2PError.MALFORMED_MESSAGE('signal has neither type nor candidate')
   if (m.to !== undefined && !isPeerId(m.to)) throw P2PError.MALFORMED_MESSAGE('signal has an invalid to')
   if (m.attempt !== undefined && (typeof m.attempt !== 'string' || !ATTEMPT.test(m.attempt))) throw P2PError.MALFORMED_MESSAGE('signal has an invalid attempt')
-  const out: HubMessage = {kind: 'signal', from: m.from, signal: signal as SimplePeerSignal}
+  const out: HubMessage = {kind: 'signal', from: m.from, signal: signal as RtcSignal}
   if (m.to !== undefined) out.to = m.to
   if (m.attempt !== undefined) out.attempt = m.attempt
   return out

@@ -1,4 +1,3 @@
-import SimplePeer, {type SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
 import {Emitter} from '../emitter.js'
 import {P2PError, toP2PError} from '../errors.js'
 import {randomBytes, toHex} from '../bytes.js'
@@ -11,6 +10,7 @@ import {MUX_PROTOCOL} from '../mux/messages.js'
 import {Authenticator} from './auth.js'
 import {pageBudget, type BudgetTicket, type ConnectionBudget} from './budget.js'
 import {AUTH_PROTOCOL, sdpFingerprint, sdpIceUfrag} from './messages.js'
+import {RtcLink, resolveWebRTC, type RtcSignal, type WebRTC} from './rtc-link.js'
 
 const debug = createDebug('p2p:peer')
 
@@ -22,8 +22,8 @@ const debug = createDebug('p2p:peer')
 const RESTART_AFTER = 1000
 /** An ICE restart that has not brought the connection back by then has failed. */
 const RESTART_TIMEOUT = 10_000
-/** A browser's own RTCPeerConnection (not Node's polyfill), whose setConfiguration applies ICE servers. */
-const BROWSER_RTC = 'window' in globalThis && typeof globalThis.RTCPeerConnection === 'function'
+/** In a page: the browser's own RTCPeerConnection, whose setConfiguration applies ICE servers (Node's ignores it). */
+const BROWSER = 'window' in globalThis
 /** Candidates held while the remote's attempt is not known yet (an initiator waiting for its answer). */
 const MAX_EARLY_CANDIDATES = 32
 
@@ -51,11 +51,13 @@ export interface PeerConnectionOptions {
    * `connectedAt`; the mux's too unless `mux.clock` names another. The system's by default.
    */
   clock?: Clock
+  /** The WebRTC implementation: the platform's (`globalThis.RTCPeerConnection`) by default. */
+  webrtc?: WebRTC
 }
 
 export type PeerConnectionEvents = {
   /** A signalling message to deliver to the remote through the hub. */
-  signal: (signal: SimplePeerSignal) => void
+  signal: (signal: RtcSignal) => void
   /** The remote proved its key and was admitted: protocols may start. */
   open: () => void
   /** RTT, byte counters or state changed. */
@@ -67,7 +69,7 @@ export type PeerConnectionEvents = {
 }
 
 /**
- * One WebRTC connection to one remote peer: simple-peer for the connection,
+ * One WebRTC connection to one remote peer: an RtcLink for the connection,
  * a multiplexer over its data channel, and the identity proof before anything
  * else may use it. Socket-like: `destroy(err)` emits `error` then `close`.
  */
@@ -93,9 +95,8 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   #destroyed = false
   /** A description (offer or answer) came from the remote: someone is at the other end. */
   #answered = false
-  readonly #peer: SimplePeer
+  readonly #link: RtcLink
   readonly #ticket: BudgetTicket
-  #peerClosing = false
   #localFingerprint = ''
   #remoteFingerprint = ''
   #timer: unknown
@@ -106,7 +107,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   /** The remote's attempt this connection follows: from its offer (responder) or answer (initiator). */
   #remoteAttempt: string | null = null
   /** Candidates that came before the remote's attempt was known, with their attempt. */
-  #early: Array<{signal: SimplePeerSignal, attempt: string}> = []
+  #early: Array<{signal: RtcSignal, attempt: string}> = []
 
   constructor(opts: PeerConnectionOptions) {
     super()
@@ -115,55 +116,41 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     this.initiator = opts.initiator
     const clock = this.#clock = opts.clock ?? systemClock
     this.createdAt = clock.now()
-    // The channel's label names the wire format, so a peer that speaks something
-    // else (a plain webrtc-swarm app) is told apart before any frame is parsed.
-    // The budget counts the RTCPeerConnection simple-peer creates, or throws
+    const {RTCPeerConnection} = resolveWebRTC(opts.webrtc)
+    // The budget counts the RTCPeerConnection made here, or throws
     // ERR_CONNECTION_BUDGET (then no connection exists and nothing is listening).
-    let peer: SimplePeer | undefined
-    const {ticket} = (opts.budget ?? pageBudget).take(() => {
-      // simple-peer logs the options it is given under its own debug namespace:
-      // in a browser the ICE servers (TURN credentials) go to the connection
-      // directly instead (an explicit empty list, or simple-peer fills in public
-      // STUN servers). Node's WebRTC polyfill ignores setConfiguration, so there
-      // they go in as options (and DEBUG=simple-peer would print them).
-      peer = new SimplePeer({
-        initiator: opts.initiator, config: BROWSER_RTC ? {...opts.rtcConfig, iceServers: []} : opts.rtcConfig,
-        trickle: true, channelName: MUX_PROTOCOL,
-      })
-      // simple-peer reports a constructor failure later, as an error event; it is ours now.
-      if (!peer._pc) {
-        peer.removeAllListeners()
-        throw new Error('the RTCPeerConnection could not be created')
-      }
-      // Gathering starts at the first setLocalDescription, a task later: the servers are in place for it.
-      if (BROWSER_RTC) {
+    const {pc, ticket} = (opts.budget ?? pageBudget).take(() => {
+      // In a page the ICE servers go in through setConfiguration, so an unusable
+      // list is told apart from the browser refusing one more connection (the
+      // budget's concern). Node's implementation ignores setConfiguration: there
+      // they go to the constructor.
+      const pc = new RTCPeerConnection(BROWSER ? {...opts.rtcConfig, iceServers: []} : opts.rtcConfig)
+      if (BROWSER) {
         try {
-          peer._pc.setConfiguration(opts.rtcConfig)
+          pc.setConfiguration(opts.rtcConfig)
         } catch (err) {
-          peer.removeAllListeners()
-          peer.destroy()
+          pc.close()
           // The browser's reason (a syntax error, or the bad URL) carries no credential.
           throw P2PError.INVALID_ARGUMENT(`unusable ICE servers: ${(err as Error).message}`)
         }
       }
-      return peer._pc
+      return pc
     }, opts.trusted)
-    this.#peer = peer!
     this.#ticket = ticket
-    // simple-peer emits its first signal synchronously for an initiator: listen in this tick.
-    this.#peer.on('signal', this.#onLocalSignal)
-    this.#peer.on('connect', this.#onConnect)
-    this.#peer.on('error', this.#onPeerError)
-    this.#peer.on('close', this.#onPeerClose)
-    this.#peer.on('iceStateChange', this.#onIceState)
-    // simple-peer owns the on… handlers; listening beside it changes nothing for it.
-    this.#peer._pc.addEventListener('signalingstatechange', this.#checkRestarted)
-    // The mux reads the data channel itself, from the moment it exists: the
-    // remote may report the connection first and start its handshake before
-    // simple-peer reports it here. (simple-peer's own reader would only pile
-    // every frame up in a stream nobody reads.)
-    if (this.#peer._channel) this.#adopt(this.#peer._channel)
-    else this.#peer._pc.addEventListener('datachannel', e => this.#adopt(e.channel))
+    // The channel's label names the wire format, so a peer that speaks something
+    // else (a plain webrtc-swarm app) is told apart before any frame is parsed.
+    const link = this.#link = new RtcLink({pc, initiator: opts.initiator, label: MUX_PROTOCOL})
+    link.on('signal', this.#onLocalSignal)
+    link.on('connect', this.#onConnect)
+    link.on('error', this.#onLinkError)
+    link.on('close', this.#onLinkClose)
+    link.on('iceStateChange', this.#onIceState)
+    pc.addEventListener('signalingstatechange', this.#checkRestarted)
+    // The mux reads the data channel from the moment it exists: the remote may
+    // report the connection first and start its handshake before the channel
+    // opens here.
+    if (link.channel) this.#adopt(link.channel)
+    else link.on('channel', channel => this.#adopt(channel))
     this.#timer = clock.setTimeout(() => {
       this.destroy(P2PError.CONNECTION_FAILED(`no connection to ${shortId(this.id)} within ${opts.connectTimeout} ms`))
     }, opts.connectTimeout)
@@ -186,7 +173,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
 
   /** The underlying RTCPeerConnection, for getStats() and diagnostics. */
   get rtc(): RTCPeerConnection {
-    return this.#peer._pc
+    return this.#link.pc
   }
 
   get rtt(): number | null {
@@ -213,7 +200,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
    * one): candidates of another attempt than the one this connection follows
    * are dropped, and candidates that come before that is known wait for it.
    */
-  signal(signal: SimplePeerSignal, attempt?: string): void {
+  signal(signal: RtcSignal, attempt?: string): void {
     if (this.destroyed) return
     if (attempt !== undefined) {
       if (signal.sdp) {
@@ -241,13 +228,13 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
    * (and forgotten here): when this connection is given up for another (a
    * glare lost), they may belong to the attempt that one follows.
    */
-  takeEarlyCandidates(): Array<{signal: SimplePeerSignal, attempt: string}> {
+  takeEarlyCandidates(): Array<{signal: RtcSignal, attempt: string}> {
     const early = this.#early
     this.#early = []
     return early
   }
 
-  #feed(signal: SimplePeerSignal): void {
+  #feed(signal: RtcSignal): void {
     if (this.destroyed) return
     if (signal.sdp) {
       this.#remoteFingerprint = sdpFingerprint(signal.sdp)
@@ -260,14 +247,10 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
       } else if (signal.type === 'renegotiate' && this.initiator) {
         // The responder asks for a restart; only the initiator offers, so both never offer at once.
         this.#beginRestart()
-        this.#peer._pc.restartIce()
+        this.#link.pc.restartIce()
       }
     }
-    try {
-      this.#peer.signal(signal)
-    } catch (err) {
-      this.destroy(P2PError.CONNECTION_FAILED('bad signal from the remote', err))
-    }
+    this.#link.signal(signal)
   }
 
   /**
@@ -275,7 +258,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
    * such as an ICE restart) rather than starting a new one: it carries the DTLS
    * fingerprint this connection already uses. A reloaded tab has a new one.
    */
-  isRenegotiation(signal: SimplePeerSignal): boolean {
+  isRenegotiation(signal: RtcSignal): boolean {
     return this.state === 'connected' && typeof signal.sdp === 'string' &&
       this.#remoteFingerprint !== '' && sdpFingerprint(signal.sdp) === this.#remoteFingerprint
   }
@@ -292,9 +275,9 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (this.destroyed || this.state !== 'connected' || this.#restart) return
     debug('ice restart', shortId(this.id), this.initiator ? '(offering)' : '(asking the initiator)')
     this.#beginRestart()
-    if (this.initiator) this.#peer._pc.restartIce()
-    // simple-peer offers as the initiator, or sends a `renegotiate` request as the responder.
-    this.#peer.negotiate()
+    if (this.initiator) this.#link.pc.restartIce()
+    // The link offers as the initiator, or sends a `renegotiate` request as the responder.
+    this.#link.negotiate()
   }
 
   /** True while an ICE restart is under way. */
@@ -313,7 +296,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (this.#restartTimer) this.#clock.clearTimeout(this.#restartTimer)
     if (this.#restart) this.#clock.clearTimeout(this.#restart.deadline)
     this.#restart = null
-    this.#peer._pc?.removeEventListener('signalingstatechange', this.#checkRestarted)
+    this.#link.pc.removeEventListener('signalingstatechange', this.#checkRestarted)
     const wasOpen = this.state === 'connected'
     this.state = 'closed'
     debug('close', shortId(this.id), err?.message ?? 'by us')
@@ -322,7 +305,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
       // The mux closes the data channel once its GOODBYE has left the buffer
       // (or after its linger); the connection goes after that, or the GOODBYE
       // would be lost with it. The mux's own `close` event comes at once, too early.
-      const channel = this.#peer._channel
+      const channel = this.#link.channel
       const linger = this.#clock.setTimeout(() => this.#closePeer(), (this.#opts.mux?.closeLinger ?? 1000) + 500)
       channel?.addEventListener('close', () => {
         this.#clock.clearTimeout(linger)
@@ -338,35 +321,20 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     this.removeAllListeners()
   }
 
-  #onLocalSignal = (signal: SimplePeerSignal) => {
+  #onLocalSignal = (signal: RtcSignal) => {
     if (this.destroyed) return
     if (signal.sdp) this.#localFingerprint = sdpFingerprint(signal.sdp)
     this.emit('signal', signal)
   }
 
-  /**
-   * simple-peer lets go of its RTCPeerConnection; the budget's ticket then makes
-   * sure it is closed and counts it. simple-peer closes it a task later, after
-   * its own timers: closing it under them first throws in Node (a pending offer
-   * meets a destroyed connection). Idempotent.
-   */
+  /** The link closes its RTCPeerConnection; the budget's ticket then counts it closed. Idempotent. */
   #closePeer(): void {
-    if (this.#peerClosing) return
-    this.#peerClosing = true
-    if (this.#peer.destroyed) {
-      this.#ticket.close()
-    } else {
-      this.#peer.once('close', () => this.#ticket.close())
-      // Should simple-peer never get there, the ticket closes it anyway (without
-      // keeping Node up). On the platform's time whatever this connection's clock:
-      // it waits out simple-peer's own timers, and closing under them throws.
-      ;(systemClock.setTimeout(() => this.#ticket.close(), 2000) as {unref?: () => void}).unref?.()
-    }
-    this.#peer.destroy()
+    this.#link.destroy()
+    this.#ticket.close()
   }
 
   #ufrags(): {local: string, remote: string} {
-    const pc = this.#peer._pc
+    const pc = this.#link.pc
     return {local: sdpIceUfrag(pc.localDescription?.sdp ?? ''), remote: sdpIceUfrag(pc.remoteDescription?.sdp ?? '')}
   }
 
@@ -387,7 +355,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   #checkRestarted = () => {
     const r = this.#restart
     if (this.destroyed || !r) return
-    const pc = this.#peer._pc
+    const pc = this.#link.pc
     const ice = pc.iceConnectionState
     if (pc.signalingState !== 'stable' || (ice !== 'connected' && ice !== 'completed')) return
     const {local, remote} = this.#ufrags()
@@ -405,7 +373,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (ice === 'disconnected' && this.state === 'connected' && !this.#restart && !this.#restartTimer && this.#restartAfter > 0) {
       this.#restartTimer = this.#clock.setTimeout(() => {
         this.#restartTimer = null
-        if (!this.destroyed && this.#peer._pc.iceConnectionState === 'disconnected') this.restartIce()
+        if (!this.destroyed && this.#link.pc.iceConnectionState === 'disconnected') this.restartIce()
       }, this.#restartAfter)
     }
     if (ice === 'connected' || ice === 'completed') {
@@ -419,31 +387,26 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     return this.#opts.restartAfter ?? RESTART_AFTER
   }
 
-  #onPeerError = (err: Error & {code?: string}) => {
+  #onLinkError = (err: P2PError) => {
     if (this.destroyed) return
-    this.destroy(P2PError.CONNECTION_FAILED(`${err.code ?? 'webrtc'}: ${err.message}`, err))
+    this.destroy(err)
   }
 
-  #onPeerClose = () => {
+  #onLinkClose = () => {
     if (this.destroyed) return
     this.destroy(this.state === 'connected' ? P2PError.CONNECTION_CLOSED('the connection closed') : P2PError.CONNECTION_FAILED('closed before it opened'))
   }
 
   #adopt(channel: RTCDataChannel): void {
     if (this.destroyed || this.#transport) return
-    channel.onmessage = null
-    this.#transport = fromDataChannel(channel, this.#peer._pc)
+    this.#transport = fromDataChannel(channel, this.#link.pc)
   }
 
   #onConnect = () => {
     if (this.destroyed) return
-    const channel = this.#peer._channel
+    const channel = this.#link.channel
     if (!channel || !this.#transport) return this.destroy(P2PError.CONNECTION_FAILED('no data channel'))
     if (channel.label !== MUX_PROTOCOL) return this.destroy(P2PError.HANDSHAKE(`the remote speaks ${JSON.stringify(channel.label.slice(0, 64))}, not ${MUX_PROTOCOL}`))
-    // Where simple-peer's handler was installed after ours, it read copies
-    // into its stream: switch it off again and let the copies go.
-    channel.onmessage = null
-    while (this.#peer.read() !== null);
     const mux = new Mux(this.#transport, {...this.#opts.mux, clock: this.#opts.mux?.clock ?? this.#clock})
     this.mux = mux
     mux.on('update', () => this.emit('update'))

@@ -4,7 +4,7 @@
  * offer wins when both ends offer at once (glare), and where candidates that
  * overtook their offer wait for it. See docs/swarm.md, "Discovery on the hub".
  */
-import type {SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
+import type {RtcSignal} from './rtc-link.js'
 import type {Clock} from '../clock.js'
 import {ExpiringMap} from '../expiring-map.js'
 
@@ -80,7 +80,7 @@ export function keepsOwnOffer(ownId: string, remoteId: string): boolean {
 
 /** A candidate held for the offer of its `attempt`. */
 export interface EarlyCandidate {
-  signal: SimplePeerSignal
+  signal: RtcSignal
   attempt: string
 }
 
@@ -104,7 +104,7 @@ export class EarlyCandidates {
     this.#held = new ExpiringMap<string, EarlyCandidate[]>({ttl: EARLY_TTL, max: MAX_EARLY_SENDERS, now: () => clock.now()})
   }
 
-  hold(from: string, signal: SimplePeerSignal, attempt: string): void {
+  hold(from: string, signal: RtcSignal, attempt: string): void {
     let candidates = this.#held.get(from)
     if (!candidates) {
       candidates = []

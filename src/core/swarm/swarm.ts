@@ -1,4 +1,4 @@
-import type {SimplePeerSignal} from '@thaunknown/simple-peer/lite.js'
+import {resolveWebRTC, type RtcSignal, type WebRTC} from './rtc-link.js'
 import {Emitter} from '../emitter.js'
 import {P2PError, toP2PError} from '../errors.js'
 import {randomBytes, toHex} from '../bytes.js'
@@ -157,6 +157,13 @@ export interface SwarmOptions {
    * itself. Rooms with a secret never join others' connections.
    */
   pool?: ConnectionPool | null
+  /**
+   * The WebRTC implementation: the platform's (`globalThis.RTCPeerConnection`)
+   * by default. Node has none: pass `await loadNodeWebRTC()` from
+   * `p2p-elements/node` (node-datachannel). Without either the swarm throws
+   * ERR_WEBRTC_UNSUPPORTED.
+   */
+  webrtc?: WebRTC
 }
 
 export interface SwarmStats {
@@ -285,6 +292,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   /** A hub stream opened at least once (announcements go out before that: see the constructor). */
   #hubOpened = false
   readonly #members: RoomMembers
+  readonly #webrtc: WebRTC
 
   constructor(opts: SwarmOptions) {
     super()
@@ -299,6 +307,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       checkNumber('announceInterval.min', min, 1)
       checkNumber('announceInterval.max', max, min)
     }
+    this.#webrtc = resolveWebRTC(opts.webrtc)
     this.#opts = opts
     this.room = opts.room
     this.maxPeers = maxPeers
@@ -635,7 +644,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#drop(leaving)
   }
 
-  #onSignal(from: string, signal: SimplePeerSignal, fromKit: boolean, attempt?: string): void {
+  #onSignal(from: string, signal: RtcSignal, fromKit: boolean, attempt?: string): void {
     const existing = this.#connections.get(from)
     if (signal.type === 'offer') {
       // An offer on the live connection itself (an ICE restart) renegotiates it.
@@ -676,7 +685,7 @@ export class Swarm extends Emitter<SwarmEvents> {
    * live connection, which stays until the new one proves the same key
    * (#onOpen). One per id (a newer offer replaces it), a few per swarm.
    */
-  #answerBeside(from: string, offer: SimplePeerSignal, attempt: string | undefined): void {
+  #answerBeside(from: string, offer: RtcSignal, attempt: string | undefined): void {
     const old = this.#replacements.get(from)
     if (old) {
       this.#stats.forgedSignals++
@@ -698,7 +707,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /** Answers an offer with a new connection, handing it the candidates that came before the offer. */
-  #answer(from: string, offer: SimplePeerSignal, attempt: string | undefined, early: EarlyCandidate[], fromKit: boolean): void {
+  #answer(from: string, offer: RtcSignal, attempt: string | undefined, early: EarlyCandidate[], fromKit: boolean): void {
     const key = this.#members.keyOf(from)
     const trusted = this.#trusts(key)
     const conn = this.#connect(from, false, trusted)
@@ -777,6 +786,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         budget: this.budget,
         trusted,
         clock: this.#clock,
+        webrtc: this.#webrtc,
       })
     } catch (err) {
       const error = toP2PError(err, 'ERR_CONNECTION_BUDGET')

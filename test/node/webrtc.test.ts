@@ -1,0 +1,74 @@
+// Where the core's WebRTC comes from: the platform's RTCPeerConnection, a swarm's
+// `webrtc` option, or, in Node, node-datachannel through the kit's Node entry
+// (src/node/webrtc.ts). This file installs no WebRTC of its own: Node has none.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {execFile} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+import {Swarm} from '../../src/core/swarm/swarm.js'
+import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
+import {ConnectionBudget} from '../../src/core/swarm/budget.js'
+import {generateIdentity} from '../../src/core/crypto/identity.js'
+import {toHex} from '../../src/core/bytes.js'
+import {loadNodeWebRTC} from '../../src/node/webrtc.js'
+import {isCode} from './helpers.js'
+
+// A port nothing listens on: these swarms never reach a hub, nor need to.
+const hubs = ['http://127.0.0.1:9']
+
+test('Node has no RTCPeerConnection of its own (the premise of this file)', () => {
+  assert.equal(typeof (globalThis as {RTCPeerConnection?: unknown}).RTCPeerConnection, 'undefined')
+})
+
+test('a swarm with no WebRTC to use throws ERR_WEBRTC_UNSUPPORTED, saying what to install and pass', () => {
+  assert.throws(() => new Swarm({room: 'r', hubs}), isCode('ERR_WEBRTC_UNSUPPORTED', /node-datachannel.*loadNodeWebRTC/))
+  assert.throws(() => new PeerConnection({id: 'x', initiator: true, identity: generateIdentity(), rtcConfig: {}, connectTimeout: 1000}),
+    isCode('ERR_WEBRTC_UNSUPPORTED'))
+})
+
+test('a webrtc option without an RTCPeerConnection constructor is misuse', () => {
+  for (const webrtc of [{}, {RTCPeerConnection: 'no'}, null]) {
+    assert.throws(() => new Swarm({room: 'r', hubs, webrtc: webrtc as never}), isCode('ERR_INVALID_ARGUMENT', /webrtc/))
+  }
+})
+
+test("the Node entry's WebRTC, passed as the option, makes real connections", async () => {
+  const webrtc = await loadNodeWebRTC()
+  const budget = new ConnectionBudget({limit: 10})
+  const identities = [generateIdentity(), generateIdentity()]
+  const make = (initiator: boolean) => new PeerConnection({
+    id: initiator ? 'b' : 'a', initiator, identity: identities[initiator ? 0 : 1], rtcConfig: {iceServers: []}, connectTimeout: 20_000, budget, webrtc,
+  })
+  const [a, b] = [make(true), make(false)]
+  try {
+    a.on('signal', s => b.signal(s, a.attempt))
+    b.on('signal', s => a.signal(s, b.attempt))
+    await Promise.all([a, b].map(c => new Promise<void>((resolve, reject) => {
+      c.once('open', resolve)
+      c.once('close', err => reject(err ?? new Error('closed')))
+    })))
+    assert.equal(a.publicKey, toHex(identities[1].publicKey))
+  } finally {
+    a.destroy()
+    b.destroy()
+  }
+  const swarm = new Swarm({room: 'r', hubs, webrtc})
+  swarm.destroy()
+})
+
+test('without node-datachannel installed, the Node entry throws ERR_WEBRTC_UNSUPPORTED naming the package and version', async () => {
+  const hook = fileURLToPath(new URL('./fixtures/without-node-datachannel.mjs', import.meta.url))
+  const entry = new URL('../../src/node/webrtc.ts', import.meta.url).href
+  const script = `import(${JSON.stringify(entry)}).then(m => m.loadNodeWebRTC()).then(
+    () => console.log(JSON.stringify({loaded: true})),
+    err => console.log(JSON.stringify({code: err.code, message: err.message})))`
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', '--import', hook, '--input-type=module', '-e', script], (err, stdout, stderr) => {
+      if (err) reject(new Error(`${err.message}\n${stderr}`))
+      else resolve(stdout)
+    })
+  })
+  const result = JSON.parse(out.trim().split('\n').at(-1)!) as {code?: string, message?: string}
+  assert.equal(result.code, 'ERR_WEBRTC_UNSUPPORTED')
+  assert.match(result.message!, /npm install node-datachannel@0\.33\.4/)
+})
