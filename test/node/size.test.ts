@@ -4,7 +4,9 @@
 import {test, before} from 'node:test'
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
-import {ALL_IN_ONE, CHAT_PAGE, ELEMENT_TAGS, ROOT, buildKit, elementFiles, pageFiles, type BuiltFile, type KitBuild} from '../../scripts/kit-build.js'
+import {
+  ALL_IN_ONE, BUDGET, CHAT_PAGE, ELEMENT_TAGS, ROOT, buildKit, elementFiles, kib, pageFiles, pageGzip, type BuiltFile, type KitBuild,
+} from '../../scripts/kit-build.js'
 
 // abstract-level and browser-level, and what they pull in: `buffer` and `events` are
 // Node's modules made over for browsers, which nothing else in the kit needs.
@@ -43,4 +45,9 @@ test('only the file drop ever loads storage, on demand', () => {
   }
   // The check above would pass with storage built out of the kit altogether.
   assert.notDeepEqual(storageIn(reachable(kit.elements, elementFiles(['p2p-file-drop']))), [])
+})
+
+test('the whole kit stays within its budget', () => {
+  const kitGzip = pageGzip(pageFiles(kit.allInOne, [ALL_IN_ONE]))
+  assert.ok(kitGzip <= BUDGET.wholeKit, `${ALL_IN_ONE}: ${kib(kitGzip)} gzip, over the budget of ${BUDGET.wholeKit / 1000} KB (npm run build lists what is in it)`)
 })
