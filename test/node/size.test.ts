@@ -9,8 +9,9 @@ import {
 } from '../../scripts/kit-build.js'
 
 // abstract-level and browser-level, and what they pull in: `buffer` and `events` are
-// Node's modules made over for browsers, which nothing else in the kit needs.
-const STORAGE = /^node_modules\/(abstract-level|browser-level|level-transcoder|buffer|events)\//
+// Node's modules made over for browsers, which nothing else in the kit needs. Matched
+// anywhere in a path: esbuild names a symlinked node_modules by where it points.
+const STORAGE = /(^|\/)node_modules\/(abstract-level|browser-level|level-transcoder|buffer|events)\//
 
 let kit: KitBuild
 
