@@ -9,7 +9,7 @@ import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter(name => name.endsWith('.md')).sort().map(name => `docs/${name}`)]
+const DOCS = ['README.md', 'CHANGELOG.md', ...readdirSync(join(ROOT, 'docs')).filter(name => name.endsWith('.md')).sort().map(name => `docs/${name}`)]
 
 /** The repository's own folders: a path under one of them, named in prose, must exist. */
 const OWN_FOLDERS = ['src', 'test', 'docs', 'scripts', 'demo', 'bench', 'stories']
@@ -79,6 +79,23 @@ test('every path the README and docs name under the repository\'s folders exists
   }
   assert.deepEqual(failures, [])
   assert.ok(checked >= 20, `only ${checked} paths found`)
+})
+
+/** Links that leave the repository: any URL with a scheme, loopback examples aside. */
+function outsideLinks(markdown: string): string[] {
+  const text = prose(markdown)
+  const targets = [
+    ...[...text.matchAll(/\]\(\s*<?([^)\s>]+)>?/g)].map(m => m[1]),
+    ...[...text.matchAll(/^\s*\[[^\]]+\]:\s*<?(\S+?)>?\s*$/gm)].map(m => m[1]),
+    ...[...text.matchAll(/<(https?:\/\/[^>\s]+)>/g)].map(m => m[1]),
+  ]
+  return targets.filter(target => /^[a-z][a-z0-9+.-]*:/i.test(target) && !/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])([:/]|$)/.test(target))
+}
+
+test('README.md, CHANGELOG.md and docs/*.md link to no other site', () => {
+  const failures = DOCS.flatMap(doc => outsideLinks(readFileSync(join(ROOT, doc), 'utf8')).map(target => `${doc}: ${target}`))
+  assert.deepEqual(failures, [])
+  assert.deepEqual(outsideLinks('[a](https://example.org/x) [b](http://127.0.0.1:9000/) <https://example.net> [c](docs/hub.md)'), ['https://example.org/x', 'https://example.net'])
 })
 
 test('the link checker itself: a missing file, a missing anchor and a good anchor', () => {
