@@ -56,6 +56,36 @@ test("the Node entry's WebRTC, passed as the option, makes real connections", as
   swarm.destroy()
 })
 
+test('a connection the remote closed is still closed here, which is what frees it in Node', async () => {
+  // Node's implementation releases a connection's native side only in close(),
+  // even once it reports `closed` (the remote went): skipped, a process never
+  // exited (seen in the node-browser e2e test).
+  const {RTCPeerConnection: Base} = await loadNodeWebRTC()
+  const closeCalls = new Map<object, number>()
+  class Recording extends Base {
+    override close(): void {
+      closeCalls.set(this, (closeCalls.get(this) ?? 0) + 1)
+      super.close()
+    }
+  }
+  const make = (initiator: boolean) => new PeerConnection({
+    id: initiator ? 'b' : 'a', initiator, identity: generateIdentity(), rtcConfig: {iceServers: []}, connectTimeout: 20_000,
+    budget: new ConnectionBudget({limit: 10}), webrtc: {RTCPeerConnection: Recording},
+  })
+  const [a, b] = [make(true), make(false)]
+  a.on('signal', s => b.signal(s, a.attempt))
+  b.on('signal', s => a.signal(s, b.attempt))
+  await Promise.all([a, b].map(c => new Promise(resolve => c.once('open', resolve))))
+  const pc = a.rtc
+  const closed = new Promise(resolve => a.once('close', resolve))
+  // The remote's connection goes at once (a killed process): ours reports `closed` by itself.
+  b.rtc.close()
+  await closed
+  assert.equal(pc.connectionState, 'closed')
+  assert.equal(closeCalls.get(pc), 1, 'closed by us once, though it said closed already')
+  b.destroy()
+})
+
 test('without node-datachannel installed, the Node entry throws ERR_WEBRTC_UNSUPPORTED naming the package and version', async () => {
   const hook = fileURLToPath(new URL('./fixtures/without-node-datachannel.mjs', import.meta.url))
   const entry = new URL('../../src/node/webrtc.ts', import.meta.url).href
