@@ -75,7 +75,7 @@ test('a connection the remote closed is still closed here, which is what frees i
   const [a, b] = [make(true), make(false)]
   a.on('signal', s => b.signal(s, a.attempt))
   b.on('signal', s => a.signal(s, b.attempt))
-  await Promise.all([a, b].map(c => new Promise(resolve => c.once('open', resolve))))
+  await Promise.all([a, b].map(c => new Promise<void>(resolve => c.once('open', () => resolve()))))
   const pc = a.rtc
   const closed = new Promise(resolve => a.once('close', resolve))
   // The remote's connection goes at once (a killed process): ours reports `closed` by itself.
