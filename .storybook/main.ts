@@ -2,8 +2,8 @@ import type {StorybookConfig} from '@storybook/web-components-vite'
 
 // No Vite settings are needed: Vite applies tsconfig.json (experimentalDecorators,
 // useDefineForClassFields: false) to the files it includes, src/ and stories/, so Lit's
-// decorators compile; simple-peer's CommonJS dependencies are pre-bundled by Vite, and
-// their one use of Node's `global` sits behind a queueMicrotask check browsers pass.
+// decorators compile; the CommonJS packages under the file drop's storage (loaded on
+// demand) are pre-bundled by Vite.
 const config: StorybookConfig = {
   stories: ['../stories/**/*.stories.ts'],
   framework: {name: '@storybook/web-components-vite', options: {}},
