@@ -11,7 +11,10 @@ import {tmpdir} from 'node:os'
 import {extname, join, normalize, sep} from 'node:path'
 import {promisify} from 'node:util'
 import {fileURLToPath} from 'node:url'
+import {build, type BuildOptions} from 'esbuild'
 import type {Page} from 'puppeteer-core'
+import {launchChromium} from '../../scripts/browser.js'
+import {startHubProcess} from '../../scripts/hub-process.js'
 
 const run = promisify(execFile)
 
@@ -153,6 +156,38 @@ export async function serveStatic(root: string): Promise<StaticServer> {
       server.closeAllConnections()
       server.close(() => resolve())
     }),
+  }
+}
+
+/** Bundles the app's sources into its public/ folder with esbuild, as its own build would. */
+export async function bundleApp(app: App, options: BuildOptions): Promise<void> {
+  await build({absWorkingDir: app.dir, outdir: 'public', bundle: true, format: 'esm', platform: 'browser', logLevel: 'error', ...options})
+}
+
+export interface AppStack {
+  /** Uncaught errors of every tab opened, `name: message`. */
+  readonly errors: string[]
+  /** Opens the app's `public/<path>` in a new tab, with the hub and `room` in its query. */
+  open(path: string, room: string, name?: string): Promise<Page>
+  close(): Promise<void>
+}
+
+/** The app served from loopback, a real hub process and the system Chromium to open its pages in. */
+export async function serveApp(app: App): Promise<AppStack> {
+  const [hub, chromium, server] = await Promise.all([startHubProcess(), launchChromium(), serveStatic(app.dir)])
+  const errors: string[] = []
+  return {
+    errors,
+    async open(path, room, name = path) {
+      const tab = await chromium.browser.newPage()
+      watchErrors(tab, name, errors)
+      await tab.goto(`${server.url}/public/${path}?hub=${encodeURIComponent(hub.url)}&room=${room}`)
+      return tab
+    },
+    async close() {
+      await chromium.close()
+      await Promise.all([hub.close(), server.close()])
+    },
   }
 }
 

@@ -4,12 +4,7 @@
 import {after, before, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
-import {build} from 'esbuild'
-import type {Page} from 'puppeteer-core'
-import {launchChromium, type LaunchedChromium} from '../../scripts/browser.js'
-import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
-import {INSTALL_TIMEOUT, createApp, installFindings, publish, serveStatic, waitForFeed, waitForGossipLink, watchErrors, writeFiles,
-  type App, type StaticServer} from './helpers.js'
+import {INSTALL_TIMEOUT, bundleApp, createApp, installFindings, publish, serveApp, waitForFeed, waitForGossipLink, writeFiles, type App, type AppStack} from './helpers.js'
 
 /** A chat page; a classic script sets the hub and room from the query before the kit's module runs. */
 const page = (script: string) => `<!doctype html>
@@ -31,10 +26,7 @@ ${script}
 `
 
 let app: App
-let hub: HubProcess
-let chromium: LaunchedChromium
-let server: StaticServer
-const errors: string[] = []
+let stack: AppStack
 
 before(async () => {
   app = await createApp('plain')
@@ -45,42 +37,28 @@ before(async () => {
     'public/each.html': page('<script type="module" src="./each.js"></script>'),
     'public/script-tag.html': page('<script type="module" src="/node_modules/p2p-elements/dist/p2p-elements.min.js"></script>'),
   })
-  await build({
-    absWorkingDir: app.dir,
+  await bundleApp(app, {
     entryPoints: ['src/all.js', 'src/each.js'],
-    outdir: 'public',
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    logLevel: 'error',
   })
-  ;[hub, chromium, server] = await Promise.all([startHubProcess(), launchChromium(), serveStatic(app.dir)])
+  stack = await serveApp(app)
 }, {timeout: INSTALL_TIMEOUT})
 
 after(async () => {
-  await chromium?.close()
-  await Promise.all([hub?.close(), server?.close()])
+  await stack?.close()
   await app?.remove()
 })
-
-async function open(path: string, room: string): Promise<Page> {
-  const tab = await chromium.browser.newPage()
-  watchErrors(tab, path, errors)
-  await tab.goto(`${server.url}/public/${path}?hub=${encodeURIComponent(hub.url)}&room=${room}`)
-  return tab
-}
 
 /** Two pages in one room: once linked, what one publishes shows in the other's feed through its template. */
 async function exchange(first: string, second: string) {
   const room = `consumer-${randomBytes(4).toString('hex')}`
-  const [a, b] = await Promise.all([open(first, room), open(second, room)])
+  const [a, b] = await Promise.all([stack.open(first, room), stack.open(second, room)])
   await Promise.all([waitForGossipLink(a, first), waitForGossipLink(b, second)])
   await publish(a, `hello from ${first}`)
   await waitForFeed(b, 'p2p-feed > .msg span', [`hello from ${first}`], second)
   await publish(b, `hello from ${second}`)
   await waitForFeed(a, 'p2p-feed > .msg span', [`hello from ${first}`, `hello from ${second}`], first)
   await Promise.all([a.close(), b.close()])
-  assert.deepEqual(errors, [])
+  assert.deepEqual(stack.errors, [])
 }
 
 test('installing the kit runs no install script and brings no native binary', async () => {

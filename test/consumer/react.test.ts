@@ -8,12 +8,7 @@ import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
-import {build} from 'esbuild'
-import type {Page} from 'puppeteer-core'
-import {launchChromium, type LaunchedChromium} from '../../scripts/browser.js'
-import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
-import {INSTALL_TIMEOUT, REPO, createApp, publish, serveStatic, waitForFeed, waitForGossipLink, watchErrors, writeFiles,
-  type App, type StaticServer} from './helpers.js'
+import {INSTALL_TIMEOUT, REPO, bundleApp, createApp, publish, serveApp, waitForFeed, waitForGossipLink, writeFiles, type App, type AppStack} from './helpers.js'
 
 const run = promisify(execFile)
 const TSC = join(REPO, 'node_modules/.bin/tsc')
@@ -67,10 +62,7 @@ export const wrongType = <p2p-swarm maxPeers="four"></p2p-swarm>
 `
 
 let app: App
-let hub: HubProcess
-let chromium: LaunchedChromium
-let server: StaticServer
-const errors: string[] = []
+let stack: AppStack
 
 before(async () => {
   app = await createApp('react', ['react@19', 'react-dom@19', '@types/react@19', '@types/react-dom@19'])
@@ -81,23 +73,16 @@ before(async () => {
     'src/mistakes.tsx': MISTAKES,
     'public/index.html': '<!doctype html><meta charset="utf-8"><title>react consumer</title><div id="root"></div><script type="module" src="./app.js"></script>\n',
   })
-  await build({
-    absWorkingDir: app.dir,
+  await bundleApp(app, {
     entryPoints: ['src/app.tsx'],
-    outdir: 'public',
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
     jsx: 'automatic',
     define: {'process.env.NODE_ENV': '"production"'},
-    logLevel: 'error',
   })
-  ;[hub, chromium, server] = await Promise.all([startHubProcess(), launchChromium(), serveStatic(app.dir)])
+  stack = await serveApp(app)
 }, {timeout: INSTALL_TIMEOUT})
 
 after(async () => {
-  await chromium?.close()
-  await Promise.all([hub?.close(), server?.close()])
+  await stack?.close()
   await app?.remove()
 })
 
@@ -126,16 +111,9 @@ test('tsc refuses a misspelt attribute and a property of the wrong type', async 
   assert.match(errors[1], /^src\/mistakes\.tsx\(4,.*'string' is not assignable to type 'number'/)
 })
 
-async function open(room: string, name: string): Promise<Page> {
-  const tab = await chromium.browser.newPage()
-  watchErrors(tab, name, errors)
-  await tab.goto(`${server.url}/public/index.html?hub=${encodeURIComponent(hub.url)}&room=${room}`)
-  return tab
-}
-
 test('two tabs of the React app: maxPeers set as a property, the connect event heard, a message shown through the app\'s template', async () => {
   const room = `consumer-react-${randomBytes(4).toString('hex')}`
-  const [a, b] = await Promise.all([open(room, 'first tab'), open(room, 'second tab')])
+  const [a, b] = await Promise.all([stack.open('index.html', room, 'first tab'), stack.open('index.html', room, 'second tab')])
   await Promise.all([waitForGossipLink(a, 'first tab'), waitForGossipLink(b, 'second tab')])
   for (const tab of [a, b]) {
     // React state that only the p2p-peer-connect listener updates (once per connection:
@@ -151,5 +129,5 @@ test('two tabs of the React app: maxPeers set as a property, the connect event h
   await waitForFeed(a, 'p2p-feed > .msg span', ['hello from React'], 'first tab')
   assert.equal(await b.$eval('p2p-feed > .msg b', el => el.textContent?.length), 8)
   await Promise.all([a.close(), b.close()])
-  assert.deepEqual(errors, [])
+  assert.deepEqual(stack.errors, [])
 })

@@ -7,12 +7,7 @@ import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
-import {build} from 'esbuild'
-import type {Page} from 'puppeteer-core'
-import {launchChromium, type LaunchedChromium} from '../../scripts/browser.js'
-import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
-import {INSTALL_TIMEOUT, createApp, publish, serveStatic, waitForFeed, waitForGossipLink, watchErrors, writeFiles,
-  type App, type StaticServer} from './helpers.js'
+import {INSTALL_TIMEOUT, bundleApp, createApp, publish, serveApp, waitForFeed, waitForGossipLink, writeFiles, type App, type AppStack} from './helpers.js'
 
 const run = promisify(execFile)
 
@@ -76,10 +71,7 @@ const BAD_SFC = `<template>
 `
 
 let app: App
-let hub: HubProcess
-let chromium: LaunchedChromium
-let server: StaticServer
-const errors: string[] = []
+let stack: AppStack
 
 before(async () => {
   app = await createApp('vue', ['vue@3', 'vue-tsc@3', 'typescript@5'])
@@ -91,13 +83,8 @@ before(async () => {
     'src/Bad.vue': BAD_SFC,
     'public/index.html': '<!doctype html><meta charset="utf-8"><title>vue consumer</title><div id="app"></div><script type="module" src="./app.js"></script>\n',
   })
-  await build({
-    absWorkingDir: app.dir,
+  await bundleApp(app, {
     entryPoints: ['src/app.js'],
-    outdir: 'public',
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
     // The flags Vue's esm-bundler build expects its bundler to define.
     define: {
       '__VUE_OPTIONS_API__': 'true',
@@ -105,14 +92,12 @@ before(async () => {
       '__VUE_PROD_HYDRATION_MISMATCH_DETAILS__': 'false',
       'process.env.NODE_ENV': '"production"',
     },
-    logLevel: 'error',
   })
-  ;[hub, chromium, server] = await Promise.all([startHubProcess(), launchChromium(), serveStatic(app.dir)])
+  stack = await serveApp(app)
 }, {timeout: INSTALL_TIMEOUT})
 
 after(async () => {
-  await chromium?.close()
-  await Promise.all([hub?.close(), server?.close()])
+  await stack?.close()
   await app?.remove()
 })
 
@@ -143,16 +128,9 @@ test('vue-tsc refuses a property of the wrong type and a detail the event does n
   assert.match(errors[1], /Bad\.vue\(2,.*'nope' does not exist on type 'PeerEventDetail'/)
 })
 
-async function open(room: string, name: string): Promise<Page> {
-  const tab = await chromium.browser.newPage()
-  watchErrors(tab, name, errors)
-  await tab.goto(`${server.url}/public/index.html?hub=${encodeURIComponent(hub.url)}&room=${room}`)
-  return tab
-}
-
 test('two tabs of the Vue app: .maxPeers and :limit set, @p2p-peer-connect and @p2p-gossip-message heard, a message shown through the app\'s template', async () => {
   const room = `consumer-vue-${randomBytes(4).toString('hex')}`
-  const [a, b] = await Promise.all([open(room, 'first tab'), open(room, 'second tab')])
+  const [a, b] = await Promise.all([stack.open('index.html', room, 'first tab'), stack.open('index.html', room, 'second tab')])
   await Promise.all([waitForGossipLink(a, 'first tab'), waitForGossipLink(b, 'second tab')])
   for (const tab of [a, b]) {
     await tab.waitForFunction(() => Number(document.getElementById('peers')?.textContent) >= 1, {polling: 100})
@@ -164,5 +142,5 @@ test('two tabs of the Vue app: .maxPeers and :limit set, @p2p-peer-connect and @
   await b.waitForFunction(() => document.getElementById('messages')?.textContent === 'hello from Vue', {polling: 100})
   await waitForFeed(a, 'p2p-feed > .msg span', ['hello from Vue'], 'first tab')
   await Promise.all([a.close(), b.close()])
-  assert.deepEqual(errors, [])
+  assert.deepEqual(stack.errors, [])
 })
