@@ -20,7 +20,7 @@ describe('connection budget, many pages', () => {
   // (connections time out, redial and time out again) and in 57-81 s with 30-60 s, where
   // Chromium takes 6 s; 240 bare RTCPeerConnections pair in 4 s there, and 500 hub POSTs
   // take as long as in Chromium. Left to the swarm's owners.
-  onlyIn('chromium', 'sixteen swarms in one Firefox page do not mesh within the 10 s connect timeout (a slowdown under study, not a limit of the browser)')('sixteen pages joining one room at once meet, each under the page\'s default pacing and reserve', async function () {
+  onlyIn('chromium', 'sixteen swarms in one Firefox page take about 50 s to mesh (6 s in Chromium), too near this test\'s 100 s bound on a busy machine (a slowdown under study, not a limit of the browser)')('sixteen pages joining one room at once meet, each under the page\'s default pacing and reserve', async function () {
     this.timeout(120_000)
     const room = freshRoom()
     const started = performance.now()

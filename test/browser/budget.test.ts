@@ -147,6 +147,33 @@ describe('connection budget', () => {
     }
   })
 
+  it('a peer that said goodbye is not offered a connection on an announcement that comes after it', async () => {
+    const room = freshRoom()
+    const stay = createSwarm(room)
+    const leaving = createSwarm(room)
+    swarms.push(stay, leaving)
+    await fullMesh([stay, leaving])
+    const {id, publicKey} = leaving
+    const created = stay.stats.connectionsCreated
+    leaving.destroy()
+    await until(stay, ['update'], () => stay.connections.length === 0, 'the goodbye')
+    const hub = new HubClient({hubs: [hubUrl()], app: room})
+    try {
+      // Its last announcement, delivered late (as the hub may, after the data channel's goodbye).
+      await hub.broadcast('all', {type: 'connect', from: id, key: publicKey})
+      await hub.broadcast(stay.id, [1, 2, 3])
+      await until(stay, ['update'], () => stay.stats.malformed === 1, 'the late announcement to be handled')
+      expect(stay.stats.connectionsCreated).to.equal(created)
+      expect(stay.connections).to.have.length(0)
+      // A newcomer is offered a connection as ever.
+      const newcomer = createSwarm(room)
+      swarms.push(newcomer)
+      await fullMesh([stay, newcomer])
+    } finally {
+      hub.destroy()
+    }
+  })
+
   it('an announcer that never answered our offer is not offered another for a while', async () => {
     const room = freshRoom()
     const victim = createSwarm(room, {connectTimeout: 1000})

@@ -52,6 +52,14 @@ const UNANSWERED_QUIET = 2 * 60_000
  * origin, a pair missing from the mesh after 45 s).
  */
 const UNANSWERED_FIRST_QUIET = 5_000
+/**
+ * A hub id whose peer said goodbye is not offered a connection for this long. An
+ * announcement it posted just before leaving can reach us after its goodbye (the hub
+ * is slower than the data channel), and an offer to a peer that left waits out the
+ * whole connect timeout (seen in Firefox: 1 leave in 7 took 10 s to clear). A page
+ * that joins again does so under a new hub id; one that let us go can still offer.
+ */
+const LEFT_QUIET = 30_000
 /** Unanswered offers per hub id are remembered this long, and for this many ids (a flood of fresh ids pushes out the oldest). */
 const UNANSWERED_MEMORY = 10 * 60_000
 const MAX_UNANSWERED_IDS = 1024
@@ -938,8 +946,12 @@ export class Swarm extends Emitter<SwarmEvents> {
       this.bans.ban(conn.publicKey, this.#banTime)
     }
     if (this.#destroyed) return
-    // A goodbye means it left the room: off the ring at once, not after its announcements lapse.
-    if (!err && !droppedByUs && conn.connectedAt !== null && conn.publicKey) this.#members.forget(conn.publicKey)
+    // A goodbye means it left the room: off the ring at once, not after its announcements
+    // lapse, and its hub id is not offered a connection again on a late one.
+    if (!err && !droppedByUs && conn.connectedAt !== null) {
+      if (conn.publicKey) this.#members.forget(conn.publicKey)
+      this.#quiet.set(`id:${conn.id}`, LEFT_QUIET)
+    }
     // A connection that broke (not a goodbye, not ours to drop, not a misbehaving
     // peer): its key coming back soon is a reconnect. Both ends announce again
     // at once (below), so a live peer is found again within about a second.
