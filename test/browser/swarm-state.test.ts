@@ -8,6 +8,7 @@ import type {P2PSwarmElement} from '../../src/elements/p2p-swarm/p2p-swarm.js'
 import type {P2PPeersElement} from '../../src/elements/p2p-peers/p2p-peers.js'
 import {freshRoom, hubUrl, until} from './helpers/swarm.js'
 import {browserName, onlyIn} from './helpers/browser.js'
+import {contrast} from '../shared/contrast.js'
 
 /** Nothing listens there (the discard port): connections are refused at once. */
 const DEAD_HUB = 'http://127.0.0.1:9'
@@ -118,19 +119,6 @@ describe('swarm state: <p2p-swarm state> and <p2p-peers> say where the swarm sta
     expect(el.state).to.equal(undefined)
   })
 })
-
-/** WCAG 2 contrast ratio of two `rgb(…)` colours as getComputedStyle gives them (opaque). */
-function contrast(a: string, b: string): number {
-  const luminance = (css: string) => {
-    const [r, g, b] = css.match(/[\d.]+/g)!.slice(0, 3).map(v => {
-      const c = Number(v) / 255
-      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
-    })
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-  }
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x)
-  return (hi + 0.05) / (lo + 0.05)
-}
 
 describe('<p2p-peers> badges in both colour schemes', () => {
   const EMULATES = 'emulate-media needs CDP: puppeteer over WebDriver BiDi cannot set prefers-color-scheme in Firefox'

@@ -9,6 +9,7 @@ import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {launchChromium, startDemoServer, type LaunchedChromium} from '../../scripts/browser.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
 import {waitForOneConnectedPeer} from './helpers.js'
+import {contrast} from '../shared/contrast.js'
 
 const PHONE = {width: 375, height: 667}
 const TIMEOUT = 30_000
@@ -70,19 +71,6 @@ function overflowing(page: Page): Promise<string[]> {
     }
     return found
   })
-}
-
-/** WCAG 2 contrast ratio of two opaque `rgb(…)` colours as getComputedStyle gives them. */
-function contrast(a: string, b: string): number {
-  const luminance = (css: string) => {
-    const [r, g, bl] = css.match(/[\d.]+/g)!.slice(0, 3).map(v => {
-      const c = Number(v) / 255
-      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
-    })
-    return 0.2126 * r + 0.7152 * g + 0.0722 * bl
-  }
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x)
-  return (hi + 0.05) / (lo + 0.05)
 }
 
 test('chat.html on a 375 px phone: the message input is at least 200 px wide and nothing overflows sideways', async () => {
