@@ -1,6 +1,6 @@
 import {LitElement, html, render, type PropertyValues, type TemplateResult} from 'lit'
 import {isTemplateResult} from 'lit/directive-helpers.js'
-import {customElement, property} from 'lit/decorators.js'
+import {property} from 'lit/decorators.js'
 import {consume} from '@lit/context'
 import {sourceContext} from '../../context/source-context.js'
 import type {MessageSource, SourceItem} from '../../core/source/message-source.js'
@@ -84,7 +84,6 @@ type Layout = {root: Element} | {render: FeedRenderer} | null
  * @cssproperty --p2p-font - Font of the feed.
  * @cssproperty --p2p-focus-color - Outline of the focused feed.
  */
-@customElement('p2p-feed')
 export class P2PFeedElement extends LitElement {
   static override styles = styles
 
@@ -377,6 +376,10 @@ export class P2PFeedElement extends LitElement {
     this.scrollTop = this.scrollHeight
   }
 }
+
+// Not the @customElement decorator: esbuild lowers every #private member of a class
+// with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
+customElements.define('p2p-feed', P2PFeedElement)
 
 function rowOf(node: Element): Row {
   return {node, bindings: collectBindings(node), summary: null}

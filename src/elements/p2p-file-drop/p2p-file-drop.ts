@@ -1,5 +1,5 @@
 import {LitElement, html, nothing, type PropertyValues} from 'lit'
-import {customElement, property, query} from 'lit/decorators.js'
+import {property, query} from 'lit/decorators.js'
 import {repeat} from 'lit/directives/repeat.js'
 import {consume} from '@lit/context'
 import type {BrowserLevel} from 'browser-level'
@@ -93,7 +93,6 @@ interface Held {
  * @cssproperty --p2p-error-color - Text of why a download is paused.
  * @cssproperty --p2p-preview-max-height - Tallest a preview grows.
  */
-@customElement('p2p-file-drop')
 export class P2PFileDropElement extends LitElement {
   static override styles = styles
 
@@ -498,6 +497,10 @@ export class P2PFileDropElement extends LitElement {
     }
   }
 }
+
+// Not the @customElement decorator: esbuild lowers every #private member of a class
+// with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
+customElements.define('p2p-file-drop', P2PFileDropElement)
 
 /** Closes the database, then lets its lock go, so the next holder never opens it while it is still in use. */
 async function close({db, slot}: {db: BrowserLevel, slot: StorageSlot}): Promise<void> {

@@ -1,5 +1,5 @@
 import {LitElement, html, css, type PropertyValues} from 'lit'
-import {customElement, property} from 'lit/decorators.js'
+import {property} from 'lit/decorators.js'
 import {consume, provide} from '@lit/context'
 import {swarmContext} from '../../context/swarm-context.js'
 import {sourceContext} from '../../context/source-context.js'
@@ -28,7 +28,6 @@ import {FormPublisher} from '../shared/form-publisher.js'
  * @event p2p-gossip-message - A message arrived, from a peer or published here. `detail: {item, topic}`.
  * @event p2p-error - A form could not be published, or the topic is invalid. `detail: {error}` (a P2PError with a `code`).
  */
-@customElement('p2p-gossip')
 export class P2PGossipElement extends LitElement {
   static override styles = css`
     :host { display: block; }
@@ -120,6 +119,10 @@ export class P2PGossipElement extends LitElement {
     this.source = undefined
   }
 }
+
+// Not the @customElement decorator: esbuild lowers every #private member of a class
+// with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
+customElements.define('p2p-gossip', P2PGossipElement)
 
 declare global {
   interface HTMLElementTagNameMap {

@@ -1,5 +1,5 @@
 import {LitElement, html, nothing} from 'lit'
-import {customElement, property} from 'lit/decorators.js'
+import {property} from 'lit/decorators.js'
 import {consume} from '@lit/context'
 import {swarmContext} from '../../context/swarm-context.js'
 import type {Swarm, SwarmState} from '../../core/swarm/swarm.js'
@@ -50,7 +50,6 @@ function hue(key: string): number {
  * @cssproperty --p2p-connected-color - Text colour of a connected badge.
  * @cssproperty --p2p-connected-background - Background of a connected badge.
  */
-@customElement('p2p-peers')
 export class P2PPeersElement extends LitElement {
   static override styles = styles
 
@@ -125,6 +124,10 @@ export class P2PPeersElement extends LitElement {
       </tr>`
   }
 }
+
+// Not the @customElement decorator: esbuild lowers every #private member of a class
+// with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
+customElements.define('p2p-peers', P2PPeersElement)
 
 declare global {
   interface HTMLElementTagNameMap {

@@ -1,5 +1,5 @@
 import {LitElement, html, css, type PropertyValues} from 'lit'
-import {customElement, property} from 'lit/decorators.js'
+import {property} from 'lit/decorators.js'
 import {provide} from '@lit/context'
 import {swarmContext} from '../../context/swarm-context.js'
 import {Swarm} from '../../core/swarm/swarm.js'
@@ -48,7 +48,6 @@ const iceServersConverter = {
  * @event p2p-peer-reconnect - A peer whose connection broke is back, once per break: by an ICE restart (same connection) or on a new one. `detail: {peer, publicKey, how}`.
  * @event p2p-error - A hub, connection or peer failed. `detail: {error}` (a P2PError with a `code`).
  */
-@customElement('p2p-swarm')
 export class P2PSwarmElement extends LitElement {
   static override styles = css`
     :host { display: block; }
@@ -196,6 +195,10 @@ export class P2PSwarmElement extends LitElement {
     this.#claim = undefined
   }
 }
+
+// Not the @customElement decorator: esbuild lowers every #private member of a class
+// with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
+customElements.define('p2p-swarm', P2PSwarmElement)
 
 declare global {
   interface HTMLElementTagNameMap {
