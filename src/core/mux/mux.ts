@@ -240,10 +240,12 @@ function closeWhenSent(t: FrameTransport, maxWait: number, clock: Clock): void {
  */
 class Gather {
   readonly length: number
-  private part = 0
-  private at = 0
+  readonly #parts: readonly Uint8Array[]
+  #part = 0
+  #at = 0
 
-  constructor(private readonly parts: readonly Uint8Array[]) {
+  constructor(parts: readonly Uint8Array[]) {
+    this.#parts = parts
     let length = 0
     for (const p of parts) {
       if (!(p instanceof Uint8Array)) throw P2PError.INVALID_ARGUMENT('send() takes a Uint8Array or an array of them')
@@ -254,17 +256,17 @@ class Gather {
 
   /** Copies the next `n` bytes into `out` at `offset`. */
   copyNext(n: number, out: Uint8Array, offset: number): void {
-    const parts = this.parts
+    const parts = this.#parts
     while (n > 0) {
-      const p = parts[this.part]
-      const take = Math.min(n, p.length - this.at)
-      out.set(take === p.length ? p : p.subarray(this.at, this.at + take), offset)
+      const p = parts[this.#part]
+      const take = Math.min(n, p.length - this.#at)
+      out.set(take === p.length ? p : p.subarray(this.#at, this.#at + take), offset)
       offset += take
       n -= take
-      this.at += take
-      if (this.at === p.length) {
-        this.part++
-        this.at = 0
+      this.#at += take
+      if (this.#at === p.length) {
+        this.#part++
+        this.#at = 0
       }
     }
   }
@@ -294,25 +296,29 @@ class LocalChannel implements Channel {
   /** The pending `ready()` promise, shared by every caller until the queue drains. */
   waiter: Waiter | null = null
 
+  readonly #core: ChannelCore
+
   constructor(
-    private readonly core: ChannelCore,
+    core: ChannelCore,
     readonly id: number,
     readonly name: string,
     readonly nameBytes: Uint8Array,
     readonly handlers: ChannelHandlers,
     readonly highWaterMark: number,
-  ) {}
+  ) {
+    this.#core = core
+  }
 
   send(bytes: Uint8Array | readonly Uint8Array[]): void {
-    this.core.send(this, bytes)
+    this.#core.send(this, bytes)
   }
 
   ready(): Promise<void> {
-    return this.core.ready(this)
+    return this.#core.ready(this)
   }
 
   close(): void {
-    this.core.close(this)
+    this.#core.close(this)
   }
 }
 
@@ -352,70 +358,70 @@ export class Mux extends Emitter<MuxEvents> {
   readonly highWaterMark: number
   readonly lowWaterMark: number
 
-  private readonly channelHighWaterMark: number
-  private readonly timeout: number
-  private readonly maxPendingMessages: number
-  private readonly maxPendingBytes: number
-  private readonly maxChannels: number
-  private readonly updateInterval: number
-  private readonly clock: Clock
-  private readonly label: string
-  private readonly closeLinger: number
-  private readonly core: ChannelCore
+  readonly #channelHighWaterMark: number
+  readonly #timeout: number
+  readonly #maxPendingMessages: number
+  readonly #maxPendingBytes: number
+  readonly #maxChannels: number
+  readonly #updateInterval: number
+  readonly #clock: Clock
+  readonly #label: string
+  readonly #closeLinger: number
+  readonly #core: ChannelCore
 
   #destroyed = false
 
   /** One frame buffer reused for every DATA frame (transports copy on send). */
-  private readonly frame: Uint8Array
+  readonly #frame: Uint8Array
   /** Views of `frame` for a full frame, by header length, so the hot path allocates nothing. */
-  private readonly fullFrames: Uint8Array[] = []
+  readonly #fullFrames: Uint8Array[] = []
   /** Decoded frames land here: the receive path allocates only the payload view. */
-  private readonly scratch: Frame = createFrame()
+  readonly #scratch: Frame = createFrame()
 
-  private nextId = 1
+  #nextId = 1
   /** Open local channels by name. */
-  private readonly local = new Map<string, LocalChannel>()
+  readonly #local = new Map<string, LocalChannel>()
   /** By name, the newest local channel whose CLOSE is not queued yet (open, flushing or waiting). */
-  private readonly tails = new Map<string, LocalChannel>()
-  private readonly remotes = new Map<number, Remote>()
-  private readonly remotesByName = new Map<string, Remote>()
-  private pendingMessages = 0
-  private pendingBytes = 0
+  readonly #tails = new Map<string, LocalChannel>()
+  readonly #remotes = new Map<number, Remote>()
+  readonly #remotesByName = new Map<string, Remote>()
+  #pendingMessages = 0
+  #pendingBytes = 0
 
   /** Control frames go before any data, in order. */
-  private readonly control = new Fifo<Uint8Array>()
+  readonly #control = new Fifo<Uint8Array>()
   /** A PONG still queued answers the newest PING instead of queueing another. */
-  private pongFrame: Uint8Array | null = null
+  #pongFrame: Uint8Array | null = null
   /** Channels with frames to send, served one frame each per turn. */
-  private readonly ring: LocalChannel[] = []
-  private cursor = 0
-  private pumping = false
-  private queued = 0
-  private drained: LocalChannel[] = []
+  readonly #ring: LocalChannel[] = []
+  #cursor = 0
+  #pumping = false
+  #queued = 0
+  #drained: LocalChannel[] = []
 
-  private timer: unknown = null
-  private updateTimer: unknown = null
+  #timer: unknown = null
+  #updateTimer: unknown = null
   /** Milliseconds between ticks of `timer`, which serves both PINGs and the liveness check. */
-  private readonly tick: number
-  private ticksPerPing = 0
-  private ticksSincePing = 0
-  private pingNonce = 0
+  readonly #tick: number
+  #ticksPerPing = 0
+  #ticksSincePing = 0
+  #pingNonce = 0
   /**
    * PINGs awaiting their PONG, oldest first (a few at most). A PING goes out
    * every interval even while earlier ones are unanswered: the keep-alive must
    * keep this side audible when the remote's answers are what is lost, and
    * under load an answer may take longer than the interval.
    */
-  private readonly pings: Array<{nonce: number, sentAt: number}> = []
-  private framesSeen = 0
-  private lastActivity: number
+  readonly #pings: Array<{nonce: number, sentAt: number}> = []
+  #framesSeen = 0
+  #lastActivity: number
   /** When the previous tick ran, to tell a tick that comes late. */
-  private lastTick: number
+  #lastTick: number
   /**
    * A late tick pinged instead of judging; until a tick on time hears from the
    * peer, silence for `timeout` since then is the peer's, however late the tick.
    */
-  private graced = false
+  #graced = false
 
   constructor(transport: FrameTransport, options: MuxOptions = {}) {
     super()
@@ -457,48 +463,48 @@ export class Mux extends Emitter<MuxEvents> {
     this.maxMessageBytes = maxMessageBytes
     this.highWaterMark = highWaterMark
     this.lowWaterMark = lowWaterMark
-    this.channelHighWaterMark = channelHighWaterMark
-    this.timeout = timeout
-    this.maxPendingMessages = maxPendingMessages
-    this.maxPendingBytes = maxPendingBytes
-    this.maxChannels = maxChannels
-    this.updateInterval = updateInterval
-    this.clock = clock
-    this.label = label ? shortId(label) : ''
-    this.closeLinger = closeLinger
-    this.core = {
-      send: (ch, bytes) => this.enqueue(ch, bytes),
-      ready: ch => this.waitReady(ch),
-      close: ch => this.closeChannel(ch, false),
+    this.#channelHighWaterMark = channelHighWaterMark
+    this.#timeout = timeout
+    this.#maxPendingMessages = maxPendingMessages
+    this.#maxPendingBytes = maxPendingBytes
+    this.#maxChannels = maxChannels
+    this.#updateInterval = updateInterval
+    this.#clock = clock
+    this.#label = label ? shortId(label) : ''
+    this.#closeLinger = closeLinger
+    this.#core = {
+      send: (ch, bytes) => this.#enqueue(ch, bytes),
+      ready: ch => this.#waitReady(ch),
+      close: ch => this.#closeChannel(ch, false),
     }
 
-    this.frame = new Uint8Array(MAX_DATA_HEADER + this.frameSize)
-    for (let h = 0; h <= MAX_DATA_HEADER; h++) this.fullFrames.push(this.frame.subarray(0, h + this.frameSize))
+    this.#frame = new Uint8Array(MAX_DATA_HEADER + this.frameSize)
+    for (let h = 0; h <= MAX_DATA_HEADER; h++) this.#fullFrames.push(this.#frame.subarray(0, h + this.frameSize))
 
-    this.lastActivity = this.lastTick = clock.now()
+    this.#lastActivity = this.#lastTick = clock.now()
     transport.bufferedAmountLowThreshold = lowWaterMark
-    transport.onmessage = this.onFrame
-    transport.onbufferedamountlow = this.onLow
-    transport.onclose = this.onTransportClose
+    transport.onmessage = this.#onFrame
+    transport.onbufferedamountlow = this.#onLow
+    transport.onclose = this.#onTransportClose
 
     // One timer serves both PINGs and the liveness check. It ticks often enough
     // that a timeout is noticed within timeout/8, and divides the PING interval.
     const check = timeout > 0 ? Math.max(1, timeout / CHECKS_PER_TIMEOUT) : Infinity
     if (pingInterval > 0) {
-      this.ticksPerPing = Math.ceil(pingInterval / Math.min(pingInterval, check))
-      this.tick = pingInterval / this.ticksPerPing
+      this.#ticksPerPing = Math.ceil(pingInterval / Math.min(pingInterval, check))
+      this.#tick = pingInterval / this.#ticksPerPing
     } else {
-      this.tick = check
+      this.#tick = check
     }
-    if (this.tick !== Infinity) this.timer = clock.setTimeout(this.onTick, this.tick)
+    if (this.#tick !== Infinity) this.#timer = clock.setTimeout(this.#onTick, this.#tick)
 
     if (!transport.open) {
       queueMicrotask(() => this.destroy(P2PError.CONNECTION_CLOSED('the transport is not open')))
       return
     }
     // A first RTT sample right away, so a peer list has a figure within one round trip.
-    if (pingInterval > 0) this.ping()
-    debug(this.label, 'open', {frameSize: this.frameSize, highWaterMark, lowWaterMark})
+    if (pingInterval > 0) this.#ping()
+    debug(this.#label, 'open', {frameSize: this.frameSize, highWaterMark, lowWaterMark})
   }
 
   /** True once closed or destroyed; read-only. */
@@ -513,12 +519,12 @@ export class Mux extends Emitter<MuxEvents> {
 
   /** Bytes queued in the mux across all channels, not yet handed to the transport. */
   get bufferedAmount(): number {
-    return this.queued
+    return this.#queued
   }
 
   /** Names of the channels the remote has open now. */
   get remoteChannels(): string[] {
-    return [...this.remotesByName.keys()]
+    return [...this.#remotesByName.keys()]
   }
 
   /**
@@ -531,21 +537,21 @@ export class Mux extends Emitter<MuxEvents> {
     if (this.#destroyed) throw P2PError.DESTROYED('the mux is closed')
     if (!options || typeof options.onmessage !== 'function') throw P2PError.INVALID_ARGUMENT('channel() needs an onmessage handler')
     const nameBytes = channelNameBytes(name)
-    if (this.local.has(name)) throw P2PError.INVALID_ARGUMENT(`channel ${name} is already open`)
-    const hwm = options.highWaterMark ?? this.channelHighWaterMark
+    if (this.#local.has(name)) throw P2PError.INVALID_ARGUMENT(`channel ${name} is already open`)
+    const hwm = options.highWaterMark ?? this.#channelHighWaterMark
     checkInteger('highWaterMark', hwm, 1)
-    if (this.nextId > MAX_CHANNEL_ID) throw P2PError.TOO_MANY_CHANNELS('channel ids are exhausted on this connection')
-    const ch = new LocalChannel(this.core, this.nextId++, name, nameBytes, options, hwm)
-    this.local.set(name, ch)
-    const tail = this.tails.get(name)
-    this.tails.set(name, ch)
+    if (this.#nextId > MAX_CHANNEL_ID) throw P2PError.TOO_MANY_CHANNELS('channel ids are exhausted on this connection')
+    const ch = new LocalChannel(this.#core, this.#nextId++, name, nameBytes, options, hwm)
+    this.#local.set(name, ch)
+    const tail = this.#tails.get(name)
+    this.#tails.set(name, ch)
     // The remote allows one open channel per name, so a reopened name waits for the old CLOSE.
     if (tail) tail.successor = ch
-    else this.announce(ch)
-    const remote = this.remotesByName.get(name)
-    if (remote) this.bind(ch, remote)
-    debug(this.label, 'channel', name, ch.id)
-    this.pump()
+    else this.#announce(ch)
+    const remote = this.#remotesByName.get(name)
+    if (remote) this.#bind(ch, remote)
+    debug(this.#label, 'channel', name, ch.id)
+    this.#pump()
     return ch
   }
 
@@ -568,32 +574,32 @@ export class Mux extends Emitter<MuxEvents> {
         // The transport is failing already; it is closed below either way.
       }
     }
-    this.teardown(undefined, !said)
-    if (said) closeWhenSent(t, this.closeLinger, this.clock)
+    this.#teardown(undefined, !said)
+    if (said) closeWhenSent(t, this.#closeLinger, this.#clock)
   }
 
   /** Closes at once; idempotent. Emits `error` (if `err`), closes every channel, then emits `close`. */
   destroy(err?: Error): void {
-    this.teardown(err, true)
+    this.#teardown(err, true)
   }
 
-  private teardown(err: Error | undefined, closeTransport: boolean): void {
+  #teardown(err: Error | undefined, closeTransport: boolean): void {
     if (this.#destroyed) return
     this.#destroyed = true
     const error = err === undefined ? undefined : toP2PError(err)
-    debug(this.label, 'destroy', error?.message ?? '')
-    if (this.timer !== null) this.clock.clearTimeout(this.timer)
-    if (this.updateTimer !== null) this.clock.clearTimeout(this.updateTimer)
-    this.timer = this.updateTimer = null
+    debug(this.#label, 'destroy', error?.message ?? '')
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer)
+    if (this.#updateTimer !== null) this.#clock.clearTimeout(this.#updateTimer)
+    this.#timer = this.#updateTimer = null
     if (closeTransport) closeQuietly(this.transport)
-    const channels = [...this.local.values()]
-    this.local.clear()
-    this.tails.clear()
-    this.remotes.clear()
-    this.remotesByName.clear()
-    this.ring.length = 0
-    this.control.clear()
-    this.pendingMessages = this.pendingBytes = this.queued = 0
+    const channels = [...this.#local.values()]
+    this.#local.clear()
+    this.#tails.clear()
+    this.#remotes.clear()
+    this.#remotesByName.clear()
+    this.#ring.length = 0
+    this.#control.clear()
+    this.#pendingMessages = this.#pendingBytes = this.#queued = 0
     for (const ch of channels) {
       ch.closed = true
       ch.queue.clear()
@@ -602,54 +608,54 @@ export class Mux extends Emitter<MuxEvents> {
       ch.waiter = null
     }
     if (error) this.emit('error', error)
-    for (const ch of channels) this.callOnClose(ch)
+    for (const ch of channels) this.#callOnClose(ch)
     this.emit('close', error)
   }
 
   // ---- receiving ------------------------------------------------------------
 
-  private readonly onFrame = (bytes: Uint8Array): void => {
+  readonly #onFrame = (bytes: Uint8Array): void => {
     if (this.#destroyed) return
     const stats = this.stats
     stats.framesIn++
     stats.bytesIn += bytes.length
-    const frame = this.scratch
+    const frame = this.#scratch
     try {
       decodeFrame(bytes, frame)
     } catch (err) {
-      this.protocolError(toP2PError(err, 'ERR_MALFORMED_MESSAGE'))
+      this.#protocolError(toP2PError(err, 'ERR_MALFORMED_MESSAGE'))
       return
     }
-    if (frame.type === FrameType.DATA) this.onData(frame)
-    else this.onControl(frame)
-    this.scheduleUpdate()
+    if (frame.type === FrameType.DATA) this.#onData(frame)
+    else this.#onControl(frame)
+    this.#scheduleUpdate()
   }
 
-  private onData(frame: Frame): void {
-    const r = this.remotes.get(frame.id)
-    if (r === undefined) return this.protocolError(P2PError.MALFORMED_MESSAGE(`DATA for unknown channel ${frame.id}`))
+  #onData(frame: Frame): void {
+    const r = this.#remotes.get(frame.id)
+    if (r === undefined) return this.#protocolError(P2PError.MALFORMED_MESSAGE(`DATA for unknown channel ${frame.id}`))
     const payload = frame.payload
     const len = payload.length
     const size = r.size + len
     if (size > this.maxMessageBytes) {
-      return this.protocolError(P2PError.MESSAGE_TOO_LARGE(`message on ${r.name} exceeds ${this.maxMessageBytes} bytes`))
+      return this.#protocolError(P2PError.MESSAGE_TOO_LARGE(`message on ${r.name} exceeds ${this.maxMessageBytes} bytes`))
     }
     const fin = frame.fin
     r.size = fin ? 0 : size
     if (r.discard) {
-      if (fin) this.dropMessage(r)
+      if (fin) this.#dropMessage(r)
       return
     }
     const ch = r.local
     if (ch === null) {
       // Nobody listens yet: hold the message within the pending budget, or drop it whole.
-      if (this.pendingBytes + len > this.maxPendingBytes || (fin && this.pendingMessages >= this.maxPendingMessages)) {
-        this.uncharge(r)
-        if (fin) this.dropMessage(r)
+      if (this.#pendingBytes + len > this.#maxPendingBytes || (fin && this.#pendingMessages >= this.#maxPendingMessages)) {
+        this.#uncharge(r)
+        if (fin) this.#dropMessage(r)
         else r.discard = true
         return
       }
-      this.pendingBytes += len
+      this.#pendingBytes += len
       r.charged += len
     }
     if (!fin) {
@@ -666,111 +672,111 @@ export class Mux extends Emitter<MuxEvents> {
     if (ch === null) {
       // Its bytes stay charged while it waits.
       r.charged = 0
-      this.pendingMessages++
+      this.#pendingMessages++
       r.pending.push(msg)
     } else if (ch.flushing) {
-      this.pendingMessages++
-      this.pendingBytes += msg.length
+      this.#pendingMessages++
+      this.#pendingBytes += msg.length
       r.pending.push(msg)
     } else {
-      this.deliver(ch, msg)
+      this.#deliver(ch, msg)
     }
   }
 
-  private onControl(frame: Frame): void {
+  #onControl(frame: Frame): void {
     switch (frame.type) {
-      case FrameType.OPEN: return this.onOpen(frame.id, frame.name)
-      case FrameType.CLOSE: return this.onClose(frame.id, frame.reply)
-      case FrameType.PING: return this.onPing(frame.nonce)
-      case FrameType.PONG: return this.onPong(frame.nonce)
+      case FrameType.OPEN: return this.#onOpen(frame.id, frame.name)
+      case FrameType.CLOSE: return this.#onClose(frame.id, frame.reply)
+      case FrameType.PING: return this.#onPing(frame.nonce)
+      case FrameType.PONG: return this.#onPong(frame.nonce)
       case FrameType.GOODBYE:
-        debug(this.label, 'goodbye', frame.reason)
+        debug(this.#label, 'goodbye', frame.reason)
         this.emit('goodbye', frame.reason)
         this.destroy()
     }
   }
 
-  private onOpen(id: number, name: string): void {
-    if (this.remotes.has(id)) return this.protocolError(P2PError.MALFORMED_MESSAGE(`channel id ${id} opened twice`))
-    if (this.remotesByName.has(name)) return this.protocolError(P2PError.MALFORMED_MESSAGE(`channel ${name} opened twice`))
-    if (this.remotes.size >= this.maxChannels) return this.protocolError(P2PError.MALFORMED_MESSAGE(`more than ${this.maxChannels} channels`))
+  #onOpen(id: number, name: string): void {
+    if (this.#remotes.has(id)) return this.#protocolError(P2PError.MALFORMED_MESSAGE(`channel id ${id} opened twice`))
+    if (this.#remotesByName.has(name)) return this.#protocolError(P2PError.MALFORMED_MESSAGE(`channel ${name} opened twice`))
+    if (this.#remotes.size >= this.#maxChannels) return this.#protocolError(P2PError.MALFORMED_MESSAGE(`more than ${this.#maxChannels} channels`))
     const r: Remote = {id, name, local: null, parts: [], size: 0, charged: 0, discard: false, pending: new Fifo()}
-    this.remotes.set(id, r)
-    this.remotesByName.set(name, r)
-    const ch = this.local.get(name)
-    if (ch) this.bind(ch, r)
+    this.#remotes.set(id, r)
+    this.#remotesByName.set(name, r)
+    const ch = this.#local.get(name)
+    if (ch) this.#bind(ch, r)
     this.emit('remoteopen', name)
   }
 
-  private onClose(id: number, reply: boolean): void {
-    const r = this.remotes.get(id)
-    if (r === undefined) return this.protocolError(P2PError.MALFORMED_MESSAGE(`CLOSE of unknown channel ${id}`))
-    this.remotes.delete(id)
-    this.remotesByName.delete(r.name)
-    this.releasePending(r)
+  #onClose(id: number, reply: boolean): void {
+    const r = this.#remotes.get(id)
+    if (r === undefined) return this.#protocolError(P2PError.MALFORMED_MESSAGE(`CLOSE of unknown channel ${id}`))
+    this.#remotes.delete(id)
+    this.#remotesByName.delete(r.name)
+    this.#releasePending(r)
     if (r.size > 0 && !r.discard) this.stats.dropped++
-    this.uncharge(r)
+    this.#uncharge(r)
     const ch = r.local
     if (ch) {
       r.local = null
       ch.remote = null
       // A reply answers a channel we closed, maybe before reopening the name:
       // it must not close the new one. A decision by the remote closes ours too.
-      if (!reply) this.closeChannel(ch, true)
+      if (!reply) this.#closeChannel(ch, true)
     }
     this.emit('remoteclose', r.name)
   }
 
-  private onPing(nonce: number): void {
-    if (this.pongFrame) {
-      writeNonce(this.pongFrame, nonce)
+  #onPing(nonce: number): void {
+    if (this.#pongFrame) {
+      writeNonce(this.#pongFrame, nonce)
       return
     }
-    this.pongFrame = encodePong(nonce)
-    this.control.push(this.pongFrame)
-    this.pump()
+    this.#pongFrame = encodePong(nonce)
+    this.#control.push(this.#pongFrame)
+    this.#pump()
   }
 
-  private onPong(nonce: number): void {
+  #onPong(nonce: number): void {
     // A PONG nobody asked for is harmless noise, not a protocol error.
-    const i = this.pings.findIndex(p => p.nonce === nonce)
+    const i = this.#pings.findIndex(p => p.nonce === nonce)
     if (i < 0) return
-    const sample = Math.max(0, this.clock.now() - this.pings[i].sentAt)
+    const sample = Math.max(0, this.#clock.now() - this.#pings[i].sentAt)
     // Earlier PINGs still unanswered were lost or overtaken; they no longer tell anything.
-    this.pings.splice(0, i + 1)
+    this.#pings.splice(0, i + 1)
     const stats = this.stats
     stats.rtt = stats.rtt === 0 ? sample : 0.875 * stats.rtt + 0.125 * sample
     this.emit('rtt', stats.rtt)
   }
 
   /** Connects a local channel to the remote's channel of the same name and hands over what was held. */
-  private bind(ch: LocalChannel, r: Remote): void {
+  #bind(ch: LocalChannel, r: Remote): void {
     ch.remote = r
     r.local = ch
     // The message being reassembled now has a listener; it no longer counts as pending.
-    this.pendingBytes -= r.charged
+    this.#pendingBytes -= r.charged
     r.charged = 0
     if (r.pending.length > 0 && !ch.flushing) {
       ch.flushing = true
       // Not before channel() returns: handlers may want the channel object.
-      queueMicrotask(() => this.flush(ch))
+      queueMicrotask(() => this.#flush(ch))
     }
   }
 
-  private flush(ch: LocalChannel): void {
+  #flush(ch: LocalChannel): void {
     while (!this.#destroyed && !ch.closed) {
       const r = ch.remote
       if (r === null) break
       const msg = r.pending.shift()
       if (msg === undefined) break
-      this.pendingMessages--
-      this.pendingBytes -= msg.length
-      this.deliver(ch, msg)
+      this.#pendingMessages--
+      this.#pendingBytes -= msg.length
+      this.#deliver(ch, msg)
     }
     ch.flushing = false
   }
 
-  private deliver(ch: LocalChannel, msg: Uint8Array): void {
+  #deliver(ch: LocalChannel, msg: Uint8Array): void {
     ch.stats.messagesIn++
     ch.stats.bytesIn += msg.length
     try {
@@ -780,36 +786,36 @@ export class Mux extends Emitter<MuxEvents> {
     }
   }
 
-  private releasePending(r: Remote): void {
+  #releasePending(r: Remote): void {
     for (let msg = r.pending.shift(); msg !== undefined; msg = r.pending.shift()) {
-      this.pendingMessages--
-      this.pendingBytes -= msg.length
+      this.#pendingMessages--
+      this.#pendingBytes -= msg.length
       this.stats.dropped++
     }
   }
 
   /** Forgets the frames of the message being reassembled and refunds their budget. */
-  private uncharge(r: Remote): void {
-    this.pendingBytes -= r.charged
+  #uncharge(r: Remote): void {
+    this.#pendingBytes -= r.charged
     r.charged = 0
     r.parts.length = 0
   }
 
-  private dropMessage(r: Remote): void {
+  #dropMessage(r: Remote): void {
     r.discard = false
     this.stats.messagesIn++
     this.stats.dropped++
   }
 
-  private protocolError(err: P2PError): void {
+  #protocolError(err: P2PError): void {
     this.stats.malformed++
-    debug(this.label, 'protocol error', err.message)
+    debug(this.#label, 'protocol error', err.message)
     this.destroy(err)
   }
 
   // ---- sending --------------------------------------------------------------
 
-  private enqueue(ch: LocalChannel, message: Uint8Array | readonly Uint8Array[]): void {
+  #enqueue(ch: LocalChannel, message: Uint8Array | readonly Uint8Array[]): void {
     if (this.#destroyed) throw P2PError.DESTROYED('the mux is closed')
     if (ch.closed) throw P2PError.DESTROYED(`channel ${ch.name} is closed`)
     let bytes: Uint8Array | Gather
@@ -821,16 +827,16 @@ export class Mux extends Emitter<MuxEvents> {
     }
     ch.queue.push(bytes)
     ch.bufferedAmount += bytes.length
-    this.queued += bytes.length
+    this.#queued += bytes.length
     if (ch.bufferedAmount >= ch.highWaterMark) ch.overMark = true
     if (ch.announced && !ch.inRing) {
       ch.inRing = true
-      this.ring.push(ch)
+      this.#ring.push(ch)
     }
-    this.pump()
+    this.#pump()
   }
 
-  private waitReady(ch: LocalChannel): Promise<void> {
+  #waitReady(ch: LocalChannel): Promise<void> {
     if (this.#destroyed || ch.closed) return Promise.reject(P2PError.DESTROYED(`channel ${ch.name} is closed`))
     if (ch.bufferedAmount < ch.highWaterMark) return Promise.resolve()
     ch.overMark = true
@@ -838,16 +844,16 @@ export class Mux extends Emitter<MuxEvents> {
     return ch.waiter.promise
   }
 
-  private closeChannel(ch: LocalChannel, remoteClosed: boolean): void {
+  #closeChannel(ch: LocalChannel, remoteClosed: boolean): void {
     if (ch.closed || this.#destroyed) return
     ch.closed = true
-    this.local.delete(ch.name)
+    this.#local.delete(ch.name)
     const r = ch.remote
     if (r) {
       ch.remote = null
       r.local = null
       // What the remote sent for this channel has no reader any more.
-      this.releasePending(r)
+      this.#releasePending(r)
       if (r.size > 0) {
         r.parts.length = 0
         r.discard = true
@@ -857,117 +863,117 @@ export class Mux extends Emitter<MuxEvents> {
     ch.waiter = null
     // Flush what was sent, unless the remote closed: it would drop it anyway.
     if (remoteClosed || ch.queue.length === 0) {
-      this.discardQueue(ch)
+      this.#discardQueue(ch)
       // A channel still waiting behind an older one of its name is skipped when that one finishes.
-      if (ch.announced) this.finish(ch, remoteClosed)
+      if (ch.announced) this.#finish(ch, remoteClosed)
     } else {
       ch.closing = true
     }
-    debug(this.label, 'close channel', ch.name, remoteClosed ? 'by the remote' : '')
-    this.callOnClose(ch)
-    this.pump()
+    debug(this.#label, 'close channel', ch.name, remoteClosed ? 'by the remote' : '')
+    this.#callOnClose(ch)
+    this.#pump()
   }
 
-  private discardQueue(ch: LocalChannel): void {
-    this.queued -= ch.bufferedAmount
+  #discardQueue(ch: LocalChannel): void {
+    this.#queued -= ch.bufferedAmount
     ch.queue.clear()
     ch.bufferedAmount = 0
     ch.offset = 0
     if (ch.inRing) {
-      const i = this.ring.indexOf(ch)
-      this.ring.splice(i, 1)
-      if (i < this.cursor) this.cursor--
+      const i = this.#ring.indexOf(ch)
+      this.#ring.splice(i, 1)
+      if (i < this.#cursor) this.#cursor--
       ch.inRing = false
     }
   }
 
   /** Queues OPEN for a channel, then its frames may follow. */
-  private announce(ch: LocalChannel): void {
+  #announce(ch: LocalChannel): void {
     if (ch.closed && ch.queue.length === 0) {
       // Closed before the remote ever heard of it: nothing to say.
-      this.finish(ch, false)
+      this.#finish(ch, false)
       return
     }
     ch.announced = true
-    this.control.push(encodeOpen(ch.id, ch.nameBytes))
+    this.#control.push(encodeOpen(ch.id, ch.nameBytes))
     if (ch.queue.length > 0 && !ch.inRing) {
       ch.inRing = true
-      this.ring.push(ch)
+      this.#ring.push(ch)
     }
   }
 
   /** Queues a channel's CLOSE (if it was announced) and lets the next channel of its name announce itself. */
-  private finish(ch: LocalChannel, reply: boolean): void {
-    if (ch.announced) this.control.push(encodeClose(ch.id, reply))
-    if (this.tails.get(ch.name) === ch) this.tails.delete(ch.name)
+  #finish(ch: LocalChannel, reply: boolean): void {
+    if (ch.announced) this.#control.push(encodeClose(ch.id, reply))
+    if (this.#tails.get(ch.name) === ch) this.#tails.delete(ch.name)
     const next = ch.successor
     ch.successor = null
-    if (next) this.announce(next)
+    if (next) this.#announce(next)
   }
 
-  private readonly onLow = (): void => {
+  readonly #onLow = (): void => {
     if (this.#destroyed) return
-    this.pump()
+    this.#pump()
   }
 
   /**
    * Moves frames into the transport while its buffer is under the high-water
    * mark: control frames first, then one DATA frame per channel per turn.
    */
-  private pump(): void {
-    if (this.pumping || this.#destroyed) return
+  #pump(): void {
+    if (this.#pumping || this.#destroyed) return
     const t = this.transport
     if (!t.open) return
-    this.pumping = true
+    this.#pumping = true
     try {
-      const control = this.control
-      const ring = this.ring
+      const control = this.#control
+      const ring = this.#ring
       const hwm = this.highWaterMark
       const stats = this.stats
       while (t.bufferedAmount < hwm) {
         if (control.length > 0) {
           const frame = control.shift() as Uint8Array
-          if (frame === this.pongFrame) this.pongFrame = null
+          if (frame === this.#pongFrame) this.#pongFrame = null
           t.send(frame)
           stats.framesOut++
           stats.bytesOut += frame.length
           continue
         }
         if (ring.length === 0) break
-        if (this.cursor >= ring.length) this.cursor = 0
-        this.sendFrame(ring[this.cursor])
+        if (this.#cursor >= ring.length) this.#cursor = 0
+        this.#sendFrame(ring[this.#cursor])
       }
     } catch (err) {
-      this.pumping = false
+      this.#pumping = false
       this.destroy(toP2PError(err, 'ERR_CONNECTION_FAILED'))
       return
     }
-    this.pumping = false
-    if (this.drained.length > 0) this.notifyDrained()
-    this.scheduleUpdate()
+    this.#pumping = false
+    if (this.#drained.length > 0) this.#notifyDrained()
+    this.#scheduleUpdate()
   }
 
   /** Sends the next frame of `ch`, the channel at the cursor. */
-  private sendFrame(ch: LocalChannel): void {
+  #sendFrame(ch: LocalChannel): void {
     const msg = ch.queue.peek() as Uint8Array | Gather
     const offset = ch.offset
     const remaining = msg.length - offset
     const frameSize = this.frameSize
     const fin = remaining <= frameSize
     const n = fin ? remaining : frameSize
-    const buf = this.frame
+    const buf = this.#frame
     const h = encodeDataHeader(buf, ch.id, fin)
     if (n > 0) {
       if (msg instanceof Uint8Array) buf.set(n === msg.length ? msg : msg.subarray(offset, offset + n), h)
       else msg.copyNext(n, buf, h)
     }
-    this.transport.send(n === frameSize ? this.fullFrames[h] : buf.subarray(0, h + n))
+    this.transport.send(n === frameSize ? this.#fullFrames[h] : buf.subarray(0, h + n))
     const stats = this.stats
     stats.framesOut++
     stats.bytesOut += h + n
     ch.stats.bytesOut += n
     ch.bufferedAmount -= n
-    this.queued -= n
+    this.#queued -= n
     if (fin) {
       ch.queue.shift()
       ch.offset = 0
@@ -977,25 +983,25 @@ export class Mux extends Emitter<MuxEvents> {
       ch.offset = offset + n
     }
     if (ch.queue.length === 0) {
-      this.ring.splice(this.cursor, 1)
+      this.#ring.splice(this.#cursor, 1)
       ch.inRing = false
       if (ch.closing) {
         ch.closing = false
-        this.finish(ch, false)
+        this.#finish(ch, false)
       }
     } else {
-      this.cursor++
+      this.#cursor++
     }
     if (ch.overMark && ch.bufferedAmount < ch.highWaterMark) {
       ch.overMark = false
-      this.drained.push(ch)
+      this.#drained.push(ch)
     }
   }
 
   /** Outside the send loop, so handlers that send again start a fresh one. */
-  private notifyDrained(): void {
-    const list = this.drained
-    this.drained = []
+  #notifyDrained(): void {
+    const list = this.#drained
+    this.#drained = []
     for (const ch of list) {
       if (ch.closed || this.#destroyed) continue
       const waiter = ch.waiter
@@ -1007,26 +1013,26 @@ export class Mux extends Emitter<MuxEvents> {
 
   // ---- liveness and stats ---------------------------------------------------
 
-  private ping(): void {
-    this.pingNonce = (this.pingNonce + 1) >>> 0
-    if (this.pings.length >= MAX_PINGS_IN_FLIGHT) this.pings.shift()
-    this.pings.push({nonce: this.pingNonce, sentAt: this.clock.now()})
-    this.ticksSincePing = 0
-    this.control.push(encodePing(this.pingNonce))
-    this.pump()
+  #ping(): void {
+    this.#pingNonce = (this.#pingNonce + 1) >>> 0
+    if (this.#pings.length >= MAX_PINGS_IN_FLIGHT) this.#pings.shift()
+    this.#pings.push({nonce: this.#pingNonce, sentAt: this.#clock.now()})
+    this.#ticksSincePing = 0
+    this.#control.push(encodePing(this.#pingNonce))
+    this.#pump()
   }
 
-  private readonly onTick = (): void => {
+  readonly #onTick = (): void => {
     if (this.#destroyed) return
-    this.timer = this.clock.setTimeout(this.onTick, this.tick)
-    const now = this.clock.now()
-    const late = now - this.lastTick > LATE_TICKS * this.tick
-    this.lastTick = now
+    this.#timer = this.#clock.setTimeout(this.#onTick, this.#tick)
+    const now = this.#clock.now()
+    const late = now - this.#lastTick > LATE_TICKS * this.#tick
+    this.#lastTick = now
     // Any frame counts as liveness; comparing a counter keeps the receive path free of clock reads.
-    const heard = this.stats.framesIn !== this.framesSeen
-    this.framesSeen = this.stats.framesIn
-    if (!heard && this.timeout > 0 && now - this.lastActivity >= this.timeout && (!late || this.graced)) {
-      this.destroy(P2PError.PEER_TIMEOUT(`nothing received for ${Math.round(now - this.lastActivity)} ms`))
+    const heard = this.stats.framesIn !== this.#framesSeen
+    this.#framesSeen = this.stats.framesIn
+    if (!heard && this.#timeout > 0 && now - this.#lastActivity >= this.#timeout && (!late || this.#graced)) {
+      this.destroy(P2PError.PEER_TIMEOUT(`nothing received for ${Math.round(now - this.#lastActivity)} ms`))
       return
     }
     if (late) {
@@ -1035,35 +1041,35 @@ export class Mux extends Emitter<MuxEvents> {
       // message events are not throttled, so a live peer's PONG arrives within a
       // round trip even if our timer sleeps again. An answer earns another grace;
       // silence does not, or a dead peer would be hidden for as long as we sleep.
-      if (heard || !this.graced) {
-        debug(this.label, 'late tick', Math.round(now - this.lastActivity), 'ms after the last activity: pinging before judging')
-        this.lastActivity = now
-        this.graced = true
+      if (heard || !this.#graced) {
+        debug(this.#label, 'late tick', Math.round(now - this.#lastActivity), 'ms after the last activity: pinging before judging')
+        this.#lastActivity = now
+        this.#graced = true
       }
     } else if (heard) {
-      this.lastActivity = now
-      this.graced = false
+      this.#lastActivity = now
+      this.#graced = false
     }
-    if (late || (this.ticksPerPing > 0 && ++this.ticksSincePing >= this.ticksPerPing)) this.ping()
+    if (late || (this.#ticksPerPing > 0 && ++this.#ticksSincePing >= this.#ticksPerPing)) this.#ping()
   }
 
-  private readonly onTransportClose = (): void => {
+  readonly #onTransportClose = (): void => {
     if (this.#destroyed) return
     this.destroy()
   }
 
-  private scheduleUpdate(): void {
-    if (this.updateTimer !== null || this.#destroyed) return
-    this.updateTimer = this.clock.setTimeout(this.emitUpdate, this.updateInterval)
+  #scheduleUpdate(): void {
+    if (this.#updateTimer !== null || this.#destroyed) return
+    this.#updateTimer = this.#clock.setTimeout(this.#emitUpdate, this.#updateInterval)
   }
 
-  private readonly emitUpdate = (): void => {
-    this.updateTimer = null
+  readonly #emitUpdate = (): void => {
+    this.#updateTimer = null
     if (this.#destroyed) return
     this.emit('update', this.stats)
   }
 
-  private callOnClose(ch: LocalChannel): void {
+  #callOnClose(ch: LocalChannel): void {
     try {
       ch.handlers.onclose?.()
     } catch (err) {
