@@ -8,12 +8,12 @@ export type EventMap = Record<string, (...args: any[]) => void>
 
 export class Emitter<E extends EventMap> {
   // Listener arrays are copied on emit so a listener may remove itself safely.
-  private _listeners = new Map<keyof E, Array<E[keyof E]>>()
+  #listeners = new Map<keyof E, Array<E[keyof E]>>()
 
   on<K extends keyof E>(event: K, listener: E[K]): this {
-    const list = this._listeners.get(event)
+    const list = this.#listeners.get(event)
     if (list) list.push(listener)
-    else this._listeners.set(event, [listener])
+    else this.#listeners.set(event, [listener])
     return this
   }
 
@@ -26,26 +26,26 @@ export class Emitter<E extends EventMap> {
   }
 
   off<K extends keyof E>(event: K, listener: E[K]): this {
-    const list = this._listeners.get(event)
+    const list = this.#listeners.get(event)
     if (!list) return this
     const i = list.indexOf(listener)
     if (i !== -1) list.splice(i, 1)
-    if (list.length === 0) this._listeners.delete(event)
+    if (list.length === 0) this.#listeners.delete(event)
     return this
   }
 
   listenerCount(event: keyof E): number {
-    return this._listeners.get(event)?.length ?? 0
+    return this.#listeners.get(event)?.length ?? 0
   }
 
   protected emit<K extends keyof E>(event: K, ...args: Parameters<E[K]>): void {
-    const list = this._listeners.get(event)
+    const list = this.#listeners.get(event)
     if (!list) return
     for (const listener of [...list]) listener(...args)
   }
 
   protected removeAllListeners(): void {
-    this._listeners.clear()
+    this.#listeners.clear()
   }
 }
 

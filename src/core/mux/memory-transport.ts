@@ -40,122 +40,122 @@ export class MemoryTransport implements FrameTransport {
   framesSent = 0
   bytesSent = 0
 
-  private remote!: MemoryTransport
-  private state: State = 'open'
-  private readonly queue = new Fifo<Uint8Array>()
-  private buffered = 0
-  private scheduled = false
-  private readonly bytesPerTick: number
-  private readonly latency: number
-  private _onmessage: ((frame: Uint8Array) => void) | null = null
+  #remote!: MemoryTransport
+  #state: State = 'open'
+  readonly #queue = new Fifo<Uint8Array>()
+  #buffered = 0
+  #scheduled = false
+  readonly #bytesPerTick: number
+  readonly #latency: number
+  #onmessage: ((frame: Uint8Array) => void) | null = null
   /** Frames that arrived while nobody read them, handed over when `onmessage` is set. */
-  private readonly inbox: Uint8Array[] = []
+  readonly #inbox: Uint8Array[] = []
 
   constructor(options: MemoryTransportOptions = {}) {
     this.maxMessageSize = options.maxMessageSize ?? 256 * 1024
-    this.bytesPerTick = options.bytesPerTick ?? Infinity
-    this.latency = options.latency ?? 0
-    if (!(this.bytesPerTick > 0)) throw P2PError.INVALID_ARGUMENT('bytesPerTick must be positive')
-    if (!(this.latency >= 0)) throw P2PError.INVALID_ARGUMENT('latency must be ≥ 0')
+    this.#bytesPerTick = options.bytesPerTick ?? Infinity
+    this.#latency = options.latency ?? 0
+    if (!(this.#bytesPerTick > 0)) throw P2PError.INVALID_ARGUMENT('bytesPerTick must be positive')
+    if (!(this.#latency >= 0)) throw P2PError.INVALID_ARGUMENT('latency must be ≥ 0')
   }
 
   /** Makes two connected ends. */
   static pair(options: MemoryTransportOptions = {}): [MemoryTransport, MemoryTransport] {
     const a = new MemoryTransport(options)
     const b = new MemoryTransport(options)
-    a.remote = b
-    b.remote = a
+    a.#remote = b
+    b.#remote = a
     return [a, b]
   }
 
   get open(): boolean {
-    return this.state === 'open'
+    return this.#state === 'open'
   }
 
   get bufferedAmount(): number {
-    return this.buffered
+    return this.#buffered
   }
 
   get onmessage(): ((frame: Uint8Array) => void) | null {
-    return this._onmessage
+    return this.#onmessage
   }
 
   set onmessage(fn: ((frame: Uint8Array) => void) | null) {
-    this._onmessage = fn
-    if (fn && this.inbox.length > 0) queueMicrotask(() => this.drainInbox())
+    this.#onmessage = fn
+    if (fn && this.#inbox.length > 0) queueMicrotask(() => this.#drainInbox())
   }
 
   send(frame: Uint8Array): void {
-    if (this.state !== 'open') throw P2PError.CONNECTION_CLOSED('the transport is not open')
-    if (frame.length > this.remote.maxMessageSize) {
-      throw P2PError.MESSAGE_TOO_LARGE(`frame of ${frame.length} bytes exceeds maxMessageSize ${this.remote.maxMessageSize}`)
+    if (this.#state !== 'open') throw P2PError.CONNECTION_CLOSED('the transport is not open')
+    if (frame.length > this.#remote.maxMessageSize) {
+      throw P2PError.MESSAGE_TOO_LARGE(`frame of ${frame.length} bytes exceeds maxMessageSize ${this.#remote.maxMessageSize}`)
     }
     // A copy, as a data channel takes one: the caller may reuse its buffer.
-    this.queue.push(frame.slice())
-    this.buffered += frame.length
-    if (this.buffered > this.peakBufferedAmount) this.peakBufferedAmount = this.buffered
+    this.#queue.push(frame.slice())
+    this.#buffered += frame.length
+    if (this.#buffered > this.peakBufferedAmount) this.peakBufferedAmount = this.#buffered
     this.framesSent++
     this.bytesSent += frame.length
-    this.schedule()
+    this.#schedule()
   }
 
   /** Closes both ends once the frames already sent have arrived. */
   close(): void {
-    if (this.state !== 'open') return
-    this.state = 'closing'
-    this.schedule()
+    if (this.#state !== 'open') return
+    this.#state = 'closing'
+    this.#schedule()
   }
 
-  private schedule(): void {
-    if (this.scheduled) return
-    this.scheduled = true
-    macrotask(() => this.transmit())
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    macrotask(() => this.#transmit())
   }
 
-  private transmit(): void {
-    this.scheduled = false
-    if (this.state === 'closed') return
-    const before = this.buffered
+  #transmit(): void {
+    this.#scheduled = false
+    if (this.#state === 'closed') return
+    const before = this.#buffered
     const batch: Uint8Array[] = []
-    let budget = this.bytesPerTick
-    while (budget > 0 && this.queue.length > 0) {
-      const frame = this.queue.shift() as Uint8Array
+    let budget = this.#bytesPerTick
+    while (budget > 0 && this.#queue.length > 0) {
+      const frame = this.#queue.shift() as Uint8Array
       budget -= frame.length
-      this.buffered -= frame.length
+      this.#buffered -= frame.length
       batch.push(frame)
     }
-    const done = this.queue.length === 0 && this.state === 'closing'
+    const done = this.#queue.length === 0 && this.#state === 'closing'
     const arrive = () => {
-      this.remote.receive(batch)
-      if (done) this.finishClose()
+      this.#remote.#receive(batch)
+      if (done) this.#finishClose()
     }
-    if (this.latency > 0) setTimeout(arrive, this.latency)
+    if (this.#latency > 0) setTimeout(arrive, this.#latency)
     else arrive()
-    if (this.queue.length > 0) this.schedule()
+    if (this.#queue.length > 0) this.#schedule()
     const threshold = this.bufferedAmountLowThreshold
-    if (before > threshold && this.buffered <= threshold && this.state === 'open') this.onbufferedamountlow?.()
+    if (before > threshold && this.#buffered <= threshold && this.#state === 'open') this.onbufferedamountlow?.()
   }
 
-  private receive(batch: Uint8Array[]): void {
+  #receive(batch: Uint8Array[]): void {
     for (const frame of batch) {
-      if (this.state === 'closed') return
-      if (this._onmessage && this.inbox.length === 0) this._onmessage(frame)
-      else this.inbox.push(frame)
+      if (this.#state === 'closed') return
+      if (this.#onmessage && this.#inbox.length === 0) this.#onmessage(frame)
+      else this.#inbox.push(frame)
     }
   }
 
-  private drainInbox(): void {
-    while (this._onmessage && this.inbox.length > 0 && this.state !== 'closed') {
-      this._onmessage(this.inbox.shift() as Uint8Array)
+  #drainInbox(): void {
+    while (this.#onmessage && this.#inbox.length > 0 && this.#state !== 'closed') {
+      this.#onmessage(this.#inbox.shift() as Uint8Array)
     }
   }
 
-  private finishClose(): void {
-    for (const end of [this, this.remote]) {
-      if (end.state === 'closed') continue
-      end.state = 'closed'
-      end.queue.clear()
-      end.buffered = 0
+  #finishClose(): void {
+    for (const end of [this, this.#remote]) {
+      if (end.#state === 'closed') continue
+      end.#state = 'closed'
+      end.#queue.clear()
+      end.#buffered = 0
       macrotask(() => end.onclose?.())
     }
   }
