@@ -64,7 +64,7 @@ test('every element in src/elements has an entry of its own', async () => {
   for (const dir of await readdir(join(ROOT, 'src/elements'), {recursive: true})) {
     if (!dir.endsWith('.ts')) continue
     const source = await readFile(join(ROOT, 'src/elements', dir), 'utf8')
-    tags.push(...[...source.matchAll(/@customElement\('([^']+)'\)/g)].map(m => m[1]))
+    tags.push(...[...source.matchAll(/customElements\.define\('([^']+)'/g)].map(m => m[1]))
   }
   assert.deepEqual(tags.sort(), [...ELEMENT_TAGS].sort())
   for (const tag of ELEMENT_TAGS) {
