@@ -35,7 +35,7 @@ function manifestElements(manifest: Manifest): ManifestElement[] {
     for (const d of mod.declarations ?? []) {
       if (!d.customElement || !d.tagName) continue
       const properties = (d.members ?? [])
-        .filter(m => m.kind === 'field' && !m.static && !m.readonly && !m.privacy)
+        .filter(m => m.kind === 'field' && !m.static && !m.readonly && (m.privacy ?? 'public') === 'public')
         .map(m => m.name)
       elements.push({
         tagName: d.tagName,

@@ -1,7 +1,6 @@
 import {LitElement, html, render, type PropertyValues, type TemplateResult} from 'lit'
 import {isTemplateResult} from 'lit/directive-helpers.js'
-import {property} from 'lit/decorators.js'
-import {consume} from '@lit/context'
+import {ContextConsumer} from '@lit/context'
 import {sourceContext} from '../../context/source-context.js'
 import type {MessageSource, SourceItem} from '../../core/source/message-source.js'
 import {P2PError} from '../../core/errors.js'
@@ -86,29 +85,37 @@ type Layout = {root: Element} | {render: FeedRenderer} | null
  */
 export class P2PFeedElement extends LitElement {
   static override styles = styles
+  static override properties = {
+    limit: {type: Number},
+    dataKey: {attribute: 'data-key'},
+    template: {attribute: false},
+    source: {attribute: false},
+  }
 
   /** Most items shown; the oldest leave from the top. Not a number, or below 1: 100. */
-  @property({type: Number}) limit = DEFAULT_LIMIT
+  limit = DEFAULT_LIMIT
 
   /**
    * Field that identifies an item (also read from the template's root): an item with
    * the key of one already shown replaces it in place. Keys are scoped to the item's
    * author, so a peer can only replace its own items. Empty: every item is new.
    */
-  @property({attribute: 'data-key'}) dataKey = ''
+  dataKey = ''
 
   /**
    * The item template from code: a `<template>` element, or a function that renders an
    * item as a new element or a Lit `html` result with one root (it must set peer data as
    * text). Wins over a child `<template>`.
    */
-  @property({attribute: false})
   template: HTMLTemplateElement | FeedRenderer | undefined
 
   /** The nearest source (or set directly). */
-  @consume({context: sourceContext, subscribe: true})
-  @property({attribute: false})
   source: MessageSource | undefined
+
+  constructor() {
+    super()
+    new ContextConsumer(this, {context: sourceContext, subscribe: true, callback: source => this.source = source})
+  }
 
   #observed: MessageSource | undefined
   #unsubscribe: (() => void) | undefined

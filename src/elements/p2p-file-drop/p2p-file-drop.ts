@@ -1,7 +1,6 @@
 import {LitElement, html, nothing, type PropertyValues} from 'lit'
-import {property, query} from 'lit/decorators.js'
 import {repeat} from 'lit/directives/repeat.js'
-import {consume} from '@lit/context'
+import {ContextConsumer} from '@lit/context'
 import type {BrowserLevel} from 'browser-level'
 import {swarmContext} from '../../context/swarm-context.js'
 import type {Swarm} from '../../core/swarm/swarm.js'
@@ -95,34 +94,34 @@ interface Held {
  */
 export class P2PFileDropElement extends LitElement {
   static override styles = styles
+  static override properties = {
+    store: {}, chunkSize: {type: Number, attribute: 'chunk-size'}, sequential: {type: Boolean}, accept: {},
+    autoDownload: {type: Boolean, attribute: 'auto-download'}, label: {}, swarm: {attribute: false},
+  }
 
   /**
    * Name of this tab's database (IndexedDB). When another tab of the origin holds it,
    * the first free of `<store>-2`, `<store>-3`, … is used; `database` tells which.
    */
-  @property() store = DEFAULT_STORE
+  store = DEFAULT_STORE
 
   /** Chunk size of files added here, in bytes: a power of two from 16 KiB to 1 MiB. Unset: 256 KiB, or 1 MiB for files from 64 MiB up. */
-  @property({type: Number, attribute: 'chunk-size'}) chunkSize: number | undefined
+  chunkSize: number | undefined
 
   /** Download chunks in order, so media can play from the start; read when a download starts. */
-  @property({type: Boolean}) sequential = false
+  sequential = false
 
   /** File types the picker offers, as the `accept` attribute of a file input (`image/*,.pdf`). Drops are not filtered. */
-  @property() accept = ''
+  accept = ''
 
   /** Download every file that appears in the room at once (except one the user cancelled or removed here). */
-  @property({type: Boolean, attribute: 'auto-download'}) autoDownload = false
+  autoDownload = false
 
   /** Label of the file list, for assistive technology. */
-  @property() label = 'Files in this room'
+  label = 'Files in this room'
 
   /** The swarm of the nearest `<p2p-swarm>` (or set directly). */
-  @consume({context: swarmContext, subscribe: true})
-  @property({attribute: false})
   swarm: Swarm | undefined
-
-  @query('input[type=file]') private input!: HTMLInputElement
 
   #swarm: Swarm | undefined
   #store: string | undefined
@@ -146,6 +145,15 @@ export class P2PFileDropElement extends LitElement {
   #dragDepth = 0
   #dragging = false
   #status = ''
+
+  constructor() {
+    super()
+    new ContextConsumer(this, {context: swarmContext, subscribe: true, callback: swarm => this.swarm = swarm})
+  }
+
+  get #input(): HTMLInputElement {
+    return this.renderRoot.querySelector('input[type=file]')!
+  }
 
   /** The room's file share, for scripts (add, download, blob); undefined until the element is in a room. */
   get share(): FileShare | undefined {
@@ -420,13 +428,13 @@ export class P2PFileDropElement extends LitElement {
   }
 
   #openPicker = (): void => {
-    this.input.click()
+    this.#input.click()
   }
 
   #onPicked = (): void => {
-    const files = [...this.input.files ?? []]
+    const files = [...this.#input.files ?? []]
     // Cleared, so choosing the same file again is a change too.
-    this.input.value = ''
+    this.#input.value = ''
     if (files.length) void this.#add(files)
   }
 

@@ -1,6 +1,5 @@
 import {LitElement, html, css, type PropertyValues} from 'lit'
-import {property} from 'lit/decorators.js'
-import {consume, provide} from '@lit/context'
+import {ContextConsumer, ContextProvider} from '@lit/context'
 import {swarmContext} from '../../context/swarm-context.js'
 import {sourceContext} from '../../context/source-context.js'
 import type {Swarm} from '../../core/swarm/swarm.js'
@@ -33,21 +32,28 @@ export class P2PGossipElement extends LitElement {
     :host { display: block; }
     :host([hidden]) { display: none; }
   `
+  static override properties = {topic: {}, limit: {type: Number}, swarm: {attribute: false}}
 
   /** The topic: only elements with the same topic see each other's messages. Required. */
-  @property() topic = ''
+  topic = ''
 
   /** Most messages kept for feeds (the oldest go first). */
-  @property({type: Number}) limit = 500
+  limit = 500
 
   /** The swarm of the nearest `<p2p-swarm>` (or set directly). */
-  @consume({context: swarmContext, subscribe: true})
-  @property({attribute: false})
   swarm: Swarm | undefined
 
+  readonly #provider = new ContextProvider(this, {context: sourceContext})
+
   /** This topic's messages, provided to descendants; replaced when the swarm, topic or limit change. */
-  @provide({context: sourceContext})
-  source: GossipSource | undefined
+  get source(): GossipSource | undefined {
+    // The provider holds only what the setter below gave it.
+    return this.#provider.value as GossipSource | undefined
+  }
+
+  set source(source: GossipSource | undefined) {
+    this.#provider.setValue(source)
+  }
 
   #swarm: Swarm | undefined
   #held: SharedGossip | undefined
@@ -55,6 +61,7 @@ export class P2PGossipElement extends LitElement {
 
   constructor() {
     super()
+    new ContextConsumer(this, {context: swarmContext, subscribe: true, callback: swarm => this.swarm = swarm})
     new FormPublisher(this, {source: () => this.source})
   }
 

@@ -1,6 +1,5 @@
 import {LitElement, html, nothing} from 'lit'
-import {property} from 'lit/decorators.js'
-import {consume} from '@lit/context'
+import {ContextConsumer} from '@lit/context'
 import {swarmContext} from '../../context/swarm-context.js'
 import type {Swarm, SwarmState} from '../../core/swarm/swarm.js'
 import type {SwarmPeer} from '../../core/swarm/swarm.js'
@@ -52,17 +51,23 @@ function hue(key: string): number {
  */
 export class P2PPeersElement extends LitElement {
   static override styles = styles
+  static override properties = {
+    hidePending: {type: Boolean, attribute: 'hide-pending'}, label: {}, swarm: {attribute: false},
+  }
 
   /** List only proven peers, not connections still being set up. */
-  @property({type: Boolean, attribute: 'hide-pending'}) hidePending = false
+  hidePending = false
 
   /** Label of the list, for assistive technology. */
-  @property() label = 'Peers in this room'
+  label = 'Peers in this room'
 
   /** The swarm of the nearest `<p2p-swarm>` (or set directly). */
-  @consume({context: swarmContext, subscribe: true})
-  @property({attribute: false})
   swarm: Swarm | undefined
+
+  constructor() {
+    super()
+    new ContextConsumer(this, {context: swarmContext, subscribe: true, callback: swarm => this.swarm = swarm})
+  }
 
   #observed: Swarm | undefined
   #onUpdate = () => this.requestUpdate()

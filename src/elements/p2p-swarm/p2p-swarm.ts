@@ -1,6 +1,5 @@
 import {LitElement, html, css, type PropertyValues} from 'lit'
-import {property} from 'lit/decorators.js'
-import {provide} from '@lit/context'
+import {ContextProvider} from '@lit/context'
 import {swarmContext} from '../../context/swarm-context.js'
 import {Swarm} from '../../core/swarm/swarm.js'
 import type {SwarmPeer, SwarmState} from '../../core/swarm/swarm.js'
@@ -53,38 +52,50 @@ export class P2PSwarmElement extends LitElement {
     :host { display: block; }
     :host([hidden]) { display: none; }
   `
+  static override properties = {
+    hub: {}, room: {}, maxPeers: {type: Number, attribute: 'max-peers'}, secret: {},
+    iceServers: {attribute: 'ice-servers', converter: iceServersConverter},
+    iceTransportPolicy: {attribute: 'ice-transport-policy'}, identity: {attribute: false},
+  }
 
   /** Signalling hub URL, or several separated by spaces (subscribes to all, broadcasts to all). */
-  @property() hub = ''
+  hub = ''
 
   /** Room name: peers in the same room on the same hub find each other. */
-  @property() room = ''
+  room = ''
 
   /** Most peers to connect to at once, pending connections included. */
-  @property({type: Number, attribute: 'max-peers'}) maxPeers = 16
+  maxPeers = 16
 
   /** Shared secret: encrypts signalling, so only holders of the secret can join. */
-  @property() secret = ''
+  secret = ''
 
   /**
    * STUN/TURN servers, as a JSON array of RTCIceServer. Unset: those the hub
    * hands out on `GET /v1/ice` (none from a hub that names none: host candidates only).
    */
-  @property({attribute: 'ice-servers', converter: iceServersConverter}) iceServers?: RTCIceServer[]
+  iceServers?: RTCIceServer[]
 
   /** `relay` forces every connection through TURN. */
-  @property({attribute: 'ice-transport-policy'}) iceTransportPolicy: RTCIceTransportPolicy = 'all'
+  iceTransportPolicy: RTCIceTransportPolicy = 'all'
 
   /**
    * This peer's key pair (property only). Unset, the page's key pair: the
    * page's rooms are then one peer to other pages, and share one connection
    * with each (a second `<p2p-swarm>` of the page in the same room gets a fresh key).
    */
-  @property({attribute: false}) identity?: Identity
+  identity?: Identity
+
+  readonly #provider = new ContextProvider(this, {context: swarmContext})
 
   /** The live swarm, provided to descendants; replaced when hub, room or settings change. */
-  @provide({context: swarmContext})
-  swarm: Swarm | undefined
+  get swarm(): Swarm | undefined {
+    return this.#provider.value
+  }
+
+  set swarm(swarm: Swarm | undefined) {
+    this.#provider.setValue(swarm)
+  }
 
   /**
    * Where the swarm stands with its hubs (read-only; also the `state`
