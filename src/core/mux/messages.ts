@@ -201,10 +201,9 @@ export function encodeGoodbye(reason = ''): Uint8Array {
 // ---- decoder --------------------------------------------------------------------
 
 function readText(bytes: Uint8Array, pos: number, what: string): string {
-  if (pos >= bytes.length) throw P2PError.MALFORMED_MESSAGE(`truncated ${what}`)
-  const len = bytes[pos]
-  const end = pos + 1 + len
-  if (end > bytes.length) throw P2PError.MALFORMED_MESSAGE(`truncated ${what}`)
+  // NaN when the length byte itself is missing, which is truncated too.
+  const end = pos + 1 + bytes[pos]
+  if (!(end <= bytes.length)) throw P2PError.MALFORMED_MESSAGE(`truncated ${what}`)
   if (end < bytes.length) throw P2PError.MALFORMED_MESSAGE(`trailing bytes after ${what}`)
   try {
     return fromUtf8(bytes.subarray(pos + 1, end))
@@ -213,9 +212,10 @@ function readText(bytes: Uint8Array, pos: number, what: string): string {
   }
 }
 
-function expectEnd(bytes: Uint8Array, pos: number, what: string): void {
-  if (pos !== bytes.length) throw P2PError.MALFORMED_MESSAGE(`trailing bytes after ${what}`)
-}
+/** By frame type: its name in errors, and the flags it may carry. */
+const TYPES: ReadonlyArray<readonly [string, number]> = [
+  ['DATA', FLAG_FIN], ['OPEN', 0], ['CLOSE', FLAG_REPLY], ['PING', 0], ['PONG', 0], ['GOODBYE', 0],
+]
 
 /**
  * Decodes one frame into `out` (a fresh object if omitted) and returns it.
@@ -225,48 +225,38 @@ function expectEnd(bytes: Uint8Array, pos: number, what: string): void {
  */
 export function decodeFrame(bytes: Uint8Array, out: Frame = createFrame()): Frame {
   if (bytes.length === 0) throw P2PError.MALFORMED_MESSAGE('empty frame')
-  const head = bytes[0]
-  const type = head & TYPE_MASK
-  const flags = head & FLAGS_MASK
+  const type = (bytes[0] & TYPE_MASK) as FrameType
+  const flags = bytes[0] & FLAGS_MASK
+  if (!(type in TYPES)) throw P2PError.MALFORMED_MESSAGE(`unknown frame type ${type}`)
+  const [what, allowed] = TYPES[type]
+  if (flags & ~allowed) throw P2PError.MALFORMED_MESSAGE(`unknown ${what} flags`)
+  let pos = 1
+  if (type <= FrameType.CLOSE) {
+    // DATA, OPEN and CLOSE name a channel; 0 is the connection itself.
+    pos = readId(bytes, pos, out)
+    if (out.id === 0) throw P2PError.MALFORMED_MESSAGE(`${what} on channel 0`)
+  }
   switch (type) {
-    case FrameType.DATA: {
-      if (flags & ~FLAG_FIN) throw P2PError.MALFORMED_MESSAGE('unknown DATA flags')
-      const pos = readId(bytes, 1, out)
-      if (out.id === 0) throw P2PError.MALFORMED_MESSAGE('DATA on channel 0')
+    case FrameType.DATA:
       out.fin = flags === FLAG_FIN
       if (!out.fin && pos === bytes.length) throw P2PError.MALFORMED_MESSAGE('empty DATA frame that does not end a message')
       out.payload = bytes.subarray(pos)
       break
-    }
-    case FrameType.OPEN: {
-      if (flags) throw P2PError.MALFORMED_MESSAGE('unknown OPEN flags')
-      const pos = readId(bytes, 1, out)
-      if (out.id === 0) throw P2PError.MALFORMED_MESSAGE('OPEN of channel 0')
+    case FrameType.OPEN:
       out.name = readText(bytes, pos, 'channel name')
       if (out.name.length === 0) throw P2PError.MALFORMED_MESSAGE('empty channel name')
       break
-    }
-    case FrameType.CLOSE: {
-      if (flags & ~FLAG_REPLY) throw P2PError.MALFORMED_MESSAGE('unknown CLOSE flags')
-      expectEnd(bytes, readId(bytes, 1, out), 'CLOSE')
-      if (out.id === 0) throw P2PError.MALFORMED_MESSAGE('CLOSE of channel 0')
+    case FrameType.CLOSE:
+      if (pos !== bytes.length) throw P2PError.MALFORMED_MESSAGE('trailing bytes after CLOSE')
       out.reply = flags === FLAG_REPLY
       break
-    }
-    case FrameType.PING:
-    case FrameType.PONG: {
-      if (flags) throw P2PError.MALFORMED_MESSAGE('unknown PING/PONG flags')
-      if (bytes.length !== 5) throw P2PError.MALFORMED_MESSAGE('PING/PONG must be 5 bytes')
-      out.nonce = ((bytes[1] << 24) | (bytes[2] << 16) | (bytes[3] << 8) | bytes[4]) >>> 0
+    case FrameType.GOODBYE:
+      out.reason = readText(bytes, pos, 'goodbye reason')
       break
-    }
-    case FrameType.GOODBYE: {
-      if (flags) throw P2PError.MALFORMED_MESSAGE('unknown GOODBYE flags')
-      out.reason = readText(bytes, 1, 'goodbye reason')
-      break
-    }
     default:
-      throw P2PError.MALFORMED_MESSAGE(`unknown frame type ${type}`)
+      // PING and PONG: a 32-bit nonce.
+      if (bytes.length !== 5) throw P2PError.MALFORMED_MESSAGE(`${what} must be 5 bytes`)
+      out.nonce = ((bytes[1] << 24) | (bytes[2] << 16) | (bytes[3] << 8) | bytes[4]) >>> 0
   }
   out.type = type
   return out

@@ -565,10 +565,7 @@ export class Mux extends Emitter<MuxEvents> {
     let said = false
     if (t.open) {
       try {
-        const frame = encodeGoodbye(reason)
-        t.send(frame)
-        this.stats.framesOut++
-        this.stats.bytesOut += frame.length
+        this.#send(encodeGoodbye(reason))
         said = true
       } catch {
         // The transport is failing already; it is closed below either way.
@@ -669,14 +666,11 @@ export class Mux extends Emitter<MuxEvents> {
       r.parts.length = 0
     }
     this.stats.messagesIn++
-    if (ch === null) {
-      // Its bytes stay charged while it waits.
-      r.charged = 0
+    if (ch === null || ch.flushing) {
+      // Held: with no listener its bytes are charged already and stay so while it waits.
+      if (ch === null) r.charged = 0
+      else this.#pendingBytes += msg.length
       this.#pendingMessages++
-      r.pending.push(msg)
-    } else if (ch.flushing) {
-      this.#pendingMessages++
-      this.#pendingBytes += msg.length
       r.pending.push(msg)
     } else {
       this.#deliver(ch, msg)
@@ -764,15 +758,8 @@ export class Mux extends Emitter<MuxEvents> {
   }
 
   #flush(ch: LocalChannel): void {
-    while (!this.#destroyed && !ch.closed) {
-      const r = ch.remote
-      if (r === null) break
-      const msg = r.pending.shift()
-      if (msg === undefined) break
-      this.#pendingMessages--
-      this.#pendingBytes -= msg.length
-      this.#deliver(ch, msg)
-    }
+    // A handler may close the channel or the mux, or the remote its side, between two messages.
+    for (let msg; !this.#destroyed && !ch.closed && ch.remote && (msg = this.#unhold(ch.remote));) this.#deliver(ch, msg)
     ch.flushing = false
   }
 
@@ -787,11 +774,17 @@ export class Mux extends Emitter<MuxEvents> {
   }
 
   #releasePending(r: Remote): void {
-    for (let msg = r.pending.shift(); msg !== undefined; msg = r.pending.shift()) {
+    while (this.#unhold(r)) this.stats.dropped++
+  }
+
+  /** Takes the oldest message held for `r` off the pending budget. */
+  #unhold(r: Remote): Uint8Array | undefined {
+    const msg = r.pending.shift()
+    if (msg) {
       this.#pendingMessages--
       this.#pendingBytes -= msg.length
-      this.stats.dropped++
     }
+    return msg
   }
 
   /** Forgets the frames of the message being reassembled and refunds their budget. */
@@ -829,10 +822,7 @@ export class Mux extends Emitter<MuxEvents> {
     ch.bufferedAmount += bytes.length
     this.#queued += bytes.length
     if (ch.bufferedAmount >= ch.highWaterMark) ch.overMark = true
-    if (ch.announced && !ch.inRing) {
-      ch.inRing = true
-      this.#ring.push(ch)
-    }
+    if (ch.announced) this.#enterRing(ch)
     this.#pump()
   }
 
@@ -896,10 +886,13 @@ export class Mux extends Emitter<MuxEvents> {
     }
     ch.announced = true
     this.#control.push(encodeOpen(ch.id, ch.nameBytes))
-    if (ch.queue.length > 0 && !ch.inRing) {
-      ch.inRing = true
-      this.#ring.push(ch)
-    }
+    if (ch.queue.length > 0) this.#enterRing(ch)
+  }
+
+  #enterRing(ch: LocalChannel): void {
+    if (ch.inRing) return
+    ch.inRing = true
+    this.#ring.push(ch)
   }
 
   /** Queues a channel's CLOSE (if it was announced) and lets the next channel of its name announce itself. */
@@ -929,14 +922,11 @@ export class Mux extends Emitter<MuxEvents> {
       const control = this.#control
       const ring = this.#ring
       const hwm = this.highWaterMark
-      const stats = this.stats
       while (t.bufferedAmount < hwm) {
         if (control.length > 0) {
           const frame = control.shift() as Uint8Array
           if (frame === this.#pongFrame) this.#pongFrame = null
-          t.send(frame)
-          stats.framesOut++
-          stats.bytesOut += frame.length
+          this.#send(frame)
           continue
         }
         if (ring.length === 0) break
@@ -953,6 +943,12 @@ export class Mux extends Emitter<MuxEvents> {
     this.#scheduleUpdate()
   }
 
+  #send(frame: Uint8Array): void {
+    this.transport.send(frame)
+    this.stats.framesOut++
+    this.stats.bytesOut += frame.length
+  }
+
   /** Sends the next frame of `ch`, the channel at the cursor. */
   #sendFrame(ch: LocalChannel): void {
     const msg = ch.queue.peek() as Uint8Array | Gather
@@ -967,10 +963,7 @@ export class Mux extends Emitter<MuxEvents> {
       if (msg instanceof Uint8Array) buf.set(n === msg.length ? msg : msg.subarray(offset, offset + n), h)
       else msg.copyNext(n, buf, h)
     }
-    this.transport.send(n === frameSize ? this.#fullFrames[h] : buf.subarray(0, h + n))
-    const stats = this.stats
-    stats.framesOut++
-    stats.bytesOut += h + n
+    this.#send(n === frameSize ? this.#fullFrames[h] : buf.subarray(0, h + n))
     ch.stats.bytesOut += n
     ch.bufferedAmount -= n
     this.#queued -= n
@@ -978,7 +971,7 @@ export class Mux extends Emitter<MuxEvents> {
       ch.queue.shift()
       ch.offset = 0
       ch.stats.messagesOut++
-      stats.messagesOut++
+      this.stats.messagesOut++
     } else {
       ch.offset = offset + n
     }
