@@ -1,14 +1,15 @@
 // The script-tag build, for pages that load the kit with a plain <script type="module">
 // and no build step: dist/p2p-elements.min.js holds every element, and
-// dist/browser/<tag>.js registers one element, sharing chunks (dist/browser/chunks)
-// with the others, so a page loads the code of the elements it uses and no more. Code
+// dist/browser/<tag>.js registers one element, built on the core every element shares
+// (dist/browser/chunks/core.js) and sharing chunks with the others (dist/browser/chunks),
+// so a page loads the code of the elements it uses and no more. Code
 // loaded on demand by import() sits in chunks/ beside each (served with them).
 // `tsc -p tsconfig.build.json` emits the per-module dist/ files and typings before this runs.
 import {mkdir, rm, writeFile} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {
-  ALL_IN_ONE, BUDGET, CHAT_PAGE, ROOT, buildKit, elementFiles, kib, pageFiles, pageGzip, type BuiltFile,
+  ALL_IN_ONE, BUDGET, CHAT_PAGE, ROOT, buildKit, elementFiles, kib, oneBundleGzip, pageFiles, pageGzip, type BuiltFile,
 } from './kit-build.js'
 
 const outdir = fileURLToPath(new URL('../dist', import.meta.url))
@@ -30,9 +31,13 @@ console.log('Script-tag files:')
 for (const file of [...allInOne.values()].sort(byName)) console.log(line(outdir, file))
 for (const file of [...elements.values()].sort(byName)) console.log(line(join(outdir, 'browser'), file))
 
-const chat = pageGzip(pageFiles(elements, elementFiles(CHAT_PAGE)))
+const chatFiles = pageFiles(elements, elementFiles(CHAT_PAGE))
+const chat = pageGzip(chatFiles)
+const chatBundled = await oneBundleGzip(CHAT_PAGE)
 const kit = pageGzip(pageFiles(allInOne, [ALL_IN_ONE]))
 const budget = (bytes: number, limit: number) => `budget ${limit / 1000} KB = ${kib(limit)}${bytes > limit ? `, over by ${kib(bytes - limit)}` : ''}`
 console.log('Pages, gzip, without what loads on demand:')
-console.log(`  chat page (${CHAT_PAGE.map(tag => `<${tag}>`).join(', ')}): ${kib(chat)} (${budget(chat, BUDGET.chatPage)})`)
+console.log(`  chat page (${CHAT_PAGE.map(tag => `<${tag}>`).join(', ')}):`)
+console.log(`    from the script-tag files (${chatFiles.length}): ${kib(chat)} (${budget(chat, BUDGET.chatPage)})`)
+console.log(`    bundled with an app, in one file: ${kib(chatBundled)} (${budget(chatBundled, BUDGET.chatPage)})`)
 console.log(`  whole kit (${ALL_IN_ONE}): ${kib(kit)} (${budget(kit, BUDGET.wholeKit)})`)

@@ -1,10 +1,11 @@
 // The esbuild options and entry points of the browser builds, shared by the script-tag
 // bundle (`npm run build`), the demo server (`npm start`) and the size and entry-point
 // tests, so the demo and the budget check run exactly what a page gets.
-import {build, type BuildOptions, type Metafile, type OutputFile} from 'esbuild'
-import {join, relative} from 'node:path'
+import {build, type BuildOptions, type Metafile, type OutputFile, type Plugin} from 'esbuild'
+import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {gzipSync} from 'node:zlib'
+import {createHash} from 'node:crypto'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url))
@@ -58,8 +59,8 @@ export interface KitBuild {
   elements: Map<string, BuiltFile>
   /** `outdir`: the all-in-one `p2p-elements.min.js` and the chunks it loads on demand. */
   allInOne: Map<string, BuiltFile>
-  /** esbuild's outputs, for writing them out. */
-  outputFiles: OutputFile[]
+  /** What to write out. */
+  outputFiles: WrittenFile[]
 }
 
 /** The all-in-one file's name in its build. */
@@ -99,15 +100,204 @@ async function splitBuild(outdir: string, entryPoints: Array<{in: string, out: s
   return {files: describe(outdir, result.outputFiles!, result.metafile!), outputFiles: result.outputFiles!}
 }
 
+/** A file written by the build: where it goes and what it holds. */
+export interface WrittenFile {
+  path: string
+  contents: Uint8Array
+}
+
+/** The per-element build's file that carries the core every element shares (elementsBuild). */
+export const CORE_FILE = 'chunks/core.js'
+
+// Where code outside the core imports a core module, the build leaves the import to this
+// made-up specifier (then a tag, a slash and the module's path) for linkCore to rewrite.
+// Nothing else in the output starts with it.
+const CORE_SPECIFIER = 'p2p-kit-core:'
+
+/** The static modules of the files `entry` loads first, as absolute paths. */
+async function staticModules(entry: string): Promise<Set<string>> {
+  const {files} = await splitBuild(join(ROOT, '.core-probe'), [{in: entry, out: 'entry'}])
+  return new Set(pageFiles(files, ['entry.js']).flatMap(file => file.inputs).filter(input => !input.includes(':')).map(input => join(ROOT, input)))
+}
+
+/** Leaves every import of a module in `core` by a module outside it as an import of CORE_SPECIFIER`<tag>/<module>`. */
+function besideCore(core: Set<string>, tag: string): Plugin {
+  return {
+    name: 'beside-core',
+    setup(build) {
+      build.onResolve({filter: /.*/}, async args => {
+        if (args.kind === 'entry-point' || args.pluginData === 'beside-core' || core.has(args.importer) || args.importer === '<stdin>') return undefined
+        const {path, errors} = await build.resolve(args.path, {kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'beside-core'})
+        if (errors.length > 0 || !core.has(path)) return undefined
+        return {path: `${CORE_SPECIFIER}${tag}/${relative(ROOT, path)}`, external: true}
+      })
+    },
+  }
+}
+
+/** One `import … from "<CORE_SPECIFIER>…"` of a built file: the core module and, for each name, the local binding. */
+interface CoreImport {
+  statement: string
+  module: string
+  names: Array<{imported: string, local: string}>
+}
+
+function coreImports(text: string): CoreImport[] {
+  const found: CoreImport[] = []
+  const pattern = new RegExp(`import\\s*(?:([^"';]*?)\\s*from\\s*)?"${CORE_SPECIFIER}[^/"]*/([^"]+)";?`, 'g')
+  for (const [statement, clause = '', module] of text.matchAll(pattern)) {
+    const names: CoreImport['names'] = []
+    for (const part of clause.match(/^\{(.*)\}$/)?.[1].split(',') ?? (clause === '' ? [] : [clause])) {
+      const [, imported, local = imported] = /^\s*([\w$]+|\*)(?:\s*as\s+([\w$]+))?\s*$/.exec(part) ?? []
+      // Any other form (a default import beside named ones, say) is refused rather than mislinked.
+      if (imported === undefined || local === '*') throw new Error(`an import of the core module ${module} that the build does not link: ${statement}`)
+      // A namespace import (how esbuild takes an `export *` of a core module) is of the module's namespace object, exported as one name.
+      names.push(clause.startsWith('{') || imported === '*' ? {imported, local} : {imported: 'default', local: imported})
+    }
+    found.push({statement, module, names})
+  }
+  // An import() or re-export of a core module, say.
+  if (found.length !== text.split(CORE_SPECIFIER).length - 1) throw new Error(`a use of the core that the build does not link: ${text.slice(0, 300)}`)
+  return found
+}
+
+// Short export names for the core file, most used first. Export names may be reserved
+// words, but an import without `as` may not: leave those out.
+const RESERVED = new Set(['do', 'if', 'in'])
+function* shortNames(): Generator<string> {
+  const first = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_$'
+  for (const a of first) yield a
+  for (const a of first) for (const b of `${first}0123456789`) if (!RESERVED.has(a + b)) yield a + b
+}
+
+/** Rewrites a built file's imports of core modules as one import of the core file, by the names `exported` gives them there. */
+function linkCore(file: OutputFile, outdir: string, exported: Map<string, string>): string {
+  const imports = coreImports(file.text)
+  if (imports.length === 0) return file.text
+  const bindings = imports.flatMap(({module, names}) => names.map(({imported, local}) => {
+    const name = exported.get(`${module}\0${imported}`)
+    if (name === undefined) throw new Error(`${relative(outdir, file.path)} imports ${imported} from ${module}, which the core does not export`)
+    return name === local ? name : `${name} as ${local}`
+  }))
+  const specifier = relative(dirname(file.path), join(outdir, CORE_FILE))
+  const merged = `import${bindings.length > 0 ? `{${bindings.join(',')}}from` : ''}"${specifier.startsWith('.') ? specifier : `./${specifier}`}";`
+  let text = file.text
+  imports.forEach(({statement}, i) => { text = text.replace(statement, i === 0 ? merged : '') })
+  return text
+}
+
+/**
+ * The per-element script-tag build, in layers. Every page of the kit has a swarm, so the
+ * modules `<p2p-swarm>` loads first (lit, context, hub client, swarm, mux, errors, …; not
+ * the element itself, or loading any element would define it too) are built as one
+ * file, CORE_FILE, and the elements are built against it, splitting what they share
+ * among themselves; what the core loads on demand is built against it too. Left to
+ * esbuild's splitting alone, that code was cut into a chunk per set of files sharing it:
+ * a chat page loaded 21 files, each gzipped on its own, tied by import and export lists.
+ * Each file imports what it takes from the core in one import of the core file, which
+ * exports exactly those names, under short ones, most used first.
+ */
+async function elementsBuild(outdir: string) {
+  const swarmFolder = join(ROOT, 'src/elements/p2p-swarm/')
+  const swarmEntry = elementEntry('p2p-swarm')
+  const core = new Set([...await staticModules(swarmEntry)].filter(path => path !== swarmEntry && !path.startsWith(swarmFolder)))
+  const split = {...kitBuildOptions(), outdir, splitting: true, chunkNames: 'chunks/[name]-[hash]', minify: true, metafile: true, write: false} as const
+  const elementsPass = (tag: string) => build({...split, entryPoints: ELEMENT_TAGS.map(tag => ({in: elementEntry(tag), out: tag})), plugins: [besideCore(core, tag)]})
+  const corePass = (tag: string, source: string) => build({
+    ...split,
+    stdin: {contents: source, resolveDir: ROOT, loader: 'js'},
+    entryNames: CORE_FILE.replace(/\.js$/, ''),
+    // A module imported for its effects alone may have none (package.json's sideEffects says so).
+    logOverride: {'ignored-bare-import': 'silent'},
+    plugins: [besideCore(core, tag)],
+  })
+  // The core's source: every name the built files `outputs` import from core modules,
+  // exported under a short name (the most used first), and the modules they import for
+  // their effects alone.
+  const coreSource = (outputs: OutputFile[][]) => {
+    const users = new Map<string, number>()
+    const bare = new Set<string>()
+    for (const file of outputs.flat()) {
+      const imports = coreImports(file.text)
+      imports.filter(({names}) => names.length === 0).forEach(({module}) => bare.add(module))
+      for (const key of new Set(imports.flatMap(({module, names}) => names.map(({imported}) => `${module}\0${imported}`)))) users.set(key, (users.get(key) ?? 0) + 1)
+    }
+    const names = shortNames()
+    const exported = new Map([...users].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)).map(([key]) => [key, names.next().value!]))
+    const source = [...core].map(path => {
+      const module = relative(ROOT, path)
+      const names = [...exported].filter(([key]) => key.startsWith(`${module}\0`)).map(([key, name]) => [key.split('\0')[1], name])
+      const list = names.filter(([imported]) => imported !== '*').map(([imported, name]) => `${JSON.stringify(imported)} as ${name}`)
+      return [
+        ...names.filter(([imported]) => imported === '*').map(([, name]) => `export * as ${name} from ${JSON.stringify(path)}`),
+        list.length > 0 ? `export {${list.join(', ')}} from ${JSON.stringify(path)}` : bare.has(module) ? `import ${JSON.stringify(path)}` : '',
+      ].join('\n')
+    }).join('\n')
+    return {exported, source}
+  }
+
+  // First passes find what the elements and the core's on-demand code take from the
+  // core. The last passes tag their imports of it with the core's export list, so a
+  // chunk's hashed name changes with the names it will import the core by.
+  const elementsFirst = await elementsPass('')
+  const coreFirst = await corePass('', coreSource([elementsFirst.outputFiles!]).source)
+  const {exported, source} = coreSource([elementsFirst.outputFiles!, coreFirst.outputFiles!])
+  const tag = createHash('sha256').update(source).digest('hex').slice(0, 8)
+  const results = [await corePass(tag, source), await elementsPass(tag)]
+
+  const files = new Map<string, BuiltFile>()
+  const outputFiles: WrittenFile[] = []
+  for (const result of results) {
+    for (const [name, file] of describe(outdir, result.outputFiles!, result.metafile!)) {
+      files.set(name, {...file, inputs: file.inputs.filter(input => input !== '<stdin>')})
+    }
+    for (const file of result.outputFiles!) {
+      const name = relative(outdir, file.path)
+      const described = files.get(name)
+      let text = linkCore(file, outdir, exported)
+      if (described === undefined) {
+        outputFiles.push(file)
+        continue
+      }
+      let imports = text === file.text ? described.imports : [CORE_FILE, ...described.imports]
+      // esbuild has the core import the chunk of its own helpers that only the code it
+      // loads on demand uses, for nothing: the chunk defines them and has no effect.
+      for (const helpers of imports.filter(chunk => files.get(chunk)?.inputs.length === 0)) {
+        const bare = `import"./${relative(dirname(name), helpers)}";`
+        if (!text.includes(bare)) continue
+        text = text.replace(bare, '')
+        imports = imports.filter(chunk => chunk !== helpers)
+      }
+      const contents = text === file.text ? file.contents : new TextEncoder().encode(text)
+      outputFiles.push({path: file.path, contents})
+      files.set(name, {...described, minified: contents.length, gzip: gzipSize(contents), imports})
+    }
+  }
+  // A module in two files would run twice on a page that loads both: two Lit, two swarm
+  // registries. The core's code outside the core itself is what it loads on demand.
+  const seen = new Map<string, string>()
+  for (const file of files.values()) {
+    for (const input of file.inputs) {
+      const other = seen.get(input)
+      if (other !== undefined) throw new Error(`${input} is built into both ${other} and ${file.name}`)
+      seen.set(input, file.name)
+    }
+  }
+  const outside = files.get(CORE_FILE)!.inputs.filter(input => !core.has(join(ROOT, input)))
+  if (outside.length > 0) throw new Error(`${CORE_FILE} took in modules outside the core: ${outside.join(', ')}`)
+  return {files, outputFiles}
+}
+
 /**
  * Builds the script-tag files in memory, placed under `outdir`: one minified ES module
- * per element sharing chunks in `outdir/browser`, and the all-in-one
- * `outdir/p2p-elements.min.js`. Both are split builds: code the kit loads by `import()`
- * only when a page needs it (tweetnacl where WebCrypto lacks Ed25519) stays in chunks of
- * its own instead of weighing on every page.
+ * per element in `outdir/browser`, built on the core file they share (elementsBuild),
+ * and the all-in-one `outdir/p2p-elements.min.js`. Both are split builds: code the kit
+ * loads by `import()` only when a page needs it (tweetnacl where WebCrypto lacks
+ * Ed25519, the file drop's storage) stays in chunks of its own instead of weighing on
+ * every page.
  */
 export async function buildKit(outdir: string): Promise<KitBuild> {
-  const elements = await splitBuild(`${outdir}/browser`, ELEMENT_TAGS.map(tag => ({in: elementEntry(tag), out: tag})))
+  const elements = await elementsBuild(`${outdir}/browser`)
   const allInOne = await splitBuild(outdir, [{in: ENTRY, out: ALL_IN_ONE.replace(/\.js$/, '')}], {sourcemap: 'linked'})
   return {elements: elements.files, allInOne: allInOne.files, outputFiles: [...elements.outputFiles, ...allInOne.outputFiles]}
 }
@@ -132,6 +322,28 @@ export const elementFiles = (tags: readonly ElementTag[]) => tags.map(tag => `${
 /** Gzip bytes of a page: each file is served and compressed on its own, so the sizes add. */
 export function pageGzip(files: BuiltFile[]): number {
   return files.reduce((sum, file) => sum + file.gzip, 0)
+}
+
+/**
+ * Gzip bytes of these elements bundled as an app would bundle them: one file with what
+ * it loads first (code behind `import()` left out), compressed as one. The per-element
+ * files of the same page are measured against it.
+ */
+export async function oneBundleGzip(tags: readonly ElementTag[]): Promise<number> {
+  const outdir = join(ROOT, '.one-bundle')
+  const result = await build({
+    ...kitBuildOptions(),
+    stdin: {contents: tags.map(tag => `import ${JSON.stringify(elementEntry(tag))}`).join('\n'), resolveDir: ROOT, loader: 'js'},
+    outdir,
+    entryNames: 'page',
+    splitting: true,
+    minify: true,
+    metafile: true,
+    write: false,
+  })
+  const contents = new Map(result.outputFiles.map(file => [relative(outdir, file.path), file.contents]))
+  const page = pageFiles(describe(outdir, result.outputFiles, result.metafile), ['page.js'])
+  return gzipSize(Buffer.concat(page.map(file => contents.get(file.name)!)))
 }
 
 export const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`

@@ -36,6 +36,7 @@ before(async () => {
     'public/all.html': page('<script type="module" src="./all.js"></script>'),
     'public/each.html': page('<script type="module" src="./each.js"></script>'),
     'public/script-tag.html': page('<script type="module" src="/node_modules/p2p-elements/dist/p2p-elements.min.js"></script>'),
+    'public/script-tags.html': page(['p2p-swarm', 'p2p-peers', 'p2p-gossip', 'p2p-feed'].map(tag => `<script type="module" src="/node_modules/p2p-elements/dist/browser/${tag}.js"></script>`).join('\n')),
   })
   await bundleApp(app, {
     entryPoints: ['src/all.js', 'src/each.js'],
@@ -71,4 +72,8 @@ test('a page bundled from the root entry and one from the per-element entries me
 
 test('a page loading dist/p2p-elements.min.js from node_modules with a script tag meets a bundled one', async () => {
   await exchange('script-tag.html', 'each.html')
+})
+
+test('a page loading each element\'s file from dist/browser with a script tag meets a bundled one', async () => {
+  await exchange('script-tags.html', 'all.html')
 })

@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import type {Page} from 'puppeteer-core'
 import {launchChromium, type LaunchedChromium} from '../../scripts/browser.js'
-import {ALL_IN_ONE, ELEMENT_TAGS, ROOT, buildKit, type KitBuild} from '../../scripts/kit-build.js'
+import {ALL_IN_ONE, CHAT_PAGE, ELEMENT_TAGS, ROOT, buildKit, type KitBuild} from '../../scripts/kit-build.js'
 
 // A loopback address no server listens on: every request to it is answered by the test.
 const ORIGIN = 'http://127.0.0.2:9'
@@ -97,6 +97,22 @@ for (const tag of ELEMENT_TAGS) {
     assert.deepEqual(await definedAfterLoading(`/browser/${tag}.js`), [tag])
   })
 }
+
+test('the chat elements\' script-tag files on one page run Lit once', async () => {
+  // The files are built in layers (a core file, the elements beside it): a module
+  // bundled on both sides would run twice, and Lit counts its copies.
+  const page = await freshPage()
+  try {
+    const copies = await page.evaluate(async urls => {
+      for (const url of urls) await import(url)
+      const lit = globalThis as unknown as Record<string, unknown[] | undefined>
+      return [lit.litHtmlVersions?.length, lit.reactiveElementVersions?.length, lit.litElementVersions?.length]
+    }, CHAT_PAGE.map(tag => `${ORIGIN}/browser/${tag}.js`))
+    assert.deepEqual(copies, [1, 1, 1])
+  } finally {
+    await page.browserContext().close()
+  }
+})
 
 test('the all-in-one script-tag file defines every element', async () => {
   assert.deepEqual(await definedAfterLoading(`/${ALL_IN_ONE}`), [...ELEMENT_TAGS])

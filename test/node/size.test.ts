@@ -5,7 +5,7 @@ import {test, before} from 'node:test'
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
 import {
-  ALL_IN_ONE, BUDGET, CHAT_PAGE, ELEMENT_TAGS, ROOT, buildKit, elementFiles, kib, pageFiles, pageGzip, type BuiltFile, type KitBuild,
+  ALL_IN_ONE, BUDGET, CHAT_PAGE, ELEMENT_TAGS, ROOT, buildKit, elementFiles, kib, oneBundleGzip, pageFiles, pageGzip, type BuiltFile, type KitBuild,
 } from '../../scripts/kit-build.js'
 
 // abstract-level and browser-level, and what they pull in: `buffer` and `events` are
@@ -14,9 +14,11 @@ import {
 const STORAGE = /(^|\/)node_modules\/(abstract-level|browser-level|level-transcoder|buffer|events)\//
 
 let kit: KitBuild
+let chatBundled: number
 
 before(async () => {
   kit = await buildKit(join(ROOT, 'dist'))
+  chatBundled = await oneBundleGzip(CHAT_PAGE)
 })
 
 /** Every file `entries` may ever load, on demand included. */
@@ -51,4 +53,28 @@ test('only the file drop ever loads storage, on demand', () => {
 test('the whole kit stays within its budget', () => {
   const kitGzip = pageGzip(pageFiles(kit.allInOne, [ALL_IN_ONE]))
   assert.ok(kitGzip <= BUDGET.wholeKit, `${ALL_IN_ONE}: ${kib(kitGzip)} gzip, over the budget of ${BUDGET.wholeKit / 1000} KB (npm run build lists what is in it)`)
+})
+
+// What splitting into files costs a chat page: each file gzipped on its own, and the
+// import and export lists that tie them. It was 5.8 KB over one bundle (21 files, from
+// esbuild's splitting alone) before the elements were built on one core file, 2.7 KB after.
+const FILES_OVERHEAD = 4_500
+
+test('the chat page from the script-tag files costs little more than bundled in one file', () => {
+  const files = pageFiles(kit.elements, elementFiles(CHAT_PAGE))
+  const overhead = pageGzip(files) - chatBundled
+  assert.ok(overhead <= FILES_OVERHEAD, `${files.length} files, ${kib(overhead)} over one bundle (${kib(chatBundled)}): ${files.map(file => file.name).join(', ')}`)
+})
+
+// Over the budget when these checks landed (the figures are in the todo), while the code
+// the page runs is being cut: the todo goes once it fits.
+const OVER_BUDGET = {todo: 'the chat page is over its 45 KB: 50,518 bytes from the script-tag files, 47,787 in one bundle (3 December, 13:23 UTC)'}
+
+test('the chat page from the script-tag files stays within its budget', OVER_BUDGET, () => {
+  const chat = pageGzip(pageFiles(kit.elements, elementFiles(CHAT_PAGE)))
+  assert.ok(chat <= BUDGET.chatPage, `chat page from the script-tag files: ${kib(chat)} gzip, over the budget of ${BUDGET.chatPage / 1000} KB (npm run build lists the files)`)
+})
+
+test('the chat page bundled in one file stays within its budget', OVER_BUDGET, () => {
+  assert.ok(chatBundled <= BUDGET.chatPage, `chat page bundled in one file: ${kib(chatBundled)} gzip, over the budget of ${BUDGET.chatPage / 1000} KB`)
 })
