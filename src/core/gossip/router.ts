@@ -180,6 +180,8 @@ export interface GossipStats {
   pruneReceived: number
 }
 
+type ControlCounter = 'ihaveSent' | 'graftSent' | 'pruneSent'
+
 type Counters = Omit<GossipStats, 'links' | 'eager' | 'lazy' | 'mutedLinks' | 'seen' | 'cached' | 'cachedBytes' | 'missing' | 'pending'>
 
 /** Per-link figures for a peer list. */
@@ -452,13 +454,12 @@ export class Gossip extends Emitter<GossipEvents> {
     const entries: IHaveEntry[] = []
     const now = this.#now()
     for (const [id, {hops, at}] of this.#recent!.entries()) {
-      if (hops < this.maxHops && this.#cache.get(id)) entries.push({id, hops, age: Math.round(now - at)})
+      if (hops < this.maxHops && this.#cache.get(id)) {
+        entries.push({id, hops, age: Math.round(now - at)})
+        state.announced.add(id, true)
+      }
     }
-    for (let i = 0; i < entries.length && this.#alive(state); i += MAX_BATCH_IDS) {
-      const batch = entries.slice(i, i + MAX_BATCH_IDS)
-      for (const {id} of batch) state.announced.add(id, true)
-      this.#sendControl(state, encodeIHave(batch, true), 'ihaveSent')
-    }
+    this.#sendBatches(state, entries, batch => encodeIHave(batch, true), 'ihaveSent')
   }
 
   /** Removes a peer (it left); no frame is sent and `drop` is not called. */
@@ -730,8 +731,7 @@ export class Gossip extends Emitter<GossipEvents> {
     debug(this.#label, 'optimise: graft', shortId(best.link.id), 'prune', shortId(from.link.id))
     best.eager = true
     this.#sendControl(best, encodeGraft([]), 'graftSent')
-    from.eager = false
-    this.#sendControl(from, encodePrune(), 'pruneSent')
+    this.#prune(from)
   }
 
   #duplicate(state: LinkState): void {
@@ -744,10 +744,7 @@ export class Gossip extends Emitter<GossipEvents> {
     // Past the threshold every further duplicate prunes again: a PRUNE may have
     // crossed a GRAFT. The last eager link stays, or our own messages would leave
     // only as IHAVEs and die with us if we left at once.
-    if (this.mode === 'plumtree' && ++state.strikes >= this.#pruneAfter && this.#otherEager(state)) {
-      state.eager = false
-      this.#sendControl(state, encodePrune(), 'pruneSent')
-    }
+    if (this.mode === 'plumtree' && ++state.strikes >= this.#pruneAfter && this.#otherEager(state)) this.#prune(state)
   }
 
   #onIHave(state: LinkState, entries: IHaveEntry[]): void {
@@ -819,11 +816,7 @@ export class Gossip extends Emitter<GossipEvents> {
   readonly #flushGrafts = (): void => {
     this.#graftTimer = null
     if (this.destroyed) return
-    for (const [state, ids] of this.#grafts) {
-      for (let i = 0; i < ids.length && this.#alive(state); i += MAX_BATCH_IDS) {
-        this.#sendControl(state, encodeGraft(ids.slice(i, i + MAX_BATCH_IDS)), 'graftSent')
-      }
-    }
+    for (const [state, ids] of this.#grafts) this.#sendBatches(state, ids, encodeGraft, 'graftSent')
     this.#grafts.clear()
   }
 
@@ -889,16 +882,27 @@ export class Gossip extends Emitter<GossipEvents> {
     for (const state of this.#lazyLinks) {
       const entries = state.lazy
       state.lazy = []
-      for (let i = 0; i < entries.length && this.#links.has(state.link.id); i += MAX_BATCH_IDS) {
-        this.#sendControl(state, encodeIHave(entries.slice(i, i + MAX_BATCH_IDS)), 'ihaveSent')
-      }
+      this.#sendBatches(state, entries, encodeIHave, 'ihaveSent')
     }
     this.#lazyLinks.clear()
     this.#changed()
   }
 
-  #sendControl(state: LinkState, bytes: Uint8Array, counter: 'ihaveSent' | 'graftSent' | 'pruneSent'): void {
+  #sendControl(state: LinkState, bytes: Uint8Array, counter: ControlCounter): void {
     if (this.#send(state, bytes)) this.#stats[counter]++
+  }
+
+  /** IHAVE or GRAFT ids in frames of at most MAX_BATCH_IDS, while the link lasts. */
+  #sendBatches<T>(state: LinkState, items: T[], encode: (batch: T[]) => Uint8Array, counter: ControlCounter): void {
+    for (let i = 0; i < items.length && this.#alive(state); i += MAX_BATCH_IDS) {
+      this.#sendControl(state, encode(items.slice(i, i + MAX_BATCH_IDS)), counter)
+    }
+  }
+
+  /** Off the tree: the link gets only IHAVEs from us, and is told to send us only IHAVEs. */
+  #prune(state: LinkState): void {
+    state.eager = false
+    this.#sendControl(state, encodePrune(), 'pruneSent')
   }
 
   /** A link whose `send` throws is broken: it is removed and dropped. */
@@ -984,8 +988,7 @@ export class Gossip extends Emitter<GossipEvents> {
     debug(this.#label, 'mute', shortId(state.link.id), state.score.value.toFixed(1))
     if (this.mode === 'plumtree' && state.eager) {
       // Tell it to stop pushing: an honest but confused peer then stays quiet and recovers.
-      state.eager = false
-      this.#sendControl(state, encodePrune(), 'pruneSent')
+      this.#prune(state)
     }
     this.emit('mute', state.link.id)
   }
