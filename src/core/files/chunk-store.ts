@@ -75,17 +75,17 @@ function checkId(id: string): void {
 
 export class ChunkStore {
   readonly db: FileDatabase
-  private readonly manifests: Sub
-  private readonly bitfields: Sub
-  private readonly chunkRoot: FileDatabase
-  private readonly open = new Map<string, Promise<FileState | undefined>>()
+  readonly #manifests: Sub
+  readonly #bitfields: Sub
+  readonly #chunkRoot: FileDatabase
+  readonly #open = new Map<string, Promise<FileState | undefined>>()
 
   constructor({db}: ChunkStoreOptions) {
     if (!db || typeof db.sublevel !== 'function') throw P2PError.INVALID_ARGUMENT('db must be an abstract-level database')
     this.db = db
-    this.manifests = db.sublevel<string, Uint8Array>('manifest', {keyEncoding: 'utf8', valueEncoding: 'view'})
-    this.bitfields = db.sublevel<string, Uint8Array>('bitfield', {keyEncoding: 'utf8', valueEncoding: 'view'})
-    this.chunkRoot = db.sublevel('chunk')
+    this.#manifests = db.sublevel<string, Uint8Array>('manifest', {keyEncoding: 'utf8', valueEncoding: 'view'})
+    this.#bitfields = db.sublevel<string, Uint8Array>('bitfield', {keyEncoding: 'utf8', valueEncoding: 'view'})
+    this.#chunkRoot = db.sublevel('chunk')
   }
 
   /**
@@ -97,30 +97,30 @@ export class ChunkStore {
     checkId(id)
     const manifest = await verifyManifest(bytes, id)
     // Chained on the file's state, so two calls for a new file create it once.
-    const next = this.state(id).then(async (known) => {
+    const next = this.#state(id).then(async (known) => {
       if (known) return known
-      const state: FileState = {manifest, bitfield: new Bitfield(manifest.hashes.length), chunks: this.chunksOf(id), queue: Promise.resolve(), deleted: false, batch: undefined}
+      const state: FileState = {manifest, bitfield: new Bitfield(manifest.hashes.length), chunks: this.#chunksOf(id), queue: Promise.resolve(), deleted: false, batch: undefined}
       // Chunks left over from a deletion cut short would look like a clean slate to the bitfield but cost quota.
       await state.chunks.clear()
-      await this.write([
-        {type: 'put', sublevel: this.manifests, key: id, value: new Uint8Array(bytes)},
-        {type: 'put', sublevel: this.bitfields, key: id, value: state.bitfield.toBytes()},
+      await this.#write([
+        {type: 'put', sublevel: this.#manifests, key: id, value: new Uint8Array(bytes)},
+        {type: 'put', sublevel: this.#bitfields, key: id, value: state.bitfield.toBytes()},
       ], `manifest of ${id.slice(0, 8)}`)
       return state
     })
-    this.open.set(id, next)
-    next.catch(() => this.forget(id, next))
+    this.#open.set(id, next)
+    next.catch(() => this.#forget(id, next))
     return (await next).manifest
   }
 
   async getManifest(id: string): Promise<FileManifest | undefined> {
-    return (await this.state(id))?.manifest
+    return (await this.#state(id))?.manifest
   }
 
   /** The encoded manifest, as it is sent to peers. */
   async getManifestBytes(id: string): Promise<Uint8Array | undefined> {
     checkId(id)
-    return plain(await this.manifests.get(id))
+    return plain(await this.#manifests.get(id))
   }
 
   /**
@@ -129,12 +129,12 @@ export class ChunkStore {
    * that are not the chunk (nothing is written), STORAGE_FULL on a quota error.
    */
   async putChunk(id: string, index: number, bytes: Uint8Array): Promise<boolean> {
-    const state = await this.state(id)
+    const state = await this.#state(id)
     if (!state) throw P2PError.NOT_FOUND(`no manifest for file ${id.slice(0, 8)}`)
     // Hashing happens outside the queue: chunks of one file verify in parallel, only the writes take turns.
     await verifyChunk(state.manifest, index, bytes)
     if (state.bitfield.get(index)) return false
-    return this.enqueue(state, id, index, bytes)
+    return this.#enqueue(state, id, index, bytes)
   }
 
   /**
@@ -142,11 +142,11 @@ export class ChunkStore {
    * in the next one, with a single bitfield update: one transaction for many
    * chunks when they arrive faster than the disk takes them one by one.
    */
-  private enqueue(state: FileState, id: string, index: number, bytes: Uint8Array): Promise<boolean> {
+  #enqueue(state: FileState, id: string, index: number, bytes: Uint8Array): Promise<boolean> {
     let batch = state.batch
     if (!batch || batch.bytes >= MAX_BATCH_BYTES) {
       const created: Batch = {chunks: new Map(), bytes: 0, written: Promise.resolve(new Set())}
-      created.written = this.serial(state, async () => {
+      created.written = this.#serial(state, async () => {
         // From here on, new chunks start the next batch.
         if (state.batch === created) state.batch = undefined
         if (state.deleted) throw P2PError.NOT_FOUND(`file ${id.slice(0, 8)} was deleted`)
@@ -154,9 +154,9 @@ export class ChunkStore {
         if (fresh.length === 0) return new Set<number>()
         const next = state.bitfield.clone()
         for (const [i] of fresh) next.set(i)
-        await this.write([
+        await this.#write([
           ...fresh.map(([i, chunk]) => ({type: 'put' as const, sublevel: state.chunks, key: chunkKey(i), value: new Uint8Array(chunk)})),
-          {type: 'put', sublevel: this.bitfields, key: id, value: next.toBytes()},
+          {type: 'put', sublevel: this.#bitfields, key: id, value: next.toBytes()},
         ], fresh.length === 1 ? `chunk ${fresh[0][0]} of ${id.slice(0, 8)}` : `${fresh.length} chunks of ${id.slice(0, 8)}`)
         // Only once the batch is on disk: a failed write must not leave bits set in memory.
         for (const [i] of fresh) state.bitfield.set(i)
@@ -174,7 +174,7 @@ export class ChunkStore {
 
   /** A stored chunk, or undefined if the file or the chunk is not here. */
   async getChunk(id: string, index: number): Promise<Uint8Array | undefined> {
-    const state = await this.state(id)
+    const state = await this.#state(id)
     if (!state) return undefined
     chunkRange(state.manifest, index)
     if (!state.bitfield.get(index)) return undefined
@@ -183,12 +183,12 @@ export class ChunkStore {
 
   /** A copy of the file's bitfield, or undefined for an unknown file. */
   async bitfield(id: string): Promise<Bitfield | undefined> {
-    return (await this.state(id))?.bitfield.clone()
+    return (await this.#state(id))?.bitfield.clone()
   }
 
   /** Ids of every file with a stored manifest. */
   async files(): Promise<string[]> {
-    return this.manifests.keys().all()
+    return this.#manifests.keys().all()
   }
 
   /**
@@ -197,61 +197,61 @@ export class ChunkStore {
    * putManifest) rather than a bitfield that claims missing ones.
    */
   async deleteFile(id: string): Promise<void> {
-    const state = await this.state(id)
-    const chunks = state?.chunks ?? this.chunksOf(id)
+    const state = await this.#state(id)
+    const chunks = state?.chunks ?? this.#chunksOf(id)
     const drop = async () => {
       await this.db.batch([
-        {type: 'del', sublevel: this.manifests, key: id},
-        {type: 'del', sublevel: this.bitfields, key: id},
+        {type: 'del', sublevel: this.#manifests, key: id},
+        {type: 'del', sublevel: this.#bitfields, key: id},
       ])
       if (state) state.deleted = true
-      this.open.delete(id)
+      this.#open.delete(id)
       await chunks.clear()
     }
-    await (state ? this.serial(state, drop) : drop())
+    await (state ? this.#serial(state, drop) : drop())
   }
 
-  private chunksOf(id: string): Sub {
-    return this.chunkRoot.sublevel<string, Uint8Array>(id, {keyEncoding: 'utf8', valueEncoding: 'view'})
+  #chunksOf(id: string): Sub {
+    return this.#chunkRoot.sublevel<string, Uint8Array>(id, {keyEncoding: 'utf8', valueEncoding: 'view'})
   }
 
   /** Loads a file's state once and shares it, so every caller sees one bitfield. */
-  private state(id: string): Promise<FileState | undefined> {
+  #state(id: string): Promise<FileState | undefined> {
     checkId(id)
-    let loading = this.open.get(id)
+    let loading = this.#open.get(id)
     if (!loading) {
-      loading = this.load(id)
-      this.open.set(id, loading)
+      loading = this.#load(id)
+      this.#open.set(id, loading)
       // A failed load is not remembered: the next call tries the database again.
-      loading.catch(() => this.forget(id, loading))
+      loading.catch(() => this.#forget(id, loading))
     }
     return loading
   }
 
   /** Drops a failed state, unless a later call has replaced it already. */
-  private forget(id: string, state: Promise<FileState | undefined> | undefined): void {
-    if (this.open.get(id) === state) this.open.delete(id)
+  #forget(id: string, state: Promise<FileState | undefined> | undefined): void {
+    if (this.#open.get(id) === state) this.#open.delete(id)
   }
 
-  private async load(id: string): Promise<FileState | undefined> {
-    const bytes = await this.manifests.get(id)
+  async #load(id: string): Promise<FileState | undefined> {
+    const bytes = await this.#manifests.get(id)
     if (!bytes) return undefined
     // The id was checked when the manifest was stored; decoding again guards against a damaged database.
     const manifest = await verifyManifest(bytes, id)
-    const stored = await this.bitfields.get(id)
+    const stored = await this.#bitfields.get(id)
     const count = manifest.hashes.length
     const bitfield = stored ? Bitfield.fromBytes(stored, count) : new Bitfield(count)
-    return {manifest, bitfield, chunks: this.chunksOf(id), queue: Promise.resolve(), deleted: false, batch: undefined}
+    return {manifest, bitfield, chunks: this.#chunksOf(id), queue: Promise.resolve(), deleted: false, batch: undefined}
   }
 
-  private serial<T>(state: FileState, task: () => Promise<T>): Promise<T> {
+  #serial<T>(state: FileState, task: () => Promise<T>): Promise<T> {
     const run = state.queue.then(task)
     state.queue = run.catch(() => undefined)
     return run
   }
 
   /** Values are copied in (new Uint8Array, since a Buffer's slice would be a view): the caller may reuse its buffer. */
-  private async write(ops: AbstractBatchOperation<FileDatabase, string, Uint8Array>[], what: string): Promise<void> {
+  async #write(ops: AbstractBatchOperation<FileDatabase, string, Uint8Array>[], what: string): Promise<void> {
     try {
       await this.db.batch(ops)
     } catch (err) {

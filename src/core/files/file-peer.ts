@@ -70,21 +70,21 @@ export interface FilePeerOptions {
  * what the other peers announced.
  */
 export class UploadCounts {
-  private readonly counts = new Map<string, number>()
+  readonly #counts = new Map<string, number>()
   /** When each chunk was last picked to be sent, and to whom. */
-  private readonly sentAt = new Map<string, {at: number, to: FilePeer}>()
-  private readonly sessions = new Set<FilePeer>()
+  readonly #sentAt = new Map<string, {at: number, to: FilePeer}>()
+  readonly #sessions = new Set<FilePeer>()
 
   /** The clock every session of the store reads, so their holds agree. */
   constructor(readonly clock: Clock = systemClock) {}
 
   get(id: string, index: number): number {
-    return this.counts.get(key(id, index)) ?? 0
+    return this.#counts.get(key(id, index)) ?? 0
   }
   add(id: string, index: number, to: FilePeer): void {
     const k = key(id, index)
-    this.counts.set(k, (this.counts.get(k) ?? 0) + 1)
-    this.sentAt.set(k, {at: this.clock.now(), to})
+    this.#counts.set(k, (this.#counts.get(k) ?? 0) + 1)
+    this.#sentAt.set(k, {at: this.clock.now(), to})
   }
   /**
    * Milliseconds until chunk `index` may be sent again without waiting: a
@@ -95,8 +95,8 @@ export class UploadCounts {
    * file or is gone, or already announced it).
    */
   holdFor(id: string, index: number, now: number): number {
-    const sent = this.sentAt.get(key(id, index))
-    if (!sent || sent.to.destroyed || !this.sessions.has(sent.to)) return 0
+    const sent = this.#sentAt.get(key(id, index))
+    if (!sent || sent.to.destroyed || !this.#sessions.has(sent.to)) return 0
     if (sent.to.remoteHasAll(id) || sent.to.remoteHasChunk(id, index)) return 0
     return Math.max(0, sent.at + HOLD_RESENT - now)
   }
@@ -104,16 +104,16 @@ export class UploadCounts {
   /** Takes back a count: the chunk was picked but not sent after all (cancelled, refused). */
   remove(id: string, index: number): void {
     const k = key(id, index)
-    const n = (this.counts.get(k) ?? 0) - 1
-    if (n > 0) this.counts.set(k, n)
-    else this.counts.delete(k)
+    const n = (this.#counts.get(k) ?? 0) - 1
+    if (n > 0) this.#counts.set(k, n)
+    else this.#counts.delete(k)
   }
   join(session: FilePeer): void {
-    this.sessions.add(session)
+    this.#sessions.add(session)
   }
   leave(session: FilePeer): void {
-    this.sessions.delete(session)
-    for (const [k, sent] of this.sentAt) if (sent.to === session) this.sentAt.delete(k)
+    this.#sessions.delete(session)
+    for (const [k, sent] of this.#sentAt) if (sent.to === session) this.#sentAt.delete(k)
   }
   /**
    * Whether `asker` can get chunk `index` from another of our peers: we
@@ -125,7 +125,7 @@ export class UploadCounts {
    */
   elsewhere(asker: FilePeer, id: string, index: number): boolean {
     if (this.get(id, index) === 0) return false
-    for (const session of this.sessions) {
+    for (const session of this.#sessions) {
       if (session !== asker && session.remoteHasChunk(id, index) && !session.remoteHasAll(id)) return true
     }
     return false

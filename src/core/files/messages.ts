@@ -80,64 +80,64 @@ export type FileMessage =
  */
 export class Bitfield {
   readonly length: number
-  private readonly bits: Uint8Array
-  private ones = 0
+  readonly #bits: Uint8Array
+  #ones = 0
 
   constructor(length: number) {
     if (!Number.isInteger(length) || length < 0 || length > MAX_CHUNKS) {
       throw P2PError.INVALID_ARGUMENT(`a bitfield has 0 to ${MAX_CHUNKS} bits`)
     }
     this.length = length
-    this.bits = new Uint8Array(Math.ceil(length / 8))
+    this.#bits = new Uint8Array(Math.ceil(length / 8))
   }
 
   /** Reads a bitfield of `length` bits; throws MALFORMED_MESSAGE on a wrong byte count or a spare bit set. */
   static fromBytes(bytes: Uint8Array, length: number): Bitfield {
     const field = new Bitfield(length)
-    if (bytes.length !== field.bits.length) {
-      throw P2PError.MALFORMED_MESSAGE(`a bitfield of ${length} bits is ${field.bits.length} bytes, got ${bytes.length}`)
+    if (bytes.length !== field.#bits.length) {
+      throw P2PError.MALFORMED_MESSAGE(`a bitfield of ${length} bits is ${field.#bits.length} bytes, got ${bytes.length}`)
     }
-    const spare = field.bits.length * 8 - length
+    const spare = field.#bits.length * 8 - length
     if (spare > 0 && (bytes[bytes.length - 1] & ((1 << spare) - 1)) !== 0) {
       throw P2PError.MALFORMED_MESSAGE('a bitfield has bits set past its length')
     }
-    field.bits.set(bytes)
-    for (const b of bytes) field.ones += popcount(b)
+    field.#bits.set(bytes)
+    for (const b of bytes) field.#ones += popcount(b)
     return field
   }
 
   get(index: number): boolean {
-    this.check(index)
-    return (this.bits[index >> 3] & (0x80 >> (index & 7))) !== 0
+    this.#check(index)
+    return (this.#bits[index >> 3] & (0x80 >> (index & 7))) !== 0
   }
 
   /** Sets or clears a bit; returns true if that changed it. */
   set(index: number, value = true): boolean {
     if (this.get(index) === value) return false
-    this.bits[index >> 3] ^= 0x80 >> (index & 7)
-    this.ones += value ? 1 : -1
+    this.#bits[index >> 3] ^= 0x80 >> (index & 7)
+    this.#ones += value ? 1 : -1
     return true
   }
 
   /** Bits set, kept as a counter: progress is read on every chunk. */
   count(): number {
-    return this.ones
+    return this.#ones
   }
 
   isComplete(): boolean {
-    return this.ones === this.length
+    return this.#ones === this.length
   }
 
   /** A copy, so the caller cannot change this bitfield through it. */
   toBytes(): Uint8Array {
-    return this.bits.slice()
+    return this.#bits.slice()
   }
 
   clone(): Bitfield {
-    return Bitfield.fromBytes(this.bits, this.length)
+    return Bitfield.fromBytes(this.#bits, this.length)
   }
 
-  private check(index: number): void {
+  #check(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) {
       throw P2PError.INVALID_ARGUMENT(`bit ${index} is outside a bitfield of ${this.length}`)
     }
