@@ -293,7 +293,7 @@ export class P2PFeedElement extends LitElement {
       const fragment = document.createDocumentFragment()
       render(node, fragment)
       const roots = fragment.children
-      const text = [...fragment.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '')
+      const text = hasText(fragment)
       if (roots.length !== 1 || text) {
         this.#reportRenderer(`rendered ${roots.length} root elements${text ? ' and text beside them' : ''}, not one`)
         return defaultRow()
@@ -354,7 +354,7 @@ export class P2PFeedElement extends LitElement {
       this.#templateObserver.observe(template.content, what)
     }
     const roots = holder.children
-    const text = [...holder.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '')
+    const text = hasText(holder)
     if (roots.length === 0) {
       this.#report(P2PError.INVALID_ARGUMENT(
         `a <p2p-feed> template needs one root element; it has ${text ? 'only text' : 'none'}, items show the default row`))
@@ -387,6 +387,11 @@ export class P2PFeedElement extends LitElement {
 // Not the @customElement decorator: esbuild lowers every #private member of a class
 // with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
 customElements.define('p2p-feed', P2PFeedElement)
+
+/** Whether text other than whitespace sits beside the elements of `parent`: a template's roots must stand alone. */
+function hasText(parent: ParentNode): boolean {
+  return [...parent.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '')
+}
 
 function rowOf(node: Element): Row {
   return {node, bindings: collectBindings(node), summary: null}

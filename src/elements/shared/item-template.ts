@@ -23,11 +23,13 @@ const URL_ATTRIBUTES = new Set([
   'codebase', 'longdesc', 'manifest', 'usemap', 'icon', 'lowsrc', 'dynsrc', 'classid', 'profile',
 ])
 
+/** "url 2x, url 640w": the URL is the first word of each comma-separated candidate. */
+const candidateUrls = (value: string): string[] => value.split(',').map(candidate => candidate.trim().split(/\s+/)[0])
+
 /** Attributes that hold several URLs; each one must pass. */
 const URL_LIST_ATTRIBUTES: Record<string, (value: string) => string[]> = {
-  // "url 2x, url 640w": the URL is the first word of each comma-separated candidate.
-  srcset: value => value.split(',').map(candidate => candidate.trim().split(/\s+/)[0]),
-  imagesrcset: value => value.split(',').map(candidate => candidate.trim().split(/\s+/)[0]),
+  srcset: candidateUrls,
+  imagesrcset: candidateUrls,
   ping: value => value.split(/\s+/).filter(Boolean),
   archive: value => value.split(/[\s,]+/).filter(Boolean),
 }
