@@ -8,8 +8,29 @@ import '../shared/node-webrtc.js'
 import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {generateIdentity} from '../../src/core/crypto/identity.js'
-import {utf8} from '../../src/core/bytes.js'
+import {randomBytes, toHex, utf8} from '../../src/core/bytes.js'
 import {until} from '../shared/until.js'
+import {Swarm} from '../../src/core/swarm/swarm.js'
+import {encodeSignal} from '../../src/core/swarm/messages.js'
+import {Emitter} from '../../src/core/emitter.js'
+import type {HubClient, HubClientEvents, Subscription} from '../../src/core/hub-client/hub-client.js'
+
+/** What a swarm uses of a hub client: records its posts, delivers what the test hands it. */
+class RecordingHub extends Emitter<HubClientEvents> {
+  readonly posts: unknown[] = []
+  #deliver: ((data: unknown) => void) | null = null
+  subscribe(channels: readonly string[], onMessage: (data: unknown) => void): Subscription {
+    this.#deliver = onMessage
+    return {channels, ready: Promise.resolve(), close: () => { this.#deliver = null }}
+  }
+  broadcast(_channel: string, body: unknown): Promise<void> {
+    this.posts.push(body)
+    return Promise.resolve()
+  }
+  deliver(data: unknown): void {
+    this.#deliver?.(data)
+  }
+}
 
 const budget = new ConnectionBudget({limit: 100})
 const connect = (id: string, initiator: boolean) =>
@@ -76,6 +97,50 @@ test('candidates that overtake their offer wait in the connection, and are fed o
     assert.equal(b.staleCandidates, 0)
   } finally {
     for (const c of [a, b]) c.destroy()
+  }
+})
+
+test('an answer to an offer we gave up is dropped, and the answer to our new offer connects', async () => {
+  // A's first attempt (`gaveUp`) was answered, but the hub brought that answer only
+  // after A had given the attempt up and offered again.
+  const gaveUp = connect('b', true)
+  const late = connect('a', false)
+  const staleAnswer = await new Promise<RtcSignal>(resolve => {
+    late.on('signal', s => { if (s.type === 'answer') resolve(s) })
+    gaveUp.on('signal', s => late.signal(s, gaveUp.attempt))
+  })
+  gaveUp.destroy()
+  late.destroy()
+  const a = connect('b', true)
+  const b = connect('a', false)
+  try {
+    a.on('signal', s => b.signal(s, a.attempt))
+    b.on('signal', s => {
+      // The stale answer overtakes the right one, naming the offer it answers, as swarms send it.
+      if (s.type === 'answer') a.signal(staleAnswer, late.attempt, gaveUp.attempt)
+      a.signal(s, b.attempt, s.type === 'answer' ? a.attempt : undefined)
+    })
+    await Promise.all([opened(a), opened(b)])
+    assert.equal(a.staleAnswers, 1, 'the answer to the abandoned offer was dropped')
+  } finally {
+    for (const c of [a, b]) c.destroy()
+  }
+})
+
+test("a swarm's answer names the attempt of the offer it answers", async () => {
+  const hub = new RecordingHub()
+  const swarm = new Swarm({room: 'signals', hubClient: hub as unknown as HubClient, pool: null, budget, announceInterval: {min: 60_000, max: 60_000}})
+  const remote = toHex(randomBytes(10))
+  const offerer = connect(swarm.id, true)
+  try {
+    offerer.on('signal', s => { if (s.type === 'offer') hub.deliver(encodeSignal(remote, swarm.id, s, offerer.attempt)) })
+    await until(() => hub.posts.some(p => (p as {signal?: RtcSignal}).signal?.type === 'answer'), 'the swarm answered')
+    const answer = hub.posts.find(p => (p as {signal?: RtcSignal}).signal?.type === 'answer') as {answers?: string, attempt?: string}
+    assert.equal(answer.answers, offerer.attempt)
+    assert.equal(answer.attempt, swarm.connections[0]?.attempt)
+  } finally {
+    offerer.destroy()
+    swarm.destroy()
   }
 })
 

@@ -1,6 +1,6 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {decodeHubMessage, sdpFingerprint} from '../../src/core/swarm/messages.js'
+import {decodeHubMessage, encodeSignal, sdpFingerprint} from '../../src/core/swarm/messages.js'
 import {RoomCipher} from '../../src/core/crypto/room-cipher.js'
 import {P2PError} from '../../src/core/errors.js'
 
@@ -17,6 +17,10 @@ test('webrtc-swarm announcements and signals decode', () => {
   assert.deepEqual(decodeHubMessage({from: 'abc123', to: 'def', signal}), {kind: 'signal', from: 'abc123', to: 'def', signal})
   const attempt = '0123456789abcdef'
   assert.deepEqual(decodeHubMessage({from: 'abc123', to: 'def', signal, attempt}), {kind: 'signal', from: 'abc123', to: 'def', signal, attempt})
+  // An answer names the attempt whose offer it answers.
+  const answer = {type: 'answer', sdp: 'v=0\r\n'}
+  const answers = 'fedcba9876543210'
+  assert.deepEqual(decodeHubMessage(encodeSignal('abc123', 'def', answer, attempt, answers)), {kind: 'signal', from: 'abc123', to: 'def', signal: answer, attempt, answers})
   const candidate = {candidate: {candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0'}}
   assert.equal(decodeHubMessage({from: 'x', signal: candidate}).kind, 'signal')
 })
@@ -33,6 +37,7 @@ test('hostile hub messages are typed errors', () => {
     {from: 'a', to: '', signal: {type: 'answer', sdp: 'x'}}, {from: 'a', to: {}, signal: {type: 'answer', sdp: 'x'}},
     {from: 'a', signal: {type: 'answer', sdp: 'x'}, attempt: 'short'}, {from: 'a', signal: {type: 'answer', sdp: 'x'}, attempt: 12},
     {from: 'a', signal: {type: 'answer', sdp: 'x'}, attempt: '0123456789ABCDEF'},
+    {from: 'a', signal: {type: 'answer', sdp: 'x'}, answers: 'short'}, {from: 'a', signal: {type: 'answer', sdp: 'x'}, answers: 12},
   ]
   for (const m of bad) {
     assert.throws(() => decodeHubMessage(m), (err: unknown) => err instanceof P2PError && err.code === 'ERR_MALFORMED_MESSAGE', JSON.stringify(m)?.slice(0, 60))

@@ -19,7 +19,7 @@ const MAX_SDP = 32 * 1024
 
 export type HubMessage =
   | {kind: 'announce', from: string, peers?: number, key?: string}
-  | {kind: 'signal', from: string, to?: string, signal: RtcSignal, attempt?: string}
+  | {kind: 'signal', from: string, to?: string, signal: RtcSignal, attempt?: string, answers?: string}
   | {kind: 'busy', from: string, to: string, attempt?: string}
 
 export function isPeerId(id: unknown): id is string {
@@ -58,10 +58,15 @@ export function encodeBusy(from: string, to: string, attempt: string) {
  * signal of one RTCPeerConnection carries that connection's `attempt`, so the
  * remote can drop the trickled candidates of an attempt it no longer follows
  * (the offer that lost a glare, a connection replaced) instead of feeding them
- * to the one it does.
+ * to the one it does. An answer also names the attempt whose offer it answers
+ * (`answers`): the hub may bring it after the offerer gave that attempt up and
+ * offered again, and an answer applied to the wrong offer ruins that attempt.
  */
-export function encodeSignal(from: string, to: string, signal: RtcSignal, attempt?: string) {
-  return attempt === undefined ? {from, to, signal} : {from, to, signal, attempt}
+export function encodeSignal(from: string, to: string, signal: RtcSignal, attempt?: string, answers?: string) {
+  const out: {from: string, to: string, signal: RtcSignal, attempt?: string, answers?: string} = {from, to, signal}
+  if (attempt !== undefined) out.attempt = attempt
+  if (answers !== undefined) out.answers = answers
+  return out
 }
 
 export function decodeHubMessage(data: unknown): HubMessage {
@@ -93,9 +98,11 @@ export function decodeHubMessage(data: unknown): HubMessage {
   if (signal.type === undefined && signal.candidate === undefined) throw P2PError.MALFORMED_MESSAGE('signal has neither type nor candidate')
   if (m.to !== undefined && !isPeerId(m.to)) throw P2PError.MALFORMED_MESSAGE('signal has an invalid to')
   if (m.attempt !== undefined && (typeof m.attempt !== 'string' || !ATTEMPT.test(m.attempt))) throw P2PError.MALFORMED_MESSAGE('signal has an invalid attempt')
+  if (m.answers !== undefined && (typeof m.answers !== 'string' || !ATTEMPT.test(m.answers))) throw P2PError.MALFORMED_MESSAGE('signal has an invalid answers')
   const out: HubMessage = {kind: 'signal', from: m.from, signal: signal as RtcSignal}
   if (m.to !== undefined) out.to = m.to
   if (m.attempt !== undefined) out.attempt = m.attempt
+  if (m.answers !== undefined) out.answers = m.answers
   return out
 }
 

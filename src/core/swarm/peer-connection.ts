@@ -89,6 +89,8 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   readonly attempt = toHex(randomBytes(8))
   /** Candidates dropped because they belonged to another attempt of the remote's. */
   staleCandidates = 0
+  /** Answers dropped because they answered another offer of ours (one we gave up before its answer came). */
+  staleAnswers = 0
 
   readonly #opts: PeerConnectionOptions
   readonly #clock: Clock
@@ -199,9 +201,17 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
    * `attempt` is the remote's connection attempt it belongs to (kit peers send
    * one): candidates of another attempt than the one this connection follows
    * are dropped, and candidates that come before that is known wait for it.
+   * `answers`, on an answer, is the attempt whose offer it answers: an answer
+   * to another offer of ours (given up, and offered again under a new attempt
+   * before the hub brought its answer) is dropped, or it would pair this
+   * offer with the wrong answer and the attempt could only time out.
    */
-  signal(signal: RtcSignal, attempt?: string): void {
+  signal(signal: RtcSignal, attempt?: string, answers?: string): void {
     if (this.destroyed) return
+    if (signal.type === 'answer' && answers !== undefined && answers !== this.attempt) {
+      this.staleAnswers++
+      return
+    }
     if (attempt !== undefined) {
       if (signal.sdp) {
         if (this.#remoteAttempt === null) this.#remoteAttempt = attempt

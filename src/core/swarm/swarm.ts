@@ -609,7 +609,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     } else {
       this.#stats.signalsIn++
       this.#heard.set(decoded.from, this.#clock.now())
-      this.#onSignal(decoded.from, decoded.signal, decoded.to !== undefined, decoded.attempt)
+      this.#onSignal(decoded.from, decoded.signal, decoded.to !== undefined, decoded.attempt, decoded.answers)
     }
   }
 
@@ -652,7 +652,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#drop(leaving)
   }
 
-  #onSignal(from: string, signal: RtcSignal, fromKit: boolean, attempt?: string): void {
+  #onSignal(from: string, signal: RtcSignal, fromKit: boolean, attempt?: string, answers?: string): void {
     const existing = this.#connections.get(from)
     if (signal.type === 'offer') {
       // An offer on the live connection itself (an ICE restart) renegotiates it.
@@ -681,7 +681,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       return this.#early.hold(from, signal, attempt)
     }
     // Candidates of the offer we ignored in a glare come here too: the connection drops them by their attempt.
-    if (existing) return existing.signal(signal, attempt)
+    if (existing) return existing.signal(signal, attempt, answers)
     // A kit peer's candidate that overtook its offer waits for it; anything else without a connection is stale.
     if (signal.candidate !== undefined && attempt !== undefined) this.#early.hold(from, signal, attempt)
   }
@@ -818,7 +818,9 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#stats.connectionsCreated++
     conn.on('signal', signal => {
       this.#stats.signalsOut++
-      void this.#post(remoteId, encodeSignal(this.id, remoteId, signal, conn.attempt))
+      // An answer names the offer it answers: the offerer may have offered again meanwhile.
+      const answers = signal.type === 'answer' ? conn.remoteAttempt ?? undefined : undefined
+      void this.#post(remoteId, encodeSignal(this.id, remoteId, signal, conn.attempt, answers))
     })
     this.#wire(conn)
     return conn
