@@ -5,8 +5,9 @@
 import {after, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
-import {TAB_STREAM_PREFIX, TabStreams, decodeTabMessage} from '../../src/core/hub-client/tab-streams.js'
-import type {LockManagerLike, TabStreamsOptions} from '../../src/core/hub-client/tab-streams.js'
+import {TAB_STREAM_PREFIX, TabStreams} from '../../src/core/hub-client/tab-streams.js'
+import {decodeTabMessage} from '../../src/core/hub-client/tab-relay.js'
+import type {BroadcastChannelLike, LockManagerLike, TabStreamsOptions} from '../../src/core/hub-client/tab-streams.js'
 import type {EventStreamHandlers, StreamTarget} from '../../src/core/hub-client/sse.js'
 import {HubClient} from '../../src/core/hub-client/hub-client.js'
 import {SharedStreams} from '../../src/core/hub-client/shared-streams.js'
@@ -18,15 +19,19 @@ import {until} from '../shared/until.js'
 const cleanups: Array<() => unknown> = []
 after(() => Promise.all(cleanups.map(cleanup => cleanup())))
 
-/** Exclusive locks granted in request order, as the Web Locks API does within an origin. */
+/** Exclusive locks granted in request order, as the Web Locks API does within an origin; `ifAvailable` answers null when taken. */
 class FakeLocks implements LockManagerLike {
   readonly #held = new Set<string>()
   readonly #queues = new Map<string, Array<() => void>>()
 
-  request(name: string, options: {signal?: AbortSignal}, callback: (lock: unknown) => Promise<void>): Promise<unknown> {
+  request(name: string, options: {signal?: AbortSignal, ifAvailable?: boolean}, callback: (lock: unknown) => Promise<void>): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const queue = this.#queues.get(name) ?? []
       this.#queues.set(name, queue)
+      if (options.ifAvailable && (this.#held.has(name) || queue.length > 0)) {
+        queueMicrotask(() => { void callback(null).finally(() => resolve(undefined)) })
+        return
+      }
       const grant = () => {
         void callback({name}).finally(() => {
           this.#held.delete(name)
@@ -307,6 +312,159 @@ test('without Web Locks or BroadcastChannel the tab keeps its streams to itself,
     assert.deepEqual([...hub.streams.at(-1)!.channels], ['a', 'all', 'b'])
     assert.deepEqual(tab.stats, {leading: 0, following: 0, tabs: 0, relayed: 0, malformed: 0, refused: 0})
   }
+})
+
+/** A loader of the relay code that counts its calls and, when `held`, waits for `release()`. */
+function relayLoader({held = false, fails = false} = {}) {
+  let release!: () => void
+  const gate = held ? new Promise<void>(resolve => { release = resolve }) : Promise.resolve()
+  const loader = {
+    calls: 0,
+    release: () => release(),
+    loaded: undefined as Promise<unknown> | undefined,
+    load: () => {
+      loader.calls++
+      const loaded = gate.then(() => {
+        if (fails) throw new Error('chunk not found')
+        return import('../../src/core/hub-client/tab-relay.js')
+      })
+      loader.loaded = loaded.catch(() => {})
+      return loaded
+    },
+  }
+  return loader
+}
+
+/** Node's BroadcastChannel, recording what it handed to the tab (`seen`), for tests that wait on it. */
+function recordingChannel(seen: unknown[]) {
+  return class implements BroadcastChannelLike {
+    onmessage: ((event: {data: unknown}) => void) | null = null
+    readonly #inner: BroadcastChannel
+    constructor(name: string) {
+      this.#inner = new BroadcastChannel(name)
+      this.#inner.onmessage = event => {
+        seen.push((event as MessageEvent).data)
+        this.onmessage?.({data: (event as MessageEvent).data})
+      }
+    }
+    postMessage(message: unknown) { this.#inner.postMessage(message) }
+    close() { this.#inner.close() }
+  }
+}
+
+test('a tab alone never loads the relay code; a second tab makes each of the two load it once', async () => {
+  const hub = fakeHub()
+  const locks = new FakeLocks()
+  const first = relayLoader()
+  const second = relayLoader()
+  const [a] = tabs(1, {locks, openStream: hub.openStream, loadRelay: first.load})
+  const app = uniqueApp()
+  const log: string[] = []
+  const sa = a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  await until(() => log.includes('a:open'), 'the lone tab to open')
+  a.open('', recorder('a2', log), hubTarget(app, ['all', 'a2']))
+  await until(() => log.includes('a2:open'), 'a second subscription in the same tab')
+  hub.send('"alone"')
+  await until(() => log.includes('a:"alone"') && log.includes('a2:"alone"'), 'the message in the lone tab')
+  sa.close()
+  assert.deepEqual([a.stats.leading, first.calls], [1, 0], 'leading alone, without the relay code')
+
+  const [b] = tabs(1, {locks, openStream: hub.openStream, loadRelay: second.load})
+  b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
+  await until(() => log.includes('b:open'), 'the second tab to be served')
+  hub.send('"both"')
+  await until(() => log.includes('a2:"both"') && log.includes('b:"both"'), 'the message in both tabs')
+  assert.deepEqual([first.calls, second.calls], [1, 1])
+  assert.deepEqual([a.stats.tabs, b.stats.following], [1, 1])
+})
+
+test('what other tabs say while the relay code loads is held and heard once it is there', async () => {
+  const hub = fakeHub()
+  const locks = new FakeLocks()
+  const held = relayLoader({held: true})
+  const seen: unknown[] = []
+  const [a] = tabs(1, {locks, openStream: hub.openStream})
+  let heardBeforeLoad = -1
+  const load = () => {
+    heardBeforeLoad = seen.length
+    return held.load()
+  }
+  const [b] = tabs(1, {locks, openStream: hub.openStream, loadRelay: load, BroadcastChannel: recordingChannel(seen)})
+  const app = uniqueApp()
+  const log: string[] = []
+  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  await until(() => log.includes('a:open'), 'the first tab to lead')
+  b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
+  // b found the lock held, so it loads its follower's code at once; it has announced itself meanwhile.
+  await until(() => held.calls === 1, 'the follower to load the relay code')
+  assert.equal(heardBeforeLoad, 0, 'the load began before any other tab said a word')
+  await until(() => seen.some(m => (m as {type: string}).type === 'state' && (m as {open: boolean}).open), "the leader's open relay, heard by the follower's channel")
+  hub.send('"early"')
+  await until(() => seen.some(m => (m as {data?: string}).data === '"early"'), 'the relayed message to reach the loading follower')
+  assert.ok(!log.includes('b:open'), 'not served before its code is there')
+
+  held.release()
+  await until(() => log.includes('b:"early"'), 'the held message delivered')
+  assert.deepEqual(log.filter(e => e.startsWith('b:')), ['b:open', 'b:"early"'], 'opened first, then the message, once')
+  assert.equal(b.stats.following, 1)
+})
+
+test('what arrives while the relay code loads is held within a bound', async () => {
+  const seen: unknown[] = []
+  const held = relayLoader({held: true})
+  const [a] = tabs(1, {locks: new FakeLocks(), openStream: fakeHub().openStream, loadRelay: held.load, BroadcastChannel: recordingChannel(seen)})
+  const app = uniqueApp()
+  a.open('', recorder('a', []), hubTarget(app, ['all']))
+  await until(() => a.stats.leading === 1, 'the tab to lead')
+  const rogue = new BroadcastChannel(`${TAB_STREAM_PREFIX}http://h\n${app}`)
+  cleanups.push(() => rogue.close())
+  const bound = 1024
+  for (let i = 0; i < bound + 10; i++) rogue.postMessage(`junk ${i}`)
+  await until(() => seen.length === bound + 10, 'the flood to reach the loading tab')
+  held.release()
+  await until(() => a.stats.malformed === bound, 'the held messages to be heard')
+  // The sentinel: one message after the load is heard at once; by then every held one was.
+  rogue.postMessage('one more')
+  await until(() => seen.length === bound + 11 && a.stats.malformed > bound, 'the message after the load')
+  assert.equal(a.stats.malformed, bound + 1, 'what came past the bound was dropped')
+})
+
+test('destroy() while the relay code loads: nothing is heard or opened once it arrives', async () => {
+  const hub = fakeHub()
+  const held = relayLoader({held: true})
+  const seen: unknown[] = []
+  const [a] = tabs(1, {locks: new FakeLocks(), openStream: hub.openStream, loadRelay: held.load, BroadcastChannel: recordingChannel(seen)})
+  const app = uniqueApp()
+  const log: string[] = []
+  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  await until(() => log.includes('a:open'), 'the tab to lead')
+  const rogue = new BroadcastChannel(`${TAB_STREAM_PREFIX}http://h\n${app}`)
+  cleanups.push(() => rogue.close())
+  rogue.postMessage({type: 'want', from: 'other', channels: ['other'], waiting: true})
+  await until(() => held.calls === 1 && seen.length === 1, 'the other tab heard, the relay code loading')
+  a.destroy()
+  held.release()
+  await held.loaded
+  await new Promise(resolve => setImmediate(resolve))
+  assert.ok(hub.streams.every(s => !s.channels.includes('other')), 'no stream opened for the other tab')
+  assert.equal(hub.live().length, 0)
+  assert.deepEqual(a.stats, {leading: 0, following: 0, tabs: 0, relayed: 0, malformed: 0, refused: 0})
+})
+
+test('a tab that cannot load the relay code fails its subscriptions (ERR_CONNECTION_FAILED) and leaves', async () => {
+  const hub = fakeHub()
+  const locks = new FakeLocks()
+  const [a] = tabs(1, {locks, openStream: hub.openStream})
+  const [b] = tabs(1, {locks, openStream: hub.openStream, loadRelay: relayLoader({fails: true}).load})
+  const app = uniqueApp()
+  const log: string[] = []
+  a.open('', recorder('a', log), hubTarget(app, ['all', 'a']))
+  await until(() => log.includes('a:open'), 'the first tab to lead')
+  b.open('', recorder('b', log), hubTarget(app, ['all', 'b']))
+  await until(() => log.includes('b:error:ERR_CONNECTION_FAILED'), "the follower's subscription to fail")
+  assert.deepEqual([b.stats.leading, b.stats.following], [0, 0])
+  await until(() => a.stats.tabs === 0 && hub.live().every(s => !s.channels.includes('b')), 'the leader to forget it')
+  assert.ok(!log.includes('b:open'))
 })
 
 test('decodeTabMessage accepts the four shapes, throws ERR_MESSAGE_TOO_LARGE on oversized data and ERR_MALFORMED_MESSAGE on the rest', () => {

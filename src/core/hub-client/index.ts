@@ -9,13 +9,13 @@ export type {
 } from './hub-client.js'
 export {openEventStream} from './sse.js'
 export {SharedStreams, pageStreams} from './shared-streams.js'
-export {TAB_STREAM_PREFIX, TabStreams, decodeTabMessage, type TabStreamsEvents} from './tab-streams.js'
+export {TAB_STREAM_PREFIX, TabStreams, type TabStreamsEvents} from './tab-streams.js'
+export {decodeTabMessage, type TabMessage} from './tab-relay.js'
 export type {
   BroadcastChannelConstructor,
   BroadcastChannelLike,
   LockManagerLike,
   PageStreams,
-  TabMessage,
   TabStreamsOptions,
   TabStreamsStats,
 } from './tab-streams.js'

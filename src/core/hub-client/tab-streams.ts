@@ -1,11 +1,11 @@
-import {createDebug, shortId} from '../debug.js'
+import {createDebug} from '../debug.js'
 import {P2PError} from '../errors.js'
 import {Emitter} from '../emitter.js'
 import {checkInteger} from '../check.js'
 import {randomBytes, toHex} from '../bytes.js'
-import {MAX_BODY_BYTES, isValidName} from './protocol.js'
 import type {SharedStreams} from './shared-streams.js'
 import type {EventStream, EventStreamHandlers, OpenStream} from './sse.js'
+import type {TabMessage, TabRelay} from './tab-relay.js'
 
 const debug = createDebug('p2p:tab-streams')
 
@@ -15,16 +15,16 @@ export const TAB_STREAM_PREFIX = 'p2p-hub-stream:'
 // The hub's own default cap on the channels of one stream: a union larger than
 // this would be refused by the hub anyway, for every tab at once.
 const MAX_CHANNELS = 64
-// What a message between tabs may list, whatever a leader is configured to carry.
-const MAX_WIRE_CHANNELS = 1024
+/** What a message between tabs may list, whatever a leader is configured to carry. */
+export const MAX_WIRE_CHANNELS = 1024
 const MAX_TABS = 64
-const MAX_ID_LENGTH = 64
-// The hub re-serialises bodies of at most 64 KiB; escaping may lengthen them a little.
-const MAX_DATA_LENGTH = 4 * MAX_BODY_BYTES
+// Messages from other tabs held while the relay code loads. Far more than a room's
+// signalling in that moment; a flood past it is dropped rather than held.
+const MAX_PENDING = 1024
 
 /** The part of the Web Locks API used here (`navigator.locks`). */
 export interface LockManagerLike {
-  request(name: string, options: {mode: 'exclusive', signal?: AbortSignal}, callback: (lock: unknown) => Promise<void>): Promise<unknown>
+  request(name: string, options: {mode: 'exclusive', signal?: AbortSignal, ifAvailable?: boolean}, callback: (lock: unknown) => Promise<void>): Promise<unknown>
 }
 
 /** The part of `BroadcastChannel` used here. */
@@ -35,53 +35,6 @@ export interface BroadcastChannelLike {
 }
 
 export type BroadcastChannelConstructor = new (name: string) => BroadcastChannelLike
-
-/**
- * What tabs tell each other about one hub and app. A follower says which
- * channels it needs (`want`, on joining, on each change and to each new
- * leader, with whether it still waits to be served); the leader says what
- * its stream covers (`state`) and relays each event (`message`); either says
- * `leave` when it stops taking part.
- */
-export type TabMessage =
-  | {type: 'want', from: string, channels: string[], waiting: boolean}
-  | {type: 'state', from: string, open: boolean, channels: string[]}
-  | {type: 'message', from: string, data: string}
-  | {type: 'leave', from: string}
-
-/**
- * Checks the shape of a message from another tab. Same-origin tabs can still
- * run other code (another version of this kit, a bug, a script); anything that
- * is not exactly a TabMessage throws ERR_MALFORMED_MESSAGE, data past its bound
- * ERR_MESSAGE_TOO_LARGE.
- */
-export function decodeTabMessage(value: unknown): TabMessage {
-  const bad = (why: string) => P2PError.MALFORMED_MESSAGE(`tab message ${why}`)
-  if (typeof value !== 'object' || value === null) throw bad('is not an object')
-  const m = value as Record<string, unknown>
-  if (typeof m.from !== 'string' || m.from.length === 0 || m.from.length > MAX_ID_LENGTH) throw bad('has no valid sender')
-  const channels = () => {
-    if (!Array.isArray(m.channels) || m.channels.length > MAX_WIRE_CHANNELS) throw bad('has no valid channel list')
-    for (const c of m.channels) if (typeof c !== 'string' || !isValidName(c)) throw bad('names an invalid channel')
-    return [...m.channels] as string[]
-  }
-  switch (m.type) {
-    case 'want':
-      if (typeof m.waiting !== 'boolean') throw bad('has no waiting flag')
-      return {type: 'want', from: m.from, channels: channels(), waiting: m.waiting}
-    case 'state':
-      if (typeof m.open !== 'boolean') throw bad('has no open flag')
-      return {type: 'state', from: m.from, open: m.open, channels: channels()}
-    case 'message':
-      if (typeof m.data !== 'string') throw bad('has no valid data')
-      if (m.data.length > MAX_DATA_LENGTH) throw P2PError.MESSAGE_TOO_LARGE(`tab message data of ${m.data.length} characters is more than ${MAX_DATA_LENGTH}`)
-      return {type: 'message', from: m.from, data: m.data}
-    case 'leave':
-      return {type: 'leave', from: m.from}
-    default:
-      throw bad('has an unknown type')
-  }
-}
 
 /** The page-level sharing a tab's own streams go through: a `SharedStreams`. */
 export type PageStreams = Pick<SharedStreams, 'open'>
@@ -95,6 +48,11 @@ export interface TabStreamsOptions {
   maxTabs?: number
   /** Most channels a leader's stream carries for other tabs. Default 64, the hub's own cap; at most 1024. */
   maxChannels?: number
+  /**
+   * Loads the relay and follower code (tab-relay.ts) once a second tab shows
+   * up. Default: a dynamic import, so a page open in one tab never fetches it.
+   */
+  loadRelay?: () => Promise<typeof import('./tab-relay.js')>
 }
 
 export interface TabStreamsStats {
@@ -163,6 +121,7 @@ export class TabStreams extends Emitter<TabStreamsEvents> {
     BroadcastChannel: Channel = (globalThis as {BroadcastChannel?: BroadcastChannelConstructor}).BroadcastChannel ?? null,
     maxTabs = MAX_TABS,
     maxChannels = MAX_CHANNELS,
+    loadRelay = () => import('./tab-relay.js'),
   }: TabStreamsOptions = {}) {
     super()
     checkInteger('maxTabs', maxTabs, 1)
@@ -170,7 +129,7 @@ export class TabStreams extends Emitter<TabStreamsEvents> {
     this.#direct = page
     this.#locks = locks
     this.#Channel = Channel
-    this.#config = {id: this.id, maxTabs, maxChannels, counters: this.#counters}
+    this.#config = {id: this.id, maxTabs, maxChannels, counters: this.#counters, loadRelay}
   }
 
   /** True once destroyed; read-only. */
@@ -222,14 +181,17 @@ export class TabStreams extends Emitter<TabStreamsEvents> {
   }
 }
 
-interface GroupConfig {
+/** @internal What every group of a tab shares. */
+export interface GroupConfig {
   id: string
   maxTabs: number
   maxChannels: number
   counters: {relayed: number, malformed: number, refused: number}
+  loadRelay: () => Promise<typeof import('./tab-relay.js')>
 }
 
-interface Local {
+/** @internal One subscription of this tab. */
+export interface Local {
   handlers: EventStreamHandlers
   channels: readonly string[]
   opened: boolean
@@ -239,33 +201,25 @@ interface Local {
   direct: EventStream | null
 }
 
-interface Relay {
-  channels: Set<string>
-  stream: EventStream | null
-}
-
-interface Tab {
-  channels: string[]
-}
-
-/** The tabs' shared stream for one hub and app, as this tab takes part in it. */
-class TabGroup {
-  readonly #locals = new Set<Local>()
+/**
+ * @internal The tabs' shared stream for one hub and app, as this tab takes
+ * part in it: the locks, the channel, this tab's own subscriptions and, while
+ * it leads, their shares of the real stream. That is all a tab alone runs.
+ * The relay to other tabs and the follower's side (TabRelay) load the moment
+ * another tab shows up: a message from one, or the lock held by one.
+ */
+export class TabGroup {
+  readonly locals = new Set<Local>()
   // Withdraws this tab's pending lock requests, and the leader's watches on other tabs.
-  readonly #abort = new AbortController()
-  readonly #locks: LockManagerLike
-  // Leader: other tabs in the order they first announced, and the relay serving them.
-  readonly #tabs = new Map<string, Tab>()
-  #relay: Relay | null = null
-  #nextRelay: Relay | null = null
-  // Follower: the leader last heard, and the channels its stream covers (null: none open).
-  #leader: string | null = null
-  #covered: Set<string> | null = null
+  readonly abort = new AbortController()
+  ended = false
+  #relay: TabRelay | null = null
+  // What other tabs said while the relay code loads (null: not loading).
+  #pending: unknown[] | null = null
   #release: (() => void) | null = null
   // Held for as long as this tab takes part, so a leader learns at once when it is gone.
   #releaseTabLock: (() => void) | null = null
   #announceScheduled = false
-  #ended = false
 
   constructor(
     readonly key: string,
@@ -273,21 +227,25 @@ class TabGroup {
     readonly app: string,
     readonly config: GroupConfig,
     readonly direct: PageStreams,
-    locks: LockManagerLike,
+    readonly locks: LockManagerLike,
     readonly channel: BroadcastChannelLike,
     readonly onEmpty: () => void,
   ) {
-    this.#locks = locks
-    channel.onmessage = event => this.#receive(event.data)
+    channel.onmessage = event => {
+      if (this.#relay) this.#relay.receive(event.data)
+      else this.#wait(event.data)
+    }
     this.#hold(tabLockName(key, config.id), release => {
       this.#releaseTabLock = release
       // Announcements wait for this lock: a leader watching it must not find it free.
-      if (!this.leading) this.#announce()
+      if (!this.leading) this.announce()
     })
+    // Asked first without queueing: a tab that finds it held follows another
+    // tab, and loads the follower's code while it queues.
     this.#hold(key, release => {
       this.#release = release
       this.#lead()
-    })
+    }, true)
   }
 
   get leading(): boolean {
@@ -295,24 +253,24 @@ class TabGroup {
   }
 
   get tabs(): number {
-    return this.leading ? this.#tabs.size : 0
+    return this.leading ? this.#relay?.tabs.size ?? 0 : 0
   }
 
   add(handlers: EventStreamHandlers, channels: readonly string[]): EventStream {
     const local: Local = {handlers, channels, opened: false, adrift: false, direct: null}
-    this.#locals.add(local)
+    this.locals.add(local)
     if (this.leading) {
       this.#attach(local)
     } else {
-      if (this.#covers(local)) queueMicrotask(() => this.#greet(local))
+      if (this.#relay?.covers(local)) queueMicrotask(() => this.greet(local))
       // Even when covered (by another tab's channels): the leader must keep them for this one.
       this.#scheduleAnnounce()
     }
     return {
       close: () => {
-        if (!this.#locals.delete(local)) return
+        if (!this.locals.delete(local)) return
         local.direct?.close()
-        if (this.#locals.size === 0) this.#end(true)
+        if (this.locals.size === 0) this.#end(true)
         else if (!this.leading) this.#scheduleAnnounce()
       },
     }
@@ -322,24 +280,60 @@ class TabGroup {
     this.#end(false)
   }
 
-  /** Queues for the lock `name` and holds it, once granted, until this tab stops taking part. */
-  #hold(name: string, granted: (release: () => void) => void): void {
-    this.#locks.request(name, {mode: 'exclusive', signal: this.#abort.signal}, () => {
-      if (this.#ended) return Promise.resolve()
+  /**
+   * Queues for the lock `name` and holds it, once granted, until this tab
+   * stops taking part. `ifAvailable`: asks once without queueing first (the
+   * Web Locks API takes no signal then), and queues only if it is held.
+   */
+  #hold(name: string, granted: (release: () => void) => void, ifAvailable = false): void {
+    this.locks.request(name, ifAvailable ? {mode: 'exclusive', ifAvailable} : {mode: 'exclusive', signal: this.abort.signal}, lock => {
+      if (this.ended) return Promise.resolve()
+      if (lock === null) {
+        this.#load()
+        this.#hold(name, granted)
+        return Promise.resolve()
+      }
       return new Promise<void>(resolve => granted(resolve))
     }).catch(() => {
       // Aborted: this tab stopped needing the stream before its turn came.
     })
   }
 
-  #greet(local: Local): void {
-    if (local.opened || !this.#locals.has(local)) return
+  /** Holds what another tab said until the relay code is there to hear it. */
+  #wait(data: unknown): void {
+    if (this.ended) return
+    this.#load()
+    if (this.#pending!.length < MAX_PENDING) this.#pending!.push(data)
+    else debug('dropped a tab message: more than', MAX_PENDING, 'while loading')
+  }
+
+  #load(): void {
+    if (this.#relay || this.#pending) return
+    this.#pending = []
+    this.config.loadRelay().then(({TabRelay}) => {
+      if (this.ended) return
+      const relay = this.#relay = new TabRelay(this)
+      const pending = this.#pending!
+      this.#pending = null
+      for (const data of pending) relay.receive(data)
+    }, err => {
+      if (this.ended) return
+      // Without it this tab can neither serve nor follow: its subscriptions
+      // fail, and its hub client tries again on its back-off.
+      const failure = P2PError.CONNECTION_FAILED(`cannot load the relay between tabs: ${(err as Error)?.message ?? err}`, err)
+      for (const local of [...this.locals]) this.fail(local, failure)
+      this.endIfIdle()
+    })
+  }
+
+  greet(local: Local): void {
+    if (local.opened || !this.locals.has(local)) return
     local.opened = true
     local.handlers.onopen()
   }
 
-  #fail(local: Local, err: P2PError): void {
-    if (!this.#locals.delete(local)) return
+  fail(local: Local, err: P2PError): void {
+    if (!this.locals.delete(local)) return
     local.direct?.close()
     local.handlers.onerror(err)
   }
@@ -349,17 +343,12 @@ class TabGroup {
    * or failed, it leaves (handing the lock on) and starts afresh when its hub
    * client reopens one, after that client's back-off.
    */
-  #endIfIdle(): void {
-    if (this.#locals.size === 0) this.#end(true)
+  endIfIdle(): void {
+    if (this.locals.size === 0) this.#end(true)
   }
 
-  #covers(local: Local): boolean {
-    const covered = this.#covered
-    return covered !== null && local.channels.every(c => covered.has(c))
-  }
-
-  #post(message: TabMessage): void {
-    if (this.#ended) return
+  post(message: TabMessage): void {
+    if (this.ended) return
     try {
       this.channel.postMessage(message)
     } catch (err) {
@@ -368,264 +357,75 @@ class TabGroup {
     }
   }
 
-  // ---- follower ----
-
   /** Coalesces the subscriptions of one turn into one announcement. */
   #scheduleAnnounce(): void {
     if (this.#announceScheduled) return
     this.#announceScheduled = true
     queueMicrotask(() => {
       this.#announceScheduled = false
-      if (!this.#ended && !this.leading) this.#announce()
+      if (!this.ended && !this.leading) this.announce()
     })
   }
 
-  #announce(): void {
+  /** Tells the leader which channels this tab needs, and whether it still waits to be served. */
+  announce(): void {
     if (this.#releaseTabLock === null) return
     const channels = new Set<string>()
     let waiting = false
-    for (const local of this.#locals) {
+    for (const local of this.locals) {
       for (const c of local.channels) channels.add(c)
       if (!local.opened || local.adrift) waiting = true
     }
-    this.#post({type: 'want', from: this.config.id, channels: [...channels].sort(), waiting})
+    this.post({type: 'want', from: this.config.id, channels: [...channels].sort(), waiting})
   }
-
-  #onState(message: TabMessage & {type: 'state'}): void {
-    const fresh = message.from !== this.#leader
-    if (fresh) this.#adrift(message.from)
-    this.#covered = message.open ? new Set(message.channels) : null
-    const err = P2PError.CONNECTION_CLOSED(`the tab holding the stream to ${this.hub} lost it`)
-    for (const local of [...this.#locals]) {
-      if (this.#covers(local)) {
-        local.adrift = false
-        this.#greet(local)
-      } else if (local.opened && !fresh && (!message.open || !local.adrift)) {
-        // This leader's stream failed, or no longer carries this subscription:
-        // its hub client reopens it on its back-off.
-        this.#fail(local, err)
-      }
-    }
-    this.#endIfIdle()
-    // Tell a new leader at once what this tab needs.
-    if (fresh && !this.#ended) this.#announce()
-  }
-
-  /**
-   * The leader changed. Subscriptions it served stay open, without an error:
-   * the next leader opens a stream for them as soon as it hears this tab, and
-   * the swarms above re-announce on their own schedule to cover the gap.
-   */
-  #adrift(next: string | null): void {
-    if (this.#leader !== null) debug(this.app, 'leader', shortId(this.#leader), 'gone', next === null ? '' : `- now ${shortId(next)}`)
-    this.#leader = next
-    this.#covered = null
-    for (const local of this.#locals) if (local.opened) local.adrift = true
-  }
-
-  // ---- leader ----
 
   #lead(): void {
-    if (this.#ended) return
+    if (this.ended) return
     debug(this.app, 'leading the stream to', this.hub)
-    this.#adrift(this.config.id)
-    for (const local of this.#locals) this.#attach(local)
+    // The follower's view (a leader, subscriptions adrift) no longer matters:
+    // from here on each subscription has a share of this tab's own stream.
+    for (const local of this.locals) this.#attach(local)
     // Followers hear of the new leader and announce themselves to it.
-    this.#post({type: 'state', from: this.config.id, open: false, channels: []})
+    this.post({type: 'state', from: this.config.id, open: false, channels: []})
   }
 
   #attach(local: Local): void {
     local.direct = this.direct.open('', {
-      onopen: () => {
-        local.adrift = false
-        this.#greet(local)
-      },
+      onopen: () => this.greet(local),
       onmessage: data => {
-        if (local.opened && this.#locals.has(local)) local.handlers.onmessage(data)
+        if (local.opened && this.locals.has(local)) local.handlers.onmessage(data)
       },
       onerror: err => {
-        this.#fail(local, err)
+        this.fail(local, err)
         // After the relay heard of the failure too (the same stream failed it in
         // this turn), so the followers fail once as well instead of each leading
         // in turn on a stream that fails.
-        queueMicrotask(() => this.#endIfIdle())
+        queueMicrotask(() => this.endIfIdle())
       },
     }, {hub: this.hub, app: this.app, channels: local.channels})
   }
 
-  #onWant(message: TabMessage & {type: 'want'}): void {
-    let tab = this.#tabs.get(message.from)
-    let changed = true
-    if (tab === undefined) {
-      if (this.#tabs.size >= this.config.maxTabs) {
-        this.config.counters.refused++
-        return
-      }
-      tab = {channels: message.channels}
-      this.#tabs.set(message.from, tab)
-      this.#watch(message.from, tab)
-    } else {
-      changed = !sameList(tab.channels, message.channels)
-      tab.channels = message.channels
-    }
-    if (changed) this.#updateRelay()
-    if (!changed && !message.waiting) return
-    // A tab whose channels the open relay already covers needs only to hear so.
-    const relay = this.#relay
-    if (this.#nextRelay === null && relay !== null && message.channels.every(c => relay.channels.has(c))) {
-      this.#post({type: 'state', from: this.config.id, open: true, channels: [...relay.channels]})
-    }
-  }
-
-  /**
-   * Every tab holds a lock of its own while it takes part; asking for it
-   * returns when that tab has left or died, which tabs do without a word.
-   */
-  #watch(id: string, tab: Tab): void {
-    this.#locks.request(tabLockName(this.key, id), {mode: 'exclusive', signal: this.#abort.signal}, () => {
-      if (!this.#ended && this.#tabs.get(id) === tab) {
-        debug(this.app, 'tab', shortId(id), 'gone')
-        this.#forget(id)
-      }
-      return Promise.resolve()
-    }).catch(() => {
-      // Aborted: this tab no longer leads.
-    })
-  }
-
-  #forget(id: string): void {
-    if (this.#tabs.delete(id)) this.#updateRelay()
-  }
-
-  /** The channels the other tabs need, tab by tab in the order they came, within the bound. */
-  #wanted(): Set<string> {
-    const channels = new Set<string>()
-    for (const tab of this.#tabs.values()) {
-      const added = tab.channels.filter(c => !channels.has(c))
-      if (channels.size + added.length > this.config.maxChannels) {
-        this.config.counters.refused++
-        continue
-      }
-      for (const c of added) channels.add(c)
-    }
-    return channels
-  }
-
-  /**
-   * Keeps one share of this tab's stream for all the other tabs, with the
-   * union of their channels. A changed union takes a new share; the old one
-   * keeps relaying until the new one opens, so nothing is relayed twice.
-   */
-  #updateRelay(): void {
-    const wanted = this.#wanted()
-    const current = this.#nextRelay ?? this.#relay
-    if (current !== null && sameSet(current.channels, wanted)) return
-    this.#nextRelay?.stream?.close()
-    this.#nextRelay = null
-    // Back to what the open relay carries (a tab came and went before the new one opened).
-    if (this.#relay !== null && sameSet(this.#relay.channels, wanted)) return
-    if (wanted.size === 0) {
-      this.#relay?.stream?.close()
-      this.#relay = null
-      return
-    }
-    const relay: Relay = {channels: wanted, stream: null}
-    this.#nextRelay = relay
-    relay.stream = this.direct.open('', {
-      onopen: () => {
-        if (relay !== this.#nextRelay) return
-        this.#relay?.stream?.close()
-        this.#relay = relay
-        this.#nextRelay = null
-        this.#post({type: 'state', from: this.config.id, open: true, channels: [...relay.channels]})
-      },
-      onmessage: data => {
-        if (relay !== this.#relay) return
-        this.config.counters.relayed++
-        this.#post({type: 'message', from: this.config.id, data})
-      },
-      onerror: () => {
-        if (relay === this.#nextRelay) this.#nextRelay = null
-        else if (relay === this.#relay) this.#relay = null
-        else return
-        if (this.#relay !== null || this.#nextRelay !== null) return
-        // The followers' subscriptions fail and come back on their hub clients'
-        // back-off; until they announce again, this tab does not reopen for them.
-        for (const tab of this.#tabs.values()) tab.channels = []
-        this.#post({type: 'state', from: this.config.id, open: false, channels: []})
-      },
-    }, {hub: this.hub, app: this.app, channels: [...wanted].sort()})
-  }
-
-  // ---- both ----
-
-  #receive(data: unknown): void {
-    if (this.#ended) return
-    let message: TabMessage
-    try {
-      message = decodeTabMessage(data)
-    } catch (err) {
-      this.config.counters.malformed++
-      debug('dropped a tab message:', (err as Error).message)
-      return
-    }
-    if (message.from === this.config.id) return
-    if (this.leading) {
-      if (message.type === 'want') this.#onWant(message)
-      else if (message.type === 'leave') this.#forget(message.from)
-      // Another tab's state or messages: not ours to act on while we hold the lock.
-      return
-    }
-    switch (message.type) {
-      case 'state':
-        this.#onState(message)
-        break
-      case 'message':
-        if (message.from !== this.#leader) return
-        for (const local of [...this.#locals]) {
-          if (local.opened && this.#locals.has(local)) local.handlers.onmessage(message.data)
-        }
-        break
-      case 'leave':
-        // The leader resigned: the next in the queue takes over, as if it had died.
-        if (message.from === this.#leader) this.#adrift(null)
-        break
-      case 'want':
-        break
-    }
-  }
-
   /** Stops taking part: with a goodbye when the tab is only done with this stream, without one when it dies. */
   #end(polite: boolean): void {
-    if (this.#ended) return
-    if (polite) this.#post({type: 'leave', from: this.config.id})
-    this.#ended = true
-    this.#abort.abort()
+    if (this.ended) return
+    if (polite) this.post({type: 'leave', from: this.config.id})
+    this.ended = true
+    this.abort.abort()
     this.#release?.()
     this.#release = null
     this.#releaseTabLock?.()
     this.#releaseTabLock = null
-    this.#nextRelay?.stream?.close()
-    this.#relay?.stream?.close()
-    this.#nextRelay = this.#relay = null
-    for (const local of this.#locals) local.direct?.close()
-    this.#locals.clear()
-    this.#tabs.clear()
+    this.#relay?.close()
+    this.#pending = null
+    for (const local of this.locals) local.direct?.close()
+    this.locals.clear()
     this.channel.onmessage = null
     this.channel.close()
     this.onEmpty()
   }
 }
 
-function tabLockName(key: string, id: string): string {
+/** @internal The lock a tab holds while it takes part, named after the group's and the tab's id. */
+export function tabLockName(key: string, id: string): string {
   return `${key}\n${id}`
 }
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((c, i) => c === b[i])
-}
-
-function sameSet(a: Set<string>, b: Set<string>): boolean {
-  return a.size === b.size && [...a].every(c => b.has(c))
-}
-
