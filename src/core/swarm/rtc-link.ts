@@ -147,7 +147,7 @@ export class RtcLink extends Emitter<RtcLinkEvents> {
       return
     }
     this.#offering = true
-    void this.#offer()
+    void this.#describe('offer')
   }
 
   /** Closes the data channel and the connection. With an error, `error` comes before `close`. */
@@ -177,15 +177,16 @@ export class RtcLink extends Emitter<RtcLinkEvents> {
     this.removeAllListeners()
   }
 
-  async #offer(): Promise<void> {
+  /** Makes our offer or answer, sets it and sends it. */
+  async #describe(type: 'offer' | 'answer'): Promise<void> {
     try {
-      const offer = await this.pc.createOffer()
+      const description = await (type === 'offer' ? this.pc.createOffer() : this.pc.createAnswer())
       if (this.#destroyed) return
-      await this.pc.setLocalDescription(offer)
+      await this.pc.setLocalDescription(description)
       if (this.#destroyed) return
-      this.emit('signal', {type: 'offer', sdp: this.pc.localDescription?.sdp ?? offer.sdp})
+      this.emit('signal', {type, sdp: this.pc.localDescription?.sdp ?? description.sdp})
     } catch (err) {
-      this.#fail('could not make an offer', err)
+      this.#fail(type === 'offer' ? 'could not make an offer' : 'could not answer', err)
     }
   }
 
@@ -200,20 +201,8 @@ export class RtcLink extends Emitter<RtcLinkEvents> {
       if (this.#destroyed) return
       this.#remoteSet = true
       for (const c of this.#pending.splice(0)) this.#addCandidate(c)
-      if (type === 'offer') await this.#answer()
+      if (type === 'offer') await this.#describe('answer')
     })
-  }
-
-  async #answer(): Promise<void> {
-    try {
-      const answer = await this.pc.createAnswer()
-      if (this.#destroyed) return
-      await this.pc.setLocalDescription(answer)
-      if (this.#destroyed) return
-      this.emit('signal', {type: 'answer', sdp: this.pc.localDescription?.sdp ?? answer.sdp})
-    } catch (err) {
-      this.#fail('could not answer', err)
-    }
   }
 
   #addCandidate(candidate: unknown): void {
