@@ -9,7 +9,8 @@ import {Swarm, loaders, MAX_HELD_SEALED} from '../../src/core/swarm/swarm.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {BanList} from '../../src/core/swarm/bans.js'
 import {ConnectionPool} from '../../src/core/swarm/rooms.js'
-import {encodeAnnounce} from '../../src/core/swarm/messages.js'
+import {ROOMS_PROTOCOL, RoomMessageType, decodeRoomMessage, encodeAnnounce} from '../../src/core/swarm/messages.js'
+import type {PeerConnection} from '../../src/core/swarm/peer-connection.js'
 import {RoomCipher} from '../../src/core/crypto/room-cipher.js'
 import {VirtualClock} from '../../src/core/gossip/simulation.js'
 import {Emitter} from '../../src/core/emitter.js'
@@ -33,7 +34,7 @@ class RecordingHub extends Emitter<HubClientEvents> {
   }
 }
 
-/** Counts the swarm's loads; `hold()` makes the cipher's wait until `release()`. */
+/** Counts the swarm's loads; `hold()` makes them wait until `release()`. */
 function countLoads() {
   const original = {...loaders}
   const counts = {cipher: 0, links: 0}
@@ -45,7 +46,7 @@ function countLoads() {
   }
   loaders.links = () => {
     counts.links++
-    return original.links()
+    return gate.then(original.links)
   }
   return {
     counts,
@@ -163,4 +164,79 @@ test('the swarm\'s bundle leaves the cipher and room links to chunks it imports 
   assert.ok(inputs.has('src/core/swarm/rooms.ts'), 'the pool is loaded up front')
   assert.ok(!inputs.has('src/core/crypto/room-cipher.ts'), 'the cipher is not')
   assert.ok(!inputs.has('src/core/swarm/room-links.ts'), 'room links are not')
+})
+
+/** Another room's open connection to `publicKey`, as the pool sees it; records what is sent on its rooms channel. */
+class OtherRoomsLink extends Emitter<{close: () => void, update: () => void, reconnect: () => void}> {
+  state = 'connected'
+  destroyed = false
+  readonly sent: Uint8Array[] = []
+  constructor(readonly publicKey: string) {
+    super()
+  }
+  channel(name: string) {
+    assert.equal(name, ROOMS_PROTOCOL)
+    return {closed: false, send: (bytes: Uint8Array) => { this.sent.push(bytes) }}
+  }
+}
+
+/** A swarm whose pool holds another room's connection to a remote key, and that remote's announcement, until room links are asked for. */
+async function announcedOverSharedLink(loads: ReturnType<typeof countLoads>) {
+  const hub = new RecordingHub()
+  const pool = new ConnectionPool()
+  const {swarm} = swarmOn(hub, {pool})
+  const link = new OtherRoomsLink('c'.repeat(64))
+  pool.add(link as unknown as PeerConnection, swarm.publicKey, 'ff'.repeat(32))
+  // Announced until the swarm knows its room's tag (a SHA-256 away) and finds the connection; an
+  // announcement before that is dialled as usual, so each comes under a hub id of its own.
+  let n = 0
+  let remoteId = ''
+  await until(() => {
+    remoteId = (++n).toString(16).padStart(20, '0')
+    hub.deliver(encodeAnnounce(remoteId, 1, link.publicKey))
+    return loads.counts.links > 0
+  }, 'room links asked for')
+  return {swarm, link, remoteId, dialled: swarm.stats.connectionsCreated}
+}
+
+/** Lets the swarm's pending load finish: the module is in once our own import of it is. */
+const loaded = async () => {
+  await import('../../src/core/swarm/room-links.js')
+  await settle()
+}
+
+test('an announcement that finds another room\'s connection waits for room links, then joins over it', async () => {
+  const loads = countLoads()
+  loads.hold()
+  const {swarm, link, remoteId, dialled} = await announcedOverSharedLink(loads)
+  try {
+    assert.deepEqual(link.sent, [], 'nothing sent before room links are in')
+    assert.equal(swarm.connections.find(c => c.id === remoteId), undefined)
+    loads.release()
+    await loaded()
+    assert.equal(link.sent.length, 1)
+    assert.deepEqual({...decodeRoomMessage(link.sent[0]), tag: undefined}, {type: RoomMessageType.JOIN, id: swarm.id, tag: undefined})
+    const peer = swarm.connections.find(c => c.id === remoteId)
+    assert.ok(peer && 'link' in peer && peer.link === (link as unknown), 'met over the other room\'s connection')
+    assert.equal(swarm.stats.connectionsCreated, dialled, 'no connection of its own')
+    assert.deepEqual(loads.counts, {cipher: 0, links: 1})
+  } finally {
+    swarm.destroy()
+    loads.restore()
+  }
+})
+
+test('a swarm that leaves while room links load neither joins over the shared connection nor dials', async () => {
+  const loads = countLoads()
+  loads.hold()
+  const {swarm, link, dialled} = await announcedOverSharedLink(loads)
+  try {
+    swarm.destroy()
+    loads.release()
+    await loaded()
+    assert.deepEqual(link.sent, [])
+    assert.equal(swarm.stats.connectionsCreated, dialled)
+  } finally {
+    loads.restore()
+  }
 })

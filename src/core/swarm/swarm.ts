@@ -555,7 +555,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#linksLoaded) return this.#linksLoaded.join(remoteId, key)
     const tag = this.#tag
     if (!tag || key === undefined || key === this.publicKey || !this.#pool!.find(this.publicKey, key, tag)) return false
-    void this.#roomLinks().then(links => links.join(remoteId, key), () => false).then(joined => {
+    // A swarm left meanwhile neither joins nor dials.
+    void this.#roomLinks().then(links => !this.#destroyed && links.join(remoteId, key), () => false).then(joined => {
       if (!joined && !this.#destroyed) this.#dial(remoteId, key)
     })
     return true
