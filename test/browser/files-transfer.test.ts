@@ -189,8 +189,7 @@ describe('file transfer between browsers (real WebRTC, real IndexedDB)', functio
       const channel = link.channel(FILES_PROTOCOL, {onmessage() {}})
       channel.send(encodeChunk(id, 0, data.subarray(0, MIN_CHUNK_SIZE)))
       channel.send(encodeChunk(id, 1, new Uint8Array(MIN_CHUNK_SIZE)))
-      const session = () => [...victim.share['attached'].peers().entries()].find(([key]) => key === pusher.publicKey)?.[1]
-      await untilPolled(() => (session()?.stats.unsolicited ?? 0) >= 2, 'the pushed chunks')
+      await untilPolled(() => (victim.share.peerStats(pusher.publicKey)?.unsolicited ?? 0) >= 2, 'the pushed chunks')
       expect(victim.share.file(id)!.have).to.equal(0)
       await victim.share.download(id)
       expect(sameBytes(await bytesOf(victim, id), data)).to.equal(true)

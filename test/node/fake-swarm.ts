@@ -9,9 +9,17 @@ import type {ProtocolPeer, ProtocolSwarm} from '../../src/core/swarm/protocol-ho
 /** One end of a connection: a real mux, named by the remote's key. */
 export class FakePeer implements ProtocolPeer {
   destroyed: P2PError | undefined | null = null
+  /** Sees each message this end receives, by channel name, before the protocol does: for tests that watch the traffic. */
+  onreceive: ((channel: string, bytes: Uint8Array) => void) | null = null
   constructor(readonly publicKey: string, readonly mux: Mux, private readonly onDestroy: (peer: FakePeer) => void) {}
   channel(name: string, handlers: ChannelHandlers): Channel {
-    return this.mux.channel(name, handlers)
+    return this.mux.channel(name, {
+      onmessage: bytes => {
+        this.onreceive?.(name, bytes)
+        handlers.onmessage(bytes)
+      },
+      onclose: () => handlers.onclose?.(),
+    })
   }
   destroy(err?: P2PError): void {
     if (this.destroyed !== null) return

@@ -45,6 +45,18 @@ function link(a: Node, b: Node, options?: MemoryTransportOptions): {atA: FakePee
   return connect(a.swarm, a.key, b.swarm, b.key, options)
 }
 
+/** Every chunk index `peer` receives a request for (REQUEST or REQUEST_BATCH), in order, from now on. */
+function requestsTo(peer: FakePeer): number[] {
+  const asked: number[] = []
+  peer.onreceive = (channel, bytes) => {
+    if (channel !== FILES_PROTOCOL) return
+    const message = decodeFileMessage(bytes)
+    if (message.type === FileMessageType.REQUEST_BATCH) asked.push(...message.indexes)
+    if (message.type === FileMessageType.REQUEST) asked.push(message.index)
+  }
+  return asked
+}
+
 /** The info of `id` once `check` holds, waiting on the share's events. */
 function whenFile(share: FileShare, id: string, check: (info: FileInfo) => boolean = () => true, what = 'file'): Promise<FileInfo> {
   const now = share.file(id)
@@ -316,19 +328,11 @@ describe('file share', () => {
     const b2 = node('B', {db})
     await b2.share.ready
     assert.equal(b2.share.file(id)!.have, 8)
-    const asked: number[] = []
-    link(a, b2)
-    const session = [...a.share['sessions'].values()].find(s => !s.destroyed)!
-    const before = session.stats.chunksServed
-    const handle = session['handle'].bind(session) as (m: unknown) => void
-    session['handle'] = (message: {type: number, indexes?: number[], index?: number}) => {
-      if (message.type === FileMessageType.REQUEST_BATCH) asked.push(...message.indexes!)
-      if (message.type === FileMessageType.REQUEST) asked.push(message.index!)
-      return handle(message)
-    }
+    const asked = requestsTo(link(a, b2).atA)
+    const before = a.share.peerStats('B')!.chunksServed
     open()
     await within(new Promise<void>(resolve => b2.share.on('complete', () => resolve())), 20_000, 'resumed download')
-    assert.equal(session.stats.chunksServed - before, 24, 'only the missing chunks were fetched')
+    assert.equal(a.share.peerStats('B')!.chunksServed - before, 24, 'only the missing chunks were fetched')
     assert.deepEqual(asked.filter(i => stored.get(i)), [], 'no stored chunk asked for again')
     assert.deepEqual(await contents(b2.share, id), data)
   })
@@ -444,20 +448,13 @@ describe('file share', () => {
   test('sequential mode fetches in order from a single peer', async () => {
     const a = node('A')
     const b = node('B')
-    link(a, b, {bytesPerTick: 32 * 1024})
+    const {atA} = link(a, b, {bytesPerTick: 32 * 1024})
     const data = bytesOf(24 * MIN_CHUNK_SIZE, 23)
     const {id} = await a.share.add(data, {name: 'movie.webm', type: 'video/webm', chunkSize: MIN_CHUNK_SIZE})
     await whenFile(b.share, id)
     const prefixes: boolean[] = []
     b.share.on('progress', () => prefixes.push(true))
-    const seen: number[] = []
-    const session = [...a.share['sessions'].values()][0]
-    const original = session["handle"].bind(session) as (m: unknown) => void
-    session['handle'] = (message: {type: number, indexes?: number[], index?: number}) => {
-      if (message.type === FileMessageType.REQUEST_BATCH) seen.push(...message.indexes!)
-      if (message.type === FileMessageType.REQUEST) seen.push(message.index!)
-      return original(message)
-    }
+    const seen = requestsTo(atA)
     const done = await b.share.download(id, {sequential: true})
     assert.equal(done.sequential, true)
     assert.deepEqual(seen, [...Array(24).keys()], 'requested in order')

@@ -97,27 +97,27 @@ export class Download extends Emitter<DownloadEvents> {
   /** Verified bytes received through this download (not counting what the store already had). */
   downloaded = 0
 
-  private readonly store: ChunkStore
-  private readonly have: Bitfield
-  private readonly count: number
-  private readonly sources = new Map<string, Source>()
+  readonly #store: ChunkStore
+  readonly #have: Bitfield
+  readonly #count: number
+  readonly #sources = new Map<string, Source>()
   /** Connected peers holding each chunk. */
-  private readonly availability: Uint16Array
+  readonly #availability: Uint16Array
   /** Of those, peers that do not have the whole file (downloaders like us). */
-  private readonly partial: Uint16Array
+  readonly #partial: Uint16Array
   /** Requests outstanding for each chunk (above one only in the endgame). */
-  private readonly requests: Uint8Array
+  readonly #requests: Uint8Array
   /** Chunks received and being verified or written: not asked for again meanwhile. */
-  private readonly storing = new Set<number>()
-  private readonly requestTimeout: number
-  private readonly maxRequests: number
-  private readonly clock: Clock
+  readonly #storing = new Set<number>()
+  readonly #requestTimeout: number
+  readonly #maxRequests: number
+  readonly #clock: Clock
   /** Lowest index that may be missing: where a sequential scan starts. */
-  private cursor = 0
-  private haveBytes: number
-  private readonly samples: Array<[number, number]> = []
-  private running = false
-  private _done = false
+  #cursor = 0
+  #haveBytes: number
+  readonly #samples: Array<[number, number]> = []
+  #running = false
+  #done = false
 
   constructor(options: DownloadOptions) {
     super()
@@ -128,63 +128,63 @@ export class Download extends Emitter<DownloadEvents> {
     checkInteger('maxRequests', maxRequests, 1)
     this.id = id
     this.manifest = manifest
-    this.store = store
-    this.have = have
-    this.count = manifest.hashes.length
+    this.#store = store
+    this.#have = have
+    this.#count = manifest.hashes.length
     this.sequential = sequential
-    this.requestTimeout = requestTimeout
-    this.maxRequests = maxRequests
-    this.clock = clock
-    this.availability = new Uint16Array(this.count)
-    this.partial = new Uint16Array(this.count)
-    this.requests = new Uint8Array(this.count)
-    this.haveBytes = 0
-    for (let i = 0; i < this.count; i++) if (have.get(i)) this.haveBytes += chunkRange(manifest, i).length
-    this._done = have.isComplete()
+    this.#requestTimeout = requestTimeout
+    this.#maxRequests = maxRequests
+    this.#clock = clock
+    this.#availability = new Uint16Array(this.#count)
+    this.#partial = new Uint16Array(this.#count)
+    this.#requests = new Uint8Array(this.#count)
+    this.#haveBytes = 0
+    for (let i = 0; i < this.#count; i++) if (have.get(i)) this.#haveBytes += chunkRange(manifest, i).length
+    this.#done = have.isComplete()
   }
 
   get done(): boolean {
-    return this._done
+    return this.#done
   }
 
   /** Chunks verified and stored. */
   get haveCount(): number {
-    return this.have.count()
+    return this.#have.count()
   }
 
   /** Bytes verified and stored. */
   get bytes(): number {
-    return this.haveBytes
+    return this.#haveBytes
   }
 
   /** Bytes per second over the last few seconds; 0 when nothing arrived lately. */
   get speed(): number {
-    this.trimSamples()
-    if (this.samples.length < 2) return 0
-    const [t0, b0] = this.samples[0]
-    const [t1, b1] = this.samples[this.samples.length - 1]
-    const span = Math.max(this.clock.now() - t0, t1 - t0)
+    this.#trimSamples()
+    if (this.#samples.length < 2) return 0
+    const [t0, b0] = this.#samples[0]
+    const [t1, b1] = this.#samples[this.#samples.length - 1]
+    const span = Math.max(this.#clock.now() - t0, t1 - t0)
     return span >= 200 ? (b1 - b0) * 1000 / span : 0
   }
 
   /** Peers this download is fetching from right now. */
   get activeSources(): number {
     let n = 0
-    for (const s of this.sources.values()) if (s.inflight.size > 0) n++
+    for (const s of this.#sources.values()) if (s.inflight.size > 0) n++
     return n
   }
 
   /** Starts (or restarts after a pause) asking for chunks. */
   start(): void {
-    if (this._done) return
-    this.running = true
-    this.fillAll()
+    if (this.#done) return
+    this.#running = true
+    this.#fillAll()
   }
 
   /** Stops asking; requests in flight are cancelled, stored chunks stay. */
   stop(): void {
-    this.running = false
-    for (const source of this.sources.values()) this.cancelAll(source)
+    this.#running = false
+    for (const source of this.#sources.values()) this.#cancelAll(source)
   }
 
   /**
@@ -192,251 +192,251 @@ export class Download extends Emitter<DownloadEvents> {
    * withdrew it). `index` set: only that chunk was added.
    */
   update(key: string, session: FilePeer, bitfield: Bitfield | undefined, index?: number): void {
-    let source = this.sources.get(key)
+    let source = this.#sources.get(key)
     if (source && source.session !== session) {
       this.removeSource(key)
       source = undefined
     }
-    if (!bitfield || bitfield.length !== this.count) {
+    if (!bitfield || bitfield.length !== this.#count) {
       // A bit count that is not the manifest's is a lie about this file; the peer is useless for it.
       if (source) this.removeSource(key)
       return
     }
     if (!source) {
       source = {
-        key, session, bitfield: new Bitfield(this.count), inflight: new Map(), window: INITIAL_WINDOW, rate: 0,
-        lastProgress: this.clock.now(), snubbed: false, refused: new Set(), elsewhere: new Map(),
+        key, session, bitfield: new Bitfield(this.#count), inflight: new Map(), window: INITIAL_WINDOW, rate: 0,
+        lastProgress: this.#clock.now(), snubbed: false, refused: new Set(), elsewhere: new Map(),
       }
-      this.sources.set(key, source)
+      this.#sources.set(key, source)
     }
     if (index !== undefined) {
       if (!source.bitfield.get(index)) {
         const wasPartial = !source.bitfield.isComplete()
         source.bitfield.set(index)
-        this.availability[index]++
+        this.#availability[index]++
         if (wasPartial) {
-          this.partial[index]++
+          this.#partial[index]++
           // It just became a seeder: its chunks no longer count as a downloader's.
-          if (source.bitfield.isComplete()) this.tally(source, -1)
+          if (source.bitfield.isComplete()) this.#tally(source, -1)
         }
       }
       source.refused.delete(index)
     } else {
-      if (!source.bitfield.isComplete()) this.tally(source, -1)
+      if (!source.bitfield.isComplete()) this.#tally(source, -1)
       // Byte by byte, bits only where a byte changed: a peer repeating its HAVE costs little.
       const was = source.bitfield.toBytes()
       const is = bitfield.toBytes()
       for (let b = 0; b < is.length; b++) {
         if (was[b] === is[b]) continue
-        for (let i = b * 8; i < Math.min(b * 8 + 8, this.count); i++) {
+        for (let i = b * 8; i < Math.min(b * 8 + 8, this.#count); i++) {
           const now = bitfield.get(i)
           if (source.bitfield.get(i) === now) continue
-          this.availability[i] += now ? 1 : -1
+          this.#availability[i] += now ? 1 : -1
           source.bitfield.set(i, now)
         }
       }
-      if (!source.bitfield.isComplete()) this.tally(source, 1)
+      if (!source.bitfield.isComplete()) this.#tally(source, 1)
       source.refused.clear()
     }
-    this.fill(source)
+    this.#fill(source)
   }
 
   /** Adds (or takes back) a source's chunks in `partial`; callers do so only for downloaders, not seeders. */
-  private tally(source: Source, sign: 1 | -1): void {
+  #tally(source: Source, sign: 1 | -1): void {
     const bytes = source.bitfield.toBytes()
     for (let b = 0; b < bytes.length; b++) {
       if (bytes[b] === 0) continue
-      for (let i = b * 8; i < Math.min(b * 8 + 8, this.count); i++) if (source.bitfield.get(i)) this.partial[i] += sign
+      for (let i = b * 8; i < Math.min(b * 8 + 8, this.#count); i++) if (source.bitfield.get(i)) this.#partial[i] += sign
     }
   }
 
   /** A peer left: what it was fetching goes to the others. */
   removeSource(key: string): void {
-    const source = this.sources.get(key)
+    const source = this.#sources.get(key)
     if (!source) return
-    this.sources.delete(key)
-    if (!source.bitfield.isComplete()) this.tally(source, -1)
-    for (let i = 0; i < this.count; i++) if (source.bitfield.get(i)) this.availability[i]--
-    for (const index of source.inflight.keys()) this.requests[index]--
+    this.#sources.delete(key)
+    if (!source.bitfield.isComplete()) this.#tally(source, -1)
+    for (let i = 0; i < this.#count; i++) if (source.bitfield.get(i)) this.#availability[i]--
+    for (const index of source.inflight.keys()) this.#requests[index]--
     source.inflight.clear()
-    this.fillAll()
+    this.#fillAll()
   }
 
   /** A chunk this download asked `key` for. */
   async receive(key: string, index: number, bytes: Uint8Array): Promise<void> {
-    const source = this.sources.get(key)
+    const source = this.#sources.get(key)
     if (source?.inflight.delete(index)) {
-      this.requests[index]--
-      this.measure(source, bytes.length)
+      this.#requests[index]--
+      this.#measure(source, bytes.length)
     }
-    if (this._done || index >= this.count || this.have.get(index) || this.storing.has(index)) {
+    if (this.#done || index >= this.#count || this.#have.get(index) || this.#storing.has(index)) {
       this.wasted += bytes.length
-      if (source) this.fill(source)
+      if (source) this.#fill(source)
       return
     }
-    this.storing.add(index)
+    this.#storing.add(index)
     let stored: boolean
     try {
-      stored = await this.store.putChunk(this.id, index, bytes)
+      stored = await this.#store.putChunk(this.id, index, bytes)
     } catch (err) {
-      this.storing.delete(index)
+      this.#storing.delete(index)
       const error = toP2PError(err)
       if (error.code === 'ERR_HASH_MISMATCH') {
         this.wasted += bytes.length
         source?.refused.add(index)
         this.emit('blame', key, index)
-        this.fillAll()
+        this.#fillAll()
         return
       }
-      this.pause(error)
+      this.#pause(error)
       return
     }
-    this.storing.delete(index)
+    this.#storing.delete(index)
     if (stored) this.downloaded += bytes.length
-    this.gained(index)
-    this.fillAll()
+    this.#gained(index)
+    this.#fillAll()
   }
 
   /** The remote refused a request of ours. */
   refused(key: string, index: number, reason: RejectReason): void {
-    const source = this.sources.get(key)
+    const source = this.#sources.get(key)
     if (!source || !source.inflight.delete(index)) return
-    this.requests[index]--
+    this.#requests[index]--
     if (reason === RejectReason.TOO_MANY_REQUESTS) {
       // Its queue is full (other files, other peers of ours): ask for less.
       source.window = Math.max(MIN_WINDOW, Math.min(source.window, source.inflight.size))
     } else if (reason === RejectReason.ELSEWHERE) {
       // Another peer has it: ask there; if none of ours does (or after a while), ask again, and it is served.
-      source.elsewhere.set(index, this.clock.now())
+      source.elsewhere.set(index, this.#clock.now())
     } else {
       source.refused.add(index)
     }
-    this.fillAll()
+    this.#fillAll()
   }
 
   /** Called about once a second: snubs peers that stopped delivering. */
   tick(): void {
-    if (!this.running) return
-    const now = this.clock.now()
-    for (const source of this.sources.values()) {
-      if (source.inflight.size === 0 || now - source.lastProgress < this.requestTimeout) continue
-      this.cancelAll(source)
+    if (!this.#running) return
+    const now = this.#clock.now()
+    for (const source of this.#sources.values()) {
+      if (source.inflight.size === 0 || now - source.lastProgress < this.#requestTimeout) continue
+      this.#cancelAll(source)
       source.snubbed = true
       source.window = 1
       source.lastProgress = now
     }
-    this.fillAll()
+    this.#fillAll()
   }
 
-  private pause(err: P2PError): void {
+  #pause(err: P2PError): void {
     this.stop()
     this.emit('pause', err)
   }
 
-  private gained(index: number): void {
-    if (this.have.get(index)) return
-    this.have.set(index)
+  #gained(index: number): void {
+    if (this.#have.get(index)) return
+    this.#have.set(index)
     const {length} = chunkRange(this.manifest, index)
-    this.haveBytes += length
-    this.samples.push([this.clock.now(), this.haveBytes])
+    this.#haveBytes += length
+    this.#samples.push([this.#clock.now(), this.#haveBytes])
     // Copies still coming from others (endgame) are no longer wanted.
-    for (const source of this.sources.values()) {
+    for (const source of this.#sources.values()) {
       if (!source.inflight.delete(index)) continue
-      this.requests[index]--
+      this.#requests[index]--
       if (!source.session.destroyed) source.session.cancel(this.id, index)
     }
     this.emit('chunk', index, length)
-    if (this.have.isComplete() && !this._done) {
-      this._done = true
+    if (this.#have.isComplete() && !this.#done) {
+      this.#done = true
       this.stop()
       this.emit('complete')
     }
   }
 
-  private trimSamples(): void {
-    const from = this.clock.now() - SPEED_SPAN
-    while (this.samples.length > 2 && this.samples[1][0] < from) this.samples.shift()
-    if (this.samples.length > 0 && this.samples[this.samples.length - 1][0] < from) this.samples.length = 0
+  #trimSamples(): void {
+    const from = this.#clock.now() - SPEED_SPAN
+    while (this.#samples.length > 2 && this.#samples[1][0] < from) this.#samples.shift()
+    if (this.#samples.length > 0 && this.#samples[this.#samples.length - 1][0] < from) this.#samples.length = 0
   }
 
-  private measure(source: Source, length: number): void {
-    const now = this.clock.now()
+  #measure(source: Source, length: number): void {
+    const now = this.#clock.now()
     const elapsed = Math.max(1, now - source.lastProgress)
     const sample = length * 1000 / elapsed
     source.rate = source.rate === 0 ? sample : source.rate * (1 - RATE_ALPHA) + sample * RATE_ALPHA
     source.lastProgress = now
     source.snubbed = false
     const chunk = this.manifest.chunkSize
-    source.window = Math.min(MAX_WINDOW, this.maxRequests, Math.max(MIN_WINDOW, Math.ceil(source.rate * PIPELINE_SECONDS / chunk) + 1))
+    source.window = Math.min(MAX_WINDOW, this.#maxRequests, Math.max(MIN_WINDOW, Math.ceil(source.rate * PIPELINE_SECONDS / chunk) + 1))
   }
 
-  private cancelAll(source: Source): void {
+  #cancelAll(source: Source): void {
     for (const index of source.inflight.keys()) {
-      this.requests[index]--
+      this.#requests[index]--
       if (!source.session.destroyed) source.session.cancel(this.id, index)
     }
     source.inflight.clear()
   }
 
-  private fillAll(): void {
-    if (!this.running) return
+  #fillAll(): void {
+    if (!this.#running) return
     // The fastest peers choose first, so the rarest chunks go to those who send them soonest.
-    const order = [...this.sources.values()].sort((a, b) => b.rate - a.rate)
-    for (const source of order) this.fill(source)
+    const order = [...this.#sources.values()].sort((a, b) => b.rate - a.rate)
+    for (const source of order) this.#fill(source)
   }
 
-  private fill(source: Source): void {
-    if (!this.running || this._done || source.session.destroyed) return
+  #fill(source: Source): void {
+    if (!this.#running || this.#done || source.session.destroyed) return
     const wanted = source.window - source.inflight.size
     // The server holds maxRequests of ours across all files: stay under it.
-    const room = Math.min(wanted, this.maxRequests - source.session.pending)
+    const room = Math.min(wanted, this.#maxRequests - source.session.pending)
     if (room <= 0) return
     if (source.inflight.size > 0 && room < Math.max(1, source.window >> 2)) return
-    let picked = this.pick(source, room)
-    if (picked.length < room) picked = picked.concat(this.pickEndgame(source, room - picked.length))
+    let picked = this.#pick(source, room)
+    if (picked.length < room) picked = picked.concat(this.#pickEndgame(source, room - picked.length))
     if (picked.length === 0) return
-    const now = this.clock.now()
+    const now = this.#clock.now()
     if (source.inflight.size === 0) source.lastProgress = now
     for (const index of picked) {
       source.inflight.set(index, now)
-      this.requests[index]++
+      this.#requests[index]++
     }
     source.session.request(this.id, picked)
   }
 
-  private usable(source: Source, index: number): boolean {
-    if (this.have.get(index) || this.storing.has(index) || !source.bitfield.get(index) || source.refused.has(index)) return false
+  #usable(source: Source, index: number): boolean {
+    if (this.#have.get(index) || this.#storing.has(index) || !source.bitfield.get(index) || source.refused.has(index)) return false
     if (source.elsewhere.size === 0) return true
     const since = source.elsewhere.get(index)
     if (since === undefined) return true
     // Held back while another source has it, for a while at most.
-    if (this.availability[index] > 1 && this.clock.now() - since < ELSEWHERE_HOLD) return false
+    if (this.#availability[index] > 1 && this.#clock.now() - since < ELSEWHERE_HOLD) return false
     source.elsewhere.delete(index)
     return true
   }
 
   /** Up to `n` chunks nobody is fetching that `source` has: rarest first, or in order. */
-  private pick(source: Source, n: number): number[] {
+  #pick(source: Source, n: number): number[] {
     if (this.sequential) {
-      while (this.cursor < this.count && this.have.get(this.cursor)) this.cursor++
+      while (this.#cursor < this.#count && this.#have.get(this.#cursor)) this.#cursor++
       const out: number[] = []
-      for (let i = this.cursor; i < this.count && out.length < n; i++) {
-        if (this.requests[i] === 0 && this.usable(source, i)) out.push(i)
+      for (let i = this.#cursor; i < this.#count && out.length < n; i++) {
+        if (this.#requests[i] === 0 && this.#usable(source, i)) out.push(i)
       }
       return out
     }
     // Buckets by availability; a random start breaks ties. One pass, stopped early once
     // enough chunks only this peer has are found (nothing can be rarer).
     const buckets: number[][] = []
-    const start = Math.floor(this.clock.random() * this.count)
+    const start = Math.floor(this.#clock.random() * this.#count)
     // A seeder is asked only for what no downloader has: the rest comes from the
     // downloaders, so the seeder's upload goes to chunks nobody else can give
     // (what keeps a file cheap to share with many). Endgame copies may still go to it.
     const seeder = source.bitfield.isComplete()
-    for (let k = 0; k < this.count; k++) {
-      const i = (start + k) % this.count
-      if (this.requests[i] !== 0 || !this.usable(source, i) || (seeder && this.partial[i] > 0)) continue
-      const a = Math.min(this.availability[i], 32)
+    for (let k = 0; k < this.#count; k++) {
+      const i = (start + k) % this.#count
+      if (this.#requests[i] !== 0 || !this.#usable(source, i) || (seeder && this.#partial[i] > 0)) continue
+      const a = Math.min(this.#availability[i], 32)
       ;(buckets[a] ??= []).push(i)
       if (a <= 1 && buckets[a].length >= n) break
     }
@@ -452,15 +452,15 @@ export class Download extends Emitter<DownloadEvents> {
   }
 
   /** Chunks already on their way from others, asked again once nothing else is left. */
-  private pickEndgame(source: Source, n: number): number[] {
+  #pickEndgame(source: Source, n: number): number[] {
     // Only when every missing chunk is requested already: before that, new chunks are better work.
-    if (this.unrequested() > 0) return []
-    const now = this.clock.now()
+    if (this.#unrequested() > 0) return []
+    const now = this.#clock.now()
     const out: number[] = []
-    for (let i = 0; i < this.count && out.length < n; i++) {
-      const copies = this.requests[i]
-      if (copies === 0 || copies >= ENDGAME_COPIES || source.inflight.has(i) || !this.usable(source, i)) continue
-      if (this.late(i, now)) out.push(i)
+    for (let i = 0; i < this.#count && out.length < n; i++) {
+      const copies = this.#requests[i]
+      if (copies === 0 || copies >= ENDGAME_COPIES || source.inflight.has(i) || !this.#usable(source, i)) continue
+      if (this.#late(i, now)) out.push(i)
     }
     return out
   }
@@ -470,23 +470,23 @@ export class Download extends Emitter<DownloadEvents> {
    * takes at its recent rate. Copies of chunks that are merely queued would
    * double what the last peers upload, for nothing.
    */
-  private late(index: number, now: number): boolean {
-    for (const source of this.sources.values()) {
+  #late(index: number, now: number): boolean {
+    for (const source of this.#sources.values()) {
       const at = source.inflight.get(index)
       if (at === undefined) continue
-      const expected = source.rate > 0 ? 2000 * source.window * this.manifest.chunkSize / source.rate : this.requestTimeout / 4
+      const expected = source.rate > 0 ? 2000 * source.window * this.manifest.chunkSize / source.rate : this.#requestTimeout / 4
       if (now - at > Math.max(ENDGAME_MIN_AGE, expected)) return true
     }
     return false
   }
 
-  private unrequested(): number {
+  #unrequested(): number {
     let n = 0
-    for (let i = 0; i < this.count; i++) if (!this.have.get(i) && !this.storing.has(i) && this.requests[i] === 0 && this.available(i)) n++
+    for (let i = 0; i < this.#count; i++) if (!this.#have.get(i) && !this.#storing.has(i) && this.#requests[i] === 0 && this.#available(i)) n++
     return n
   }
 
-  private available(index: number): boolean {
-    return this.availability[index] > 0
+  #available(index: number): boolean {
+    return this.#availability[index] > 0
   }
 }

@@ -178,37 +178,37 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     chunksReceived: 0, bytesReceived: 0, rejectsReceived: 0, malformed: 0, unsolicited: 0,
   }
 
-  private readonly store: ChunkStore
-  private readonly channel: FileChannel
-  private readonly maxRequests: number
-  private readonly maxChunkBytes: number
-  private readonly uploads: UploadCounts
+  readonly #store: ChunkStore
+  readonly #channel: FileChannel
+  readonly #maxRequests: number
+  readonly #maxChunkBytes: number
+  readonly #uploads: UploadCounts
   /** The remote's requests in arrival order; a Map so CANCEL removes one in O(1). */
-  private readonly queue = new Map<string, Wanted>()
-  private serving = false
+  readonly #queue = new Map<string, Wanted>()
+  #serving = false
   /** Our requests still unanswered: only their answers are emitted. */
-  private readonly requested = new Set<string>()
-  private readonly manifestsRequested = new Set<string>()
-  private readonly remote = new Map<string, Bitfield>()
+  readonly #requested = new Set<string>()
+  readonly #manifestsRequested = new Set<string>()
+  readonly #remote = new Map<string, Bitfield>()
   /** Chunks we sent the remote elsewhere for: asked again, they are served. */
-  private readonly redirected = new Set<string>()
+  readonly #redirected = new Set<string>()
   /** Files we hold whole, as last read from the store: only a seeder holds chunks back (see next). */
-  private readonly whole = new Set<string>()
+  readonly #whole = new Set<string>()
   /** Files we sent a HAVE for on this session; HAVE_CHUNK means nothing before it. */
-  private readonly announced = new Set<string>()
+  readonly #announced = new Set<string>()
   #destroyed = false
 
   constructor({store, open, maxRequests = DEFAULT_MAX_REQUESTS, maxChunkBytes = MAX_CHUNK_SIZE, uploads = new UploadCounts()}: FilePeerOptions) {
     super()
     checkInteger('maxRequests', maxRequests, 1)
     checkInteger('maxChunkBytes', maxChunkBytes, 1)
-    this.store = store
-    this.maxRequests = maxRequests
-    this.maxChunkBytes = maxChunkBytes
-    this.uploads = uploads
+    this.#store = store
+    this.#maxRequests = maxRequests
+    this.#maxChunkBytes = maxChunkBytes
+    this.#uploads = uploads
     uploads.join(this)
-    this.channel = open({onmessage: this.onmessage, onclose: this.onclose})
-    void this.announceAll()
+    this.#channel = open({onmessage: this.#onmessage, onclose: this.#onclose})
+    void this.#announceAll()
   }
 
   /** True once the session ended; read-only. */
@@ -218,28 +218,28 @@ export class FilePeer extends Emitter<FilePeerEvents> {
 
   /** Requests from the remote waiting to be served. */
   get queued(): number {
-    return this.queue.size
+    return this.#queue.size
   }
 
   /** A copy of what the remote announced for `id`, or undefined if it announced nothing. */
   remoteHas(id: string): Bitfield | undefined {
-    return this.remote.get(id)?.clone()
+    return this.#remote.get(id)?.clone()
   }
 
   /** Whether the remote announced chunk `index` of `id`. */
   remoteHasChunk(id: string, index: number): boolean {
-    const field = this.remote.get(id)
+    const field = this.#remote.get(id)
     return !!field && index < field.length && field.get(index)
   }
 
   /** Whether the remote announced every chunk of `id`. */
   remoteHasAll(id: string): boolean {
-    return this.remote.get(id)?.isComplete() ?? false
+    return this.#remote.get(id)?.isComplete() ?? false
   }
 
   /** Our chunk requests not answered yet. */
   get pending(): number {
-    return this.requested.size
+    return this.#requested.size
   }
 
   /**
@@ -248,23 +248,23 @@ export class FilePeer extends Emitter<FilePeerEvents> {
    * more, so the caller keeps its window under that.
    */
   request(id: string, indexes: readonly number[]): void {
-    this.check()
-    const fresh = [...new Set(indexes)].filter(index => !this.requested.has(key(id, index)))
+    this.#check()
+    const fresh = [...new Set(indexes)].filter(index => !this.#requested.has(key(id, index)))
     for (let i = 0; i < fresh.length; i += MAX_BATCH_REQUESTS) {
       const batch = fresh.slice(i, i + MAX_BATCH_REQUESTS)
       // Encode before marking, so a bad id or index throws with nothing tracked.
       const bytes = batch.length === 1 ? encodeRequest(id, batch[0]) : encodeRequestBatch(id, batch)
-      for (const index of batch) this.requested.add(key(id, index))
-      this.send(bytes)
+      for (const index of batch) this.#requested.add(key(id, index))
+      this.#send(bytes)
     }
   }
 
   requestManifest(id: string): void {
-    this.check()
-    if (this.manifestsRequested.has(id)) return
+    this.#check()
+    if (this.#manifestsRequested.has(id)) return
     const bytes = encodeManifestRequest(id)
-    this.manifestsRequested.add(id)
-    this.send(bytes)
+    this.#manifestsRequested.add(id)
+    this.#send(bytes)
   }
 
   /**
@@ -272,9 +272,9 @@ export class FilePeer extends Emitter<FilePeerEvents> {
    * arrives it is counted as unsolicited and ignored.
    */
   cancel(id: string, index: number): void {
-    this.check()
-    if (!this.requested.delete(key(id, index))) return
-    this.send(encodeCancel(id, index))
+    this.#check()
+    if (!this.#requested.delete(key(id, index))) return
+    this.#send(encodeCancel(id, index))
   }
 
   /**
@@ -283,38 +283,38 @@ export class FilePeer extends Emitter<FilePeerEvents> {
    * bitfield of ours to set a bit in, so the whole bitfield goes instead.
    */
   async announce(id: string, index: number): Promise<void> {
-    this.check()
-    if (this.announced.has(id)) {
-      this.send(encodeHaveChunk(id, index))
+    this.#check()
+    if (this.#announced.has(id)) {
+      this.#send(encodeHaveChunk(id, index))
       return
     }
-    await this.sendHave(id)
+    await this.#sendHave(id)
   }
 
   /** Sends the whole bitfield of a file we hold (after adding it, or to correct an earlier one). */
   async announceFile(id: string): Promise<void> {
-    this.check()
-    await this.sendHave(id)
+    this.#check()
+    await this.#sendHave(id)
   }
 
   /** Tells the remote we hold nothing of `id` any more (it was removed here). */
   withdraw(id: string): void {
-    this.check()
+    this.#check()
     const bytes = encodeDontHave(id)
-    this.announced.delete(id)
-    this.send(bytes)
+    this.#announced.delete(id)
+    this.#send(bytes)
   }
 
   /** Ends the session; idempotent. An error is what the caller drops the peer for. */
   destroy(err?: P2PError): void {
     if (this.#destroyed) return
     this.#destroyed = true
-    this.uploads.leave(this)
-    this.queue.clear()
-    this.requested.clear()
-    this.manifestsRequested.clear()
+    this.#uploads.leave(this)
+    this.#queue.clear()
+    this.#requested.clear()
+    this.#manifestsRequested.clear()
     try {
-      this.channel.close()
+      this.#channel.close()
     } catch {
       // Already closed with its mux: nothing left to close.
     }
@@ -323,92 +323,92 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     this.removeAllListeners()
   }
 
-  private check(): void {
+  #check(): void {
     if (this.#destroyed) throw P2PError.DESTROYED('file session was closed')
   }
 
-  private send(bytes: Uint8Array | readonly Uint8Array[]): void {
+  #send(bytes: Uint8Array | readonly Uint8Array[]): void {
     this.stats.messagesOut++
-    this.channel.send(bytes)
+    this.#channel.send(bytes)
   }
 
-  private reject(id: string, index: number, reason: RejectReason): void {
+  #reject(id: string, index: number, reason: RejectReason): void {
     this.stats.rejectsSent++
-    this.send(encodeReject(id, index, reason))
+    this.#send(encodeReject(id, index, reason))
   }
 
-  private async announceAll(): Promise<void> {
+  async #announceAll(): Promise<void> {
     try {
-      for (const id of await this.store.files()) {
+      for (const id of await this.#store.files()) {
         if (this.#destroyed) return
-        await this.sendHave(id)
+        await this.#sendHave(id)
       }
     } catch (err) {
-      this.fail(err)
+      this.#fail(err)
     }
   }
 
-  private async sendHave(id: string): Promise<void> {
-    const bitfield = await this.store.bitfield(id)
+  async #sendHave(id: string): Promise<void> {
+    const bitfield = await this.#store.bitfield(id)
     if (this.#destroyed || !bitfield) return
-    this.announced.add(id)
-    this.send(encodeHave(id, bitfield))
+    this.#announced.add(id)
+    this.#send(encodeHave(id, bitfield))
   }
 
   /** A local failure (storage) ends the session without blaming the remote. */
-  private fail(err: unknown): void {
+  #fail(err: unknown): void {
     if (this.#destroyed) return
     this.destroy(toP2PError(err))
   }
 
-  private readonly onclose = (): void => {
+  readonly #onclose = (): void => {
     this.destroy()
   }
 
-  private readonly onmessage = (bytes: Uint8Array): void => {
+  readonly #onmessage = (bytes: Uint8Array): void => {
     if (this.#destroyed) return
     this.stats.messagesIn++
     let message: FileMessage
     try {
-      message = decodeFileMessage(bytes, this.maxChunkBytes)
+      message = decodeFileMessage(bytes, this.#maxChunkBytes)
     } catch (err) {
       this.stats.malformed++
       this.destroy(toP2PError(err, 'ERR_MALFORMED_MESSAGE'))
       return
     }
     try {
-      this.handle(message)
+      this.#handle(message)
     } catch (err) {
       // Our own bug or a listener's throw: never into the mux's receive path.
-      this.fail(err)
+      this.#fail(err)
     }
   }
 
-  private handle(message: FileMessage): void {
+  #handle(message: FileMessage): void {
     switch (message.type) {
       case FileMessageType.MANIFEST_REQUEST:
         // Queued with the chunks: a flood of requests for a 2 MiB manifest must wait for the channel too.
-        this.enqueue(message.id, MANIFEST_INDEX)
+        this.#enqueue(message.id, MANIFEST_INDEX)
         return
       case FileMessageType.REQUEST:
-        this.enqueue(message.id, message.index)
+        this.#enqueue(message.id, message.index)
         return
       case FileMessageType.REQUEST_BATCH:
-        for (const index of message.indexes) this.enqueue(message.id, index)
+        for (const index of message.indexes) this.#enqueue(message.id, index)
         return
       case FileMessageType.CANCEL:
-        this.queue.delete(key(message.id, message.index))
+        this.#queue.delete(key(message.id, message.index))
         return
       case FileMessageType.HAVE:
-        if (!this.remote.has(message.id) && this.remote.size >= MAX_HAVES_PER_PEER) {
+        if (!this.#remote.has(message.id) && this.#remote.size >= MAX_HAVES_PER_PEER) {
           this.stats.unsolicited++
           return
         }
-        this.remote.set(message.id, message.bitfield)
+        this.#remote.set(message.id, message.bitfield)
         this.emit('have', message.id)
         return
       case FileMessageType.HAVE_CHUNK: {
-        const field = this.remote.get(message.id)
+        const field = this.#remote.get(message.id)
         // Without a HAVE first the bit count is unknown; the sender sends one before any HAVE_CHUNK.
         if (!field) return
         if (message.index >= field.length) {
@@ -420,17 +420,17 @@ export class FilePeer extends Emitter<FilePeerEvents> {
         return
       }
       case FileMessageType.DONT_HAVE:
-        if (this.remote.delete(message.id)) this.emit('have', message.id)
+        if (this.#remote.delete(message.id)) this.emit('have', message.id)
         return
       case FileMessageType.MANIFEST:
-        if (!this.manifestsRequested.delete(message.id)) {
+        if (!this.#manifestsRequested.delete(message.id)) {
           this.stats.unsolicited++
           return
         }
         this.emit('manifest', message.id, message.manifest)
         return
       case FileMessageType.CHUNK:
-        if (!this.requested.delete(key(message.id, message.index))) {
+        if (!this.#requested.delete(key(message.id, message.index))) {
           this.stats.unsolicited++
           return
         }
@@ -440,8 +440,8 @@ export class FilePeer extends Emitter<FilePeerEvents> {
         return
       case FileMessageType.REJECT: {
         const asked = message.index === MANIFEST_INDEX
-          ? this.manifestsRequested.delete(message.id)
-          : this.requested.delete(key(message.id, message.index))
+          ? this.#manifestsRequested.delete(message.id)
+          : this.#requested.delete(key(message.id, message.index))
         if (!asked) {
           this.stats.unsolicited++
           return
@@ -452,16 +452,16 @@ export class FilePeer extends Emitter<FilePeerEvents> {
     }
   }
 
-  private enqueue(id: string, index: number): void {
+  #enqueue(id: string, index: number): void {
     const k = key(id, index)
     // Asked twice before we answered: one answer serves both.
-    if (this.queue.has(k)) return
-    if (this.queue.size >= this.maxRequests) {
-      this.reject(id, index, RejectReason.TOO_MANY_REQUESTS)
+    if (this.#queue.has(k)) return
+    if (this.#queue.size >= this.#maxRequests) {
+      this.#reject(id, index, RejectReason.TOO_MANY_REQUESTS)
       return
     }
-    this.queue.set(k, {id, index})
-    if (!this.serving) void this.serve()
+    this.#queue.set(k, {id, index})
+    if (!this.#serving) void this.#serve()
   }
 
   /**
@@ -469,57 +469,57 @@ export class FilePeer extends Emitter<FilePeerEvents> {
    * so a requester asking faster than the link drains never makes us buffer
    * more than the channel's high-water mark plus one chunk.
    */
-  private async serve(): Promise<void> {
-    this.serving = true
+  async #serve(): Promise<void> {
+    this.#serving = true
     try {
-      while (!this.#destroyed && this.queue.size > 0) {
-        const next = this.next()
+      while (!this.#destroyed && this.#queue.size > 0) {
+        const next = this.#next()
         if (typeof next === 'number') {
           // Everything waiting was just sent to others: give their announcements a moment.
           if (next === Infinity) return
-          await new Promise<void>(resolve => this.uploads.clock.setTimeout(resolve, next))
+          await new Promise<void>(resolve => this.#uploads.clock.setTimeout(resolve, next))
           continue
         }
         const [k, {id, index}] = next
         // A seeder's chunk already sent to someone who announced it: point the remote there, once per chunk.
-        if (index !== MANIFEST_INDEX && this.whole.has(id) && !this.redirected.has(k) && this.uploads.elsewhere(this, id, index)) {
-          this.queue.delete(k)
-          if (this.redirected.size < MAX_REDIRECTS) this.redirected.add(k)
-          this.reject(id, index, RejectReason.ELSEWHERE)
+        if (index !== MANIFEST_INDEX && this.#whole.has(id) && !this.#redirected.has(k) && this.#uploads.elsewhere(this, id, index)) {
+          this.#queue.delete(k)
+          if (this.#redirected.size < MAX_REDIRECTS) this.#redirected.add(k)
+          this.#reject(id, index, RejectReason.ELSEWHERE)
           continue
         }
         // Counted as it is picked, so another session choosing at the same moment picks another chunk.
         const chunk = index !== MANIFEST_INDEX
-        if (chunk) this.uploads.add(id, index, this)
+        if (chunk) this.#uploads.add(id, index, this)
         // The store is read while the channel drains: the disk and the wire work at once.
-        const reading = this.answer(id, index)
+        const reading = this.#answer(id, index)
         let answer: Uint8Array | RejectReason
         try {
-          await Promise.all([this.channel.ready(), reading])
+          await Promise.all([this.#channel.ready(), reading])
           answer = await reading
         } finally {
-          if (chunk && (this.#destroyed || !this.queue.has(k))) this.uploads.remove(id, index)
+          if (chunk && (this.#destroyed || !this.#queue.has(k))) this.#uploads.remove(id, index)
         }
         if (this.#destroyed) return
         // Cancelled while we waited or read: the remote no longer wants it.
-        if (!this.queue.delete(k)) continue
+        if (!this.#queue.delete(k)) continue
         if (!(answer instanceof Uint8Array)) {
-          if (chunk) this.uploads.remove(id, index)
-          this.reject(id, index, answer)
+          if (chunk) this.#uploads.remove(id, index)
+          this.#reject(id, index, answer)
         } else if (index === MANIFEST_INDEX) {
           this.stats.manifestsServed++
-          this.send(encodeManifestMessage(id, answer))
+          this.#send(encodeManifestMessage(id, answer))
         } else {
           this.stats.chunksServed++
           this.stats.bytesServed += answer.length
-          this.send([encodeChunkHeader(id, index, answer.length), answer])
+          this.#send([encodeChunkHeader(id, index, answer.length), answer])
         }
       }
     } catch (err) {
       // ready() rejects once the channel closed: the session is over anyway.
-      if (!this.#destroyed) this.fail(err)
+      if (!this.#destroyed) this.#fail(err)
     } finally {
-      this.serving = false
+      this.#serving = false
     }
   }
 
@@ -530,39 +530,39 @@ export class FilePeer extends Emitter<FilePeerEvents> {
    * just sent to another peer waits (HOLD_RESENT) for that peer's
    * announcement. Returns the entry, or how long to wait before looking again.
    */
-  private next(): [string, Wanted] | number {
+  #next(): [string, Wanted] | number {
     const chunks: Array<[[string, Wanted], number]> = []
-    for (const entry of this.queue) {
+    for (const entry of this.#queue) {
       const {id, index} = entry[1]
       if (index === MANIFEST_INDEX) return entry
-      const count = this.uploads.get(id, index)
+      const count = this.#uploads.get(id, index)
       if (count === 0) return entry
       chunks.push([entry, count])
     }
     // Stable: among equal counts the oldest request stays first.
     chunks.sort((a, b) => a[1] - b[1])
-    const now = this.uploads.clock.now()
+    const now = this.#uploads.clock.now()
     let wait = Infinity
     for (const [entry] of chunks) {
       const [k, {id, index}] = entry
       // A downloader serves what it has at once: its upload is not the scarce one.
-      if (!this.whole.has(id)) return entry
-      if (!this.redirected.has(k) && this.uploads.elsewhere(this, id, index)) return entry
-      const hold = this.uploads.holdFor(id, index, now)
+      if (!this.#whole.has(id)) return entry
+      if (!this.#redirected.has(k) && this.#uploads.elsewhere(this, id, index)) return entry
+      const hold = this.#uploads.holdFor(id, index, now)
       if (hold === 0) return entry
       wait = Math.min(wait, hold)
     }
     return wait
   }
 
-  private async answer(id: string, index: number): Promise<Uint8Array | RejectReason> {
-    if (index === MANIFEST_INDEX) return await this.store.getManifestBytes(id) ?? RejectReason.UNKNOWN_ID
-    const bitfield = await this.store.bitfield(id)
+  async #answer(id: string, index: number): Promise<Uint8Array | RejectReason> {
+    if (index === MANIFEST_INDEX) return await this.#store.getManifestBytes(id) ?? RejectReason.UNKNOWN_ID
+    const bitfield = await this.#store.bitfield(id)
     if (!bitfield) return RejectReason.UNKNOWN_ID
-    if (bitfield.isComplete()) this.whole.add(id)
-    else this.whole.delete(id)
+    if (bitfield.isComplete()) this.#whole.add(id)
+    else this.#whole.delete(id)
     if (index >= bitfield.length || !bitfield.get(index)) return RejectReason.NOT_HAVE
-    const bytes = await this.store.getChunk(id, index)
+    const bytes = await this.#store.getChunk(id, index)
     return bytes ?? RejectReason.NOT_HAVE
   }
 }

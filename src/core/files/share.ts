@@ -18,7 +18,7 @@ import {systemClock, type Clock} from '../clock.js'
 import {P2PError, toP2PError} from '../errors.js'
 import type {ChunkStore} from './chunk-store.js'
 import {Download, DEFAULT_REQUEST_TIMEOUT} from './download.js'
-import type {FilePeer} from './file-peer.js'
+import type {FilePeer, FilePeerStats} from './file-peer.js'
 import {safeBlobType} from './blob-type.js'
 import {chunkRange, createManifest, isFileId, verifyManifest, type FileManifest} from './manifest.js'
 import {Bitfield, MANIFEST_INDEX, type RejectReason} from './messages.js'
@@ -160,20 +160,20 @@ export class FileShare extends Emitter<FileShareEvents> {
   /** Local files listed and partial downloads restarted. */
   readonly ready: Promise<void>
 
-  private readonly attached: AttachedFiles
-  private readonly entries = new Map<string, Entry>()
-  private readonly sessions = new Map<string, FilePeer>()
-  private readonly blames = new Map<string, number>()
-  private readonly requestTimeout: number
-  private readonly maxRequests: number | undefined
-  private readonly clock: Clock
+  readonly #attached: AttachedFiles
+  readonly #entries = new Map<string, Entry>()
+  readonly #sessions = new Map<string, FilePeer>()
+  readonly #blames = new Map<string, number>()
+  readonly #requestTimeout: number
+  readonly #maxRequests: number | undefined
+  readonly #clock: Clock
   /** Runs only while a download or a manifest request is under way. */
-  private timer: unknown
-  private readonly _stats: FileShareStats = {uploaded: 0, downloaded: 0, wasted: 0, blamed: 0}
+  #timer: unknown
+  readonly #stats: FileShareStats = {uploaded: 0, downloaded: 0, wasted: 0, blamed: 0}
   /** Served by sessions that have ended. */
-  private uploadedBefore = 0
+  #uploadedBefore = 0
   /** Chunks being verified and written: close() waits for them. */
-  private readonly writes = new Set<Promise<void>>()
+  readonly #writes = new Set<Promise<void>>()
   #destroyed = false
 
   constructor({store, swarm, protocol, maxRequests, resume = true, requestTimeout = DEFAULT_REQUEST_TIMEOUT, clock = systemClock}: FileShareOptions) {
@@ -181,14 +181,14 @@ export class FileShare extends Emitter<FileShareEvents> {
     checkNumber('requestTimeout', requestTimeout, 1)
     if (maxRequests !== undefined) checkInteger('maxRequests', maxRequests, 1)
     this.store = store
-    this.requestTimeout = requestTimeout
-    this.maxRequests = maxRequests
-    this.clock = clock
-    this.attached = attachFiles(store, swarm, {protocol, maxRequests, clock})
-    this.attached.on('peer', this.onPeer)
-    this.attached.on('drop', this.onDrop)
-    for (const [key, session] of this.attached.peers()) this.onPeer(key, session)
-    this.ready = this.load(resume)
+    this.#requestTimeout = requestTimeout
+    this.#maxRequests = maxRequests
+    this.#clock = clock
+    this.#attached = attachFiles(store, swarm, {protocol, maxRequests, clock})
+    this.#attached.on('peer', this.#onPeer)
+    this.#attached.on('drop', this.#onDrop)
+    for (const [key, session] of this.#attached.peers()) this.#onPeer(key, session)
+    this.ready = this.#load(resume)
   }
 
   /** True once destroyed; read-only. */
@@ -198,25 +198,34 @@ export class FileShare extends Emitter<FileShareEvents> {
 
   get stats(): FileShareStats {
     let live = 0
-    for (const session of this.sessions.values()) live += session.stats.bytesServed
-    return {...this._stats, uploaded: this.uploadedBefore + live}
+    for (const session of this.#sessions.values()) live += session.stats.bytesServed
+    return {...this.#stats, uploaded: this.#uploadedBefore + live}
+  }
+
+  /**
+   * The file protocol's counters for the session with the peer `key` (chunks
+   * served each way, rejects, what it sent unasked), or undefined while there is none.
+   */
+  peerStats(key: string): FilePeerStats | undefined {
+    const stats = this.#sessions.get(key)?.stats
+    return stats && {...stats}
   }
 
   /** Every listed file, in the order first seen. */
   files(): FileInfo[] {
     const out: FileInfo[] = []
-    for (const entry of this.entries.values()) if (entry.listed) out.push(this.info(entry))
+    for (const entry of this.#entries.values()) if (entry.listed) out.push(this.#info(entry))
     return out
   }
 
   file(id: string): FileInfo | undefined {
-    const entry = this.entries.get(id)
-    return entry?.listed ? this.info(entry) : undefined
+    const entry = this.#entries.get(id)
+    return entry?.listed ? this.#info(entry) : undefined
   }
 
   /** Hashes `file`, stores it and announces it to every peer. */
   async add(file: Blob | Uint8Array, options: AddFileOptions): Promise<FileInfo> {
-    this.check()
+    this.#check()
     const {id, bytes, manifest} = await createManifest(file, options)
     await this.store.putManifest(id, bytes)
     for (let index = 0; index < manifest.hashes.length; index++) {
@@ -226,17 +235,17 @@ export class FileShare extends Emitter<FileShareEvents> {
         : new Uint8Array(await file.slice(offset, offset + length).arrayBuffer())
       await this.store.putChunk(id, index, chunk)
     }
-    this.check()
-    const entry = this.entry(id)
+    this.#check()
+    const entry = this.#entry(id)
     entry.manifest = manifest
     entry.local = true
     // Downloading it already: the copy added here completes it.
     entry.download?.stop()
-    await this.adopt(entry)
-    if (entry.download || entry.wanted) this.finish(entry)
-    for (const session of this.sessions.values()) this.tell(session, s => s.announceFile(id))
-    this.list(entry)
-    return this.info(entry)
+    await this.#adopt(entry)
+    if (entry.download || entry.wanted) this.#finish(entry)
+    for (const session of this.#sessions.values()) this.#tell(session, s => s.announceFile(id))
+    this.#list(entry)
+    return this.#info(entry)
   }
 
   /**
@@ -245,33 +254,33 @@ export class FileShare extends Emitter<FileShareEvents> {
    * full (call again to resume) or ABORTED when cancelled, removed or destroyed.
    */
   download(id: string, {sequential}: DownloadFileOptions = {}): Promise<FileInfo> {
-    this.check()
+    this.#check()
     if (!isFileId(id)) throw P2PError.INVALID_ARGUMENT('a file id is 64 lowercase hex characters')
-    const entry = this.entry(id)
+    const entry = this.#entry(id)
     if (sequential !== undefined) {
       entry.sequential = sequential
       if (entry.download) entry.download.sequential = sequential
     }
-    if (entry.have?.isComplete()) return Promise.resolve(this.info(entry))
+    if (entry.have?.isComplete()) return Promise.resolve(this.#info(entry))
     const promise = new Promise<FileInfo>((resolve, reject) => entry.waiters.push({resolve, reject}))
     entry.wanted = true
     entry.error = undefined
-    void this.begin(entry)
+    void this.#begin(entry)
     return promise
   }
 
   /** Stops a download and discards what it stored. A complete file is left alone (see remove). */
   async cancel(id: string): Promise<void> {
-    const entry = this.entries.get(id)
+    const entry = this.#entries.get(id)
     if (!entry || entry.have?.isComplete()) return
-    await this.discard(entry, 'download cancelled')
+    await this.#discard(entry, 'download cancelled')
   }
 
   /** Deletes the local copy (complete or partial) and tells peers. */
   async remove(id: string): Promise<void> {
-    const entry = this.entries.get(id)
+    const entry = this.#entries.get(id)
     if (!entry) return
-    await this.discard(entry, 'file removed')
+    await this.#discard(entry, 'file removed')
   }
 
   /**
@@ -279,7 +288,7 @@ export class FileShare extends Emitter<FileShareEvents> {
    * running anything (images, audio, video; `safeBlobType`), else `application/octet-stream`.
    */
   async blob(id: string): Promise<Blob> {
-    const entry = this.entries.get(id)
+    const entry = this.#entries.get(id)
     if (!entry?.manifest || !entry.have?.isComplete()) throw P2PError.NOT_FOUND(`file ${id.slice(0, 8)} is not complete here`)
     const parts: Uint8Array[] = []
     for (let index = 0; index < entry.manifest.hashes.length; index++) {
@@ -297,15 +306,15 @@ export class FileShare extends Emitter<FileShareEvents> {
   destroy(err?: P2PError): void {
     if (this.#destroyed) return
     this.#destroyed = true
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
-    this.timer = undefined
-    for (const entry of this.entries.values()) {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+    for (const entry of this.#entries.values()) {
       entry.download?.stop()
       entry.download = undefined
-      this.settle(entry, P2PError.ABORTED('file share was destroyed'))
+      this.#settle(entry, P2PError.ABORTED('file share was destroyed'))
     }
-    this.attached.detach()
-    this.sessions.clear()
+    this.#attached.detach()
+    this.#sessions.clear()
     debug('destroyed', err?.message ?? '')
     if (err) this.emit('error', err)
     this.emit('close', err)
@@ -315,37 +324,37 @@ export class FileShare extends Emitter<FileShareEvents> {
   /** Destroys the share and resolves once the chunks it was writing are on disk: then the database may close. */
   async close(): Promise<void> {
     this.destroy()
-    while (this.writes.size > 0) await Promise.allSettled([...this.writes])
+    while (this.#writes.size > 0) await Promise.allSettled([...this.#writes])
   }
 
   // ---- internals --------------------------------------------------------------
 
-  private check(): void {
+  #check(): void {
     if (this.#destroyed) throw P2PError.DESTROYED('file share was destroyed')
   }
 
-  private entry(id: string): Entry {
-    let entry = this.entries.get(id)
+  #entry(id: string): Entry {
+    let entry = this.#entries.get(id)
     if (!entry) {
       entry = {
         id, remote: new Map(), bytes: 0, local: false, listed: false, sequential: false, waiters: [],
         wanted: false, beginning: false, beginAgain: false, failed: new Set(), holdersSeen: '',
       }
-      this.entries.set(id, entry)
+      this.#entries.set(id, entry)
     }
     return entry
   }
 
-  private async load(resume: boolean): Promise<void> {
+  async #load(resume: boolean): Promise<void> {
     try {
       for (const id of await this.store.files()) {
         if (this.#destroyed) return
-        const entry = this.entry(id)
+        const entry = this.#entry(id)
         entry.manifest = await this.store.getManifest(id)
-        await this.adopt(entry)
+        await this.#adopt(entry)
         // Nothing marks a file as added here once stored; complete files are treated as ours to seed.
         entry.local = entry.have?.isComplete() ?? false
-        this.list(entry)
+        this.#list(entry)
         if (resume && !entry.have?.isComplete()) {
           this.download(id).catch(() => {
             // Reported through 'error' (paused) or deliberately ended (cancel, destroy).
@@ -358,7 +367,7 @@ export class FileShare extends Emitter<FileShareEvents> {
   }
 
   /** Reads what the store holds of a file whose manifest is stored. */
-  private async adopt(entry: Entry): Promise<void> {
+  async #adopt(entry: Entry): Promise<void> {
     const have = await this.store.bitfield(entry.id)
     if (!have || !entry.manifest) return
     entry.have = have
@@ -366,7 +375,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     for (let i = 0; i < have.length; i++) if (have.get(i)) entry.bytes += chunkRange(entry.manifest, i).length
   }
 
-  private info(entry: Entry): FileInfo {
+  #info(entry: Entry): FileInfo {
     const m = entry.manifest!
     const download = entry.download
     const speed = download && !download.done ? download.speed : 0
@@ -390,35 +399,35 @@ export class FileShare extends Emitter<FileShareEvents> {
   }
 
   /** Lists a file with a manifest, or tells listeners its listing changed. */
-  private list(entry: Entry): void {
+  #list(entry: Entry): void {
     if (!entry.manifest || this.#destroyed) return
     entry.listed = true
-    entry.holdersSeen = this.holderSignature(entry)
-    this.emit('file', this.info(entry))
+    entry.holdersSeen = this.#holderSignature(entry)
+    this.emit('file', this.#info(entry))
   }
 
-  private holderSignature(entry: Entry): string {
+  #holderSignature(entry: Entry): string {
     let sig = ''
     for (const [key, bitfield] of entry.remote) if (holds(bitfield)) sig += `${key}:${bitfield.isComplete() ? 1 : 0},`
     return sig
   }
 
   /** After a peer's announcement changed: re-list if who holds it changed; forget it if nobody does. */
-  private holdersChanged(entry: Entry): void {
-    if (this.prune(entry)) return
-    if (entry.listed && this.holderSignature(entry) !== entry.holdersSeen) this.list(entry)
+  #holdersChanged(entry: Entry): void {
+    if (this.#prune(entry)) return
+    if (entry.listed && this.#holderSignature(entry) !== entry.holdersSeen) this.#list(entry)
   }
 
   /** Forgets a remote file nobody connected holds any more. True if it is gone. */
-  private prune(entry: Entry): boolean {
+  #prune(entry: Entry): boolean {
     if (entry.have || entry.wanted || entry.local) return false
     for (const bitfield of entry.remote.values()) if (holds(bitfield)) return false
-    this.entries.delete(entry.id)
+    this.#entries.delete(entry.id)
     if (entry.listed && !this.#destroyed) this.emit('remove', entry.id)
     return true
   }
 
-  private async begin(entry: Entry): Promise<void> {
+  async #begin(entry: Entry): Promise<void> {
     if (entry.download) {
       entry.download.start()
       return
@@ -433,102 +442,102 @@ export class FileShare extends Emitter<FileShareEvents> {
       if (!entry.have) {
         const bytes = entry.manifestBytes ?? await this.store.getManifestBytes(entry.id)
         if (!bytes) {
-          this.askManifest(entry)
+          this.#askManifest(entry)
           return // begun again when the manifest arrives
         }
         entry.manifest = await this.store.putManifest(entry.id, bytes)
-        await this.adopt(entry)
+        await this.#adopt(entry)
       }
       if (this.#destroyed || !entry.wanted) return
       if (entry.have!.isComplete()) {
-        this.finish(entry)
+        this.#finish(entry)
         return
       }
-      this.startDownload(entry)
+      this.#startDownload(entry)
     } catch (err) {
-      this.pauseEntry(entry, toP2PError(err))
+      this.#pauseEntry(entry, toP2PError(err))
     } finally {
       entry.beginning = false
       // E.g. the manifest arrived while this run looked for it in the store, and found nothing.
-      if (entry.beginAgain && !this.#destroyed) void this.begin(entry)
+      if (entry.beginAgain && !this.#destroyed) void this.#begin(entry)
     }
   }
 
-  private startDownload(entry: Entry): void {
+  #startDownload(entry: Entry): void {
     let download = entry.download
     if (!download) {
       download = new Download({
         id: entry.id, manifest: entry.manifest!, store: this.store, have: entry.have!, sequential: entry.sequential,
-        requestTimeout: this.requestTimeout, maxRequests: this.maxRequests, clock: this.clock,
+        requestTimeout: this.#requestTimeout, maxRequests: this.#maxRequests, clock: this.#clock,
       })
       entry.download = download
       const d = download
       d.on('chunk', (index, length) => {
         if (entry.download !== d) return
         entry.bytes += length
-        this._stats.downloaded += length
-        for (const session of this.sessions.values()) this.tell(session, s => s.announce(entry.id, index))
-        this.emit('progress', this.info(entry))
+        this.#stats.downloaded += length
+        for (const session of this.#sessions.values()) this.#tell(session, s => s.announce(entry.id, index))
+        this.emit('progress', this.#info(entry))
       })
       d.on('complete', () => {
-        if (entry.download === d) this.finish(entry)
+        if (entry.download === d) this.#finish(entry)
       })
-      d.on('blame', key => this.blame(key, `a chunk of ${entry.id.slice(0, 8)} failed its hash`))
+      d.on('blame', key => this.#blame(key, `a chunk of ${entry.id.slice(0, 8)} failed its hash`))
       d.on('pause', err => {
-        if (entry.download === d) this.pauseEntry(entry, err)
+        if (entry.download === d) this.#pauseEntry(entry, err)
       })
       for (const [key, bitfield] of entry.remote) {
-        const session = this.sessions.get(key)
+        const session = this.#sessions.get(key)
         if (session) d.update(key, session, bitfield)
       }
     }
-    this.list(entry)
+    this.#list(entry)
     download.start()
-    this.wake()
+    this.#wake()
   }
 
-  private wake(): void {
-    if (this.timer === undefined && !this.#destroyed) this.timer = this.clock.setTimeout(this.tick, TICK)
+  #wake(): void {
+    if (this.#timer === undefined && !this.#destroyed) this.#timer = this.#clock.setTimeout(this.#tick, TICK)
   }
 
-  private finish(entry: Entry): void {
+  #finish(entry: Entry): void {
     const d = entry.download
-    if (d) this._stats.wasted += d.wasted
+    if (d) this.#stats.wasted += d.wasted
     entry.download = undefined
     entry.wanted = false
-    const info = this.info(entry)
-    this.list(entry)
+    const info = this.#info(entry)
+    this.#list(entry)
     for (const waiter of entry.waiters.splice(0)) waiter.resolve(info)
     if (d) this.emit('complete', info)
   }
 
-  private pauseEntry(entry: Entry, err: P2PError): void {
-    if (entry.download) this._stats.wasted += entry.download.wasted
+  #pauseEntry(entry: Entry, err: P2PError): void {
+    if (entry.download) this.#stats.wasted += entry.download.wasted
     entry.download?.stop()
     entry.download = undefined
     entry.wanted = false
     entry.error = err
     debug('paused', shortId(entry.id), err.message)
-    this.list(entry)
-    this.settle(entry, err)
+    this.#list(entry)
+    this.#settle(entry, err)
     if (!this.#destroyed) this.emit('error', err, entry.id)
   }
 
-  private settle(entry: Entry, err: P2PError): void {
+  #settle(entry: Entry, err: P2PError): void {
     for (const waiter of entry.waiters.splice(0)) waiter.reject(err)
   }
 
-  private async discard(entry: Entry, why: string): Promise<void> {
+  async #discard(entry: Entry, why: string): Promise<void> {
     entry.download?.stop()
     entry.download = undefined
     entry.wanted = false
     entry.error = undefined
-    this.settle(entry, P2PError.ABORTED(why))
+    this.#settle(entry, P2PError.ABORTED(why))
     if (entry.have || entry.local) {
       // Kept, so the file can be fetched again from whoever still has it.
       entry.manifestBytes ??= await this.store.getManifestBytes(entry.id)
       await this.store.deleteFile(entry.id)
-      for (const session of this.sessions.values()) {
+      for (const session of this.#sessions.values()) {
         if (!session.destroyed) session.withdraw(entry.id)
       }
     }
@@ -536,14 +545,14 @@ export class FileShare extends Emitter<FileShareEvents> {
     entry.bytes = 0
     entry.local = false
     // Listed still (as remote) while a peer has it; manifest bytes kept so it can be fetched again.
-    if (!this.prune(entry)) this.list(entry)
+    if (!this.#prune(entry)) this.#list(entry)
   }
 
-  private blame(key: string, why: string): void {
-    this._stats.blamed++
-    const count = (this.blames.get(key) ?? 0) + 1
-    this.blames.set(key, count)
-    const session = this.sessions.get(key)
+  #blame(key: string, why: string): void {
+    this.#stats.blamed++
+    const count = (this.#blames.get(key) ?? 0) + 1
+    this.#blames.set(key, count)
+    const session = this.#sessions.get(key)
     debug('blame', shortId(key), why, count)
     if (count < BLAME_LIMIT) return
     const err = P2PError.PEER_MISBEHAVING(`peer ${shortId(key)} dropped: ${count} bad manifests or chunks (${why})`)
@@ -553,7 +562,7 @@ export class FileShare extends Emitter<FileShareEvents> {
   }
 
   /** Sends an announcement to one peer; a session that ended meanwhile is no error. */
-  private tell(session: FilePeer, announce: (session: FilePeer) => Promise<void>): void {
+  #tell(session: FilePeer, announce: (session: FilePeer) => Promise<void>): void {
     if (session.destroyed) return
     announce(session).catch(() => {
       // The session ended meanwhile.
@@ -563,21 +572,21 @@ export class FileShare extends Emitter<FileShareEvents> {
   // ---- manifests ----------------------------------------------------------------
 
   /** Asks one holder for the manifest, unless a request is already out. */
-  private askManifest(entry: Entry): void {
+  #askManifest(entry: Entry): void {
     if (entry.manifest || entry.manifestBytes || entry.asking) return
     for (const [key, bitfield] of entry.remote) {
       if (entry.failed.has(key) || !holds(bitfield)) continue
-      const session = this.sessions.get(key)
+      const session = this.#sessions.get(key)
       if (!session || session.destroyed) continue
-      entry.asking = {key, at: this.clock.now()}
+      entry.asking = {key, at: this.#clock.now()}
       session.requestManifest(entry.id)
-      this.wake()
+      this.#wake()
       return
     }
   }
 
-  private async gotManifest(key: string, id: string, bytes: Uint8Array): Promise<void> {
-    const entry = this.entries.get(id)
+  async #gotManifest(key: string, id: string, bytes: Uint8Array): Promise<void> {
+    const entry = this.#entries.get(id)
     if (!entry || entry.manifest || entry.manifestBytes) return
     if (entry.asking?.key === key) entry.asking = undefined
     let manifest: FileManifest
@@ -585,99 +594,99 @@ export class FileShare extends Emitter<FileShareEvents> {
       manifest = await verifyManifest(bytes, id)
     } catch {
       entry.failed.add(key)
-      this.blame(key, `manifest of ${id.slice(0, 8)} does not hash to its id`)
-      this.askManifest(entry)
+      this.#blame(key, `manifest of ${id.slice(0, 8)} does not hash to its id`)
+      this.#askManifest(entry)
       return
     }
     if (this.#destroyed || entry.manifest || entry.manifestBytes) return
     entry.manifest = manifest
     entry.manifestBytes = new Uint8Array(bytes)
-    this.list(entry)
-    if (entry.wanted) void this.begin(entry)
+    this.#list(entry)
+    if (entry.wanted) void this.#begin(entry)
   }
 
-  private manifestRefused(key: string, entry: Entry): void {
+  #manifestRefused(key: string, entry: Entry): void {
     entry.failed.add(key)
     if (entry.asking?.key === key) entry.asking = undefined
-    this.askManifest(entry)
+    this.#askManifest(entry)
   }
 
   // ---- sessions -----------------------------------------------------------------
 
-  private readonly onPeer = (key: string, session: FilePeer): void => {
-    if (this.sessions.get(key) === session) return
-    this.sessions.set(key, session)
-    session.on('have', (id, index) => this.onHave(key, session, id, index))
-    session.on('manifest', (id, bytes) => void this.gotManifest(key, id, bytes))
+  readonly #onPeer = (key: string, session: FilePeer): void => {
+    if (this.#sessions.get(key) === session) return
+    this.#sessions.set(key, session)
+    session.on('have', (id, index) => this.#onHave(key, session, id, index))
+    session.on('manifest', (id, bytes) => void this.#gotManifest(key, id, bytes))
     session.on('chunk', (id, index, bytes) => {
-      const download = this.entries.get(id)?.download
+      const download = this.#entries.get(id)?.download
       if (!download) {
-        this._stats.wasted += bytes.length
+        this.#stats.wasted += bytes.length
         return
       }
       const write = download.receive(key, index, bytes)
-      this.writes.add(write)
-      void write.finally(() => this.writes.delete(write))
+      this.#writes.add(write)
+      void write.finally(() => this.#writes.delete(write))
     })
     session.on('reject', (id, index, reason: RejectReason) => {
-      const entry = this.entries.get(id)
+      const entry = this.#entries.get(id)
       if (!entry) return
-      if (index === MANIFEST_INDEX) this.manifestRefused(key, entry)
+      if (index === MANIFEST_INDEX) this.#manifestRefused(key, entry)
       else entry.download?.refused(key, index, reason)
     })
   }
 
-  private readonly onDrop = (key: string, session: FilePeer, err?: P2PError): void => {
-    if (this.sessions.get(key) !== session) return
-    this.sessions.delete(key)
-    this.uploadedBefore += session.stats.bytesServed
-    for (const entry of [...this.entries.values()]) {
+  readonly #onDrop = (key: string, session: FilePeer, err?: P2PError): void => {
+    if (this.#sessions.get(key) !== session) return
+    this.#sessions.delete(key)
+    this.#uploadedBefore += session.stats.bytesServed
+    for (const entry of [...this.#entries.values()]) {
       entry.download?.removeSource(key)
       const had = entry.remote.delete(key)
       if (entry.asking?.key === key) {
         entry.asking = undefined
-        this.askManifest(entry)
+        this.#askManifest(entry)
       }
-      if (had) this.holdersChanged(entry)
+      if (had) this.#holdersChanged(entry)
     }
     if (err && !this.#destroyed && err.code !== 'ERR_PEER_MISBEHAVING') this.emit('error', err)
   }
 
-  private onHave(key: string, session: FilePeer, id: string, index?: number): void {
-    if (this.#destroyed || this.sessions.get(key) !== session) return
-    let entry = this.entries.get(id)
+  #onHave(key: string, session: FilePeer, id: string, index?: number): void {
+    if (this.#destroyed || this.#sessions.get(key) !== session) return
+    let entry = this.#entries.get(id)
     const bitfield = session.remoteHas(id)
     if (!entry) {
       if (!bitfield || !holds(bitfield)) return
-      if (this.remoteOnly() >= MAX_REMOTE_ONLY_FILES) return
-      entry = this.entry(id)
+      if (this.#remoteOnly() >= MAX_REMOTE_ONLY_FILES) return
+      entry = this.#entry(id)
     }
     if (bitfield) entry.remote.set(key, bitfield)
     else entry.remote.delete(key)
     entry.download?.update(key, session, bitfield, index)
-    if (!entry.manifest) this.askManifest(entry)
-    this.holdersChanged(entry)
+    if (!entry.manifest) this.#askManifest(entry)
+    this.#holdersChanged(entry)
   }
 
-  private remoteOnly(): number {
+  #remoteOnly(): number {
     let n = 0
-    for (const entry of this.entries.values()) if (!entry.manifest) n++
+    for (const entry of this.#entries.values()) if (!entry.manifest) n++
     return n
   }
 
-  private readonly tick = (): void => {
-    this.timer = undefined
-    const now = this.clock.now()
+  readonly #tick = (): void => {
+    this.#timer = undefined
+    const now = this.#clock.now()
     let busy = false
-    for (const entry of this.entries.values()) {
+    for (const entry of this.#entries.values()) {
       if (entry.download || entry.asking) busy = true
       entry.download?.tick()
       if (entry.asking && now - entry.asking.at > MANIFEST_TIMEOUT) {
         entry.failed.add(entry.asking.key)
         entry.asking = undefined
-        this.askManifest(entry)
+        this.#askManifest(entry)
       }
     }
-    if (busy) this.wake()
+    if (busy) this.#wake()
   }
 }
