@@ -102,3 +102,41 @@ test('twelve tabs of one origin share one hub stream, and keep signalling after 
   assert.ok(mostSubscribers < 6, `the hub saw ${mostSubscribers} streams at once from ${TABS} tabs`)
   assert.deepEqual(pageErrors, [])
 })
+
+/** Whether `page` has loaded the code that relays between tabs: a script it fetched holds the tab messages' checks. */
+async function loadedTabRelay(page: Page): Promise<boolean> {
+  const scripts = await page.evaluate(() => performance.getEntriesByType('resource').map(e => e.name)
+    .filter(name => name.startsWith(location.origin) && new URL(name).pathname.endsWith('.js')))
+  const texts = await Promise.all(scripts.map(async url => (await fetch(url)).text()))
+  return texts.some(text => text.includes('has no waiting flag'))
+}
+
+test('a tab alone never fetches the relay between tabs; a second tab in its room makes both fetch it', async () => {
+  const room = `e2e-tab-relay-${randomBytes(4).toString('hex')}`
+  const address = `${stack.demo.url}/?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
+  const pageErrors: string[] = []
+  const open = async (name: string) => {
+    const page = await stack.browser.newPage()
+    collectPageErrors(page, name, stack.hub.url, pageErrors)
+    await page.goto(address)
+    return page
+  }
+  const first = await open('alone')
+  try {
+    // The sentinel: the lone tab leads its room's stream and the hub serves it.
+    await until(() => first.evaluate(() => document.querySelector('p2p-swarm')?.getAttribute('state') === 'online'),
+      'the lone tab to be online', {timeout: TIMEOUT, every: 250})
+    assert.equal(await loadedTabRelay(first), false, 'a tab alone fetched the relay between tabs')
+    const second = await open('second')
+    try {
+      await untilMesh([first, second], 'the two tabs to connect')
+      assert.equal(await loadedTabRelay(first), true, 'the leader fetched the relay once another tab showed up')
+      assert.equal(await loadedTabRelay(second), true, 'the follower fetched it')
+    } finally {
+      await second.close()
+    }
+  } finally {
+    await first.close()
+  }
+  assert.deepEqual(pageErrors, [])
+})
