@@ -1,5 +1,8 @@
 import {css} from 'lit'
 
+// The why of some rules lives here, not in CSS comments, which every page would download.
+// - :where(button, a[part~='button']): :where keeps these below the part rules that colour some buttons.
+// - [part='drop-label']: drag events must reach the button itself, or leaving a child would end the highlight.
 export const styles = css`
   :host {
     display: block;
@@ -9,7 +12,6 @@ export const styles = css`
     --_line: var(--p2p-border-color, color-mix(in srgb, currentColor 20%, transparent));
   }
   :host([hidden]) { display: none; }
-  /* :where keeps these below the part rules that colour some buttons. */
   :where(button, a[part~='button']) { font: inherit; color: inherit; }
   :focus-visible {
     outline: 2px solid var(--p2p-focus-color, var(--_accent));
@@ -33,7 +35,6 @@ export const styles = css`
     border-color: var(--_accent);
     background: var(--p2p-drop-active-background, color-mix(in srgb, var(--_accent) 12%, transparent));
   }
-  /* Drag events must reach the button itself, or leaving a child would end the highlight. */
   [part='drop-label'] { pointer-events: none; }
   [part='list'] {
     list-style: none;

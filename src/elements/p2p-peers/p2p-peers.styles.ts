@@ -1,5 +1,9 @@
 import {css} from 'lit'
 
+// The why of some rules lives here, not in CSS comments, which every page would download.
+// - [part~='state']: a badge sets its text colour as well as its background: text inherited
+//   from a dark page was white on the pale badge (1.1:1). Both pairs keep at least 4.5:1
+//   (WCAG AA) in either colour scheme.
 export const styles = css`
   :host {
     display: block;
@@ -30,11 +34,6 @@ export const styles = css`
     margin-inline-end: 0.4em;
     vertical-align: baseline;
   }
-  /*
-   * A badge sets its text colour as well as its background: text inherited
-   * from a dark page was white on the pale badge (1.1:1). Both pairs keep at
-   * least 4.5:1 (WCAG AA) in either colour scheme.
-   */
   [part~='state'] {
     font-size: 0.85em;
     padding: 0.05em 0.5em;
