@@ -103,15 +103,20 @@ test('twelve tabs of one origin share one hub stream, and keep signalling after 
   assert.deepEqual(pageErrors, [])
 })
 
-/** Whether `page` has loaded the code that relays between tabs: a script it fetched holds the tab messages' checks. */
-async function loadedTabRelay(page: Page): Promise<boolean> {
+/** Whether a script `page` fetched holds `text`. */
+async function loaded(page: Page, text: string): Promise<boolean> {
   const scripts = await page.evaluate(() => performance.getEntriesByType('resource').map(e => e.name)
     .filter(name => name.startsWith(location.origin) && new URL(name).pathname.endsWith('.js')))
   const texts = await Promise.all(scripts.map(async url => (await fetch(url)).text()))
-  return texts.some(text => text.includes('has no waiting flag'))
+  return texts.some(script => script.includes(text))
 }
 
-test('a tab alone never fetches the relay between tabs; a second tab in its room makes both fetch it', async () => {
+/** Whether `page` has loaded the code that relays between tabs (it holds the tab messages' checks). */
+const loadedTabRelay = (page: Page) => loaded(page, 'has no waiting flag')
+/** Whether `page` has loaded the event-stream reader over fetch (it holds its check of the answer's type). */
+const loadedFetchReader = (page: Page) => loaded(page, 'not an event stream')
+
+test('a tab alone never fetches the relay between tabs; a second tab in its room makes both fetch it (and neither the fetch reader)', async () => {
   const room = `e2e-tab-relay-${randomBytes(4).toString('hex')}`
   const address = `${stack.demo.url}/?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
   const pageErrors: string[] = []
@@ -132,6 +137,8 @@ test('a tab alone never fetches the relay between tabs; a second tab in its room
       await untilMesh([first, second], 'the two tabs to connect')
       assert.equal(await loadedTabRelay(first), true, 'the leader fetched the relay once another tab showed up')
       assert.equal(await loadedTabRelay(second), true, 'the follower fetched it')
+      // A page reads its hub streams with EventSource: the fetch reader is for Node and workers.
+      assert.deepEqual([await loadedFetchReader(first), await loadedFetchReader(second)], [false, false], 'a page fetched the event-stream reader over fetch')
     } finally {
       await second.close()
     }

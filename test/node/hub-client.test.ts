@@ -521,6 +521,25 @@ describe('event streams', {timeout: 10_000}, () => {
     assert.equal(ended.err.code, 'ERR_CONNECTION_CLOSED')
   })
 
+  test('over fetch: a stream closed before its reader has loaded never fetches', async () => {
+    let fetches = 0
+    const seen: string[] = []
+    const stream = openEventStream('http://hub/v1/app/ch', {
+      onopen: () => seen.push('open'),
+      onmessage: data => seen.push(data),
+      onerror: err => seen.push(err.code),
+    }, {fetch: async () => {
+      fetches++
+      return new Response('', {headers: {'content-type': 'text/event-stream'}})
+    }})
+    stream.close()
+    // The reader's module is loaded once this resolves; the stream's own wait for it ends in the same turn.
+    await import('../../src/core/hub-client/sse-fetch.js')
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(fetches, 0)
+    assert.deepEqual(seen, [])
+  })
+
   test('close() silences a stream for good', async () => {
     const {url} = await hubWith()
     const seen: string[] = []

@@ -1,6 +1,4 @@
-import {P2PError, toP2PError} from '../errors.js'
-import {errorFromResponse} from './protocol.js'
-import {SseParser} from './sse-parser.js'
+import {P2PError} from '../errors.js'
 
 /**
  * One way to hold an event stream open, whatever carries it: `EventSource`
@@ -62,7 +60,7 @@ export function openEventStream(url: string, handlers: EventStreamHandlers, opti
       : options.EventSource
   if (EventSourceImpl !== null) return openWithEventSource(url, handlers, EventSourceImpl)
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis)
-  return openWithFetch(url, handlers, fetchImpl, options.maxLength)
+  return openWithFetchLater(url, handlers, fetchImpl, options.maxLength)
 }
 
 function openWithEventSource(url: string, handlers: EventStreamHandlers, EventSourceImpl: EventSourceConstructor): EventStream {
@@ -91,70 +89,25 @@ function openWithEventSource(url: string, handlers: EventStreamHandlers, EventSo
   }
 }
 
-function openWithFetch(
-  url: string,
-  handlers: EventStreamHandlers,
-  fetchImpl: typeof fetch,
-  maxLength: number | undefined,
-): EventStream {
-  const controller = new AbortController()
+/**
+ * The fetch reader, loaded when first needed: Node and workers, which have no
+ * EventSource, and callers who pass `fetch`. A page reads its streams with
+ * EventSource and never loads it (nor the parser under it).
+ */
+function openWithFetchLater(url: string, handlers: EventStreamHandlers, fetchImpl: typeof fetch, maxLength: number | undefined): EventStream {
+  let stream: EventStream | null = null
   let closed = false
-  const fail = (err: P2PError) => {
+  import('./sse-fetch.js').then(({openWithFetch}) => {
+    if (!closed) stream = openWithFetch(url, handlers, fetchImpl, maxLength)
+  }, err => {
     if (closed) return
     closed = true
-    controller.abort()
-    handlers.onerror(err)
-  }
-
-  const run = async () => {
-    let res: Response
-    try {
-      res = await fetchImpl(url, {headers: {accept: 'text/event-stream'}, signal: controller.signal})
-    } catch (err) {
-      fail(P2PError.HUB_UNREACHABLE(`cannot reach ${url}`, err))
-      return
-    }
-    if (closed) {
-      await res.body?.cancel().catch(() => {})
-      return
-    }
-    if (!res.ok) {
-      fail(await errorFromResponse(url, res))
-      return
-    }
-    const type = res.headers.get('content-type') ?? ''
-    if (res.body === null || !type.toLowerCase().startsWith('text/event-stream')) {
-      await res.body?.cancel().catch(() => {})
-      fail(P2PError.HUB_REJECTED(`${url} answered ${type || 'no content type'}, not an event stream`))
-      return
-    }
-    handlers.onopen()
-    const reader = res.body.getReader()
-    const decoder = new TextDecoder()
-    const parser = new SseParser(data => {
-      if (!closed) handlers.onmessage(data)
-    }, {maxLength})
-    try {
-      for (;;) {
-        const {done, value} = await reader.read()
-        if (closed) return
-        if (done) break
-        parser.push(decoder.decode(value, {stream: true}))
-      }
-    } catch (err) {
-      if (err instanceof P2PError) fail(err)
-      else fail(P2PError.CONNECTION_CLOSED(`event stream ${url} broke: ${(err as Error)?.message ?? err}`))
-      return
-    }
-    fail(P2PError.CONNECTION_CLOSED(`${url} ended the event stream`))
-  }
-  run().catch(err => fail(toP2PError(err, 'ERR_CONNECTION_CLOSED')))
-
+    handlers.onerror(P2PError.HUB_UNREACHABLE(`cannot load the event-stream reader for ${url}`, err))
+  })
   return {
     close() {
-      if (closed) return
       closed = true
-      controller.abort()
+      stream?.close()
     },
   }
 }
