@@ -46,16 +46,35 @@ function opened(conn: PeerConnection): Promise<void> {
   })
 }
 
-/** The candidates `conn` trickles, once it has at least one. */
-async function candidatesOf(conn: PeerConnection): Promise<RtcSignal[]> {
+/** Resolves with `conn`'s offer. */
+function offerOf(conn: PeerConnection): Promise<RtcSignal> {
+  return new Promise(resolve => conn.on('signal', s => { if (s.type === 'offer') resolve(s) }))
+}
+
+/**
+ * The candidates `offerer` trickles, once it has at least one. A Node offerer
+ * sends them only once its answer is set (src/node/webrtc.ts), so a responder
+ * made for the purpose answers it, and goes.
+ */
+async function candidatesOf(offerer: PeerConnection): Promise<RtcSignal[]> {
   const out: RtcSignal[] = []
-  conn.on('signal', s => { if (s.candidate) out.push(s) })
-  await until(() => out.length > 0, 'a candidate')
+  const responder = connect(offerer.id, false)
+  try {
+    offerer.on('signal', s => s.candidate ? out.push(s) : responder.signal(s, offerer.attempt))
+    responder.on('signal', s => offerer.signal(s, responder.attempt))
+    await until(() => out.length > 0, 'a candidate')
+  } finally {
+    responder.destroy()
+  }
   return out
 }
 
+/** The candidates node-datachannel's connection has gathered, whether or not it has sent them yet. */
+const gatheredBy = (conn: PeerConnection) => (conn.rtc as unknown as {ext_localCandidates: RTCIceCandidate[]}).ext_localCandidates
+
 test("an abandoned attempt's candidates, come before the answer, are held and then dropped", async () => {
   // The glare's loser first offered (`dead`), then answered the winner's offer (`b`).
+  // Its dead attempt's candidates are real ones, from an answer it had.
   const dead = connect('a', true)
   const stale = await candidatesOf(dead)
   const a = connect('b', true)
@@ -78,21 +97,26 @@ test("an abandoned attempt's candidates, come before the answer, are held and th
 test('candidates that overtake their offer wait in the connection, and are fed once the offer comes', async () => {
   const a = connect('b', true)
   const b = connect('a', false)
-  const fromA: RtcSignal[] = []
-  let direct = false
   try {
-    a.on('signal', s => direct ? b.signal(s, a.attempt) : fromA.push(s))
-    b.on('signal', s => a.signal(s, b.attempt))
-    await until(() => fromA.some(s => s.type === 'offer') && fromA.some(s => s.candidate), 'an offer and a candidate')
-    // Every candidate so far reaches B before the offer does.
-    const candidates = fromA.filter(s => s.candidate)
+    const offer = await offerOf(a)
+    // A browser trickles its candidates as it gathers them, and they may overtake
+    // its offer; a Node offerer sends its own only once answered. A's, as a browser sends them:
+    await until(() => gatheredBy(a).length > 0, 'a candidate gathered')
+    const candidates = gatheredBy(a).map(c => ({type: 'candidate' as const, candidate: {candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: 0}}))
     for (const c of candidates) b.signal(c, a.attempt)
     const held = b.takeEarlyCandidates()
     assert.equal(held.length, candidates.length, 'held, not fed, while the offer is not there')
-    // Given back, as a swarm hands them to the connection that answers the offer.
+    const answerSet = new Promise<void>(resolve => a.on('signal', s => {
+      b.signal(s, a.attempt)
+      if (s.candidate) resolve()
+    }))
+    b.on('signal', s => a.signal(s, b.attempt))
+    b.signal(offer, a.attempt)
+    // Given back, as a swarm hands them to the connection that answers the offer;
+    // here once A's answer is set, as A's own come: given earlier, B could check A
+    // while A sets its answer, libdatachannel's race (src/node/webrtc.ts).
+    await answerSet
     for (const c of held) b.signal(c.signal, c.attempt)
-    for (const s of fromA.filter(s => !s.candidate)) b.signal(s, a.attempt)
-    direct = true
     await Promise.all([opened(a), opened(b)])
     assert.equal(b.staleCandidates, 0)
   } finally {
@@ -137,7 +161,7 @@ test("a swarm's answer names the attempt of the offer it answers", async () => {
     await until(() => hub.posts.some(p => (p as {signal?: RtcSignal}).signal?.type === 'answer'), 'the swarm answered')
     const answer = hub.posts.find(p => (p as {signal?: RtcSignal}).signal?.type === 'answer') as {answers?: string, attempt?: string}
     assert.equal(answer.answers, offerer.attempt)
-    assert.equal(answer.attempt, swarm.connections[0]?.attempt)
+    assert.equal(answer.attempt, (swarm.connections[0] as PeerConnection | undefined)?.attempt)
   } finally {
     offerer.destroy()
     swarm.destroy()
@@ -154,7 +178,7 @@ test('a connection made and dropped while a pair lives leaves the pair connected
   await Promise.all([opened(a), opened(b)])
   // A third connection is made and dropped while the pair lives, as in a glare.
   const third = connect('c', true)
-  await candidatesOf(third)
+  await offerOf(third)
   third.destroy()
   await until(() => budget.stats.closed - before.closed === 1, 'the third connection closed')
   // The sentinel: a message over the pair, sent after the third's close, arrives.
