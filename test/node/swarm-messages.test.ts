@@ -18,7 +18,7 @@ test('webrtc-swarm announcements and signals decode', () => {
   const attempt = '0123456789abcdef'
   assert.deepEqual(decodeHubMessage({from: 'abc123', to: 'def', signal, attempt}), {kind: 'signal', from: 'abc123', to: 'def', signal, attempt})
   // An answer names the attempt whose offer it answers.
-  const answer = {type: 'answer', sdp: 'v=0\r\n'}
+  const answer = {type: 'answer' as const, sdp: 'v=0\r\n'}
   const answers = 'fedcba9876543210'
   assert.deepEqual(decodeHubMessage(encodeSignal('abc123', 'def', answer, attempt, answers)), {kind: 'signal', from: 'abc123', to: 'def', signal: answer, attempt, answers})
   const candidate = {candidate: {candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0'}}
