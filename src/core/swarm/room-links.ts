@@ -19,7 +19,7 @@ import {Deadlines} from '../expiring-map.js'
 import type {Channel, ChannelHandlers, Mux} from '../mux/mux.js'
 import type {ConnectionPool, RoomMember} from './rooms.js'
 import type {PeerConnection, PeerState} from './peer-connection.js'
-import type {SwarmPeer} from './swarm.js'
+import type {Swarm, SwarmPeer} from './swarm.js'
 
 const debug = createDebug('p2p:swarm')
 
@@ -165,16 +165,10 @@ export class RoomPeer extends Emitter<RoomPeerEvents> {
 /** A page that refused to share a connection with this room is not asked again for this long. */
 const REFUSED_JOIN_QUIET = 60_000
 
-/** What the room glue needs of its swarm. */
+/** What the room glue needs of its swarm besides its public face: its table, and a say in it. */
 export interface RoomLinksHost {
-  /** The swarm's hub id in its room. */
-  readonly id: string
-  readonly publicKey: string
-  readonly maxPeers: number
-  readonly destroyed: boolean
   /** The swarm's peers by hub id, pending ones included. */
   readonly table: ReadonlyMap<string, SwarmPeer>
-  isBanned(publicKey: string): boolean
   /** Rejects (ERR_ADMISSION_REFUSED) when the swarm will not take `publicKey`. */
   admit(publicKey: string): Promise<void>
   /** Files a peer met over a shared connection, followed like one on a connection of the swarm's own. */
@@ -192,6 +186,7 @@ export interface RoomLinksOptions {
 }
 
 export class RoomLinks {
+  readonly #swarm: Pick<Swarm, 'id' | 'publicKey' | 'maxPeers' | 'destroyed' | 'isBanned'>
   readonly #host: RoomLinksHost
   readonly #pool: ConnectionPool
   readonly #clock: Clock
@@ -201,7 +196,11 @@ export class RoomLinks {
   readonly #refusedJoins: Deadlines<string>
 
   /** `member` is the swarm's entry in the pool, with its room's tag (null for a room that never joins others'). */
-  constructor(host: RoomLinksHost, pool: ConnectionPool, member: RoomMember, {clock, connectTimeout}: RoomLinksOptions) {
+  constructor(
+    swarm: Pick<Swarm, 'id' | 'publicKey' | 'maxPeers' | 'destroyed' | 'isBanned'>, host: RoomLinksHost,
+    pool: ConnectionPool, member: RoomMember, {clock, connectTimeout}: RoomLinksOptions,
+  ) {
+    this.#swarm = swarm
     this.#host = host
     this.#pool = pool
     this.#member = member
@@ -216,16 +215,17 @@ export class RoomLinks {
    * already had it); false means: connect as usual.
    */
   join(remoteId: string, key: string | undefined): boolean {
+    const swarm = this.#swarm
     const host = this.#host
     const tag = this.#member.tag
-    if (!tag || key === undefined || key === host.publicKey) return false
+    if (!tag || key === undefined || key === swarm.publicKey) return false
     // Refused there lately (full, or it holds an older connection of ours): connect as usual.
     if (this.#refusedJoins.has(key)) return false
-    const link = this.#pool.find(host.publicKey, key, tag)
+    const link = this.#pool.find(swarm.publicKey, key, tag)
     if (!link) return false
     if (host.table.has(remoteId) || this.#hasKey(key)) return true
-    if (host.isBanned(key)) return true
-    if (host.table.size >= host.maxPeers) {
+    if (swarm.isBanned(key)) return true
+    if (host.table.size >= swarm.maxPeers) {
       host.refuseFull()
       return true
     }
@@ -249,17 +249,18 @@ export class RoomLinks {
 
   /** A remote room asks to meet this one over `link`: admitted as over a connection of our own. */
   async onJoin(link: PeerConnection, remoteId: string): Promise<RoomPeer | null> {
+    const swarm = this.#swarm
     const host = this.#host
     const key = link.publicKey
     const tag = this.#member.tag
-    if (host.destroyed || !key || !tag) return null
+    if (swarm.destroyed || !key || !tag) return null
     const existing = host.table.get(remoteId)
     // Both sides joined at once: their JOIN answers ours.
     if (existing instanceof RoomPeer && existing.link === link) return existing
     if (this.#hasKey(key)) return null
     await host.admit(key)
-    if (host.destroyed || link.destroyed || host.table.has(remoteId) || this.#hasKey(key)) return null
-    if (host.table.size >= host.maxPeers) {
+    if (swarm.destroyed || link.destroyed || host.table.has(remoteId) || this.#hasKey(key)) return null
+    if (host.table.size >= swarm.maxPeers) {
       host.refuseFull()
       return null
     }

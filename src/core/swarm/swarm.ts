@@ -519,18 +519,8 @@ export class Swarm extends Emitter<SwarmEvents> {
    * JOIN names this room (the member's onJoin).
    */
   #roomLinks(): Promise<RoomLinks> {
-    return this.#links ??= loaders.links().then(({RoomLinks}) => this.#linksLoaded = this.#newRoomLinks(RoomLinks))
-  }
-
-  #newRoomLinks(RoomLinksClass: typeof RoomLinks): RoomLinks {
-    const swarm = this
-    return new RoomLinksClass({
-      id: this.id,
-      publicKey: this.publicKey,
-      maxPeers: this.maxPeers,
-      get destroyed() { return swarm.#destroyed },
+    return this.#links ??= loaders.links().then(({RoomLinks}) => this.#linksLoaded = new RoomLinks(this, {
       table: this.#connections,
-      isBanned: key => this.isBanned(key),
       admit: key => this.#admit(key),
       adopt: peer => {
         this.#stats.sharedConnections++
@@ -543,7 +533,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         this.emit('update')
       },
       drop: peer => this.#drop(peer, false),
-    }, this.#pool!, this.#member, {clock: this.#clock, connectTimeout: this.#opts.connectTimeout ?? 20_000})
+    }, this.#pool!, this.#member, {clock: this.#clock, connectTimeout: this.#opts.connectTimeout ?? 20_000}))
   }
 
   /**
