@@ -8,6 +8,7 @@
 type RTCIceTransportPolicy = 'all' | 'relay'
 type RTCIceConnectionState = 'checking' | 'closed' | 'completed' | 'connected' | 'disconnected' | 'failed' | 'new'
 type RTCPeerConnectionState = 'closed' | 'connected' | 'connecting' | 'disconnected' | 'failed' | 'new'
+type RTCIceGatheringState = 'complete' | 'gathering' | 'new'
 type RTCSignalingState = 'closed' | 'have-local-offer' | 'have-local-pranswer' | 'have-remote-offer' | 'have-remote-pranswer' | 'stable'
 
 interface RTCIceServer {
@@ -51,6 +52,7 @@ interface RTCPeerConnectionEventMap {
   icecandidate: RTCPeerConnectionIceEvent
   signalingstatechange: Event
   iceconnectionstatechange: Event
+  icegatheringstatechange: Event
   connectionstatechange: Event
 }
 
@@ -58,6 +60,7 @@ interface RTCPeerConnectionEventMap {
 interface RTCPeerConnection extends EventTarget {
   readonly connectionState: RTCPeerConnectionState
   readonly iceConnectionState: RTCIceConnectionState
+  readonly iceGatheringState: RTCIceGatheringState
   readonly signalingState: RTCSignalingState
   readonly localDescription: {readonly sdp: string} | null
   readonly remoteDescription: {readonly sdp: string} | null

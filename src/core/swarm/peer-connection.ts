@@ -26,6 +26,27 @@ const RESTART_TIMEOUT = 10_000
 const BROWSER = 'window' in globalThis
 /** Candidates held while the remote's attempt is not known yet (an initiator waiting for its answer). */
 const MAX_EARLY_CANDIDATES = 32
+/**
+ * Our offer or answer waits for its candidates, so that one hub message carries
+ * them all instead of one POST each: until ICE gathering completes, or this
+ * long after the latest candidate (a network's host candidates come together;
+ * Chromium reports gathering complete only a second or more after them), and
+ * never past GATHER_WAIT. Candidates found later trickle as before.
+ */
+const GATHER_QUIET = 100
+const GATHER_WAIT = 2000
+
+/**
+ * Whether `sdp` carries the trickled candidate `signal`: the same foundation,
+ * component, transport, priority, address, port and type (browsers add
+ * attributes to one form and not the other, Node prefixes `a=`).
+ */
+function inSdp(sdp: string, signal: RtcSignal): boolean {
+  const line = (signal.candidate as {candidate?: unknown} | null)?.candidate
+  if (typeof line !== 'string') return false
+  const fields = line.replace(/^a=/, '').split(' ').slice(0, 8).join(' ')
+  return sdp.includes(`a=${fields}`)
+}
 
 export type PeerState = 'connecting' | 'authenticating' | 'connected' | 'closed'
 
@@ -110,6 +131,8 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   #remoteAttempt: string | null = null
   /** Candidates that came before the remote's attempt was known, with their attempt. */
   #early: Array<{signal: RtcSignal, attempt: string}> = []
+  /** Our offer or answer waiting for its candidates (see GATHER_QUIET), those candidates, and its two timers. */
+  #held: {signal: RtcSignal, candidates: RtcSignal[], quiet: unknown, wait: unknown} | null = null
 
   constructor(opts: PeerConnectionOptions) {
     super()
@@ -148,6 +171,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     link.on('close', this.#onLinkClose)
     link.on('iceStateChange', this.#onIceState)
     pc.addEventListener('signalingstatechange', this.#checkRestarted)
+    pc.addEventListener('icegatheringstatechange', this.#onGathering)
     // The mux reads the data channel from the moment it exists: the remote may
     // report the connection first and start its handshake before the channel
     // opens here.
@@ -307,6 +331,8 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (this.#restart) this.#clock.clearTimeout(this.#restart.deadline)
     this.#restart = null
     this.#link.pc.removeEventListener('signalingstatechange', this.#checkRestarted)
+    this.#link.pc.removeEventListener('icegatheringstatechange', this.#onGathering)
+    this.#clearHeld()
     const wasOpen = this.state === 'connected'
     this.state = 'closed'
     debug('close', shortId(this.id), err?.message ?? 'by us')
@@ -333,8 +359,50 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
 
   #onLocalSignal = (signal: RtcSignal) => {
     if (this.destroyed) return
-    if (signal.sdp) this.#localFingerprint = sdpFingerprint(signal.sdp)
+    if (signal.sdp) {
+      this.#localFingerprint = sdpFingerprint(signal.sdp)
+      this.#sendHeld()
+      if (this.#link.pc.iceGatheringState === 'complete') return this.emit('signal', signal)
+      // Sent once its candidates are in it (or GATHER_WAIT has passed), with one POST.
+      const wait = this.#clock.setTimeout(this.#sendHeld, GATHER_WAIT)
+      this.#held = {signal, candidates: [], quiet: null, wait}
+      return
+    }
+    const held = this.#held
+    if (held && signal.candidate !== undefined) {
+      held.candidates.push(signal)
+      this.#clock.clearTimeout(held.quiet)
+      held.quiet = this.#clock.setTimeout(this.#sendHeld, GATHER_QUIET)
+      return
+    }
     this.emit('signal', signal)
+  }
+
+  #onGathering = () => {
+    if (this.#link.pc.iceGatheringState === 'complete') this.#sendHeld()
+  }
+
+  /**
+   * Sends the held offer or answer as the connection now describes itself,
+   * with the candidates gathered meanwhile in its SDP; a candidate the SDP does
+   * not carry (an implementation that leaves them out) follows on its own.
+   */
+  #sendHeld = () => {
+    const held = this.#held
+    if (!held || this.destroyed) return
+    this.#clearHeld()
+    // The connection's description now, candidates and all, while it is still the one held (the same ICE credentials).
+    const local = this.#link.pc.localDescription?.sdp
+    const sdp = local && sdpIceUfrag(local) === sdpIceUfrag(held.signal.sdp!) ? local : held.signal.sdp!
+    this.emit('signal', {...held.signal, sdp})
+    for (const c of held.candidates) if (!inSdp(sdp, c)) this.emit('signal', c)
+  }
+
+  #clearHeld(): void {
+    if (!this.#held) return
+    this.#clock.clearTimeout(this.#held.quiet)
+    this.#clock.clearTimeout(this.#held.wait)
+    this.#held = null
   }
 
   /** The link closes its RTCPeerConnection; the budget's ticket then counts it closed. Idempotent. */
