@@ -1,8 +1,7 @@
 import {expect} from '@open-wc/testing'
-import {loaders, type Swarm, type SwarmPeer} from '../../src/core/swarm/swarm.js'
+import type {Swarm, SwarmPeer} from '../../src/core/swarm/swarm.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
-import {ConnectionPool} from '../../src/core/swarm/rooms.js'
-import {RoomPeer} from '../../src/core/swarm/room-links.js'
+import {ConnectionPool, RoomPeer} from '../../src/core/swarm/rooms.js'
 import {generateIdentity, type Identity} from '../../src/core/crypto/identity.js'
 import {fromUtf8, utf8} from '../../src/core/bytes.js'
 import {createSwarm, destroyAll, freshRoom, fullMesh, until} from './helpers/swarm.js'
@@ -70,47 +69,6 @@ describe('rooms sharing a connection', () => {
     expect(inA1.got).to.deep.equal(['room a, from two'])
     expect(inA2.got).to.deep.equal([])
     expect(inB1.got).to.deep.equal([])
-  })
-
-  /** Counts the swarms' loads of the cipher and room links until the returned restore() is called. */
-  const countLoads = () => {
-    const original = {...loaders}
-    const counts = {cipher: 0, links: 0}
-    loaders.cipher = () => (counts.cipher++, original.cipher())
-    loaders.links = () => (counts.links++, original.links())
-    return {counts, restore: () => Object.assign(loaders, original)}
-  }
-
-  it('a one-room page without a secret loads neither room links nor the cipher', async () => {
-    const loads = countLoads()
-    try {
-      const room = freshRoom('a')
-      const [a1, a2, a3] = [join(room, one), join(room, two), join(room, generateIdentity())]
-      await fullMesh([a1, a2, a3])
-      expect(pool.stats.connections).to.be.at.least(4, 'the connections are in the pool, shareable')
-      expect(loads.counts).to.deep.equal({cipher: 0, links: 0})
-    } finally {
-      loads.restore()
-    }
-  })
-
-  it('a second room on the page loads room links (once in each of its swarms) and rides the first room\'s connection', async () => {
-    const loads = countLoads()
-    try {
-      const [roomA, roomB] = [freshRoom('a'), freshRoom('b')]
-      const [a1, a2] = [join(roomA, one), join(roomA, two)]
-      await fullMesh([a1, a2])
-      expect(loads.counts.links).to.equal(0, 'not while the page has one room')
-      const made = budget.stats.created
-      const [b1, b2] = [join(roomB, one), join(roomB, two)]
-      await fullMesh([b1, b2])
-      expect(b1.peers[0]).to.be.instanceOf(RoomPeer)
-      expect(b2.peers[0]).to.be.instanceOf(RoomPeer)
-      expect(budget.stats.created).to.equal(made, 'no connection made for room b')
-      expect(loads.counts).to.deep.equal({cipher: 0, links: 2})
-    } finally {
-      loads.restore()
-    }
   })
 
   it('leaving the second room leaves the connection and the first room alone', async () => {

@@ -4,8 +4,7 @@ export {
   type ConnectionBudgetStats, type ConnectionBudgetOptions, type BudgetTicket,
 } from './budget.js'
 export {BanList, pageBans, type BanListEvents} from './bans.js'
-export {ConnectionPool, pagePool, MAX_ROOMS_PER_CONNECTION, type ConnectionPoolStats, type RoomMember} from './rooms.js'
-export {RoomPeer, type RoomPeerEvents} from './room-links.js'
+export {ConnectionPool, RoomPeer, pagePool, MAX_ROOMS_PER_CONNECTION, type ConnectionPoolStats, type RoomPeerEvents, type RoomMember} from './rooms.js'
 export {claimPageIdentity, type IdentityClaim} from './page-identity.js'
 export {PeerConnection, type PeerState, type PeerConnectionEvents, type PeerConnectionOptions} from './peer-connection.js'
 export {Authenticator, type AuthOptions} from './auth.js'

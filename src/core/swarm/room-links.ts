@@ -1,174 +1,35 @@
 /**
  * A swarm's side of rooms sharing a connection (the pool and its protocol are
  * rooms.ts): meeting an announcer over a connection another room of the page
- * already has to its key, and taking in the remote's rooms that ask to meet
- * this one. A peer met this way is a `RoomPeer` in the swarm's table, admitted
- * exactly as one on a connection of its own (bans, `admit`, `maxPeers`).
- *
- * A swarm loads this module only when it is reachable: when the pool finds
- * another room's connection to an announcer's key, or a remote's JOIN names
- * the swarm's room. Until then no RoomPeer exists, so the pool's answers and
- * LEAVEs have nothing here to reach. The swarm registers with the pool and
- * offers its connections to the page's other rooms itself.
+ * already has to its key, taking in the remote's rooms that ask to meet this
+ * one, and offering the swarm's own connections to the page's other rooms.
+ * A peer met this way is a `RoomPeer` in the swarm's table, admitted exactly as
+ * one on a connection of its own (bans, `admit`, `maxPeers`).
  */
-import {Emitter} from '../emitter.js'
 import {P2PError} from '../errors.js'
 import {createDebug, shortId} from '../debug.js'
-import {systemClock, type Clock} from '../clock.js'
+import type {Clock} from '../clock.js'
 import {Deadlines} from '../expiring-map.js'
-import type {Channel, ChannelHandlers, Mux} from '../mux/mux.js'
-import type {ConnectionPool, RoomMember} from './rooms.js'
-import type {PeerConnection, PeerState} from './peer-connection.js'
-import type {Swarm, SwarmPeer} from './swarm.js'
+import {RoomPeer, type ConnectionPool, type RoomMember} from './rooms.js'
+import {roomTag} from './messages.js'
+import type {PeerConnection} from './peer-connection.js'
+import type {SwarmPeer} from './swarm.js'
 
 const debug = createDebug('p2p:swarm')
-
-export type RoomPeerEvents = {
-  /** The remote's swarm let this one in: protocols may start. */
-  open: () => void
-  update: () => void
-  /** The connection under it was repaired by an ICE restart. */
-  reconnect: () => void
-  error: (err: P2PError) => void
-  /** Left (LEAVE, either side: no error) or the connection under it closed (its error). */
-  close: (err?: P2PError) => void
-}
-
-/**
- * A remote peer met in one room over a connection another room made. Reads like
- * a PeerConnection (key, state, RTT and byte counters are the connection's) and
- * opens channels scoped to its room; `destroy()` leaves the room and leaves the
- * connection to the others.
- */
-export class RoomPeer extends Emitter<RoomPeerEvents> {
-  /** When it was made and when it opened, on its clock (its swarm's). */
-  readonly createdAt: number
-  state: PeerState = 'authenticating'
-  connectedAt: number | null = null
-  #destroyed = false
-  readonly #prefix: string
-  readonly #clock: Clock
-  readonly #onLinkClose: (err?: P2PError) => void
-  readonly #onLinkUpdate = () => this.emit('update')
-  readonly #onLinkReconnect = () => this.emit('reconnect')
-
-  constructor(
-    /** The remote's hub id in this room. */
-    readonly id: string,
-    /** The connection this room rides on. */
-    readonly link: PeerConnection,
-    /** This room's tag (hex). */
-    readonly tag: string,
-    /** True when this side asked to join (sent JOIN). */
-    readonly initiator: boolean,
-    private readonly sendLeave: () => void,
-    clock: Clock = systemClock,
-  ) {
-    super()
-    this.#clock = clock
-    this.createdAt = clock.now()
-    this.#prefix = `room/${tag.slice(0, 16)}/`
-    this.#onLinkClose = (err?: P2PError) => this.#close(err ?? P2PError.CONNECTION_CLOSED('the shared connection closed'))
-    link.on('close', this.#onLinkClose)
-    link.on('update', this.#onLinkUpdate)
-    link.on('reconnect', this.#onLinkReconnect)
-  }
-
-  get destroyed(): boolean {
-    return this.#destroyed
-  }
-
-  get publicKey(): string | null {
-    return this.link.publicKey
-  }
-
-  get mux(): Mux | null {
-    return this.link.mux
-  }
-
-  get rtc(): RTCPeerConnection {
-    return this.link.rtc
-  }
-
-  get rtt(): number | null {
-    return this.link.rtt
-  }
-
-  /** The whole connection's bytes: every room on it counts them. */
-  get bytesIn(): number {
-    return this.link.bytesIn
-  }
-
-  get bytesOut(): number {
-    return this.link.bytesOut
-  }
-
-  get restarts(): number {
-    return this.link.restarts
-  }
-
-  get restarting(): boolean {
-    return this.link.restarting
-  }
-
-  /** A channel of this room on the shared connection. */
-  channel(name: string, handlers: ChannelHandlers): Channel {
-    if (this.state !== 'connected') throw P2PError.INVALID_ARGUMENT('the peer is not connected')
-    return this.link.channel(this.#prefix + name, handlers)
-  }
-
-  /** Signals belong to connections; a room on a shared one has none of its own. */
-  signal(): void {}
-
-  isRenegotiation(): boolean {
-    return false
-  }
-
-  restartIce(): void {
-    this.link.restartIce()
-  }
-
-  /** Accepted by the remote (or accepted by us): the room is open on the connection. */
-  open(): void {
-    if (this.destroyed || this.state === 'connected') return
-    this.state = 'connected'
-    this.connectedAt = this.#clock.now()
-    this.emit('open')
-    this.emit('update')
-  }
-
-  /** Leaves the room on this connection (the remote drops it at once); the connection stays. */
-  destroy(err?: P2PError): void {
-    if (this.destroyed) return
-    if (!this.link.destroyed) this.sendLeave()
-    this.#close(err)
-  }
-
-  /** The remote left, or the connection went: no LEAVE to send. */
-  closeQuietly(err?: P2PError): void {
-    this.#close(err)
-  }
-
-  #close(err?: P2PError): void {
-    if (this.#destroyed) return
-    this.#destroyed = true
-    this.state = 'closed'
-    this.link.off('close', this.#onLinkClose)
-    this.link.off('update', this.#onLinkUpdate)
-    this.link.off('reconnect', this.#onLinkReconnect)
-    if (err) this.emit('error', err)
-    this.emit('close', err)
-    this.removeAllListeners()
-  }
-}
 
 /** A page that refused to share a connection with this room is not asked again for this long. */
 const REFUSED_JOIN_QUIET = 60_000
 
-/** What the room glue needs of its swarm besides its public face: its table, and a say in it. */
+/** What the room glue needs of its swarm. */
 export interface RoomLinksHost {
+  /** The swarm's hub id in its room. */
+  readonly id: string
+  readonly publicKey: string
+  readonly maxPeers: number
+  readonly destroyed: boolean
   /** The swarm's peers by hub id, pending ones included. */
   readonly table: ReadonlyMap<string, SwarmPeer>
+  isBanned(publicKey: string): boolean
   /** Rejects (ERR_ADMISSION_REFUSED) when the swarm will not take `publicKey`. */
   admit(publicKey: string): Promise<void>
   /** Files a peer met over a shared connection, followed like one on a connection of the swarm's own. */
@@ -180,13 +41,15 @@ export interface RoomLinksHost {
 }
 
 export interface RoomLinksOptions {
+  room: string
   clock: Clock
   /** How long a JOIN may wait for its answer. */
   connectTimeout: number
+  /** False for a room with a secret: it never joins others' connections (the secret is what admits a peer). */
+  joins: boolean
 }
 
 export class RoomLinks {
-  readonly #swarm: Pick<Swarm, 'id' | 'publicKey' | 'maxPeers' | 'destroyed' | 'isBanned'>
   readonly #host: RoomLinksHost
   readonly #pool: ConnectionPool
   readonly #clock: Clock
@@ -194,19 +57,32 @@ export class RoomLinks {
   readonly #member: RoomMember
   /** Keys whose page is not asked again for a while to share a connection (it refused). */
   readonly #refusedJoins: Deadlines<string>
+  /** This room's tag on shared connections; null until computed, and for rooms that never join. */
+  #tag: string | null = null
+  #destroyed = false
 
-  /** `member` is the swarm's entry in the pool, with its room's tag (null for a room that never joins others'). */
-  constructor(
-    swarm: Pick<Swarm, 'id' | 'publicKey' | 'maxPeers' | 'destroyed' | 'isBanned'>, host: RoomLinksHost,
-    pool: ConnectionPool, member: RoomMember, {clock, connectTimeout}: RoomLinksOptions,
-  ) {
-    this.#swarm = swarm
+  constructor(host: RoomLinksHost, pool: ConnectionPool, {room, clock, connectTimeout, joins}: RoomLinksOptions) {
     this.#host = host
     this.#pool = pool
-    this.#member = member
     this.#clock = clock
     this.#connectTimeout = connectTimeout
     this.#refusedJoins = new Deadlines<string>(() => clock.now())
+    const links = this
+    this.#member = {
+      get publicKey() { return host.publicKey },
+      get tag() { return links.#tag },
+      get id() { return host.id },
+      onJoin: (link, remoteId) => this.#onJoin(link, remoteId),
+      onAnswer: (link, _tag, _remoteId, accepted) => this.#onAnswer(link, accepted),
+      onLeave: link => this.#onLeave(link),
+    }
+    if (joins) {
+      void roomTag(room).then(tag => {
+        if (this.#destroyed) return
+        this.#tag = tag
+        pool.register(this.#member)
+      })
+    }
   }
 
   /**
@@ -215,17 +91,16 @@ export class RoomLinks {
    * already had it); false means: connect as usual.
    */
   join(remoteId: string, key: string | undefined): boolean {
-    const swarm = this.#swarm
     const host = this.#host
-    const tag = this.#member.tag
-    if (!tag || key === undefined || key === swarm.publicKey) return false
+    const tag = this.#tag
+    if (!tag || key === undefined || key === host.publicKey) return false
     // Refused there lately (full, or it holds an older connection of ours): connect as usual.
     if (this.#refusedJoins.has(key)) return false
-    const link = this.#pool.find(swarm.publicKey, key, tag)
+    const link = this.#pool.find(host.publicKey, key, tag)
     if (!link) return false
     if (host.table.has(remoteId) || this.#hasKey(key)) return true
-    if (swarm.isBanned(key)) return true
-    if (host.table.size >= swarm.maxPeers) {
+    if (host.isBanned(key)) return true
+    if (host.table.size >= host.maxPeers) {
       host.refuseFull()
       return true
     }
@@ -241,6 +116,21 @@ export class RoomLinks {
     return true
   }
 
+  /** A proven connection of the swarm's own: the page's other rooms may ride on it. */
+  share(conn: PeerConnection): void {
+    this.#pool.add(conn, this.#host.publicKey, this.#tag)
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
+  /** The swarm is done: no more JOINs reach it. Idempotent. */
+  destroy(): void {
+    this.#destroyed = true
+    this.#pool.unregister(this.#member)
+  }
+
   #adopt(remoteId: string, link: PeerConnection, tag: string, initiator: boolean): RoomPeer {
     const peer = new RoomPeer(remoteId, link, tag, initiator, () => this.#pool.leave(link, this.#member, tag), this.#clock)
     this.#host.adopt(peer)
@@ -248,19 +138,18 @@ export class RoomLinks {
   }
 
   /** A remote room asks to meet this one over `link`: admitted as over a connection of our own. */
-  async onJoin(link: PeerConnection, remoteId: string): Promise<RoomPeer | null> {
-    const swarm = this.#swarm
+  async #onJoin(link: PeerConnection, remoteId: string): Promise<RoomPeer | null> {
     const host = this.#host
     const key = link.publicKey
-    const tag = this.#member.tag
-    if (swarm.destroyed || !key || !tag) return null
+    const tag = this.#tag
+    if (host.destroyed || !key || !tag) return null
     const existing = host.table.get(remoteId)
     // Both sides joined at once: their JOIN answers ours.
     if (existing instanceof RoomPeer && existing.link === link) return existing
     if (this.#hasKey(key)) return null
     await host.admit(key)
-    if (swarm.destroyed || link.destroyed || host.table.has(remoteId) || this.#hasKey(key)) return null
-    if (host.table.size >= swarm.maxPeers) {
+    if (host.destroyed || link.destroyed || host.table.has(remoteId) || this.#hasKey(key)) return null
+    if (host.table.size >= host.maxPeers) {
       host.refuseFull()
       return null
     }
@@ -278,8 +167,7 @@ export class RoomLinks {
     return undefined
   }
 
-  /** The remote answered our JOIN on `link`. */
-  onAnswer(link: PeerConnection, accepted: boolean): void {
+  #onAnswer(link: PeerConnection, accepted: boolean): void {
     const pending = this.#pendingOn(link)
     if (!pending) return
     if (accepted) return pending.open()
@@ -287,8 +175,7 @@ export class RoomLinks {
     this.#host.drop(pending)
   }
 
-  /** The remote's room left `link`. */
-  onLeave(link: PeerConnection): void {
+  #onLeave(link: PeerConnection): void {
     for (const c of [...this.#host.table.values()]) {
       if (c instanceof RoomPeer && c.link === link) c.closeQuietly()
     }

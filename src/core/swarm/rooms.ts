@@ -7,24 +7,163 @@
  * The room whose swarm made the connection owns it and names its channels as
  * they are. Each further room joins over the connection's ROOMS_PROTOCOL
  * channel (JOIN, answered ACCEPT or REFUSE; LEAVE to go) and becomes a
- * `RoomPeer` in that room's swarm (room-links.ts, which a page loads only once
- * it meets another room's connection or a JOIN): the same remote key, the same
- * transport, channel names prefixed with the room's tag. A room's swarm admits such a peer
+ * `RoomPeer` in that room's swarm: the same remote key, the same transport,
+ * channel names prefixed with the room's tag. A room's swarm admits such a peer
  * exactly as it admits one on its own connection: bans, the `admit` hook and
  * `maxPeers` apply. Rooms with a secret never share: the secret is what lets a
  * peer in, and a connection made for another room has not proven it.
  */
+import {Emitter} from '../emitter.js'
 import {P2PError, toP2PError} from '../errors.js'
 import {createDebug, shortId} from '../debug.js'
-import type {Channel} from '../mux/mux.js'
-import type {PeerConnection} from './peer-connection.js'
-import type {RoomPeer} from './room-links.js'
+import {systemClock, type Clock} from '../clock.js'
+import type {Channel, ChannelHandlers, Mux} from '../mux/mux.js'
+import type {PeerConnection, PeerState} from './peer-connection.js'
 import {ROOMS_PROTOCOL, RoomMessageType, decodeRoomMessage, encodeRoomMessage, type RoomMessage} from './messages.js'
 
 const debug = createDebug('p2p:rooms')
 
 /** Rooms one connection may carry besides its own; JOINs past this are refused. */
 export const MAX_ROOMS_PER_CONNECTION = 64
+
+export type RoomPeerEvents = {
+  /** The remote's swarm let this one in: protocols may start. */
+  open: () => void
+  update: () => void
+  /** The connection under it was repaired by an ICE restart. */
+  reconnect: () => void
+  error: (err: P2PError) => void
+  /** Left (LEAVE, either side: no error) or the connection under it closed (its error). */
+  close: (err?: P2PError) => void
+}
+
+/**
+ * A remote peer met in one room over a connection another room made. Reads like
+ * a PeerConnection (key, state, RTT and byte counters are the connection's) and
+ * opens channels scoped to its room; `destroy()` leaves the room and leaves the
+ * connection to the others.
+ */
+export class RoomPeer extends Emitter<RoomPeerEvents> {
+  /** When it was made and when it opened, on its clock (its swarm's). */
+  readonly createdAt: number
+  state: PeerState = 'authenticating'
+  connectedAt: number | null = null
+  #destroyed = false
+  readonly #prefix: string
+  readonly #clock: Clock
+  readonly #onLinkClose: (err?: P2PError) => void
+  readonly #onLinkUpdate = () => this.emit('update')
+  readonly #onLinkReconnect = () => this.emit('reconnect')
+
+  constructor(
+    /** The remote's hub id in this room. */
+    readonly id: string,
+    /** The connection this room rides on. */
+    readonly link: PeerConnection,
+    /** This room's tag (hex). */
+    readonly tag: string,
+    /** True when this side asked to join (sent JOIN). */
+    readonly initiator: boolean,
+    private readonly sendLeave: () => void,
+    clock: Clock = systemClock,
+  ) {
+    super()
+    this.#clock = clock
+    this.createdAt = clock.now()
+    this.#prefix = `room/${tag.slice(0, 16)}/`
+    this.#onLinkClose = (err?: P2PError) => this.#close(err ?? P2PError.CONNECTION_CLOSED('the shared connection closed'))
+    link.on('close', this.#onLinkClose)
+    link.on('update', this.#onLinkUpdate)
+    link.on('reconnect', this.#onLinkReconnect)
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
+  get publicKey(): string | null {
+    return this.link.publicKey
+  }
+
+  get mux(): Mux | null {
+    return this.link.mux
+  }
+
+  get rtc(): RTCPeerConnection {
+    return this.link.rtc
+  }
+
+  get rtt(): number | null {
+    return this.link.rtt
+  }
+
+  /** The whole connection's bytes: every room on it counts them. */
+  get bytesIn(): number {
+    return this.link.bytesIn
+  }
+
+  get bytesOut(): number {
+    return this.link.bytesOut
+  }
+
+  get restarts(): number {
+    return this.link.restarts
+  }
+
+  get restarting(): boolean {
+    return this.link.restarting
+  }
+
+  /** A channel of this room on the shared connection. */
+  channel(name: string, handlers: ChannelHandlers): Channel {
+    if (this.state !== 'connected') throw P2PError.INVALID_ARGUMENT('the peer is not connected')
+    return this.link.channel(this.#prefix + name, handlers)
+  }
+
+  /** Signals belong to connections; a room on a shared one has none of its own. */
+  signal(): void {}
+
+  isRenegotiation(): boolean {
+    return false
+  }
+
+  restartIce(): void {
+    this.link.restartIce()
+  }
+
+  /** Accepted by the remote (or accepted by us): the room is open on the connection. */
+  open(): void {
+    if (this.destroyed || this.state === 'connected') return
+    this.state = 'connected'
+    this.connectedAt = this.#clock.now()
+    this.emit('open')
+    this.emit('update')
+  }
+
+  /** Leaves the room on this connection (the remote drops it at once); the connection stays. */
+  destroy(err?: P2PError): void {
+    if (this.destroyed) return
+    if (!this.link.destroyed) this.sendLeave()
+    this.#close(err)
+  }
+
+  /** The remote left, or the connection went: no LEAVE to send. */
+  closeQuietly(err?: P2PError): void {
+    this.#close(err)
+  }
+
+  #close(err?: P2PError): void {
+    if (this.#destroyed) return
+    this.#destroyed = true
+    this.state = 'closed'
+    this.link.off('close', this.#onLinkClose)
+    this.link.off('update', this.#onLinkUpdate)
+    this.link.off('reconnect', this.#onLinkReconnect)
+    if (err) this.emit('error', err)
+    this.emit('close', err)
+    this.removeAllListeners()
+  }
+}
 
 /** What a swarm offers the pool so rooms can join it over shared connections. */
 export interface RoomMember {

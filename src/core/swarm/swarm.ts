@@ -4,16 +4,16 @@ import {P2PError, toP2PError} from '../errors.js'
 import {randomBytes, toHex} from '../bytes.js'
 import {createDebug, shortId} from '../debug.js'
 import {generateIdentity, type Identity} from '../crypto/identity.js'
-import type {RoomCipher} from '../crypto/room-cipher.js'
+import {RoomCipher} from '../crypto/room-cipher.js'
 import {HubClient, type Subscription} from '../hub-client/hub-client.js'
 import {pageStreams} from '../hub-client/shared-streams.js'
 import type {OpenStream} from '../hub-client/sse.js'
 import type {MuxOptions} from '../mux/mux.js'
-import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal, roomTag} from './messages.js'
+import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal} from './messages.js'
 import {PeerConnection} from './peer-connection.js'
 import {pageBudget, type ConnectionBudget, type ConnectionBudgetStats} from './budget.js'
-import {pagePool, type ConnectionPool, type RoomMember} from './rooms.js'
-import type {RoomLinks, RoomPeer, RoomPeerEvents} from './room-links.js'
+import {pagePool, RoomPeer, type ConnectionPool, type RoomPeerEvents} from './rooms.js'
+import {RoomLinks} from './room-links.js'
 import {Announcer, EarlyCandidates, keepsOwnOffer, type EarlyCandidate} from './signalling.js'
 import {RoomMembers} from './topology.js'
 import {pageBans, type BanList} from './bans.js'
@@ -70,19 +70,6 @@ const MAX_UNANSWERED_IDS = 1024
  * many per swarm. Anyone on the hub can send such offers.
  */
 const MAX_REPLACEMENTS = 8
-
-/** Sealed hub messages held while the room cipher loads; past this, they are refused (decryptFailures). */
-export const MAX_HELD_SEALED = 256
-
-/**
- * Code a room runs only with a secret (the cipher) or beside another room of
- * the page (room links), loaded when it does: a one-room page without a secret
- * never fetches either. Tests count the loads through this object.
- */
-export const loaders = {
-  cipher: () => import('../crypto/room-cipher.js'),
-  links: () => import('./room-links.js'),
-}
 
 
 /**
@@ -273,11 +260,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #opts: SwarmOptions
   readonly #hub: HubClient
   readonly #ownsHub: boolean
-  /** The room cipher, loading (null without a secret): signals are sealed and opened once it is in. */
-  readonly #cipher: Promise<RoomCipher> | null
-  #cipherLoaded = false
-  /** Sealed hub messages waiting for the cipher to load. */
-  #heldSealed = 0
+  readonly #cipher: RoomCipher | null
   readonly #connections = new Map<string, SwarmPeer>()
   /** Hub id → an answered offer held beside the connection of that id until it proves its key. */
   readonly #replacements = new Map<string, PeerConnection>()
@@ -293,15 +276,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #unanswered: ExpiringMap<string, number>
   /** Hub id → when it last sent us a signal (clock time): a peer that is there, whatever became of one offer. */
   readonly #heard: ExpiringMap<string, number>
-  /** Where this swarm's connections are shared with the page's other rooms (rooms.ts); null for none. */
-  readonly #pool: ConnectionPool | null
-  /** This swarm's entry in the pool, heard once the room's tag is known (never for a room with a secret). */
-  readonly #member: RoomMember
-  /** This room's tag on shared connections; null until computed, and for a room with a secret. */
-  #tag: string | null = null
-  /** This swarm's side of rooms sharing a connection, loaded once the page needs it (see #roomLinks). */
-  #links: Promise<RoomLinks> | null = null
-  #linksLoaded: RoomLinks | null = null
+  /** This swarm's side of rooms sharing connections (room-links.ts); null without a pool. */
+  readonly #rooms: RoomLinks | null
   /** Candidates that came before any offer from their sender. */
   readonly #early: EarlyCandidates
   readonly #subscription: Subscription
@@ -328,7 +304,6 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   constructor(opts: SwarmOptions) {
     super()
-    const swarm = this
     if (!opts || typeof opts.room !== 'string' || !opts.room) throw P2PError.INVALID_ARGUMENT('a swarm needs a room')
     if (!opts.hubClient && !opts.hubs?.length) throw P2PError.INVALID_ARGUMENT('a swarm needs at least one hub')
     const maxPeers = opts.maxPeers ?? 16
@@ -355,17 +330,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#heard = new ExpiringMap<string, number>({ttl: UNANSWERED_MEMORY, max: MAX_UNANSWERED_IDS, now})
     this.#lost = new Deadlines<string>(now)
     this.#early = new EarlyCandidates(clock)
-    if (opts.secret) {
-      const secret = opts.secret
-      this.#cipher = loaders.cipher().then(({RoomCipher}) => {
-        this.#cipherLoaded = true
-        return new RoomCipher(secret, opts.room, {epochNow: opts.epochNow})
-      })
-      // A failed load is reported by the posts and counted by the messages that wait on it.
-      this.#cipher.catch(() => {})
-    } else {
-      this.#cipher = null
-    }
+    this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room, {epochNow: opts.epochNow}) : null
     const bounds = opts.announceInterval ?? {min: 1000, max: 30_000}
     this.#announcer = new Announcer({
       bounds, clock,
@@ -378,24 +343,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     })
     // Members announce at least every `max`; three missed announcements mean gone.
     this.#members = new RoomMembers({ttl: bounds.max * 3 + bounds.min, clock})
-    const pool = this.#pool = opts.pool === undefined ? pagePool : opts.pool
-    this.#member = {
-      publicKey: this.publicKey,
-      id: this.id,
-      get tag() { return swarm.#tag },
-      onJoin: (link, remoteId) => this.#roomLinks().then(links => links.onJoin(link, remoteId)),
-      // Answers and LEAVEs reach RoomPeers only, and none exists before room links are loaded.
-      onAnswer: (link, _tag, _remoteId, accepted) => this.#linksLoaded?.onAnswer(link, accepted),
-      onLeave: link => this.#linksLoaded?.onLeave(link),
-    }
-    // A room with a secret never joins others' connections: the secret is what admits a peer.
-    if (pool && !opts.secret) {
-      void roomTag(this.room).then(tag => {
-        if (this.#destroyed) return
-        this.#tag = tag
-        pool.register(this.#member)
-      })
-    }
+    const pool = opts.pool === undefined ? pagePool : opts.pool
+    this.#rooms = pool && this.#roomLinks(pool, clock)
     this.#ownsHub = !opts.hubClient
     this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room, openStream: opts.openStream ?? pageStreams.open, clock})
     this.#hub.on('open', this.#onHubOpen)
@@ -498,7 +447,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#hub.off('update', this.#onHubUpdate)
     this.#hub.off('error', this.#onHubError)
     this.#subscription.close()
-    this.#pool?.unregister(this.#member)
+    this.#rooms?.destroy()
     for (const conn of this.#connections.values()) conn.destroy()
     this.#connections.clear()
     for (const conn of this.#replacements.values()) conn.destroy()
@@ -512,15 +461,16 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.removeAllListeners()
   }
 
-  /**
-   * The room glue, reaching into this swarm's table through a narrow host:
-   * loaded when room-links code is reachable, that is when the pool finds
-   * another room's connection to an announcer (#joinShared) or a remote's
-   * JOIN names this room (the member's onJoin).
-   */
-  #roomLinks(): Promise<RoomLinks> {
-    return this.#links ??= loaders.links().then(({RoomLinks}) => this.#linksLoaded = new RoomLinks(this, {
+  /** The room glue, reaching into this swarm's table through a narrow host. */
+  #roomLinks(pool: ConnectionPool, clock: Clock): RoomLinks {
+    const swarm = this
+    return new RoomLinks({
+      id: this.id,
+      publicKey: this.publicKey,
+      maxPeers: this.maxPeers,
+      get destroyed() { return swarm.#destroyed },
       table: this.#connections,
+      isBanned: key => this.isBanned(key),
       admit: key => this.#admit(key),
       adopt: peer => {
         this.#stats.sharedConnections++
@@ -533,23 +483,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         this.emit('update')
       },
       drop: peer => this.#drop(peer, false),
-    }, this.#pool!, this.#member, {clock: this.#clock, connectTimeout: this.#opts.connectTimeout ?? 20_000}))
-  }
-
-  /**
-   * Meets an announcer over a connection another room of the page already
-   * has to its key, instead of making a new one: false means connect as usual.
-   * Until room links are loaded the pool alone can tell that none is there.
-   */
-  #joinShared(remoteId: string, key: string | undefined): boolean {
-    if (this.#linksLoaded) return this.#linksLoaded.join(remoteId, key)
-    const tag = this.#tag
-    if (!tag || key === undefined || key === this.publicKey || !this.#pool!.find(this.publicKey, key, tag)) return false
-    // A swarm left meanwhile neither joins nor dials.
-    void this.#roomLinks().then(links => !this.#destroyed && links.join(remoteId, key), () => false).then(joined => {
-      if (!joined && !this.#destroyed) this.#dial(remoteId, key)
-    })
-    return true
+    }, pool, {room: this.room, clock, connectTimeout: this.#opts.connectTimeout ?? 20_000, joins: !this.#cipher})
   }
 
   /**
@@ -620,7 +554,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   async #post(channel: string, message: unknown, report = true): Promise<void> {
     try {
-      const body = this.#cipher ? await (await this.#cipher).seal(channel, message) : message
+      const body = this.#cipher ? await this.#cipher.seal(channel, message) : message
       if (this.#destroyed) return
       await this.#hub.broadcast(channel, body)
     } catch (err) {
@@ -633,12 +567,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     let message = data
     if (this.#cipher) {
       try {
-        if (!this.#cipherLoaded) {
-          if (this.#heldSealed >= MAX_HELD_SEALED) throw P2PError.DECRYPT('too many sealed messages before the room cipher loaded')
-          this.#heldSealed++
-          await this.#cipher.finally(() => this.#heldSealed--)
-        }
-        const opened = await (await this.#cipher).open(data)
+        const opened = await this.#cipher.open(data)
         if (!opened.fresh) {
           this.#stats.replays++
           this.emit('update')
@@ -666,7 +595,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (decoded.kind === 'announce') {
       this.#stats.announcesReceived++
       if (decoded.key !== undefined && decoded.key !== this.publicKey) this.#members.note(decoded.key, decoded.from)
-      if (!this.#joinShared(decoded.from, decoded.key)) this.#dial(decoded.from, decoded.key)
+      if (!this.#rooms?.join(decoded.from, decoded.key)) this.#dial(decoded.from, decoded.key)
     } else if (decoded.kind === 'busy') {
       // Only the peer we offered to knows our attempt's id (it came with the offer): anyone else's busy is forged.
       const pending = this.#connections.get(decoded.from)
@@ -952,7 +881,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       }
     }
     // A connection of our own may carry the page's other rooms to this peer.
-    if (conn instanceof PeerConnection) this.#pool?.add(conn, this.publicKey, this.#tag)
+    if (conn instanceof PeerConnection) this.#rooms?.share(conn)
     // The key is the identity: a second connection with a known key is the same
     // peer come back (a reloaded tab, a repaired network). The newest wins, so
     // the old one cannot linger as a ghost.
@@ -1050,8 +979,8 @@ export class Swarm extends Emitter<SwarmEvents> {
    */
   #drop(conn: SwarmPeer, sayLeave = true): void {
     this.#connections.delete(conn.id)
-    if (sayLeave || conn instanceof PeerConnection) conn.destroy()
-    else conn.closeQuietly()
+    if (conn instanceof RoomPeer && !sayLeave) conn.closeQuietly()
+    else conn.destroy()
   }
 
   /** Closes a connection that never was (nor will be) one of this swarm's peers. */
