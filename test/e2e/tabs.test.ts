@@ -54,16 +54,21 @@ async function untilMesh(pages: Page[], what: string): Promise<void> {
   }
 }
 
-test('twelve tabs of one origin share one hub stream, and keep signalling after the leader tab closes', async t => {
-  const room = `e2e-tabs-${randomBytes(4).toString('hex')}`
+/** Opens a demo tab in `room`, its errors collected into `pageErrors` under the name given. */
+function opener(room: string, pageErrors: string[]) {
   const address = `${stack.demo.url}/?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
-  const pageErrors: string[] = []
-  const open = async (name: string) => {
+  return async (name: string) => {
     const page = await stack.browser.newPage()
     collectPageErrors(page, name, stack.hub.url, pageErrors)
     await page.goto(address)
     return page
   }
+}
+
+test('twelve tabs of one origin share one hub stream, and keep signalling after the leader tab closes', async t => {
+  const room = `e2e-tabs-${randomBytes(4).toString('hex')}`
+  const pageErrors: string[] = []
+  const open = opener(room, pageErrors)
   // Sampled all along: the hub must never see a stream per tab.
   let mostSubscribers = 0
   let sampling = true
@@ -118,14 +123,8 @@ const loadedFetchReader = (page: Page) => loaded(page, 'not an event stream')
 
 test('a tab alone never fetches the relay between tabs; a second tab in its room makes both fetch it (and neither the fetch reader)', async () => {
   const room = `e2e-tab-relay-${randomBytes(4).toString('hex')}`
-  const address = `${stack.demo.url}/?hub=${encodeURIComponent(stack.hub.url)}&room=${room}`
   const pageErrors: string[] = []
-  const open = async (name: string) => {
-    const page = await stack.browser.newPage()
-    collectPageErrors(page, name, stack.hub.url, pageErrors)
-    await page.goto(address)
-    return page
-  }
+  const open = opener(room, pageErrors)
   const first = await open('alone')
   try {
     // The sentinel: the lone tab leads its room's stream and the hub serves it.
