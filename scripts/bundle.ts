@@ -2,7 +2,8 @@
 // and no build step: dist/p2p-elements.min.js holds every element, and
 // dist/browser/<tag>.js registers one element, built on the core every element shares
 // (dist/browser/chunks/core.js) and sharing chunks with the others (dist/browser/chunks),
-// so a page loads the code of the elements it uses and no more. Code
+// so a page loads the code of the elements it uses and no more. Every file is minified
+// by esbuild, then by terser (kit-build.ts). Code
 // loaded on demand by import() sits in chunks/ beside each (served with them).
 // `tsc -p tsconfig.build.json` emits the per-module dist/ files and typings before this runs.
 import {mkdir, rm, writeFile} from 'node:fs/promises'

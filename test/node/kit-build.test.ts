@@ -1,0 +1,42 @@
+// The script-tag build's output as served: terser runs over every file it writes, and
+// what it writes must still map back to the sources and link up.
+import {test, before} from 'node:test'
+import assert from 'node:assert/strict'
+import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
+import {TraceMap, originalPositionFor} from '@jridgewell/trace-mapping'
+import {ALL_IN_ONE, ROOT, buildKit, type KitBuild} from '../../scripts/kit-build.js'
+
+const OUTDIR = join(ROOT, 'dist')
+let kit: KitBuild
+const bytes = (name: string) => {
+  const file = kit.outputFiles.find(file => file.path === join(OUTDIR, name))
+  assert.ok(file, `the build writes ${name}`)
+  return file.contents
+}
+const written = (name: string) => new TextDecoder().decode(bytes(name))
+
+before(async () => { kit = await buildKit(OUTDIR) })
+
+test('the all-in-one file links its sourcemap, which leads from its final bytes back to the sources', () => {
+  const code = written(ALL_IN_ONE)
+  assert.match(code, new RegExp(`//# sourceMappingURL=${ALL_IN_ONE.replace(/\./g, '\\.')}\\.map\\s*$`))
+  const map = new TraceMap(written(`${ALL_IN_ONE}.map`))
+  // A literal that appears once in the sources, in a file of its own.
+  const at = code.indexOf('"p2p-peers"')
+  assert.notEqual(at, -1)
+  const lines = code.slice(0, at).split('\n')
+  const original = originalPositionFor(map, {line: lines.length, column: lines.at(-1)!.length})
+  assert.match(original.source ?? '', /src\/elements\/p2p-peers\/p2p-peers\.ts$/)
+  assert.equal(original.line, 135)
+})
+
+test('every file written is sized as written', () => {
+  for (const [dir, files] of [['browser', kit.elements], ['', kit.allInOne]] as const) {
+    for (const file of files.values()) {
+      const contents = bytes(join(dir, file.name))
+      assert.equal(contents.length, file.minified, file.name)
+      assert.equal(gzipSync(contents, {level: 9}).length, file.gzip, file.name)
+    }
+  }
+})
