@@ -1,5 +1,5 @@
 import {expect} from '@open-wc/testing'
-import {Swarm} from '../../src/core/swarm/swarm.js'
+import {Swarm, loaders} from '../../src/core/swarm/swarm.js'
 import {KeyPairIdentity, type Identity} from '../../src/core/crypto/identity.js'
 import {P2PError} from '../../src/core/errors.js'
 import {HubClient} from '../../src/core/hub-client/hub-client.js'
@@ -217,6 +217,71 @@ describe('swarm', () => {
     await until(swarms, ['update'], () => swarms.every(s => s.stats.replays >= 1), 'each side to refuse the other clock\'s messages')
     expect(onTime.peers).to.have.length(0)
     for (const s of [skewed, skewedToo]) expect(s.peers.map(p => p.publicKey)).to.not.include(onTime.publicKey)
+  })
+
+  describe('the room cipher, loaded on demand', () => {
+    const load = loaders.cipher
+    afterEach(() => {
+      loaders.cipher = load
+    })
+
+    it('is never loaded by a swarm without a secret', async () => {
+      let loads = 0
+      loaders.cipher = () => {
+        loads++
+        return load()
+      }
+      const plain = swarms = createSwarms(2, freshRoom())
+      await fullMesh(plain)
+      expect(loads).to.equal(0)
+    })
+
+    it('a remote announcement that arrives before the cipher has loaded waits for it, and the two meet', async () => {
+      const room = freshRoom()
+      const secret = 'correct horse'
+      let release!: () => void
+      const held = new Promise<void>(resolve => { release = resolve })
+      loaders.cipher = () => held.then(load)
+      // The late swarm's hub client, watched: what reaches its subscription before the release is the
+      // early swarm's (the late one posts nothing before its cipher is in).
+      const hub = new HubClient({hubs: [hubUrl()], app: room})
+      const subscribe = hub.subscribe.bind(hub)
+      let heard!: () => void
+      const firstHeard = new Promise<void>(resolve => { heard = resolve })
+      hub.subscribe = (channels, onMessage) => subscribe(channels, data => {
+        onMessage(data)
+        heard()
+      })
+      try {
+        const late = createSwarm(room, {secret, hubClient: hub})
+        loaders.cipher = load
+        await late.ready()
+        // One announcement, when its stream opens, and none again for half a minute: the late swarm
+        // meets it by the one it held, not by a later one.
+        const early = createSwarm(room, {secret, announceInterval: {min: 60_000, max: 60_000}})
+        swarms = [late, early]
+        await firstHeard
+        expect(late.stats.announcesReceived).to.equal(0, 'nothing opened before the cipher is in')
+        release()
+        await fullMesh(swarms)
+        expect(late.stats.announcesReceived).to.be.at.least(1, 'the held announcement was opened')
+        expect(late.stats.decryptFailures).to.equal(0)
+      } finally {
+        hub.destroy()
+      }
+    })
+
+    it('a cipher that cannot load closes the swarm with a typed error', async () => {
+      loaders.cipher = () => Promise.reject(new Error('the network went away'))
+      const swarm = createSwarm(freshRoom(), {secret: 'correct horse'})
+      swarms = [swarm]
+      const closed = new Promise<void>(resolve => swarm.on('close', () => resolve()))
+      const err = await new Promise<P2PError>(resolve => swarm.on('error', e => resolve(e as P2PError)))
+      await closed
+      expect(err.code).to.equal('ERR_CONNECTION_FAILED')
+      expect(err.message).to.match(/room cipher/)
+      expect(swarm.destroyed).to.equal(true)
+    })
   })
 
   it('ignores hostile signalling from the hub and keeps working', async () => {

@@ -4,7 +4,7 @@ import {P2PError, toP2PError} from '../errors.js'
 import {randomBytes, toHex} from '../bytes.js'
 import {createDebug, shortId} from '../debug.js'
 import {generateIdentity, type Identity} from '../crypto/identity.js'
-import {RoomCipher} from '../crypto/room-cipher.js'
+import type {RoomCipher} from '../crypto/room-cipher.js'
 import {HubClient, type Subscription} from '../hub-client/hub-client.js'
 import {pageStreams} from '../hub-client/shared-streams.js'
 import type {OpenStream} from '../hub-client/sse.js'
@@ -25,6 +25,14 @@ import {systemClock, type Clock} from '../clock.js'
 export type SwarmPeer = PeerConnection | RoomPeer
 
 const debug = createDebug('p2p:swarm')
+
+/**
+ * Loads the room cipher, which only a room with a secret runs: a page without
+ * one never fetches it. Tests replace `cipher` to hold or fail the load.
+ */
+export const loaders = {
+  cipher: () => import('../crypto/room-cipher.js'),
+}
 
 /** webrtc-swarm's channel for announcements. */
 const ALL = 'all'
@@ -260,7 +268,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #opts: SwarmOptions
   readonly #hub: HubClient
   readonly #ownsHub: boolean
-  readonly #cipher: RoomCipher | null
+  /** Loading from the constructor on (null without a secret): every seal and open waits for it, in order. */
+  readonly #cipher: Promise<RoomCipher> | null
   readonly #connections = new Map<string, SwarmPeer>()
   /** Hub id → an answered offer held beside the connection of that id until it proves its key. */
   readonly #replacements = new Map<string, PeerConnection>()
@@ -330,7 +339,10 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#heard = new ExpiringMap<string, number>({ttl: UNANSWERED_MEMORY, max: MAX_UNANSWERED_IDS, now})
     this.#lost = new Deadlines<string>(now)
     this.#early = new EarlyCandidates(clock)
-    this.#cipher = opts.secret ? new RoomCipher(opts.secret, opts.room, {epochNow: opts.epochNow}) : null
+    const {secret, epochNow} = opts
+    this.#cipher = secret ? loaders.cipher().then(({RoomCipher}) => new RoomCipher(secret, opts.room, {epochNow})) : null
+    // Registered before any message or post waits on it, so those find the swarm closed.
+    this.#cipher?.catch(err => this.destroy(P2PError.CONNECTION_FAILED('cannot load the room cipher, so cannot seal or open the room\'s messages', err)))
     const bounds = opts.announceInterval ?? {min: 1000, max: 30_000}
     this.#announcer = new Announcer({
       bounds, clock,
@@ -483,7 +495,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         this.emit('update')
       },
       drop: peer => this.#drop(peer, false),
-    }, pool, {room: this.room, clock, connectTimeout: this.#opts.connectTimeout ?? 20_000, joins: !this.#cipher})
+    }, pool, {room: this.room, clock, connectTimeout: this.#opts.connectTimeout ?? 20_000, joins: !this.#opts.secret})
   }
 
   /**
@@ -554,7 +566,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   async #post(channel: string, message: unknown, report = true): Promise<void> {
     try {
-      const body = this.#cipher ? await this.#cipher.seal(channel, message) : message
+      const body = this.#cipher ? await (await this.#cipher).seal(channel, message) : message
       if (this.#destroyed) return
       await this.#hub.broadcast(channel, body)
     } catch (err) {
@@ -567,7 +579,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     let message = data
     if (this.#cipher) {
       try {
-        const opened = await this.#cipher.open(data)
+        // Messages that come while the cipher loads queue on it, and are opened in the order they came.
+        const opened = await (await this.#cipher).open(data)
         if (!opened.fresh) {
           this.#stats.replays++
           this.emit('update')
@@ -576,6 +589,8 @@ export class Swarm extends Emitter<SwarmEvents> {
         if (opened.channel !== ALL && opened.channel !== this.id) throw P2PError.DECRYPT('sealed for another channel')
         message = opened.message
       } catch {
+        // A cipher that failed to load has closed the swarm: its messages were never opened.
+        if (this.#destroyed) return
         this.#stats.decryptFailures++
         this.emit('update')
         return
