@@ -2,7 +2,7 @@ import {describe, test, after} from 'node:test'
 import assert from 'node:assert/strict'
 import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {HubClient} from '../../src/core/hub-client/hub-client.js'
+import {HubClient, loaders} from '../../src/core/hub-client/hub-client.js'
 import type {HubClientOptions} from '../../src/core/hub-client/hub-client.js'
 import {openEventStream} from '../../src/core/hub-client/sse.js'
 import type {EventSourceLike, EventStreamHandlers, StreamTarget} from '../../src/core/hub-client/sse.js'
@@ -11,6 +11,7 @@ import {CrossHubDedupe} from '../../src/core/hub-client/dedupe.js'
 import {P2PError} from '../../src/core/errors.js'
 import {once} from '../../src/core/emitter.js'
 import {systemClock} from '../../src/core/clock.js'
+import {VirtualClock} from '../../src/core/gossip/simulation.js'
 import {createHub} from '../../src/server/hub.js'
 import {post, startHub, within} from './helpers.js'
 import {until} from '../shared/until.js'
@@ -287,6 +288,73 @@ describe('HubClient', {timeout: 15_000}, () => {
     const hurried = clientWith({hubs: [url], app: 'room', timeout: 200})
     await hurried.broadcast('all', {n: 4}).catch(() => {})
     await assert.rejects(hurried.broadcast('all', {n: 5}), {code: 'ERR_RATE_LIMITED'})
+  })
+
+  test('the wait after a 429 loads on demand: the first broadcasts refused wait for it, then go out in the order they were made', async () => {
+    const load = loaders.rateRetry
+    let loads = 0
+    let release!: () => void
+    const held = new Promise<void>(resolve => { release = resolve })
+    loaders.rateRetry = () => {
+      loads++
+      return held.then(load)
+    }
+    try {
+      // A hub that refuses every post while `limited`, asking for a second's pause.
+      let limited = true
+      let refused = 0
+      const sent: number[] = []
+      const sentAt: number[] = []
+      const fetchStub = (async (_url: string, init: RequestInit) => {
+        if (limited) {
+          refused++
+          return new Response('{"error":"ERR_RATE_LIMITED"}', {status: 429, headers: {'retry-after': '1'}})
+        }
+        sent.push((JSON.parse(init.body as string) as {n: number}).n)
+        sentAt.push(clock.now())
+        return new Response('{}')
+      }) as typeof fetch
+      // The same pause for each: what decides their order is when each starts to wait.
+      const clock = new VirtualClock(() => 0.5)
+      const client = clientWith({hubs: ['http://stub.invalid'], app: 'room', fetch: fetchStub, clock, timeout: 3_600_000})
+      const first = client.broadcast('all', {n: 1})
+      await until(() => loads === 1, 'the first 429 to load the wait')
+      // Made while it loads, and refused as well.
+      const later = [2, 3].map(n => client.broadcast('all', {n}))
+      await until(() => refused === 3 && loads === 3, 'the later broadcasts refused, waiting for the load too')
+      limited = false
+      release()
+      // Virtual time moves on in steps until all three are out: each goes once its wait is over.
+      await until(() => {
+        clock.run(clock.now() + 100)
+        return sent.length === 3
+      }, 'the three sent again')
+      await Promise.all([first, ...later])
+      assert.deepEqual(sent, [1, 2, 3])
+      assert.ok(sentAt.every(t => t >= 1250), `sent at ${sentAt.join(', ')} ms, before the hub's second (jittered by a quarter)`)
+      assert.equal(client.stats.hubs['http://stub.invalid'].retries, 3)
+      assert.equal(client.stats.hubs['http://stub.invalid'].failures, 0)
+    } finally {
+      loaders.rateRetry = load
+    }
+  })
+
+  test('a broadcast that cannot load the wait after a 429 fails with the hub\'s answer', async () => {
+    const load = loaders.rateRetry
+    loaders.rateRetry = () => Promise.reject(new Error('the network went away'))
+    try {
+      const fetchStub = (async () => new Response('{"error":"ERR_RATE_LIMITED"}', {status: 429, headers: {'retry-after': '1'}})) as unknown as typeof fetch
+      const client = clientWith({hubs: ['http://stub.invalid'], app: 'room', fetch: fetchStub})
+      await assert.rejects(client.broadcast('all', {n: 1}), (err: P2PError) => {
+        assert.equal(err.code, 'ERR_RATE_LIMITED')
+        assert.deepEqual(err.cause, {hub: 'http://stub.invalid', status: 429, code: 'ERR_RATE_LIMITED', retryAfter: '1'})
+        return true
+      })
+      assert.equal(client.stats.hubs['http://stub.invalid'].retries, 0)
+      assert.equal(client.stats.hubs['http://stub.invalid'].failures, 1)
+    } finally {
+      loaders.rateRetry = load
+    }
   })
 
   test('a refused stream reaches the error event with the status and code', async () => {

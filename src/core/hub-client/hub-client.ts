@@ -108,6 +108,17 @@ interface Link {
   generation: number
 }
 
+/** A broadcast the hub rate-limits is sent again at most this many times. */
+const MAX_RATE_RETRIES = 3
+
+/**
+ * Loads the wait before a rate-limited broadcast is sent again, on the first
+ * 429: most pages never meet one. Tests replace `rateRetry` to hold the load.
+ */
+export const loaders = {
+  rateRetry: () => import('./rate-retry.js'),
+}
+
 /**
  * A client for signalhub-protocol hubs: subscribes on every hub, reconnects
  * each stream on its own with exponential back-off and full jitter, delivers a
@@ -119,34 +130,6 @@ interface Link {
  * await sub.ready
  * await client.broadcast('all', {hello: 'world'})
  */
-/** A broadcast the hub rate-limits is sent again at most this many times. */
-const MAX_RATE_RETRIES = 3
-/** Longest Retry-After honoured, in seconds; a hub asking for more is treated as refusing. */
-const MAX_RETRY_AFTER = 5
-
-/** Milliseconds to wait before sending again: the hub's Retry-After (seconds), jittered up to half again; null when absent or too long. */
-function retryDelay(header: string | null, random: () => number): number | null {
-  if (header === null) return null
-  const seconds = Number(header)
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_RETRY_AFTER) return null
-  return Math.max(50, seconds * 1000) * (1 + random() / 2)
-}
-
-/** Resolves true after `ms` on `clock`, or false as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal, clock: Clock): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false)
-  return new Promise(resolve => {
-    const done = (ok: boolean) => {
-      clock.clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
-      resolve(ok)
-    }
-    const onAbort = () => done(false)
-    const timer = clock.setTimeout(() => done(true), ms)
-    signal.addEventListener('abort', onAbort)
-  })
-}
-
 export class HubClient extends Emitter<HubClientEvents> {
   readonly app: string
   readonly hubs: readonly string[]
@@ -350,13 +333,16 @@ export class HubClient extends Emitter<HubClientEvents> {
       // Rate limited (say, many tabs behind one address signalling at once): a
       // lost signal costs a whole connection attempt, so wait as the hub asks
       // and send it again, within the broadcast's own timeout.
-      const wait = res.status === 429 && attempt < MAX_RATE_RETRIES ? retryDelay(res.headers.get('retry-after'), () => this.#clock.random()) : null
-      if (wait !== null) {
-        await res.arrayBuffer().catch(() => {})
-        if (await sleep(wait, signal, this.#clock)) {
-          stats.retries++
-          continue
-        }
+      // The load counts against that timeout too; a broadcast that cannot load
+      // the wait takes the 429 as the hub's answer.
+      const waited = res.status === 429 && attempt < MAX_RATE_RETRIES
+        ? await loaders.rateRetry().then(({waitToRetry}) => waitToRetry(res, signal, this.#clock), () => null)
+        : null
+      if (waited) {
+        stats.retries++
+        continue
+      }
+      if (waited === false) {
         stats.failures++
         return P2PError.RATE_LIMITED(`${hub} answered 429, and the broadcast timed out waiting to send again`)
       }
