@@ -7,6 +7,7 @@
 // Prints one JSON object a line: {"key"} once it listens on the hub, then
 // {"connect": key} and {"disconnect": key, "code"} as peers come and go.
 import {Swarm} from '../src/core/swarm/swarm.js'
+import {createIdentity} from '../src/core/crypto/identity.js'
 import {loadNodeWebRTC} from '../src/node/index.js'
 
 const [hub, room] = process.argv.slice(2)
@@ -17,7 +18,7 @@ if (!hub || !room) {
 
 // No STUN: nothing leaves the machine, host candidates find each other on loopback.
 // Node has no WebRTC of its own: node-datachannel through the kit's Node entry, as an app would.
-const swarm = new Swarm({hubs: [hub], room, iceServers: [], announceInterval: {min: 100, max: 1000}, webrtc: await loadNodeWebRTC()})
+const swarm = new Swarm({hubs: [hub], room, identity: await createIdentity(), iceServers: [], announceInterval: {min: 100, max: 1000}, webrtc: await loadNodeWebRTC()})
 const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`)
 swarm.on('connect', peer => print({connect: peer.publicKey}))
 swarm.on('disconnect', (peer, err) => print({disconnect: peer.publicKey, code: err?.code ?? null}))

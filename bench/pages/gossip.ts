@@ -3,6 +3,7 @@
 // the same run and the same mesh: the publisher sends the same messages straight
 // to each peer over a plain mux channel (no ids, no signatures, no relaying).
 import {Swarm} from '../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 import {Gossip} from '../../src/core/gossip/router.js'
 import {attachGossip} from '../../src/core/gossip/swarm.js'
 import type {Channel} from '../../src/core/mux/mux.js'
@@ -17,8 +18,9 @@ interface Node {
 
 async function mesh(hub: string): Promise<Node[]> {
   const room = `bench-gossip-${Math.random().toString(36).slice(2)}`
-  const nodes = Array.from({length: PEERS}, () => {
-    const swarm = new Swarm({hubs: [hub], room, iceServers: [], maxPeers: PEERS, announceInterval: {min: 100, max: 2000}})
+  const identities = await Promise.all(Array.from({length: PEERS}, () => createIdentity()))
+  const nodes = identities.map(identity => {
+    const swarm = new Swarm({hubs: [hub], room, identity, iceServers: [], maxPeers: PEERS, announceInterval: {min: 100, max: 2000}})
     const gossip = new Gossip({identity: swarm.identity, rateLimit: {rate: 1e9, burst: 1e9}})
     return {swarm, gossip, detach: attachGossip(gossip, swarm)}
   })

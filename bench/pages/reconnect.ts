@@ -3,6 +3,7 @@
 // and a connection closed underneath (a new one replaces it). The baseline is the
 // time two fresh swarms take to connect in the first place, in the same page and run.
 import {Swarm} from '../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 import {until} from '../../test/browser/helpers/swarm.js'
 
 const TIMEOUT = 60_000
@@ -10,8 +11,9 @@ const TIMEOUT = 60_000
 /** Two swarms in a fresh room, connected; returns them and how long that took. */
 async function pair(hub: string): Promise<{swarms: Swarm[], ms: number}> {
   const room = `bench-reconnect-${Math.random().toString(36).slice(2)}`
+  const identities = await Promise.all([0, 1].map(() => createIdentity()))
   const start = performance.now()
-  const swarms = [0, 1].map(() => new Swarm({hubs: [hub], room, iceServers: []}))
+  const swarms = identities.map(identity => new Swarm({hubs: [hub], room, identity, iceServers: []}))
   await until(swarms, ['update'], () => swarms.every(s => s.peers.length === 1), 'two swarms connecting', TIMEOUT)
   return {swarms, ms: performance.now() - start}
 }

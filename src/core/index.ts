@@ -4,7 +4,8 @@
 // p2p-elements/protocol (src/protocol.ts); the sub-barrels (./swarm/index.js …) hold
 // every piece for the kit's own modules, tests and benchmarks.
 export {P2PError, type P2PErrorCode} from './errors.js'
-export {KeyPairIdentity, generateIdentity, type Identity} from './crypto/identity.js'
+export {createIdentity, type Identity} from './crypto/identity.js'
+export {KeyPairIdentity} from './crypto/seed-identity.js'
 export {HubClient} from './hub-client/hub-client.js'
 export type {HubClientEvents, HubClientOptions, HubClientStats, HubConnectionStats, HubState, Subscription} from './hub-client/hub-client.js'
 export {Swarm} from './swarm/swarm.js'

@@ -14,7 +14,7 @@ let loaded: Promise<WebRTC> | null = null
 
 /**
  * Loads node-datachannel's standard WebRTC API, to pass as a swarm's `webrtc`
- * option: `new Swarm({room, hubs, webrtc: await loadNodeWebRTC()})`. Throws
+ * option: `new Swarm({room, hubs, identity: await createIdentity(), webrtc: await loadNodeWebRTC()})`. Throws
  * ERR_WEBRTC_UNSUPPORTED, naming the package to install, when it is missing.
  */
 export function loadNodeWebRTC(): Promise<WebRTC> {

@@ -5,7 +5,7 @@ import type {Swarm} from '../../src/core/swarm/swarm.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {ConnectionPool, RoomPeer} from '../../src/core/swarm/rooms.js'
 import {BanList} from '../../src/core/swarm/bans.js'
-import {generateIdentity} from '../../src/core/crypto/identity.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 import {P2PError} from '../../src/core/errors.js'
 import {toHex} from '../../src/core/bytes.js'
 import {createSwarm, destroyAll, freshRoom, fullMesh, until} from './helpers/swarm.js'
@@ -21,7 +21,7 @@ describe('bans are page-wide', () => {
   async function twoPagesInTwoRooms() {
     const budget = new ConnectionBudget({limit: 100, dialsPerMinute: Infinity, reserve: 0})
     const pool = new ConnectionPool()
-    const pages = [0, 1].map(() => ({identity: generateIdentity(), bans: new BanList()}))
+    const pages = await Promise.all([0, 1].map(async () => ({identity: await createIdentity(), bans: new BanList()})))
     const [roomA, roomB] = [freshRoom('a'), freshRoom('b')]
     const join = (room: string, page: typeof pages[0]) => {
       const s = createSwarm(room, {identity: page.identity, bans: page.bans, budget, pool})

@@ -85,6 +85,8 @@ describe('connection budget', () => {
         <p2p-swarm hub=${hubUrl()} room=${room}></p2p-swarm>
       </div>`)
       const els = [...root.querySelectorAll('p2p-swarm')]
+      // The fixture awaited the div; each element's swarm comes once its key is in.
+      await Promise.all(els.map(el => el.updateComplete))
       const inner = els.map(el => el.swarm!)
       await until(inner, ['update', 'error'], () => errors.length >= 1, 'a p2p-error')
       expect(errors[0].detail.error.code).to.equal('ERR_CONNECTION_BUDGET')

@@ -6,6 +6,8 @@ import {PeerConnectEvent} from '../../src/events/peer-connect-event.js'
 import {PeerDisconnectEvent} from '../../src/events/peer-disconnect-event.js'
 import {P2PErrorEvent} from '../../src/events/error-event.js'
 import {freshRoom, hubUrl, until} from './helpers/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
+import type {Swarm} from '../../src/core/swarm/swarm.js'
 
 /** Two rooms' worth of markup in one page: two apps that should find each other. */
 async function twoApps(room: string) {
@@ -16,6 +18,8 @@ async function twoApps(room: string) {
     </div>`)
   const a = root.querySelector<P2PSwarmElement>('#a')!
   const b = root.querySelector<P2PSwarmElement>('#b')!
+  // Their swarms come once the page's key pair is in.
+  await Promise.all([a.updateComplete, b.updateComplete])
   return {root, a, b}
 }
 
@@ -113,6 +117,74 @@ describe('<p2p-swarm> and <p2p-peers>', () => {
     await el.updateComplete
     expect(el.swarm).to.exist
     expect(el.swarm).to.not.equal(first)
+    el.remove()
+  })
+
+  it('reconfigured before its key is in, makes only the swarm of its latest settings', async () => {
+    const el = document.createElement('p2p-swarm')
+    // Every swarm the element provides, in order.
+    const provided: Swarm[] = []
+    const {get, set} = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), 'swarm')!
+    Object.defineProperty(el, 'swarm', {get, set(swarm: Swarm | undefined) {
+      if (swarm) provided.push(swarm)
+      set!.call(this, swarm)
+    }})
+    const [first, second] = [freshRoom('first'), freshRoom('second')]
+    // The page key is taken in the first room, so the element's key there is a fresh
+    // one, which WebCrypto makes in a task of its own: the room changes before it is in.
+    const holder = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${first}></p2p-swarm>`)
+    Object.assign(el, {hub: hubUrl(), room: first})
+    document.body.append(el)
+    while (!el.hasUpdated) await null
+    el.room = second
+    await el.updateComplete
+    // Without the check, the first room's key, come last, made a second swarm.
+    expect(provided.map(s => s.room)).to.deep.equal([second])
+    expect(el.swarm).to.equal(provided[0])
+    expect(el.swarm!.destroyed).to.equal(false)
+    el.remove()
+    holder.remove()
+  })
+
+  it('makes no swarm for an element removed before the page key is in', async () => {
+    const el = Object.assign(document.createElement('p2p-swarm'), {hub: hubUrl(), room: freshRoom()})
+    document.body.append(el)
+    // Removed right after its first update asked for the key, in the same task. Not
+    // through a helper: awaiting one would let an already-made page key in first.
+    while (!el.hasUpdated) await null
+    el.remove()
+    await el.updateComplete
+    expect(el.swarm).to.equal(undefined)
+    expect(el.hasAttribute('state')).to.equal(false)
+  })
+
+  it('reports a key pair WebCrypto could not make with p2p-error, and makes no swarm', async () => {
+    const room = freshRoom()
+    // The page key is taken in this room, so the element asks WebCrypto for a fresh one.
+    const holder = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${room}></p2p-swarm>`)
+    const refused = new DOMException('no key for you', 'OperationError')
+    Object.defineProperty(crypto.subtle, 'generateKey', {configurable: true, value: () => Promise.reject(refused)})
+    try {
+      const el = Object.assign(document.createElement('p2p-swarm'), {hub: hubUrl(), room})
+      const failed = oneEvent(el, 'p2p-error') as Promise<P2PErrorEvent>
+      document.body.append(el)
+      const {detail: {error}} = await failed
+      expect(error.code).to.equal('ERR_CONNECTION_FAILED')
+      expect(error.cause).to.equal(refused)
+      expect(el.swarm).to.equal(undefined)
+      el.remove()
+    } finally {
+      delete (crypto.subtle as {generateKey?: unknown}).generateKey
+      holder.remove()
+    }
+  })
+
+  it('uses the identity property at once, over the page key', async () => {
+    const identity = await createIdentity()
+    const el = Object.assign(document.createElement('p2p-swarm'), {hub: hubUrl(), room: freshRoom(), identity})
+    document.body.append(el)
+    await el.updateComplete
+    expect(el.swarm!.identity).to.equal(identity)
     el.remove()
   })
 

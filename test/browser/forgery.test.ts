@@ -7,7 +7,7 @@ import type {RtcSignal} from '../../src/core/swarm/rtc-link.js'
 import type {Swarm, SwarmPeer} from '../../src/core/swarm/swarm.js'
 import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
 import {HubClient} from '../../src/core/hub-client/hub-client.js'
-import {generateIdentity, type Identity} from '../../src/core/crypto/identity.js'
+import {createIdentity, type Identity} from '../../src/core/crypto/identity.js'
 import {fromUtf8, randomBytes, toHex, utf8} from '../../src/core/bytes.js'
 import {createSwarms, destroyAll, freshRoom, fullMesh, hubUrl, testBudget, until} from './helpers/swarm.js'
 import {until as poll} from '../shared/until.js'
@@ -144,7 +144,7 @@ describe('forged signalling from a stranger on the hub', () => {
     const [a, b] = swarms = createSwarms(2, room)
     await fullMesh(swarms)
     const link = a.peers[0]
-    const stranger = await outsider(room, b, a, generateIdentity())
+    const stranger = await outsider(room, b, a, await createIdentity())
     // A answers it and the stranger proves its own key, which is not B's.
     await new Promise<void>(resolve => {
       stranger.once('open', () => resolve())

@@ -1,5 +1,6 @@
 import {expect} from '@open-wc/testing'
-import {KeyPairIdentity, verify} from '../../src/core/crypto/identity.js'
+import {createIdentity, verify, type Identity} from '../../src/core/crypto/identity.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {ed25519PublicKey} from '../../src/core/crypto/ed25519-key.js'
 import {fromHex, randomBytes, toHex, utf8} from '../../src/core/bytes.js'
 import {RFC8032_VECTORS, subtleWithoutEd25519} from '../shared/ed25519-vectors.js'
@@ -7,6 +8,30 @@ import {RFC8032_VECTORS, subtleWithoutEd25519} from '../shared/ed25519-vectors.j
 // This file imports no tweetnacl itself: the fallback's signatures below can come
 // only from the copy identity.ts imports dynamically, through the dev server.
 describe('identity', () => {
+  it('createIdentity makes a WebCrypto key pair that signs and verifies, with no seed to export', async () => {
+    const identity = await createIdentity()
+    expect(identity instanceof KeyPairIdentity).to.equal(false)
+    expect('exportSeed' in identity).to.equal(false)
+    const message = utf8('hello')
+    const signature = await identity.sign(message)
+    expect(await verify(message, signature, identity.publicKey)).to.equal(true)
+    expect(await verify(utf8('hellO'), signature, identity.publicKey)).to.equal(false)
+  })
+
+  it('without WebCrypto Ed25519, createIdentity falls back to a seed identity; each verifies the other\'s signatures', async () => {
+    const {subtle} = subtleWithoutEd25519()
+    const fallback = await createIdentity({subtle})
+    expect(fallback instanceof KeyPairIdentity).to.equal(true)
+    const web = await createIdentity()
+    const message = randomBytes(300)
+    for (const [signer, other] of [[fallback, web], [web, fallback]] as Array<[Identity, Identity]>) {
+      const signature = await signer.sign(message)
+      expect(await verify(message, signature, signer.publicKey), 'natively').to.equal(true)
+      expect(await verify(message, signature, signer.publicKey, {subtle}), 'by tweetnacl').to.equal(true)
+      expect(await verify(message, signature, other.publicKey)).to.equal(false)
+    }
+  })
+
   it('derives the public key WebCrypto made for its own key pairs', async () => {
     for (let i = 0; i < 50; i++) {
       const pair = await crypto.subtle.generateKey({name: 'Ed25519'}, true, ['sign', 'verify']) as CryptoKeyPair

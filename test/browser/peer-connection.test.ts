@@ -2,12 +2,12 @@
 // it posts per attempt. Two connections in one page, signalled directly.
 import {expect} from '@open-wc/testing'
 import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
-import {generateIdentity} from '../../src/core/crypto/identity.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import type {RtcSignal} from '../../src/core/swarm/rtc-link.js'
 import {testBudget} from './helpers/swarm.js'
 
 const connect = (id: string, initiator: boolean) =>
-  new PeerConnection({id, initiator, identity: generateIdentity(), rtcConfig: {iceServers: []}, connectTimeout: 20_000, budget: testBudget})
+  new PeerConnection({id, initiator, identity: new KeyPairIdentity(), rtcConfig: {iceServers: []}, connectTimeout: 20_000, budget: testBudget})
 
 function opened(conn: PeerConnection): Promise<void> {
   return new Promise((resolve, reject) => {

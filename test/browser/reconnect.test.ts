@@ -138,6 +138,8 @@ describe('reconnect', () => {
     const [ea, eb] = [...root.querySelectorAll<P2PSwarmElement>('p2p-swarm')]
     const events: PeerReconnectEvent[] = []
     root.addEventListener('p2p-peer-reconnect', e => events.push(e as PeerReconnectEvent))
+    // The fixture awaited the div; each element's swarm comes once its key is in.
+    await Promise.all([ea.updateComplete, eb.updateComplete])
     const [a, b] = [ea.swarm!, eb.swarm!]
     await fullMesh([a, b], 30_000)
     a.peers[0].restartIce()

@@ -2,7 +2,7 @@ import {expect} from '@open-wc/testing'
 import type {Swarm, SwarmPeer} from '../../src/core/swarm/swarm.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {ConnectionPool, RoomPeer} from '../../src/core/swarm/rooms.js'
-import {generateIdentity, type Identity} from '../../src/core/crypto/identity.js'
+import {createIdentity, type Identity} from '../../src/core/crypto/identity.js'
 import {fromUtf8, utf8} from '../../src/core/bytes.js'
 import {createSwarm, destroyAll, freshRoom, fullMesh, until} from './helpers/swarm.js'
 
@@ -12,13 +12,13 @@ describe('rooms sharing a connection', () => {
   let pool: ConnectionPool
   let one: Identity
   let two: Identity
-  beforeEach(() => {
+  beforeEach(async () => {
     // Two "pages": each has one key for all its rooms. Their own budget and pool
     // keep this test's counts apart from the rest of the page's.
     budget = new ConnectionBudget({limit: 100})
     pool = new ConnectionPool()
-    one = generateIdentity()
-    two = generateIdentity()
+    one = await createIdentity()
+    two = await createIdentity()
   })
   afterEach(() => {
     destroyAll(swarms)
@@ -120,7 +120,7 @@ describe('rooms sharing a connection', () => {
 
   it('a room full to maxPeers refuses a join over a shared connection, as it would a connection', async () => {
     const [roomA, roomB] = [freshRoom('a'), freshRoom('b')]
-    const three = generateIdentity()
+    const three = await createIdentity()
     const [a1, a2] = [join(roomA, one), join(roomA, two)]
     await fullMesh([a1, a2])
     const b1 = join(roomB, one, {maxPeers: 1})

@@ -1,6 +1,6 @@
 import {expect} from '@open-wc/testing'
 import {Swarm, loaders} from '../../src/core/swarm/swarm.js'
-import {KeyPairIdentity, type Identity} from '../../src/core/crypto/identity.js'
+import {createIdentity, type Identity} from '../../src/core/crypto/identity.js'
 import {P2PError} from '../../src/core/errors.js'
 import {HubClient} from '../../src/core/hub-client/hub-client.js'
 import SimplePeer from '@thaunknown/simple-peer/lite.js'
@@ -84,7 +84,7 @@ describe('swarm', () => {
 
   it('a returning key replaces its old connection, leaving no ghost', async () => {
     const room = freshRoom()
-    const identity = new KeyPairIdentity()
+    const identity = await createIdentity()
     const [a, b] = swarms = [createSwarm(room), createSwarm(room, {identity})]
     await fullMesh(swarms)
     // B's page reloads: its old connection dies silently, a new swarm with the same key joins.
@@ -97,8 +97,8 @@ describe('swarm', () => {
 
   it('refuses a peer whose key proof is forged', async () => {
     const room = freshRoom()
-    const victim = new KeyPairIdentity()
-    const attacker = new KeyPairIdentity()
+    const victim = await createIdentity()
+    const attacker = await createIdentity()
     const forger: Identity = {publicKey: victim.publicKey, sign: m => attacker.sign(m)}
     const honest = createSwarm(room)
     const hostile = createSwarm(room, {identity: forger})
@@ -145,7 +145,7 @@ describe('swarm', () => {
 
   it('an admission hook can refuse a proven key', async () => {
     const room = freshRoom()
-    const banned = new KeyPairIdentity()
+    const banned = await createIdentity()
     const gate = createSwarm(room, {admit: key => key !== [...banned.publicKey].map(b => b.toString(16).padStart(2, '0')).join('')})
     swarms = [gate, createSwarm(room, {identity: banned})]
     const err = await new Promise<P2PError>(resolve => gate.once('error', resolve))

@@ -73,7 +73,10 @@ async function twoElements(iceServers: RTCIceServer[]) {
     </div>`)
   const errors: P2PError[] = []
   root.addEventListener('p2p-error', e => errors.push((e as P2PErrorEvent).detail.error))
-  return {root, a: root.querySelector<P2PSwarmElement>('#a')!, b: root.querySelector<P2PSwarmElement>('#b')!, errors}
+  const [a, b] = [root.querySelector<P2PSwarmElement>('#a')!, root.querySelector<P2PSwarmElement>('#b')!]
+  // The fixture awaited the div; each element's swarm comes once its key is in.
+  await Promise.all([a.updateComplete, b.updateComplete])
+  return {root, a, b, errors}
 }
 
 /**
@@ -190,6 +193,7 @@ describe('TURN relay (loopback coturn)', () => {
       </div>`)
     const a = root.querySelector<P2PSwarmElement>('#a')!
     const b = root.querySelector<P2PSwarmElement>('#b')!
+    await Promise.all([a.updateComplete, b.updateComplete])
     try {
       expect(a.iceServers).to.equal(undefined)
       await bothConnected(a.swarm!, b.swarm!)

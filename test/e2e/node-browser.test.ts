@@ -6,6 +6,7 @@ import type {Page} from 'puppeteer-core'
 import {launchChromium, startTestServer, type LaunchedChromium, type TestServer} from '../../scripts/browser.js'
 import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {Swarm} from '../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 import type {Channel} from '../../src/core/mux/mux.js'
 import {fromUtf8, utf8} from '../../src/core/bytes.js'
 import {until} from '../shared/until.js'
@@ -34,7 +35,7 @@ after(async () => {
 
 test('a Node peer and a Chromium peer connect through the hub and exchange messages', async () => {
   const room = `node-browser-${Date.now()}`
-  const node = new Swarm({hubs: [hub.url], room, iceServers: [], announceInterval: {min: 100, max: 1000}})
+  const node = new Swarm({hubs: [hub.url], room, identity: await createIdentity(), iceServers: [], announceInterval: {min: 100, max: 1000}})
   const got: string[] = []
   let channel: Channel | undefined
   node.on('connect', peer => {

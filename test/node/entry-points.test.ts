@@ -153,7 +153,7 @@ const ROOT_API = [
   'ChunkStore', 'FileAddEvent', 'FileCompleteEvent', 'FileProgressEvent', 'FileShare', 'Gossip', 'GossipMessageEvent',
   'GossipSource', 'HubClient', 'KeyPairIdentity', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement',
   'P2PGossipElement', 'P2PPeersElement', 'P2PSwarmElement', 'PeerConnectEvent', 'PeerDisconnectEvent',
-  'PeerReconnectEvent', 'Swarm', 'attachGossip', 'generateIdentity', 'sourceContext', 'swarmContext',
+  'PeerReconnectEvent', 'Swarm', 'attachGossip', 'createIdentity', 'sourceContext', 'swarmContext',
 ]
 
 /** Every entry package.json exports with code (not the type-only ones), as its source module: `./dist/x/index.js` is src/x/index.ts. */

@@ -3,7 +3,7 @@
 import {Emitter} from '../../src/core/emitter.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {Mux, createMemoryTransportPair, type Channel, type ChannelHandlers, type MemoryTransportOptions} from '../../src/core/mux/index.js'
-import {KeyPairIdentity} from '../../src/core/crypto/identity.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import type {ProtocolPeer, ProtocolSwarm} from '../../src/core/swarm/protocol-host.js'
 
 /** One end of a connection: a real mux, named by the remote's key. */

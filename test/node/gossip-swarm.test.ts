@@ -7,7 +7,7 @@ import {
   Gossip, GossipSource, attachGossip, sharedGossip, gossipMessages, GOSSIP_PROTOCOL,
   type GossipMessage, type GossipSwarm,
 } from '../../src/core/gossip/index.js'
-import {KeyPairIdentity} from '../../src/core/crypto/identity.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {VirtualClock} from '../../src/core/gossip/simulation.js'
 import {FakeSwarm, connect} from './fake-swarm.js'
 import {until} from '../shared/until.js'

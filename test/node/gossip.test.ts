@@ -8,7 +8,7 @@ import {systemClock} from '../../src/core/clock.js'
 import {
   GossipFrameType, decodeGossipFrame, encodeData, encodeGraft, encodeIHave, encodePrune, signedBytes,
 } from '../../src/core/gossip/messages.js'
-import {KeyPairIdentity} from '../../src/core/crypto/identity.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {P2PError} from '../../src/core/errors.js'
 import {fromUtf8, toHex, utf8} from '../../src/core/bytes.js'
 import {until} from '../shared/until.js'

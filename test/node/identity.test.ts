@@ -4,11 +4,44 @@ import {createHash} from 'node:crypto'
 import {fileURLToPath} from 'node:url'
 import {build} from 'esbuild'
 import nacl from 'tweetnacl'
-import {KeyPairIdentity, verify} from '../../src/core/crypto/identity.js'
+import {createIdentity, verify, type Identity} from '../../src/core/crypto/identity.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {ed25519PublicKey} from '../../src/core/crypto/ed25519-key.js'
 import {sha512} from '../../src/core/crypto/sha512.js'
 import {fromHex, randomBytes, toHex, utf8} from '../../src/core/bytes.js'
 import {RFC8032_VECTORS, subtleWithoutEd25519} from '../shared/ed25519-vectors.js'
+
+test('createIdentity makes a WebCrypto key pair that signs, verifies, and holds no seed to export', async () => {
+  const identity = await createIdentity()
+  assert.equal(identity instanceof KeyPairIdentity, false)
+  assert.equal('exportSeed' in identity, false)
+  assert.equal(identity.publicKey.length, 32)
+  const message = utf8('hello')
+  const signature = await identity.sign(message)
+  assert.equal(await verify(message, signature, identity.publicKey), true)
+  assert.equal(nacl.sign.detached.verify(message, signature, identity.publicKey), true)
+  assert.equal(await verify(utf8('hellO'), signature, identity.publicKey), false)
+  const other = await createIdentity()
+  assert.notEqual(toHex(other.publicKey), toHex(identity.publicKey))
+})
+
+test('without WebCrypto Ed25519, createIdentity falls back to a seed identity, and each verifies the other\'s signatures', async () => {
+  const {subtle, asked} = subtleWithoutEd25519()
+  const fallback = await createIdentity({subtle})
+  assert.ok(asked() >= 1, 'the injected WebCrypto was asked')
+  assert.ok(fallback instanceof KeyPairIdentity)
+  const bare = await createIdentity({subtle: null})
+  assert.ok(bare instanceof KeyPairIdentity)
+  const web = await createIdentity()
+  const message = randomBytes(300)
+  for (const [signer, verifier] of [[fallback, web], [web, fallback], [bare, web]] as Array<[Identity, Identity]>) {
+    const signature = await signer.sign(message)
+    // Checked both by WebCrypto and by tweetnacl, whichever made the key.
+    assert.equal(await verify(message, signature, signer.publicKey), true)
+    assert.equal(await verify(message, signature, signer.publicKey, {subtle}), true)
+    assert.equal(await verify(message, signature, verifier.publicKey), false)
+  }
+})
 
 test('native and tweetnacl ed25519 agree: same signatures, both verify', async () => {
   const seed = randomBytes(32)
@@ -127,4 +160,25 @@ test('the browser bundle of the kit leaves tweetnacl to a chunk loaded on demand
   const lazy = Object.keys(outputs).filter(hasTweetnacl)
   assert.equal(lazy.length, 1)
   assert.ok([...eager].some(file => outputs[file].imports.some(i => i.kind === 'dynamic-import' && i.path === lazy[0])))
+})
+
+test('a chat page loads no seed identity nor its JavaScript key derivation, only on demand', async () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url))
+  const result = await build({
+    entryPoints: [`${root}src/p2p-swarm.ts`], bundle: true, splitting: true, format: 'esm', platform: 'browser',
+    write: false, metafile: true, outdir: `${root}dist-identity-test`, logLevel: 'silent',
+    tsconfig: `${root}tsconfig.json`,
+  })
+  const outputs = result.metafile.outputs
+  const entry = Object.keys(outputs).find(file => outputs[file].entryPoint?.endsWith('src/p2p-swarm.ts'))!
+  const eager = new Set([entry])
+  for (const file of eager) {
+    for (const i of outputs[file].imports) if (i.kind === 'import-statement') eager.add(i.path)
+  }
+  const seedCode = ['src/core/crypto/seed-identity.ts', 'src/core/crypto/ed25519-key.ts', 'src/core/crypto/sha512.ts']
+  const holds = (file: string, module: string) => Object.keys(outputs[file].inputs).some(input => input.endsWith(module))
+  for (const module of seedCode) {
+    assert.deepEqual([...eager].filter(file => holds(file, module)), [], module)
+    assert.ok(Object.keys(outputs).some(file => holds(file, module)), `${module} is in a chunk of its own`)
+  }
 })

@@ -9,6 +9,7 @@ import {claimPageIdentity} from '../../src/core/swarm/page-identity.js'
 import {toHex} from '../../src/core/bytes.js'
 import type {PeerConnection} from '../../src/core/swarm/peer-connection.js'
 import {Swarm} from '../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 import {startHub} from './helpers.js'
 import {until} from '../shared/until.js'
 import '../shared/node-webrtc.js'
@@ -204,7 +205,7 @@ describe('rooms: a swarm on the pool', () => {
     const tag = await roomTag(room)
     const {atA, atB, b} = linkPair()
     const pool = new ConnectionPool()
-    const swarm = new Swarm({hubs: [hub.url], room, pool, iceServers: []})
+    const swarm = new Swarm({hubs: [hub.url], room, pool, iceServers: [], identity: await createIdentity()})
     try {
       pool.add(b, swarm.publicKey, null)
       const got = tap(atA)
@@ -284,16 +285,16 @@ describe('rooms: RoomPeer', () => {
 })
 
 describe('page identity', () => {
-  test('one key for every room of the page; a second swarm in one room gets its own', () => {
+  test('one key for every room of the page; a second swarm in one room gets its own', async () => {
     const a = claimPageIdentity('room-a')
     const b = claimPageIdentity('room-b')
     const a2 = claimPageIdentity('room-a')
-    assert.equal(a.identity, b.identity)
-    assert.notEqual(a2.identity, a.identity)
+    assert.equal(a.identity, b.identity, 'one page key, made once')
+    assert.notEqual(await a2.identity, await a.identity)
     a.release()
     a.release()
     const again = claimPageIdentity('room-a')
-    assert.equal(again.identity, b.identity, 'released: the room takes the page key again')
+    assert.equal(await again.identity, await b.identity, 'released: the room takes the page key again')
     for (const c of [b, a2, again]) c.release()
   })
 })

@@ -7,7 +7,7 @@ import type {RtcSignal} from '../../src/core/swarm/rtc-link.js'
 import '../shared/node-webrtc.js'
 import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
-import {generateIdentity} from '../../src/core/crypto/identity.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {randomBytes, toHex, utf8} from '../../src/core/bytes.js'
 import {until} from '../shared/until.js'
 import {Swarm} from '../../src/core/swarm/swarm.js'
@@ -34,7 +34,7 @@ class RecordingHub extends Emitter<HubClientEvents> {
 
 const budget = new ConnectionBudget({limit: 100})
 const connect = (id: string, initiator: boolean) =>
-  new PeerConnection({id, initiator, identity: generateIdentity(), rtcConfig: {iceServers: []}, connectTimeout: 10_000, budget})
+  new PeerConnection({id, initiator, identity: new KeyPairIdentity(), rtcConfig: {iceServers: []}, connectTimeout: 10_000, budget})
 
 // A test's connections linger (the goodbye) after it ends: the next test counts closes from a quiet budget.
 afterEach(() => until(() => budget.stats.open === 0, 'every connection of the test closed'))
@@ -153,7 +153,7 @@ test('an answer to an offer we gave up is dropped, and the answer to our new off
 
 test("a swarm's answer names the attempt of the offer it answers", async () => {
   const hub = new RecordingHub()
-  const swarm = new Swarm({room: 'signals', hubClient: hub as unknown as HubClient, pool: null, budget, announceInterval: {min: 60_000, max: 60_000}})
+  const swarm = new Swarm({room: 'signals', hubClient: hub as unknown as HubClient, pool: null, budget, identity: new KeyPairIdentity(), announceInterval: {min: 60_000, max: 60_000}})
   const remote = toHex(randomBytes(10))
   const offerer = connect(swarm.id, true)
   try {

@@ -5,6 +5,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {Swarm} from '../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {BanList} from '../../src/core/swarm/bans.js'
 import {VirtualClock} from '../../src/core/gossip/simulation.js'
@@ -14,6 +15,8 @@ import type {Clock} from '../../src/core/clock.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {randomBytes, toHex} from '../../src/core/bytes.js'
 import '../shared/node-webrtc.js'
+
+const identity = await createIdentity()
 
 /** What a swarm uses of a hub client; each post is kept with the clock's time. */
 class FakeHub extends Emitter<HubClientEvents> {
@@ -46,7 +49,7 @@ function swarmOn(clock: VirtualClock, opts: {announceInterval?: {min: number, ma
   const hub = new FakeHub(clock)
   const errors: P2PError[] = []
   const swarm = new Swarm({
-    room: 'clock', hubClient: hub as unknown as HubClient, clock, pool: null,
+    room: 'clock', hubClient: hub as unknown as HubClient, clock, pool: null, identity,
     budget: opts.budget ?? new ConnectionBudget({clock}), bans: new BanList({clock}), ...opts,
   })
   swarm.on('error', err => errors.push(err))

@@ -5,6 +5,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {Swarm} from '../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {BanList} from '../../src/core/swarm/bans.js'
 import {VirtualClock} from '../../src/core/gossip/simulation.js'
@@ -12,6 +13,8 @@ import {Emitter} from '../../src/core/emitter.js'
 import {P2PError} from '../../src/core/errors.js'
 import type {HubClient, HubClientEvents, Subscription} from '../../src/core/hub-client/hub-client.js'
 import '../shared/node-webrtc.js'
+
+const identity = await createIdentity()
 
 /** A hub client whose stream never opens by itself; broadcasts are recorded, and fail while `failing`. */
 class SilentHub extends Emitter<HubClientEvents> {
@@ -32,7 +35,7 @@ class SilentHub extends Emitter<HubClientEvents> {
 
 function swarmOn(hub: SilentHub, clock: VirtualClock) {
   const swarm = new Swarm({
-    room: 'first-announce', hubClient: hub as unknown as HubClient, clock, pool: null,
+    room: 'first-announce', hubClient: hub as unknown as HubClient, clock, pool: null, identity,
     budget: new ConnectionBudget({clock}), bans: new BanList({clock}), announceInterval: {min: 1000, max: 8000},
   })
   const errors: Error[] = []

@@ -3,11 +3,12 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {Swarm} from '../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 import {FakeNetwork} from './fake-network.js'
 import '../shared/node-webrtc.js'
 
 // A hub nobody listens on: the swarm's retries and errors do not matter here.
-const base = {room: 'network', hubs: ['http://127.0.0.1:9']}
+const base = {room: 'network', hubs: ['http://127.0.0.1:9'], identity: await createIdentity()}
 
 test('a swarm made offline starts paused, follows the network, and lets go of it when destroyed', () => {
   const network = new FakeNetwork(false)

@@ -3,12 +3,13 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {Swarm, type SwarmOptions} from '../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {BanList} from '../../src/core/swarm/bans.js'
 import '../shared/node-webrtc.js'
 
 // Never reached: a swarm whose options are refused makes no hub client.
-const base: SwarmOptions = {room: 'options', hubs: ['http://127.0.0.1:9']}
+const base: SwarmOptions = {room: 'options', hubs: ['http://127.0.0.1:9'], identity: await createIdentity()}
 
 test('maxPeers must be a whole number of at least 1', () => {
   for (const maxPeers of [2.5, 0, -1, NaN, Infinity, '4' as unknown as number]) {
@@ -23,6 +24,13 @@ test('connectTimeout, banTime and announceInterval must be numbers in range', ()
     {announceInterval: {min: 0, max: 1000}}, {announceInterval: {min: 1000, max: 10}}, {announceInterval: {min: NaN, max: 10}},
   ]
   for (const opts of bad) assert.throws(() => new Swarm({...base, ...opts}), {code: 'ERR_INVALID_ARGUMENT'}, JSON.stringify(opts))
+})
+
+test('a swarm without an identity is refused, naming createIdentity()', () => {
+  const {identity: _, ...noIdentity} = base
+  for (const identity of [undefined, null]) {
+    assert.throws(() => new Swarm({...noIdentity, identity} as unknown as SwarmOptions), {code: 'ERR_INVALID_ARGUMENT', message: /identity.*createIdentity\(\)/})
+  }
 })
 
 test('a good set of options makes a swarm', () => {

@@ -3,6 +3,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {Swarm, type SwarmState} from '../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../src/core/crypto/identity.js'
 import {FakeNetwork} from './fake-network.js'
 import {Emitter} from '../../src/core/emitter.js'
 import {P2PError} from '../../src/core/errors.js'
@@ -10,6 +11,8 @@ import {BanList} from '../../src/core/swarm/bans.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import type {HubClient, HubClientEvents, HubState, Subscription} from '../../src/core/hub-client/hub-client.js'
 import '../shared/node-webrtc.js'
+
+const identity = await createIdentity()
 
 /** Hubs whose streams open, fail and are lost when the test says so. */
 class FakeHubs extends Emitter<HubClientEvents> {
@@ -50,7 +53,7 @@ function swarmOn(urls: string[]) {
   const hubs = new FakeHubs(urls)
   const network = new FakeNetwork()
   const swarm = new Swarm({
-    room: 'state', hubClient: hubs as unknown as HubClient, network, pool: null,
+    room: 'state', hubClient: hubs as unknown as HubClient, network, pool: null, identity,
     budget: new ConnectionBudget(), bans: new BanList(),
   })
   swarm.on('error', () => {})

@@ -10,7 +10,7 @@ import {Swarm} from '../../src/core/swarm/swarm.js'
 import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
 import {RtcLink, type RtcSignal} from '../../src/core/swarm/rtc-link.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
-import {generateIdentity} from '../../src/core/crypto/identity.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {toHex} from '../../src/core/bytes.js'
 import {loadNodeWebRTC} from '../../src/node/webrtc.js'
 import {isCode} from './helpers.js'
@@ -24,21 +24,21 @@ test('Node has no RTCPeerConnection of its own (the premise of this file)', () =
 })
 
 test('a swarm with no WebRTC to use throws ERR_WEBRTC_UNSUPPORTED, saying what to install and pass', () => {
-  assert.throws(() => new Swarm({room: 'r', hubs}), isCode('ERR_WEBRTC_UNSUPPORTED', /node-datachannel.*loadNodeWebRTC/))
-  assert.throws(() => new PeerConnection({id: 'x', initiator: true, identity: generateIdentity(), rtcConfig: {}, connectTimeout: 1000}),
+  assert.throws(() => new Swarm({room: 'r', hubs, identity: new KeyPairIdentity()}), isCode('ERR_WEBRTC_UNSUPPORTED', /node-datachannel.*loadNodeWebRTC/))
+  assert.throws(() => new PeerConnection({id: 'x', initiator: true, identity: new KeyPairIdentity(), rtcConfig: {}, connectTimeout: 1000}),
     isCode('ERR_WEBRTC_UNSUPPORTED'))
 })
 
 test('a webrtc option without an RTCPeerConnection constructor is misuse', () => {
   for (const webrtc of [{}, {RTCPeerConnection: 'no'}, null]) {
-    assert.throws(() => new Swarm({room: 'r', hubs, webrtc: webrtc as never}), isCode('ERR_INVALID_ARGUMENT', /webrtc/))
+    assert.throws(() => new Swarm({room: 'r', hubs, webrtc: webrtc as never, identity: new KeyPairIdentity()}), isCode('ERR_INVALID_ARGUMENT', /webrtc/))
   }
 })
 
 test("the Node entry's WebRTC, passed as the option, makes real connections", async () => {
   const webrtc = await loadNodeWebRTC()
   const budget = new ConnectionBudget({limit: 10})
-  const identities = [generateIdentity(), generateIdentity()]
+  const identities = [new KeyPairIdentity(), new KeyPairIdentity()]
   const make = (initiator: boolean) => new PeerConnection({
     id: initiator ? 'b' : 'a', initiator, identity: identities[initiator ? 0 : 1], rtcConfig: {iceServers: []}, connectTimeout: 20_000, budget, webrtc,
   })
@@ -55,7 +55,7 @@ test("the Node entry's WebRTC, passed as the option, makes real connections", as
     a.destroy()
     b.destroy()
   }
-  const swarm = new Swarm({room: 'r', hubs, webrtc})
+  const swarm = new Swarm({room: 'r', hubs, webrtc, identity: identities[0]})
   swarm.destroy()
 })
 
@@ -72,7 +72,7 @@ test('a connection the remote closed is still closed here, which is what frees i
     }
   }
   const make = (initiator: boolean) => new PeerConnection({
-    id: initiator ? 'b' : 'a', initiator, identity: generateIdentity(), rtcConfig: {iceServers: []}, connectTimeout: 20_000,
+    id: initiator ? 'b' : 'a', initiator, identity: new KeyPairIdentity(), rtcConfig: {iceServers: []}, connectTimeout: 20_000,
     budget: new ConnectionBudget({limit: 10}), webrtc: {RTCPeerConnection: Recording},
   })
   const [a, b] = [make(true), make(false)]

@@ -1,6 +1,5 @@
 import {P2PError} from '../errors.js'
-import {fromHex, randomBytes, toHex} from '../bytes.js'
-import {ed25519PublicKey} from './ed25519-key.js'
+import {toHex} from '../bytes.js'
 
 /**
  * A peer's long-lived identity: an ed25519 key pair. The public key is the
@@ -16,9 +15,7 @@ export interface Identity {
 
 export const PUBLIC_KEY_BYTES = 32
 export const SIGNATURE_BYTES = 64
-const SEED_BYTES = 32
-
-type Subtle = SubtleCrypto
+export type Subtle = SubtleCrypto
 
 export interface Ed25519Options {
   /**
@@ -29,51 +26,40 @@ export interface Ed25519Options {
   subtle?: Subtle | null
 }
 
-/** An identity held in memory, from a 32-byte seed (random when omitted). */
-export class KeyPairIdentity implements Identity {
-  readonly publicKey: Uint8Array
-  readonly #seed: Uint8Array
-  readonly #subtle: Subtle | null
-
-  constructor(seed: Uint8Array = randomBytes(SEED_BYTES), {subtle = globalThis.crypto?.subtle ?? null}: Ed25519Options = {}) {
-    if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
-      throw P2PError.INVALID_ARGUMENT(`an identity seed is ${SEED_BYTES} bytes`)
-    }
-    this.#seed = seed.slice()
-    this.#subtle = subtle
-    this.publicKey = ed25519PublicKey(this.#seed)
+/**
+ * A fresh identity: a WebCrypto Ed25519 key pair whose private key cannot be
+ * read out of the platform (not even by the page), or, where WebCrypto lacks
+ * Ed25519 (Safari before 17; `subtle: null`), a seed identity whose module
+ * loads only then. Async because WebCrypto makes and exports keys
+ * asynchronously (and a key kept in IndexedDB is read the same way).
+ */
+export async function createIdentity({subtle = globalThis.crypto?.subtle ?? null}: Ed25519Options = {}): Promise<Identity> {
+  if (subtle && await hasEd25519(subtle)) {
+    const {privateKey, publicKey} = await subtle.generateKey({name: 'Ed25519'}, false, ['sign', 'verify']) as CryptoKeyPair
+    return new WebCryptoIdentity(new Uint8Array(await subtle.exportKey('raw', publicKey)), privateKey, subtle)
   }
-
-  #webKey: Promise<CryptoKey | null> | undefined
-
-  async sign(message: Uint8Array): Promise<Uint8Array> {
-    // Native Ed25519 signs an order of magnitude faster than tweetnacl; the key
-    // is imported once (non-extractable) and reused.
-    this.#webKey ??= importSigningKey(this.#subtle, this.#seed)
-    const key = await this.#webKey
-    if (key) {
-      const signature = await this.#subtle!.sign({name: 'Ed25519'}, key, message as Uint8Array<ArrayBuffer>)
-      return new Uint8Array(signature)
-    }
-    const nacl = await loadTweetnacl()
-    const secretKey = new Uint8Array(SEED_BYTES + PUBLIC_KEY_BYTES)
-    secretKey.set(this.#seed)
-    secretKey.set(this.publicKey, SEED_BYTES)
-    return nacl.sign.detached(message, secretKey)
-  }
-
-  /** The seed as hex, for an app that persists its identity (treat it as a password). */
-  exportSeed(): string {
-    return toHex(this.#seed)
-  }
-
-  static fromSeedHex(hex: string): KeyPairIdentity {
-    return new KeyPairIdentity(fromHex(hex))
-  }
+  const {KeyPairIdentity} = await import('./seed-identity.js')
+  return new KeyPairIdentity(undefined, {subtle})
 }
 
-export function generateIdentity(): KeyPairIdentity {
-  return new KeyPairIdentity()
+/** An identity whose private key is a WebCrypto key (non-extractable when made by createIdentity). */
+export class WebCryptoIdentity implements Identity {
+  readonly publicKey: Uint8Array
+  readonly #privateKey: CryptoKey
+  readonly #subtle: Subtle
+
+  constructor(publicKey: Uint8Array, privateKey: CryptoKey, subtle: Subtle) {
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) {
+      throw P2PError.INVALID_ARGUMENT(`a public key is ${PUBLIC_KEY_BYTES} bytes`)
+    }
+    this.publicKey = publicKey
+    this.#privateKey = privateKey
+    this.#subtle = subtle
+  }
+
+  async sign(message: Uint8Array): Promise<Uint8Array> {
+    return new Uint8Array(await this.#subtle.sign({name: 'Ed25519'}, this.#privateKey, message as Uint8Array<ArrayBuffer>))
+  }
 }
 
 let tweetnacl: Promise<typeof import('tweetnacl')> | undefined
@@ -83,24 +69,9 @@ let tweetnacl: Promise<typeof import('tweetnacl')> | undefined
  * dynamic import keeps it out of the bundle a page loads (bundlers put it in
  * a chunk of its own, fetched here once).
  */
-function loadTweetnacl(): Promise<typeof import('tweetnacl')> {
+export function loadTweetnacl(): Promise<typeof import('tweetnacl')> {
   tweetnacl ??= import('tweetnacl').then(m => m.default)
   return tweetnacl
-}
-
-/** PKCS #8 wrapping of a raw Ed25519 seed (RFC 8410): a fixed 16-byte prefix. */
-const PKCS8_ED25519_PREFIX = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20)
-
-async function importSigningKey(subtle: Subtle | null, seed: Uint8Array): Promise<CryptoKey | null> {
-  if (!subtle || !(await native(subtle).ed25519)) return null
-  const pkcs8 = new Uint8Array(PKCS8_ED25519_PREFIX.length + seed.length)
-  pkcs8.set(PKCS8_ED25519_PREFIX)
-  pkcs8.set(seed, PKCS8_ED25519_PREFIX.length)
-  try {
-    return await subtle.importKey('pkcs8', pkcs8, {name: 'Ed25519'}, false, ['sign'])
-  } catch {
-    return null
-  }
 }
 
 /** What one WebCrypto offers: whether it has Ed25519, and the public keys imported into it. */
@@ -115,6 +86,11 @@ interface Native {
 
 const natives = new WeakMap<Subtle, Native>()
 const MAX_VERIFYING_KEYS = 1024
+
+/** Whether this WebCrypto has Ed25519 (asked once per WebCrypto). */
+export function hasEd25519(subtle: Subtle): Promise<boolean> {
+  return native(subtle).ed25519
+}
 
 /** Native Ed25519 verification is several times faster than tweetnacl's; detect it once. */
 function native(subtle: Subtle): Native {

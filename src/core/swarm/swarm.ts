@@ -3,7 +3,7 @@ import {Emitter} from '../emitter.js'
 import {P2PError, toP2PError} from '../errors.js'
 import {randomBytes, toHex} from '../bytes.js'
 import {createDebug, shortId} from '../debug.js'
-import {generateIdentity, type Identity} from '../crypto/identity.js'
+import type {Identity} from '../crypto/identity.js'
 import type {RoomCipher} from '../crypto/room-cipher.js'
 import {HubClient, type Subscription} from '../hub-client/hub-client.js'
 import {pageStreams} from '../hub-client/shared-streams.js'
@@ -114,8 +114,11 @@ export interface SwarmOptions {
    * by default. `<p2p-swarm>` holds them back until its hub's ICE servers are in.
    */
   openStream?: OpenStream
-  /** This peer's key pair; a fresh one when omitted. */
-  identity?: Identity
+  /**
+   * This peer's key pair: its name to every peer. Made by `createIdentity()`
+   * (async, as WebCrypto makes keys), so the swarm itself starts synchronously.
+   */
+  identity: Identity
   /** Most connections at once, pending ones included. */
   maxPeers?: number
   /** When set, signalling is encrypted (AES-GCM) and only holders of the secret can join. */
@@ -315,6 +318,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     super()
     if (!opts || typeof opts.room !== 'string' || !opts.room) throw P2PError.INVALID_ARGUMENT('a swarm needs a room')
     if (!opts.hubClient && !opts.hubs?.length) throw P2PError.INVALID_ARGUMENT('a swarm needs at least one hub')
+    if (!opts.identity) throw P2PError.INVALID_ARGUMENT('a swarm needs an identity: make one with createIdentity()')
     const maxPeers = opts.maxPeers ?? 16
     checkInteger('maxPeers', maxPeers, 1)
     if (opts.connectTimeout !== undefined) checkNumber('connectTimeout', opts.connectTimeout, 1)
@@ -330,7 +334,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.maxPeers = maxPeers
     this.budget = opts.budget ?? pageBudget
     this.bans = opts.bans ?? pageBans
-    this.identity = opts.identity ?? generateIdentity()
+    this.identity = opts.identity
     this.publicKey = toHex(this.identity.publicKey)
     const clock = this.#clock = opts.clock ?? systemClock
     const now = () => clock.now()

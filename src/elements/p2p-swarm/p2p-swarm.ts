@@ -8,7 +8,7 @@ import {claimPageIdentity, type IdentityClaim} from '../../core/swarm/page-ident
 import {pageNetwork} from './page-network.js'
 import {HubIceConfig} from '../../core/hub-client/ice-config.js'
 import {pageStreams} from '../../core/hub-client/shared-streams.js'
-import {P2PError} from '../../core/errors.js'
+import {P2PError, toP2PError} from '../../core/errors.js'
 import {PeerConnectEvent} from '../../events/peer-connect-event.js'
 import {PeerDisconnectEvent} from '../../events/peer-disconnect-event.js'
 import {PeerReconnectEvent} from '../../events/peer-reconnect-event.js'
@@ -80,15 +80,20 @@ export class P2PSwarmElement extends LitElement {
   iceTransportPolicy: RTCIceTransportPolicy = 'all'
 
   /**
-   * This peer's key pair (property only). Unset, the page's key pair: the
-   * page's rooms are then one peer to other pages, and share one connection
-   * with each (a second `<p2p-swarm>` of the page in the same room gets a fresh key).
+   * This peer's key pair (property only), as `createIdentity()` makes it.
+   * Unset, the page's key pair (WebCrypto, made once per page): the page's
+   * rooms are then one peer to other pages, and share one connection with each
+   * (a second `<p2p-swarm>` of the page in the same room gets a fresh key).
    */
   identity?: Identity
 
   readonly #provider = new ContextProvider(this, {context: swarmContext})
 
-  /** The live swarm, provided to descendants; replaced when hub, room or settings change. */
+  /**
+   * The live swarm, provided to descendants; replaced when hub, room or settings
+   * change. Made once the page's key pair is in (WebCrypto makes it
+   * asynchronously): `await el.updateComplete` after setting `hub` or `room`.
+   */
   get swarm(): Swarm | undefined {
     return this.#provider.value
   }
@@ -161,24 +166,52 @@ export class P2PSwarmElement extends LitElement {
     this.#stop()
     const hubs = this.hub.split(/\s+/).filter(Boolean)
     if (!hubs.length || !this.room || !this.isConnected) return
+    if (this.identity) {
+      this.#open(hubs, this.identity)
+      return
+    }
+    // The page key is made once, asynchronously: the swarm follows when it is in,
+    // unless this claim was given up meanwhile (removed, or restarted with new settings).
+    const claim = this.#claim = claimPageIdentity(this.room)
+    this.#opening = claim.identity.then(identity => {
+      if (this.#claim === claim) this.#open(hubs, identity)
+    }, (err: unknown) => {
+      if (this.#claim !== claim) return
+      this.#stop()
+      this.dispatchEvent(new P2PErrorEvent(toP2PError(err)))
+    })
+  }
+
+  /** The swarm being made once the page key is in (see #start). */
+  #opening: Promise<void> | undefined
+
+  /**
+   * `updateComplete` resolves once the swarm is there (or failed): what code
+   * that reads `swarm` after setting `hub` or `room` waits for.
+   */
+  protected override async getUpdateComplete(): Promise<boolean> {
+    const complete = await super.getUpdateComplete()
+    await this.#opening
+    return complete
+  }
+
+  #open(hubs: string[], identity: Identity): void {
     // The page named none: the hub's. The swarm's streams wait for them, so its
     // first connection has them; each later connection asks again (fresh credentials).
     const ice = this.iceServers ? undefined : new HubIceConfig({hubs})
     let swarm: Swarm
-    const claim = this.identity ? undefined : claimPageIdentity(this.room)
     try {
       swarm = new Swarm({
         hubs, room: this.room, maxPeers: this.maxPeers, secret: this.secret || undefined,
-        iceServers: ice ? () => ice.servers : this.iceServers, openStream: ice?.gate(pageStreams.open), iceTransportPolicy: this.iceTransportPolicy, identity: this.identity ?? claim?.identity,
+        iceServers: ice ? () => ice.servers : this.iceServers, openStream: ice?.gate(pageStreams.open), iceTransportPolicy: this.iceTransportPolicy, identity,
         network: pageNetwork,
       })
     } catch (err) {
       ice?.destroy()
-      claim?.release()
+      this.#stop()
       this.dispatchEvent(new P2PErrorEvent(err as P2PError))
       return
     }
-    this.#claim = claim
     this.#hubIce = ice
     swarm.on('connect', (peer: SwarmPeer) => {
       this.dispatchEvent(new PeerConnectEvent({peer, publicKey: peer.publicKey!}))
@@ -198,12 +231,12 @@ export class P2PSwarmElement extends LitElement {
   #stop(): void {
     this.#hubIce?.destroy()
     this.#hubIce = undefined
+    this.#claim?.release()
+    this.#claim = undefined
     if (!this.swarm) return
     this.swarm.destroy()
     this.swarm = undefined
     this.#reflectState()
-    this.#claim?.release()
-    this.#claim = undefined
   }
 }
 

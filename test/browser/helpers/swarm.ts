@@ -1,5 +1,6 @@
 import {Swarm, type SwarmOptions} from '../../../src/core/swarm/swarm.js'
 import {ConnectionBudget} from '../../../src/core/swarm/budget.js'
+import {KeyPairIdentity} from '../../../src/core/crypto/seed-identity.js'
 import {pageNetwork} from '../../../src/elements/p2p-swarm/page-network.js'
 import type {Emitter, EventMap} from '../../../src/core/emitter.js'
 
@@ -37,8 +38,13 @@ export const FAST = {
   connectTimeout: 10_000,
 }
 
+/**
+ * A swarm of its own key unless `opts` names one: a seed identity, made at once, so
+ * the helper stays synchronous for its many callers (tests that need WebCrypto's
+ * key pairs pass `identity: await createIdentity()`; `<p2p-swarm>` always uses them).
+ */
 export function createSwarm(room: string, opts: Partial<SwarmOptions> = {}): Swarm {
-  return new Swarm({hubs: [hubUrl()], room, ...FAST, ...opts})
+  return new Swarm({hubs: [hubUrl()], room, identity: new KeyPairIdentity(), ...FAST, ...opts})
 }
 
 export function createSwarms(n: number, room: string, opts: Partial<SwarmOptions> = {}): Swarm[] {

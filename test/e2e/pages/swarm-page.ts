@@ -1,5 +1,6 @@
 // A bare swarm in a page, driven by end-to-end tests through window.p2pTest.
 import {Swarm, type SwarmPeer} from '../../../src/core/swarm/swarm.js'
+import {createIdentity} from '../../../src/core/crypto/identity.js'
 import type {Channel} from '../../../src/core/mux/mux.js'
 import {fromUtf8, utf8} from '../../../src/core/bytes.js'
 
@@ -12,8 +13,8 @@ let swarm: Swarm | null = null
 
 const api = {
   /** Joins a room; every peer gets an echo channel that answers `echo:<text>`. */
-  start(hub: string, room: string): string {
-    swarm = new Swarm({hubs: [hub], room, iceServers: [], announceInterval: {min: 100, max: 1000}})
+  async start(hub: string, room: string): Promise<string> {
+    swarm = new Swarm({hubs: [hub], room, identity: await createIdentity(), iceServers: [], announceInterval: {min: 100, max: 1000}})
     swarm.on('connect', peer => {
       const channel = peer.channel('test/echo/1', {
         onmessage(bytes) {
