@@ -9,14 +9,18 @@
 import {mkdir, rm, writeFile} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {minifyTemplatesIn} from './minify-templates.js'
 import {
   ALL_IN_ONE, BUDGET, CHAT_PAGE, ROOT, buildKit, elementFiles, kib, oneBundleGzip, pageFiles, pageGzip, type BuiltFile,
 } from './kit-build.js'
 
 const outdir = fileURLToPath(new URL('../dist', import.meta.url))
+// Chunk names carry a hash: a previous build's would linger, and be packed. And tsc's
+// output is what is left, for its templates to be minified as the script-tag files' are,
+// so an app bundling the package ships the same bytes.
+await Promise.all(['browser', 'chunks', ALL_IN_ONE, `${ALL_IN_ONE}.map`].map(path => rm(join(outdir, path), {recursive: true, force: true})))
+await minifyTemplatesIn(outdir)
 const {elements, allInOne, outputFiles} = await buildKit(outdir)
-// Chunk names carry a hash: a previous build's would linger, and be packed.
-await Promise.all(['browser', 'chunks'].map(dir => rm(join(outdir, dir), {recursive: true, force: true})))
 for (const file of outputFiles) {
   await mkdir(dirname(file.path), {recursive: true})
   await writeFile(file.path, file.contents)

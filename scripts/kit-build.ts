@@ -7,6 +7,7 @@ import {basename, dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {gzipSync} from 'node:zlib'
 import {createHash} from 'node:crypto'
+import {minifyTemplatesPlugin} from './minify-templates.js'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url))
@@ -39,6 +40,8 @@ export function kitBuildOptions(): BuildOptions {
     logLevel: 'warning',
     // Metafile paths are relative to it.
     absWorkingDir: ROOT,
+    // The static parts of Lit's css`…` and html`…` templates, minified as in dist/ (bundle.ts).
+    plugins: [minifyTemplatesPlugin(ROOT)],
   }
 }
 
@@ -242,14 +245,15 @@ async function elementsBuild(outdir: string) {
   const swarmEntry = elementEntry('p2p-swarm')
   const core = new Set([...await staticModules(swarmEntry)].filter(path => path !== swarmEntry && !path.startsWith(swarmFolder)))
   const split = {...kitBuildOptions(), outdir, splitting: true, chunkNames: 'chunks/[name]-[hash]', minify: true, metafile: true, write: false} as const
-  const elementsPass = (tag: string) => build({...split, entryPoints: ELEMENT_TAGS.map(tag => ({in: elementEntry(tag), out: tag})), plugins: [besideCore(core, tag)]})
+  const plugins = (tag: string) => [besideCore(core, tag), ...split.plugins ?? []]
+  const elementsPass = (tag: string) => build({...split, entryPoints: ELEMENT_TAGS.map(tag => ({in: elementEntry(tag), out: tag})), plugins: plugins(tag)})
   const corePass = (tag: string, source: string) => build({
     ...split,
     stdin: {contents: source, resolveDir: ROOT, loader: 'js'},
     entryNames: CORE_FILE.replace(/\.js$/, ''),
     // A module imported for its effects alone may have none (package.json's sideEffects says so).
     logOverride: {'ignored-bare-import': 'silent'},
-    plugins: [besideCore(core, tag)],
+    plugins: plugins(tag),
   })
   // The core's source: every name the built files `outputs` import from core modules,
   // exported under a short name (the most used first), and the modules they import for

@@ -31,6 +31,18 @@ test('the all-in-one file links its sourcemap, which leads from its final bytes 
   assert.equal(original.line, 135)
 })
 
+test('no script-tag file holds the indentation of a css or html template', () => {
+  // Terser writes no line breaks of its own: the only ones left are in template literals
+  // and the licence comments esbuild gathers at the end.
+  for (const [dir, files] of [['browser', kit.elements], ['', kit.allInOne]] as const) {
+    for (const file of files.values()) {
+      const code = written(join(dir, file.name)).replace(/\/\*![^]*?\*\//g, '')
+      const indented = /.{0,40}\n[ \t]+.{0,40}/.exec(code)
+      assert.equal(indented, null, `${file.name}: ${JSON.stringify(indented?.[0])}`)
+    }
+  }
+})
+
 test('every file written is sized as written', () => {
   for (const [dir, files] of [['browser', kit.elements], ['', kit.allInOne]] as const) {
     for (const file of files.values()) {
