@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 import {TraceMap, originalPositionFor} from '@jridgewell/trace-mapping'
-import {ALL_IN_ONE, ROOT, buildKit, type KitBuild} from '../../scripts/kit-build.js'
+import {ALL_IN_ONE, CORE_FILE, ELEMENT_TAGS, FOLD_LIMIT, ROOT, buildKit, elementFiles, pageFiles, type KitBuild} from '../../scripts/kit-build.js'
 
 const OUTDIR = join(ROOT, 'dist')
 let kit: KitBuild
@@ -41,6 +41,17 @@ test('no script-tag file holds the indentation of a css or html template', () =>
       assert.equal(indented, null, `${file.name}: ${JSON.stringify(indented?.[0])}`)
     }
   }
+})
+
+test('no page loads a small chunk that two elements share: it is in the core file', () => {
+  const users = new Map<string, number>()
+  for (const tag of ELEMENT_TAGS) {
+    for (const file of pageFiles(kit.elements, elementFiles([tag]))) users.set(file.name, (users.get(file.name) ?? 0) + 1)
+  }
+  // FOLD_LIMIT counts esbuild's bytes; terser takes a few percent more off.
+  const small = [...kit.elements.values()].filter(file => file.name !== CORE_FILE && file.name.startsWith('chunks/') &&
+    (users.get(file.name) ?? 0) >= 2 && file.minified < FOLD_LIMIT * 0.75)
+  assert.deepEqual(small.map(file => `${file.name} (${file.minified} bytes: ${file.inputs.join(', ')})`), [])
 })
 
 test('every file written is sized as written', () => {

@@ -58,8 +58,9 @@ test('the whole kit stays within its budget', () => {
 // What splitting into files costs a chat page: each file gzipped on its own, and the
 // import and export lists that tie them. It was 5.8 KB over one bundle (21 files, from
 // esbuild's splitting alone) before the elements were built on one core file, 2.7 KB after,
-// 1.3 KB once terser ran over the script-tag files (the one bundle is esbuild's alone).
-const FILES_OVERHEAD = 2_000
+// 1.3 KB once terser ran over the script-tag files (the one bundle is esbuild's alone),
+// 0.9 KB once the small chunks the elements share went into the core file (6 files, not 9).
+const FILES_OVERHEAD = 1_500
 
 test('the chat page from the script-tag files costs little more than bundled in one file', () => {
   const files = pageFiles(kit.elements, elementFiles(CHAT_PAGE))
@@ -69,7 +70,7 @@ test('the chat page from the script-tag files costs little more than bundled in 
 
 // Over the budget when these checks landed (the figures are in the todo), while the code
 // the page runs is being cut: the todo goes once it fits.
-const OVER_BUDGET = {todo: 'the chat page is over its 45 KB: 48,878 bytes from the script-tag files, 47,631 in one bundle (3 December, 16:10 UTC; docs/markup.md says what is left)'}
+const OVER_BUDGET = {todo: 'the chat page is over its 45 KB: 47,603 bytes from the script-tag files, 46,615 in one bundle (3 December, 16:20 UTC; docs/markup.md says what is left)'}
 
 test('the chat page from the script-tag files stays within its budget', OVER_BUDGET, () => {
   const chat = pageGzip(pageFiles(kit.elements, elementFiles(CHAT_PAGE)))
