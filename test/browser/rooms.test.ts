@@ -1,10 +1,13 @@
 import {expect} from '@open-wc/testing'
-import type {Swarm, SwarmPeer} from '../../src/core/swarm/swarm.js'
+import {loaders, type Swarm, type SwarmPeer} from '../../src/core/swarm/swarm.js'
+import {PagePool} from '../../src/core/swarm/room-pool.js'
+import {HubClient} from '../../src/core/hub-client/hub-client.js'
+import {P2PError} from '../../src/core/errors.js'
 import {ConnectionBudget} from '../../src/core/swarm/budget.js'
 import {ConnectionPool, RoomPeer} from '../../src/core/swarm/rooms.js'
 import {createIdentity, type Identity} from '../../src/core/crypto/identity.js'
 import {fromUtf8, utf8} from '../../src/core/bytes.js'
-import {createSwarm, destroyAll, freshRoom, fullMesh, until} from './helpers/swarm.js'
+import {createSwarm, destroyAll, freshRoom, fullMesh, hubUrl, until} from './helpers/swarm.js'
 
 describe('rooms sharing a connection', () => {
   let swarms: Swarm[] = []
@@ -130,5 +133,87 @@ describe('rooms sharing a connection', () => {
     await until(swarms, ['update'], () => pool.stats.refused + b2.stats.refusedFull + b1.stats.refusedFull >= 1, 'the full room refusing')
     expect(b1.peers.map(p => p.publicKey)).to.deep.equal([b3.publicKey])
     expect(b2.peers.filter(p => p.publicKey === b1.publicKey)).to.have.length(0)
+  })
+
+  describe('the room code, loaded when a page\'s pool gets a second swarm', () => {
+    const load = loaders.rooms
+    let loads = 0
+    beforeEach(() => {
+      loads = 0
+      loaders.rooms = () => {
+        loads++
+        return load()
+      }
+    })
+    afterEach(() => {
+      loaders.rooms = load
+    })
+    /** A page's pool of its own, loading through the hook (the page's default pool is shared by every test here). */
+    const pagePool = () => new PagePool(() => loaders.rooms())
+
+    it('is never loaded by a page with one room', async () => {
+      const room = freshRoom()
+      const [a1, a2] = [join(room, one, {pool: pagePool()}), join(room, two, {pool: pagePool()})]
+      await fullMesh([a1, a2])
+      expect(loads).to.equal(0)
+    })
+
+    it('a second room rides the first room\'s connection, even when the remote\'s announcement and JOIN come while it loads', async () => {
+      const [roomA, roomB] = [freshRoom('a'), freshRoom('b')]
+      // The remote page shares already (two rooms), through the loader as it was.
+      const remote = new PagePool(load)
+      const [a2, b2] = [join(roomA, two, {pool: remote}), join(roomB, two, {pool: remote})]
+      const local = pagePool()
+      const a1 = join(roomA, one, {pool: local})
+      await fullMesh([a1, a2])
+      expect(loads).to.equal(0, 'one room: nothing loaded')
+      const made = budget.stats.created
+      let release!: () => void
+      const held = new Promise<void>(resolve => { release = resolve })
+      loaders.rooms = () => {
+        loads++
+        return held.then(load)
+      }
+      // Room b's hub client, watched: the remote's announcement reaching it while the load is held.
+      const hub = new HubClient({hubs: [hubUrl()], app: roomB})
+      const subscribe = hub.subscribe.bind(hub)
+      let heard!: () => void
+      const announced = new Promise<void>(resolve => { heard = resolve })
+      hub.subscribe = (channels, onMessage) => subscribe(channels, data => {
+        onMessage(data)
+        if ((data as {from?: string}).from === b2.id) heard()
+      })
+      try {
+        const b1 = join(roomB, one, {pool: local, hubClient: hub})
+        await announced
+        // The remote heard ours and asked to JOIN over the connection it shares: our end holds it unopened.
+        await until(b2, ['update'], () => b2.connections.length === 1, 'the remote\'s JOIN')
+        expect(loads).to.equal(1)
+        expect(b1.stats.announcesReceived).to.equal(0, 'held while the room code loads')
+        release()
+        await fullMesh([b1, b2])
+        expect(budget.stats.created).to.equal(made, 'no connection made for room b')
+        expect(b1.peers[0]).to.be.instanceOf(RoomPeer)
+        expect((b1.peers[0] as RoomPeer).link).to.equal(a1.peers[0])
+        expect(b2.peers[0]).to.be.instanceOf(RoomPeer)
+        expect(b1.stats.announcesReceived).to.be.at.least(1, 'the held announcement was heard')
+      } finally {
+        hub.destroy()
+      }
+    })
+
+    it('a room code that cannot load closes the second room with a typed error; the first stays', async () => {
+      loaders.rooms = () => Promise.reject(new Error('the network went away'))
+      const pool = pagePool()
+      const a1 = join(freshRoom('a'), one, {pool})
+      const b1 = join(freshRoom('b'), one, {pool})
+      const closed = new Promise<void>(resolve => b1.on('close', () => resolve()))
+      const err = await new Promise<P2PError>(resolve => b1.on('error', e => resolve(e as P2PError)))
+      await closed
+      expect(err.code).to.equal('ERR_CONNECTION_FAILED')
+      expect(err.message).to.match(/shares connections between rooms/)
+      expect(b1.destroyed).to.equal(true)
+      expect(a1.destroyed).to.equal(false)
+    })
   })
 })

@@ -1,12 +1,15 @@
 // Code a chat page does not run until it needs it stays out of its first files, read
 // from the script-tag build made in memory: the room cipher (only a room with a secret
-// runs it) and the hub client's wait after a 429 (only a rate-limiting hub asks for it).
+// runs it), the hub client's wait after a 429 (only a rate-limiting hub asks for it) and
+// rooms sharing connections (only a page with a second swarm in its pool runs them).
 import {test, before} from 'node:test'
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
 import {CHAT_PAGE, ROOT, buildKit, elementFiles, pageFiles, type BuiltFile, type KitBuild} from '../../scripts/kit-build.js'
 
-const ON_DEMAND = ['src/core/crypto/room-cipher.ts', 'src/core/hub-client/rate-retry.ts']
+const ON_DEMAND = [
+  'src/core/crypto/room-cipher.ts', 'src/core/hub-client/rate-retry.ts', 'src/core/swarm/rooms.ts', 'src/core/swarm/room-links.ts',
+]
 
 let kit: KitBuild
 
@@ -29,7 +32,7 @@ function withLazy(first: BuiltFile[]): BuiltFile[] {
 
 const inputsOf = (files: BuiltFile[]) => new Set(files.flatMap(file => file.inputs))
 
-test('a chat page\'s first files hold neither the room cipher nor the wait after a 429; it can load both', () => {
+test('a chat page\'s first files hold neither the room cipher, the wait after a 429 nor rooms sharing connections; it can load them', () => {
   const first = pageFiles(kit.elements, elementFiles(CHAT_PAGE))
   const loaded = inputsOf(first)
   for (const source of ON_DEMAND) assert.ok(!loaded.has(source), `${source} is in the chat page's first files`)

@@ -8,6 +8,7 @@ import {ROOMS_PROTOCOL, RoomMessageType, decodeRoomMessage, encodeRoomMessage, r
 import {claimPageIdentity} from '../../src/core/swarm/page-identity.js'
 import {toHex} from '../../src/core/bytes.js'
 import type {PeerConnection} from '../../src/core/swarm/peer-connection.js'
+import {PagePool, type PoolSeat, type RoomsCode} from '../../src/core/swarm/room-pool.js'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {createIdentity} from '../../src/core/crypto/identity.js'
 import {startHub} from './helpers.js'
@@ -281,6 +282,83 @@ describe('rooms: RoomPeer', () => {
     assert.equal(closedWith?.code, 'ERR_CONNECTION_CLOSED')
     assert.deepEqual(leaves, [1])
     second.atB.destroy()
+  })
+})
+
+describe('rooms: the page pool, loaded with a second seat', () => {
+  const load = (): Promise<RoomsCode> => import('../../src/core/swarm/room-links.js')
+
+  /** A swarm stand-in in a PagePool: what it was given, and the member it registers once attached. */
+  function seat(room?: RoomMember) {
+    const s: PoolSeat & {pools: ConnectionPool[], failed: P2PError[]} = {
+      pools: [], failed: [],
+      attach(_code, pool) {
+        s.pools.push(pool)
+        if (room) pool.register(room)
+      },
+      fail(err) { s.failed.push(err) },
+    }
+    return s
+  }
+
+  test('a JOIN sent to a one-seat page waits in the mux hold, and the second seat\'s room admits it once loaded', async () => {
+    const [tagA, tagB] = [await roomTag('a'), await roomTag('b')]
+    const {atA, atB, a, b} = linkPair()
+    let loads = 0
+    const page = new PagePool(() => {
+      loads++
+      return load()
+    })
+    const first = seat()
+    page.seat(first)
+    page.add(a, KEY_A, tagA)
+    // The remote page, sharing already, asks room b of ours to meet it on that connection.
+    const remote = new ConnectionPool()
+    const mB = member(KEY_B, ID_B, tagB)
+    remote.register(mB)
+    remote.add(b, KEY_B, tagA)
+    remote.join(b, mB, tagB)
+    await until(() => atA.mux.stats.messagesIn === 1, 'the JOIN, held by our mux')
+    assert.equal(loads, 0, 'one seat loads nothing')
+    assert.equal(page.loading, null)
+    assert.deepEqual(mB.answers, [], 'no rooms channel open: nobody answered')
+    const mA = member(KEY_A, ID_A, tagB)
+    const second = seat(mA)
+    page.seat(second)
+    assert.equal(loads, 1)
+    await page.loading
+    assert.equal(page.loaded, true)
+    assert.equal(first.pools[0], second.pools[0], 'both seats on one real pool')
+    await until(() => mB.answers.length === 1, 'the answer')
+    assert.deepEqual(mB.answers, [true], 'the held JOIN found room b')
+    assert.equal(mA.peers.length, 1)
+    assert.equal(first.pools[0].find(KEY_A, KEY_B, await roomTag('c')), a, 'the remembered connection is shared')
+    const third = seat()
+    page.seat(third)
+    assert.equal(third.pools[0], first.pools[0], 'a later seat is attached at once')
+    assert.equal(loads, 1)
+    atA.destroy()
+    atB.destroy()
+  })
+
+  test('a failed load fails the seats that needed it, and the page can try again with the next', async () => {
+    let fail = true
+    const page = new PagePool(() => fail ? Promise.reject(new Error('the network went away')) : load())
+    const [first, second] = [seat(), seat()]
+    page.seat(first)
+    page.seat(second)
+    await page.loading
+    assert.deepEqual(first.failed, [], 'the first room ran without it and still does')
+    assert.equal(second.failed.length, 1)
+    assert.equal(second.failed[0].code, 'ERR_CONNECTION_FAILED')
+    assert.equal(page.loaded, false)
+    page.unseat(second)
+    fail = false
+    const third = seat()
+    page.seat(third)
+    await page.loading
+    assert.equal(page.loaded, true)
+    assert.equal(first.pools.length + third.pools.length, 2)
   })
 })
 

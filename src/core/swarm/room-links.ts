@@ -11,9 +11,11 @@ import {createDebug, shortId} from '../debug.js'
 import type {Clock} from '../clock.js'
 import {Deadlines} from '../expiring-map.js'
 import {RoomPeer, type ConnectionPool, type RoomMember} from './rooms.js'
-import {roomTag} from './messages.js'
 import type {PeerConnection} from './peer-connection.js'
 import type {SwarmPeer} from './swarm.js'
+
+// What a page loads by import() when a second swarm joins its pool (room-pool.ts).
+export {ConnectionPool, RoomPeer} from './rooms.js'
 
 const debug = createDebug('p2p:swarm')
 
@@ -41,12 +43,11 @@ export interface RoomLinksHost {
 }
 
 export interface RoomLinksOptions {
-  room: string
+  /** The room's tag on shared connections (roomTag). */
+  tag: string
   clock: Clock
   /** How long a JOIN may wait for its answer. */
   connectTimeout: number
-  /** False for a room with a secret: it never joins others' connections (the secret is what admits a peer). */
-  joins: boolean
 }
 
 export class RoomLinks {
@@ -57,32 +58,25 @@ export class RoomLinks {
   readonly #member: RoomMember
   /** Keys whose page is not asked again for a while to share a connection (it refused). */
   readonly #refusedJoins: Deadlines<string>
-  /** This room's tag on shared connections; null until computed, and for rooms that never join. */
-  #tag: string | null = null
-  #destroyed = false
+  readonly #tag: string
 
-  constructor(host: RoomLinksHost, pool: ConnectionPool, {room, clock, connectTimeout, joins}: RoomLinksOptions) {
+  /** Made for rooms without a secret only: a secret is what admits a peer, so such a room never joins others' connections. */
+  constructor(host: RoomLinksHost, pool: ConnectionPool, {tag, clock, connectTimeout}: RoomLinksOptions) {
     this.#host = host
     this.#pool = pool
     this.#clock = clock
     this.#connectTimeout = connectTimeout
     this.#refusedJoins = new Deadlines<string>(() => clock.now())
-    const links = this
+    this.#tag = tag
     this.#member = {
       get publicKey() { return host.publicKey },
-      get tag() { return links.#tag },
+      tag,
       get id() { return host.id },
       onJoin: (link, remoteId) => this.#onJoin(link, remoteId),
       onAnswer: (link, _tag, _remoteId, accepted) => this.#onAnswer(link, accepted),
       onLeave: link => this.#onLeave(link),
     }
-    if (joins) {
-      void roomTag(room).then(tag => {
-        if (this.#destroyed) return
-        this.#tag = tag
-        pool.register(this.#member)
-      })
-    }
+    pool.register(this.#member)
   }
 
   /**
@@ -93,7 +87,7 @@ export class RoomLinks {
   join(remoteId: string, key: string | undefined): boolean {
     const host = this.#host
     const tag = this.#tag
-    if (!tag || key === undefined || key === host.publicKey) return false
+    if (key === undefined || key === host.publicKey) return false
     // Refused there lately (full, or it holds an older connection of ours): connect as usual.
     if (this.#refusedJoins.has(key)) return false
     const link = this.#pool.find(host.publicKey, key, tag)
@@ -116,18 +110,8 @@ export class RoomLinks {
     return true
   }
 
-  /** A proven connection of the swarm's own: the page's other rooms may ride on it. */
-  share(conn: PeerConnection): void {
-    this.#pool.add(conn, this.#host.publicKey, this.#tag)
-  }
-
-  get destroyed(): boolean {
-    return this.#destroyed
-  }
-
   /** The swarm is done: no more JOINs reach it. Idempotent. */
   destroy(): void {
-    this.#destroyed = true
     this.#pool.unregister(this.#member)
   }
 
@@ -142,7 +126,7 @@ export class RoomLinks {
     const host = this.#host
     const key = link.publicKey
     const tag = this.#tag
-    if (host.destroyed || !key || !tag) return null
+    if (host.destroyed || !key) return null
     const existing = host.table.get(remoteId)
     // Both sides joined at once: their JOIN answers ours.
     if (existing instanceof RoomPeer && existing.link === link) return existing

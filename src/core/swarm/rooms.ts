@@ -347,6 +347,3 @@ function send(link: Link, message: RoomMessage): void {
   if (link.channel.closed) return
   link.channel.send(encodeRoomMessage(message))
 }
-
-/** The page's pool, shared by every swarm of the page. */
-export const pagePool = new ConnectionPool()

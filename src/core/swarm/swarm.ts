@@ -9,11 +9,12 @@ import {HubClient, type Subscription} from '../hub-client/hub-client.js'
 import {pageStreams} from '../hub-client/shared-streams.js'
 import type {OpenStream} from '../hub-client/sse.js'
 import type {MuxOptions} from '../mux/mux.js'
-import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal} from './messages.js'
+import {decodeHubMessage, encodeAnnounce, encodeBusy, encodeSignal, roomTag} from './messages.js'
 import {PeerConnection} from './peer-connection.js'
 import {pageBudget, type ConnectionBudget, type ConnectionBudgetStats} from './budget.js'
-import {pagePool, RoomPeer, type ConnectionPool, type RoomPeerEvents} from './rooms.js'
-import {RoomLinks} from './room-links.js'
+import type {ConnectionPool, RoomPeer, RoomPeerEvents} from './rooms.js'
+import type {RoomLinks} from './room-links.js'
+import {PagePool, pagePoolOf, type PoolSeat, type RoomsCode} from './room-pool.js'
 import {Announcer, EarlyCandidates, keepsOwnOffer, type EarlyCandidate} from './signalling.js'
 import {RoomMembers} from './topology.js'
 import {pageBans, type BanList} from './bans.js'
@@ -28,11 +29,17 @@ const debug = createDebug('p2p:swarm')
 
 /**
  * Loads the room cipher, which only a room with a secret runs: a page without
- * one never fetches it. Tests replace `cipher` to hold or fail the load.
+ * one never fetches it; and the code that shares connections between rooms,
+ * which only a page with two swarms in one pool runs (room-pool.ts). Tests
+ * replace them to count, hold or fail the loads.
  */
 export const loaders = {
   cipher: () => import('../crypto/room-cipher.js'),
+  rooms: (): Promise<RoomsCode> => import('./room-links.js'),
 }
+
+/** The page's pool, shared by every swarm of the page (unless given another). */
+export const pagePool = new PagePool(() => loaders.rooms())
 
 /** webrtc-swarm's channel for announcements. */
 const ALL = 'all'
@@ -172,10 +179,12 @@ export interface SwarmOptions {
   /**
    * Where connections are shared between the page's rooms: the page's pool by
    * default. A peer met in two rooms, both ends using one identity in both,
-   * rides one connection (rooms.ts). `null` keeps this swarm's connections to
+   * rides one connection (rooms.ts). The page's pool loads that code when a
+   * second swarm takes a seat in it (room-pool.ts); a ConnectionPool made
+   * already loads it with its first. `null` keeps this swarm's connections to
    * itself. Rooms with a secret never join others' connections.
    */
-  pool?: ConnectionPool | null
+  pool?: PagePool | ConnectionPool | null
   /**
    * The WebRTC implementation: the platform's (`globalThis.RTCPeerConnection`)
    * by default. Node has none: pass `await loadNodeWebRTC()` from
@@ -288,8 +297,15 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #unanswered: ExpiringMap<string, number>
   /** Hub id → when it last sent us a signal (clock time): a peer that is there, whatever became of one offer. */
   readonly #heard: ExpiringMap<string, number>
-  /** This swarm's side of rooms sharing connections (room-links.ts); null without a pool. */
-  readonly #rooms: RoomLinks | null
+  /** Where this swarm's connections are offered to the page's other rooms; null without a pool. */
+  readonly #pool: PagePool | null
+  /** Its seat there, and this room's tag on shared connections (null with a secret: it never joins others'). */
+  #seat: PoolSeat | null = null
+  #tag: string | null = null
+  /** Resolves once the swarm has its seat in the pool (its tag is computed first). */
+  readonly #seated: Promise<void> | null
+  /** This swarm's side of rooms sharing connections (room-links.ts), once the page shares: null until then. */
+  #rooms: RoomLinks | null = null
   /** Candidates that came before any offer from their sender. */
   readonly #early: EarlyCandidates
   readonly #subscription: Subscription
@@ -360,7 +376,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     // Members announce at least every `max`; three missed announcements mean gone.
     this.#members = new RoomMembers({ttl: bounds.max * 3 + bounds.min, clock})
     const pool = opts.pool === undefined ? pagePool : opts.pool
-    this.#rooms = pool && this.#roomLinks(pool, clock)
+    this.#pool = pool && (pool instanceof PagePool ? pool : pagePoolOf(pool, () => loaders.rooms()))
+    this.#seated = this.#pool && this.#takeSeat(this.#pool, clock)
     this.#ownsHub = !opts.hubClient
     this.#hub = opts.hubClient ?? new HubClient({hubs: opts.hubs!, app: opts.room, openStream: opts.openStream ?? pageStreams.open, clock})
     this.#hub.on('open', this.#onHubOpen)
@@ -463,6 +480,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#hub.off('update', this.#onHubUpdate)
     this.#hub.off('error', this.#onHubError)
     this.#subscription.close()
+    if (this.#seat) this.#pool!.unseat(this.#seat)
     this.#rooms?.destroy()
     for (const conn of this.#connections.values()) conn.destroy()
     this.#connections.clear()
@@ -477,8 +495,25 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.removeAllListeners()
   }
 
-  /** The room glue, reaching into this swarm's table through a narrow host. */
-  #roomLinks(pool: ConnectionPool, clock: Clock): RoomLinks {
+  /**
+   * Seats the swarm in its pool once its tag is computed. The room glue comes
+   * when the page shares connections (at once, if it does already), reaching
+   * into this swarm's table through a narrow host.
+   */
+  async #takeSeat(pool: PagePool, clock: Clock): Promise<void> {
+    const tag = this.#opts.secret ? null : await roomTag(this.room)
+    if (this.#destroyed) return
+    this.#tag = tag
+    this.#seat = {
+      attach: (code, real) => {
+        if (tag !== null) this.#rooms = this.#roomLinks(code, real, tag, clock)
+      },
+      fail: err => this.destroy(err),
+    }
+    pool.seat(this.#seat)
+  }
+
+  #roomLinks({RoomLinks}: RoomsCode, pool: ConnectionPool, tag: string, clock: Clock): RoomLinks {
     const swarm = this
     return new RoomLinks({
       id: this.id,
@@ -499,7 +534,7 @@ export class Swarm extends Emitter<SwarmEvents> {
         this.emit('update')
       },
       drop: peer => this.#drop(peer, false),
-    }, pool, {room: this.room, clock, connectTimeout: this.#opts.connectTimeout ?? 20_000, joins: !this.#opts.secret})
+    }, pool, {tag, clock, connectTimeout: this.#opts.connectTimeout ?? 20_000})
   }
 
   /**
@@ -580,6 +615,13 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   async #onHubMessage(data: unknown): Promise<void> {
     if (this.#destroyed) return
+    // Until the swarm has its seat, and while the page loads the code that shares connections, messages
+    // queue, in the order they came: an announcement must find the other rooms' connections, not dial its own.
+    if (this.#seated) {
+      await this.#seated
+      await this.#pool!.loading
+      if (this.#destroyed) return
+    }
     let message = data
     if (this.#cipher) {
       try {
@@ -900,7 +942,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       }
     }
     // A connection of our own may carry the page's other rooms to this peer.
-    if (conn instanceof PeerConnection) this.#rooms?.share(conn)
+    if (conn instanceof PeerConnection) this.#pool?.add(conn, this.publicKey, this.#tag)
     // The key is the identity: a second connection with a known key is the same
     // peer come back (a reloaded tab, a repaired network). The newest wins, so
     // the old one cannot linger as a ghost.
@@ -998,7 +1040,7 @@ export class Swarm extends Emitter<SwarmEvents> {
    */
   #drop(conn: SwarmPeer, sayLeave = true): void {
     this.#connections.delete(conn.id)
-    if (conn instanceof RoomPeer && !sayLeave) conn.closeQuietly()
+    if (!(conn instanceof PeerConnection) && !sayLeave) conn.closeQuietly()
     else conn.destroy()
   }
 
