@@ -19,7 +19,7 @@ import {createDebug, shortId} from '../debug.js'
 import {systemClock, type Clock} from '../clock.js'
 import type {Channel, ChannelHandlers, Mux} from '../mux/mux.js'
 import type {PeerConnection, PeerState} from './peer-connection.js'
-import {ROOMS_PROTOCOL, RoomMessageType, decodeRoomMessage, encodeRoomMessage, type RoomMessage} from './messages.js'
+import {ROOMS_PROTOCOL, RoomMessageType, decodeRoomMessage, encodeRoomMessage, type RoomMessage} from './room-messages.js'
 
 const debug = createDebug('p2p:rooms')
 
