@@ -5,42 +5,29 @@
  * Misuse throws at once; remote or asynchronous failures travel through an
  * `error` event (core objects) or a `p2p-error` DOM event (elements).
  */
-export type P2PErrorCode =
+
+/** Each code without its `ERR_` prefix: the name of its factory, `P2PError.NAME(msg)`. */
+const NAMES = [
   // misuse of the API
-  | 'ERR_INVALID_ARGUMENT'
-  | 'ERR_DESTROYED'
+  'INVALID_ARGUMENT', 'DESTROYED',
   // hub (server side answers, client side failures)
-  | 'ERR_HUB_UNREACHABLE'
-  | 'ERR_HUB_REJECTED'
-  | 'ERR_BODY_TOO_LARGE'
-  | 'ERR_MALFORMED_JSON'
-  | 'ERR_RATE_LIMITED'
-  | 'ERR_TOO_MANY_CHANNELS'
-  | 'ERR_TOO_MANY_SUBSCRIBERS'
-  | 'ERR_BAD_CHANNEL'
-  | 'ERR_NOT_FOUND'
-  | 'ERR_METHOD_NOT_ALLOWED'
-  | 'ERR_ORIGIN_NOT_ALLOWED'
+  'HUB_UNREACHABLE', 'HUB_REJECTED', 'BODY_TOO_LARGE', 'MALFORMED_JSON', 'RATE_LIMITED', 'TOO_MANY_CHANNELS',
+  'TOO_MANY_SUBSCRIBERS', 'BAD_CHANNEL', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'ORIGIN_NOT_ALLOWED',
   // peers and protocols
-  | 'ERR_MALFORMED_MESSAGE'
-  | 'ERR_MESSAGE_TOO_LARGE'
-  | 'ERR_UNKNOWN_PROTOCOL'
-  | 'ERR_DECRYPT'
-  | 'ERR_HANDSHAKE'
-  | 'ERR_INVALID_SIGNATURE'
-  | 'ERR_ADMISSION_REFUSED'
-  | 'ERR_PEER_TIMEOUT'
-  | 'ERR_CONNECTION_FAILED'
-  | 'ERR_CONNECTION_CLOSED'
-  | 'ERR_SELF_CONNECTION'
-  | 'ERR_PEER_MISBEHAVING'
-  | 'ERR_CONNECTION_BUDGET'
-  | 'ERR_WEBRTC_UNSUPPORTED'
+  'MALFORMED_MESSAGE', 'MESSAGE_TOO_LARGE', 'UNKNOWN_PROTOCOL', 'DECRYPT', 'HANDSHAKE', 'INVALID_SIGNATURE',
+  'ADMISSION_REFUSED', 'PEER_TIMEOUT', 'CONNECTION_FAILED', 'CONNECTION_CLOSED', 'SELF_CONNECTION',
+  'PEER_MISBEHAVING', 'CONNECTION_BUDGET', 'WEBRTC_UNSUPPORTED',
   // files
-  | 'ERR_HASH_MISMATCH'
-  | 'ERR_ABORTED'
+  'HASH_MISMATCH', 'ABORTED',
   // storage
-  | 'ERR_STORAGE_FULL'
+  'STORAGE_FULL',
+] as const
+
+export type P2PErrorCode = `ERR_${typeof NAMES[number]}`
+
+type Factory = (msg: string) => P2PError
+/** A factory for a failure that has one underneath, kept as `cause`. */
+type FactoryWithCause = (msg: string, cause?: unknown) => P2PError
 
 export class P2PError extends Error {
   readonly code: P2PErrorCode
@@ -51,36 +38,45 @@ export class P2PError extends Error {
     this.name = 'P2PError'
   }
 
-  static INVALID_ARGUMENT(msg: string) { return new P2PError('ERR_INVALID_ARGUMENT', msg) }
+  // The factories are made from NAMES below the class: one line each here would
+  // ship thirty near-identical functions to every page.
+  declare static INVALID_ARGUMENT: Factory
   static DESTROYED(msg = 'object was destroyed') { return new P2PError('ERR_DESTROYED', msg) }
-  static HUB_UNREACHABLE(msg: string, cause?: unknown) { return new P2PError('ERR_HUB_UNREACHABLE', msg, {cause}) }
-  static HUB_REJECTED(msg: string) { return new P2PError('ERR_HUB_REJECTED', msg) }
-  static BODY_TOO_LARGE(msg: string) { return new P2PError('ERR_BODY_TOO_LARGE', msg) }
-  static MALFORMED_JSON(msg: string) { return new P2PError('ERR_MALFORMED_JSON', msg) }
-  static RATE_LIMITED(msg: string) { return new P2PError('ERR_RATE_LIMITED', msg) }
-  static TOO_MANY_CHANNELS(msg: string) { return new P2PError('ERR_TOO_MANY_CHANNELS', msg) }
-  static TOO_MANY_SUBSCRIBERS(msg: string) { return new P2PError('ERR_TOO_MANY_SUBSCRIBERS', msg) }
-  static BAD_CHANNEL(msg: string) { return new P2PError('ERR_BAD_CHANNEL', msg) }
-  static NOT_FOUND(msg: string) { return new P2PError('ERR_NOT_FOUND', msg) }
-  static METHOD_NOT_ALLOWED(msg: string) { return new P2PError('ERR_METHOD_NOT_ALLOWED', msg) }
-  static ORIGIN_NOT_ALLOWED(msg: string) { return new P2PError('ERR_ORIGIN_NOT_ALLOWED', msg) }
-  static MALFORMED_MESSAGE(msg: string) { return new P2PError('ERR_MALFORMED_MESSAGE', msg) }
-  static MESSAGE_TOO_LARGE(msg: string) { return new P2PError('ERR_MESSAGE_TOO_LARGE', msg) }
-  static UNKNOWN_PROTOCOL(msg: string) { return new P2PError('ERR_UNKNOWN_PROTOCOL', msg) }
-  static DECRYPT(msg: string) { return new P2PError('ERR_DECRYPT', msg) }
-  static HANDSHAKE(msg: string) { return new P2PError('ERR_HANDSHAKE', msg) }
-  static INVALID_SIGNATURE(msg: string) { return new P2PError('ERR_INVALID_SIGNATURE', msg) }
-  static ADMISSION_REFUSED(msg: string) { return new P2PError('ERR_ADMISSION_REFUSED', msg) }
-  static PEER_TIMEOUT(msg: string) { return new P2PError('ERR_PEER_TIMEOUT', msg) }
-  static CONNECTION_FAILED(msg: string, cause?: unknown) { return new P2PError('ERR_CONNECTION_FAILED', msg, {cause}) }
-  static CONNECTION_CLOSED(msg: string) { return new P2PError('ERR_CONNECTION_CLOSED', msg) }
-  static SELF_CONNECTION(msg: string) { return new P2PError('ERR_SELF_CONNECTION', msg) }
-  static PEER_MISBEHAVING(msg: string) { return new P2PError('ERR_PEER_MISBEHAVING', msg) }
-  static CONNECTION_BUDGET(msg: string, cause?: unknown) { return new P2PError('ERR_CONNECTION_BUDGET', msg, {cause}) }
-  static WEBRTC_UNSUPPORTED(msg: string, cause?: unknown) { return new P2PError('ERR_WEBRTC_UNSUPPORTED', msg, {cause}) }
-  static HASH_MISMATCH(msg: string) { return new P2PError('ERR_HASH_MISMATCH', msg) }
-  static ABORTED(msg: string) { return new P2PError('ERR_ABORTED', msg) }
-  static STORAGE_FULL(msg: string, cause?: unknown) { return new P2PError('ERR_STORAGE_FULL', msg, {cause}) }
+  declare static HUB_UNREACHABLE: FactoryWithCause
+  declare static HUB_REJECTED: Factory
+  declare static BODY_TOO_LARGE: Factory
+  declare static MALFORMED_JSON: Factory
+  declare static RATE_LIMITED: Factory
+  declare static TOO_MANY_CHANNELS: Factory
+  declare static TOO_MANY_SUBSCRIBERS: Factory
+  declare static BAD_CHANNEL: Factory
+  declare static NOT_FOUND: Factory
+  declare static METHOD_NOT_ALLOWED: Factory
+  declare static ORIGIN_NOT_ALLOWED: Factory
+  declare static MALFORMED_MESSAGE: Factory
+  declare static MESSAGE_TOO_LARGE: Factory
+  declare static UNKNOWN_PROTOCOL: Factory
+  declare static DECRYPT: Factory
+  declare static HANDSHAKE: Factory
+  declare static INVALID_SIGNATURE: Factory
+  declare static ADMISSION_REFUSED: Factory
+  declare static PEER_TIMEOUT: Factory
+  declare static CONNECTION_FAILED: FactoryWithCause
+  declare static CONNECTION_CLOSED: Factory
+  declare static SELF_CONNECTION: Factory
+  declare static PEER_MISBEHAVING: Factory
+  declare static CONNECTION_BUDGET: FactoryWithCause
+  declare static WEBRTC_UNSUPPORTED: FactoryWithCause
+  declare static HASH_MISMATCH: Factory
+  declare static ABORTED: Factory
+  declare static STORAGE_FULL: FactoryWithCause
+}
+
+// Every name gets its factory, but DESTROYED keeps its own (it has a default
+// message). The declarations above say which factories take a cause.
+const factories = P2PError as unknown as Record<(typeof NAMES)[number], FactoryWithCause>
+for (const name of NAMES) {
+  factories[name] ??= (msg, cause) => new P2PError(`ERR_${name}`, msg, cause === undefined ? undefined : {cause})
 }
 
 /** Wraps anything thrown into a P2PError, keeping the original as `cause`. */
