@@ -27,6 +27,7 @@ import {
 } from './messages.js'
 import {MessageCache, SeenSet} from './seen-set.js'
 import {ExpiringMap} from '../expiring-map.js'
+import {rethrowLater} from '../rethrow-later.js'
 import {TokenBucket, checkRateLimit} from '../token-bucket.js'
 import {checkInteger, checkNumber} from '../check.js'
 import {systemClock, type Clock} from '../clock.js'
@@ -258,12 +259,6 @@ const MAX_LAZY_QUEUE = 16 * MAX_BATCH_IDS
 /** Recent ids announced over a new link, newest kept. */
 const MAX_RECENT = 4 * MAX_BATCH_IDS
 
-function rethrowLater(err: unknown): void {
-  queueMicrotask(() => {
-    throw err
-  })
-}
-
 export class Gossip extends Emitter<GossipEvents> {
   readonly mode: GossipMode
   readonly identity: Identity | null
@@ -285,10 +280,9 @@ export class Gossip extends Emitter<GossipEvents> {
   readonly #cacheTTL: number
   readonly #cacheMax: number
   readonly #updateInterval: number
+  readonly #clock: Clock
+  /** `clock.now` bound, for the structures that read the time. */
   readonly #now: () => number
-  readonly #setTimeout: (callback: () => void, ms: number) => unknown
-  readonly #clearTimeout: (handle: unknown) => void
-  readonly #random: (() => number) | null
   readonly #label: string
 
   readonly #links = new Map<string, LinkState>()
@@ -380,10 +374,8 @@ export class Gossip extends Emitter<GossipEvents> {
     this.#cacheMax = cacheMax
     this.#updateInterval = updateInterval
     const now = (): number => clock.now()
+    this.#clock = clock
     this.#now = now
-    this.#setTimeout = (callback, ms) => clock.setTimeout(callback, ms)
-    this.#clearTimeout = handle => clock.clearTimeout(handle)
-    this.#random = clock === systemClock ? null : () => clock.random()
     this.#label = label ? shortId(label) : this.publicKey ? shortId(this.publicKey) : ''
     this.#seen = new SeenSet({ttl: seenTTL, max: seenMax, now})
     this.#cache = new MessageCache({ttl: cacheTTL, max: cacheMax, maxBytes: cacheBytes, now})
@@ -589,9 +581,9 @@ export class Gossip extends Emitter<GossipEvents> {
     if (this.#destroyed) return
     this.#destroyed = true
     for (const timer of [this.#lazyTimer, this.#graftTimer, this.#updateTimer]) {
-      if (timer !== null) this.#clearTimeout(timer)
+      if (timer !== null) this.#clock.clearTimeout(timer)
     }
-    for (const missing of this.#missing.values()) this.#clearTimeout(missing.timer)
+    for (const missing of this.#missing.values()) this.#clock.clearTimeout(missing.timer)
     this.#lazyTimer = this.#graftTimer = this.#updateTimer = null
     this.#grafts.clear()
     this.#recent?.clear()
@@ -676,7 +668,7 @@ export class Gossip extends Emitter<GossipEvents> {
     this.#fresh.add(1)
     const missing = this.#missing.get(id)
     if (missing) {
-      this.#clearTimeout(missing.timer)
+      this.#clock.clearTimeout(missing.timer)
       this.#missing.delete(id)
     }
     if (from) {
@@ -778,7 +770,7 @@ export class Gossip extends Emitter<GossipEvents> {
         announcers: [{link: state.link.id, hops}],
         heardFrom: new Set([state.link.id]),
         grafted: null,
-        timer: this.#setTimeout(() => this.#graftNext(id), this.#graftTimeout),
+        timer: this.#clock.setTimeout(() => this.#graftNext(id), this.#graftTimeout),
       })
     }
   }
@@ -808,8 +800,8 @@ export class Gossip extends Emitter<GossipEvents> {
     if (ids) ids.push(id)
     else this.#grafts.set(target, [id])
     // Timers set by one IHAVE fire together: their GRAFTs leave as one frame.
-    this.#graftTimer ??= this.#setTimeout(this.#flushGrafts, 0)
-    missing.timer = this.#setTimeout(() => this.#graftNext(id), this.#graftRetry)
+    this.#graftTimer ??= this.#clock.setTimeout(this.#flushGrafts, 0)
+    missing.timer = this.#clock.setTimeout(() => this.#graftNext(id), this.#graftRetry)
     this.#changed()
   }
 
@@ -873,7 +865,7 @@ export class Gossip extends Emitter<GossipEvents> {
     state.lazy.push({id, hops})
     state.announced.add(id, true)
     this.#lazyLinks.add(state)
-    this.#lazyTimer ??= this.#setTimeout(this.#flushLazy, this.#lazyDelay)
+    this.#lazyTimer ??= this.#clock.setTimeout(this.#flushLazy, this.#lazyDelay)
   }
 
   readonly #flushLazy = (): void => {
@@ -1013,15 +1005,16 @@ export class Gossip extends Emitter<GossipEvents> {
   }
 
   #newId(): string {
-    if (!this.#random) return toHex(randomBytes(ID_BYTES))
+    const clock = this.#clock
+    if (clock === systemClock) return toHex(randomBytes(ID_BYTES))
     const bytes = new Uint8Array(ID_BYTES)
-    for (let i = 0; i < ID_BYTES; i++) bytes[i] = Math.floor(this.#random() * 256)
+    for (let i = 0; i < ID_BYTES; i++) bytes[i] = Math.floor(clock.random() * 256)
     return toHex(bytes)
   }
 
   #changed(): void {
     if (this.#updateTimer !== null || this.destroyed) return
-    this.#updateTimer = this.#setTimeout(this.#emitUpdate, this.#updateInterval)
+    this.#updateTimer = this.#clock.setTimeout(this.#emitUpdate, this.#updateInterval)
   }
 
   readonly #emitUpdate = (): void => {

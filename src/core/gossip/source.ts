@@ -6,6 +6,7 @@
 import {P2PError} from '../errors.js'
 import {checkInteger} from '../check.js'
 import {fromUtf8, utf8} from '../bytes.js'
+import {rethrowLater} from '../rethrow-later.js'
 import type {MessageSource, SourceItem} from '../source/message-source.js'
 import type {Gossip, GossipMessage, PublishOptions} from './router.js'
 
@@ -110,9 +111,7 @@ export class GossipSource implements MessageSource {
       try {
         listener(item)
       } catch (err) {
-        queueMicrotask(() => {
-          throw err
-        })
+        rethrowLater(err)
       }
     }
   }

@@ -11,6 +11,7 @@ import {P2PError, toP2PError} from '../errors.js'
 import {concat} from '../bytes.js'
 import {createDebug, shortId} from '../debug.js'
 import {Fifo} from './fifo.js'
+import {rethrowLater} from '../rethrow-later.js'
 import {checkInteger, checkNumber} from '../check.js'
 import {systemClock, type Clock} from '../clock.js'
 import {
@@ -194,13 +195,6 @@ function createWaiter(): Waiter {
     reject = rej
   })
   return {promise, resolve, reject}
-}
-
-/** A user callback that throws must not break the mux: report it the way event listeners' errors are. */
-function rethrowLater(err: unknown): void {
-  queueMicrotask(() => {
-    throw err
-  })
 }
 
 function closeQuietly(t: FrameTransport): void {
@@ -904,10 +898,8 @@ export class Mux extends Emitter<MuxEvents> {
     if (next) this.#announce(next)
   }
 
-  readonly #onLow = (): void => {
-    if (this.#destroyed) return
-    this.#pump()
-  }
+  // #pump returns at once after destroy.
+  readonly #onLow = (): void => this.#pump()
 
   /**
    * Moves frames into the transport while its buffer is under the high-water
@@ -1046,10 +1038,8 @@ export class Mux extends Emitter<MuxEvents> {
     if (late || (this.#ticksPerPing > 0 && ++this.#ticksSincePing >= this.#ticksPerPing)) this.#ping()
   }
 
-  readonly #onTransportClose = (): void => {
-    if (this.#destroyed) return
-    this.destroy()
-  }
+  // destroy() does nothing the second time.
+  readonly #onTransportClose = (): void => this.destroy()
 
   #scheduleUpdate(): void {
     if (this.#updateTimer !== null || this.#destroyed) return
