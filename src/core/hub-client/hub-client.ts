@@ -135,8 +135,6 @@ export class HubClient extends Emitter<HubClientEvents> {
   readonly hubs: readonly string[]
   readonly stats: HubClientStats
 
-  readonly #minDelay: number
-  readonly #maxDelay: number
   readonly #timeout: number
   readonly #clock: Clock
   readonly #fetch: typeof fetch
@@ -173,8 +171,6 @@ export class HubClient extends Emitter<HubClientEvents> {
     for (const hub of this.hubs) {
       this.stats.hubs[hub] = {state: 'closed', reconnects: 0, messagesIn: 0, broadcastsOut: 0, failures: 0, retries: 0}
     }
-    this.#minDelay = minDelay
-    this.#maxDelay = maxDelay
     this.#timeout = timeout
     this.#clock = clock
     this.#fetch = fetchImpl ?? globalThis.fetch.bind(globalThis)
@@ -188,7 +184,9 @@ export class HubClient extends Emitter<HubClientEvents> {
       get paused() { return client.#paused },
       clock,
       open: (url, handlers, target) => this.#openStream(url, handlers, target),
-      backoff: attempt => this.#backoff(attempt),
+      // Full jitter: anywhere between zero and the exponential ceiling, so the
+      // clients of a restarted hub do not come back in one wave.
+      backoff: attempt => Math.floor(clock.random() * Math.min(maxDelay, minDelay * 2 ** attempt)),
       error: err => this.emit('error', err),
       changed: () => this.#refreshStates(),
       removed: subscription => this.#subscriptions.delete(subscription),
@@ -204,13 +202,9 @@ export class HubClient extends Emitter<HubClientEvents> {
    * value; text that is not JSON is dropped and counted in `stats`.
    */
   subscribe(channels: readonly string[], onMessage: (data: unknown) => void): Subscription {
-    if (this.destroyed) throw P2PError.DESTROYED('hub client was destroyed')
+    if (this.#destroyed) throw destroyedError()
     if (!Array.isArray(channels) || channels.length === 0) throw P2PError.INVALID_ARGUMENT('channels must be a non-empty list')
-    for (const channel of channels) {
-      if (typeof channel !== 'string' || !isValidName(channel)) {
-        throw P2PError.BAD_CHANNEL('channel names are 1-128 characters without control characters')
-      }
-    }
+    channels.forEach(checkChannel)
     if (typeof onMessage !== 'function') throw P2PError.INVALID_ARGUMENT('onMessage must be a function')
     const subscription = new HubSubscription(this.#host, [...new Set(channels)], onMessage)
     this.#subscriptions.add(subscription)
@@ -225,10 +219,8 @@ export class HubClient extends Emitter<HubClientEvents> {
    * Misuse (bad channel, data that is not JSON, over 64 KiB) throws at once.
    */
   broadcast(channel: string, data: unknown): Promise<void> {
-    if (this.destroyed) throw P2PError.DESTROYED('hub client was destroyed')
-    if (typeof channel !== 'string' || !isValidName(channel)) {
-      throw P2PError.BAD_CHANNEL('channel names are 1-128 characters without control characters')
-    }
+    if (this.#destroyed) throw destroyedError()
+    checkChannel(channel)
     let body: string | undefined
     try {
       body = JSON.stringify(data)
@@ -303,7 +295,7 @@ export class HubClient extends Emitter<HubClientEvents> {
           this.#clock.clearTimeout(pending.timer)
           this.#pending.delete(pending)
           if (accepted) return
-          reject(this.destroyed ? P2PError.DESTROYED('hub client was destroyed') : mostTelling(errors))
+          reject(this.#destroyed ? destroyedError() : mostTelling(errors))
         })
       })
     })
@@ -342,20 +334,11 @@ export class HubClient extends Emitter<HubClientEvents> {
         stats.retries++
         continue
       }
-      if (waited === false) {
-        stats.failures++
-        return P2PError.RATE_LIMITED(`${hub} answered 429, and the broadcast timed out waiting to send again`)
-      }
       stats.failures++
-      return errorFromResponse(hub, res)
+      return waited === false
+        ? P2PError.RATE_LIMITED(`${hub} answered 429, and the broadcast timed out waiting to send again`)
+        : errorFromResponse(hub, res)
     }
-  }
-
-  #backoff(attempt: number): number {
-    // Full jitter: anywhere between zero and the exponential ceiling, so the
-    // clients of a restarted hub do not come back in one wave.
-    const ceiling = Math.min(this.#maxDelay, this.#minDelay * 2 ** attempt)
-    return Math.floor(this.#clock.random() * ceiling)
   }
 
   #refreshStates(): void {
@@ -380,6 +363,16 @@ export class HubClient extends Emitter<HubClientEvents> {
       else if (before === 'open') this.emit('lost', hub)
     })
     if (changed) this.emit('update')
+  }
+}
+
+function destroyedError(): P2PError {
+  return P2PError.DESTROYED('hub client was destroyed')
+}
+
+function checkChannel(channel: unknown): void {
+  if (typeof channel !== 'string' || !isValidName(channel)) {
+    throw P2PError.BAD_CHANNEL('channel names are 1-128 characters without control characters')
   }
 }
 
@@ -481,8 +474,7 @@ class HubSubscription implements Subscription {
         if (current()) this.#receive(i, text)
       },
       onerror: err => {
-        if (!current()) return
-        this.#failed(i, err)
+        if (current()) this.#failed(i, err)
       },
     }
     try {
@@ -498,10 +490,8 @@ class HubSubscription implements Subscription {
   #failed(i: number, err: P2PError): void {
     const link = this.#links[i]
     const hub = this.#host.hubs[i]
-    if (this.#host.paused) return this.#halt(link)
-    link.generation++
-    link.stream?.close()
-    link.stream = null
+    this.#halt(link)
+    if (this.#host.paused) return
     link.state = 'connecting'
     this.#host.stats.hubs[hub].failures++
     const delay = this.#host.backoff(link.attempt++)

@@ -37,7 +37,7 @@ export function streamUrl(hub: string, app: string, channels: readonly string[])
 }
 
 export function broadcastUrl(hub: string, app: string, channel: string): string {
-  return `${hub}/v1/${encodeURIComponent(app)}/${encodeURIComponent(channel)}`
+  return streamUrl(hub, app, [channel])
 }
 
 /** The JSON body every error answer of the hub carries. */
