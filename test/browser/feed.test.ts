@@ -88,6 +88,18 @@ describe('<p2p-feed>', () => {
     expect(row.querySelector('i')!.textContent).to.equal(item.id)
   })
 
+  it('shows the time alone for an item of today, the date too for an older one', async () => {
+    const {source, feed} = await mount(html`<template><p><time data-field="time"></time></p></template>`)
+    const now = new Date()
+    const noon = new Date(now.getFullYear(), now.getMonth(), now.getDate(), 12, 34)
+    const older = new Date(now.getFullYear() - 2, now.getMonth(), now.getDate(), 12, 34)
+    await receive(feed, source, {}, {receivedAt: noon.getTime()})
+    await receive(feed, source, {}, {receivedAt: older.getTime()})
+    const [today, before] = rows(feed).map(r => r.querySelector('time')!.textContent)
+    expect(today).to.equal(new Intl.DateTimeFormat(undefined, {hour: '2-digit', minute: '2-digit'}).format(noon))
+    expect(before).to.equal(new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short'}).format(older))
+  })
+
   it('reads nested paths, but only the value\'s own fields', async () => {
     const {source, feed} = await mount(html`<template><p><b data-field="user.name"></b><i data-field="constructor"></i><u data-field="tags"></u></p></template>`)
     await receive(feed, source, {user: {name: 'ada'}, tags: ['a', 'b']})

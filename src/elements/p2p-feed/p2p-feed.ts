@@ -13,6 +13,9 @@ const DEFAULT_LIMIT = 100
 /** Within this many pixels of the bottom counts as "at the bottom" (zoom makes scroll positions fractional). */
 const PINNED_SLACK = 4
 
+/** Attributes the feed gives itself unless the page set them (see connectedCallback). */
+const HOST_ATTRIBUTES = {'role': 'log', 'aria-live': 'polite', 'tabindex': '0'}
+
 interface Row {
   node: Element
   bindings: Binding[]
@@ -164,9 +167,9 @@ export class P2PFeedElement extends LitElement {
     super.connectedCallback()
     // A chat feed is a log: screen readers announce what is added, politely. The
     // page's own attributes win. Focusable, so the keyboard can scroll it.
-    if (!this.hasAttribute('role')) this.setAttribute('role', 'log')
-    if (!this.hasAttribute('aria-live')) this.setAttribute('aria-live', 'polite')
-    if (!this.hasAttribute('tabindex')) this.setAttribute('tabindex', '0')
+    for (const [name, value] of Object.entries(HOST_ATTRIBUTES)) {
+      if (!this.hasAttribute(name)) this.setAttribute(name, value)
+    }
     this.addEventListener('scroll', this.#onScroll, {passive: true})
     // `load` does not bubble: listen in the capture phase to hear items' images.
     this.addEventListener('load', this.#onGrow, {capture: true})
@@ -260,16 +263,13 @@ export class P2PFeedElement extends LitElement {
   #render(key: string, item: SourceItem): void {
     let row = this.#rows.get(key)
     // A renderer's element is made for one item's data: a replaced item needs a new one.
-    if (row && this.#layout && 'render' in this.#layout) {
-      const old = row.node
+    if (!row || (this.#layout && 'render' in this.#layout)) {
+      const old = row?.node
       row = this.#makeRow(item)
-      old.replaceWith(row.node)
+      if (old) old.replaceWith(row.node)
+      else this.append(row.node)
+      // A key already shown keeps its place in the Map's order.
       this.#rows.set(key, row)
-    }
-    if (!row) {
-      row = this.#makeRow(item)
-      this.#rows.set(key, row)
-      this.append(row.node)
     }
     applyBindings(row.bindings, item)
     row.node.toggleAttribute('data-local', item.local)

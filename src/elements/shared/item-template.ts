@@ -138,10 +138,8 @@ const earlier = new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeSty
 
 /** The local time for today's items, the date too for older ones. */
 export function formatTime(date: Date): string {
-  const now = new Date()
-  const sameDay = date.getFullYear() === now.getFullYear() && date.getMonth() === now.getMonth() &&
-    date.getDate() === now.getDate()
-  return (sameDay ? today : earlier).format(date)
+  // toDateString is the local calendar day: equal strings, same day.
+  return (date.toDateString() === new Date().toDateString() ? today : earlier).format(date)
 }
 
 function toText(value: unknown): string {
