@@ -57,7 +57,6 @@ class Group {
   readonly #dedupe = new CrossHubDedupe({window: 5000})
   #stream: EventStream | null = null
   #streamChannels = new Set<string>()
-  #open = false
   // The stream being opened to replace the current one, if any.
   #next: EventStream | null = null
   #generation = 0
@@ -73,7 +72,7 @@ class Group {
   add(handlers: EventStreamHandlers, channels: readonly string[]): EventStream {
     const member: Member = {handlers, channels, opened: false}
     this.#members.add(member)
-    if (this.#open && channels.every(c => this.#streamChannels.has(c))) {
+    if (this.#stream && channels.every(c => this.#streamChannels.has(c))) {
       queueMicrotask(() => this.#greet(member))
     } else {
       this.#schedule()
@@ -127,7 +126,6 @@ class Group {
         this.#stream = stream
         this.#next = null
         this.#streamChannels = channels
-        this.#open = true
         for (const m of [...this.#members]) {
           if (m.channels.every(c => channels.has(c))) this.#greet(m)
         }
@@ -139,12 +137,9 @@ class Group {
       },
       onerror: err => {
         if (stream !== this.#stream && stream !== this.#next) return
+        // Failed, so not closed again by #shutdown.
         if (stream === this.#next) this.#next = null
-        if (stream === this.#stream) {
-          this.#stream = null
-          this.#open = false
-          this.#streamChannels = new Set()
-        }
+        else this.#stream = null
         // Each member reconnects on its own schedule (the hub client's back-off) and rejoins.
         const members = [...this.#members]
         this.#members.clear()
@@ -160,7 +155,6 @@ class Group {
     this.#next?.close()
     this.#stream?.close()
     this.#next = this.#stream = null
-    this.#open = false
     this.#streamChannels = new Set()
     this.onEmpty()
   }
