@@ -9,7 +9,7 @@
  * depends on the type.
  */
 import {P2PError} from '../errors.js'
-import {fromHex, toHex, utf8} from '../bytes.js'
+import {concat, fromHex, toHex, utf8} from '../bytes.js'
 import {PUBLIC_KEY_BYTES, SIGNATURE_BYTES} from '../crypto/identity.js'
 
 export const GossipFrameType = {
@@ -128,18 +128,8 @@ function checkHops(hops: number): void {
  * every relay changes them.
  */
 export function signedBytes(id: string, topic: string, payload: Uint8Array): Uint8Array {
-  const idb = idBytes(id)
   const tb = topicBytes(topic)
-  const out = new Uint8Array(DOMAIN_BYTES.length + ID_BYTES + 1 + tb.length + payload.length)
-  let pos = 0
-  out.set(DOMAIN_BYTES, pos)
-  pos += DOMAIN_BYTES.length
-  out.set(idb, pos)
-  pos += ID_BYTES
-  out[pos++] = tb.length
-  out.set(tb, pos)
-  out.set(payload, pos + tb.length)
-  return out
+  return concat([DOMAIN_BYTES, idBytes(id), Uint8Array.of(tb.length), tb, payload])
 }
 
 // ---- encoders -------------------------------------------------------------------
@@ -163,21 +153,9 @@ export function encodeData({id, hops, topic, payload, author = null, signature =
   if (signed && (author?.length !== PUBLIC_KEY_BYTES || signature?.length !== SIGNATURE_BYTES)) {
     throw P2PError.INVALID_ARGUMENT(`a signed message has a ${PUBLIC_KEY_BYTES}-byte key and a ${SIGNATURE_BYTES}-byte signature`)
   }
-  const out = new Uint8Array(TOPIC_OFFSET + 1 + tb.length + (signed ? PUBLIC_KEY_BYTES + SIGNATURE_BYTES : 0) + payload.length)
-  out[0] = signed ? GossipFrameType.DATA | FLAG_SIGNED : GossipFrameType.DATA
-  out.set(idb, 1)
-  out[HOPS_OFFSET] = hops
-  let pos = TOPIC_OFFSET
-  out[pos++] = tb.length
-  out.set(tb, pos)
-  pos += tb.length
-  if (signed) {
-    out.set(author!, pos)
-    out.set(signature!, pos + PUBLIC_KEY_BYTES)
-    pos += PUBLIC_KEY_BYTES + SIGNATURE_BYTES
-  }
-  out.set(payload, pos)
-  return out
+  const header = signed ? GossipFrameType.DATA | FLAG_SIGNED : GossipFrameType.DATA
+  // Header, id, hops (at HOPS_OFFSET) and the topic's length (at TOPIC_OFFSET), then the topic.
+  return concat([Uint8Array.of(header), idb, Uint8Array.of(hops, tb.length), tb, ...(signed ? [author!, signature!] : []), payload])
 }
 
 /** A copy of an encoded DATA frame with another hop count: how a relay passes a message on. */
@@ -219,11 +197,7 @@ export function encodeIHave(entries: readonly IHaveEntry[], offer = false): Uint
 
 export function encodeGraft(ids: readonly string[]): Uint8Array {
   checkBatch(ids.length, 0)
-  const out = new Uint8Array(2 + ids.length * ID_BYTES)
-  out[0] = GossipFrameType.GRAFT
-  out[1] = ids.length
-  ids.forEach((id, i) => out.set(idBytes(id), 2 + i * ID_BYTES))
-  return out
+  return concat([Uint8Array.of(GossipFrameType.GRAFT, ids.length), ...ids.map(idBytes)])
 }
 
 const PRUNE_FRAME = Uint8Array.of(GossipFrameType.PRUNE)

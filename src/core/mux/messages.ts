@@ -8,7 +8,7 @@
  * in the high nibble), then a body that depends on the type.
  */
 import {P2PError} from '../errors.js'
-import {fromUtf8, utf8} from '../bytes.js'
+import {concat, fromUtf8, utf8} from '../bytes.js'
 
 /** The mux protocol and version; a data channel carrying it should be labelled so. */
 export const MUX_PROTOCOL = 'p2p-mux/1'
@@ -191,11 +191,7 @@ export function encodeGoodbye(reason = ''): Uint8Array {
     while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--
     bytes = bytes.subarray(0, end)
   }
-  const out = new Uint8Array(2 + bytes.length)
-  out[0] = FrameType.GOODBYE
-  out[1] = bytes.length
-  out.set(bytes, 2)
-  return out
+  return concat([Uint8Array.of(FrameType.GOODBYE, bytes.length), bytes])
 }
 
 // ---- decoder --------------------------------------------------------------------
