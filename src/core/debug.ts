@@ -16,21 +16,17 @@ function readPattern(): string {
   return proc?.env?.DEBUG ?? ''
 }
 
+// A part turns on the namespaces its glob matches; a `-name` part turns none on.
 function matches(pattern: string, namespace: string): boolean {
-  return pattern.split(/[\s,]+/).filter(Boolean).some(part => {
-    const negate = part.startsWith('-')
-    const glob = negate ? part.slice(1) : part
-    const re = new RegExp('^' + glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$')
-    return !negate && re.test(namespace)
-  })
+  return pattern.split(/[\s,]+/).filter(Boolean).some(part => !part.startsWith('-') &&
+    new RegExp('^' + part.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$').test(namespace))
 }
 
 export function createDebug(namespace: string): Logger {
-  const enabled = matches(readPattern(), namespace)
   const log = ((...args: unknown[]) => {
-    if (log.enabled) console.debug(`${namespace}`, ...args)
+    if (log.enabled) console.debug(namespace, ...args)
   }) as Logger
-  log.enabled = enabled
+  log.enabled = matches(readPattern(), namespace)
   return log
 }
 
