@@ -124,8 +124,8 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   #remoteFingerprint = ''
   #timer: unknown
   #transport: FrameTransport | null = null
-  /** While an ICE restart runs: the ICE credentials it must replace, and its deadline. */
-  #restart: {localUfrag: string, remoteUfrag: string, deadline: unknown} | null = null
+  /** While an ICE restart runs: the ICE credentials it must replace (see #ufrags), and its deadline. */
+  #restart: {local: string, remote: string, deadline: unknown} | null = null
   #restartTimer: unknown = null
   /** The remote's attempt this connection follows: from its offer (responder) or answer (initiator). */
   #remoteAttempt: string | null = null
@@ -167,7 +167,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     const link = this.#link = new RtcLink({pc, initiator: opts.initiator, label: MUX_PROTOCOL})
     link.on('signal', this.#onLocalSignal)
     link.on('connect', this.#onConnect)
-    link.on('error', this.#onLinkError)
+    link.on('error', err => this.destroy(err))
     link.on('close', this.#onLinkClose)
     link.on('iceStateChange', this.#onIceState)
     pc.addEventListener('signalingstatechange', this.#checkRestarted)
@@ -327,8 +327,8 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     if (this.#destroyed) return
     this.#destroyed = true
     this.#clock.clearTimeout(this.#timer)
-    if (this.#restartTimer) this.#clock.clearTimeout(this.#restartTimer)
-    if (this.#restart) this.#clock.clearTimeout(this.#restart.deadline)
+    this.#clock.clearTimeout(this.#restartTimer)
+    this.#clock.clearTimeout(this.#restart?.deadline)
     this.#restart = null
     this.#link.pc.removeEventListener('signalingstatechange', this.#checkRestarted)
     this.#link.pc.removeEventListener('icegatheringstatechange', this.#onGathering)
@@ -418,11 +418,10 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
 
   #beginRestart(): void {
     if (this.#restart) return
-    const {local, remote} = this.#ufrags()
     const deadline = this.#clock.setTimeout(() => {
       this.destroy(P2PError.CONNECTION_FAILED(`an ICE restart did not bring ${shortId(this.id)} back within ${RESTART_TIMEOUT} ms`))
     }, RESTART_TIMEOUT)
-    this.#restart = {localUfrag: local, remoteUfrag: remote, deadline}
+    this.#restart = {...this.#ufrags(), deadline}
     this.emit('update')
   }
 
@@ -437,7 +436,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     const ice = pc.iceConnectionState
     if (pc.signalingState !== 'stable' || (ice !== 'connected' && ice !== 'completed')) return
     const {local, remote} = this.#ufrags()
-    if (local === r.localUfrag || remote === r.remoteUfrag) return
+    if (local === r.local || remote === r.remote) return
     this.#clock.clearTimeout(r.deadline)
     this.#restart = null
     this.restarts++
@@ -455,7 +454,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
       }, this.#restartAfter)
     }
     if (ice === 'connected' || ice === 'completed') {
-      if (this.#restartTimer) this.#clock.clearTimeout(this.#restartTimer)
+      this.#clock.clearTimeout(this.#restartTimer)
       this.#restartTimer = null
       this.#checkRestarted()
     }
@@ -463,11 +462,6 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
 
   get #restartAfter(): number {
     return this.#opts.restartAfter ?? RESTART_AFTER
-  }
-
-  #onLinkError = (err: P2PError) => {
-    if (this.destroyed) return
-    this.destroy(err)
   }
 
   #onLinkClose = () => {

@@ -267,8 +267,7 @@ export class RtcLink extends Emitter<RtcLinkEvents> {
     if (this.#destroyed) return
     const state = this.pc.iceConnectionState
     this.emit('iceStateChange', state)
-    if (state === 'failed') this.destroy(P2PError.CONNECTION_FAILED('ICE failed'))
-    else if (state === 'closed') this.destroy(P2PError.CONNECTION_FAILED('ICE closed'))
+    if (state === 'failed' || state === 'closed') this.destroy(P2PError.CONNECTION_FAILED(`ICE ${state}`))
   }
 
   #onConnectionState = () => {

@@ -777,10 +777,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** Answers an offer with a new connection, handing it the candidates that came before the offer. */
   #answer(from: string, offer: RtcSignal, attempt: string | undefined, early: EarlyCandidate[], fromKit: boolean): void {
-    const key = this.#members.keyOf(from)
-    const trusted = this.#trusts(key)
-    const conn = this.#connect(from, false, trusted)
-    if (conn && trusted) this.#claims.set(conn, key!)
+    const conn = this.#connect(from, false, this.#members.keyOf(from))
     if (!conn) {
       // The busy names the offer's attempt: the offerer takes no busy that does not.
       if (fromKit && attempt !== undefined) void this.#post(from, encodeBusy(this.id, from, attempt))
@@ -803,9 +800,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       this.emit('update')
       return
     }
-    const trusted = this.#trusts(key)
-    const conn = this.#connect(remoteId, true, trusted)
-    if (conn && trusted) this.#claims.set(conn, key!)
+    this.#connect(remoteId, true, key)
   }
 
   /** Whether a connection to a hub id announcing `key` may count as one to a known peer. */
@@ -816,7 +811,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     return true
   }
 
-  #connect(remoteId: string, initiator: boolean, trusted: boolean): PeerConnection | null {
+  /** A connection to `remoteId` in the table, trusted on the key it announced (`key`) when #trusts says so. */
+  #connect(remoteId: string, initiator: boolean, key: string | undefined): PeerConnection | null {
     if (this.#connections.has(remoteId)) return null
     let ringKey: string | undefined
     if (this.#connections.size >= this.maxPeers) {
@@ -827,8 +823,10 @@ export class Swarm extends Emitter<SwarmEvents> {
         return null
       }
     }
+    const trusted = this.#trusts(key)
     const conn = this.#create(remoteId, initiator, trusted)
     if (!conn) return null
+    if (trusted) this.#claims.set(conn, key!)
     this.#connections.set(remoteId, conn)
     if (ringKey !== undefined) this.#ringCandidate = {conn, key: ringKey}
     this.emit('update')
@@ -940,9 +938,9 @@ export class Swarm extends Emitter<SwarmEvents> {
           return
         }
       }
+      // A connection of our own may carry the page's other rooms to this peer.
+      this.#pool?.add(conn, this.publicKey, this.#tag)
     }
-    // A connection of our own may carry the page's other rooms to this peer.
-    if (conn instanceof PeerConnection) this.#pool?.add(conn, this.publicKey, this.#tag)
     // The key is the identity: a second connection with a known key is the same
     // peer come back (a reloaded tab, a repaired network). The newest wins, so
     // the old one cannot linger as a ghost.
