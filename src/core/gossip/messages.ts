@@ -176,23 +176,18 @@ function checkBatch(count: number, min: number): void {
 /** An IHAVE; with `offer`, every entry carries its age (recent messages offered over a new link). */
 export function encodeIHave(entries: readonly IHaveEntry[], offer = false): Uint8Array {
   checkBatch(entries.length, 1)
-  const size = offer ? OFFER_ENTRY : IHAVE_ENTRY
-  const out = new Uint8Array(2 + entries.length * size)
-  const view = new DataView(out.buffer)
-  out[0] = offer ? GossipFrameType.IHAVE | FLAG_OFFER : GossipFrameType.IHAVE
-  out[1] = entries.length
-  let pos = 2
+  const parts: Uint8Array[] = [Uint8Array.of(offer ? GossipFrameType.IHAVE | FLAG_OFFER : GossipFrameType.IHAVE, entries.length)]
   for (const {id, hops, age} of entries) {
     checkHops(hops)
-    out.set(idBytes(id), pos)
-    out[pos + ID_BYTES] = hops
+    parts.push(idBytes(id), Uint8Array.of(hops))
     if (offer) {
       if (!(Number.isInteger(age) && age! >= 0)) throw P2PError.INVALID_ARGUMENT('an offered id needs an age in whole milliseconds')
-      view.setUint32(pos + ID_BYTES + 1, Math.min(age!, MAX_AGE))
+      const u32 = new Uint8Array(4)
+      new DataView(u32.buffer).setUint32(0, Math.min(age!, MAX_AGE))
+      parts.push(u32)
     }
-    pos += size
   }
-  return out
+  return concat(parts)
 }
 
 export function encodeGraft(ids: readonly string[]): Uint8Array {
