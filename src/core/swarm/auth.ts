@@ -1,7 +1,7 @@
 import {P2PError} from '../errors.js'
 import {equal, randomBytes} from '../bytes.js'
 import {verify, type Identity} from '../crypto/identity.js'
-import {decodeAuth, encodeHello, encodeProof, NONCE_BYTES, proofTranscript} from './messages.js'
+import {decodeAuth, encodeHello, encodeProof, NONCE_BYTES, proofTranscript, type AuthSide} from './messages.js'
 
 export interface AuthOptions {
   identity: Identity
@@ -24,9 +24,10 @@ export interface AuthOptions {
 export class Authenticator {
   readonly result: Promise<Uint8Array>
   readonly #opts: AuthOptions
-  readonly #nonce = randomBytes(NONCE_BYTES)
-  #remoteKey: Uint8Array | null = null
-  #remoteNonce: Uint8Array | null = null
+  /** This end as a transcript names it: our key, our fresh nonce, our fingerprint. */
+  readonly #local: AuthSide
+  /** The remote end, once its hello came. */
+  #remote: AuthSide | null = null
   #done = false
   // Messages are handled one at a time: signing a HELLO's answer is async, and
   // the remote's PROOF may arrive meanwhile.
@@ -36,6 +37,7 @@ export class Authenticator {
 
   constructor(opts: AuthOptions) {
     this.#opts = opts
+    this.#local = {key: opts.identity.publicKey, nonce: randomBytes(NONCE_BYTES), fingerprint: opts.localFingerprint}
     this.result = new Promise((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
@@ -46,7 +48,7 @@ export class Authenticator {
   }
 
   start(): void {
-    this.#opts.send(encodeHello(this.#opts.identity.publicKey, this.#nonce))
+    this.#opts.send(encodeHello(this.#local.key, this.#local.nonce))
   }
 
   /** Feeds one message from the remote. Never throws: failures reject `result`. */
@@ -60,28 +62,20 @@ export class Authenticator {
     try {
       const msg = decodeAuth(bytes)
       if (msg.type === 'hello') {
-        if (this.#remoteKey) throw P2PError.HANDSHAKE('second hello')
-        if (equal(msg.publicKey, this.#opts.identity.publicKey)) throw P2PError.SELF_CONNECTION('the remote holds our own key')
-        this.#remoteKey = msg.publicKey
-        this.#remoteNonce = msg.nonce
-        const signature = await this.#opts.identity.sign(proofTranscript({
-          proverKey: this.#opts.identity.publicKey, verifierKey: msg.publicKey,
-          proverNonce: this.#nonce, verifierNonce: msg.nonce,
-          proverFingerprint: this.#opts.localFingerprint, verifierFingerprint: this.#opts.remoteFingerprint,
-        }))
+        if (this.#remote) throw P2PError.HANDSHAKE('second hello')
+        if (equal(msg.publicKey, this.#local.key)) throw P2PError.SELF_CONNECTION('the remote holds our own key')
+        this.#remote = {key: msg.publicKey, nonce: msg.nonce, fingerprint: this.#opts.remoteFingerprint}
+        const signature = await this.#opts.identity.sign(proofTranscript(this.#local, this.#remote))
         if (this.#done) return
         this.#opts.send(encodeProof(signature))
         return
       }
-      if (!this.#remoteKey || !this.#remoteNonce) throw P2PError.HANDSHAKE('proof before hello')
-      const ok = await verify(proofTranscript({
-        proverKey: this.#remoteKey, verifierKey: this.#opts.identity.publicKey,
-        proverNonce: this.#remoteNonce, verifierNonce: this.#nonce,
-        proverFingerprint: this.#opts.remoteFingerprint, verifierFingerprint: this.#opts.localFingerprint,
-      }), msg.signature, this.#remoteKey)
+      const remote = this.#remote
+      if (!remote) throw P2PError.HANDSHAKE('proof before hello')
+      const ok = await verify(proofTranscript(remote, this.#local), msg.signature, remote.key)
       if (!ok) throw P2PError.INVALID_SIGNATURE('the remote could not prove it holds its key')
       this.#done = true
-      this.#resolve(this.#remoteKey)
+      this.#resolve(remote.key)
     } catch (err) {
       this.fail(err instanceof P2PError ? err : P2PError.HANDSHAKE(String(err)))
     }

@@ -158,19 +158,22 @@ export function decodeAuth(bytes: Uint8Array): AuthMessage {
   throw P2PError.MALFORMED_MESSAGE('unknown auth message')
 }
 
+/** One end of the handshake: its public key, its nonce and its connection's DTLS fingerprint. */
+export interface AuthSide {
+  key: Uint8Array
+  nonce: Uint8Array
+  fingerprint: string
+}
+
 /**
  * What a prover signs: both nonces (freshness: no replay), both keys (who to
  * whom), both DTLS fingerprints (this connection and no other). The verifier
  * rebuilds it with the roles swapped.
  */
-export function proofTranscript(p: {
-  proverKey: Uint8Array, verifierKey: Uint8Array,
-  proverNonce: Uint8Array, verifierNonce: Uint8Array,
-  proverFingerprint: string, verifierFingerprint: string,
-}): Uint8Array {
+export function proofTranscript(prover: AuthSide, verifier: AuthSide): Uint8Array {
   return concat([
-    DOMAIN, p.verifierNonce, p.proverNonce, p.proverKey, p.verifierKey,
-    utf8(p.proverFingerprint), Uint8Array.of(0), utf8(p.verifierFingerprint),
+    DOMAIN, verifier.nonce, prover.nonce, prover.key, verifier.key,
+    utf8(prover.fingerprint), Uint8Array.of(0), utf8(verifier.fingerprint),
   ])
 }
 
