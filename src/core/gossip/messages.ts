@@ -203,6 +203,11 @@ export function encodePrune(): Uint8Array {
 
 // ---- decoder --------------------------------------------------------------------
 
+/** The message id at `pos`, as hex. */
+function idAt(bytes: Uint8Array, pos: number): string {
+  return toHex(bytes.subarray(pos, pos + ID_BYTES))
+}
+
 function readBatchCount(bytes: Uint8Array, min: number, entrySize: number, what: string): number {
   if (bytes.length < 2) throw P2PError.MALFORMED_MESSAGE(`truncated ${what}`)
   const count = bytes[1]
@@ -242,7 +247,7 @@ function decodeData(bytes: Uint8Array, flags: number, maxMessageBytes: number): 
   }
   return {
     type: GossipFrameType.DATA,
-    id: toHex(bytes.subarray(1, 1 + ID_BYTES)),
+    id: idAt(bytes, 1),
     hops: bytes[HOPS_OFFSET],
     topic,
     author,
@@ -270,7 +275,7 @@ export function decodeGossipFrame(bytes: Uint8Array, maxMessageBytes = DEFAULT_M
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     const entries: IHaveEntry[] = new Array(count)
     for (let i = 0, pos = 2; i < count; i++, pos += size) {
-      const entry: IHaveEntry = {id: toHex(bytes.subarray(pos, pos + ID_BYTES)), hops: bytes[pos + ID_BYTES]}
+      const entry: IHaveEntry = {id: idAt(bytes, pos), hops: bytes[pos + ID_BYTES]}
       if (offer) entry.age = view.getUint32(pos + IHAVE_ENTRY)
       entries[i] = entry
     }
@@ -281,7 +286,7 @@ export function decodeGossipFrame(bytes: Uint8Array, maxMessageBytes = DEFAULT_M
     case GossipFrameType.GRAFT: {
       const count = readBatchCount(bytes, 0, ID_BYTES, 'GRAFT')
       const ids: string[] = new Array(count)
-      for (let i = 0; i < count; i++) ids[i] = toHex(bytes.subarray(2 + i * ID_BYTES, 2 + (i + 1) * ID_BYTES))
+      for (let i = 0; i < count; i++) ids[i] = idAt(bytes, 2 + i * ID_BYTES)
       return {type, ids}
     }
     case GossipFrameType.PRUNE:

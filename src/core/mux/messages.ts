@@ -252,7 +252,7 @@ export function decodeFrame(bytes: Uint8Array, out: Frame = createFrame()): Fram
     default:
       // PING and PONG: a 32-bit nonce.
       if (bytes.length !== 5) throw P2PError.MALFORMED_MESSAGE(`${what} must be 5 bytes`)
-      out.nonce = ((bytes[1] << 24) | (bytes[2] << 16) | (bytes[3] << 8) | bytes[4]) >>> 0
+      out.nonce = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1)
   }
   out.type = type
   return out
