@@ -478,6 +478,37 @@ describe('HubClient', {timeout: 15_000}, () => {
     assert.deepEqual(await later.count(1), [{to: 'other'}])
   })
 
+  test('a replaced or closed stream\'s late callbacks are ignored', async () => {
+    const streams: EventStreamHandlers[] = []
+    const client = clientWith({hubs: ['http://stub.invalid'], app: 'room', openStream: (_url, handlers) => {
+      streams.push(handlers)
+      return {close() {}}
+    }})
+    const errors: Error[] = []
+    client.on('error', err => errors.push(err))
+    const box = inbox()
+    const sub = client.subscribe(['all'], box.onMessage)
+    streams[0].onopen()
+    await sub.ready
+    streams[0].onerror(P2PError.HUB_UNREACHABLE('dropped'))
+    await until(() => streams.length === 2, 'the reconnection')
+    streams[0].onmessage('{"from":"the old stream"}')
+    streams[0].onerror(P2PError.HUB_UNREACHABLE('the old stream again'))
+    streams[1].onmessage('{"from":"the new stream"}')
+    assert.deepEqual(box.messages, [{from: 'the new stream'}])
+    assert.equal(errors.length, 1, 'only the first failure is reported')
+
+    sub.close()
+    streams[1].onopen()
+    streams[1].onmessage('{"after":"close"}')
+    streams[1].onerror(P2PError.HUB_UNREACHABLE('after close'))
+    assert.deepEqual(box.messages, [{from: 'the new stream'}])
+    assert.equal(errors.length, 1)
+    assert.equal(client.stats.hubs['http://stub.invalid'].failures, 1)
+    assert.equal(client.stats.hubs['http://stub.invalid'].state, 'closed')
+    assert.equal(streams.length, 2, 'no reconnection after close')
+  })
+
   test('closing one subscription leaves the others and the hub state alone', async () => {
     const {url, hub} = await hubWith()
     const client = clientWith({hubs: [url], app: 'room'})

@@ -443,7 +443,7 @@ class HubSubscription implements Subscription {
   }
 
   stateOf(hub: number): HubState {
-    return this.#closed ? 'closed' : this.#links[hub].state
+    return this.#links[hub].state
   }
 
   close(): void {
@@ -460,7 +460,8 @@ class HubSubscription implements Subscription {
     const link = this.#links[i]
     const hub = this.#host.hubs[i]
     const generation = ++link.generation
-    const current = () => !this.#closed && link.generation === generation
+    // close() halts every link, so a closed subscription's callbacks fail this too.
+    const current = () => link.generation === generation
     link.state = 'connecting'
     const handlers: EventStreamHandlers = {
       onopen: () => {
@@ -498,7 +499,6 @@ class HubSubscription implements Subscription {
     debug(hub, 'stream failed:', err.message, `- retrying in ${delay} ms`)
     link.timer = this.#host.clock.setTimeout(() => {
       link.timer = null
-      if (this.#closed) return
       this.#host.stats.hubs[hub].reconnects++
       this.#connect(i)
     }, delay)
