@@ -506,9 +506,9 @@ export class Gossip extends Emitter<GossipEvents> {
       author = this.identity!.publicKey
       if (this.destroyed) throw P2PError.DESTROYED('the gossip router was destroyed')
     }
-    const bytes = encodeData({id, hops: 0, topic, payload: own, author, signature})
+    const frame: DataFrame = {type: GossipFrameType.DATA, id, hops: 0, topic, author, signature, payload: own}
     this.#stats.published++
-    this.#accept(null, {type: GossipFrameType.DATA, id, hops: 0, topic, author, signature, payload: own}, bytes)
+    this.#accept(null, frame, encodeData(frame))
     this.#changed()
     return id
   }
@@ -606,11 +606,12 @@ export class Gossip extends Emitter<GossipEvents> {
   #onData(state: LinkState, frame: DataFrame, bytes: Uint8Array): void {
     const id = frame.id
     if (this.#seen.has(id)) return this.#duplicate(state)
+    const copy = {link: state.link.id, frame, bytes}
     const pending = this.#pending.get(id)
     if (pending) {
       // Held, not judged: if the copy being verified turns out forged, this one may be the real message.
-      if (pending.copies.length < MAX_PENDING_COPIES && !pending.copies.some(copy => copy.link === state.link.id)) {
-        pending.copies.push({link: state.link.id, frame, bytes})
+      if (pending.copies.length < MAX_PENDING_COPIES && !pending.copies.some(other => other.link === copy.link)) {
+        pending.copies.push(copy)
       } else {
         this.#duplicate(state)
       }
@@ -623,7 +624,7 @@ export class Gossip extends Emitter<GossipEvents> {
       this.#stats.rateLimited++
       return
     }
-    this.#pending.set(id, {copies: [{link: state.link.id, frame, bytes}]})
+    this.#pending.set(id, {copies: [copy]})
     this.#verifyNext(id)
   }
 
@@ -631,7 +632,7 @@ export class Gossip extends Emitter<GossipEvents> {
     const pending = this.#pending.get(id)!
     const {frame} = pending.copies[0]
     const message = signedBytes(frame.id, frame.topic, frame.payload)
-    verify(message, frame.signature!, frame.author!).then(ok => ok, () => false).then(ok => {
+    verify(message, frame.signature!, frame.author!).catch(() => false).then(ok => {
       if (this.destroyed || this.#pending.get(id) !== pending) return
       const first = pending.copies.shift()!
       const sender = this.#links.get(first.link)
