@@ -67,24 +67,12 @@ export class RoomMembers {
   /** The keys just before and after `own` on the ring of members' keys (0, 1 or 2 keys). */
   ringNeighbours(own: string): Set<string> {
     this.#expire()
-    let pred: string | null = null
-    let succ: string | null = null
-    let lowest: string | null = null
-    let highest: string | null = null
-    for (const key of this.#members.keys()) {
-      if (key === own) continue
-      if (key < own && (pred === null || key > pred)) pred = key
-      if (key > own && (succ === null || key < succ)) succ = key
-      if (lowest === null || key < lowest) lowest = key
-      if (highest === null || key > highest) highest = key
-    }
-    // The ring wraps: the highest key's successor is the lowest.
-    const out = new Set<string>()
-    const before = pred ?? highest
-    const after = succ ?? lowest
-    if (before !== null) out.add(before)
-    if (after !== null) out.add(after)
-    return out
+    // The other keys in order, closed into a circle: ours sits between the last below it and the first above it.
+    const keys = [...this.#members.keys()].filter(key => key !== own).sort()
+    if (keys.length === 0) return new Set()
+    const above = keys.findIndex(key => key > own)
+    const at = above === -1 ? keys.length : above
+    return new Set([keys.at(at - 1)!, keys[at % keys.length]])
   }
 
   #expire(): void {
