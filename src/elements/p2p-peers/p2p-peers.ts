@@ -5,6 +5,7 @@ import type {Swarm, SwarmState} from '../../core/swarm/swarm.js'
 import type {SwarmPeer} from '../../core/swarm/swarm.js'
 import {styles} from './p2p-peers.styles.js'
 import {formatBytes} from '../shared/format.js'
+import {shortId} from '../../core/debug.js'
 
 const STATE_LABEL = {
   connecting: 'connecting',
@@ -98,7 +99,7 @@ export class P2PPeersElement extends LitElement {
     return html`
       <p part="header" id="header" aria-live="polite">
         <span>${connected} ${connected === 1 ? 'peer' : 'peers'} connected</span>
-        ${swarm ? html`<span part="self">you: <span class="key">${swarm.publicKey.slice(0, 8)}</span></span>` : nothing}
+        ${swarm ? html`<span part="self">you: <span class="key">${shortId(swarm.publicKey)}</span></span>` : nothing}
       </p>
       ${state && state !== 'online'
         ? html`<p part="status" role="status" data-state=${state}>${SWARM_STATE_TEXT[state]}</p>`
@@ -120,7 +121,7 @@ export class P2PPeersElement extends LitElement {
       <tr part="peer peer-${p.state}" data-key=${key ?? ''} data-state=${p.state}>
         <th scope="row">
           <span part="swatch" aria-hidden="true" style="background: hsl(${key ? hue(key) : 0} 60% 55%)"></span>
-          <span part="key" title=${key ?? `hub id ${p.id}`}>${key ? key.slice(0, 8) : '········'}</span>
+          <span part="key" title=${key ?? `hub id ${p.id}`}>${key ? shortId(key) : '········'}</span>
         </th>
         <td><span part="state state-${p.state}">${STATE_LABEL[p.state]}</span></td>
         <td class="num">${rtt === null ? '–' : `${Math.round(rtt)} ms`}</td>

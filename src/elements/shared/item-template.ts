@@ -1,4 +1,5 @@
 import type {SourceItem} from '../../core/source/message-source.js'
+import {shortId} from '../../core/debug.js'
 
 /**
  * Filling the app's `<template>` markup with a peer's data, safely. Everything in an
@@ -110,10 +111,8 @@ export function applyBindings(bindings: readonly Binding[], item: SourceItem): v
   }
 }
 
-/** The short form of a public key shown everywhere in the kit (as `<p2p-peers>` does). */
-export function shortKey(publicKey: string): string {
-  return publicKey.slice(0, 8)
-}
+/** The short form of a public key shown everywhere in the kit: the debug logs' and `<p2p-peers>`'s. */
+export {shortId as shortKey}
 
 /**
  * An item's field by name or dotted path. Only the value's own properties are read,
@@ -121,7 +120,7 @@ export function shortKey(publicKey: string): string {
  */
 export function fieldValue(item: SourceItem, path: string): unknown {
   switch (path) {
-    case 'author': return item.author ? shortKey(item.author) : ''
+    case 'author': return item.author ? shortId(item.author) : ''
     case 'time': return new Date(item.receivedAt)
     case 'id': return item.id
   }
