@@ -1,6 +1,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {decodeHubMessage, encodeSignal, sdpFingerprint} from '../../src/core/swarm/messages.js'
+import {swarmMessages} from '../../src/protocol.js'
 import {RoomCipher} from '../../src/core/crypto/room-cipher.js'
 import {P2PError} from '../../src/core/errors.js'
 
@@ -63,4 +64,12 @@ test('room messages open only with the same secret and room, and name their chan
   for (const junk of [null, {}, {p2p: 'enc1', iv: 1, ct: 'x'}, {p2p: 'enc1', iv: '!!', ct: '??'}, {type: 'connect', from: 'x'}]) {
     await assert.rejects(a.open(junk), (err: unknown) => err instanceof P2PError && err.code === 'ERR_DECRYPT')
   }
+})
+
+test('the protocol entry\'s swarmMessages holds every encoding the swarm speaks, the rooms\' included', () => {
+  for (const name of ['decodeHubMessage', 'decodeAuth', 'proofTranscript', 'roomTag', 'encodeRoomMessage', 'decodeRoomMessage']) {
+    assert.equal(typeof (swarmMessages as Record<string, unknown>)[name], 'function', name)
+  }
+  assert.equal(swarmMessages.ROOMS_PROTOCOL, 'p2p/rooms/1')
+  assert.equal(swarmMessages.RoomMessageType.JOIN, 1)
 })

@@ -9,5 +9,5 @@ export {ConnectionPool, RoomPeer, MAX_ROOMS_PER_CONNECTION, type ConnectionPoolS
 export {claimPageIdentity, type IdentityClaim} from './page-identity.js'
 export {PeerConnection, type PeerState, type PeerConnectionEvents, type PeerConnectionOptions} from './peer-connection.js'
 export {Authenticator, type AuthOptions} from './auth.js'
-export * as swarmMessages from './messages.js'
+export * as swarmMessages from './wire.js'
 export {hostProtocol, type ProtocolPeer, type ProtocolSwarm, type ProtocolHost, type ProtocolHostOptions} from './protocol-host.js'
