@@ -376,7 +376,7 @@ export class Gossip extends Emitter<GossipEvents> {
     const now = (): number => clock.now()
     this.#clock = clock
     this.#now = now
-    this.#label = label ? shortId(label) : this.publicKey ? shortId(this.publicKey) : ''
+    this.#label = shortId(label || this.publicKey || '')
     this.#seen = new SeenSet({ttl: seenTTL, max: seenMax, now})
     this.#cache = new MessageCache({ttl: cacheTTL, max: cacheMax, maxBytes: cacheBytes, now})
     this.#retained = new ExpiringMap<string, PeerScore>({ttl: retainScore, max: 1024, now})

@@ -464,7 +464,7 @@ export class Mux extends Emitter<MuxEvents> {
     this.#maxChannels = maxChannels
     this.#updateInterval = updateInterval
     this.#clock = clock
-    this.#label = label ? shortId(label) : ''
+    this.#label = shortId(label)
     this.#closeLinger = closeLinger
     this.#core = {
       send: (ch, bytes) => this.#enqueue(ch, bytes),
