@@ -252,9 +252,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
       }
     }
     this.#feed(signal)
-    if (this.#remoteAttempt !== null && this.#early.length > 0) {
-      for (const e of this.takeEarlyCandidates()) this.signal(e.signal, e.attempt)
-    }
+    if (this.#remoteAttempt !== null) for (const e of this.takeEarlyCandidates()) this.signal(e.signal, e.attempt)
   }
 
   /**
@@ -269,7 +267,6 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   }
 
   #feed(signal: RtcSignal): void {
-    if (this.destroyed) return
     if (signal.sdp) {
       this.#remoteFingerprint = sdpFingerprint(signal.sdp)
       this.#answered = true

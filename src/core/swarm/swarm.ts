@@ -807,8 +807,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   #trusts(key: string | undefined): boolean {
     if (key === undefined || !this.budget.knows(key) || this.#quiet.has(`key:${key}`)) return false
     // One trusted attempt per claimed key at a time: a thousand ids claiming it get one.
-    for (const claimed of this.#claims.values()) if (claimed === key) return false
-    return true
+    return ![...this.#claims.values()].includes(key)
   }
 
   /** A connection to `remoteId` in the table, trusted on the key it announced (`key`) when #trusts says so. */
