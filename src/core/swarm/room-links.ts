@@ -12,7 +12,7 @@ import type {Clock} from '../clock.js'
 import {Deadlines} from '../expiring-map.js'
 import {RoomPeer, type ConnectionPool, type RoomMember} from './rooms.js'
 import type {PeerConnection} from './peer-connection.js'
-import type {SwarmPeer} from './swarm.js'
+import type {Swarm, SwarmPeer} from './swarm.js'
 
 // What a page loads by import() when a second swarm joins its pool (room-pool.ts).
 export {ConnectionPool, RoomPeer} from './rooms.js'
@@ -24,14 +24,10 @@ const REFUSED_JOIN_QUIET = 60_000
 
 /** What the room glue needs of its swarm. */
 export interface RoomLinksHost {
-  /** The swarm's hub id in its room. */
-  readonly id: string
-  readonly publicKey: string
-  readonly maxPeers: number
-  readonly destroyed: boolean
+  /** Its public face: hub id, key, maxPeers, destroyed, bans. */
+  readonly swarm: Pick<Swarm, 'id' | 'publicKey' | 'maxPeers' | 'destroyed' | 'isBanned'>
   /** The swarm's peers by hub id, pending ones included. */
   readonly table: ReadonlyMap<string, SwarmPeer>
-  isBanned(publicKey: string): boolean
   /** Rejects (ERR_ADMISSION_REFUSED) when the swarm will not take `publicKey`. */
   admit(publicKey: string): Promise<void>
   /** Files a peer met over a shared connection, followed like one on a connection of the swarm's own. */
@@ -69,9 +65,9 @@ export class RoomLinks {
     this.#refusedJoins = new Deadlines<string>(() => clock.now())
     this.#tag = tag
     this.#member = {
-      get publicKey() { return host.publicKey },
+      get publicKey() { return host.swarm.publicKey },
       tag,
-      get id() { return host.id },
+      get id() { return host.swarm.id },
       onJoin: (link, remoteId) => this.#onJoin(link, remoteId),
       onAnswer: (link, _tag, _remoteId, accepted) => this.#onAnswer(link, accepted),
       onLeave: link => this.#onLeave(link),
@@ -87,14 +83,14 @@ export class RoomLinks {
   join(remoteId: string, key: string | undefined): boolean {
     const host = this.#host
     const tag = this.#tag
-    if (key === undefined || key === host.publicKey) return false
+    if (key === undefined || key === host.swarm.publicKey) return false
     // Refused there lately (full, or it holds an older connection of ours): connect as usual.
     if (this.#refusedJoins.has(key)) return false
-    const link = this.#pool.find(host.publicKey, key, tag)
+    const link = this.#pool.find(host.swarm.publicKey, key, tag)
     if (!link) return false
     if (host.table.has(remoteId) || this.#hasKey(key)) return true
-    if (host.isBanned(key)) return true
-    if (host.table.size >= host.maxPeers) {
+    if (host.swarm.isBanned(key)) return true
+    if (host.table.size >= host.swarm.maxPeers) {
       host.refuseFull()
       return true
     }
@@ -126,14 +122,14 @@ export class RoomLinks {
     const host = this.#host
     const key = link.publicKey
     const tag = this.#tag
-    if (host.destroyed || !key) return null
+    if (host.swarm.destroyed || !key) return null
     const existing = host.table.get(remoteId)
     // Both sides joined at once: their JOIN answers ours.
     if (existing instanceof RoomPeer && existing.link === link) return existing
     if (this.#hasKey(key)) return null
     await host.admit(key)
-    if (host.destroyed || link.destroyed || host.table.has(remoteId) || this.#hasKey(key)) return null
-    if (host.table.size >= host.maxPeers) {
+    if (host.swarm.destroyed || link.destroyed || host.table.has(remoteId) || this.#hasKey(key)) return null
+    if (host.table.size >= host.swarm.maxPeers) {
       host.refuseFull()
       return null
     }

@@ -514,14 +514,9 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   #roomLinks({RoomLinks}: RoomsCode, pool: ConnectionPool, tag: string, clock: Clock): RoomLinks {
-    const swarm = this
     return new RoomLinks({
-      id: this.id,
-      publicKey: this.publicKey,
-      maxPeers: this.maxPeers,
-      get destroyed() { return swarm.#destroyed },
+      swarm: this,
       table: this.#connections,
-      isBanned: key => this.isBanned(key),
       admit: key => this.#admit(key),
       adopt: peer => {
         this.#stats.sharedConnections++
