@@ -357,6 +357,35 @@ describe('HubClient', {timeout: 15_000}, () => {
     }
   })
 
+  test('a broadcast refused while the refusal\'s reader cannot load still fails typed, by the status', async () => {
+    const load = loaders.refusal
+    const unavailable = new Error('the network went away')
+    loaders.refusal = () => Promise.reject(unavailable)
+    try {
+      const answers = [
+        new Response('{"error":"ERR_BODY_TOO_LARGE"}', {status: 413}),
+        // No Retry-After: a 429 the client does not wait out.
+        new Response('{"error":"ERR_RATE_LIMITED"}', {status: 429}),
+      ]
+      const fetchStub = (async () => answers.shift()!) as unknown as typeof fetch
+      const client = clientWith({hubs: ['http://stub.invalid'], app: 'room', fetch: fetchStub})
+      await assert.rejects(client.broadcast('all', {n: 1}), (err: P2PError) => {
+        assert.equal(err.code, 'ERR_HUB_REJECTED')
+        assert.equal(err.message, 'ERR_HUB_REJECTED: http://stub.invalid answered 413')
+        assert.equal(err.cause, unavailable)
+        return true
+      })
+      await assert.rejects(client.broadcast('all', {n: 2}), (err: P2PError) => {
+        assert.equal(err.code, 'ERR_RATE_LIMITED')
+        assert.equal(err.message, 'ERR_RATE_LIMITED: http://stub.invalid answered 429')
+        return true
+      })
+      assert.equal(client.stats.hubs['http://stub.invalid'].failures, 2)
+    } finally {
+      loaders.refusal = load
+    }
+  })
+
   test('a refused stream reaches the error event with the status and code', async () => {
     const {url} = await hubWith({maxChannels: 1})
     const client = clientWith({hubs: [url], app: 'room'})

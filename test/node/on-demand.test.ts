@@ -1,6 +1,7 @@
 // Code a chat page does not run until it needs it stays out of its first files, read
 // from the script-tag build made in memory: the room cipher (only a room with a secret
-// runs it), the hub client's wait after a 429 (only a rate-limiting hub asks for it) and
+// runs it), the hub client's wait after a 429 (only a rate-limiting hub asks for it), the
+// reader of a hub's refusal (only a refused broadcast or stream reads one) and
 // rooms sharing connections with their messages (only a page with a second swarm in its
 // pool runs them).
 import {test, before} from 'node:test'
@@ -10,7 +11,7 @@ import {CHAT_PAGE, ROOT, buildKit, elementFiles, pageFiles, type BuiltFile, type
 
 const ON_DEMAND = [
   'src/core/crypto/room-cipher.ts', 'src/core/hub-client/rate-retry.ts', 'src/core/swarm/rooms.ts', 'src/core/swarm/room-links.ts',
-  'src/core/swarm/room-messages.ts',
+  'src/core/swarm/room-messages.ts', 'src/core/hub-client/refusal.ts',
 ]
 
 let kit: KitBuild

@@ -5,7 +5,7 @@ import {systemClock, type Clock} from '../clock.js'
 import {createDebug} from '../debug.js'
 import {utf8} from '../bytes.js'
 import {CrossHubDedupe} from './dedupe.js'
-import {MAX_BODY_BYTES, broadcastUrl, errorFromResponse, isValidName, normalizeHubUrl, streamUrl} from './protocol.js'
+import {MAX_BODY_BYTES, broadcastUrl, isValidName, normalizeHubUrl, streamUrl} from './protocol.js'
 import {openEventStream} from './sse.js'
 import type {EventStream, EventStreamHandlers, OpenStream, StreamTarget} from './sse.js'
 
@@ -113,10 +113,12 @@ const MAX_RATE_RETRIES = 3
 
 /**
  * Loads the wait before a rate-limited broadcast is sent again, on the first
- * 429: most pages never meet one. Tests replace `rateRetry` to hold the load.
+ * 429, and the reader of a hub's refusal, on the first broadcast refused: most
+ * pages never meet either. Tests replace them to hold or fail the load.
  */
 export const loaders = {
   rateRetry: () => import('./rate-retry.js'),
+  refusal: () => import('./refusal.js'),
 }
 
 /**
@@ -335,9 +337,8 @@ export class HubClient extends Emitter<HubClientEvents> {
         continue
       }
       stats.failures++
-      return waited === false
-        ? P2PError.RATE_LIMITED(`${hub} answered 429, and the broadcast timed out waiting to send again`)
-        : errorFromResponse(hub, res)
+      if (waited === false) return P2PError.RATE_LIMITED(`${hub} answered 429, and the broadcast timed out waiting to send again`)
+      return loaders.refusal().then(({errorFromResponse}) => errorFromResponse(hub, res), err => unreadRefusal(hub, res, err))
     }
   }
 
@@ -364,6 +365,12 @@ export class HubClient extends Emitter<HubClientEvents> {
     })
     if (changed) this.emit('update')
   }
+}
+
+/** A refusal whose reader could not load: its status still tells a 429 from other refusals. */
+function unreadRefusal(hub: string, res: Response, err: unknown): P2PError {
+  res.body?.cancel().catch(() => {})
+  return new P2PError(res.status === 429 ? 'ERR_RATE_LIMITED' : 'ERR_HUB_REJECTED', `${hub} answered ${res.status}`, {cause: err})
 }
 
 function destroyedError(): P2PError {

@@ -35,9 +35,8 @@ export {
   MAX_BODY_BYTES,
   MAX_NAME_LENGTH,
   broadcastUrl,
-  errorFromResponse,
   isValidName,
   normalizeHubUrl,
   streamUrl,
 } from './protocol.js'
-export type {HubErrorBody} from './protocol.js'
+export {errorFromResponse, type HubErrorBody} from './refusal.js'

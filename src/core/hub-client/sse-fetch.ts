@@ -1,7 +1,7 @@
 // The event-stream reader over `fetch`, for runtimes without EventSource (Node,
 // workers) and callers who pass their own `fetch`; sse.ts loads it on demand.
 import {P2PError, toP2PError} from '../errors.js'
-import {errorFromResponse} from './protocol.js'
+import {errorFromResponse} from './refusal.js'
 import {SseParser} from './sse-parser.js'
 import type {EventStream, EventStreamHandlers} from './sse.js'
 
