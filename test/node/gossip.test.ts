@@ -408,6 +408,25 @@ describe('gossip: plumtree', () => {
     }
     assert.equal(b.gossip.stats.received, 10)
   })
+
+  test('a lazy link is announced at most 1,024 ids per flush; the rest it learns elsewhere', () => {
+    const clock = new VirtualClock()
+    const gossip = new Gossip({clock, rateLimit: {rate: 1e6, burst: 1e6}, recentWindow: 0})
+    const eager = hostile(gossip, 'aa'.repeat(32))
+    const lazy = hostile(gossip, 'bb'.repeat(32))
+    lazy.send(encodePrune())
+    assert.equal(gossip.link(lazy.id)!.eager, false)
+    for (let i = 0; i < 1100; i++) eager.send(dataFrame(hex(i)))
+    clock.run()
+    const announced = lazy.received.map(bytes => decodeGossipFrame(bytes))
+      .flatMap(frame => frame.type === GossipFrameType.IHAVE ? frame.entries.map(e => e.id) : [])
+    assert.deepEqual(announced, Array.from({length: 1024}, (_, i) => hex(i)))
+    // The queue starts again after a flush.
+    eager.send(dataFrame(hex(5000)))
+    clock.run()
+    const last = decodeGossipFrame(lazy.received.at(-1)!)
+    assert.ok(last.type === GossipFrameType.IHAVE && last.entries[0].id === hex(5000))
+  })
 })
 
 describe('gossip: lifecycle and options', () => {

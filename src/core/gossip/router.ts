@@ -224,8 +224,6 @@ interface LinkState {
   strikes: number
   readonly score: PeerScore
   readonly bucket: TokenBucket
-  /** Ids to announce at the next lazy flush. */
-  lazy: IHaveEntry[]
   /** Ids announced to it and not yet asked for: the only GRAFTs we answer. */
   readonly announced: ExpiringMap<string, true>
   readonly info: {received: number, sent: number, firsts: number, duplicates: number, invalid: number}
@@ -298,7 +296,8 @@ export class Gossip extends Emitter<GossipEvents> {
   readonly #recent: ExpiringMap<string, {hops: number, at: number}> | null
   /** When the first link came: offered messages older than that came before us. */
   #inRoomSince: number | null = null
-  readonly #lazyLinks = new Set<LinkState>()
+  /** Ids to announce, by link, at the next lazy flush. */
+  readonly #lazy = new Map<LinkState, IHaveEntry[]>()
   #lazyTimer: unknown = null
   /** GRAFTs due, by link, sent together once the timers of this moment have run. */
   readonly #grafts = new Map<LinkState, string[]>()
@@ -429,7 +428,6 @@ export class Gossip extends Emitter<GossipEvents> {
       strikes: 0,
       score,
       bucket: new TokenBucket(this.#rateLimit.rate, this.#rateLimit.burst, this.#now),
-      lazy: [],
       announced: new ExpiringMap<string, true>({ttl: this.#cacheTTL, max: this.#cacheMax, now: this.#now}),
       info: {received: 0, sent: 0, firsts: 0, duplicates: 0, invalid: 0},
     }
@@ -459,7 +457,7 @@ export class Gossip extends Emitter<GossipEvents> {
     const state = this.#links.get(id)
     if (!state) return false
     this.#links.delete(id)
-    this.#lazyLinks.delete(state)
+    this.#lazy.delete(state)
     if (state.score.value < 0) this.#retained.add(id, state.score)
     debug(this.#label, 'unlink', shortId(id))
     this.#changed()
@@ -590,7 +588,7 @@ export class Gossip extends Emitter<GossipEvents> {
     this.#missing.clear()
     this.#pending.clear()
     this.#links.clear()
-    this.#lazyLinks.clear()
+    this.#lazy.clear()
     this.#topics.clear()
     this.#seen.clear()
     this.#cache.clear()
@@ -862,22 +860,19 @@ export class Gossip extends Emitter<GossipEvents> {
   // ---- sending --------------------------------------------------------------------
 
   #announce(state: LinkState, id: string, hops: number): void {
-    if (state.lazy.length >= MAX_LAZY_QUEUE) return
-    state.lazy.push({id, hops})
+    const entries = this.#lazy.get(state)
+    if (!entries) this.#lazy.set(state, [{id, hops}])
+    else if (entries.length < MAX_LAZY_QUEUE) entries.push({id, hops})
+    else return
     state.announced.add(id, true)
-    this.#lazyLinks.add(state)
     this.#lazyTimer ??= this.#clock.setTimeout(this.#flushLazy, this.#lazyDelay)
   }
 
   readonly #flushLazy = (): void => {
     this.#lazyTimer = null
     if (this.destroyed) return
-    for (const state of this.#lazyLinks) {
-      const entries = state.lazy
-      state.lazy = []
-      this.#sendBatches(state, entries, encodeIHave, 'ihaveSent')
-    }
-    this.#lazyLinks.clear()
+    for (const [state, entries] of this.#lazy) this.#sendBatches(state, entries, encodeIHave, 'ihaveSent')
+    this.#lazy.clear()
     this.#changed()
   }
 
