@@ -21,6 +21,8 @@ const NAMES = [
   'HASH_MISMATCH', 'ABORTED',
   // storage
   'STORAGE_FULL',
+  // signed logs
+  'NOT_A_WRITER', 'AUTHOR_FROZEN',
 ] as const
 
 export type P2PErrorCode = `ERR_${typeof NAMES[number]}`
@@ -70,6 +72,10 @@ export class P2PError extends Error {
   declare static HASH_MISMATCH: Factory
   declare static ABORTED: Factory
   declare static STORAGE_FULL: FactoryWithCause
+  /** A log entry whose author was not admitted in the entry's causal past. */
+  declare static NOT_A_WRITER: Factory
+  /** A log entry from an author caught forking: nothing new from it is taken. */
+  declare static AUTHOR_FROZEN: Factory
 }
 
 // Every name gets its factory, but DESTROYED keeps its own (it has a default
