@@ -12,6 +12,7 @@ import type {AbstractBatchOperation, AbstractLevel, AbstractSublevel} from 'abst
 import {P2PError} from '../errors.js'
 import {chunkRange, isFileId, verifyChunk, verifyManifest, type FileManifest} from './manifest.js'
 import {Bitfield} from './messages.js'
+import {isQuotaError} from '../storage/quota.js'
 
 /**
  * Any abstract-level database. Each backend stores its own format (strings,
@@ -52,15 +53,6 @@ const MAX_BATCH_BYTES = 4 * 1024 * 1024
 /** Ten digits hold every u32, and keep keys in chunk order. */
 function chunkKey(index: number): string {
   return String(index).padStart(10, '0')
-}
-
-/** IndexedDB reports a full disk as a DOMException named QuotaExceededError, sometimes wrapped by the level layer. */
-export function isQuotaError(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 8; e = (e as {cause?: unknown}).cause, depth++) {
-    const {name, code} = e as {name?: unknown, code?: unknown}
-    if (name === 'QuotaExceededError' || code === 22) return true
-  }
-  return false
 }
 
 /** Node backends hand back Buffers; callers get plain Uint8Arrays in every runtime (a view, not a copy). */
