@@ -147,6 +147,7 @@ export async function buildVectors(): Promise<{valid: ValidVector[], invalid: In
   malformed('Init value with an unknown flag', layout({author: a, seq: varint(0), kind: EntryKind.Init, value: Uint8Array.of(2)}))
   malformed('Init value of 2 bytes', layout({author: a, seq: varint(0), kind: EntryKind.Init, value: Uint8Array.of(1, 0)}))
   malformed('Json value that is not JSON', layout({author: a, seq: varint(0), value: utf8('{"text":')}))
+  malformed('Json value starting with a byte-order mark', layout({author: a, seq: varint(0), value: Uint8Array.of(0xef, 0xbb, 0xbf, 0x31)}))
   malformed('Json value that is not UTF-8', layout({author: a, seq: varint(0), value: Uint8Array.of(0x22, 0xff, 0x22)}))
   malformed('trailing byte', concat([hello.bytes, Uint8Array.of(0)]))
   malformed('truncated entry (signature cut short)', hello.bytes.subarray(0, hello.bytes.length - 1))

@@ -216,6 +216,9 @@ function checkFields(
 }
 
 function isJson(value: Uint8Array): boolean {
+  // TextDecoder would skip a leading byte-order mark; JSON text has none
+  // (RFC 8259), and one accepted here could be refused by another reader.
+  if (value[0] === 0xef && value[1] === 0xbb && value[2] === 0xbf) return false
   try {
     JSON.parse(fromUtf8(value))
     return true
