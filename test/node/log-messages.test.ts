@@ -2,7 +2,7 @@ import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {
   LogMessageType, MAX_AUTHOR_LENGTH, MAX_ENTRIES, MAX_ENTRIES_BYTES, MAX_FORK_RUN, MAX_HAVE_AUTHORS, decodeLogMessage,
-  encodeEntries, encodeFork, encodeHave, encodeHaves, maxEntryBytes,
+  encodeAck, encodeEntries, encodeFork, encodeHave, encodeHaves, maxEntryBytes,
 } from '../../src/core/log/messages.js'
 import {concat, fromHex} from '../../src/core/bytes.js'
 import {isCode} from './helpers.js'
@@ -87,6 +87,12 @@ describe('log messages: round trips', () => {
   })
 })
 
+test('ACK is a type byte alone', () => {
+  assert.deepEqual(encodeAck(), new Uint8Array([3]))
+  assert.deepEqual(decodeLogMessage(encodeAck()), {type: LogMessageType.ACK})
+  malformed(handmade([3, 0]), /ACK: 1 trailing/)
+})
+
 describe('log messages: encoders refuse what no decoder takes', () => {
   test('HAVE', () => {
     assert.throws(() => encodeHave([['AA'.repeat(32), 1]], true), isCode('ERR_INVALID_ARGUMENT'))
@@ -112,7 +118,7 @@ describe('log messages: encoders refuse what no decoder takes', () => {
 describe('log messages: hostile input', () => {
   test('empty, unknown type, not bytes', () => {
     malformed(new Uint8Array(0), /empty/)
-    malformed(handmade([3]), /unknown type 3/)
+    malformed(handmade([4]), /unknown type 4/)
     malformed(handmade([255, 0, 0]), /unknown type/)
     assert.throws(() => decodeLogMessage('hello' as unknown as Uint8Array), isCode('ERR_MALFORMED_MESSAGE'))
   })
@@ -171,7 +177,7 @@ describe('log messages: hostile input', () => {
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xff
     for (let i = 0; i < 5000; i++) {
       const bytes = new Uint8Array(1 + (next() % 64)).map(() => next())
-      bytes[0] %= 4
+      bytes[0] %= 5
       try {
         decodeLogMessage(bytes)
       } catch (err) {

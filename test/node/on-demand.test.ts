@@ -1,9 +1,10 @@
 // Code a chat page does not run until it needs it stays out of its first files, read
 // from the script-tag build made in memory: the room cipher (only a room with a secret
 // runs it), the hub client's wait after a 429 (only a rate-limiting hub asks for it), the
-// reader of a hub's refusal (only a refused broadcast or stream reads one) and
+// reader of a hub's refusal (only a refused broadcast or stream reads one),
 // rooms sharing connections with their messages (only a page with a second swarm in its
-// pool runs them).
+// pool runs them) and the feed's rows made by a template function (a markup page's
+// feed has a <template>).
 import {test, before} from 'node:test'
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
@@ -12,6 +13,7 @@ import {CHAT_PAGE, ROOT, buildKit, elementFiles, pageFiles, type BuiltFile, type
 const ON_DEMAND = [
   'src/core/crypto/room-cipher.ts', 'src/core/hub-client/rate-retry.ts', 'src/core/swarm/rooms.ts', 'src/core/swarm/room-links.ts',
   'src/core/swarm/room-messages.ts', 'src/core/hub-client/refusal.ts',
+  'src/elements/p2p-feed/feed-renderer.ts',
 ]
 
 let kit: KitBuild

@@ -19,6 +19,11 @@ export const LogMessageType = {
   ENTRIES: 1,
   /** Two runs of one author that disagree at their first sequence number. */
   FORK: 2,
+  /**
+   * The receiver stored (or refused) one more ENTRIES message: a sender keeps at
+   * most ENTRIES_WINDOW of them unanswered, so a slow store is never flooded.
+   */
+  ACK: 3,
 } as const
 export type LogMessageType = typeof LogMessageType[keyof typeof LogMessageType]
 
@@ -27,6 +32,8 @@ const KEY_BYTES = 32
 export const MAX_AUTHOR_LENGTH = 2 ** 32
 /** Authors per HAVE: a larger vector is cut into several, the last one flagged. 4096 authors is about 150 KiB at most. */
 export const MAX_HAVE_AUTHORS = 4096
+/** ENTRIES messages a sender may have unacknowledged: 2 MiB in flight at most; a remote past it is flooding. */
+export const ENTRIES_WINDOW = 8
 /** Entries per ENTRIES message. */
 export const MAX_ENTRIES = 1024
 /**
@@ -71,7 +78,8 @@ export interface ForkMessage {
   a: Uint8Array[]
   b: Uint8Array[]
 }
-export type LogMessage = HaveMessage | EntriesMessage | ForkMessage
+export interface AckMessage { type: typeof LogMessageType.ACK }
+export type LogMessage = HaveMessage | EntriesMessage | ForkMessage | AckMessage
 
 // ---- varints --------------------------------------------------------------------
 
@@ -204,6 +212,10 @@ export function encodeFork(a: readonly Uint8Array[], b: readonly Uint8Array[], m
   return concat([new Uint8Array([LogMessageType.FORK]), ...entryList(a, 'FORK', maxBytes), ...entryList(b, 'FORK', maxBytes)])
 }
 
+export function encodeAck(): Uint8Array {
+  return new Uint8Array([LogMessageType.ACK])
+}
+
 function entriesBytes(entries: readonly Uint8Array[]): number {
   let total = 0
   for (const entry of entries) total += entry.length
@@ -269,6 +281,9 @@ export function decodeLogMessage(bytes: Uint8Array, {maxEntryBytes: maxBytes = m
       reader.end('FORK')
       return {type, a, b}
     }
+    case LogMessageType.ACK:
+      reader.end('ACK')
+      return {type}
     default:
       throw malformed(`unknown type ${type}`)
   }

@@ -1,11 +1,10 @@
-import {LitElement, html, render, type PropertyValues, type TemplateResult} from 'lit'
-import {isTemplateResult} from 'lit/directive-helpers.js'
+import {LitElement, html, type PropertyValues, type TemplateResult} from 'lit'
 import {ContextConsumer} from '@lit/context'
 import {sourceContext} from '../../context/source-context.js'
 import type {MessageSource, SourceItem} from '../../core/source/message-source.js'
 import {P2PError} from '../../core/errors.js'
 import {P2PErrorEvent} from '../../events/error-event.js'
-import {applyBindings, collectBindings, fieldValue, summarize, type Binding} from '../shared/item-template.js'
+import {applyBindings, collectBindings, fieldValue, hasText, summarize, type Binding} from '../shared/item-template.js'
 import {styles} from './p2p-feed.styles.js'
 
 const DEFAULT_LIMIT = 100
@@ -35,6 +34,18 @@ export type FeedRenderer = (item: SourceItem) => Element | TemplateResult
 
 /** What rows are made from: a template's root element to clone, or the app's renderer. */
 type Layout = {root: Element} | {render: FeedRenderer} | null
+
+type RendererCode = typeof import('./feed-renderer.js')
+
+/**
+ * Loads the code that makes rows through a `template` function, the first time a feed
+ * is given one: a page that writes its rows as a `<template>` never needs it.
+ * Replaceable by tests.
+ */
+export const loaders = {renderer: (): Promise<RendererCode> => import('./feed-renderer.js')}
+
+/** That code, once loaded: every feed of the page uses it from then on without waiting. */
+let rendererCode: RendererCode | undefined
 
 /**
  * The items of the nearest message source (`<p2p-gossip>`, later `<p2p-log>`), newest
@@ -79,7 +90,7 @@ type Layout = {root: Element} | {render: FeedRenderer} | null
  * @slot - A `<template>` with one root element, rendered once per item. Without one, each item shows its author, time and text.
  * @slot empty - Shown while there are no items (default: "No messages yet.").
  *
- * @event p2p-error - The template is unusable (`ERR_INVALID_ARGUMENT`): no root element (empty or text only; items show the default row), more than one root or text beside the root (only the first root is used), a `template` property that is neither a `<template>` nor a function, or a renderer that threw or returned neither a new element nor a Lit result with one root (that item shows the default row; reported once per template). `detail: {error}`.
+ * @event p2p-error - The template is unusable (`ERR_INVALID_ARGUMENT`): no root element (empty or text only; items show the default row), more than one root or text beside the root (only the first root is used), a `template` property that is neither a `<template>` nor a function, or a renderer that threw or returned neither a new element nor a Lit result with one root (that item shows the default row; reported once per template); `ERR_CONNECTION_FAILED` when the code behind a `template` function cannot load (items show the default row). `detail: {error}`.
  *
  * @csspart empty - The empty state.
  *
@@ -128,6 +139,10 @@ export class P2PFeedElement extends LitElement {
   /** The current renderer failed once already: later failures are not reported again. */
   #renderFailed = false
   #keyField = ''
+  /** The renderer's code being loaded for this feed; its items wait meanwhile. */
+  #loading: Promise<void> | null = null
+  /** Why that code could not load, reported by the next rebuild. */
+  #loadFailure: unknown
   /** Shown items by key, in display order (a Map keeps insertion order). */
   readonly #rows = new Map<string, Row>()
   /** True while the reader is at the bottom: new items scroll into view. */
@@ -201,8 +216,22 @@ export class P2PFeedElement extends LitElement {
     this.#observe(this.isConnected ? this.source : undefined)
     if (changed.has('limit') || changed.has('dataKey') || changed.has('template')) this.#stale = true
     this.#anchors = this.#pinned ? [] : this.#visibleRows()
-    if (this.#stale) this.#rebuild()
+    // Until the renderer's code is in, nothing is rendered: items wait in the source's
+    // history, which the rebuild then renders in order, none by the default row.
+    if (this.#stale && typeof this.template === 'function' && !rendererCode && this.#loadFailure === undefined) this.#loadRenderer()
+    else if (this.#stale) this.#rebuild()
     else this.#add(this.#pending.splice(0))
+  }
+
+  // updateComplete covers the wait for the renderer's code and the update after it,
+  // so a caller that awaits it sees the rows the template function made.
+  protected override async getUpdateComplete(): Promise<boolean> {
+    let complete = await super.getUpdateComplete()
+    while (this.#loading) {
+      await this.#loading
+      complete = await super.getUpdateComplete()
+    }
+    return complete
   }
 
   protected override render() {
@@ -232,6 +261,14 @@ export class P2PFeedElement extends LitElement {
     this.#pending = []
     this.#stale = true
     if (source) this.#unsubscribe = source.subscribe(this.#onSourceItem)
+  }
+
+  #loadRenderer(): void {
+    this.#loading ??= loaders.renderer().then(code => { rendererCode = code }, err => { this.#loadFailure = err })
+      .finally(() => {
+        this.#loading = null
+        this.requestUpdate()
+      })
   }
 
   #rebuild(): void {
@@ -282,38 +319,13 @@ export class P2PFeedElement extends LitElement {
     // importNode, not cloneNode: the clone joins this document, so custom elements in
     // the template upgrade.
     if ('root' in layout) return rowOf(document.importNode(layout.root, true))
-    let node: unknown
-    try {
-      node = layout.render(item)
-    } catch (err) {
-      this.#reportRenderer('threw', err)
-      return defaultRow()
+    const made = rendererCode!.renderItem(layout.render, item)
+    if (made instanceof Element) return rowOf(made)
+    if (!this.#renderFailed) {
+      this.#renderFailed = true
+      this.#report(made)
     }
-    if (isTemplateResult(node)) {
-      const fragment = document.createDocumentFragment()
-      render(node, fragment)
-      const roots = fragment.children
-      const text = hasText(fragment)
-      if (roots.length !== 1 || text) {
-        this.#reportRenderer(`rendered ${roots.length} root elements${text ? ' and text beside them' : ''}, not one`)
-        return defaultRow()
-      }
-      node = roots[0]
-    }
-    // An element already in the page would be moved out of its place (or out of
-    // another row): the renderer must make a new one per call.
-    if (!(node instanceof Element) || node.isConnected) {
-      this.#reportRenderer(node instanceof Element ? 'returned an element already in the page' : 'returned no element')
-      return defaultRow()
-    }
-    return rowOf(node)
-  }
-
-  #reportRenderer(what: string, cause?: unknown): void {
-    if (this.#renderFailed) return
-    this.#renderFailed = true
-    this.#report(new P2PError('ERR_INVALID_ARGUMENT',
-      `a <p2p-feed> template function ${what}; the item shows the default row`, {cause}))
+    return defaultRow()
   }
 
   #report(error: P2PError): void {
@@ -340,7 +352,13 @@ export class P2PFeedElement extends LitElement {
     const template = this.template ??
       [...this.children].find((c): c is HTMLTemplateElement => c instanceof HTMLTemplateElement)
     if (!template) return null
-    if (typeof template === 'function') return {render: template}
+    if (typeof template === 'function') {
+      if (rendererCode) return {render: template}
+      this.#report(P2PError.CONNECTION_FAILED('cannot load the code of a <p2p-feed> template function; items show the default row', this.#loadFailure))
+      // A later change of template tries the load again.
+      this.#loadFailure = undefined
+      return null
+    }
     if (!(template instanceof HTMLTemplateElement)) {
       this.#report(P2PError.INVALID_ARGUMENT('a <p2p-feed> template property takes a <template> element or a function'))
       return null
@@ -387,11 +405,6 @@ export class P2PFeedElement extends LitElement {
 // Not the @customElement decorator: esbuild lowers every #private member of a class
 // with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
 customElements.define('p2p-feed', P2PFeedElement)
-
-/** Whether text other than whitespace sits beside the elements of `parent`: a template's roots must stand alone. */
-function hasText(parent: ParentNode): boolean {
-  return [...parent.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '')
-}
 
 function rowOf(node: Element): Row {
   return {node, bindings: collectBindings(node), summary: null}

@@ -198,3 +198,8 @@ export function summarize(value: unknown, max = 500): string {
   }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
+
+/** Whether text other than whitespace sits beside the elements of `parent`: a template's roots must stand alone. */
+export function hasText(parent: ParentNode): boolean {
+  return [...parent.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '')
+}
