@@ -4,7 +4,8 @@
 // (dist/browser/chunks/core.js) and sharing chunks with the others (dist/browser/chunks),
 // so a page loads the code of the elements it uses and no more. Every file is minified
 // by esbuild, then by terser (kit-build.ts). Code
-// loaded on demand by import() sits in chunks/ beside each (served with them).
+// loaded on demand by import() sits in chunks/ beside each (served with them). The licence
+// notices of the code a file bundles (Lit's, for one) are in <file>.LEGAL.txt beside it.
 // `tsc -p tsconfig.build.json` emits the per-module dist/ files and typings before this runs.
 import {mkdir, rm, writeFile} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
@@ -18,7 +19,7 @@ const outdir = fileURLToPath(new URL('../dist', import.meta.url))
 // Chunk names carry a hash: a previous build's would linger, and be packed. And tsc's
 // output is what is left, for its templates to be minified as the script-tag files' are,
 // so an app bundling the package ships the same bytes.
-await Promise.all(['browser', 'chunks', ALL_IN_ONE, `${ALL_IN_ONE}.map`].map(path => rm(join(outdir, path), {recursive: true, force: true})))
+await Promise.all(['browser', 'chunks', ALL_IN_ONE, `${ALL_IN_ONE}.map`, `${ALL_IN_ONE}.LEGAL.txt`].map(path => rm(join(outdir, path), {recursive: true, force: true})))
 await minifyTemplatesIn(outdir)
 const {elements, allInOne, outputFiles} = await buildKit(outdir)
 for (const file of outputFiles) {

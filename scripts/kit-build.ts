@@ -127,19 +127,20 @@ async function terseBuild(files: Map<string, BuiltFile>, outdir: string, outputs
   return written
 }
 
-/** One minified ESM build of `entryPoints` into `outdir`, split so that shared and `import()`ed code are chunks. */
+/**
+ * What the script-tag builds have in common: minified, split so that shared and
+ * `import()`ed code are chunks, and the licence notices of what they bundle (Lit's
+ * BSD-3-Clause ones) written to `<file>.LEGAL.txt` beside each file that holds such code,
+ * not at its end: BSD-3-Clause wants them reproduced with the files, which the package
+ * does (dist/ is in its "files"), and a page need not download them. 'external', not
+ * 'linked': the link comment would cost every such file its bytes, on every page, to say
+ * what the file beside it says by its name.
+ */
+const SCRIPT_TAG_BUILD = {splitting: true, chunkNames: 'chunks/[name]-[hash]', minify: true, legalComments: 'external', metafile: true, write: false} as const
+
+/** One build of `entryPoints` into `outdir` as the script-tag files are built (SCRIPT_TAG_BUILD). */
 async function splitBuild(outdir: string, entryPoints: Array<{in: string, out: string}>, extra: BuildOptions = {}) {
-  const result = await build({
-    ...kitBuildOptions(),
-    ...extra,
-    entryPoints,
-    outdir,
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
-    minify: true,
-    metafile: true,
-    write: false,
-  })
+  const result = await build({...kitBuildOptions(), ...extra, ...SCRIPT_TAG_BUILD, entryPoints, outdir})
   return {files: describe(outdir, result.outputFiles!, result.metafile!), outputFiles: result.outputFiles!}
 }
 
@@ -274,7 +275,7 @@ async function elementsBuild(outdir: string) {
   const swarmFolder = join(ROOT, 'src/elements/p2p-swarm/')
   const swarmEntry = elementEntry('p2p-swarm')
   const core = new Set([...await staticModules(swarmEntry)].filter(path => path !== swarmEntry && !path.startsWith(swarmFolder)))
-  const split = {...kitBuildOptions(), outdir, splitting: true, chunkNames: 'chunks/[name]-[hash]', minify: true, metafile: true, write: false} as const
+  const split = {...kitBuildOptions(), ...SCRIPT_TAG_BUILD, outdir}
   const plugins = (tag: string) => [besideCore(core, tag), ...split.plugins ?? []]
   const elementsPass = (tag: string) => build({...split, entryPoints: ELEMENT_TAGS.map(tag => ({in: elementEntry(tag), out: tag})), plugins: plugins(tag)})
   const corePass = (tag: string, source: string) => build({
@@ -410,7 +411,9 @@ export function pageGzip(files: BuiltFile[]): number {
  * files of the same page are measured against it. Minified by esbuild alone, no terser:
  * that is what an app bundling the package gets by default (esbuild, and Vite's build,
  * which minifies with esbuild), so the figure is what an app pays, not what our script-tag
- * files do.
+ * files do. Licence notices likewise: an app's bundler decides where they go, and this
+ * measures esbuild's default for a bundle, 'eof' (Lit's notices gathered at the end of the
+ * file, about 270 bytes gzip of the chat page), not the script-tag files' 'external'.
  */
 export async function oneBundleGzip(tags: readonly ElementTag[]): Promise<number> {
   const outdir = join(ROOT, '.one-bundle')
@@ -421,6 +424,7 @@ export async function oneBundleGzip(tags: readonly ElementTag[]): Promise<number
     entryNames: 'page',
     splitting: true,
     minify: true,
+    legalComments: 'eof',
     metafile: true,
     write: false,
   })

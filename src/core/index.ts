@@ -21,3 +21,5 @@ export type {AddFileOptions, DownloadFileOptions, FileInfo, FileShareEvents, Fil
 export {ChunkStore} from './files/chunk-store.js'
 export type {ChunkStoreOptions, FileDatabase} from './files/chunk-store.js'
 export type {MessageSource, SourceItem} from './source/message-source.js'
+export {Log, EntryKind, readValue} from './log/index.js'
+export type {AddResult, Entry, EntryFields, ForkEvidence, LogDatabase, LogEvents, LogIteratorOptions, LogOptions, LogStats} from './log/index.js'

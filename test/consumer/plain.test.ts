@@ -4,6 +4,8 @@
 import {after, before, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
+import {readFile, readdir} from 'node:fs/promises'
+import {join} from 'node:path'
 import {INSTALL_TIMEOUT, bundleApp, createApp, installFindings, publish, serveApp, waitForFeed, waitForGossipLink, writeFiles, type App, type AppStack} from './helpers.js'
 
 /** A chat page; a classic script sets the hub and room from the query before the kit's module runs. */
@@ -64,6 +66,17 @@ async function exchange(first: string, second: string) {
 
 test('installing the kit runs no install script and brings no native binary', async () => {
   assert.deepEqual(await installFindings(app.dir), [])
+})
+
+test('the package ships the licence notices of the Lit bundled in the script-tag files, beside them', async () => {
+  // The all-in-one build in dist/ and the per-element one in dist/browser/, each with its chunks/.
+  for (const build of ['dist', 'dist/browser']) {
+    const dirs = [build, `${build}/chunks`].map(dir => join(app.dir, 'node_modules/p2p-elements', dir))
+    const names = (await Promise.all(dirs.map(async dir => (await readdir(dir)).map(name => join(dir, name))))).flat()
+    const legal = (await Promise.all(names.filter(name => name.endsWith('.js.LEGAL.txt')).map(name => readFile(name, 'utf8')))).join('\n')
+    assert.match(legal, /\nlit-html\/lit-html\.js:\n/, build)
+    assert.match(legal, /Copyright \d{4} Google LLC\s+\* SPDX-License-Identifier: BSD-3-Clause/, build)
+  }
 })
 
 test('a page bundled from the root entry and one from the per-element entries meet and gossip', async () => {

@@ -34,11 +34,10 @@ test('the all-in-one file links its sourcemap, which leads from its final bytes 
 })
 
 test('no script-tag file holds the indentation of a css or html template', () => {
-  // Terser writes no line breaks of its own: the only ones left are in template literals
-  // and the licence comments esbuild gathers at the end.
+  // Terser writes no line breaks of its own: the only ones left are in template literals.
   for (const [dir, files] of [['browser', kit.elements], ['', kit.allInOne]] as const) {
     for (const file of files.values()) {
-      const code = written(join(dir, file.name)).replace(/\/\*![^]*?\*\//g, '')
+      const code = written(join(dir, file.name))
       const indented = /.{0,40}\n[ \t]+.{0,40}/.exec(code)
       assert.equal(indented, null, `${file.name}: ${JSON.stringify(indented?.[0])}`)
     }
@@ -64,4 +63,29 @@ test('every file written is sized as written', () => {
       assert.equal(gzipSync(contents, {level: 9}).length, file.gzip, file.name)
     }
   }
+})
+
+// A Lit module that carries a licence notice, and its name in a LEGAL.txt (esbuild names
+// a module by its path in its package, e.g. `lit-html/lit-html.js`).
+const LIT_MODULE = /(?:^|\/)node_modules\/((?:lit|lit-html|lit-element|@lit\/[^/]+)\/.*)$/
+
+test('no script-tag file carries a licence comment: the notices of the Lit it bundles are in the LEGAL.txt beside it', () => {
+  let noticed = 0
+  for (const [dir, files] of [['browser', kit.elements], ['', kit.allInOne]] as const) {
+    for (const file of files.values()) {
+      const name = join(dir, file.name)
+      assert.doesNotMatch(written(name), /\/\*!|@license|@preserve|license information/i, name)
+      const modules = file.inputs.flatMap(input => {
+        const module = LIT_MODULE.exec(input)?.[1]
+        return module !== undefined && readFileSync(join(ROOT, input), 'utf8').includes('@license') ? [module] : []
+      })
+      if (modules.length === 0) continue
+      const legal = written(`${name}.LEGAL.txt`)
+      assert.match(legal, /Copyright \d{4} Google LLC\s+\* SPDX-License-Identifier: BSD-3-Clause/, `${name}.LEGAL.txt`)
+      for (const module of modules) assert.ok(legal.includes(`\n${module}:`), `${name}.LEGAL.txt names ${module}`)
+      noticed += 1
+    }
+  }
+  // The core file, the all-in-one file and the chunk of Lit's directives, at least: the check above would pass with none.
+  assert.ok(noticed >= 3, `${noticed} files bundle Lit`)
 })

@@ -1,0 +1,571 @@
+/**
+ * A signed append-only log: a Merkle DAG of entries whose address is its
+ * owner's public key, kept in an abstract-level database. The Log checks what
+ * it stores (writers, forks, missing links), writes every change in one batch
+ * with the record that opening reads, and streams entries from storage, so
+ * memory stays flat at any length. Replication (replicate.ts) feeds it through
+ * `add` and reads it through `missing`. docs/log.md says what is atomic.
+ */
+import {Emitter} from '../emitter.js'
+import {P2PError, toP2PError} from '../errors.js'
+import {checkInteger} from '../check.js'
+import {equal, fromHex, toHex} from '../bytes.js'
+import type {Identity} from '../crypto/identity.js'
+import {isQuotaError} from '../storage/quota.js'
+import {EntryKind, InitFlags, MAX_LINKS, MAX_VALUE_BYTES, createEntry, decodeEntry, jsonValue, type Entry, type EntryFields} from './entry.js'
+import {
+  INDEX_END, INDEX_PREFIX, STATE_KEY, authorKey, decodeFork, decodeRecord, decodeState, emptyState, encodeFork,
+  encodeRecord, encodeState, entryKey, forkKey, indexKey, logSublevel, plain,
+  type ForkEvidence, type LogDatabase, type LogState, type LogSublevel,
+} from './store.js'
+
+/** At most this many consecutive unsigned entries of one author ever exist: a run is authenticated by its last. */
+export const MAX_RUN = 256
+export const DEFAULT_MAX_PENDING = 1024
+
+export interface LogOptions {
+  /** Owned by the caller, who opens and closes it; the log keeps to a sublevel named by its address. */
+  db: LogDatabase
+  /** The owner's public key: the log's address. */
+  key: Uint8Array
+  /** Who appends here: the owner, or a writer the owner admits (or anyone, in an open log). */
+  identity?: Identity
+  /** When the owner creates the log: open to every key. */
+  open?: boolean
+  maxValueBytes?: number
+  /** Entries one source may have waiting for missing links; past it the source is misbehaving. */
+  maxPending?: number
+  /** The claimed time written into entries (ms since the epoch). */
+  now?: () => number
+}
+
+export interface LogStats {
+  entries: number
+  authors: number
+  bytes: number
+  verified: number
+  rejected: number
+  pending: number
+  /** Whether the browser granted persistent storage; null where there is no such thing (Node) or before asking. */
+  persisted: boolean | null
+  /** A write failed for lack of space; the next write that succeeds clears it. */
+  paused: boolean
+}
+
+export interface AddResult {
+  stored: Entry[]
+  pending: number
+  rejected: Array<{entry: Entry, error: P2PError}>
+}
+
+export type LogEvents = {
+  /** This page wrote them. */
+  append: (entries: Entry[]) => void
+  /** Stored from any source, appends included. */
+  update: (entries: Entry[]) => void
+  conflict: (evidence: ForkEvidence) => void
+  error: (err: P2PError) => void
+  close: () => void
+}
+
+export interface LogIteratorOptions {
+  /** The first local index to yield (the last, when reverse). */
+  since?: number
+  limit?: number
+  reverse?: boolean
+  /** After what is stored, yield later entries as they are stored, until close or until the consumer stops. */
+  live?: boolean
+}
+
+/** Where an entry known to be stored sits: what checks of later entries need. */
+interface Known {
+  author: string
+  seq: number
+  ownerSeen: number
+}
+
+/** One write in the making: the state it leads to and the operations that make it so. */
+interface Draft {
+  state: LogState
+  ops: Array<{type: 'put', key: string, value: Uint8Array}>
+  known: Map<string, Known>
+  stored: Entry[]
+  /** The draft's entries by `author!seq`, for a fork found within one batch. */
+  byAuthor: Map<string, Entry>
+  /** What this write was given, by `author!seq`: the rest of a forking run, up to its signed entry. */
+  incoming: Map<string, Entry>
+  conflicts: ForkEvidence[]
+}
+
+interface Pending {
+  entry: Entry
+  source: string
+}
+
+export class Log extends Emitter<LogEvents> {
+  readonly key: Uint8Array
+  readonly address: string
+  readonly #db: LogSublevel
+  readonly #identity: Identity | undefined
+  readonly #open: boolean
+  readonly #maxValueBytes: number
+  readonly #maxPending: number
+  readonly #now: () => number
+  #state: LogState = emptyState()
+  #ready: Promise<void> | undefined
+  #closed = false
+  /** Writes take turns, so each one starts from the state the last one left. */
+  #queue: Promise<unknown> = Promise.resolve()
+  /** Entries waiting for a prev or link, by hash. */
+  readonly #pending = new Map<string, Pending>()
+  readonly #pendingBySource = new Map<string, number>()
+  #persistAsked = false
+  #counts = {verified: 0, rejected: 0, paused: false}
+
+  constructor({db, key, identity, open = false, maxValueBytes = MAX_VALUE_BYTES, maxPending = DEFAULT_MAX_PENDING, now = Date.now}: LogOptions) {
+    super()
+    if (!db || typeof db.sublevel !== 'function') throw P2PError.INVALID_ARGUMENT('db must be an abstract-level database')
+    if (!(key instanceof Uint8Array) || key.length !== 32) throw P2PError.INVALID_ARGUMENT('a log key is a 32-byte public key')
+    checkInteger('maxPending', maxPending, 1)
+    checkInteger('maxValueBytes', maxValueBytes, 1)
+    this.key = key
+    this.address = toHex(key)
+    this.#db = logSublevel(db, this.address)
+    this.#identity = identity
+    this.#open = open
+    this.#maxValueBytes = maxValueBytes
+    this.#maxPending = maxPending
+    this.#now = now
+  }
+
+  /** Reads the state record (nothing else); the owner's first ready() on an empty log creates it with Init. */
+  ready(): Promise<void> {
+    this.#ready ??= this.#load()
+    return this.#ready
+  }
+
+  async #load(): Promise<void> {
+    const value = await this.#db.get(STATE_KEY)
+    if (value) this.#state = decodeState(value)
+    if (this.#state.length === 0 && this.#identity && equal(this.#identity.publicKey, this.key)) {
+      await this.#appendNow(this.#identity, [{kind: EntryKind.Init, value: Uint8Array.of(this.#open ? InitFlags.OPEN : 0)}])
+    }
+  }
+
+  get length(): number { return this.#state.length }
+  heads(): Uint8Array[] { return this.#state.heads.map(fromHex) }
+  lengths(): Map<string, number> { return new Map(Object.entries(this.#state.lengths)) }
+  get open(): boolean { return this.#state.open }
+
+  /** Keys that may write now: the owner, and those the owner's control events leave admitted. */
+  writers(): Set<string> {
+    const set = new Set([this.address])
+    for (const {admit, key} of this.#state.control) {
+      if (admit) set.add(key)
+      else set.delete(key)
+    }
+    return set
+  }
+
+  get writable(): boolean {
+    if (!this.#identity) return false
+    const me = toHex(this.#identity.publicKey)
+    return !(me in this.#state.frozen) && this.#isWriter(this.#state, me, this.#state.lengths[this.address] ?? 0)
+  }
+
+  get stats(): LogStats {
+    return {
+      entries: this.#state.length,
+      authors: Object.keys(this.#state.lengths).length,
+      bytes: this.#state.bytes,
+      verified: this.#counts.verified,
+      rejected: this.#counts.rejected,
+      pending: this.#pending.size,
+      persisted: this.#state.persisted,
+      paused: this.#counts.paused,
+    }
+  }
+
+  /** Appends one value, or several in one batch (one signature per MAX_RUN entries, the last one signed). */
+  append(values: unknown[]): Promise<Entry[]>
+  append(value: unknown): Promise<Entry>
+  async append(value: unknown): Promise<Entry | Entry[]> {
+    const values = Array.isArray(value) ? value : [value]
+    const entries = await this.#appendKind(values.map(v => v instanceof Uint8Array
+      ? {kind: EntryKind.Bytes, value: v}
+      : {kind: EntryKind.Json, value: jsonValue(v)}))
+    return Array.isArray(value) ? entries : entries[0]
+  }
+
+  /** The owner lets `key` write: entries that have seen this one may be by `key`. */
+  admit(key: Uint8Array): Promise<Entry> {
+    return this.#control(EntryKind.Admit, key)
+  }
+
+  /** The owner stops `key` writing: entries that have seen this one may not be by `key` (concurrent ones still may). */
+  remove(key: Uint8Array): Promise<Entry> {
+    return this.#control(EntryKind.Remove, key)
+  }
+
+  async #control(kind: EntryKind, key: Uint8Array): Promise<Entry> {
+    if (!(key instanceof Uint8Array) || key.length !== 32) throw P2PError.INVALID_ARGUMENT('a writer key is 32 bytes')
+    if (!this.#identity || !equal(this.#identity.publicKey, this.key)) throw P2PError.NOT_A_WRITER('only the owner admits and removes writers')
+    return (await this.#appendKind([{kind, value: key.slice()}]))[0]
+  }
+
+  #appendKind(items: Array<{kind: EntryKind, value: Uint8Array}>): Promise<Entry[]> {
+    if (this.#closed) return Promise.reject(P2PError.DESTROYED('log closed'))
+    const identity = this.#identity
+    if (!identity) return Promise.reject(P2PError.NOT_A_WRITER('this log has no identity to write with'))
+    if (items.length === 0) return Promise.resolve([])
+    const large = items.find(item => item.value.length > this.#maxValueBytes)
+    if (large) return Promise.reject(P2PError.MESSAGE_TOO_LARGE(`a value of ${large.value.length} bytes is over ${this.#maxValueBytes}`))
+    return this.#write(() => this.#appendNow(identity, items))
+  }
+
+  /** Makes, checks and stores one batch of this page's entries; the caller holds the write turn. */
+  async #appendNow(identity: Identity, items: Array<{kind: EntryKind, value: Uint8Array}>): Promise<Entry[]> {
+    const author = toHex(identity.publicKey)
+    let seq = this.#state.lengths[author] ?? 0
+    let prev = seq === 0 ? null : await this.#hashAt(author, seq - 1)
+    const links = this.#state.heads.filter(h => !prev || h !== toHex(prev)).sort().slice(0, MAX_LINKS).map(fromHex)
+    const entries: Entry[] = []
+    for (let i = 0; i < items.length; i++) {
+      const fields: EntryFields = {author: identity.publicKey, seq, prev, links: i === 0 ? links : [], time: this.#now(), ...items[i]}
+      const sign = i === items.length - 1 || (i + 1) % MAX_RUN === 0
+      const entry = await createEntry(this.key, fields, identity, {sign})
+      entries.push(entry)
+      prev = entry.hash
+      seq++
+    }
+    const draft = this.#draft()
+    for (const entry of entries) {
+      const error = await this.#check(draft, entry)
+      if (error) throw error === 'fork' ? P2PError.AUTHOR_FROZEN('this identity already wrote at that seq') : error
+      await this.#put(draft, entry)
+    }
+    await this.#commit(draft)
+    this.emit('append', entries)
+    this.emit('update', entries)
+    this.#askPersist()
+    return entries
+  }
+
+  /**
+   * Stores authenticated entries (authenticateRun's output, any order) in one
+   * batch; those missing a prev or link wait, at most maxPending per source.
+   */
+  add(entries: Entry[], source: string): Promise<AddResult> {
+    if (this.#closed) return Promise.reject(P2PError.DESTROYED('log closed'))
+    return this.#write(async () => {
+      const draft = this.#draft(entries)
+      const rejected: AddResult['rejected'] = []
+      const queue = [...entries]
+      /** This call's entries missing a prev or link: they may arrive later in the same call. */
+      const waiting = new Map<string, Entry>()
+      for (const entry of queue) {
+        const hash = toHex(entry.hash)
+        if (draft.known.has(hash) || this.#pending.has(hash) || await this.#db.get(entryKey(hash)) !== undefined) continue
+        if (await this.#missingDep(draft, entry)) {
+          waiting.set(hash, entry)
+          continue
+        }
+        const error = await this.#check(draft, entry)
+        if (error === 'fork') continue
+        if (error) {
+          rejected.push({entry, error})
+          this.#counts.rejected++
+          continue
+        }
+        await this.#put(draft, entry)
+        // Entries that were waiting on this one may go now, in the same batch.
+        for (const [h, e] of [...waiting, ...[...this.#pending].map(([h, p]) => [h, p.entry] as const)]) {
+          if ((e.prev && toHex(e.prev) === hash) || e.links.some(l => toHex(l) === hash)) {
+            waiting.delete(h)
+            this.#unpend(h)
+            queue.push(e)
+          }
+        }
+      }
+      for (const [hash, entry] of waiting) {
+        const count = this.#pendingBySource.get(source) ?? 0
+        if (count >= this.#maxPending) {
+          rejected.push({entry, error: P2PError.PEER_MISBEHAVING(`more than ${this.#maxPending} entries waiting for missing links`)})
+          this.#counts.rejected++
+          continue
+        }
+        this.#pending.set(hash, {entry, source})
+        this.#pendingBySource.set(source, count + 1)
+      }
+      if (draft.stored.length > 0 || draft.conflicts.length > 0) await this.#commit(draft)
+      this.#counts.verified += draft.stored.length
+      if (draft.stored.length > 0) this.emit('update', draft.stored)
+      for (const evidence of draft.conflicts) this.emit('conflict', evidence)
+      return {stored: draft.stored, pending: this.#pending.size, rejected}
+    })
+  }
+
+  #unpend(hash: string): void {
+    const p = this.#pending.get(hash)
+    if (!p) return
+    this.#pending.delete(hash)
+    const left = (this.#pendingBySource.get(p.source) ?? 1) - 1
+    if (left === 0) this.#pendingBySource.delete(p.source)
+    else this.#pendingBySource.set(p.source, left)
+  }
+
+  async get(hash: Uint8Array): Promise<Entry | undefined> {
+    const hex = toHex(hash)
+    const value = await this.#db.get(entryKey(hex))
+    return value ? this.#fromStored(hex, decodeRecord(value).bytes) : undefined
+  }
+
+  /** Entries in local (causal) order, read from storage as they are yielded. */
+  async* entries({since, limit = Infinity, reverse = false, live = false}: LogIteratorOptions = {}): AsyncIterable<{index: number, entry: Entry}> {
+    let next = since ?? (reverse ? this.#state.length - 1 : 0)
+    let left = limit
+    // Set by every update, so one that lands while storage is being read is not missed.
+    let dirty = false
+    let wake: (() => void) | undefined
+    const onChange = (): void => {
+      dirty = true
+      wake?.()
+    }
+    this.on('update', onChange)
+    this.on('close', onChange)
+    try {
+      while (left > 0 && !this.#closed && next >= 0) {
+        dirty = false
+        const range = reverse ? {lte: indexKey(next), gte: INDEX_PREFIX, reverse: true} : {gte: indexKey(next), lt: INDEX_END}
+        let yielded = 0
+        for await (const [key, hash] of this.#db.iterator({...range, limit: Math.min(left, 256)})) {
+          const index = Number(key.slice(INDEX_PREFIX.length))
+          const entry = await this.get(hash)
+          if (!entry) throw P2PError.NOT_FOUND(`entry ${index} is indexed but not stored`)
+          yield {index, entry}
+          next = reverse ? index - 1 : index + 1
+          left--
+          yielded++
+        }
+        if (yielded > 0 || dirty) continue
+        if (!live || reverse) break
+        await new Promise<void>(resolve => { wake = resolve })
+        wake = undefined
+      }
+    } finally {
+      this.off('update', onChange)
+      this.off('close', onChange)
+    }
+  }
+
+  /**
+   * Entries the holder of `lengths` lacks, in local order from `cursor`, about
+   * `limit` of them: cut where every author's last entry in the answer is signed.
+   */
+  async missing(lengths: Map<string, number>, limit: number, cursor = 0): Promise<{entries: Entry[], cursor: number}> {
+    checkInteger('limit', limit, 1)
+    const taken: Array<{index: number, entry: Entry}> = []
+    const open = new Set<string>()
+    let good = 0
+    let goodCursor = cursor
+    for await (const [key, hash] of this.#db.iterator({gte: indexKey(cursor), lt: INDEX_END})) {
+      const index = Number(key.slice(INDEX_PREFIX.length))
+      const entry = (await this.get(hash))!
+      const author = toHex(entry.author)
+      if (entry.seq >= (lengths.get(author) ?? 0)) {
+        taken.push({index, entry})
+        if (entry.signature) open.delete(author)
+        else open.add(author)
+      }
+      if (open.size === 0) {
+        good = taken.length
+        goodCursor = index + 1
+        if (good >= limit) break
+      }
+    }
+    return {entries: taken.slice(0, good).map(t => t.entry), cursor: goodCursor}
+  }
+
+  async forks(): Promise<ForkEvidence[]> {
+    const out: ForkEvidence[] = []
+    for await (const value of this.#db.values({gte: 'f!', lt: 'f"'})) out.push(decodeFork(value))
+    return out
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#queue.catch(() => undefined)
+    this.#pending.clear()
+    this.#pendingBySource.clear()
+    this.emit('close')
+  }
+
+  // -- writing --------------------------------------------------------------
+
+  #write<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => this.ready()).then(job)
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+
+  #draft(incoming: Entry[] = []): Draft {
+    const state = structuredClone(this.#state)
+    const given = new Map(incoming.map(e => [`${toHex(e.author)}!${e.seq}`, e]))
+    return {state, ops: [], known: new Map(), stored: [], byAuthor: new Map(), incoming: given, conflicts: []}
+  }
+
+  async #known(draft: Draft, hash: string): Promise<Known | undefined> {
+    const inDraft = draft.known.get(hash)
+    if (inDraft) return inDraft
+    const value = await this.#db.get(entryKey(hash))
+    if (!value) return undefined
+    const record = decodeRecord(value)
+    const fields = this.#decode(record.bytes)
+    return {author: toHex(fields.author), seq: fields.seq, ownerSeen: record.ownerSeen}
+  }
+
+  async #hashAt(author: string, seq: number): Promise<Uint8Array> {
+    const value = (await this.#db.get(authorKey(author, seq)))!
+    return plain(value).slice(value.length - 32)
+  }
+
+  /** The first prev or link of `entry` stored neither before nor in this draft. */
+  async #missingDep(draft: Draft, entry: Entry): Promise<string | undefined> {
+    for (const dep of entry.prev ? [entry.prev, ...entry.links] : entry.links) {
+      const hex = toHex(dep)
+      if (!await this.#known(draft, hex)) return hex
+    }
+    return undefined
+  }
+
+  /** Why `entry` may not be stored, or undefined; a fork is recorded in the draft on the way. */
+  async #check(draft: Draft, entry: Entry): Promise<P2PError | 'fork' | undefined> {
+    const {state} = draft
+    const author = toHex(entry.author)
+    const frozenAt = state.frozen[author]
+    if (frozenAt !== undefined && entry.seq >= frozenAt) return P2PError.AUTHOR_FROZEN(`author ${author.slice(0, 8)} forked at seq ${frozenAt}`)
+    if (entry.prev) {
+      const prev = await this.#known(draft, toHex(entry.prev))
+      if (!prev || prev.author !== author || prev.seq !== entry.seq - 1) return P2PError.HASH_MISMATCH('prev is not the author\'s previous entry')
+    }
+    const length = state.lengths[author] ?? 0
+    if (entry.seq < length) {
+      await this.#fork(draft, entry)
+      return 'fork'
+    }
+    if (entry.seq > length) return P2PError.HASH_MISMATCH('an entry ahead of its author\'s stored entries')
+    const isOwner = author === this.address
+    if (entry.kind === EntryKind.Init ? !isOwner || entry.seq !== 0 : isOwner && entry.seq === 0) {
+      return P2PError.NOT_A_WRITER('a log begins with its owner\'s Init, and has one')
+    }
+    if ((entry.kind === EntryKind.Admit || entry.kind === EntryKind.Remove) && !isOwner) {
+      return P2PError.NOT_A_WRITER('only the owner admits and removes writers')
+    }
+    if (!isOwner && !this.#isWriter(state, author, await this.#ownerSeen(draft, entry))) {
+      return P2PError.NOT_A_WRITER(`author ${author.slice(0, 8)} was not admitted in the entry's causal past`)
+    }
+    return undefined
+  }
+
+  async #ownerSeen(draft: Draft, entry: Entry): Promise<number> {
+    if (toHex(entry.author) === this.address) return entry.seq + 1
+    let seen = 0
+    for (const dep of entry.prev ? [entry.prev, ...entry.links] : entry.links) {
+      seen = Math.max(seen, (await this.#known(draft, toHex(dep)))?.ownerSeen ?? 0)
+    }
+    return seen
+  }
+
+  /** Whether `author` may write in an entry that has seen `ownerSeen` of the owner's entries. */
+  #isWriter(state: LogState, author: string, ownerSeen: number): boolean {
+    if (author === this.address) return true
+    let admitted = state.open && ownerSeen > 0
+    for (const {seq, admit, key} of state.control) {
+      if (seq < ownerSeen && key === author) admitted = admit
+    }
+    return admitted
+  }
+
+  async #put(draft: Draft, entry: Entry): Promise<void> {
+    const {state} = draft
+    const author = toHex(entry.author)
+    const hash = toHex(entry.hash)
+    const ownerSeen = await this.#ownerSeen(draft, entry)
+    const index = state.length
+    draft.ops.push(
+      {type: 'put', key: entryKey(hash), value: encodeRecord({index, ownerSeen, bytes: entry.bytes})},
+      {type: 'put', key: indexKey(index), value: entry.hash},
+      {type: 'put', key: authorKey(author, entry.seq), value: entry.hash},
+    )
+    draft.known.set(hash, {author, seq: entry.seq, ownerSeen})
+    draft.stored.push(entry)
+    draft.byAuthor.set(`${author}!${entry.seq}`, entry)
+    const covered = new Set([...entry.links, ...(entry.prev ? [entry.prev] : [])].map(toHex))
+    state.heads = [...state.heads.filter(h => !covered.has(h)), hash].sort()
+    state.lengths[author] = entry.seq + 1
+    state.length++
+    state.bytes += entry.bytes.length
+    if (author === this.address) {
+      if (entry.kind === EntryKind.Init) state.open = (entry.value[0] & 1) === 1
+      if (entry.kind === EntryKind.Admit || entry.kind === EntryKind.Remove) {
+        state.control.push({seq: entry.seq, admit: entry.kind === EntryKind.Admit, key: toHex(entry.value)})
+      }
+    }
+  }
+
+  /** A second entry at a stored (author, seq): both runs kept as evidence, the author frozen from there. */
+  async #fork(draft: Draft, entry: Entry): Promise<void> {
+    const author = toHex(entry.author)
+    const stored: Uint8Array[] = []
+    for (let seq = entry.seq; seq < (draft.state.lengths[author] ?? 0); seq++) {
+      const inDraft = draft.byAuthor.get(`${author}!${seq}`)
+      const bytes = inDraft?.bytes ?? decodeRecord((await this.#db.get(entryKey(toHex(await this.#hashAt(author, seq)))))!).bytes
+      stored.push(bytes)
+      if ((inDraft ?? this.#decode(bytes)).signature) break
+    }
+    const forked = [entry.bytes]
+    for (let e: Entry | undefined = entry; e && !e.signature;) {
+      const next = draft.incoming.get(`${author}!${e.seq + 1}`)
+      e = next?.prev && equal(next.prev, e.hash) ? next : undefined
+      if (e) forked.push(e.bytes)
+    }
+    const evidence: ForkEvidence = {author: entry.author, seq: entry.seq, runs: [stored, forked]}
+    draft.state.frozen[author] = Math.min(draft.state.frozen[author] ?? Infinity, entry.seq)
+    draft.ops.push({type: 'put', key: forkKey(author), value: encodeFork(evidence)})
+    draft.conflicts.push(evidence)
+  }
+
+  async #commit(draft: Draft): Promise<void> {
+    draft.ops.push({type: 'put', key: STATE_KEY, value: encodeState(draft.state)})
+    try {
+      await this.#db.batch(draft.ops)
+    } catch (err) {
+      const error = isQuotaError(err) ? P2PError.STORAGE_FULL('no room to store log entries', err) : toP2PError(err, 'ERR_STORAGE_FULL')
+      this.#counts.paused = isQuotaError(err)
+      this.emit('error', error)
+      throw error
+    }
+    this.#counts.paused = false
+    this.#state = draft.state
+  }
+
+  #decode(bytes: Uint8Array): ReturnType<typeof decodeEntry> {
+    return decodeEntry(bytes, {maxValueBytes: this.#maxValueBytes})
+  }
+
+  #fromStored(hash: string, bytes: Uint8Array): Entry {
+    return {...this.#decode(bytes), hash: fromHex(hash), bytes}
+  }
+
+  /** Asked once, when this page has written to the log: the browser may then keep the log through storage pressure. */
+  #askPersist(): void {
+    if (this.#persistAsked || this.#state.persisted === true) return
+    this.#persistAsked = true
+    const storage = (globalThis as {navigator?: {storage?: {persist?: () => Promise<boolean>}}}).navigator?.storage
+    if (!storage?.persist) return
+    storage.persist().then(granted => {
+      this.#state.persisted = granted
+    }, () => undefined)
+  }
+}

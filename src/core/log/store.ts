@@ -1,0 +1,120 @@
+/**
+ * How a log sits in an abstract-level database: the keys, their values, and the
+ * one record (`m!state`) that opening reads, so a log of any length opens
+ * without reading its entries. The layout is written down in docs/log.md.
+ *
+ * Everything here is pure encoding; the Log decides what is written and writes
+ * each change as one batch.
+ */
+import type {AbstractLevel, AbstractSublevel} from 'abstract-level'
+import {P2PError} from '../errors.js'
+import {fromHex, fromUtf8, toHex, utf8} from '../bytes.js'
+import {readVarint, varintLength, writeVarint, type VarintCursor} from './varint.js'
+
+/**
+ * Any abstract-level database (browser-level, classic-level, memory-level).
+ * The Log sets the encodings of the sublevel it uses, so the backend's defaults
+ * do not matter.
+ */
+export type LogDatabase = AbstractLevel<any, any, any>
+export type LogSublevel = AbstractSublevel<any, any, string, Uint8Array>
+
+/** The sublevel of one log: its address, so two logs in one database never share a key. */
+export function logSublevel(db: LogDatabase, address: string): LogSublevel {
+  return db.sublevel<string, Uint8Array>(`log-${address}`, {keyEncoding: 'utf8', valueEncoding: 'view'})
+}
+
+/** Sixteen digits hold every safe integer and keep keys in numeric order. */
+function fixed(n: number, width: number): string {
+  return String(n).padStart(width, '0')
+}
+
+export const STATE_KEY = 'm!state'
+export const entryKey = (hash: string): string => `e!${hash}`
+export const indexKey = (index: number): string => `i!${fixed(index, 16)}`
+export const authorKey = (author: string, seq: number): string => `a!${author}!${fixed(seq, 10)}`
+export const forkKey = (author: string): string => `f!${author}`
+/** The range of the `i!` keys, for iteration in local order. */
+export const INDEX_PREFIX = 'i!'
+export const INDEX_END = 'i"'
+
+/** An entry as stored: its place in local order, how many of the owner's entries it has seen, its bytes. */
+export interface StoredRecord {
+  index: number
+  ownerSeen: number
+  bytes: Uint8Array
+}
+
+export function encodeRecord({index, ownerSeen, bytes}: StoredRecord): Uint8Array {
+  const out = new Uint8Array(varintLength(index) + varintLength(ownerSeen) + bytes.length)
+  const offset = writeVarint(ownerSeen, out, writeVarint(index, out, 0))
+  out.set(bytes, offset)
+  return out
+}
+
+/** Node backends hand back Buffers; callers get plain Uint8Arrays in every runtime (a view, not a copy). */
+export function plain(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+export function decodeRecord(stored: Uint8Array): StoredRecord {
+  const value = plain(stored)
+  const cursor: VarintCursor = {value: 0, offset: 0}
+  readVarint(value, cursor)
+  const index = cursor.value
+  readVarint(value, cursor)
+  return {index, ownerSeen: cursor.value, bytes: value.subarray(cursor.offset)}
+}
+
+/** An owner's Admit or Remove: it applies to entries that have seen the owner's entry `seq`. */
+export interface ControlEvent {
+  seq: number
+  admit: boolean
+  key: string
+}
+
+/** What opening a log reads: its size is set by authors and control events, never by the number of entries. */
+export interface LogState {
+  heads: string[]
+  lengths: Record<string, number>
+  length: number
+  bytes: number
+  /** Whether the owner's Init made the log open to every key. */
+  open: boolean
+  control: ControlEvent[]
+  /** Forked authors and the seq from which nothing of theirs is taken. */
+  frozen: Record<string, number>
+  persisted: boolean | null
+}
+
+export function emptyState(): LogState {
+  return {heads: [], lengths: {}, length: 0, bytes: 0, open: false, control: [], frozen: {}, persisted: null}
+}
+
+export function encodeState(state: LogState): Uint8Array {
+  return utf8(JSON.stringify(state))
+}
+
+export function decodeState(value: Uint8Array): LogState {
+  try {
+    return {...emptyState(), ...JSON.parse(fromUtf8(value)) as LogState}
+  } catch (err) {
+    throw P2PError.MALFORMED_MESSAGE(`unreadable log state (${(err as Error).message})`)
+  }
+}
+
+/** Both runs of a fork: the entry bytes of each, from the forked seq to a signed entry. */
+export interface ForkEvidence {
+  author: Uint8Array
+  seq: number
+  runs: [Uint8Array[], Uint8Array[]]
+}
+
+export function encodeFork({author, seq, runs}: ForkEvidence): Uint8Array {
+  return utf8(JSON.stringify({author: toHex(author), seq, runs: runs.map(run => run.map(toHex))}))
+}
+
+export function decodeFork(value: Uint8Array): ForkEvidence {
+  const {author, seq, runs} = JSON.parse(fromUtf8(value)) as {author: string, seq: number, runs: string[][]}
+  return {author: fromHex(author), seq, runs: [runs[0].map(fromHex), runs[1].map(fromHex)]}
+}
