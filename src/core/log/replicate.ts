@@ -1,0 +1,395 @@
+/**
+ * One replication session of one log with one peer, over one mux channel
+ * (docs/log.md, "Replication"). Each side sends its vector (HAVE), streams what
+ * the other lacks in causal order (ENTRIES, at most ENTRIES_WINDOW messages
+ * unacknowledged), then keeps pushing what it stores, from any source, that the
+ * other does not have. Received entries are authenticated one author run at a
+ * time (one signature per run) before the log sees them.
+ */
+import {Emitter} from '../emitter.js'
+import {P2PError, toP2PError} from '../errors.js'
+import {checkInteger} from '../check.js'
+import {equal, toHex} from '../bytes.js'
+import type {Channel, ChannelHandlers} from '../mux/mux.js'
+import {authenticateRun, decodeEntry, type DecodedEntry, type Entry} from './entry.js'
+import {MAX_RUN, type AddResult} from './log.js'
+import type {ForkEvidence} from './store.js'
+import {
+  ENTRIES_WINDOW, LogMessageType, MAX_ENTRIES, MAX_ENTRIES_BYTES, decodeLogMessage, encodeAck, encodeEntries, encodeFork,
+  encodeHaves, maxEntryBytes, type LogMessage,
+} from './messages.js'
+
+/** What a session needs of a Log (a `Log` fits). */
+export interface ReplicaLog {
+  readonly key: Uint8Array
+  readonly length: number
+  ready(): Promise<void>
+  lengths(): Map<string, number>
+  get(hash: Uint8Array): Promise<Entry | undefined>
+  add(entries: Entry[], source: string): Promise<AddResult>
+  missing(lengths: Map<string, number>, limit: number, cursor?: number): Promise<{entries: Entry[], cursor: number}>
+  forks(): Promise<ForkEvidence[]>
+  on(event: 'update', listener: (entries: Entry[]) => void): unknown
+  on(event: 'conflict', listener: (evidence: ForkEvidence) => void): unknown
+  off(event: 'update', listener: (entries: Entry[]) => void): unknown
+  off(event: 'conflict', listener: (evidence: ForkEvidence) => void): unknown
+}
+
+export interface LogPeerOptions {
+  log: ReplicaLog
+  /** Opens the session's mux channel with these handlers. */
+  open(handlers: ChannelHandlers): Channel
+  /** Who the remote is (its public key): the log counts its waiting entries under it. */
+  source: string
+  /** The log's bound on a value; entries past it are refused from their length. */
+  maxValueBytes?: number
+}
+
+export interface LogProgress {
+  /** Entries we hold. */
+  local: number
+  /** Entries the remote holds, as far as we know. */
+  remote: number
+  /** Entries the remote holds that we do not. */
+  behind: number
+}
+
+export type LogPeerEvents = {
+  progress: (progress: LogProgress) => void
+  error: (err: P2PError) => void
+  /** The session ended; `err` when the remote broke the protocol or storage failed. */
+  close: (err?: P2PError) => void
+}
+
+/** Codes that are the remote's fault when the log refuses an entry it sent. */
+const REMOTE_FAULTS = new Set(['ERR_NOT_A_WRITER', 'ERR_HASH_MISMATCH', 'ERR_INVALID_SIGNATURE', 'ERR_MALFORMED_MESSAGE', 'ERR_PEER_MISBEHAVING'])
+
+export class LogPeer extends Emitter<LogPeerEvents> {
+  readonly #log: ReplicaLog
+  readonly #channel: Channel
+  readonly #source: string
+  readonly #maxEntryBytes: number
+  readonly #maxValueBytes: number | undefined
+  /** What the remote holds, per author: what it said, what we sent, what it sent us. */
+  readonly #remote = new Map<string, number>()
+  #remoteComplete = false
+  /** Received messages wait here to be handled one at a time, in order. */
+  readonly #inbox: LogMessage[] = []
+  #entriesQueued = 0
+  #handling = false
+  /** Our ENTRIES messages the remote has not acknowledged. */
+  #inFlight = 0
+  #windowOpen: (() => void) | undefined
+  #cursor = 0
+  /** Per author, unsigned entries received after its last signed one: they wait for the next. */
+  readonly #carry = new Map<string, DecodedEntry[]>()
+  #carryBytes = 0
+  /** One longest run's worth: the most an honest sender makes us hold. */
+  readonly #maxCarryBytes: number
+  #pumping = false
+  #dirty = false
+  #destroyed = false
+  readonly stats = {messagesIn: 0, messagesOut: 0, entriesIn: 0, entriesOut: 0, stored: 0}
+
+  constructor({log, open, source, maxValueBytes}: LogPeerOptions) {
+    super()
+    if (maxValueBytes !== undefined) checkInteger('maxValueBytes', maxValueBytes, 1)
+    this.#log = log
+    this.#source = source
+    this.#maxValueBytes = maxValueBytes
+    this.#maxEntryBytes = maxEntryBytes(maxValueBytes)
+    this.#maxCarryBytes = MAX_RUN * this.#maxEntryBytes
+    this.#channel = open({onmessage: this.#onmessage, onclose: this.#onclose})
+    void this.#start()
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
+  /** What we know the remote holds, per author (a copy). */
+  remoteLengths(): Map<string, number> {
+    return new Map(this.#remote)
+  }
+
+  /** Ends the session; idempotent. An error is what the caller drops the peer for. */
+  destroy(err?: P2PError): void {
+    if (this.#destroyed) return
+    this.#destroyed = true
+    this.#log.off('update', this.#onupdate)
+    this.#log.off('conflict', this.#onconflict)
+    this.#inbox.length = 0
+    this.#windowOpen?.()
+    try {
+      this.#channel.close()
+    } catch {
+      // Already closed with its mux: nothing left to close.
+    }
+    if (err) this.emit('error', err)
+    this.emit('close', err)
+    this.removeAllListeners()
+  }
+
+  async #start(): Promise<void> {
+    try {
+      await this.#log.ready()
+      if (this.#destroyed) return
+      this.#log.on('update', this.#onupdate)
+      this.#log.on('conflict', this.#onconflict)
+      for (const have of encodeHaves(this.#log.lengths())) this.#send(have)
+      for (const evidence of await this.#log.forks()) this.#onconflict(evidence)
+    } catch (err) {
+      this.#fail(err)
+    }
+  }
+
+  #send(bytes: Uint8Array): void {
+    if (this.#destroyed) return
+    this.stats.messagesOut++
+    this.#channel.send(bytes)
+  }
+
+  /** A local failure (storage) ends the session without blaming the remote. */
+  #fail(err: unknown): void {
+    this.destroy(toP2PError(err))
+  }
+
+  readonly #onclose = (): void => {
+    this.destroy()
+  }
+
+  readonly #onmessage = (bytes: Uint8Array): void => {
+    if (this.#destroyed) return
+    this.stats.messagesIn++
+    let message: LogMessage
+    try {
+      message = decodeLogMessage(bytes, {maxEntryBytes: this.#maxEntryBytes})
+    } catch (err) {
+      this.destroy(toP2PError(err, 'ERR_MALFORMED_MESSAGE'))
+      return
+    }
+    if (message.type === LogMessageType.ACK) {
+      if (this.#inFlight === 0) {
+        this.destroy(P2PError.PEER_MISBEHAVING('log: ACK for no ENTRIES'))
+        return
+      }
+      this.#inFlight--
+      this.#windowOpen?.()
+      return
+    }
+    if (message.type === LogMessageType.ENTRIES && ++this.#entriesQueued > ENTRIES_WINDOW) {
+      this.destroy(P2PError.PEER_MISBEHAVING(`log: more than ${ENTRIES_WINDOW} ENTRIES unacknowledged`))
+      return
+    }
+    this.#inbox.push(message)
+    if (!this.#handling) void this.#drain()
+  }
+
+  async #drain(): Promise<void> {
+    this.#handling = true
+    try {
+      for (let message = this.#inbox.shift(); message && !this.#destroyed; message = this.#inbox.shift()) {
+        await this.#handle(message)
+      }
+    } catch (err) {
+      if (!this.#destroyed) this.destroy(toP2PError(err))
+    } finally {
+      this.#handling = false
+    }
+  }
+
+  async #handle(message: LogMessage): Promise<void> {
+    switch (message.type) {
+      case LogMessageType.HAVE:
+        for (const [author, length] of message.lengths) this.#heard(author, length)
+        if (message.last && !this.#remoteComplete) {
+          this.#remoteComplete = true
+          this.#schedule()
+        }
+        this.#progress()
+        return
+      case LogMessageType.ENTRIES:
+        await this.#receive(message.entries)
+        this.#entriesQueued--
+        this.#send(encodeAck())
+        this.#progress()
+        return
+      case LogMessageType.FORK:
+        await this.#receiveFork(message.a, message.b)
+        return
+    }
+  }
+
+  #heard(author: string, length: number): void {
+    if (length > (this.#remote.get(author) ?? 0)) this.#remote.set(author, length)
+  }
+
+  #decode(bytes: Uint8Array): DecodedEntry {
+    return decodeEntry(bytes, {maxValueBytes: this.#maxValueBytes})
+  }
+
+  /**
+   * Authenticates every author's run of a message, up to its last signed entry,
+   * and hands them to the log in one batch; the unsigned entries after it wait
+   * for the signed one that vouches for them, in the next messages.
+   */
+  async #receive(list: Uint8Array[]): Promise<void> {
+    this.stats.entriesIn += list.length
+    const runs = new Map<string, DecodedEntry[]>()
+    for (const bytes of list) {
+      const entry = this.#decode(bytes)
+      const author = toHex(entry.author)
+      const run = runs.get(author) ?? this.#takeCarry(author)
+      if (!runs.has(author)) runs.set(author, run)
+      run.push(entry)
+    }
+    const entries: Entry[] = []
+    for (const [author, run] of runs) {
+      // Delivery order within a message is not trusted, only the chain is.
+      run.sort((a, b) => a.seq - b.seq)
+      this.#heard(author, run[run.length - 1].seq + 1)
+      let signed = run.length - 1
+      while (signed >= 0 && run[signed].signature === null) signed--
+      const tail = run.slice(signed + 1)
+      if (tail.length > MAX_RUN) throw P2PError.MALFORMED_MESSAGE(`log: more than ${MAX_RUN} unsigned entries in a row`)
+      if (tail.length > 0) this.#carry.set(author, tail)
+      for (const entry of tail) this.#carryBytes += entry.bytes.length
+      if (this.#carryBytes > this.#maxCarryBytes) {
+        throw P2PError.PEER_MISBEHAVING(`log: more than ${this.#maxCarryBytes} bytes of entries waiting for a signature`)
+      }
+      if (signed < 0) continue
+      const head = run.slice(0, signed + 1)
+      await this.#checkFirstPrev(head[0])
+      entries.push(...await authenticateRun(this.#log.key, head))
+    }
+    if (this.#destroyed || entries.length === 0) return
+    const result = await this.#log.add(entries, this.#source)
+    this.stats.stored += result.stored.length
+    const fault = result.rejected.find(r => REMOTE_FAULTS.has(r.error.code))
+    if (fault) throw fault.error
+  }
+
+  #takeCarry(author: string): DecodedEntry[] {
+    const carried = this.#carry.get(author)
+    if (!carried) return []
+    this.#carry.delete(author)
+    for (const entry of carried) this.#carryBytes -= entry.bytes.length
+    return carried
+  }
+
+  /** A run's first prev, when we hold its author's entry before it, must be that entry's hash. */
+  async #checkFirstPrev(first: DecodedEntry): Promise<void> {
+    if (first.seq === 0 || first.seq > (this.#log.lengths().get(toHex(first.author)) ?? 0)) return
+    const prev = await this.#log.get(first.prev!)
+    if (!prev || prev.seq !== first.seq - 1 || !equal(prev.author, first.author)) {
+      throw P2PError.HASH_MISMATCH(`log: entry ${first.seq} does not follow its author's entry ${first.seq - 1}`)
+    }
+  }
+
+  /** Both sides of a fork, authenticated, go to the log, which records the fork as if it found it. */
+  async #receiveFork(a: Uint8Array[], b: Uint8Array[]): Promise<void> {
+    const [runA, runB] = [a.map(bytes => this.#decode(bytes)), b.map(bytes => this.#decode(bytes))]
+    if (!equal(runA[0].author, runB[0].author) || runA[0].seq !== runB[0].seq || equal(runA[0].bytes, runB[0].bytes)) {
+      throw P2PError.MALFORMED_MESSAGE('log: FORK sides are not two entries of one author at one seq')
+    }
+    const sides = [await authenticateRun(this.#log.key, runA), await authenticateRun(this.#log.key, runB)]
+    if (equal(sides[0][0].hash, sides[1][0].hash)) throw P2PError.MALFORMED_MESSAGE('log: FORK sides are one entry')
+    if (this.#destroyed) return
+    const result = await this.#log.add([...sides[0], ...sides[1]], this.#source)
+    const fault = result.rejected.find(r => REMOTE_FAULTS.has(r.error.code))
+    if (fault) throw fault.error
+  }
+
+  readonly #onupdate = (): void => {
+    this.#schedule()
+  }
+
+  readonly #onconflict = (evidence: ForkEvidence): void => {
+    if (this.#destroyed) return
+    try {
+      this.#send(encodeFork(evidence.runs[0], evidence.runs[1], this.#maxEntryBytes))
+    } catch (err) {
+      this.#fail(err)
+    }
+  }
+
+  /** Streams what the remote lacks once its vector is known; stored entries wake it again. */
+  #schedule(): void {
+    this.#dirty = true
+    if (this.#pumping || !this.#remoteComplete || this.#destroyed) return
+    this.#pumping = true
+    void this.#pump().finally(() => {
+      this.#pumping = false
+    })
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      while (this.#dirty && !this.#destroyed) {
+        this.#dirty = false
+        for (;;) {
+          const {entries, cursor} = await this.#log.missing(new Map(this.#remote), MAX_ENTRIES, this.#cursor)
+          if (this.#destroyed || entries.length === 0) break
+          this.#cursor = cursor
+          const fresh = entries.filter(e => e.seq >= (this.#remote.get(toHex(e.author)) ?? 0))
+          for (const batch of batches(fresh)) {
+            while (this.#inFlight >= ENTRIES_WINDOW && !this.#destroyed) {
+              await new Promise<void>(resolve => { this.#windowOpen = resolve })
+            }
+            await this.#channel.ready()
+            if (this.#destroyed) return
+            for (const e of batch) this.#heard(toHex(e.author), e.seq + 1)
+            this.#inFlight++
+            this.stats.entriesOut += batch.length
+            this.#send(encodeEntries(batch.map(e => e.bytes), this.#maxEntryBytes))
+          }
+        }
+      }
+    } catch (err) {
+      this.#fail(err)
+    }
+  }
+
+  #progress(): void {
+    if (this.#destroyed) return
+    const local = this.#log.lengths()
+    let remote = 0
+    let behind = 0
+    for (const [author, length] of this.#remote) {
+      remote += length
+      behind += Math.max(0, length - (local.get(author) ?? 0))
+    }
+    this.emit('progress', {local: this.#log.length, remote, behind})
+  }
+}
+
+/**
+ * Entries cut into ENTRIES messages, in order. A cut falls where every author's
+ * last entry so far is signed when the message has such a place, so most
+ * messages authenticate alone; a run longer than a message is cut where the
+ * message is full, and the receiver holds its head until the signed entry comes.
+ */
+function batches(entries: Entry[]): Entry[][] {
+  const out: Entry[][] = []
+  let start = 0
+  let bytes = 0
+  let safe = 0
+  const open = new Set<string>()
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]
+    while (i > start && (i - start >= MAX_ENTRIES || bytes + entry.bytes.length > MAX_ENTRIES_BYTES)) {
+      const cut = safe > start ? safe : i
+      out.push(entries.slice(start, cut))
+      bytes = 0
+      for (let j = cut; j < i; j++) bytes += entries[j].bytes.length
+      start = cut
+    }
+    bytes += entry.bytes.length
+    const author = toHex(entry.author)
+    if (entry.signature) open.delete(author)
+    else open.add(author)
+    if (open.size === 0) safe = i + 1
+  }
+  if (start < entries.length) out.push(entries.slice(start))
+  return out
+}

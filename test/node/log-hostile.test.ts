@@ -1,0 +1,257 @@
+// A hostile peer against log replication. In each test the victim's store
+// stays intact, the hostile session ends with a typed error (or, for input
+// that is harmless, does not end), and an honest third peer connected to the
+// victim keeps being served.
+import {describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {MemoryLevel} from 'memory-level'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
+import type {Identity} from '../../src/core/crypto/identity.js'
+import {concat, randomBytes, toHex} from '../../src/core/bytes.js'
+import {Mux, createMemoryTransportPair} from '../../src/core/mux/index.js'
+import type {P2PError} from '../../src/core/errors.js'
+import {EntryKind, createEntry, encodeEntry, jsonValue, sortLinks, type Entry} from '../../src/core/log/entry.js'
+import {Log} from '../../src/core/log/log.js'
+import {LogPeer} from '../../src/core/log/replicate.js'
+import {
+  LogMessageType, decodeLogMessage, encodeEntries, encodeHave, type LogMessage,
+} from '../../src/core/log/messages.js'
+
+const owner = new KeyPairIdentity(new Uint8Array(32).fill(1))
+const writer = new KeyPairIdentity(new Uint8Array(32).fill(2))
+const mallory = new KeyPairIdentity(new Uint8Array(32).fill(3))
+const CHANNEL = `p2p/log/1/${toHex(owner.publicKey)}`
+const quiet = {pingInterval: 0, timeout: 0}
+
+function whenLog(log: Log, check: () => boolean): Promise<void> {
+  return new Promise(resolve => {
+    const test = (): void => {
+      if (!check()) return
+      log.off('update', test)
+      resolve()
+    }
+    log.on('update', test)
+    test()
+  })
+}
+
+function same(a: Log, b: Log): boolean {
+  return a.length === b.length && [...a.lengths()].every(([author, n]) => b.lengths().get(author) === n)
+}
+
+async function all(log: Log): Promise<Entry[]> {
+  const out: Entry[] = []
+  for await (const {entry} of log.entries()) out.push(entry)
+  return out
+}
+
+function connect(one: Log, two: Log): void {
+  const [ta, tb] = createMemoryTransportPair()
+  const [ma, mb] = [new Mux(ta, quiet), new Mux(tb, quiet)]
+  new LogPeer({log: one, source: 'two', open: handlers => ma.channel(CHANNEL, handlers)})
+  new LogPeer({log: two, source: 'one', open: handlers => mb.channel(CHANNEL, handlers)})
+}
+
+/** An entry of the owner's log made by hand, as a hostile peer could. */
+function make(identity: Identity, seq: number, prev: Entry | Uint8Array | null, {links = [] as Uint8Array[], value = 'x' as unknown, sign = true} = {}): Promise<Entry> {
+  return createEntry(owner.publicKey, {
+    author: identity.publicKey,
+    seq,
+    prev: prev instanceof Uint8Array ? prev : prev?.hash ?? null,
+    links: sortLinks(links),
+    time: 1,
+    kind: EntryKind.Json,
+    value: jsonValue(value),
+  }, identity, {sign})
+}
+
+/** A run of `n` entries of `identity` from `seq`, only the last signed. */
+async function run(identity: Identity, seq: number, prev: Entry | null, n: number, links: Uint8Array[] = []): Promise<Entry[]> {
+  const out: Entry[] = []
+  for (let i = 0; i < n; i++) {
+    out.push(await make(identity, seq + i, out[i - 1] ?? prev, {links: i === 0 ? links : [], value: {i}, sign: i === n - 1}))
+  }
+  return out
+}
+
+interface Scene {
+  victim: Log
+  honest: Log
+  /** The writer's first entry, held by the victim and the honest peer. */
+  w0: Entry
+  before: Entry[]
+  /** Sends raw bytes to the victim as the hostile peer. */
+  send(bytes: Uint8Array): void
+  received: LogMessage[]
+  /** Called after each message the victim sends the hostile peer. */
+  onmessage: () => void
+  session: LogPeer
+  /** How the victim's session with the hostile peer ended. */
+  dropped: Promise<P2PError | undefined>
+}
+
+async function scene({maxPending}: {maxPending?: number} = {}): Promise<Scene> {
+  const victim = new Log({db: new MemoryLevel(), key: owner.publicKey, identity: owner, maxPending})
+  await victim.ready()
+  await victim.admit(writer.publicKey)
+  await victim.append(['v1', 'v2'])
+  const w0 = await make(writer, 0, null, {links: victim.heads()})
+  await victim.add([w0], 'setup')
+  const honest = new Log({db: new MemoryLevel(), key: owner.publicKey})
+  connect(victim, honest)
+  await whenLog(honest, () => same(victim, honest))
+
+  const [ta, tb] = createMemoryTransportPair()
+  const [ma, mb] = [new Mux(ta, quiet), new Mux(tb, quiet)]
+  const session = new LogPeer({log: victim, source: 'mallory', open: handlers => ma.channel(CHANNEL, handlers)})
+  const dropped = new Promise<P2PError | undefined>(resolve => session.on('close', resolve))
+  const received: LogMessage[] = []
+  const scene: Scene = {victim, honest, w0, before: await all(victim), send: bytes => raw.send(bytes), received, onmessage: () => {}, session, dropped}
+  const raw = mb.channel(CHANNEL, {onmessage: bytes => {
+    received.push(decodeLogMessage(bytes))
+    scene.onmessage()
+  }})
+  return scene
+}
+
+/** The victim lost nothing, and the honest peer is still served. */
+async function stillServing({victim, honest, before}: Scene): Promise<void> {
+  const now = await all(victim)
+  assert.deepEqual(now.slice(0, before.length).map(e => toHex(e.hash)), before.map(e => toHex(e.hash)))
+  const entry = await victim.append('after the attack')
+  await whenLog(honest, () => honest.length === victim.length)
+  assert.ok(await honest.get(entry.hash))
+}
+
+async function droppedWith(s: Scene, code: string): Promise<void> {
+  const err = await s.dropped
+  assert.equal(err?.code, code, `dropped with ${err?.message}`)
+  assert.ok(s.session.destroyed)
+  await stillServing(s)
+}
+
+/** Resolves once the victim has answered `n` ENTRIES messages (their entries were handled); rejects if it drops us. */
+function acked(s: Scene, n: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    void s.dropped.then(err => reject(new Error(`dropped: ${err?.message}`)))
+    const check = (): void => {
+      if (s.received.filter(m => m.type === LogMessageType.ACK).length >= n) resolve()
+    }
+    s.onmessage = check
+    check()
+  })
+}
+
+describe('log replication: a hostile peer', {timeout: 60_000}, () => {
+  test('a forged signature: ERR_INVALID_SIGNATURE, dropped', async () => {
+    const s = await scene()
+    const fields = {author: writer.publicKey, seq: 1, prev: s.w0.hash, links: [], time: 1, kind: EntryKind.Json, value: jsonValue('forged')}
+    const bymallory = await createEntry(owner.publicKey, {...fields, author: mallory.publicKey}, mallory)
+    s.send(encodeEntries([encodeEntry(fields, bymallory.signature)]))
+    await droppedWith(s, 'ERR_INVALID_SIGNATURE')
+    assert.equal(s.victim.lengths().get(toHex(writer.publicKey)), 1)
+  })
+
+  test('an entry by a key that is not admitted: ERR_NOT_A_WRITER, dropped', async () => {
+    const s = await scene()
+    s.send(encodeEntries([(await make(mallory, 0, null, {links: s.victim.heads()})).bytes]))
+    await droppedWith(s, 'ERR_NOT_A_WRITER')
+    assert.equal(s.victim.lengths().get(toHex(mallory.publicKey)), undefined)
+  })
+
+  test('a wrong previous hash: ERR_HASH_MISMATCH, dropped', async () => {
+    const s = await scene()
+    s.send(encodeEntries([(await make(writer, 1, randomBytes(32))).bytes]))
+    await droppedWith(s, 'ERR_HASH_MISMATCH')
+  })
+
+  test('a wrong previous hash inside a run: ERR_HASH_MISMATCH, dropped', async () => {
+    const s = await scene()
+    const [a] = await run(writer, 1, s.w0, 2)
+    const bad = await make(writer, 2, randomBytes(32))
+    s.send(encodeEntries([a.bytes, bad.bytes]))
+    await droppedWith(s, 'ERR_HASH_MISMATCH')
+  })
+
+  test('a dangling-link flood: the pending bound holds, ERR_PEER_MISBEHAVING, dropped', async () => {
+    const s = await scene({maxPending: 16})
+    const mallory0 = await run(writer, 1, s.w0, 40, [randomBytes(32)])
+    s.send(encodeEntries(mallory0.map(e => e.bytes)))
+    await droppedWith(s, 'ERR_PEER_MISBEHAVING')
+    assert.ok(s.victim.stats.pending <= 16, `${s.victim.stats.pending} pending`)
+  })
+
+  test('replayed entries are a no-op, not a drop', async () => {
+    const s = await scene()
+    const length = s.victim.length
+    s.send(encodeEntries(s.before.map(e => e.bytes)))
+    s.send(encodeEntries([s.w0.bytes]))
+    await acked(s, 2)
+    assert.equal(s.victim.length, length)
+    assert.ok(!s.session.destroyed)
+    await stillServing(s)
+  })
+
+  test('reordered delivery: the entries of one message shuffled are stored all the same, not a drop', async () => {
+    const s = await scene()
+    const entries = await run(writer, 1, s.w0, 6)
+    const shuffled = [3, 0, 5, 1, 4, 2].map(i => entries[i].bytes)
+    s.send(encodeEntries(shuffled))
+    await acked(s, 1)
+    assert.equal(s.victim.lengths().get(toHex(writer.publicKey)), 7)
+    assert.ok(!s.session.destroyed)
+    await stillServing(s)
+    assert.equal(s.honest.lengths().get(toHex(writer.publicKey)), 7)
+  })
+
+  test('an oversized value: ERR_MESSAGE_TOO_LARGE, dropped', async () => {
+    const s = await scene()
+    const fields = {author: writer.publicKey, seq: 1, prev: s.w0.hash, links: [], time: 1, kind: EntryKind.Bytes, value: new Uint8Array(64 * 1024 + 1)}
+    const big = await createEntry(owner.publicKey, fields, writer)
+    s.send(encodeEntries([big.bytes]))
+    await droppedWith(s, 'ERR_MESSAGE_TOO_LARGE')
+  })
+
+  test('a malformed frame: ERR_MALFORMED_MESSAGE, dropped', async () => {
+    const s = await scene()
+    s.send(new Uint8Array([9, 9, 9]))
+    await droppedWith(s, 'ERR_MALFORMED_MESSAGE')
+  })
+
+  test('a malformed entry in a well-framed ENTRIES: ERR_MALFORMED_MESSAGE, dropped', async () => {
+    const s = await scene()
+    const good = await make(writer, 1, s.w0)
+    s.send(encodeEntries([concat([good.bytes, new Uint8Array([0])])]))
+    await droppedWith(s, 'ERR_MALFORMED_MESSAGE')
+  })
+
+  test('a HAVE claiming 2**53 entries: ERR_MALFORMED_MESSAGE, dropped', async () => {
+    const s = await scene()
+    const have = encodeHave([[toHex(writer.publicKey), 1]], true)
+    const claim = concat([have.subarray(0, have.length - 1), new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10])])
+    s.send(claim)
+    await droppedWith(s, 'ERR_MALFORMED_MESSAGE')
+  })
+
+  test('ENTRIES past the window: ERR_PEER_MISBEHAVING, dropped', async () => {
+    const s = await scene()
+    const bytes = encodeEntries(s.before.map(e => e.bytes))
+    for (let i = 0; i < 9; i++) s.send(bytes)
+    await droppedWith(s, 'ERR_PEER_MISBEHAVING')
+  })
+
+  test('an equivocating writer: the fork is recorded and its evidence reaches a peer that had only one side', async () => {
+    const s = await scene()
+    const conflicts: unknown[] = []
+    s.honest.on('conflict', evidence => conflicts.push(evidence))
+    const other = await make(writer, 0, null, {links: s.victim.heads(), value: 'the other side'})
+    s.send(encodeEntries([other.bytes]))
+    await new Promise<void>(resolve => s.honest.on('conflict', () => resolve()))
+    assert.equal(conflicts.length, 1)
+    const forks = await s.honest.forks()
+    assert.equal(forks.length, 1)
+    assert.equal(toHex(forks[0].author), toHex(writer.publicKey))
+    assert.equal(await s.honest.get(other.hash), undefined, 'the other side is evidence, not an entry')
+    await stillServing(s)
+  })
+})

@@ -1,0 +1,218 @@
+import {describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {MemoryLevel} from 'memory-level'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
+import type {Identity} from '../../src/core/crypto/identity.js'
+import {toHex} from '../../src/core/bytes.js'
+import {Mux, createMemoryTransportPair, type Channel, type MemoryTransport, type MemoryTransportOptions} from '../../src/core/mux/index.js'
+import {readValue, type Entry} from '../../src/core/log/entry.js'
+import {Log} from '../../src/core/log/log.js'
+import {LogPeer, type LogProgress} from '../../src/core/log/replicate.js'
+import {attachLog, logProtocol} from '../../src/core/log/swarm.js'
+import {encodeEntries} from '../../src/core/log/messages.js'
+import {FakeSwarm, connect as connectSwarms} from './fake-swarm.js'
+
+const owner = new KeyPairIdentity(new Uint8Array(32).fill(1))
+const writer = new KeyPairIdentity(new Uint8Array(32).fill(2))
+const CHANNEL = `p2p/log/1/${toHex(owner.publicKey)}`
+
+async function openLog(identity?: Identity): Promise<Log> {
+  const log = new Log({db: new MemoryLevel(), key: owner.publicKey, identity})
+  await log.ready()
+  return log
+}
+
+/** Resolves once `check` holds, checking again on each of the log's updates. */
+function whenLog(log: Log, check: () => boolean): Promise<void> {
+  return new Promise(resolve => {
+    const test = (): void => {
+      if (!check()) return
+      log.off('update', test)
+      resolve()
+    }
+    log.on('update', test)
+    test()
+  })
+}
+
+function same(a: Log, b: Log): boolean {
+  return a.length === b.length && [...a.lengths()].every(([author, n]) => b.lengths().get(author) === n)
+}
+
+async function all(log: Log): Promise<Entry[]> {
+  const out: Entry[] = []
+  for await (const {entry} of log.entries()) out.push(entry)
+  return out
+}
+
+/** Every entry once, nothing missing: the iteration holds `length` distinct hashes. */
+async function intact(log: Log): Promise<void> {
+  const entries = await all(log)
+  assert.equal(entries.length, log.length)
+  assert.equal(new Set(entries.map(e => toHex(e.hash))).size, log.length)
+  for (const [author, n] of log.lengths()) {
+    const seqs = entries.filter(e => toHex(e.author) === author).map(e => e.seq)
+    assert.deepEqual(seqs, Array.from({length: n}, (_, i) => i))
+  }
+}
+
+interface Link {
+  a: LogPeer
+  b: LogPeer
+  ta: MemoryTransport
+  ma: Mux
+  /** The largest count of bytes a's mux held queued right after a send of a. */
+  peakQueued: () => number
+  cut(): void
+}
+
+function connect(logA: Log, logB: Log, options: MemoryTransportOptions = {}): Link {
+  const [ta, tb] = createMemoryTransportPair(options)
+  const quiet = {pingInterval: 0, timeout: 0}
+  const ma = new Mux(ta, quiet)
+  const mb = new Mux(tb, quiet)
+  let peak = 0
+  const a = new LogPeer({log: logA, source: 'b', open: handlers => {
+    const channel = ma.channel(CHANNEL, handlers)
+    const send = channel.send.bind(channel)
+    return Object.assign(channel, {
+      send: (bytes: Uint8Array) => {
+        send(bytes)
+        peak = Math.max(peak, ma.bufferedAmount)
+      },
+    }) as Channel
+  }})
+  const b = new LogPeer({log: logB, source: 'a', open: handlers => mb.channel(CHANNEL, handlers)})
+  return {a, b, ta, ma, peakQueued: () => peak, cut: () => ma.destroy()}
+}
+
+describe('log replication', {timeout: 120_000}, () => {
+  test('disjoint histories replicate both ways', async () => {
+    const one = await openLog(owner)
+    await one.admit(writer.publicKey)
+    const two = await openLog(writer)
+    const first = connect(one, two)
+    await whenLog(two, () => same(one, two))
+    first.cut()
+    await one.append(['o1', 'o2', 'o3'])
+    await two.append(['w1', 'w2'])
+    await two.append('w3')
+    assert.equal(one.length, 5)
+    assert.equal(two.length, 5)
+    const second = connect(one, two)
+    await Promise.all([whenLog(one, () => one.length === 8), whenLog(two, () => two.length === 8)])
+    assert.ok(same(one, two))
+    const values = (await all(two)).map(e => readValue(e))
+    for (const v of ['o1', 'o2', 'o3', 'w1', 'w2', 'w3']) assert.ok(values.includes(v), `${v} reached both`)
+    await intact(one)
+    await intact(two)
+    second.cut()
+  })
+
+  test('live appends reach the other side', async () => {
+    const one = await openLog(owner)
+    const two = await openLog()
+    const link = connect(one, two)
+    await whenLog(two, () => same(one, two))
+    for (let i = 0; i < 5; i++) {
+      const entry = await one.append({n: i})
+      await whenLog(two, () => two.lengths().get(toHex(owner.publicKey)) === entry.seq + 1)
+      assert.deepEqual(readValue((await two.get(entry.hash))!), {n: i})
+    }
+    link.cut()
+  })
+
+  test('three peers in a line converge (A and C never connected)', async () => {
+    const a = await openLog(owner)
+    await a.admit(writer.publicKey)
+    await a.append(['a1', 'a2'])
+    const b = await openLog()
+    const c = await openLog(writer)
+    const ab = connect(a, b)
+    const bc = connect(b, c)
+    await whenLog(c, () => same(a, c))
+    await c.append('c1')
+    await a.append('a3')
+    await Promise.all([whenLog(a, () => a.length === 6), whenLog(c, () => c.length === 6), whenLog(b, () => b.length === 6)])
+    assert.ok(same(a, b) && same(b, c))
+    for (const log of [a, b, c]) await intact(log)
+    ab.cut()
+    bc.cut()
+  })
+
+  test('an interrupted replication resumes with no duplicates and no gaps', async () => {
+    const one = await openLog(owner)
+    await one.append(Array.from({length: 3000}, (_, i) => ({i})))
+    const two = await openLog()
+    const first = connect(one, two, {bytesPerTick: 16 * 1024})
+    await whenLog(two, () => two.length > 500)
+    first.cut()
+    assert.ok(two.length < one.length, `cut mid-stream (${two.length} of ${one.length})`)
+    await intact(two)
+    const second = connect(one, two)
+    await whenLog(two, () => same(one, two))
+    await intact(two)
+    assert.deepEqual((await all(two)).map(e => toHex(e.hash)).sort(), (await all(one)).map(e => toHex(e.hash)).sort())
+    second.cut()
+  })
+
+  test('10k entries replicate with backpressure, and progress reaches behind = 0', async () => {
+    const one = await openLog(owner)
+    const value = 'x'.repeat(1000)
+    for (let i = 0; i < 10; i++) await one.append(Array.from({length: 1000}, (_, j) => ({n: i * 1000 + j, value})))
+    const two = await openLog()
+    const link = connect(one, two, {bytesPerTick: 64 * 1024})
+    const progress: LogProgress[] = []
+    link.b.on('progress', p => progress.push(p))
+    await whenLog(two, () => same(one, two))
+    await intact(two)
+    // 10 MB went through; at most the window (8 messages of 256 KiB) and the channel's mark wait in the mux.
+    assert.ok(link.peakQueued() <= 3 * 1024 * 1024, `the mux held ${link.peakQueued()} bytes`)
+    assert.ok(link.ta.peakBufferedAmount <= 2 * 1024 * 1024, `the transport held ${link.ta.peakBufferedAmount} bytes`)
+    await new Promise<void>(resolve => {
+      const check = (): void => {
+        const last = progress[progress.length - 1]
+        if (last && last.behind === 0 && last.local === one.length) resolve()
+      }
+      link.b.on('progress', check)
+      check()
+    })
+    const last = progress[progress.length - 1]
+    assert.deepEqual(last, {local: 10_001, remote: 10_001, behind: 0})
+    assert.ok(progress.some(p => p.behind > 0), 'progress was seen on the way')
+    link.cut()
+  })
+
+  test('attachLog replicates with every peer of a swarm, and a peer that breaks the protocol loses its connection', async () => {
+    const [sa, sb, sc] = [new FakeSwarm(), new FakeSwarm(), new FakeSwarm()]
+    const a = await openLog(owner)
+    await a.append(['a1', 'a2'])
+    const b = await openLog()
+    const attached = attachLog(a, sa)
+    attachLog(b, sb)
+    const progress: number[] = []
+    attached.on('progress', (key, p) => {
+      if (key === 'B') progress.push(p.local)
+    })
+    connectSwarms(sa, 'A', sb, 'B')
+    await whenLog(b, () => same(a, b))
+    assert.ok(progress.length > 0, 'progress reaches the attached log\'s listeners')
+    const drops: Array<[string, string | undefined]> = []
+    const dropped = new Promise<void>(resolve => attached.on('drop', (key, _peer, err) => {
+      drops.push([key, err?.code])
+      resolve()
+    }))
+    const {atA: hostileAtA, atB: hostileEnd} = connectSwarms(sa, 'A', sc, 'MALLORY')
+    assert.deepEqual([...attached.peers().keys()].sort(), ['B', 'MALLORY'])
+    hostileEnd.channel(logProtocol(a.address), {onmessage: () => {}}).send(encodeEntries([new Uint8Array([1, 2, 3])]))
+    await dropped
+    assert.deepEqual(drops, [['MALLORY', 'ERR_MALFORMED_MESSAGE']])
+    assert.equal(hostileAtA.destroyed?.code, 'ERR_MALFORMED_MESSAGE')
+    const entry = await a.append('still served')
+    await whenLog(b, () => b.length === a.length)
+    assert.ok(await b.get(entry.hash))
+    assert.deepEqual([...attached.peers().keys()], ['B'])
+    attached.detach()
+    assert.equal(attached.peers().size, 0)
+  })
+})
