@@ -70,7 +70,7 @@ test('the chat page from the script-tag files costs little more than bundled in 
 
 // Over the budget when these checks landed (the figures are in the todo), while the code
 // the page runs is being cut: the todo goes once it fits.
-const OVER_BUDGET = {todo: 'the chat page is over its 45 KB from the script-tag files: 45,011 bytes, 44,629 in one bundle (3 December, 17:15 UTC; docs/markup.md says what is left)'}
+const OVER_BUDGET = {todo: 'the chat page is over its 45 KB from the script-tag files: 45,016 bytes, 44,629 in one bundle (3 December, 17:18 UTC; docs/markup.md says what is left)'}
 
 test('the chat page from the script-tag files stays within its budget', OVER_BUDGET, () => {
   const chat = pageGzip(pageFiles(kit.elements, elementFiles(CHAT_PAGE)))
