@@ -12,9 +12,9 @@ import {Mux, createMemoryTransportPair} from '../../src/core/mux/index.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {EntryKind, createEntry, encodeEntry, jsonValue, sortLinks, type Entry} from '../../src/core/log/entry.js'
 import {Log} from '../../src/core/log/log.js'
-import {LogPeer} from '../../src/core/log/replicate.js'
+import {LogPeer, MAX_QUEUED_OTHERS, MAX_REMOTE_AUTHORS, type ReplicaLog} from '../../src/core/log/replicate.js'
 import {
-  LogMessageType, decodeLogMessage, encodeEntries, encodeHave, type LogMessage,
+  LogMessageType, MAX_HAVE_AUTHORS, decodeLogMessage, encodeAck, encodeEntries, encodeHave, type LogMessage,
 } from '../../src/core/log/messages.js'
 
 const owner = new KeyPairIdentity(new Uint8Array(32).fill(1))
@@ -90,7 +90,26 @@ interface Scene {
   dropped: Promise<P2PError | undefined>
 }
 
-async function scene({maxPending}: {maxPending?: number} = {}): Promise<Scene> {
+/** The victim's log as the hostile session sees it: its writes wait for `gate`, so messages queue behind one. */
+function slowed(log: Log, gate: Promise<void>): ReplicaLog {
+  return {
+    key: log.key,
+    get length() { return log.length },
+    ready: () => log.ready(),
+    lengths: () => log.lengths(),
+    get: hash => log.get(hash),
+    add: async (entries, source) => {
+      await gate
+      return log.add(entries, source)
+    },
+    missing: (lengths, limit, cursor) => log.missing(lengths, limit, cursor),
+    forks: () => log.forks(),
+    on: (event: 'update' | 'conflict', listener: never) => log.on(event, listener),
+    off: (event: 'update' | 'conflict', listener: never) => log.off(event, listener),
+  }
+}
+
+async function scene({maxPending, maxValueBytes, gate}: {maxPending?: number, maxValueBytes?: number, gate?: Promise<void>} = {}): Promise<Scene> {
   const victim = new Log({db: new MemoryLevel(), key: owner.publicKey, identity: owner, maxPending})
   await victim.ready()
   await victim.admit(writer.publicKey)
@@ -103,7 +122,7 @@ async function scene({maxPending}: {maxPending?: number} = {}): Promise<Scene> {
 
   const [ta, tb] = createMemoryTransportPair()
   const [ma, mb] = [new Mux(ta, quiet), new Mux(tb, quiet)]
-  const session = new LogPeer({log: victim, source: 'mallory', open: handlers => ma.channel(CHANNEL, handlers)})
+  const session = new LogPeer({log: gate ? slowed(victim, gate) : victim, source: 'mallory', maxValueBytes, open: handlers => ma.channel(CHANNEL, handlers)})
   const dropped = new Promise<P2PError | undefined>(resolve => session.on('close', resolve))
   const received: LogMessage[] = []
   const scene: Scene = {victim, honest, w0, before: await all(victim), send: bytes => raw.send(bytes), received, onmessage: () => {}, session, dropped}
@@ -253,5 +272,64 @@ describe('log replication: a hostile peer', {timeout: 60_000}, () => {
     assert.equal(toHex(forks[0].author), toHex(writer.publicKey))
     assert.equal(await s.honest.get(other.hash), undefined, 'the other side is evidence, not an entry')
     await stillServing(s)
+  })
+
+  test('an ACK for no ENTRIES: ERR_PEER_MISBEHAVING, dropped', async () => {
+    const s = await scene()
+    s.send(encodeAck())
+    await droppedWith(s, 'ERR_PEER_MISBEHAVING')
+  })
+
+  test('more than 256 unsigned entries in a row, across messages: ERR_MALFORMED_MESSAGE, dropped', async () => {
+    const s = await scene()
+    const entries = await run(writer, 1, s.w0, 258)
+    const unsigned = entries.slice(0, 257).map(e => e.bytes)
+    s.send(encodeEntries(unsigned.slice(0, 200)))
+    s.send(encodeEntries(unsigned.slice(200)))
+    await droppedWith(s, 'ERR_MALFORMED_MESSAGE')
+    assert.equal(s.victim.lengths().get(toHex(writer.publicKey)), 1)
+  })
+
+  test('a run longer than a message is held until its signed entry and then stored', async () => {
+    const s = await scene()
+    const entries = await run(writer, 1, s.w0, 250)
+    s.send(encodeEntries(entries.slice(0, 100).map(e => e.bytes)))
+    s.send(encodeEntries(entries.slice(100).map(e => e.bytes)))
+    await acked(s, 2)
+    assert.equal(s.victim.lengths().get(toHex(writer.publicKey)), 251)
+    await stillServing(s)
+  })
+
+  test('unsigned entries held for many authors: the bound holds, ERR_PEER_MISBEHAVING, dropped', async () => {
+    // A value bound of 100 bytes makes the bound (one longest run: 256 entries of at most 765 bytes) cheap to pass.
+    const s = await scene({maxValueBytes: 100})
+    for (let author = 0; author < 8; author++) {
+      const someone = new KeyPairIdentity(new Uint8Array(32).fill(100 + author))
+      const entries: Entry[] = []
+      for (let i = 0; i < 250; i++) entries.push(await make(someone, i, entries[i - 1] ?? null, {value: 'v'.repeat(90), sign: false}))
+      if (s.session.destroyed) break
+      s.send(encodeEntries(entries.map(e => e.bytes)))
+    }
+    await droppedWith(s, 'ERR_PEER_MISBEHAVING')
+  })
+
+  test('a vector of too many authors: ERR_PEER_MISBEHAVING, dropped', async () => {
+    const s = await scene()
+    const count = MAX_REMOTE_AUTHORS / MAX_HAVE_AUTHORS + 1
+    for (let i = 0; i < count; i++) {
+      const lengths = Array.from({length: MAX_HAVE_AUTHORS}, (_, j): [string, number] => [(i * MAX_HAVE_AUTHORS + j).toString(16).padStart(64, '0'), 1])
+      s.send(encodeHave(lengths, false))
+    }
+    await droppedWith(s, 'ERR_PEER_MISBEHAVING')
+  })
+
+  test('a flood of HAVEs faster than they are handled: ERR_PEER_MISBEHAVING, dropped', async () => {
+    let open = (): void => {}
+    const s = await scene({gate: new Promise<void>(resolve => { open = resolve })})
+    s.send(encodeEntries([(await make(writer, 1, s.w0)).bytes]))
+    const have = encodeHave([[toHex(writer.publicKey), 1]], false)
+    for (let i = 0; i < MAX_QUEUED_OTHERS + 1; i++) s.send(have)
+    await droppedWith(s, 'ERR_PEER_MISBEHAVING')
+    open()
   })
 })

@@ -64,6 +64,14 @@ export type LogPeerEvents = {
 /** Codes that are the remote's fault when the log refuses an entry it sent. */
 const REMOTE_FAULTS = new Set(['ERR_NOT_A_WRITER', 'ERR_HASH_MISMATCH', 'ERR_INVALID_SIGNATURE', 'ERR_MALFORMED_MESSAGE', 'ERR_PEER_MISBEHAVING'])
 
+/**
+ * HAVE and FORK messages waiting to be handled: an honest remote sends a few
+ * HAVEs and its forks at the start, then a FORK now and then.
+ */
+export const MAX_QUEUED_OTHERS = 64
+/** Authors a remote may claim: past it, its vector costs us more than any log here would. */
+export const MAX_REMOTE_AUTHORS = 65_536
+
 export class LogPeer extends Emitter<LogPeerEvents> {
   readonly #log: ReplicaLog
   readonly #channel: Channel
@@ -76,6 +84,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   /** Received messages wait here to be handled one at a time, in order. */
   readonly #inbox: LogMessage[] = []
   #entriesQueued = 0
+  #othersQueued = 0
   #handling = false
   /** Our ENTRIES messages the remote has not acknowledged. */
   #inFlight = 0
@@ -181,6 +190,10 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       this.destroy(P2PError.PEER_MISBEHAVING(`log: more than ${ENTRIES_WINDOW} ENTRIES unacknowledged`))
       return
     }
+    if (message.type !== LogMessageType.ENTRIES && ++this.#othersQueued > MAX_QUEUED_OTHERS) {
+      this.destroy(P2PError.PEER_MISBEHAVING(`log: more than ${MAX_QUEUED_OTHERS} HAVE and FORK messages waiting`))
+      return
+    }
     this.#inbox.push(message)
     if (!this.#handling) void this.#drain()
   }
@@ -189,6 +202,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     this.#handling = true
     try {
       for (let message = this.#inbox.shift(); message && !this.#destroyed; message = this.#inbox.shift()) {
+        if (message.type !== LogMessageType.ENTRIES) this.#othersQueued--
         await this.#handle(message)
       }
     } catch (err) {
@@ -221,7 +235,11 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   }
 
   #heard(author: string, length: number): void {
-    if (length > (this.#remote.get(author) ?? 0)) this.#remote.set(author, length)
+    if (length <= (this.#remote.get(author) ?? 0)) return
+    if (!this.#remote.has(author) && this.#remote.size >= MAX_REMOTE_AUTHORS) {
+      throw P2PError.PEER_MISBEHAVING(`log: more than ${MAX_REMOTE_AUTHORS} authors`)
+    }
+    this.#remote.set(author, length)
   }
 
   #decode(bytes: Uint8Array): DecodedEntry {
@@ -338,7 +356,8 @@ export class LogPeer extends Emitter<LogPeerEvents> {
             }
             await this.#channel.ready()
             if (this.#destroyed) return
-            for (const e of batch) this.#heard(toHex(e.author), e.seq + 1)
+            // Our own authors, not the remote's claims: no bound to check.
+            for (const e of batch) this.#remote.set(toHex(e.author), Math.max(this.#remote.get(toHex(e.author)) ?? 0, e.seq + 1))
             this.#inFlight++
             this.stats.entriesOut += batch.length
             this.#send(encodeEntries(batch.map(e => e.bytes), this.#maxEntryBytes))
