@@ -1,6 +1,10 @@
 import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {MemoryLevel} from 'memory-level'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {openNodeDatabase} from '../../src/node/level.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import type {Identity} from '../../src/core/crypto/identity.js'
 import {toHex} from '../../src/core/bytes.js'
@@ -154,6 +158,36 @@ describe('log replication', {timeout: 120_000}, () => {
     await intact(two)
     assert.deepEqual((await all(two)).map(e => toHex(e.hash)).sort(), (await all(one)).map(e => toHex(e.hash)).sort())
     second.cut()
+  })
+
+  test('on LevelDB (classic-level), a replica closed mid-stream reopens from disk and resumes with nothing lost', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'p2p-log-replicate-'))
+    try {
+      const one = await openLog(owner)
+      await one.append(Array.from({length: 3000}, (_, i) => ({i})))
+      let db = await openNodeDatabase(dir)
+      let two = new Log({db, key: owner.publicKey})
+      await two.ready()
+      const first = connect(one, two, {bytesPerTick: 16 * 1024})
+      await whenLog(two, () => two.length > 500)
+      first.cut()
+      await two.close()
+      await db.close()
+
+      db = await openNodeDatabase(dir)
+      two = new Log({db, key: owner.publicKey})
+      await two.ready()
+      assert.ok(two.length > 500 && two.length < one.length, `reopened with ${two.length} of ${one.length}`)
+      await intact(two)
+      const second = connect(one, two)
+      await whenLog(two, () => same(one, two))
+      await intact(two)
+      second.cut()
+      await two.close()
+      await db.close()
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
   })
 
   test('10k entries replicate with backpressure, and progress reaches behind = 0', async () => {
