@@ -216,6 +216,32 @@ describe('Log: forks, pending, replays', () => {
     assert.deepEqual((await all(log)).map(e => toHex(e.hash)), entries.map(e => toHex(e.hash)))
   })
 
+  test('an entry waiting on two links waits for the second once the first arrives', async () => {
+    const {log, init, admit} = await withWriter()
+    const other = new Log({db: memory(), key: owner.publicKey})
+    await other.add([init], 'p')
+    const x0 = await make(writerX, {seq: 0, links: [admit]})
+    const owner2 = await log.append('owner')
+    const both = await make(writerX, {seq: 1, prev: x0, links: [owner2]})
+    assert.equal((await other.add([both], 'p')).pending, 1)
+    assert.equal((await other.add([admit, x0], 'q')).pending, 1, 'still waiting for the owner\'s entry')
+    const done = await other.add([owner2], 'r')
+    assert.deepEqual(done.stored.map(e => toHex(e.hash)), [owner2, both].map(e => toHex(e.hash)))
+    assert.equal(other.stats.pending, 0)
+  })
+
+  test('entries of one call waiting on the same missing entry are all stored when it comes', async () => {
+    const {log, init, admit} = await withWriter()
+    const other = new Log({db: memory(), key: owner.publicKey})
+    await other.add([init], 'p')
+    const x0 = await make(writerX, {seq: 0, links: [admit]})
+    const owner2 = await log.append('owner')
+    assert.equal((await other.add([x0, owner2], 'p')).pending, 2)
+    const done = await other.add([admit], 'q')
+    assert.equal(done.stored.length, 3)
+    assert.equal(other.stats.pending, 0)
+  })
+
   test('the pending bound holds against a flood of dangling links: that source is misbehaving, others are served', async () => {
     const {log, admit} = await withWriter(memory())
     const bounded = new Log({db: memory(), key: owner.publicKey, maxPending: 8})

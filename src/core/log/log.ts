@@ -15,7 +15,7 @@ import {isQuotaError} from '../storage/quota.js'
 import {EntryKind, InitFlags, MAX_LINKS, MAX_VALUE_BYTES, createEntry, decodeEntry, jsonValue, type Entry, type EntryFields} from './entry.js'
 import {
   INDEX_END, INDEX_PREFIX, STATE_KEY, authorKey, decodeFork, decodeRecord, decodeState, emptyState, encodeFork,
-  encodeRecord, encodeState, entryKey, forkKey, indexKey, logSublevel, plain,
+  encodeRecord, encodeState, entryHeader, entryKey, forkKey, indexKey, logSublevel, plain,
   type ForkEvidence, type LogDatabase, type LogState, type LogSublevel,
 } from './store.js'
 
@@ -88,7 +88,8 @@ interface Known {
 interface Draft {
   state: LogState
   ops: Array<{type: 'put', key: string, value: Uint8Array}>
-  known: Map<string, Known>
+  /** What is known of a hash: stored before (read once), stored by this draft, or null for neither. */
+  known: Map<string, Known | null>
   stored: Entry[]
   /** The draft's entries by `author!seq`, for a fork found within one batch. */
   byAuthor: Map<string, Entry>
@@ -100,6 +101,8 @@ interface Draft {
 interface Pending {
   entry: Entry
   source: string
+  /** The hash it waits for. */
+  dep: string
 }
 
 export class Log extends Emitter<LogEvents> {
@@ -119,6 +122,8 @@ export class Log extends Emitter<LogEvents> {
   /** Entries waiting for a prev or link, by hash. */
   readonly #pending = new Map<string, Pending>()
   readonly #pendingBySource = new Map<string, number>()
+  /** Pending entries by the hash each waits for: storing that hash wakes exactly them. */
+  readonly #waiters = new Map<string, Set<string>>()
   #persistAsked = false
   #counts = {verified: 0, rejected: 0, paused: false}
 
@@ -260,14 +265,19 @@ export class Log extends Emitter<LogEvents> {
     return this.#write(async () => {
       const draft = this.#draft(entries)
       const rejected: AddResult['rejected'] = []
-      const queue = [...entries]
-      /** This call's entries missing a prev or link: they may arrive later in the same call. */
-      const waiting = new Map<string, Entry>()
-      for (const entry of queue) {
+      const queue = entries.map(entry => ({entry, source}))
+      // One read for every hash the batch names, not one per entry and per link.
+      await this.#prefetch(draft, entries.flatMap(e => [e.hash, ...(e.prev ? [e.prev] : []), ...e.links]))
+      /** This call's entries missing a prev or link, by the hash they wait for: it may come later in the call. */
+      const waiting = new Map<string, Pending[]>()
+      for (const {entry, source: from} of queue) {
         const hash = toHex(entry.hash)
-        if (draft.known.has(hash) || this.#pending.has(hash) || await this.#db.get(entryKey(hash)) !== undefined) continue
-        if (await this.#missingDep(draft, entry)) {
-          waiting.set(hash, entry)
+        if (await this.#known(draft, hash) || this.#pending.has(hash)) continue
+        const dep = await this.#missingDep(draft, entry)
+        if (dep) {
+          const list = waiting.get(dep)
+          if (list) list.push({entry, source: from, dep})
+          else waiting.set(dep, [{entry, source: from, dep}])
           continue
         }
         const error = await this.#check(draft, entry)
@@ -279,23 +289,30 @@ export class Log extends Emitter<LogEvents> {
         }
         await this.#put(draft, entry)
         // Entries that were waiting on this one may go now, in the same batch.
-        for (const [h, e] of [...waiting, ...[...this.#pending].map(([h, p]) => [h, p.entry] as const)]) {
-          if ((e.prev && toHex(e.prev) === hash) || e.links.some(l => toHex(l) === hash)) {
-            waiting.delete(h)
-            this.#unpend(h)
-            queue.push(e)
-          }
+        for (const p of waiting.get(hash) ?? []) queue.push(p)
+        waiting.delete(hash)
+        for (const h of this.#waiters.get(hash) ?? []) {
+          const p = this.#pending.get(h)!
+          this.#unpend(h)
+          queue.push(p)
         }
       }
-      for (const [hash, entry] of waiting) {
-        const count = this.#pendingBySource.get(source) ?? 0
-        if (count >= this.#maxPending) {
-          rejected.push({entry, error: P2PError.PEER_MISBEHAVING(`more than ${this.#maxPending} entries waiting for missing links`)})
-          this.#counts.rejected++
-          continue
+      for (const list of waiting.values()) {
+        for (const p of list) {
+          const hash = toHex(p.entry.hash)
+          if (this.#pending.has(hash)) continue
+          const count = this.#pendingBySource.get(p.source) ?? 0
+          if (count >= this.#maxPending) {
+            rejected.push({entry: p.entry, error: P2PError.PEER_MISBEHAVING(`more than ${this.#maxPending} entries waiting for missing links`)})
+            this.#counts.rejected++
+            continue
+          }
+          this.#pending.set(hash, p)
+          this.#pendingBySource.set(p.source, count + 1)
+          const set = this.#waiters.get(p.dep)
+          if (set) set.add(hash)
+          else this.#waiters.set(p.dep, new Set([hash]))
         }
-        this.#pending.set(hash, {entry, source})
-        this.#pendingBySource.set(source, count + 1)
       }
       if (draft.stored.length > 0 || draft.conflicts.length > 0) await this.#commit(draft)
       this.#counts.verified += draft.stored.length
@@ -309,6 +326,9 @@ export class Log extends Emitter<LogEvents> {
     const p = this.#pending.get(hash)
     if (!p) return
     this.#pending.delete(hash)
+    const set = this.#waiters.get(p.dep)
+    set?.delete(hash)
+    if (set?.size === 0) this.#waiters.delete(p.dep)
     const left = (this.#pendingBySource.get(p.source) ?? 1) - 1
     if (left === 0) this.#pendingBySource.delete(p.source)
     else this.#pendingBySource.set(p.source, left)
@@ -398,6 +418,7 @@ export class Log extends Emitter<LogEvents> {
     await this.#queue.catch(() => undefined)
     this.#pending.clear()
     this.#pendingBySource.clear()
+    this.#waiters.clear()
     this.emit('close')
   }
 
@@ -416,13 +437,24 @@ export class Log extends Emitter<LogEvents> {
   }
 
   async #known(draft: Draft, hash: string): Promise<Known | undefined> {
-    const inDraft = draft.known.get(hash)
-    if (inDraft) return inDraft
-    const value = await this.#db.get(entryKey(hash))
-    if (!value) return undefined
-    const record = decodeRecord(value)
-    const fields = this.#decode(record.bytes)
-    return {author: toHex(fields.author), seq: fields.seq, ownerSeen: record.ownerSeen}
+    if (!draft.known.has(hash)) await this.#prefetch(draft, [fromHex(hash)])
+    return draft.known.get(hash) ?? undefined
+  }
+
+  /** Reads what the store holds of `hashes` into the draft, in one getMany. */
+  async #prefetch(draft: Draft, hashes: Uint8Array[]): Promise<void> {
+    const wanted = [...new Set(hashes.map(toHex))].filter(h => !draft.known.has(h))
+    if (wanted.length === 0) return
+    const values = await this.#db.getMany(wanted.map(entryKey))
+    wanted.forEach((hash, i) => {
+      const value = values[i]
+      if (!value) {
+        draft.known.set(hash, null)
+        return
+      }
+      const {bytes, ownerSeen} = decodeRecord(value)
+      draft.known.set(hash, {...entryHeader(bytes), ownerSeen})
+    })
   }
 
   async #hashAt(author: string, seq: number): Promise<Uint8Array> {

@@ -66,6 +66,17 @@ export function decodeRecord(stored: Uint8Array): StoredRecord {
   return {index, ownerSeen: cursor.value, bytes: value.subarray(cursor.offset)}
 }
 
+/**
+ * The author (hex) and seq of stored entry bytes, read from the header
+ * (docs/log-format.md: version, flags, author 32, varint seq) without decoding
+ * the rest: the checks of later entries need no more, many times per batch.
+ */
+export function entryHeader(bytes: Uint8Array): {author: string, seq: number} {
+  const cursor: VarintCursor = {value: 0, offset: 34}
+  readVarint(bytes, cursor)
+  return {author: toHex(bytes.subarray(2, 34)), seq: cursor.value}
+}
+
 /** An owner's Admit or Remove: it applies to entries that have seen the owner's entry `seq`. */
 export interface ControlEvent {
   seq: number
