@@ -41,15 +41,15 @@ function entry(length: number, fill = 7): Uint8Array {
 describe('log messages: round trips', () => {
   test('HAVE lists authors in ascending order with their lengths', () => {
     const bytes = encodeHave([[C, 3], [A, 1], [B, MAX_AUTHOR_LENGTH]], true)
-    assert.deepEqual(decodeLogMessage(bytes), {type: LogMessageType.HAVE, last: true, lengths: [[A, 1], [B, MAX_AUTHOR_LENGTH], [C, 3]]})
+    assert.deepEqual(decodeLogMessage(bytes), {type: LogMessageType.HAVE, last: true, rewind: false, lengths: [[A, 1], [B, MAX_AUTHOR_LENGTH], [C, 3]]})
     assert.deepEqual(bytes, handmade([0, 1, 3], fromHex(A), [1], fromHex(B), varint(2 ** 32), fromHex(C), [3]))
   })
 
   test('HAVE leaves out authors with no entries, and an empty vector is one HAVE', () => {
-    assert.deepEqual(decodeLogMessage(encodeHave([[A, 0]], false)), {type: LogMessageType.HAVE, last: false, lengths: []})
+    assert.deepEqual(decodeLogMessage(encodeHave([[A, 0]], false)), {type: LogMessageType.HAVE, last: false, rewind: false, lengths: []})
     const haves = encodeHaves(new Map())
     assert.equal(haves.length, 1)
-    assert.deepEqual(decodeLogMessage(haves[0]), {type: LogMessageType.HAVE, last: true, lengths: []})
+    assert.deepEqual(decodeLogMessage(haves[0]), {type: LogMessageType.HAVE, last: true, rewind: false, lengths: []})
   })
 
   test('a vector past MAX_HAVE_AUTHORS is cut into HAVEs, only the last flagged', () => {
@@ -61,6 +61,14 @@ describe('log messages: round trips', () => {
     ])
     const back = new Map(haves.flatMap((h) => (h.type === LogMessageType.HAVE ? h.lengths : [])))
     assert.deepEqual(back, vector)
+    const rewound = encodeHaves(vector, {rewind: true}).map((bytes) => decodeLogMessage(bytes))
+    assert.deepEqual(rewound.map((h) => h.type === LogMessageType.HAVE && h.rewind), [true, false, false])
+  })
+
+  test('HAVE with rewind sets flag bit 1', () => {
+    const bytes = encodeHave([[A, 2]], true, true)
+    assert.equal(bytes[1], 3)
+    assert.deepEqual(decodeLogMessage(bytes), {type: LogMessageType.HAVE, last: true, rewind: true, lengths: [[A, 2]]})
   })
 
   test('ENTRIES frames entries as they are, views into the message', () => {
@@ -132,7 +140,7 @@ describe('log messages: hostile input', () => {
 
   test('HAVE: flags, order, zero lengths, counts, truncation, trailing bytes', () => {
     malformed(handmade([0]), /flags.*past the end/)
-    malformed(handmade([0, 2, 0]), /unknown bits/)
+    malformed(handmade([0, 4, 0]), /unknown bits/)
     malformed(handmade([0, 1]), /truncated varint/)
     malformed(handmade([0, 1, 2], fromHex(B), [1], fromHex(A), [1]), /ascending/)
     malformed(handmade([0, 1, 2], fromHex(A), [1], fromHex(A), [1]), /ascending/)

@@ -26,6 +26,19 @@ async function openLog(identity?: Identity): Promise<Log> {
   return log
 }
 
+/** A memory-level database that runs out of space while `full` is set, as IndexedDB does with a QuotaExceededError. */
+class FullLevel extends MemoryLevel<string, Uint8Array> {
+  full = false
+}
+// abstract-level's _batch hook is not in its typings: wrapped here.
+const memoryBatch = (MemoryLevel.prototype as unknown as {_batch: (...args: unknown[]) => Promise<void>})._batch
+Object.assign(FullLevel.prototype, {
+  async _batch(this: FullLevel, ...args: unknown[]) {
+    if (this.full) throw Object.assign(new Error('quota exceeded'), {name: 'QuotaExceededError'})
+    return memoryBatch.apply(this, args)
+  },
+})
+
 /** Resolves once `check` holds, checking again on each of the log's updates. */
 function whenLog(log: Log, check: () => boolean): Promise<void> {
   return new Promise(resolve => {
@@ -188,6 +201,34 @@ describe('log replication', {timeout: 120_000}, () => {
     } finally {
       await rm(dir, {recursive: true, force: true})
     }
+  })
+
+  test('a full disk stops storing without ending the session; the first write after space returns asks again', async () => {
+    const one = await openLog(owner)
+    await one.admit(writer.publicKey)
+    const db = new FullLevel()
+    const two = new Log({db, key: owner.publicKey, identity: writer})
+    await two.ready()
+    const errors: string[] = []
+    two.on('error', err => errors.push(err.code))
+    const link = connect(one, two)
+    await whenLog(two, () => same(one, two))
+    db.full = true
+    const failed = new Promise<void>(resolve => two.on('error', () => resolve()))
+    const lost = await one.append(['while full 1', 'while full 2'])
+    await failed
+    assert.deepEqual(errors, ['ERR_STORAGE_FULL'])
+    assert.equal(two.stats.paused, true)
+    assert.equal(await two.get(lost[1].hash), undefined)
+    assert.ok(!link.b.destroyed && !link.a.destroyed, 'the session lives on')
+    db.full = false
+    const total = one.length + 1
+    const mine = await two.append('space again')
+    await Promise.all([whenLog(two, () => two.length === total), whenLog(one, () => one.length === total)])
+    assert.ok(await two.get(lost[1].hash))
+    assert.ok(await one.get(mine.hash))
+    await intact(two)
+    link.cut()
   })
 
   test('10k entries replicate with backpressure, and progress reaches behind = 0', async () => {

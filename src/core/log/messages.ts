@@ -28,6 +28,8 @@ export const LogMessageType = {
 export type LogMessageType = typeof LogMessageType[keyof typeof LogMessageType]
 
 const KEY_BYTES = 32
+const HAVE_LAST = 1
+const HAVE_REWIND = 2
 /** An author writes sequence numbers 0 … 2**32 - 1, so it has at most 2**32 entries. */
 export const MAX_AUTHOR_LENGTH = 2 ** 32
 /** Authors per HAVE: a larger vector is cut into several, the last one flagged. 4096 authors is about 150 KiB at most. */
@@ -66,6 +68,12 @@ export interface HaveMessage {
   lengths: Array<[string, number]>
   /** The last HAVE of a vector: the sender's whole vector is known. */
   last: boolean
+  /**
+   * The first HAVE of a vector that replaces what the receiver believes the
+   * sender holds: the sender could not store entries it was sent (its disk was
+   * full) and asks for them again.
+   */
+  rewind: boolean
 }
 export interface EntriesMessage {
   type: typeof LogMessageType.ENTRIES
@@ -151,10 +159,10 @@ const KEY_HEX = /^[0-9a-f]{64}$/
  * One HAVE. `lengths` is sorted here (the encoding has one order); an author
  * with no entries is left out.
  */
-export function encodeHave(lengths: Iterable<[string, number]>, last: boolean): Uint8Array {
+export function encodeHave(lengths: Iterable<[string, number]>, last: boolean, rewind = false): Uint8Array {
   const listed = [...lengths].filter(([, length]) => length !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   if (listed.length > MAX_HAVE_AUTHORS) throw P2PError.INVALID_ARGUMENT(`a HAVE lists at most ${MAX_HAVE_AUTHORS} authors`)
-  const parts = [new Uint8Array([LogMessageType.HAVE, last ? 1 : 0]), varint(listed.length)]
+  const parts = [new Uint8Array([LogMessageType.HAVE, (last ? HAVE_LAST : 0) | (rewind ? HAVE_REWIND : 0)]), varint(listed.length)]
   let previous = ''
   for (const [author, length] of listed) {
     if (!KEY_HEX.test(author)) throw P2PError.INVALID_ARGUMENT('an author is 64 lowercase hex characters')
@@ -168,13 +176,16 @@ export function encodeHave(lengths: Iterable<[string, number]>, last: boolean): 
   return concat(parts)
 }
 
-/** A whole vector as HAVEs of at most MAX_HAVE_AUTHORS authors, the last flagged (one HAVE when it is empty). */
-export function encodeHaves(lengths: Iterable<[string, number]>): Uint8Array[] {
+/**
+ * A whole vector as HAVEs of at most MAX_HAVE_AUTHORS authors, the last flagged
+ * (one HAVE when it is empty); `rewind` flags the first.
+ */
+export function encodeHaves(lengths: Iterable<[string, number]>, {rewind = false} = {}): Uint8Array[] {
   const listed = [...lengths].filter(([, length]) => length !== 0)
   const out: Uint8Array[] = []
   for (let i = 0; i === 0 || i < listed.length; i += MAX_HAVE_AUTHORS) {
     const slice = listed.slice(i, i + MAX_HAVE_AUTHORS)
-    out.push(encodeHave(slice, i + MAX_HAVE_AUTHORS >= listed.length))
+    out.push(encodeHave(slice, i + MAX_HAVE_AUTHORS >= listed.length, rewind && i === 0))
   }
   return out
 }
@@ -251,7 +262,7 @@ export function decodeLogMessage(bytes: Uint8Array, {maxEntryBytes: maxBytes = m
   switch (type) {
     case LogMessageType.HAVE: {
       const flags = reader.take(1, 'HAVE flags')[0]
-      if (flags > 1) throw malformed(`HAVE flags ${flags} has unknown bits set`)
+      if (flags > (HAVE_LAST | HAVE_REWIND)) throw malformed(`HAVE flags ${flags} has unknown bits set`)
       const count = reader.varint(MAX_HAVE_AUTHORS, 'HAVE author count')
       const lengths: Array<[string, number]> = []
       let previous = ''
@@ -264,7 +275,7 @@ export function decodeLogMessage(bytes: Uint8Array, {maxEntryBytes: maxBytes = m
         previous = author
       }
       reader.end('HAVE')
-      return {type, lengths, last: flags === 1}
+      return {type, lengths, last: (flags & HAVE_LAST) !== 0, rewind: (flags & HAVE_REWIND) !== 0}
     }
     case LogMessageType.ENTRIES: {
       const entries = readEntryList(reader, MAX_ENTRIES, maxBytes, 'ENTRIES')

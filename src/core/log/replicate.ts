@@ -85,6 +85,8 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   readonly #inbox: LogMessage[] = []
   #entriesQueued = 0
   #othersQueued = 0
+  /** A received batch could not be stored (storage full): the remote must send it again. */
+  #lost = false
   #handling = false
   /** Our ENTRIES messages the remote has not acknowledged. */
   #inFlight = 0
@@ -215,6 +217,12 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   async #handle(message: LogMessage): Promise<void> {
     switch (message.type) {
       case LogMessageType.HAVE:
+        if (message.rewind) {
+          // The remote lost what we sent it (its store was full): believe its vector and stream again.
+          this.#remote.clear()
+          this.#cursor = 0
+          this.#schedule()
+        }
         for (const [author, length] of message.lengths) this.#heard(author, length)
         if (message.last && !this.#remoteComplete) {
           this.#remoteComplete = true
@@ -223,7 +231,16 @@ export class LogPeer extends Emitter<LogPeerEvents> {
         this.#progress()
         return
       case LogMessageType.ENTRIES:
-        await this.#receive(message.entries)
+        try {
+          await this.#receive(message.entries)
+        } catch (err) {
+          if ((err as P2PError).code !== 'ERR_STORAGE_FULL') throw err
+          // Nothing of the batch was written; the remote sends it again once we can store (see #onupdate).
+          this.#lost = true
+          // What waited for a signature is sent again too: keeping it would meet its own copy.
+          this.#carry.clear()
+          this.#carryBytes = 0
+        }
         this.#entriesQueued--
         this.#send(encodeAck())
         this.#progress()
@@ -319,6 +336,11 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   }
 
   readonly #onupdate = (): void => {
+    if (this.#lost) {
+      // A write succeeded: there is room again, so ask for what could not be stored.
+      this.#lost = false
+      for (const have of encodeHaves(this.#log.lengths(), {rewind: true})) this.#send(have)
+    }
     this.#schedule()
   }
 
