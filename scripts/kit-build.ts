@@ -256,9 +256,10 @@ function smallSharedModules(files: Map<string, BuiltFile>, metafile: Metafile, c
 
 /**
  * The per-element script-tag build, in layers. Every page of the kit has a swarm, so the
- * modules `<p2p-swarm>` loads first (lit, context, hub client, swarm, mux, errors, …; not
- * the element itself, or loading any element would define it too) are built as one
- * file, CORE_FILE, and the elements are built against it, splitting what they share
+ * modules `<p2p-swarm>` loads first (lit, context, hub client, swarm, mux, errors, …, and
+ * the element's class: only its entry, src/p2p-swarm.ts, registers it, so loading the
+ * core defines no element) are built as one file, CORE_FILE, and the elements are built
+ * against it, splitting what they share
  * among themselves; what the core loads on demand is built against it too. Left to
  * esbuild's splitting alone, that code was cut into a chunk per set of files sharing it:
  * a chat page loaded 21 files, each gzipped on its own, tied by import and export lists.
@@ -272,9 +273,8 @@ function smallSharedModules(files: Map<string, BuiltFile>, metafile: Metafile, c
  * the chat page 349 fewer, <p2p-file-drop> alone 236 fewer.
  */
 async function elementsBuild(outdir: string) {
-  const swarmFolder = join(ROOT, 'src/elements/p2p-swarm/')
   const swarmEntry = elementEntry('p2p-swarm')
-  const core = new Set([...await staticModules(swarmEntry)].filter(path => path !== swarmEntry && !path.startsWith(swarmFolder)))
+  const core = new Set([...await staticModules(swarmEntry)].filter(path => path !== swarmEntry))
   const split = {...kitBuildOptions(), ...SCRIPT_TAG_BUILD, outdir}
   const plugins = (tag: string) => [besideCore(core, tag), ...split.plugins ?? []]
   const elementsPass = (tag: string) => build({...split, entryPoints: ELEMENT_TAGS.map(tag => ({in: elementEntry(tag), out: tag})), plugins: plugins(tag)})

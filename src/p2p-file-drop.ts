@@ -1,3 +1,10 @@
 // Importing this module registers <p2p-file-drop> alone: a page that uses only some elements
-// imports their entries and carries none of the others' code.
-export {P2PFileDropElement} from './elements/p2p-file-drop/p2p-file-drop.js'
+// imports their entries and carries none of the others' code. The class lives in its own
+// module, which registers nothing: the script-tag build puts <p2p-swarm>'s class in the
+// core every element's file shares (scripts/kit-build.ts), and an app may register a
+// subclass under a name of its own.
+import {P2PFileDropElement} from './elements/p2p-file-drop/p2p-file-drop.js'
+
+export {P2PFileDropElement}
+
+customElements.define('p2p-file-drop', P2PFileDropElement)

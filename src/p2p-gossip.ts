@@ -1,3 +1,10 @@
 // Importing this module registers <p2p-gossip> alone: a page that uses only some elements
-// imports their entries and carries none of the others' code.
-export {P2PGossipElement} from './elements/p2p-gossip/p2p-gossip.js'
+// imports their entries and carries none of the others' code. The class lives in its own
+// module, which registers nothing: the script-tag build puts <p2p-swarm>'s class in the
+// core every element's file shares (scripts/kit-build.ts), and an app may register a
+// subclass under a name of its own.
+import {P2PGossipElement} from './elements/p2p-gossip/p2p-gossip.js'
+
+export {P2PGossipElement}
+
+customElements.define('p2p-gossip', P2PGossipElement)

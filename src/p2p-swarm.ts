@@ -1,3 +1,10 @@
 // Importing this module registers <p2p-swarm> alone: a page that uses only some elements
-// imports their entries and carries none of the others' code.
-export {P2PSwarmElement} from './elements/p2p-swarm/p2p-swarm.js'
+// imports their entries and carries none of the others' code. The class lives in its own
+// module, which registers nothing: the script-tag build puts <p2p-swarm>'s class in the
+// core every element's file shares (scripts/kit-build.ts), and an app may register a
+// subclass under a name of its own.
+import {P2PSwarmElement} from './elements/p2p-swarm/p2p-swarm.js'
+
+export {P2PSwarmElement}
+
+customElements.define('p2p-swarm', P2PSwarmElement)

@@ -59,18 +59,27 @@ async function definedAfterLoading(path: string): Promise<string[]> {
   }
 }
 
-test('every element in src/elements has an entry of its own', async () => {
-  const tags: string[] = []
+test('every element in src/elements has an entry of its own, which alone registers it', async () => {
+  const classes = new Map<string, string>()
   for (const dir of await readdir(join(ROOT, 'src/elements'), {recursive: true})) {
     if (!dir.endsWith('.ts')) continue
     const source = await readFile(join(ROOT, 'src/elements', dir), 'utf8')
-    tags.push(...[...source.matchAll(/customElements\.define\('([^']+)'/g)].map(m => m[1]))
+    // A class module registers nothing: the script-tag core carries <p2p-swarm>'s class, and
+    // loading the core must define no element.
+    assert.doesNotMatch(source, /customElements\.define\(/, `src/elements/${dir} registers an element`)
+    for (const m of source.matchAll(/export class (\w+) extends LitElement/g)) classes.set(m[1], dir)
   }
-  assert.deepEqual(tags.sort(), [...ELEMENT_TAGS].sort())
+  const registered: string[] = []
   for (const tag of ELEMENT_TAGS) {
     const source = await readFile(join(ROOT, `src/${tag}.ts`), 'utf8')
-    assert.match(source, new RegExp(`from './elements/${tag}/${tag}.js'`), `src/${tag}.ts imports its element`)
+    const define = source.match(/customElements\.define\('([^']+)', (\w+)\)/)
+    assert.ok(define, `src/${tag}.ts registers its element`)
+    assert.equal(define[1], tag)
+    assert.equal(classes.get(define[2]), `${tag}/${tag}.ts`, `src/${tag}.ts registers the class of src/elements/${tag}/${tag}.ts`)
+    assert.match(source, new RegExp(`import \\{${define[2]}\\} from './elements/${tag}/${tag}.js'`), `src/${tag}.ts imports its element`)
+    registered.push(define[2])
   }
+  assert.deepEqual(registered.sort(), [...classes.keys()].sort(), 'every element class has an entry')
 })
 
 test('package.json exports each element entry with its types', async () => {
@@ -84,7 +93,7 @@ test('bundlers keep every file that registers elements: package.json lists it un
   const {sideEffects} = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {sideEffects: string[]}
   const patterns = sideEffects.map(glob => new RegExp(`^${glob.replace(/[.]/g, '\\.').replace(/\*\*/g, '\0').replace(/\*/g, '[^/]*').replace(/\0/g, '.*')}$`))
   const registering = [
-    './dist/index.js', ...ELEMENT_TAGS.map(tag => `./dist/${tag}.js`), './dist/elements/p2p-swarm/p2p-swarm.js',
+    './dist/index.js', ...ELEMENT_TAGS.map(tag => `./dist/${tag}.js`),
     `./dist/${ALL_IN_ONE}`, './dist/chunks/chunk-X.js', ...ELEMENT_TAGS.map(tag => `./dist/browser/${tag}.js`), './dist/browser/chunks/chunk-X.js',
   ]
   for (const path of registering) assert.ok(patterns.some(pattern => pattern.test(path)), `${path} is not under sideEffects`)

@@ -28,8 +28,8 @@ test('the all-in-one file links its sourcemap, which leads from its final bytes 
   assert.notEqual(at, -1)
   const lines = code.slice(0, at).split('\n')
   const original = originalPositionFor(map, {line: lines.length, column: lines.at(-1)!.length})
-  assert.match(original.source ?? '', /src\/elements\/p2p-peers\/p2p-peers\.ts$/)
-  const source = readFileSync(join(ROOT, 'src/elements/p2p-peers/p2p-peers.ts'), 'utf8').split('\n')
+  assert.match(original.source ?? '', /src\/p2p-peers\.ts$/)
+  const source = readFileSync(join(ROOT, 'src/p2p-peers.ts'), 'utf8').split('\n')
   assert.equal(original.line, source.findIndex(line => line.includes("customElements.define('p2p-peers'")) + 1)
 })
 

@@ -402,10 +402,6 @@ export class P2PFeedElement extends LitElement {
   }
 }
 
-// Not the @customElement decorator: esbuild lowers every #private member of a class
-// with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
-customElements.define('p2p-feed', P2PFeedElement)
-
 function rowOf(node: Element): Row {
   return {node, bindings: collectBindings(node), summary: null}
 }

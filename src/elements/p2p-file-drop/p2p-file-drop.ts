@@ -506,10 +506,6 @@ export class P2PFileDropElement extends LitElement {
   }
 }
 
-// Not the @customElement decorator: esbuild lowers every #private member of a class
-// with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
-customElements.define('p2p-file-drop', P2PFileDropElement)
-
 /** Closes the database, then lets its lock go, so the next holder never opens it while it is still in use. */
 async function close({db, slot}: {db: BrowserLevel, slot: StorageSlot}): Promise<void> {
   try {

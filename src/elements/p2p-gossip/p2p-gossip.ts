@@ -127,10 +127,6 @@ export class P2PGossipElement extends LitElement {
   }
 }
 
-// Not the @customElement decorator: esbuild lowers every #private member of a class
-// with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
-customElements.define('p2p-gossip', P2PGossipElement)
-
 declare global {
   interface HTMLElementTagNameMap {
     'p2p-gossip': P2PGossipElement

@@ -131,10 +131,6 @@ export class P2PPeersElement extends LitElement {
   }
 }
 
-// Not the @customElement decorator: esbuild lowers every #private member of a class
-// with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
-customElements.define('p2p-peers', P2PPeersElement)
-
 declare global {
   interface HTMLElementTagNameMap {
     'p2p-peers': P2PPeersElement

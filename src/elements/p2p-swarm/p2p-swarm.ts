@@ -240,10 +240,6 @@ export class P2PSwarmElement extends LitElement {
   }
 }
 
-// Not the @customElement decorator: esbuild lowers every #private member of a class
-// with a class decorator to WeakMap helpers (the class becomes a reassigned expression).
-customElements.define('p2p-swarm', P2PSwarmElement)
-
 declare global {
   interface HTMLElementTagNameMap {
     'p2p-swarm': P2PSwarmElement

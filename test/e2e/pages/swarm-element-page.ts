@@ -1,6 +1,6 @@
 // A <p2p-swarm> element in a page, driven by end-to-end tests through window.p2pElement:
 // what its DOM events report, as an app sees them.
-import '../../../src/elements/p2p-swarm/p2p-swarm.js'
+import '../../../src/p2p-swarm.js'
 import type {P2PSwarmElement} from '../../../src/elements/p2p-swarm/p2p-swarm.js'
 
 /** Every p2p-peer-disconnect, with the detail's error code (null when absent) and the wall clock. */
