@@ -14,7 +14,7 @@ import {EntryKind, createEntry, encodeEntry, jsonValue, sortLinks, type Entry} f
 import {Log} from '../../src/core/log/log.js'
 import {LogPeer, MAX_QUEUED_OTHERS, MAX_REMOTE_AUTHORS, type ReplicaLog} from '../../src/core/log/replicate.js'
 import {
-  LogMessageType, MAX_HAVE_AUTHORS, decodeLogMessage, encodeAck, encodeEntries, encodeHave, type LogMessage,
+  LogMessageType, MAX_HAVE_AUTHORS, decodeLogMessage, encodeAck, encodeEntries, encodeFork, encodeHave, type LogMessage,
 } from '../../src/core/log/messages.js'
 
 const owner = new KeyPairIdentity(new Uint8Array(32).fill(1))
@@ -331,5 +331,33 @@ describe('log replication: a hostile peer', {timeout: 60_000}, () => {
     for (let i = 0; i < MAX_QUEUED_OTHERS + 1; i++) s.send(have)
     await droppedWith(s, 'ERR_PEER_MISBEHAVING')
     open()
+  })
+
+  test('FORK evidence that is no fork: ERR_MALFORMED_MESSAGE, dropped', async () => {
+    for (const sides of [
+      async (s: Scene) => [[s.w0.bytes], [s.w0.bytes]],
+      async (s: Scene) => [[s.w0.bytes], [(await make(owner, 0, null)).bytes]],
+      async (s: Scene) => [[s.w0.bytes], [(await make(writer, 1, s.w0)).bytes]],
+      // One entry, signed on one side and vouched for by the next on the other: two encodings, one hash.
+      async (s: Scene) => {
+        const [w1, w2] = await run(writer, 1, s.w0, 2)
+        return [[(await make(writer, 1, s.w0, {value: {i: 0}})).bytes], [w1.bytes, w2.bytes]]
+      },
+    ]) {
+      const s = await scene()
+      const [a, b] = await sides(s)
+      s.send(encodeFork(a, b))
+      await droppedWith(s, 'ERR_MALFORMED_MESSAGE')
+      assert.deepEqual(await s.victim.forks(), [])
+    }
+  })
+
+  test('FORK evidence with a forged side: ERR_INVALID_SIGNATURE, dropped, no fork recorded', async () => {
+    const s = await scene()
+    const fields = {author: writer.publicKey, seq: 0, prev: null, links: sortLinks(s.victim.heads()), time: 1, kind: EntryKind.Json, value: jsonValue('forged side')}
+    const bymallory = await createEntry(owner.publicKey, {...fields, author: mallory.publicKey}, mallory)
+    s.send(encodeFork([s.w0.bytes], [encodeEntry(fields, bymallory.signature)]))
+    await droppedWith(s, 'ERR_INVALID_SIGNATURE')
+    assert.deepEqual(await s.victim.forks(), [])
   })
 })
