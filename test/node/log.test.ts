@@ -480,7 +480,7 @@ describe('Log: missing, authenticateRun and add together', () => {
     assert.equal(replica.length, source.length)
     assert.deepEqual(replica.heads(), source.heads())
     assert.deepEqual(replica.lengths(), source.lengths())
-    assert.ok(replica.open)
+    assert.equal(replica.open, true)
     assert.deepEqual(replica.writers(), source.writers())
     assert.deepEqual((await all(replica)).map(e => toHex(e.hash)), (await all(source)).map(e => toHex(e.hash)))
   })
