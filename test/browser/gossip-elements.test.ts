@@ -26,6 +26,10 @@ async function twoPeers(topics = ['chat']) {
   const a = root.querySelector<P2PSwarmElement>('#a')!
   const b = root.querySelector<P2PSwarmElement>('#b')!
   const gossipOf = (swarm: P2PSwarmElement, topic = topics[0]) => swarm.querySelector<P2PGossipElement>(`p2p-gossip[topic="${topic}"]`)!
+  // A swarm comes once the page's key is made (WebCrypto, asynchronously), and each
+  // <p2p-gossip> makes its router when its swarm comes.
+  await Promise.all([a.updateComplete, b.updateComplete])
+  await Promise.all([...root.querySelectorAll<P2PGossipElement>('p2p-gossip')].map(gossip => gossip.updateComplete))
   const [ga, gb] = [gossipOf(a).gossip!, gossipOf(b).gossip!]
   // Linked both ways: each router counts the other peer as a link.
   await until([ga, gb], ['update'], () => ga.stats.links === 1 && gb.stats.links === 1, 'gossip linked both ways')
