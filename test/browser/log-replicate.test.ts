@@ -8,6 +8,7 @@ import {readValue} from '../../src/core/log/entry.js'
 import {attachLog, type AttachedLog} from '../../src/core/log/swarm.js'
 import type {Swarm} from '../../src/core/swarm/swarm.js'
 import {createSwarm, freshRoom, fullMesh, until} from './helpers/swarm.js'
+import {same} from '../shared/log-helpers.js'
 
 interface Peer {
   swarm: Swarm
@@ -30,10 +31,6 @@ async function peer(room: string, identity: KeyPairIdentity): Promise<Peer> {
   const p = {swarm, db, log, attached: attachLog(log, swarm), location}
   peers.push(p)
   return p
-}
-
-function same(a: Log, b: Log): boolean {
-  return a.length === b.length && [...a.lengths()].every(([author, n]) => b.lengths().get(author) === n)
 }
 
 describe('log replication between browsers (real WebRTC, real IndexedDB)', function () {

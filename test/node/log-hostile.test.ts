@@ -16,34 +16,13 @@ import {LogPeer, MAX_QUEUED_OTHERS, MAX_REMOTE_AUTHORS, type ReplicaLog} from '.
 import {
   LogMessageType, MAX_HAVE_AUTHORS, decodeLogMessage, encodeAck, encodeEntries, encodeFork, encodeHave, type LogMessage,
 } from '../../src/core/log/messages.js'
+import {all, same, whenLog} from '../shared/log-helpers.js'
 
 const owner = new KeyPairIdentity(new Uint8Array(32).fill(1))
 const writer = new KeyPairIdentity(new Uint8Array(32).fill(2))
 const mallory = new KeyPairIdentity(new Uint8Array(32).fill(3))
 const CHANNEL = `p2p/log/1/${toHex(owner.publicKey)}`
 const quiet = {pingInterval: 0, timeout: 0}
-
-function whenLog(log: Log, check: () => boolean): Promise<void> {
-  return new Promise(resolve => {
-    const test = (): void => {
-      if (!check()) return
-      log.off('update', test)
-      resolve()
-    }
-    log.on('update', test)
-    test()
-  })
-}
-
-function same(a: Log, b: Log): boolean {
-  return a.length === b.length && [...a.lengths()].every(([author, n]) => b.lengths().get(author) === n)
-}
-
-async function all(log: Log): Promise<Entry[]> {
-  const out: Entry[] = []
-  for await (const {entry} of log.entries()) out.push(entry)
-  return out
-}
 
 function connect(one: Log, two: Log): void {
   const [ta, tb] = createMemoryTransportPair()

@@ -9,12 +9,13 @@ import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import type {Identity} from '../../src/core/crypto/identity.js'
 import {toHex} from '../../src/core/bytes.js'
 import {Mux, createMemoryTransportPair, type Channel, type MemoryTransport, type MemoryTransportOptions} from '../../src/core/mux/index.js'
-import {readValue, type Entry} from '../../src/core/log/entry.js'
+import {readValue} from '../../src/core/log/entry.js'
 import {Log} from '../../src/core/log/log.js'
 import {LogPeer, type LogProgress} from '../../src/core/log/replicate.js'
 import {attachLog, logProtocol} from '../../src/core/log/swarm.js'
 import {encodeEntries} from '../../src/core/log/messages.js'
 import {FakeSwarm, connect as connectSwarms} from './fake-swarm.js'
+import {all, same, whenLog} from '../shared/log-helpers.js'
 
 const owner = new KeyPairIdentity(new Uint8Array(32).fill(1))
 const writer = new KeyPairIdentity(new Uint8Array(32).fill(2))
@@ -38,29 +39,6 @@ Object.assign(FullLevel.prototype, {
     return memoryBatch.apply(this, args)
   },
 })
-
-/** Resolves once `check` holds, checking again on each of the log's updates. */
-function whenLog(log: Log, check: () => boolean): Promise<void> {
-  return new Promise(resolve => {
-    const test = (): void => {
-      if (!check()) return
-      log.off('update', test)
-      resolve()
-    }
-    log.on('update', test)
-    test()
-  })
-}
-
-function same(a: Log, b: Log): boolean {
-  return a.length === b.length && [...a.lengths()].every(([author, n]) => b.lengths().get(author) === n)
-}
-
-async function all(log: Log): Promise<Entry[]> {
-  const out: Entry[] = []
-  for await (const {entry} of log.entries()) out.push(entry)
-  return out
-}
 
 /** Every entry once, nothing missing: the iteration holds `length` distinct hashes. */
 async function intact(log: Log): Promise<void> {

@@ -7,6 +7,7 @@ import {toHex, randomBytes} from '../../src/core/bytes.js'
 import {EntryKind, authenticateRun, createEntry, decodeEntry, jsonValue, readValue, type Entry} from '../../src/core/log/entry.js'
 import {Log, MAX_RUN} from '../../src/core/log/log.js'
 import type {ForkEvidence, LogDatabase} from '../../src/core/log/store.js'
+import {all} from '../shared/log-helpers.js'
 
 const owner = new KeyPairIdentity(new Uint8Array(32).fill(1))
 const writerX = new KeyPairIdentity(new Uint8Array(32).fill(2))
@@ -18,12 +19,6 @@ async function openLog(db: LogDatabase, identity?: Identity, options: {key?: Uin
   const log = new Log({db, key: options.key ?? owner.publicKey, identity, open: options.open, maxPending: options.maxPending})
   await log.ready()
   return log
-}
-
-async function all(log: Log, options = {}): Promise<Entry[]> {
-  const out: Entry[] = []
-  for await (const {entry} of log.entries(options)) out.push(entry)
-  return out
 }
 
 /** An entry of the owner's log by `identity`, made by hand: what a remote peer could send. */
