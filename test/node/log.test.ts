@@ -280,9 +280,10 @@ describe('Log: forks, pending, replays', () => {
   })
 })
 
-/** A memory-level database that counts reads and can be made to run out of space. */
+/** A memory-level database that counts reads (items, and calls: round trips in IndexedDB) and can be made to run out of space. */
 class CountingLevel extends MemoryLevel<any, any> {
   reads = 0
+  calls = 0
   full = false
 }
 // abstract-level's private hooks (_get, _getMany, _iterator, _keys, _values, _batch) are not in its typings: wrapped here.
@@ -294,6 +295,7 @@ for (const kind of ['_iterator', '_keys', '_values']) {
     for (const name of ['_next', '_nextv', '_all']) {
       const read = iterator[name]
       iterator[name] = async (...rest: unknown[]) => {
+        this.calls++
         const got = await read.apply(iterator, rest)
         this.reads += Array.isArray(got) && name !== '_next' ? got.length : got === undefined ? 0 : 1
         return got
@@ -305,10 +307,12 @@ for (const kind of ['_iterator', '_keys', '_values']) {
 Object.assign(CountingLevel.prototype, {
   _get(this: CountingLevel, ...args: unknown[]) {
     this.reads++
+    this.calls++
     return base._get.apply(this, args)
   },
   _getMany(this: CountingLevel, keys: unknown[], ...rest: unknown[]) {
     this.reads += keys.length
+    this.calls++
     return base._getMany.call(this, keys, ...rest)
   },
   async _batch(this: CountingLevel, ...args: unknown[]) {
@@ -416,6 +420,29 @@ describe('Log: missing', () => {
     assert.deepEqual([...first.entries, ...second.entries].map(e => e.seq), Array.from({length: 301}, (_, i) => i + 1))
     const done = await log.missing(new Map([[toHex(owner.publicKey), 302]]), 10)
     assert.deepEqual(done.entries, [])
+  })
+})
+
+describe('Log: reading in batches', () => {
+  test('missing() and entries() read storage a chunk at a time (one range read and one getMany), not once per entry', async () => {
+    const db = new CountingLevel()
+    const log = await openLog(db, owner)
+    for (let i = 0; i < 3; i++) await log.append(Array.from({length: 1000}, (_, j) => i * 1000 + j))
+    db.calls = 0
+    let cursor = 0
+    let sent = 0
+    for (;;) {
+      const answer = await log.missing(new Map(), 1024, cursor)
+      if (answer.entries.length === 0) break
+      sent += answer.entries.length
+      cursor = answer.cursor
+    }
+    assert.equal(sent, 3001)
+    // 3,001 entries in answers of about 1024: each answer reads one or two chunks.
+    assert.ok(db.calls <= 14, `missing() made ${db.calls} reads`)
+    db.calls = 0
+    assert.equal((await all(log)).length, 3001)
+    assert.ok(db.calls <= 10, `entries() made ${db.calls} reads`)
   })
 })
 

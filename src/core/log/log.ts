@@ -22,6 +22,8 @@ import {
 /** At most this many consecutive unsigned entries of one author ever exist: a run is authenticated by its last. */
 export const MAX_RUN = 256
 export const DEFAULT_MAX_PENDING = 1024
+/** Entries read from storage at once by iteration and by missing(). */
+const READ_CHUNK = 1024
 
 export interface LogOptions {
   /** Owned by the caller, who opens and closes it; the log keeps to a sublevel named by its address. */
@@ -356,13 +358,9 @@ export class Log extends Emitter<LogEvents> {
     try {
       while (left > 0 && !this.#closed && next >= 0) {
         dirty = false
-        const range = reverse ? {lte: indexKey(next), gte: INDEX_PREFIX, reverse: true} : {gte: indexKey(next), lt: INDEX_END}
         let yielded = 0
-        for await (const [key, hash] of this.#db.iterator({...range, limit: Math.min(left, 256)})) {
-          const index = Number(key.slice(INDEX_PREFIX.length))
-          const entry = await this.get(hash)
-          if (!entry) throw P2PError.NOT_FOUND(`entry ${index} is indexed but not stored`)
-          yield {index, entry}
+        for (const {index, hash, bytes} of await this.#records(next, Math.min(left, READ_CHUNK), reverse)) {
+          yield {index, entry: this.#fromStored(hash, bytes)}
           next = reverse ? index - 1 : index + 1
           left--
           yielded++
@@ -384,26 +382,49 @@ export class Log extends Emitter<LogEvents> {
    */
   async missing(lengths: Map<string, number>, limit: number, cursor = 0): Promise<{entries: Entry[], cursor: number}> {
     checkInteger('limit', limit, 1)
-    const taken: Array<{index: number, entry: Entry}> = []
+    const taken: Entry[] = []
     const open = new Set<string>()
     let good = 0
     let goodCursor = cursor
-    for await (const [key, hash] of this.#db.iterator({gte: indexKey(cursor), lt: INDEX_END})) {
-      const index = Number(key.slice(INDEX_PREFIX.length))
-      const entry = (await this.get(hash))!
-      const author = toHex(entry.author)
-      if (entry.seq >= (lengths.get(author) ?? 0)) {
-        taken.push({index, entry})
-        if (entry.signature) open.delete(author)
-        else open.add(author)
+    // Reads as much as the answer is likely to need at once, and no more than
+    // READ_CHUNK: an answer usually ends within a run of its limit.
+    const chunk = Math.min(READ_CHUNK, limit + 1)
+    for (let next = cursor; good < limit;) {
+      const records = await this.#records(next, chunk, false)
+      for (const {index, hash, bytes} of records) {
+        const {author, seq} = entryHeader(bytes)
+        if (seq >= (lengths.get(author) ?? 0)) {
+          const entry = this.#fromStored(hash, bytes)
+          taken.push(entry)
+          if (entry.signature) open.delete(author)
+          else open.add(author)
+        }
+        if (open.size === 0) {
+          good = taken.length
+          goodCursor = index + 1
+          if (good >= limit) break
+        }
       }
-      if (open.size === 0) {
-        good = taken.length
-        goodCursor = index + 1
-        if (good >= limit) break
-      }
+      if (records.length < chunk) break
+      next = records[records.length - 1].index + 1
     }
-    return {entries: taken.slice(0, good).map(t => t.entry), cursor: goodCursor}
+    return {entries: taken.slice(0, good), cursor: goodCursor}
+  }
+
+  /**
+   * Up to `count` stored entries in local order from index `from` (down from it
+   * when reverse): one range read of the index and one getMany of the entries,
+   * not a read per entry (a read is a round trip to IndexedDB in a page).
+   */
+  async #records(from: number, count: number, reverse: boolean): Promise<Array<{index: number, hash: string, bytes: Uint8Array}>> {
+    const range = reverse ? {lte: indexKey(from), gte: INDEX_PREFIX, reverse: true} : {gte: indexKey(from), lt: INDEX_END}
+    const rows = await this.#db.iterator({...range, limit: count}).all()
+    const values = await this.#db.getMany(rows.map(([, hash]) => entryKey(toHex(hash))))
+    return rows.map(([key, hash], i) => {
+      const index = Number(key.slice(INDEX_PREFIX.length))
+      if (!values[i]) throw P2PError.NOT_FOUND(`entry ${index} is indexed but not stored`)
+      return {index, hash: toHex(hash), bytes: decodeRecord(values[i]!).bytes}
+    })
   }
 
   async forks(): Promise<ForkEvidence[]> {
