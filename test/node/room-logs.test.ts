@@ -1,0 +1,301 @@
+// The room's logs of one name (src/core/log/room-logs.ts): peers list the logs
+// they hold, each learns and replicates the others', history reaches a newcomer
+// from whoever holds it, and a hostile peer's lists are bounded and judged.
+import {describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {MemoryLevel} from 'memory-level'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {openNodeDatabase} from '../../src/node/level.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
+import {randomBytes, toHex} from '../../src/core/bytes.js'
+import type {P2PError} from '../../src/core/errors.js'
+import {Log} from '../../src/core/log/log.js'
+import type {LogDatabase} from '../../src/core/log/store.js'
+import {
+  MAX_KEYS_PER_MESSAGE, RoomLogs, decodeLogsMessage, encodeLogsMessage, roomLogsProtocol, type RoomLogsOptions,
+} from '../../src/core/log/room-logs.js'
+import {FakeSwarm, connect, type FakePeer} from './fake-swarm.js'
+
+interface Page {
+  name: string
+  db: LogDatabase
+  own: Log
+  swarm: FakeSwarm
+  room: RoomLogs
+}
+
+let pages = 0
+
+/** A page of the room: its own log of `name` (with `values` in it) and its RoomLogs on a fake swarm. */
+async function openPage(values: unknown[] = [], options: Partial<RoomLogsOptions> & {db?: LogDatabase} = {}): Promise<Page> {
+  const db = options.db ?? new MemoryLevel()
+  const identity = new KeyPairIdentity()
+  const own = new Log({db, key: identity.publicKey, identity})
+  await own.ready()
+  if (values.length > 0) await own.append(values)
+  const swarm = new FakeSwarm()
+  const room = new RoomLogs({swarm, db, logs: [own], name: 'chat', ...options})
+  await room.ready()
+  return {name: `page${++pages}`, db, own, swarm, room}
+}
+
+function link(a: Page, b: Page): {atA: FakePeer, atB: FakePeer} {
+  return connect(a.swarm, a.name, b.swarm, b.name)
+}
+
+/** Resolves once `check` holds, checking again on each of the room's events and each of its logs' updates. */
+function when(room: RoomLogs, check: () => boolean): Promise<void> {
+  return new Promise(resolve => {
+    const watched = new Set<Log>()
+    const test = (): void => {
+      if (!check()) return
+      room.off('log', onLog)
+      room.off('progress', test)
+      room.off('drop', test)
+      for (const log of watched) log.off('update', test)
+      resolve()
+    }
+    const watch = (log: Log): void => {
+      if (watched.has(log)) return
+      watched.add(log)
+      log.on('update', test)
+    }
+    const onLog = (log: Log): void => {
+      watch(log)
+      test()
+    }
+    room.on('log', onLog)
+    room.on('progress', test)
+    room.on('drop', test)
+    for (const log of room.logs()) watch(log)
+    test()
+  })
+}
+
+/** The room holds a copy of `log` as long as it. */
+function holds(room: RoomLogs, log: Log): boolean {
+  return room.logs().some(l => l.address === log.address && l.length === log.length)
+}
+
+/** Resolves with the error of the next drop of a peer by `room`. */
+function nextDrop(room: RoomLogs): Promise<{key: string, err: P2PError}> {
+  return new Promise(resolve => room.once('drop', (key, err) => resolve({key, err})))
+}
+
+/** A hostile peer connected to `victim`: the raw directory channel, under the victim's rules. */
+function hostile(victim: Page): {peer: FakePeer, atVictim: FakePeer, send: (bytes: Uint8Array) => void, swarm: FakeSwarm} {
+  const swarm = new FakeSwarm()
+  const {atA, atB} = connect(victim.swarm, victim.name, swarm, 'mallory')
+  const channel = atB.channel(roomLogsProtocol('chat'), {onmessage() {}})
+  return {peer: atB, atVictim: atA, send: bytes => channel.send(bytes), swarm}
+}
+
+const keys = (n: number): Uint8Array[] => Array.from({length: n}, () => randomBytes(32))
+
+describe('room logs: the directory message', () => {
+  test('LOGS round-trips, and the first list may be empty', () => {
+    const two = keys(2)
+    assert.deepEqual(decodeLogsMessage(encodeLogsMessage({listed: false, keys: two})), {listed: false, keys: two})
+    assert.deepEqual(decodeLogsMessage(encodeLogsMessage({listed: true, keys: []})), {listed: true, keys: []})
+  })
+
+  test('malformed, duplicate and oversized lists are refused with their codes', () => {
+    const code = (bytes: Uint8Array) => {
+      try {
+        decodeLogsMessage(bytes)
+      } catch (err) {
+        return (err as P2PError).code
+      }
+      return 'decoded'
+    }
+    const [k] = keys(1)
+    assert.equal(code(new Uint8Array(0)), 'ERR_MALFORMED_MESSAGE')
+    assert.equal(code(Uint8Array.of(0)), 'ERR_MALFORMED_MESSAGE', 'empty, and no list ends')
+    assert.equal(code(Uint8Array.of(0, ...k.slice(1))), 'ERR_MALFORMED_MESSAGE', 'a key of 31 bytes')
+    assert.equal(code(Uint8Array.of(2, ...k)), 'ERR_MALFORMED_MESSAGE', 'an unknown flag')
+    assert.equal(code(Uint8Array.of(0, ...k, ...k)), 'ERR_MALFORMED_MESSAGE', 'one key twice')
+    const oversized = new Uint8Array(1 + (MAX_KEYS_PER_MESSAGE + 1) * 32)
+    keys(MAX_KEYS_PER_MESSAGE + 1).forEach((key, i) => oversized.set(key, 1 + i * 32))
+    assert.equal(code(oversized), 'ERR_MESSAGE_TOO_LARGE')
+  })
+})
+
+describe('room logs', {timeout: 120_000}, () => {
+  test('two pages learn each other\'s log of the name, replicate it both ways, and say they are synced', async () => {
+    const a = await openPage([{text: 'from a'}, {text: 'a again'}])
+    const b = await openPage([{text: 'from b'}])
+    link(a, b)
+    await Promise.all([
+      when(a.room, () => holds(a.room, b.own) && a.room.progress.synced),
+      when(b.room, () => holds(b.room, a.own) && b.room.progress.synced),
+    ])
+    assert.deepEqual(a.room.logs().map(l => l.address).sort(), [a.own.address, b.own.address].sort())
+    assert.deepEqual(a.room.progress, {behind: 0, synced: true})
+    assert.equal(b.room.stats.learned, 1)
+    // Live: a later append reaches the other page's replica.
+    await a.own.append({text: 'live'})
+    await when(b.room, () => holds(b.room, a.own))
+  })
+
+  test('another name is another directory: a page learns only the logs of its name', async () => {
+    const a = await openPage([{text: 'chat'}])
+    const b = await openPage([{text: 'other'}], {name: 'notes'})
+    const c = await openPage([{text: 'chat too'}])
+    link(a, b)
+    link(a, c)
+    await when(a.room, () => holds(a.room, c.own))
+    assert.equal(a.room.logs().some(l => l.address === b.own.address), false)
+  })
+
+  test('history of a page now gone reaches a newcomer from a peer that holds it, through that peer\'s list', async () => {
+    const a = await openPage(Array.from({length: 300}, (_, i) => ({i})))
+    const b = await openPage()
+    const {atA} = link(a, b)
+    await when(b.room, () => holds(b.room, a.own))
+    atA.destroy()
+    a.room.destroy()
+    const c = await openPage()
+    link(b, c)
+    await when(c.room, () => holds(c.room, a.own) && holds(c.room, b.own) && c.room.progress.synced)
+    assert.equal(c.room.logs().length, 3)
+  })
+
+  test('the directory survives a reopen on LevelDB: the replicas come back and are served with no peer that wrote them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'room-logs-'))
+    try {
+      const a = await openPage([{text: 'kept'}])
+      let db = await openNodeDatabase(join(dir, 'b'))
+      let b = await openPage([], {db, room: 'team'})
+      link(a, b)
+      await when(b.room, () => holds(b.room, a.own))
+      b.room.destroy()
+      await b.own.close()
+      await db.close()
+
+      db = await openNodeDatabase(join(dir, 'b'))
+      b = await openPage([], {db, room: 'team'})
+      assert.ok(holds(b.room, a.own), 'the replica is opened from the directory at ready()')
+      // Another room's directory of the same name is its own.
+      const other = new RoomLogs({swarm: new FakeSwarm(), db, name: 'chat', room: 'elsewhere'})
+      await other.ready()
+      assert.deepEqual(other.logs(), [])
+      other.destroy()
+      const c = await openPage()
+      link(b, c)
+      await when(c.room, () => holds(c.room, a.own))
+      b.room.destroy()
+      await db.close()
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+  })
+
+  test('past maxLogs, new addresses are not opened and are counted, and the peer that listed them is not blamed', async () => {
+    const others = await Promise.all([1, 2, 3].map(i => openPage([{i}])))
+    const b = await openPage([], {maxLogs: 2})
+    for (const o of others) link(o, b)
+    await when(b.room, () => b.room.stats.ignored >= 2 && b.room.logs().every(l => l.length > 0))
+    assert.equal(b.room.logs().length, 2)
+    assert.equal(b.room.stats.dropped, 0)
+  })
+})
+
+describe('room logs: a hostile peer', {timeout: 120_000}, () => {
+  /** A victim page with an honest peer connected, which still gets the victim's log after the hostile peer is dropped. */
+  async function scene() {
+    const victim = await openPage([{text: 'mine'}])
+    const honest = await openPage()
+    link(victim, honest)
+    await when(honest.room, () => holds(honest.room, victim.own))
+    return {victim, honest}
+  }
+
+  async function stillServed({victim, honest}: Awaited<ReturnType<typeof scene>>): Promise<void> {
+    await victim.own.append({text: 'after'})
+    await when(honest.room, () => holds(honest.room, victim.own))
+    assert.equal(victim.own.length, 3, 'the victim\'s store is intact')
+  }
+
+  const cases: Array<[string, (h: ReturnType<typeof hostile>) => void, string]> = [
+    ['an oversized list', h => {
+      const bytes = new Uint8Array(1 + (MAX_KEYS_PER_MESSAGE + 1) * 32)
+      bytes.set(randomBytes(bytes.length - 1), 1)
+      h.send(bytes)
+    }, 'ERR_MESSAGE_TOO_LARGE'],
+    ['a list that is not whole keys', h => h.send(Uint8Array.of(0, 1, 2, 3)), 'ERR_MALFORMED_MESSAGE'],
+    ['one address announced twice', h => {
+      const [k] = keys(1)
+      h.send(encodeLogsMessage({listed: true, keys: [k]}))
+      h.send(encodeLogsMessage({listed: false, keys: [k]}))
+    }, 'ERR_PEER_MISBEHAVING'],
+    ['a second first list', h => {
+      h.send(encodeLogsMessage({listed: true, keys: []}))
+      h.send(encodeLogsMessage({listed: true, keys: []}))
+    }, 'ERR_PEER_MISBEHAVING'],
+  ]
+  for (const [what, attack, code] of cases) {
+    test(`${what}: ${code}, the peer dropped, the store intact, the honest peer still served`, async () => {
+      const s = await scene()
+      const h = hostile(s.victim)
+      const dropped = nextDrop(s.victim.room)
+      attack(h)
+      const {key, err} = await dropped
+      assert.equal(key, 'mallory')
+      assert.equal(err.code, code)
+      assert.equal(h.atVictim.destroyed?.code, code, 'the victim destroyed the connection with the error')
+      await stillServed(s)
+    })
+  }
+
+  test('a flood of junk addresses: opened up to maxLogs, the peer dropped past it, and every empty replica forgotten', async () => {
+    const s = await scene()
+    const max = s.victim.room.maxLogs
+    const h = hostile(s.victim)
+    const dropped = nextDrop(s.victim.room)
+    // Twice the bound, in lists of 256: only the first maxLogs are taken.
+    const junk = keys(max * 2)
+    for (let i = 0; i < junk.length; i += MAX_KEYS_PER_MESSAGE) {
+      h.send(encodeLogsMessage({listed: false, keys: junk.slice(i, i + MAX_KEYS_PER_MESSAGE)}))
+    }
+    const {err} = await dropped
+    assert.equal(err.code, 'ERR_PEER_MISBEHAVING')
+    assert.ok(s.victim.room.stats.learned <= max)
+    // Nobody vouches for the junk any more: back to the victim's log and the honest peer's.
+    await when(s.victim.room, () => s.victim.room.logs().every(l => l.length > 0))
+    assert.deepEqual(s.victim.room.logs().map(l => l.address).sort(), [s.victim.own.address, s.honest.own.address].sort())
+    await stillServed(s)
+  })
+
+  test('junk addresses are never listed on: a third peer does not learn them, and they go with the peer that sent them', async () => {
+    const s = await scene()
+    const h = hostile(s.victim)
+    const junk = keys(3)
+    const learned = s.victim.room.stats.learned
+    h.send(encodeLogsMessage({listed: true, keys: junk}))
+    await when(s.victim.room, () => s.victim.room.stats.learned === learned + 3 && s.victim.room.logs().length === 5)
+    // A newcomer gets the victim's list: its own log, no junk.
+    const c = await openPage()
+    link(s.victim, c)
+    await when(c.room, () => holds(c.room, s.victim.own) && holds(c.room, s.honest.own) && c.room.progress.synced)
+    assert.deepEqual(c.room.logs().map(l => l.address).sort(), [c.own.address, s.victim.own.address, s.honest.own.address].sort())
+    // The connection goes down.
+    h.atVictim.destroy()
+    // Back to the victim's log and those of the honest peer and the newcomer.
+    await when(s.victim.room, () => s.victim.room.logs().length === 3 && s.victim.room.logs().every(l => l.length > 0))
+    assert.equal(s.victim.room.stats.dropped, 0)
+  })
+})
+
+test('an unnamed RoomLogs only replicates the logs it is given', async () => {
+  const a = await openPage([{text: 'x'}], {name: undefined})
+  const replica = new Log({db: new MemoryLevel(), key: a.own.key})
+  const swarm = new FakeSwarm()
+  const b = new RoomLogs({swarm, db: new MemoryLevel(), logs: [replica]})
+  await b.ready()
+  connect(a.swarm, 'a', swarm, 'b')
+  await when(b, () => replica.length === a.own.length && b.progress.synced)
+  assert.equal(b.stats.learned, 0)
+  assert.equal(toHex(replica.key), a.own.address)
+})
