@@ -12,7 +12,9 @@ import {Mux, createMemoryTransportPair} from '../../src/core/mux/index.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {EntryKind, createEntry, encodeEntry, jsonValue, sortLinks, type Entry} from '../../src/core/log/entry.js'
 import {Log} from '../../src/core/log/log.js'
-import {LogPeer, MAX_QUEUED_OTHERS, MAX_REMOTE_AUTHORS, type ReplicaLog} from '../../src/core/log/replicate.js'
+import {
+  LogPeer, MAX_QUEUED_OTHERS, MAX_REMOTE_AUTHORS, USELESS_ENTRIES, USELESS_FORKS, USELESS_VECTORS, type ReplicaLog,
+} from '../../src/core/log/replicate.js'
 import {
   LogMessageType, MAX_HAVE_AUTHORS, decodeLogMessage, encodeAck, encodeEntries, encodeFork, encodeHave, type LogMessage,
 } from '../../src/core/log/messages.js'
@@ -83,16 +85,30 @@ function slowed(log: Log, gate: Promise<void>): ReplicaLog {
     },
     missing: (lengths, limit, cursor) => log.missing(lengths, limit, cursor),
     forks: () => log.forks(),
+    dropPending: source => log.dropPending(source),
+    sessionOpened: () => log.sessionOpened(),
+    sessionClosed: () => log.sessionClosed(),
+    sessionProgress: progress => log.sessionProgress(progress),
     on: (event: 'update' | 'conflict', listener: never) => log.on(event, listener),
     off: (event: 'update' | 'conflict', listener: never) => log.off(event, listener),
   }
 }
 
-async function scene({maxPending, maxValueBytes, gate}: {maxPending?: number, maxValueBytes?: number, gate?: Promise<void>} = {}): Promise<Scene> {
-  const victim = new Log({db: new MemoryLevel(), key: owner.publicKey, identity: owner, maxPending})
+interface SceneOptions {
+  maxPending?: number
+  maxPendingTotal?: number
+  maxValueBytes?: number
+  gate?: Promise<void>
+  /** More entries the victim holds (and tells the hostile peer it holds) from the start. */
+  extra?: number
+}
+
+async function scene({maxPending, maxPendingTotal, maxValueBytes, gate, extra = 0}: SceneOptions = {}): Promise<Scene> {
+  const victim = new Log({db: new MemoryLevel(), key: owner.publicKey, identity: owner, maxPending, maxPendingTotal})
   await victim.ready()
   await victim.admit(writer.publicKey)
   await victim.append(['v1', 'v2'])
+  if (extra > 0) await victim.append(Array.from({length: extra}, (_, i) => ({extra: i})))
   const w0 = await make(writer, 0, null, {links: victim.heads()})
   await victim.add([w0], 'setup')
   const honest = new Log({db: new MemoryLevel(), key: owner.publicKey})
@@ -338,5 +354,98 @@ describe('log replication: a hostile peer', {timeout: 60_000}, () => {
     s.send(encodeFork([s.w0.bytes], [encodeEntry(fields, bymallory.signature)]))
     await droppedWith(s, 'ERR_INVALID_SIGNATURE')
     assert.deepEqual(await s.victim.forks(), [])
+  })
+
+  test('entries we told the peer we hold, sent again and again: ERR_PEER_MISBEHAVING past USELESS_ENTRIES, dropped', async () => {
+    const s = await scene({extra: 600})
+    const held = encodeEntries(s.before.map(e => e.bytes))
+    s.send(held)
+    await acked(s, 1)
+    assert.equal(s.session.stats.uselessEntries, s.before.length)
+    assert.ok(!s.session.destroyed, 'a few replays are no-ops')
+    assert.ok(s.before.length * 2 > USELESS_ENTRIES)
+    s.send(held)
+    await droppedWith(s, 'ERR_PEER_MISBEHAVING')
+  })
+
+  test('FORKs that record nothing, again and again: ERR_PEER_MISBEHAVING past USELESS_FORKS, dropped, and what they left waiting goes', async () => {
+    for (const variant of ['evidence the victim holds', 'sides that wait for an entry nobody sent'] as const) {
+      const s = await scene()
+      let fork: Uint8Array
+      let budget = USELESS_FORKS
+      if (variant === 'evidence the victim holds') {
+        await s.victim.add([await make(writer, 0, null, {links: s.victim.heads(), value: 'the other side'})], 'someone')
+        const [evidence] = await s.victim.forks()
+        fork = encodeFork(evidence.runs[0], evidence.runs[1])
+        // Two for each fork the victim knows: the one it had at the start, and an echo of ours.
+        budget += 2
+      } else {
+        const prev = randomBytes(32)
+        fork = encodeFork([(await make(writer, 5, prev, {value: 'x'})).bytes], [(await make(writer, 5, prev, {value: 'y'})).bytes])
+      }
+      for (let i = 0; i <= budget; i++) s.send(fork)
+      await droppedWith(s, 'ERR_PEER_MISBEHAVING')
+      assert.equal(s.session.stats.uselessForks, budget + 1, variant)
+      assert.equal((await s.victim.forks()).length, variant === 'evidence the victim holds' ? 1 : 0)
+      // An empty add takes its turn after the dropped session's pending entries went.
+      await s.victim.add([], 'sentinel')
+      assert.equal(s.victim.stats.pending, 0, variant)
+    }
+  })
+
+  test('HAVE vectors the protocol does not call for, in a loop: ERR_PEER_MISBEHAVING past USELESS_VECTORS, dropped', async () => {
+    const have = (last: boolean, rewind = false): Uint8Array => encodeHave([[toHex(writer.publicKey), 1]], last, rewind)
+    const floods = {
+      'the same vector again and again': () => Array.from({length: USELESS_VECTORS + 2}, () => have(true)),
+      // A rewind asks again for ENTRIES the remote lost: it acknowledged them first, and none were.
+      'rewinds with nothing acknowledged since the last vector': () => [have(true), ...Array.from({length: USELESS_VECTORS + 1}, () => have(true, true))],
+      'a vector that never ends': () => Array.from({length: MAX_REMOTE_AUTHORS / MAX_HAVE_AUTHORS + USELESS_VECTORS + 1}, () => have(false)),
+    }
+    for (const [name, flood] of Object.entries(floods)) {
+      const s = await scene()
+      for (const message of flood()) s.send(message)
+      await droppedWith(s, 'ERR_PEER_MISBEHAVING')
+      assert.equal(s.session.stats.uselessVectors, USELESS_VECTORS + 1, name)
+    }
+  })
+
+  test('entries that find the pending buffer full of other sources\' are refused, the peer scored, not dropped, and asked for again once there is room', async () => {
+    const s = await scene({maxPendingTotal: 4})
+    const dangling = (): Promise<Entry> => make(writer, 1, s.w0, {links: [randomBytes(32)]})
+    await s.victim.add([await dangling(), await dangling(), await dangling(), await dangling()], 'someone')
+    s.send(encodeEntries([(await dangling()).bytes]))
+    await acked(s, 1)
+    assert.equal(s.session.stats.uselessEntries, 1, 'the refused entry counts against the peer')
+    assert.ok(!s.session.destroyed)
+    assert.equal(s.victim.stats.pending, 4)
+    await s.victim.dropPending('someone')
+    const rewound = new Promise<void>(resolve => {
+      s.onmessage = () => {
+        if (s.received.some(m => m.type === LogMessageType.HAVE && m.rewind)) resolve()
+      }
+    })
+    await s.victim.append('room again')
+    await rewound
+    await stillServing(s)
+  })
+})
+
+describe('the Log\'s pending buffer', () => {
+  test('past maxPendingTotal a source\'s new entries are refused with ERR_RATE_LIMITED, those waiting stay, and a source\'s go with dropPending', async () => {
+    const log = new Log({db: new MemoryLevel(), key: owner.publicKey, identity: owner, maxPending: 4, maxPendingTotal: 6})
+    await log.ready()
+    await log.admit(writer.publicKey)
+    // Each waits for a link nobody has.
+    const dangling = (n: number): Promise<Entry[]> => Promise.all(Array.from({length: n}, () => make(writer, 0, null, {links: [randomBytes(32)]})))
+    const refused = async (entries: Entry[], source: string): Promise<string[]> => (await log.add(entries, source)).rejected.map(r => r.error.code)
+    assert.deepEqual(await refused(await dangling(4), 'a'), [])
+    assert.deepEqual(await refused(await dangling(4), 'b'), ['ERR_RATE_LIMITED', 'ERR_RATE_LIMITED'])
+    assert.deepEqual(await refused(await dangling(1), 'c'), ['ERR_RATE_LIMITED'])
+    assert.deepEqual(await refused(await dangling(1), 'a'), ['ERR_PEER_MISBEHAVING'])
+    assert.equal(log.stats.pending, 6)
+    await log.dropPending('a')
+    assert.equal(log.stats.pending, 2)
+    assert.deepEqual(await refused(await dangling(1), 'c'), [])
+    assert.equal(log.stats.pending, 3)
   })
 })

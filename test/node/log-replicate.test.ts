@@ -13,7 +13,7 @@ import {readValue} from '../../src/core/log/entry.js'
 import {Log} from '../../src/core/log/log.js'
 import {LogPeer, type LogProgress} from '../../src/core/log/replicate.js'
 import {attachLog, logProtocol} from '../../src/core/log/swarm.js'
-import {encodeEntries} from '../../src/core/log/messages.js'
+import {LogMessageType, decodeLogMessage, encodeEntries} from '../../src/core/log/messages.js'
 import {FakeSwarm, connect as connectSwarms} from './fake-swarm.js'
 import {all, same, whenLog} from '../shared/log-helpers.js'
 
@@ -206,6 +206,8 @@ describe('log replication', {timeout: 120_000}, () => {
     assert.ok(await two.get(lost[1].hash))
     assert.ok(await one.get(mine.hash))
     await intact(two)
+    assert.ok(!link.a.destroyed && !link.b.destroyed)
+    assert.equal(link.a.stats.uselessVectors, 0, 'the rewind was called for')
     link.cut()
   })
 
@@ -267,5 +269,86 @@ describe('log replication', {timeout: 120_000}, () => {
     assert.deepEqual([...attached.peers().keys()], ['B'])
     attached.detach()
     assert.equal(attached.peers().size, 0)
+  })
+
+  test('what a peer left waiting goes when its session ends, and arrives complete later from another', async () => {
+    const one = await openLog(owner)
+    await one.append(['o1', 'o2', 'o3', 'o4', 'o5'])
+    const two = await openLog()
+    // X sends the owner's entries 3 to 5 without 1 and 2: they wait for their prevs.
+    const [tx, tt] = createMemoryTransportPair()
+    const quiet = {pingInterval: 0, timeout: 0}
+    const [mx, mt] = [new Mux(tx, quiet), new Mux(tt, quiet)]
+    const session = new LogPeer({log: two, source: 'x', open: handlers => mt.channel(CHANNEL, handlers)})
+    const closed = new Promise(resolve => session.on('close', resolve))
+    const acked = new Promise<void>(resolve => {
+      const x = mx.channel(CHANNEL, {onmessage: bytes => {
+        if (decodeLogMessage(bytes).type === LogMessageType.ACK) resolve()
+      }})
+      void all(one).then(entries => x.send(encodeEntries(entries.slice(3).map(e => e.bytes))))
+    })
+    await acked
+    assert.equal(two.stats.pending, 3)
+    mx.destroy()
+    await closed
+    // An empty add takes its turn after the drop.
+    await two.add([], 'sentinel')
+    assert.equal(two.stats.pending, 0)
+    const link = connect(one, two)
+    await whenLog(two, () => same(one, two))
+    await intact(two)
+    assert.equal(two.stats.pending, 0)
+    link.cut()
+  })
+
+  test('the Log counts its sessions in stats.peers and fires each one\'s progress, naming the peer', async () => {
+    const one = await openLog(owner)
+    await one.append(Array.from({length: 300}, (_, i) => ({i})))
+    const two = await openLog()
+    assert.equal(two.stats.peers, 0)
+    const seen: Array<{local: number, remote: number, behind: number, peer: string}> = []
+    const caughtUp = new Promise<void>(resolve => two.on('progress', p => {
+      seen.push(p)
+      if (p.behind === 0 && p.local === one.length) resolve()
+    }))
+    const link = connect(one, two)
+    assert.equal(one.stats.peers, 1)
+    assert.equal(two.stats.peers, 1)
+    await caughtUp
+    assert.deepEqual(seen[seen.length - 1], {local: 301, remote: 301, behind: 0, peer: 'a'})
+    assert.ok(seen.some(p => p.behind > 0), 'progress was seen on the way')
+    const closed = Promise.all([link.a, link.b].map(peer => new Promise(resolve => peer.on('close', resolve))))
+    link.cut()
+    await closed
+    assert.equal(one.stats.peers, 0)
+    assert.equal(two.stats.peers, 0)
+  })
+
+  test('honest peers that relay to each other (a triangle, live) take no useless work from one another', async () => {
+    const a = await openLog(owner)
+    await a.admit(writer.publicKey)
+    const b = await openLog()
+    const c = await openLog(writer)
+    const links = [connect(a, b), connect(b, c), connect(a, c)]
+    for (let i = 0; i < 20; i++) {
+      await a.append(Array.from({length: 50}, (_, j) => ({a: i * 50 + j})))
+      await c.append({c: i})
+    }
+    // Checked on an update of any of the three: the last to land may be at any of them.
+    await new Promise<void>(resolve => {
+      const check = (): void => {
+        if (same(a, b) && same(b, c)) resolve()
+      }
+      for (const log of [a, b, c]) log.on('update', check)
+      check()
+    })
+    for (const link of links) {
+      for (const peer of [link.a, link.b]) {
+        assert.ok(!peer.destroyed)
+        assert.deepEqual([peer.stats.uselessEntries, peer.stats.uselessForks, peer.stats.uselessVectors], [0, 0, 0])
+      }
+    }
+    for (const log of [a, b, c]) await intact(log)
+    for (const link of links) link.cut()
   })
 })

@@ -397,7 +397,7 @@ describe('Log: storage', () => {
   test('stats: a fixed shape; persisted is null where there is no navigator.storage', async () => {
     const log = await openLog(memory(), owner)
     await log.append(['a', 'b'])
-    assert.deepEqual(Object.keys(log.stats).sort(), ['authors', 'bytes', 'entries', 'paused', 'pending', 'persisted', 'rejected', 'verified'])
+    assert.deepEqual(Object.keys(log.stats).sort(), ['authors', 'bytes', 'entries', 'paused', 'peers', 'pending', 'persisted', 'rejected', 'verified'])
     assert.equal(log.stats.entries, 3)
     assert.equal(log.stats.authors, 1)
     assert.ok(log.stats.bytes > 0)
@@ -438,11 +438,11 @@ describe('Log: reading in batches', () => {
       cursor = answer.cursor
     }
     assert.equal(sent, 3001)
-    // 3,001 entries in answers of about 1024: each answer reads one or two chunks.
-    assert.ok(db.calls <= 14, `missing() made ${db.calls} reads`)
+    // 3,001 entries in answers of about 1024: each answer reads a few records and one getMany.
+    assert.ok(db.calls <= 24, `missing() made ${db.calls} reads`)
     db.calls = 0
     assert.equal((await all(log)).length, 3001)
-    assert.ok(db.calls <= 10, `entries() made ${db.calls} reads`)
+    assert.ok(db.calls <= 16, `entries() made ${db.calls} reads`)
   })
 })
 

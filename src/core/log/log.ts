@@ -12,6 +12,7 @@ import {checkInteger} from '../check.js'
 import {equal, fromHex, toHex} from '../bytes.js'
 import type {Identity} from '../crypto/identity.js'
 import {isQuotaError} from '../storage/quota.js'
+import type {LogProgress} from './replicate.js'
 import {EntryKind, InitFlags, MAX_LINKS, MAX_VALUE_BYTES, createEntry, decodeEntry, jsonValue, type Entry, type EntryFields} from './entry.js'
 import {
   INDEX_END, INDEX_PREFIX, STATE_KEY, authorKey, decodeFork, decodeRecord, decodeState, emptyState, encodeFork,
@@ -22,6 +23,12 @@ import {
 /** At most this many consecutive unsigned entries of one author ever exist: a run is authenticated by its last. */
 export const MAX_RUN = 256
 export const DEFAULT_MAX_PENDING = 1024
+/**
+ * Entries all sources together may have waiting. An honest peer sends in
+ * causal order, so its entries rarely wait: the bound is for many sources each
+ * parking up to maxPending, and leaves room for four that do.
+ */
+export const DEFAULT_MAX_PENDING_TOTAL = 4 * DEFAULT_MAX_PENDING
 /** Entries read from storage at once by iteration and by missing(). */
 const READ_CHUNK = 1024
 
@@ -37,6 +44,8 @@ export interface LogOptions {
   maxValueBytes?: number
   /** Entries one source may have waiting for missing links; past it the source is misbehaving. */
   maxPending?: number
+  /** Entries all sources together may have waiting; past it, a source's new ones are refused (ERR_RATE_LIMITED). */
+  maxPendingTotal?: number
   /** The claimed time written into entries (ms since the epoch). */
   now?: () => number
 }
@@ -48,6 +57,8 @@ export interface LogStats {
   verified: number
   rejected: number
   pending: number
+  /** Replication sessions of this log open now (replicate.ts reports them). */
+  peers: number
   /** Whether the browser granted persistent storage; null where there is no such thing (Node) or before asking. */
   persisted: boolean | null
   /** A write failed for lack of space; the next write that succeeds clears it. */
@@ -66,6 +77,8 @@ export type LogEvents = {
   /** Stored from any source, appends included. */
   update: (entries: Entry[]) => void
   conflict: (evidence: ForkEvidence) => void
+  /** How far replication with one peer is along (fired by its session: replicate.ts). */
+  progress: (progress: LogProgress & {peer: string}) => void
   error: (err: P2PError) => void
   close: () => void
 }
@@ -115,6 +128,7 @@ export class Log extends Emitter<LogEvents> {
   readonly #open: boolean
   readonly #maxValueBytes: number
   readonly #maxPending: number
+  readonly #maxPendingTotal: number
   readonly #now: () => number
   #state: LogState = emptyState()
   #ready: Promise<void> | undefined
@@ -123,17 +137,21 @@ export class Log extends Emitter<LogEvents> {
   #queue: Promise<unknown> = Promise.resolve()
   /** Entries waiting for a prev or link, by hash. */
   readonly #pending = new Map<string, Pending>()
-  readonly #pendingBySource = new Map<string, number>()
+  /** The hashes each source has waiting: a per-source bound, and what goes when its session ends. */
+  readonly #pendingBySource = new Map<string, Set<string>>()
   /** Pending entries by the hash each waits for: storing that hash wakes exactly them. */
   readonly #waiters = new Map<string, Set<string>>()
   #persistAsked = false
   #counts = {verified: 0, rejected: 0, paused: false}
+  #sessions = 0
 
-  constructor({db, key, identity, open = false, maxValueBytes = MAX_VALUE_BYTES, maxPending = DEFAULT_MAX_PENDING, now = Date.now}: LogOptions) {
+  constructor({db, key, identity, open = false, maxValueBytes = MAX_VALUE_BYTES, maxPending = DEFAULT_MAX_PENDING,
+    maxPendingTotal = DEFAULT_MAX_PENDING_TOTAL, now = Date.now}: LogOptions) {
     super()
     if (!db || typeof db.sublevel !== 'function') throw P2PError.INVALID_ARGUMENT('db must be an abstract-level database')
     if (!(key instanceof Uint8Array) || key.length !== 32) throw P2PError.INVALID_ARGUMENT('a log key is a 32-byte public key')
     checkInteger('maxPending', maxPending, 1)
+    checkInteger('maxPendingTotal', maxPendingTotal, 1)
     checkInteger('maxValueBytes', maxValueBytes, 1)
     this.key = key
     this.address = toHex(key)
@@ -142,6 +160,7 @@ export class Log extends Emitter<LogEvents> {
     this.#open = open
     this.#maxValueBytes = maxValueBytes
     this.#maxPending = maxPending
+    this.#maxPendingTotal = maxPendingTotal
     this.#now = now
   }
 
@@ -188,6 +207,7 @@ export class Log extends Emitter<LogEvents> {
       verified: this.#counts.verified,
       rejected: this.#counts.rejected,
       pending: this.#pending.size,
+      peers: this.#sessions,
       persisted: this.#state.persisted,
       paused: this.#counts.paused,
     }
@@ -260,7 +280,8 @@ export class Log extends Emitter<LogEvents> {
 
   /**
    * Stores authenticated entries (authenticateRun's output, any order) in one
-   * batch; those missing a prev or link wait, at most maxPending per source.
+   * batch; those missing a prev or link wait, at most maxPending per source
+   * and maxPendingTotal in all.
    */
   add(entries: Entry[], source: string): Promise<AddResult> {
     if (this.#closed) return Promise.reject(P2PError.DESTROYED('log closed'))
@@ -303,14 +324,21 @@ export class Log extends Emitter<LogEvents> {
         for (const p of list) {
           const hash = toHex(p.entry.hash)
           if (this.#pending.has(hash)) continue
-          const count = this.#pendingBySource.get(p.source) ?? 0
-          if (count >= this.#maxPending) {
-            rejected.push({entry: p.entry, error: P2PError.PEER_MISBEHAVING(`more than ${this.#maxPending} entries waiting for missing links`)})
+          const mine = this.#pendingBySource.get(p.source)
+          // The total is full of other sources' entries: this source is not at fault, so it is refused, not blamed.
+          const error = (mine?.size ?? 0) >= this.#maxPending
+            ? P2PError.PEER_MISBEHAVING(`more than ${this.#maxPending} entries waiting for missing links`)
+            : this.#pending.size >= this.#maxPendingTotal
+              ? P2PError.RATE_LIMITED(`${this.#maxPendingTotal} entries of all sources wait for missing links already`)
+              : undefined
+          if (error) {
+            rejected.push({entry: p.entry, error})
             this.#counts.rejected++
             continue
           }
           this.#pending.set(hash, p)
-          this.#pendingBySource.set(p.source, count + 1)
+          if (mine) mine.add(hash)
+          else this.#pendingBySource.set(p.source, new Set([hash]))
           const set = this.#waiters.get(p.dep)
           if (set) set.add(hash)
           else this.#waiters.set(p.dep, new Set([hash]))
@@ -331,9 +359,38 @@ export class Log extends Emitter<LogEvents> {
     const set = this.#waiters.get(p.dep)
     set?.delete(hash)
     if (set?.size === 0) this.#waiters.delete(p.dep)
-    const left = (this.#pendingBySource.get(p.source) ?? 1) - 1
-    if (left === 0) this.#pendingBySource.delete(p.source)
-    else this.#pendingBySource.set(p.source, left)
+    const mine = this.#pendingBySource.get(p.source)
+    mine?.delete(hash)
+    if (mine?.size === 0) this.#pendingBySource.delete(p.source)
+  }
+
+  /**
+   * Forgets the entries `source` has waiting: its session ended, so they can
+   * never complete from it, and another source sends them again. It takes its
+   * turn after the writes before it, so an add of that source still in progress
+   * cannot leave entries behind it.
+   */
+  dropPending(source: string): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    return this.#write(async () => {
+      for (const hash of [...this.#pendingBySource.get(source) ?? []]) this.#unpend(hash)
+    })
+  }
+
+  // -- what replication sessions report (replicate.ts) ------------------------
+
+  /** A replication session of this log started: `stats.peers` counts it until `sessionClosed()`. */
+  sessionOpened(): void {
+    this.#sessions++
+  }
+
+  sessionClosed(): void {
+    this.#sessions = Math.max(0, this.#sessions - 1)
+  }
+
+  /** Fires `progress` on the log, so whoever shows the log hears every session's. */
+  sessionProgress(progress: LogProgress & {peer: string}): void {
+    this.emit('progress', progress)
   }
 
   async get(hash: Uint8Array): Promise<Entry | undefined> {

@@ -29,6 +29,12 @@ export interface ReplicaLog {
   add(entries: Entry[], source: string): Promise<AddResult>
   missing(lengths: Map<string, number>, limit: number, cursor?: number): Promise<{entries: Entry[], cursor: number}>
   forks(): Promise<ForkEvidence[]>
+  /** Forgets what `source` has waiting: called when its session ends. */
+  dropPending(source: string): Promise<void>
+  /** `stats.peers` and the log's `progress` event (see Log). */
+  sessionOpened(): void
+  sessionClosed(): void
+  sessionProgress(progress: LogProgress & {peer: string}): void
   on(event: 'update', listener: (entries: Entry[]) => void): unknown
   on(event: 'conflict', listener: (evidence: ForkEvidence) => void): unknown
   off(event: 'update', listener: (entries: Entry[]) => void): unknown
@@ -39,7 +45,10 @@ export interface LogPeerOptions {
   log: ReplicaLog
   /** Opens the session's mux channel with these handlers. */
   open(handlers: ChannelHandlers): Channel
-  /** Who the remote is (its public key): the log counts its waiting entries under it. */
+  /**
+   * Who the remote is (its public key): the log counts its waiting entries
+   * under it, drops them when the session ends, and names it in `progress`.
+   */
   source: string
   /** The log's bound on a value; entries past it are refused from their length. */
   maxValueBytes?: number
@@ -63,6 +72,19 @@ export type LogPeerEvents = {
 
 /** Codes that are the remote's fault when the log refuses an entry it sent. */
 const REMOTE_FAULTS = new Set(['ERR_NOT_A_WRITER', 'ERR_HASH_MISMATCH', 'ERR_INVALID_SIGNATURE', 'ERR_MALFORMED_MESSAGE', 'ERR_PEER_MISBEHAVING'])
+
+/**
+ * Useless work a session takes from its remote before dropping it: entries the
+ * remote knew we held, FORKs that record nothing, HAVE vectors the protocol
+ * does not call for. docs/log.md ("Useless work") says why an honest remote
+ * stays under each: it never sends the first or the last (beyond what these
+ * allow for), and FORKs it sends are bounded by the forks we know.
+ */
+export const USELESS_ENTRIES = MAX_ENTRIES
+export const USELESS_FORKS = 16
+export const USELESS_VECTORS = 2
+/** HAVE messages in one vector: MAX_REMOTE_AUTHORS in full HAVEs. */
+const VECTOR_MESSAGES = 16
 
 /**
  * HAVE and FORK messages waiting to be handled: an honest remote sends a few
@@ -100,7 +122,27 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   #pumping = false
   #dirty = false
   #destroyed = false
-  readonly stats = {messagesIn: 0, messagesOut: 0, entriesIn: 0, entriesOut: 0, stored: 0}
+  /**
+   * What the remote knows we hold, per author: the vector we sent it and what
+   * it sent us. An honest remote never sends an entry below it (it sends each
+   * once, and only what it does not know we have).
+   */
+  readonly #theyKnow = new Map<string, number>()
+  /** Rewind vectors we sent: each lets the remote send again what was in flight (ENTRIES_WINDOW messages). */
+  #rewinds = 0
+  /** The remote's HAVE vectors begun, HAVEs in the current one, and our ENTRIES it acknowledged since. */
+  #vectors = 0
+  #vectorMessages = 0
+  #vectorOpen = false
+  #acksSinceVector = 0
+  /** Forks we know of (stored at the start, found since): an honest remote's FORKs that tell us nothing are bounded by them. */
+  #forksKnown = 0
+  #conflicts = 0
+  readonly stats = {
+    messagesIn: 0, messagesOut: 0, entriesIn: 0, entriesOut: 0, stored: 0,
+    /** Useless work taken from the remote (see USELESS_ENTRIES): past its bound the remote is dropped. */
+    uselessEntries: 0, uselessForks: 0, uselessVectors: 0,
+  }
 
   constructor({log, open, source, maxValueBytes}: LogPeerOptions) {
     super()
@@ -111,6 +153,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     this.#maxEntryBytes = maxEntryBytes(maxValueBytes)
     this.#maxCarryBytes = MAX_RUN * this.#maxEntryBytes
     this.#channel = open({onmessage: this.#onmessage, onclose: this.#onclose})
+    log.sessionOpened()
     void this.#start()
   }
 
@@ -129,6 +172,9 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     this.#destroyed = true
     this.#log.off('update', this.#onupdate)
     this.#log.off('conflict', this.#onconflict)
+    this.#log.sessionClosed()
+    // Nothing is lost by it failing: the log cannot write then, and close() drops every waiting entry.
+    this.#log.dropPending(this.#source).catch(() => undefined)
     this.#inbox.length = 0
     this.#windowOpen?.()
     try {
@@ -147,11 +193,24 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       if (this.#destroyed) return
       this.#log.on('update', this.#onupdate)
       this.#log.on('conflict', this.#onconflict)
-      for (const have of encodeHaves(this.#log.lengths())) this.#send(have)
-      for (const evidence of await this.#log.forks()) this.#onconflict(evidence)
+      this.#tell()
+      const forks = await this.#log.forks()
+      this.#forksKnown += forks.length
+      for (const evidence of forks) this.#send(encodeFork(evidence.runs[0], evidence.runs[1], this.#maxEntryBytes))
     } catch (err) {
       this.#fail(err)
     }
+  }
+
+  /** Sends our vector (a rewind replaces what the remote believes we hold); the remote knows that much from now on. */
+  #tell(rewind = false): void {
+    const lengths = this.#log.lengths()
+    if (rewind) {
+      this.#theyKnow.clear()
+      this.#rewinds++
+    }
+    for (const [author, length] of lengths) this.#theyKnow.set(author, Math.max(length, this.#theyKnow.get(author) ?? 0))
+    for (const have of encodeHaves(lengths, {rewind})) this.#send(have)
   }
 
   #send(bytes: Uint8Array): void {
@@ -185,6 +244,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
         return
       }
       this.#inFlight--
+      this.#acksSinceVector++
       this.#windowOpen?.()
       return
     }
@@ -217,6 +277,8 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   async #handle(message: LogMessage): Promise<void> {
     switch (message.type) {
       case LogMessageType.HAVE:
+        this.#countVector(message.rewind)
+        if (message.last) this.#vectorOpen = false
         if (message.rewind) {
           // The remote lost what we sent it (its store was full): believe its vector and stream again.
           this.#remote.clear()
@@ -236,10 +298,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
         } catch (err) {
           if ((err as P2PError).code !== 'ERR_STORAGE_FULL') throw err
           // Nothing of the batch was written; the remote sends it again once we can store (see #onupdate).
-          this.#lost = true
-          // What waited for a signature is sent again too: keeping it would meet its own copy.
-          this.#carry.clear()
-          this.#carryBytes = 0
+          this.#forget()
         }
         this.#entriesQueued--
         this.#send(encodeAck())
@@ -248,6 +307,42 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       case LogMessageType.FORK:
         await this.#receiveFork(message.a, message.b)
         return
+    }
+  }
+
+  /** Entries the remote sent are lost to us: ask for them again (a rewind) after the next write. */
+  #forget(): void {
+    this.#lost = true
+    // What waited for a signature is sent again too: keeping it would meet its own copy.
+    this.#carry.clear()
+    this.#carryBytes = 0
+  }
+
+  /**
+   * A HAVE that begins a vector is needed at the start and, as a rewind, after
+   * the remote lost ENTRIES we sent (it acknowledges those before it rewinds);
+   * a vector is at most VECTOR_MESSAGES HAVEs. Anything more is useless.
+   */
+  #countVector(rewind: boolean): void {
+    if (this.#vectorOpen) {
+      if (++this.#vectorMessages > VECTOR_MESSAGES) this.#useless('uselessVectors', 1)
+      return
+    }
+    this.#vectorOpen = true
+    this.#vectorMessages = 1
+    const needed = this.#vectors === 0 || (rewind && this.#acksSinceVector > 0)
+    this.#vectors++
+    this.#acksSinceVector = 0
+    if (!needed) this.#useless('uselessVectors', 1)
+  }
+
+  #useless(kind: 'uselessEntries' | 'uselessForks' | 'uselessVectors', n: number): void {
+    this.stats[kind] += n
+    const bound = kind === 'uselessEntries' ? USELESS_ENTRIES + this.#rewinds * ENTRIES_WINDOW * MAX_ENTRIES
+      : kind === 'uselessForks' ? USELESS_FORKS + 2 * this.#forksKnown
+        : USELESS_VECTORS
+    if (this.stats[kind] > bound) {
+      throw P2PError.PEER_MISBEHAVING(`log: ${this.stats[kind]} ${kind === 'uselessEntries' ? 'entries we held' : kind === 'uselessForks' ? 'FORKs that told us nothing' : 'HAVE vectors not called for'}, more than ${bound}`)
     }
   }
 
@@ -271,9 +366,11 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   async #receive(list: Uint8Array[]): Promise<void> {
     this.stats.entriesIn += list.length
     const runs = new Map<string, DecodedEntry[]>()
+    let known = 0
     for (const bytes of list) {
       const entry = this.#decode(bytes)
       const author = toHex(entry.author)
+      if (entry.seq < (this.#theyKnow.get(author) ?? 0)) known++
       const run = runs.get(author) ?? this.#takeCarry(author)
       if (!runs.has(author)) runs.set(author, run)
       run.push(entry)
@@ -283,6 +380,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       // Delivery order within a message is not trusted, only the chain is.
       run.sort((a, b) => a.seq - b.seq)
       this.#heard(author, run[run.length - 1].seq + 1)
+      this.#theyKnow.set(author, Math.max(run[run.length - 1].seq + 1, this.#theyKnow.get(author) ?? 0))
       let signed = run.length - 1
       while (signed >= 0 && run[signed].signature === null) signed--
       const tail = run.slice(signed + 1)
@@ -297,11 +395,16 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       await this.#checkFirstPrev(head[0])
       entries.push(...await authenticateRun(this.#log.key, head))
     }
+    if (known > 0) this.#useless('uselessEntries', known)
     if (this.#destroyed || entries.length === 0) return
     const result = await this.#log.add(entries, this.#source)
     this.stats.stored += result.stored.length
     const fault = result.rejected.find(r => REMOTE_FAULTS.has(r.error.code))
     if (fault) throw fault.error
+    // The log's pending buffer is full of other sources' entries: these are asked for again, and counted.
+    const refused = result.rejected.filter(r => r.error.code === 'ERR_RATE_LIMITED').length
+    if (refused > 0) this.#forget()
+    if (refused > 0) this.#useless('uselessEntries', refused)
   }
 
   #takeCarry(author: string): DecodedEntry[] {
@@ -330,22 +433,27 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     const sides = [await authenticateRun(this.#log.key, runA), await authenticateRun(this.#log.key, runB)]
     if (equal(sides[0][0].hash, sides[1][0].hash)) throw P2PError.MALFORMED_MESSAGE('log: FORK sides are one entry')
     if (this.#destroyed) return
+    const conflicts = this.#conflicts
     const result = await this.#log.add([...sides[0], ...sides[1]], this.#source)
     const fault = result.rejected.find(r => REMOTE_FAULTS.has(r.error.code))
     if (fault) throw fault.error
+    // Evidence we held already, or that freezes nothing (its author frozen lower, its entries waiting).
+    if (this.#conflicts === conflicts) this.#useless('uselessForks', 1)
   }
 
   readonly #onupdate = (): void => {
     if (this.#lost) {
       // A write succeeded: there is room again, so ask for what could not be stored.
       this.#lost = false
-      for (const have of encodeHaves(this.#log.lengths(), {rewind: true})) this.#send(have)
+      this.#tell(true)
     }
     this.#schedule()
   }
 
   readonly #onconflict = (evidence: ForkEvidence): void => {
     if (this.#destroyed) return
+    this.#conflicts++
+    this.#forksKnown++
     try {
       this.#send(encodeFork(evidence.runs[0], evidence.runs[1], this.#maxEntryBytes))
     } catch (err) {
@@ -400,7 +508,9 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       remote += length
       behind += Math.max(0, length - (local.get(author) ?? 0))
     }
-    this.emit('progress', {local: this.#log.length, remote, behind})
+    const progress = {local: this.#log.length, remote, behind}
+    this.emit('progress', progress)
+    this.#log.sessionProgress({...progress, peer: this.#source})
   }
 }
 
