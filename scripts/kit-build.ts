@@ -230,6 +230,14 @@ function linkCore(file: OutputFile, outdir: string, exported: Map<string, string
   return text
 }
 
+/**
+ * Modules with no state of their own, which may be built into two files: running
+ * twice does no harm, and sharing them would put them in the core file every page
+ * loads. The page identity's store (loaded on demand by the core) and the file
+ * drop's element both claim storage slots.
+ */
+const STATELESS = new Set(['src/core/storage/slot.ts'])
+
 /** Shared chunks under this many bytes (esbuild-minified) go into the core file (elementsBuild). */
 export const FOLD_LIMIT = 1_000
 
@@ -357,7 +365,7 @@ async function elementsBuild(outdir: string) {
   // registries. The core's code outside the core itself is what it loads on demand.
   const seen = new Map<string, string>()
   for (const file of files.values()) {
-    for (const input of file.inputs) {
+    for (const input of file.inputs.filter(input => !STATELESS.has(input))) {
       const other = seen.get(input)
       if (other !== undefined) throw new Error(`${input} is built into both ${other} and ${file.name}`)
       seen.set(input, file.name)

@@ -5,7 +5,8 @@
 // every piece for the kit's own modules, tests and benchmarks.
 export {P2PError, type P2PErrorCode} from './errors.js'
 export {createIdentity, type Identity} from './crypto/identity.js'
-export {KeyPairIdentity} from './crypto/seed-identity.js'
+export {KeyPairIdentity, exportIdentity, importIdentity, type Ed25519PrivateJwk} from './crypto/seed-identity.js'
+export {pageIdentity, pageLogIdentity, setPageIdentity} from './swarm/page-identity.js'
 export {HubClient} from './hub-client/hub-client.js'
 export type {HubClientEvents, HubClientOptions, HubClientStats, HubConnectionStats, HubState, Subscription} from './hub-client/hub-client.js'
 export {Swarm} from './swarm/swarm.js'

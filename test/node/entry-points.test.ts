@@ -162,7 +162,8 @@ const ROOT_API = [
   'ChunkStore', 'EntryKind', 'FileAddEvent', 'FileCompleteEvent', 'FileProgressEvent', 'FileShare', 'Gossip', 'GossipMessageEvent',
   'GossipSource', 'HubClient', 'KeyPairIdentity', 'Log', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement',
   'P2PGossipElement', 'P2PPeersElement', 'P2PSwarmElement', 'PeerConnectEvent', 'PeerDisconnectEvent',
-  'PeerReconnectEvent', 'Swarm', 'attachGossip', 'createIdentity', 'readValue', 'sourceContext', 'swarmContext',
+  'PeerReconnectEvent', 'Swarm', 'attachGossip', 'createIdentity', 'exportIdentity', 'importIdentity', 'pageIdentity',
+  'pageLogIdentity', 'readValue', 'setPageIdentity', 'sourceContext', 'swarmContext',
 ]
 
 /** Every entry package.json exports with code (not the type-only ones), as its source module: `./dist/x/index.js` is src/x/index.ts. */

@@ -1,11 +1,13 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {createHash} from 'node:crypto'
+import {createHash, createHmac} from 'node:crypto'
 import {fileURLToPath} from 'node:url'
 import {build} from 'esbuild'
 import nacl from 'tweetnacl'
 import {createIdentity, verify, type Identity} from '../../src/core/crypto/identity.js'
-import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
+import {KeyPairIdentity, exportIdentity, importIdentity, type Ed25519PrivateJwk} from '../../src/core/crypto/seed-identity.js'
+import {claimPageIdentity, pageIdentity, pageLogIdentity, setPageIdentity} from '../../src/core/swarm/page-identity.js'
+import {P2PError} from '../../src/core/errors.js'
 import {ed25519PublicKey} from '../../src/core/crypto/ed25519-key.js'
 import {sha512} from '../../src/core/crypto/sha512.js'
 import {fromHex, randomBytes, toHex, utf8} from '../../src/core/bytes.js'
@@ -162,7 +164,7 @@ test('the browser bundle of the kit leaves tweetnacl to a chunk loaded on demand
   assert.ok([...eager].some(file => outputs[file].imports.some(i => i.kind === 'dynamic-import' && i.path === lazy[0])))
 })
 
-test('a chat page loads no seed identity nor its JavaScript key derivation, only on demand', async () => {
+test('a chat page loads no seed identity, its JavaScript key derivation nor the identity store, only on demand', async () => {
   const root = fileURLToPath(new URL('../../', import.meta.url))
   const result = await build({
     entryPoints: [`${root}src/p2p-swarm.ts`], bundle: true, splitting: true, format: 'esm', platform: 'browser',
@@ -175,10 +177,102 @@ test('a chat page loads no seed identity nor its JavaScript key derivation, only
   for (const file of eager) {
     for (const i of outputs[file].imports) if (i.kind === 'import-statement') eager.add(i.path)
   }
-  const seedCode = ['src/core/crypto/seed-identity.ts', 'src/core/crypto/ed25519-key.ts', 'src/core/crypto/sha512.ts']
+  const seedCode = ['src/core/crypto/stored-identity.ts', 'src/core/storage/slot.ts', 'src/core/crypto/seed-identity.ts', 'src/core/crypto/ed25519-key.ts', 'src/core/crypto/sha512.ts']
   const holds = (file: string, module: string) => Object.keys(outputs[file].inputs).some(input => input.endsWith(module))
   for (const module of seedCode) {
     assert.deepEqual([...eager].filter(file => holds(file, module)), [], module)
     assert.ok(Object.keys(outputs).some(file => holds(file, module)), `${module} is in a chunk of its own`)
   }
+})
+
+/** The log key docs/identity.md specifies: Ed25519 of HMAC-SHA-256(page seed, domain | name), computed apart from the kit. */
+function expectedLogKey(pageSeed: Uint8Array, name: string): string {
+  const seed = createHmac('sha256', pageSeed).update('p2p-elements/log-identity/1\0').update(name, 'utf8').digest()
+  return toHex(nacl.sign.keyPair.fromSeed(new Uint8Array(seed)).publicKey)
+}
+
+const isInvalid = (err: unknown) => err instanceof P2PError && err.code === 'ERR_INVALID_ARGUMENT'
+
+test('pageLogIdentity: a key per log name, the same for one name, derived from the page seed as documented, and it signs', async () => {
+  const page = await pageIdentity()
+  const pageSeed = exportIdentity(page, 'seed')
+  const chat = await pageLogIdentity('chat')
+  assert.equal(await pageLogIdentity('chat'), chat)
+  const notes = await pageLogIdentity('notes')
+  assert.notEqual(toHex(notes.publicKey), toHex(chat.publicKey))
+  assert.notEqual(toHex(chat.publicKey), toHex(page.publicKey))
+  assert.equal(toHex(chat.publicKey), expectedLogKey(pageSeed, 'chat'))
+  assert.equal(toHex(notes.publicKey), expectedLogKey(pageSeed, 'notes'))
+  assert.equal(toHex((await pageLogIdentity('día 1')).publicKey), expectedLogKey(pageSeed, 'día 1'))
+  const message = utf8('entry')
+  assert.equal(await verify(message, await chat.sign(message), chat.publicKey), true)
+  // The first swarm of a room takes the page key.
+  const claim = claimPageIdentity('identity-test-room')
+  assert.equal(await claim.identity, page)
+  claim.release()
+})
+
+test('pageLogIdentity refuses a name that is not a non-empty string, and keeps serving good ones', async () => {
+  for (const name of ['', 7, null] as unknown as string[]) {
+    await assert.rejects(pageLogIdentity(name), isInvalid)
+  }
+  await assert.rejects(pageLogIdentity(''), isInvalid)
+  assert.equal((await pageLogIdentity('chat')).publicKey.length, 32)
+})
+
+test('an imported identity put in place as the page identity carries the page\'s log keys with it', async () => {
+  const before = await pageLogIdentity('chat')
+  const seed = randomBytes(32)
+  await setPageIdentity(importIdentity(seed))
+  assert.equal(toHex((await pageIdentity()).publicKey), toHex(nacl.sign.keyPair.fromSeed(seed).publicKey))
+  const after = await pageLogIdentity('chat')
+  assert.notEqual(toHex(after.publicKey), toHex(before.publicKey))
+  assert.equal(toHex(after.publicKey), expectedLogKey(seed, 'chat'))
+  // What cannot be read out cannot be the page identity: the page keeps its key.
+  await assert.rejects(setPageIdentity(await createIdentity()), isInvalid)
+  assert.equal(toHex(exportIdentity(await pageIdentity(), 'seed')), toHex(seed))
+})
+
+test('exportIdentity and importIdentity round-trip a seed and a JWK, and the JWK is WebCrypto\'s own', async () => {
+  const identity = new KeyPairIdentity()
+  const seed = exportIdentity(identity, 'seed')
+  assert.equal(toHex(importIdentity(seed).publicKey), toHex(identity.publicKey))
+  const jwk = exportIdentity(identity, 'jwk')
+  assert.equal(toHex(importIdentity(jwk).publicKey), toHex(identity.publicKey))
+  // WebCrypto reads our JWK as the same key: its signature verifies under our public key.
+  const {subtle} = globalThis.crypto
+  const imported = await subtle.importKey('jwk', jwk, {name: 'Ed25519'}, true, ['sign'])
+  const message = utf8('from webcrypto')
+  assert.equal(await verify(message, new Uint8Array(await subtle.sign({name: 'Ed25519'}, imported, message as Uint8Array<ArrayBuffer>)), identity.publicKey), true)
+  // And WebCrypto's export of its own keys is ours, field for field, and imports.
+  for (let i = 0; i < 20; i++) {
+    const pair = await subtle.generateKey({name: 'Ed25519'}, true, ['sign', 'verify']) as CryptoKeyPair
+    const theirs = await subtle.exportKey('jwk', pair.privateKey) as Ed25519PrivateJwk
+    const ours = importIdentity(theirs)
+    assert.equal(toHex(ours.publicKey), toHex(new Uint8Array(await subtle.exportKey('raw', pair.publicKey))))
+    const {kty, crv, x, d} = theirs
+    assert.deepEqual(exportIdentity(ours, 'jwk'), {kty, crv, x, d})
+  }
+})
+
+test('importIdentity and exportIdentity refuse what is not an Ed25519 private key or format, with ERR_INVALID_ARGUMENT', async () => {
+  const jwk = exportIdentity(new KeyPairIdentity(), 'jwk')
+  const other = exportIdentity(new KeyPairIdentity(), 'jwk')
+  const padded = jwk.d + '='
+  const bad: unknown[] = [
+    new Uint8Array(31), new Uint8Array(33), null, undefined, 'abc', 42, {},
+    {...jwk, kty: 'EC'}, {...jwk, crv: 'X25519'}, {kty: 'OKP', crv: 'Ed25519', x: jwk.x},
+    {...jwk, d: padded}, {...jwk, d: jwk.d.replace(/^./, '+')}, {...jwk, d: jwk.d.slice(0, -1)},
+    {...jwk, d: jwk.d + 'AAAA'}, {...jwk, d: 7},
+    // The seed decodes, but the public key it claims is another's.
+    {...jwk, x: other.x},
+  ]
+  for (const input of bad) assert.throws(() => importIdentity(input as Ed25519PrivateJwk), isInvalid, JSON.stringify(input))
+  // A last character with bits past the 32 bytes is not the canonical encoding of d.
+  const last = jwk.d.at(-1)!
+  const sibling = 'AEIMQUYcgkosw048'.includes(last) ? String.fromCharCode(last.charCodeAt(0) + 1) : last
+  if (sibling !== last) assert.throws(() => importIdentity({...jwk, d: jwk.d.slice(0, -1) + sibling}), isInvalid)
+  const unreadable = await createIdentity()
+  assert.throws(() => exportIdentity(unreadable, 'jwk'), isInvalid)
+  assert.throws(() => exportIdentity(new KeyPairIdentity(), 'pem' as 'jwk'), isInvalid)
 })

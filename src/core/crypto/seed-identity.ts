@@ -1,9 +1,9 @@
 import {P2PError} from '../errors.js'
-import {fromHex, randomBytes, toHex} from '../bytes.js'
+import {fromBase64, fromHex, randomBytes, toBase64, toHex} from '../bytes.js'
 import {ed25519PublicKey} from './ed25519-key.js'
 import {PUBLIC_KEY_BYTES, hasEd25519, loadTweetnacl, type Ed25519Options, type Identity, type Subtle} from './identity.js'
 
-const SEED_BYTES = 32
+export const SEED_BYTES = 32
 
 /**
  * An identity held in memory, from a 32-byte seed (random when omitted), for an
@@ -52,6 +52,68 @@ export class KeyPairIdentity implements Identity {
   static fromSeedHex(hex: string): KeyPairIdentity {
     return new KeyPairIdentity(fromHex(hex))
   }
+}
+
+/**
+ * An Ed25519 private key as a JSON Web Key (RFC 8037): what WebCrypto's
+ * `exportKey('jwk', privateKey)` gives, less its `ext` and `key_ops`.
+ */
+export interface Ed25519PrivateJwk {
+  kty: 'OKP'
+  crv: 'Ed25519'
+  /** The public key, base64url. */
+  x: string
+  /** The 32-byte seed, base64url. */
+  d: string
+}
+
+/**
+ * An identity's private key, to back it up or move it to another browser (treat
+ * it as a password: whoever holds it writes as this key). Only an identity made
+ * from a seed has one to give: the page identity, importIdentity's and
+ * KeyPairIdentity's; a key made by createIdentity cannot be read out, by design.
+ */
+export function exportIdentity(identity: Identity, format: 'seed'): Uint8Array
+export function exportIdentity(identity: Identity, format: 'jwk'): Ed25519PrivateJwk
+export function exportIdentity(identity: Identity, format: 'jwk' | 'seed'): Ed25519PrivateJwk | Uint8Array {
+  if (!(identity instanceof KeyPairIdentity)) {
+    throw P2PError.INVALID_ARGUMENT('only an identity made from a seed can be exported (createIdentity\'s key cannot be read out)')
+  }
+  const seed = fromHex(identity.exportSeed())
+  if (format === 'seed') return seed
+  if (format === 'jwk') return {kty: 'OKP', crv: 'Ed25519', x: toBase64Url(identity.publicKey), d: toBase64Url(seed)}
+  throw P2PError.INVALID_ARGUMENT(`an identity exports as 'jwk' or 'seed', not ${String(format)}`)
+}
+
+/**
+ * The identity of a 32-byte seed or of an Ed25519 private JWK (WebCrypto's export
+ * of an extractable key works as is). A JWK whose public key is not its seed's is
+ * refused: it is damaged, or not what its holder thinks it is.
+ */
+export function importIdentity(key: Uint8Array | Ed25519PrivateJwk, options?: Ed25519Options): KeyPairIdentity {
+  if (key instanceof Uint8Array) return new KeyPairIdentity(key, options)
+  const jwk = key as Partial<Ed25519PrivateJwk> | null
+  if (jwk?.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.d !== 'string') {
+    throw P2PError.INVALID_ARGUMENT('an identity imports from a 32-byte seed or an Ed25519 private JWK (kty OKP, crv Ed25519, d)')
+  }
+  const identity = new KeyPairIdentity(fromBase64Url(jwk.d), options)
+  if (jwk.x !== undefined && jwk.x !== toBase64Url(identity.publicKey)) {
+    throw P2PError.INVALID_ARGUMENT('the JWK\'s public key (x) is not the one of its seed (d)')
+  }
+  return identity
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+/** Strict: only the canonical unpadded base64url of some bytes (RFC 7515's encoding in JWKs). */
+function fromBase64Url(text: string): Uint8Array {
+  const bytes = /^[\w-]*$/.test(text) && text.length % 4 !== 1
+    ? fromBase64(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat(-text.length & 3))
+    : undefined
+  if (!bytes || toBase64Url(bytes) !== text) throw P2PError.INVALID_ARGUMENT('a JWK\'s d is base64url without padding')
+  return bytes
 }
 
 /** PKCS #8 wrapping of a raw Ed25519 seed (RFC 8410): a fixed 16-byte prefix. */

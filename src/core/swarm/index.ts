@@ -6,7 +6,7 @@ export {
 } from './budget.js'
 export {BanList, pageBans, type BanListEvents} from './bans.js'
 export {ConnectionPool, RoomPeer, MAX_ROOMS_PER_CONNECTION, type ConnectionPoolStats, type RoomPeerEvents, type RoomMember} from './rooms.js'
-export {claimPageIdentity, type IdentityClaim} from './page-identity.js'
+export {claimPageIdentity, pageIdentity, pageLogIdentity, setPageIdentity, type IdentityClaim} from './page-identity.js'
 export {PeerConnection, type PeerState, type PeerConnectionEvents, type PeerConnectionOptions} from './peer-connection.js'
 export {Authenticator, type AuthOptions} from './auth.js'
 export * as swarmMessages from './wire.js'

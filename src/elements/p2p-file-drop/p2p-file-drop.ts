@@ -7,6 +7,7 @@ import type {Swarm} from '../../core/swarm/swarm.js'
 import {ChunkStore} from '../../core/files/chunk-store.js'
 import {FileShare, type FileInfo} from '../../core/files/share.js'
 import {SVG_TYPE, mimeEssence, safeBlobType} from '../../core/files/blob-type.js'
+import {claimStorageSlot, type StorageSlot} from '../../core/storage/slot.js'
 import {P2PError, toP2PError} from '../../core/errors.js'
 import {P2PErrorEvent} from '../../events/error-event.js'
 import {FileAddEvent} from '../../events/file-add-event.js'
@@ -14,7 +15,6 @@ import {FileProgressEvent} from '../../events/file-progress-event.js'
 import {FileCompleteEvent} from '../../events/file-complete-event.js'
 import {formatBytes} from '../shared/format.js'
 import {shortKey} from '../shared/item-template.js'
-import {claimStorageSlot, type StorageSlot} from './storage-slot.js'
 import {styles} from './p2p-file-drop.styles.js'
 
 const DEFAULT_STORE = 'p2p-elements-files'
@@ -255,7 +255,7 @@ export class P2PFileDropElement extends LitElement {
       // Storage (browser-level, abstract-level and the buffer and events polyfills under
       // them: 23 KiB gzip) loads once a file drop joins a room, so pages without one never fetch it.
       const {BrowserLevel} = await import('./storage.js')
-      const slot = await claimStorageSlot(base)
+      const slot = await claimStorageSlot(DEFAULT_STORE, base)
       if (generation !== this.#generation) return slot.release()
       const db = new BrowserLevel(slot.name)
       let share: FileShare

@@ -81,9 +81,10 @@ export class P2PSwarmElement extends LitElement {
 
   /**
    * This peer's key pair (property only), as `createIdentity()` makes it.
-   * Unset, the page's key pair (WebCrypto, made once per page): the page's
-   * rooms are then one peer to other pages, and share one connection with each
-   * (a second `<p2p-swarm>` of the page in the same room gets a fresh key).
+   * Unset, the page identity (kept in IndexedDB, one per tab: the same after a
+   * reload; docs/identity.md): the page's rooms are then one peer to other
+   * pages, and share one connection with each (a second `<p2p-swarm>` of the
+   * page in the same room gets a fresh key).
    */
   identity?: Identity
 

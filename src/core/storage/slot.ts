@@ -1,15 +1,13 @@
 /**
- * One IndexedDB database per tab. Tabs of one origin share IndexedDB, and two
- * chunk stores over one database would each trust a bitfield the other is
- * rewriting; so a tab takes a Web Lock on a database name before it opens it,
- * and a tab that finds the name taken uses the next one.
+ * Per-tab slots of storage. Tabs of one origin share IndexedDB: two chunk stores
+ * over one database would each trust a bitfield the other is rewriting, and two
+ * tabs writing a log with one key would fork it. So a tab takes a Web Lock on a
+ * slot's name before it uses what is stored under it, and a tab that finds the
+ * name taken uses the next one.
  */
 
-/** Lock names are scoped to the kit, so an app's own locks never collide with them. */
-const LOCK_PREFIX = 'p2p-elements-files:'
-
 export interface StorageSlot {
-  /** The database name this tab holds: `base`, else `base-2`, `base-3`, … */
+  /** The name this tab holds: `base`, else `base-2`, `base-3`, … */
   readonly name: string
   /** Lets the lock go; call it once the database is closed. Idempotent. */
   release(): void
@@ -17,17 +15,19 @@ export interface StorageSlot {
 
 /**
  * Holds the lock of the first free name among `base`, `base-2`, `base-3`, … until
- * released. A reloaded tab usually gets its old name back (its lock went with the
- * page), so what it stored there is found again.
+ * released. The lock of a name is `<scope>:<name>`: scoped to what the kit keeps
+ * there, so an app's own locks never collide with them. A reloaded tab usually
+ * gets its old name back (its lock went with the page), so what it stored there
+ * is found again.
  *
  * Without Web Locks (an insecure context) it takes `base` unguarded: the one case
- * where two tabs can meet in one database.
+ * where two tabs can meet in one slot.
  */
-export async function claimStorageSlot(base: string): Promise<StorageSlot> {
+export async function claimStorageSlot(scope: string, base: string): Promise<StorageSlot> {
   if (!globalThis.navigator?.locks) return {name: base, release: () => {}}
   for (let n = 1; ; n++) {
     const name = n === 1 ? base : `${base}-${n}`
-    const release = await tryLock(LOCK_PREFIX + name)
+    const release = await tryLock(`${scope}:${name}`)
     if (release) return {name, release}
   }
 }
