@@ -284,6 +284,8 @@ describe('Log: forks, pending, replays', () => {
 class CountingLevel extends MemoryLevel<any, any> {
   reads = 0
   calls = 0
+  /** Records written by batches. */
+  puts = 0
   full = false
 }
 // abstract-level's private hooks (_get, _getMany, _iterator, _keys, _values, _batch) are not in its typings: wrapped here.
@@ -317,6 +319,7 @@ Object.assign(CountingLevel.prototype, {
   },
   async _batch(this: CountingLevel, ...args: unknown[]) {
     if (this.full) throw Object.assign(new Error('quota exceeded'), {name: 'QuotaExceededError'})
+    this.puts += (args[0] as unknown[]).length
     return base._batch.apply(this, args)
   },
 })
@@ -445,6 +448,52 @@ describe('Log: reading in batches', () => {
     assert.ok(db.calls <= 16, `entries() made ${db.calls} reads`)
   })
 })
+
+describe('Log: writing few records', () => {
+  test('a write puts one record per entry and a few for the order and the authors, not three per entry', async () => {
+    const db = new CountingLevel()
+    const log = await openLog(db, owner)
+    await log.admit(writerX.publicKey)
+    db.puts = 0
+    await log.append(Array.from({length: 1000}, (_, i) => i))
+    // 1,000 entries, one i! and one a! record, m!state.
+    assert.equal(db.puts, 1003)
+    const x = await openLog(new CountingLevel(), writerX)
+    await x.add(await collect(log), 'owner')
+    const xs = await x.append(Array.from({length: 10}, (_, i) => i))
+    db.puts = 0
+    await log.add(xs, 'x')
+    assert.equal(db.puts, 10 + 3)
+  })
+
+  test('iteration and appends find entries across the records of many writes of any size', async () => {
+    const log = await openLog(memory(), owner)
+    for (const size of [1, 1500, 3, 1024, 700, 1]) await log.append(Array.from({length: size}, (_, i) => i))
+    const n = log.length
+    assert.equal(n, 3230)
+    // Owner-only: the entry at local index i is the owner's seq i.
+    assert.deepEqual((await all(log)).map(e => e.seq), Array.from({length: n}, (_, i) => i))
+    for (const since of [0, 1, 2, 1023, 1024, 1025, 1501, 1504, 2528, n - 1]) {
+      for (const limit of [1, 5, 2000]) {
+        const forward = (await all(log, {since, limit})).map(e => e.seq)
+        assert.deepEqual(forward, Array.from({length: Math.min(limit, n - since)}, (_, i) => since + i), `since ${since} limit ${limit}`)
+        const back = (await all(log, {since, limit, reverse: true})).map(e => e.seq)
+        assert.deepEqual(back, Array.from({length: Math.min(limit, since + 1)}, (_, i) => since - i), `reverse since ${since} limit ${limit}`)
+      }
+    }
+  })
+})
+
+async function collect(log: Log): Promise<Entry[]> {
+  const out: Entry[] = []
+  let cursor = 0
+  for (;;) {
+    const answer = await log.missing(new Map(), 1024, cursor)
+    if (answer.entries.length === 0) return out
+    out.push(...answer.entries)
+    cursor = answer.cursor
+  }
+}
 
 describe('Log: fork evidence', () => {
   test('each side of the evidence runs on to a signed entry', async () => {

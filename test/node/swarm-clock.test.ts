@@ -163,3 +163,58 @@ test('an id that signalled us while our offer went unanswered is offered another
     swarm.destroy()
   }
 })
+
+test('an offer the hub lost is made again when its id announces again: 8 s after it was posted, doubling per lost offer', () => {
+  const clock = new VirtualClock()
+  const budget = new ConnectionBudget({clock, reserve: 0, dialBurst: 1000, dialsPerMinute: 1e6})
+  const {hub, swarm} = swarmOn(clock, {budget, connectTimeout: 120_000})
+  const a = hubId()
+  const announce = () => hub.deliver({type: 'connect', from: a})
+  /** Announces `a` every 500 ms until it is offered again: how long after the last offer. */
+  const reofferedAfter = (): number => {
+    const from = clock.now()
+    const created = swarm.stats.connectionsCreated
+    for (;;) {
+      clock.run(clock.now() + 500)
+      announce()
+      if (swarm.stats.connectionsCreated > created) return clock.now() - from
+    }
+  }
+  try {
+    announce()
+    assert.equal(swarm.stats.connectionsCreated, 1, 'a is offered a connection')
+    const waits = [reofferedAfter(), reofferedAfter(), reofferedAfter()]
+    assert.deepEqual(waits, [8000, 16_000, 32_000])
+    assert.equal(swarm.stats.reoffers, 3)
+    assert.equal(swarm.connections.length, 1, 'each new offer replaced the lost one')
+    assert.equal(swarm.stats.timeouts, 0)
+  } finally {
+    swarm.destroy()
+  }
+})
+
+test('in a glare we win, our offer the hub lost is made again at once; a fresh one is kept', () => {
+  const clock = new VirtualClock()
+  const budget = new ConnectionBudget({clock, reserve: 0, dialBurst: 1000, dialsPerMinute: 1e6})
+  const {hub, swarm} = swarmOn(clock, {budget, connectTimeout: 60_000})
+  // The lowest hub id: we keep our offer in a glare with it.
+  const a = '0'.repeat(20)
+  const offer = (attempt: string) => hub.deliver({from: a, to: swarm.id, signal: {type: 'offer', sdp: 'v=0\r\n'}, attempt})
+  try {
+    hub.deliver({type: 'connect', from: a})
+    assert.equal(swarm.stats.connectionsCreated, 1)
+    clock.run(7999)
+    offer('1111111111111111')
+    assert.equal(swarm.stats.glare, 1)
+    assert.equal(swarm.stats.connectionsCreated, 1, 'an offer of ours under 8 s old may still be on its way: kept')
+    clock.run(8000)
+    offer('2222222222222222')
+    assert.equal(swarm.stats.glare, 2)
+    assert.equal(swarm.stats.reoffers, 1)
+    assert.equal(swarm.stats.connectionsCreated, 2, 'the remote never had our offer: we offer again, and it yields to that one')
+    const [conn] = swarm.connections
+    assert.equal(conn.initiator, true)
+  } finally {
+    swarm.destroy()
+  }
+})

@@ -15,8 +15,8 @@ import {isQuotaError} from '../storage/quota.js'
 import type {LogProgress} from './replicate.js'
 import {EntryKind, InitFlags, MAX_LINKS, MAX_VALUE_BYTES, createEntry, decodeEntry, jsonValue, type Entry, type EntryFields} from './entry.js'
 import {
-  INDEX_END, INDEX_PREFIX, STATE_KEY, authorKey, decodeFork, decodeRecord, decodeState, emptyState, encodeFork,
-  encodeRecord, encodeState, entryHeader, entryKey, forkKey, indexKey, logSublevel, plain,
+  INDEX_END, INDEX_PREFIX, STATE_KEY, authorKey, authorPrefix, chunkHash, chunkLength, chunkPuts, chunkStart, decodeFork,
+  decodeRecord, decodeState, emptyState, encodeFork, encodeRecord, encodeState, entryHeader, entryKey, forkKey, indexKey, logSublevel, plain,
   type ForkEvidence, type LogDatabase, type LogState, type LogSublevel,
 } from './store.js'
 
@@ -470,18 +470,46 @@ export class Log extends Emitter<LogEvents> {
 
   /**
    * Up to `count` stored entries in local order from index `from` (down from it
-   * when reverse): one range read of the index and one getMany of the entries,
-   * not a read per entry (a read is a round trip to IndexedDB in a page).
+   * when reverse): the `i!` records holding their hashes, then one getMany of
+   * the entries, not a read per entry (a read is a round trip to IndexedDB in a page).
    */
   async #records(from: number, count: number, reverse: boolean): Promise<Array<{index: number, hash: string, bytes: Uint8Array}>> {
-    const range = reverse ? {lte: indexKey(from), gte: INDEX_PREFIX, reverse: true} : {gte: indexKey(from), lt: INDEX_END}
-    const rows = await this.#db.iterator({...range, limit: count}).all()
-    const values = await this.#db.getMany(rows.map(([, hash]) => entryKey(toHex(hash))))
-    return rows.map(([key, hash], i) => {
-      const index = Number(key.slice(INDEX_PREFIX.length))
+    const rows = await this.#hashesFrom(from, count, reverse)
+    const values = await this.#db.getMany(rows.map(row => entryKey(row.hash)))
+    return rows.map(({index, hash}, i) => {
       if (!values[i]) throw P2PError.NOT_FOUND(`entry ${index} is indexed but not stored`)
-      return {index, hash: toHex(hash), bytes: decodeRecord(values[i]!).bytes}
+      return {index, hash, bytes: decodeRecord(values[i]!).bytes}
     })
+  }
+
+  /** Up to `count` hashes (hex) in local order from index `from` (down from it when reverse), read from the `i!` records. */
+  async #hashesFrom(from: number, count: number, reverse: boolean): Promise<Array<{index: number, hash: string}>> {
+    const out: Array<{index: number, hash: string}> = []
+    const take = (key: string, chunk: Uint8Array): void => {
+      const start = chunkStart(key)
+      const n = chunkLength(chunk)
+      if (reverse) {
+        for (let i = Math.min(n - 1, from - start); i >= 0 && out.length < count; i--) out.push({index: start + i, hash: toHex(chunkHash(chunk, i))})
+      } else {
+        for (let i = Math.max(0, from - start); i < n && out.length < count; i++) out.push({index: start + i, hash: toHex(chunkHash(chunk, i))})
+      }
+    }
+    // The record holding `from` starts at or before it; the rest follow (or precede) it.
+    const [holding] = await this.#db.iterator({lte: indexKey(from), gte: INDEX_PREFIX, reverse: true, limit: 1}).all()
+    if (holding) take(...holding)
+    if (out.length >= count) return out
+    const range = reverse ? {lt: holding?.[0] ?? indexKey(from), gte: INDEX_PREFIX, reverse: true} : {gt: indexKey(from), lt: INDEX_END}
+    const iterator = this.#db.iterator(range)
+    try {
+      while (out.length < count) {
+        const rows = await iterator.nextv(Math.ceil((count - out.length) / 256) + 1)
+        if (rows.length === 0) break
+        for (const [key, chunk] of rows) take(key, plain(chunk))
+      }
+    } finally {
+      await iterator.close()
+    }
+    return out
   }
 
   async forks(): Promise<ForkEvidence[]> {
@@ -535,9 +563,10 @@ export class Log extends Emitter<LogEvents> {
     })
   }
 
+  /** The hash of the author's stored entry `seq`, from the `a!` record holding it. */
   async #hashAt(author: string, seq: number): Promise<Uint8Array> {
-    const value = (await this.#db.get(authorKey(author, seq)))!
-    return plain(value).slice(value.length - 32)
+    const [[key, chunk]] = await this.#db.iterator({lte: authorKey(author, seq), gte: authorPrefix(author), reverse: true, limit: 1}).all()
+    return chunkHash(plain(chunk), seq - chunkStart(key)).slice()
   }
 
   /** The first prev or link of `entry` stored neither before nor in this draft. */
@@ -605,8 +634,6 @@ export class Log extends Emitter<LogEvents> {
     const index = state.length
     draft.ops.push(
       {type: 'put', key: entryKey(hash), value: encodeRecord({index, ownerSeen, bytes: entry.bytes})},
-      {type: 'put', key: indexKey(index), value: entry.hash},
-      {type: 'put', key: authorKey(author, entry.seq), value: entry.hash},
     )
     draft.known.set(hash, {author, seq: entry.seq, ownerSeen})
     draft.stored.push(entry)
@@ -647,6 +674,8 @@ export class Log extends Emitter<LogEvents> {
   }
 
   async #commit(draft: Draft): Promise<void> {
+    // The write's hashes, in local order and per author: a few records, not one per entry.
+    draft.ops.push(...chunkPuts(draft.stored, draft.state.length - draft.stored.length))
     draft.ops.push({type: 'put', key: STATE_KEY, value: encodeState(draft.state)})
     try {
       await this.#db.batch(draft.ops)

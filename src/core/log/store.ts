@@ -8,7 +8,7 @@
  */
 import type {AbstractLevel, AbstractSublevel} from 'abstract-level'
 import {P2PError} from '../errors.js'
-import {fromHex, fromUtf8, toHex, utf8} from '../bytes.js'
+import {concat, fromHex, fromUtf8, toHex, utf8} from '../bytes.js'
 import {readVarint, varintLength, writeVarint, type VarintCursor} from './varint.js'
 
 /**
@@ -31,12 +31,62 @@ function fixed(n: number, width: number): string {
 
 export const STATE_KEY = 'm!state'
 export const entryKey = (hash: string): string => `e!${hash}`
-export const indexKey = (index: number): string => `i!${fixed(index, 16)}`
-export const authorKey = (author: string, seq: number): string => `a!${author}!${fixed(seq, 10)}`
+/** The `i!` record whose first entry has local index `first`. */
+export const indexKey = (first: number): string => `i!${fixed(first, 16)}`
+/** The `a!` record whose first entry is the author's `first`. */
+export const authorKey = (author: string, first: number): string => `${authorPrefix(author)}${fixed(first, 10)}`
+export const authorPrefix = (author: string): string => `a!${author}!`
 export const forkKey = (author: string): string => `f!${author}`
 /** The range of the `i!` keys, for iteration in local order. */
 export const INDEX_PREFIX = 'i!'
 export const INDEX_END = 'i"'
+
+/**
+ * Hashes per `i!` or `a!` record. A write puts its entries' hashes in local
+ * order into `i!` records and each author's into `a!` records, CHUNK_HASHES to a
+ * record, instead of a record per entry: in a page every put of a batch is a
+ * round trip to IndexedDB (browser-level waits for each before the next), so
+ * records per entry is what a write costs. A lookup reads one record, 32 KiB at most.
+ */
+export const CHUNK_HASHES = 1024
+
+/** The first index (or seq) a chunk's key names. */
+export function chunkStart(key: string): number {
+  return Number(key.slice(key.lastIndexOf('!') + 1))
+}
+
+/** The i-th hash of a chunk record (a view). */
+export function chunkHash(chunk: Uint8Array, i: number): Uint8Array {
+  return chunk.subarray(i * 32, i * 32 + 32)
+}
+
+export function chunkLength(chunk: Uint8Array): number {
+  return chunk.length / 32
+}
+
+/**
+ * The `i!` and `a!` records of a write that stored `stored` (in local order)
+ * from local index `first`. An author's entries in one write are consecutive
+ * seqs (each needs its prev stored first), so each author's make whole records.
+ */
+export function chunkPuts(stored: ReadonlyArray<{author: Uint8Array, seq: number, hash: Uint8Array}>, first: number): Array<{type: 'put', key: string, value: Uint8Array}> {
+  const puts: Array<{type: 'put', key: string, value: Uint8Array}> = []
+  const pack = (hashes: Uint8Array[], key: (start: number) => string, start: number): void => {
+    for (let i = 0; i < hashes.length; i += CHUNK_HASHES) {
+      puts.push({type: 'put', key: key(start + i), value: concat(hashes.slice(i, i + CHUNK_HASHES))})
+    }
+  }
+  pack(stored.map(e => e.hash), indexKey, first)
+  const byAuthor = new Map<string, {first: number, hashes: Uint8Array[]}>()
+  for (const entry of stored) {
+    const author = toHex(entry.author)
+    const run = byAuthor.get(author)
+    if (run) run.hashes.push(entry.hash)
+    else byAuthor.set(author, {first: entry.seq, hashes: [entry.hash]})
+  }
+  for (const [author, run] of byAuthor) pack(run.hashes, start => authorKey(author, start), run.first)
+  return puts
+}
 
 /** An entry as stored: its place in local order, how many of the owner's entries it has seen, its bytes. */
 export interface StoredRecord {

@@ -75,6 +75,21 @@ const UNANSWERED_FIRST_QUIET = 5_000
  * that joins again does so under a new hub id; one that let us go can still offer.
  */
 const LEFT_QUIET = 30_000
+/**
+ * Our offer still unanswered this long after we posted it, when its id shows it
+ * is there (it announces again, or offers us in a glare we win), was lost on
+ * the hub: it is made again then, not after the whole connect timeout. Well
+ * above an answer's time on a busy machine: twelve tabs of one origin on two
+ * busy cores, behind the hub's rate limit, had answers back within 1 s at the
+ * median, 2.9 s at p90 and 5 s at most (770 offers); at 2 s, a quarter of the
+ * offers were made twice and the room took longer to mesh. Doubling per offer
+ * to that id that went unanswered, so an id that never answers (or a
+ * stranger announcing under it) gets one more offer before the timeout, not
+ * one per announcement.
+ */
+const REOFFER_AFTER = 8_000
+/** Minimum announcement intervals a swarm waits for its stream to open before it announces anyway. */
+const PRE_OPEN_WAIT = 3
 /** Unanswered offers per hub id are remembered this long, and for this many ids (a flood of fresh ids pushes out the oldest). */
 const UNANSWERED_MEMORY = 10 * 60_000
 const MAX_UNANSWERED_IDS = 1024
@@ -215,6 +230,8 @@ export interface SwarmStats {
   authFailures: number
   admissionRefused: number
   timeouts: number
+  /** Offers made again because the first was lost on the hub (see REOFFER_AFTER). */
+  reoffers: number
   /** Keys refused for now because they misbehaved. */
   banned: number
   /** Peers back after their connection broke: by ICE restart, or on a new connection. */
@@ -315,7 +332,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #stats: Omit<SwarmStats, 'connecting' | 'connected' | 'maxPeers' | 'banned' | 'offline' | 'budget'> = {
     connectionsCreated: 0, connectionsClosed: 0, announcesSent: 0, announcesReceived: 0,
     signalsIn: 0, signalsOut: 0, malformed: 0, decryptFailures: 0, refusedFull: 0,
-    glare: 0, madeRoom: 0, busy: 0, authFailures: 0, admissionRefused: 0, timeouts: 0, reconnects: 0,
+    glare: 0, madeRoom: 0, busy: 0, authFailures: 0, admissionRefused: 0, timeouts: 0, reoffers: 0, reconnects: 0,
     refusedBudget: 0, paced: 0, forgedSignals: 0, replays: 0, sharedConnections: 0,
   }
   /** The budget's refusal is reported once until a connection can be made again, not per announcement. */
@@ -393,11 +410,16 @@ export class Swarm extends Emitter<SwarmEvents> {
       opts.network.on('online', this.#onOnline)
       if (!opts.network.online) this.#onOffline()
     }
-    // Firefox sees a stream open only once its first bytes arrive, and a hub may
-    // send none before its first message (signalhub's own server): the first
-    // announcement does not wait for 'open'. It comes back on our own stream,
-    // which then opens there; 'open' restarts the back-off as before.
-    if (!this.#offline) this.#announcer.soon()
+    // The first announcement goes out when the stream opens ('open' restarts the
+    // back-off): offers that answer it are posted to our channel, and the hub
+    // delivers only to streams open at that moment, so one posted before ours
+    // opened is lost (seen: twelve tabs sharing a stream, a tab's channel joining
+    // it a second after it announced, two tabs waiting out two connect timeouts).
+    // But Firefox sees a stream open only once its first bytes arrive, and a hub
+    // may send none before its first message (signalhub's own server; ours sends
+    // a comment at once): so, without 'open' for three minimum intervals, we
+    // announce anyway, which brings those bytes.
+    if (!this.#offline) this.#announcer.soon(bounds.min * PRE_OPEN_WAIT)
     debug('start', shortId(this.id), 'room', this.room, 'key', shortId(this.publicKey))
   }
 
@@ -718,7 +740,11 @@ export class Swarm extends Emitter<SwarmEvents> {
       if (existing.initiator && existing.state === 'connecting') {
         // Glare: both sides offered; one of them yields and answers.
         this.#stats.glare++
-        if (keepsOwnOffer(this.id, from)) return
+        if (keepsOwnOffer(this.id, from)) {
+          // The remote yields to our offer once it has it: unless it was lost, which leaves both waiting.
+          if (this.#offerLost(from)) this.#connect(from, true, this.#members.keyOf(from))
+          return
+        }
       }
       // Yielding in a glare, or a fresh offer on a pairing not proven yet (the
       // remote gave that attempt up): the new attempt replaces the old one. The
@@ -795,7 +821,26 @@ export class Swarm extends Emitter<SwarmEvents> {
       this.emit('update')
       return
     }
+    this.#offerLost(remoteId)
     this.#connect(remoteId, true, key)
+  }
+
+  /**
+   * Lets our pending offer to `remoteId` go when it has waited past
+   * REOFFER_AFTER (doubled per unanswered offer to that id) with no answer,
+   * though the id has just shown it is there: the caller offers again. Counted
+   * as an unanswered offer. Whether it went.
+   */
+  #offerLost(remoteId: string): boolean {
+    const pending = this.#connections.get(remoteId)
+    if (!(pending instanceof PeerConnection) || !pending.initiator || pending.answered || pending.state !== 'connecting') return false
+    const strikes = this.#unanswered.get(remoteId) ?? 0
+    if (this.#clock.now() - pending.createdAt < REOFFER_AFTER * 2 ** strikes) return false
+    debug('offer to', shortId(remoteId), 'lost: offering again')
+    this.#unanswered.set(remoteId, strikes + 1)
+    this.#stats.reoffers++
+    this.#drop(pending)
+    return true
   }
 
   /** Whether a connection to a hub id announcing `key` may count as one to a known peer. */
