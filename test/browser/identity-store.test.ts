@@ -77,7 +77,7 @@ class Frame {
   }
 }
 
-const heldSlots = async () => (await navigator.locks.query()).held!.map(l => l.name).filter(name => name.startsWith(SLOT_LOCK)).sort()
+const heldSlots = async () => (await navigator.locks.query()).held!.flatMap(l => l.name?.startsWith(SLOT_LOCK) ? [l.name] : []).sort()
 
 /** The public key of the seed stored under `slot`, read from the database as a page would find it. */
 async function storedKey(slot: string): Promise<string | undefined> {
