@@ -4,3 +4,7 @@ export type {AddResult, LogEvents, LogIteratorOptions, LogOptions, LogStats} fro
 export type {ForkEvidence, LogDatabase} from './store.js'
 export {EntryKind, readValue} from './entry.js'
 export type {Entry, EntryFields} from './entry.js'
+export {LogPeer} from './replicate.js'
+export type {LogPeerEvents, LogPeerOptions, LogProgress, ReplicaLog} from './replicate.js'
+export {attachLog, logProtocol} from './swarm.js'
+export type {AttachLogOptions, AttachedLog, AttachedLogEvents} from './swarm.js'
