@@ -17,8 +17,16 @@ interface FrameIdentity {
   importJwk(json: string): Promise<void>
 }
 
-const frameSource = (withoutLocks: boolean) => `<!doctype html><script type="module">
-  ${withoutLocks ? "Object.defineProperty(navigator, 'locks', {value: undefined, configurable: true})" : ''}
+/** How a frame's page is cut off from what the store needs: Web Locks gone, or IndexedDB refusing to open. */
+type Without = 'locks' | 'database' | undefined
+
+const WITHOUT: Record<NonNullable<Without>, string> = {
+  locks: "Object.defineProperty(navigator, 'locks', {value: undefined, configurable: true})",
+  database: "IDBFactory.prototype.open = () => { throw new DOMException('refused', 'SecurityError') }",
+}
+
+const frameSource = (without: Without) => `<!doctype html><script type="module">
+  ${without ? WITHOUT[without] : ''}
   const origin = ${JSON.stringify(location.origin)}
   const page = await import(origin + '/src/core/swarm/page-identity.ts')
   const seeds = await import(origin + '/src/core/crypto/seed-identity.ts')
@@ -36,8 +44,8 @@ class Frame {
   readonly element = document.createElement('iframe')
   readonly #url: string
 
-  constructor(withoutLocks = false) {
-    this.#url = URL.createObjectURL(new Blob([frameSource(withoutLocks)], {type: 'text/html'}))
+  constructor(without?: Without) {
+    this.#url = URL.createObjectURL(new Blob([frameSource(without)], {type: 'text/html'}))
   }
 
   /** Resolves once the frame's page has loaded its modules. */
@@ -100,8 +108,8 @@ async function storedKey(slot: string): Promise<string | undefined> {
 
 describe('identity store', () => {
   const frames: Frame[] = []
-  const frame = (withoutLocks = false) => {
-    const made = new Frame(withoutLocks)
+  const frame = (without?: Without) => {
+    const made = new Frame(without)
     frames.push(made)
     return made.open()
   }
@@ -170,12 +178,22 @@ describe('identity store', () => {
   })
 
   it('without Web Locks a page keeps nothing: a fresh key on every load', async () => {
-    const page = await frame(true)
+    const page = await frame('locks')
     const first = await page.identity.key()
     await page.reload()
     const second = await page.identity.key()
     expect(second).to.not.equal(first)
     expect(await heldSlots()).to.deep.equal([])
+  })
+
+  it('where IndexedDB refuses to open, a page still gets a key (a fresh one per load) and log keys', async () => {
+    await until(async () => (await heldSlots()).length === 0, 'every slot to be free')
+    const page = await frame('database')
+    const first = await page.identity.key()
+    expect(first).to.have.length(64)
+    expect(await page.identity.logKey('chat')).to.not.equal(first)
+    await page.reload()
+    expect(await page.identity.key()).to.not.equal(first)
   })
 
   it('JWKs round-trip with WebCrypto\'s own: its export imports, ours is its, and it signs as ours', async () => {
