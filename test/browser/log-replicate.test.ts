@@ -50,18 +50,20 @@ describe('log replication between browsers (real WebRTC, real IndexedDB)', funct
     peers = []
   })
 
-  it('two swarms replicate a log both ways, history first and then live, and progress reaches behind = 0', async () => {
+  it('two swarms replicate a log both ways, history first and then live; the Log counts the session and its progress reaches behind = 0', async () => {
     const room = freshRoom('log')
     const a = await peer(room, owner)
     await a.log.admit(writer.publicKey)
     await a.log.append(Array.from({length: 1000}, (_, i) => ({n: i})))
     const b = await peer(room, writer)
-    const caughtUp = new Promise<void>(resolve => b.attached.on('progress', (_key, p) => {
-      if (p.behind === 0 && p.local === a.log.length) resolve()
+    // The Log itself reports each session's progress, naming the peer: what <p2p-log> listens to.
+    const caughtUp = new Promise<string>(resolve => b.log.on('progress', p => {
+      if (p.behind === 0 && p.local === a.log.length) resolve(p.peer)
     }))
     await fullMesh([a.swarm, b.swarm])
     await until(b.log, ['update'], () => same(a.log, b.log), 'the history at b')
-    await caughtUp
+    expect(await caughtUp).to.equal(a.swarm.publicKey)
+    expect([a.log.stats.peers, b.log.stats.peers]).to.deep.equal([1, 1])
 
     const mine = await b.log.append({from: 'b'})
     await until(a.log, ['update'], () => a.log.length === b.log.length, 'b\'s append at a')
