@@ -12,7 +12,8 @@
 //    with the same batching), the rest being the wire (WebRTC, mux, messages) and
 //    waiting on the sender. Twice: on browser-level as it is, and on browser-level
 //    with the puts of a batch queued at once (it waits for each put before the
-//    next), to show what IndexedDB itself costs per record.
+//    next), to show what IndexedDB itself costs per record. And ours in Node as
+//    hypercore runs (two Logs on LevelDB, LogPeer over an in-process mux pair).
 // 2. Opening a log of 10k and of 100k entries from IndexedDB: ms to ready() and the
 //    JS heap it holds (CDP Runtime.getHeapUsage after a collection), goal < 1 s and
 //    flat with length.
@@ -30,6 +31,11 @@ import {launchChromium, startTestServer} from '../scripts/browser.js'
 import {startHubProcess} from '../scripts/hub-process.js'
 import {KeyPairIdentity} from '../src/core/crypto/seed-identity.js'
 import {randomBytes, toHex} from '../src/core/bytes.js'
+import {Mux, createMemoryTransportPair} from '../src/core/mux/index.js'
+import {Log} from '../src/core/log/log.js'
+import {LogPeer} from '../src/core/log/replicate.js'
+import {logProtocol} from '../src/core/log/swarm.js'
+import {openNodeDatabase} from '../src/node/level.js'
 import {median} from './stats.js'
 import {chromiumCpu, cpuBetween} from './cpu.js'
 
@@ -89,6 +95,46 @@ async function hypercore(n: number): Promise<{perSecond: number, cpuPer10k: numb
   }
 }
 
+/** Ours in Node, as hypercore runs: two Logs on LevelDB (classic-level) over LogPeer and an in-process mux pair. */
+async function oursNode(n: number): Promise<{perSecond: number, cpuPer10k: number}> {
+  const dir = await mkdtemp(join(tmpdir(), 'p2p-log-bench-node-'))
+  const owner = new KeyPairIdentity(randomBytes(32))
+  const [dbA, dbB] = [await openNodeDatabase(join(dir, 'a')), await openNodeDatabase(join(dir, 'b'))]
+  try {
+    const a = new Log({db: dbA, key: owner.publicKey, identity: owner})
+    await a.ready()
+    for (let i = 0; i < n; i += 1000) {
+      await a.append(Array.from({length: Math.min(1000, n - i)}, (_, j) => {
+        const value = new Uint8Array(VALUE_BYTES).fill(7)
+        new DataView(value.buffer).setUint32(0, i + j)
+        return value
+      }))
+    }
+    const b = new Log({db: dbB, key: owner.publicKey})
+    await b.ready()
+    const [ta, tb] = createMemoryTransportPair()
+    const quiet = {pingInterval: 0, timeout: 0}
+    const [ma, mb] = [new Mux(ta, quiet), new Mux(tb, quiet)]
+    const done = new Promise<void>(resolve => b.on('update', () => { if (b.length === a.length) resolve() }))
+    const cpu = process.cpuUsage()
+    const start = performance.now()
+    new LogPeer({log: a, source: 'b', open: handlers => ma.channel(logProtocol(a.address), handlers)})
+    new LogPeer({log: b, source: 'a', open: handlers => mb.channel(logProtocol(b.address), handlers)})
+    await done
+    const ms = performance.now() - start
+    const used = cpuSeconds(process.cpuUsage(cpu))
+    ma.destroy()
+    mb.destroy()
+    await a.close()
+    await b.close()
+    return {perSecond: Math.round(a.length / (ms / 1000)), cpuPer10k: per10k(used, n)}
+  } finally {
+    await dbA.close()
+    await dbB.close()
+    await rm(dir, {recursive: true, force: true})
+  }
+}
+
 const hub = await startHubProcess({args: ['--rate-limit', '100000']})
 const server = await startTestServer()
 const chromium = await launchChromium()
@@ -125,14 +171,22 @@ try {
 
   type Ours = Awaited<ReturnType<typeof ours>>
   for (const n of COUNTS) {
-    const rows: Array<{ours: Ours, queued: Ours, hypercore: Awaited<ReturnType<typeof hypercore>>}> = []
+    type NodeRun = Awaited<ReturnType<typeof hypercore>>
+    const rows: Array<{ours: Ours, queued: Ours, hypercore: NodeRun, node: NodeRun}> = []
     for (let run = 0; run < REPEATS; run++) {
-      rows.push({hypercore: await hypercore(n), ours: await ours(n, run, false), queued: await ours(n, run, true)})
+      rows.push({hypercore: await hypercore(n), node: await oursNode(n), ours: await ours(n, run, false), queued: await ours(n, run, true)})
     }
     const theirs = median(rows.map(r => r.hypercore.perSecond))
     const theirCpu = median(rows.map(r => r.hypercore.cpuPer10k))
+    const node = median(rows.map(r => r.node.perSecond))
+    const nodeCpu = median(rows.map(r => r.node.cpuPer10k))
     console.log(`replicate ${n} entries of ${VALUE_BYTES} bytes (median of ${REPEATS}):`)
     console.log(`  hypercore 11, Node, in-process streams, RocksDB: ${theirs}/s, ${theirCpu} CPU s per 10k`)
+    console.log(`  ours, Node, in-process mux, LevelDB:             ${node}/s, ${nodeCpu} CPU s per 10k  (${(node / theirs).toFixed(2)}× hypercore)`)
+    console.log('BENCH ' + JSON.stringify({
+      name: `log replicate ${n}`, store: 'Node, classic-level', value: node, unit: 'entries/s', baseline: theirs,
+      ratio: +(node / theirs).toFixed(2), cpuPer10k: nodeCpu, baselineCpuPer10k: theirCpu,
+    }))
     report(n, 'browser-level', rows.map(r => r.ours), theirs, theirCpu)
     report(n, 'browser-level, puts queued at once', rows.map(r => r.queued), theirs, theirCpu)
   }
