@@ -6,6 +6,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {openNodeDatabase} from '../../src/node/level.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
+import {EntryKind, createEntry, jsonValue} from '../../src/core/log/entry.js'
 import type {Identity} from '../../src/core/crypto/identity.js'
 import {toHex} from '../../src/core/bytes.js'
 import {Mux, createMemoryTransportPair, type Channel, type MemoryTransport, type MemoryTransportOptions} from '../../src/core/mux/index.js'
@@ -61,7 +62,8 @@ interface Link {
   cut(): void
 }
 
-function connect(logA: Log, logB: Log, options: MemoryTransportOptions = {}): Link {
+/** `onsend` hears every message a's session sends. */
+function connect(logA: Log, logB: Log, options: MemoryTransportOptions = {}, onsend: (bytes: Uint8Array) => void = () => {}): Link {
   const [ta, tb] = createMemoryTransportPair(options)
   const quiet = {pingInterval: 0, timeout: 0}
   const ma = new Mux(ta, quiet)
@@ -72,6 +74,7 @@ function connect(logA: Log, logB: Log, options: MemoryTransportOptions = {}): Li
     const send = channel.send.bind(channel)
     return Object.assign(channel, {
       send: (bytes: Uint8Array) => {
+        onsend(bytes)
         send(bytes)
         peak = Math.max(peak, ma.bufferedAmount)
       },
@@ -350,5 +353,37 @@ describe('log replication', {timeout: 120_000}, () => {
     }
     for (const log of [a, b, c]) await intact(log)
     for (const link of links) link.cut()
+  })
+
+  test('peers that hold the same forks of many authors send them at the start and stay connected', async () => {
+    // An open log: any key writes once its entry has seen the owner's Init.
+    const one = new Log({db: new MemoryLevel(), key: owner.publicKey, identity: owner, open: true})
+    await one.ready()
+    const [init] = await all(one)
+    const side = (identity: Identity, value: string) => createEntry(owner.publicKey, {
+      author: identity.publicKey, seq: 0, prev: null, links: [init.hash], time: 1, kind: EntryKind.Json, value: jsonValue(value),
+    }, identity)
+    const authors = Array.from({length: 20}, (_, i) => new KeyPairIdentity(new Uint8Array(32).fill(60 + i)))
+    const xs = await Promise.all(authors.map(a => side(a, 'x')))
+    const ys = await Promise.all(authors.map(a => side(a, 'y')))
+    const two = await openLog()
+    for (const log of [one, two]) {
+      await log.add([init, ...xs], 'setup')
+      await log.add(ys, 'setup')
+      assert.equal((await log.forks()).length, authors.length)
+    }
+    let forksSent = 0
+    let forked = (): void => {}
+    const allSent = new Promise<void>(resolve => { forked = resolve })
+    const link = connect(one, two, {}, bytes => {
+      if (decodeLogMessage(bytes).type === LogMessageType.FORK && ++forksSent === authors.length) forked()
+    })
+    await allSent
+    // Sent after the FORKs on one ordered channel, handled after them.
+    const sentinel = await one.append('after the forks')
+    await whenLog(two, () => two.lengths().get(toHex(owner.publicKey)) === sentinel.seq + 1)
+    assert.equal(link.b.stats.uselessForks, authors.length, 'every FORK told it nothing')
+    assert.ok(!link.a.destroyed && !link.b.destroyed)
+    link.cut()
   })
 })

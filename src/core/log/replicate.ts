@@ -122,6 +122,8 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   #pumping = false
   #dirty = false
   #destroyed = false
+  /** Settles once our vector and forks are sent (it never rejects: a failure ends the session). */
+  readonly #started: Promise<void>
   /**
    * What the remote knows we hold, per author: the vector we sent it and what
    * it sent us. An honest remote never sends an entry below it (it sends each
@@ -154,7 +156,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     this.#maxCarryBytes = MAX_RUN * this.#maxEntryBytes
     this.#channel = open({onmessage: this.#onmessage, onclose: this.#onclose})
     log.sessionOpened()
-    void this.#start()
+    this.#started = this.#start()
   }
 
   get destroyed(): boolean {
@@ -426,6 +428,8 @@ export class LogPeer extends Emitter<LogPeerEvents> {
 
   /** Both sides of a fork, authenticated, go to the log, which records the fork as if it found it. */
   async #receiveFork(a: Uint8Array[], b: Uint8Array[]): Promise<void> {
+    // The forks we hold are counted at the start: a FORK judged before that would meet a budget without them.
+    await this.#started
     const [runA, runB] = [a.map(bytes => this.#decode(bytes)), b.map(bytes => this.#decode(bytes))]
     if (!equal(runA[0].author, runB[0].author) || runA[0].seq !== runB[0].seq || equal(runA[0].bytes, runB[0].bytes)) {
       throw P2PError.MALFORMED_MESSAGE('log: FORK sides are not two entries of one author at one seq')
