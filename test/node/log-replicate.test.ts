@@ -386,4 +386,25 @@ describe('log replication', {timeout: 120_000}, () => {
     assert.ok(!link.a.destroyed && !link.b.destroyed)
     link.cut()
   })
+
+  test('a session that ends while behind tells the Log its peer is behind by nothing now', async () => {
+    const one = await openLog(owner)
+    await one.append(Array.from({length: 3000}, (_, i) => ({i})))
+    const two = await openLog()
+    const seen: Array<{behind: number, peer: string}> = []
+    let link: Link | undefined
+    const closed = new Promise<void>(resolve => two.on('progress', p => {
+      seen.push(p)
+      if (p.behind > 0 && link && !link.b.destroyed) {
+        link.b.on('close', () => resolve())
+        link.cut()
+      }
+    }))
+    link = connect(one, two, {bytesPerTick: 16 * 1024})
+    await closed
+    assert.ok(seen.some(p => p.behind > 0))
+    assert.deepEqual(seen.map(p => [p.peer, p.behind]).at(-1), ['a', 0])
+    assert.ok(two.length < one.length, 'cut before the end')
+    assert.equal(two.stats.peers, 0)
+  })
 })

@@ -140,6 +140,8 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   /** Forks we know of (stored at the start, found since): an honest remote's FORKs that tell us nothing are bounded by them. */
   #forksKnown = 0
   #conflicts = 0
+  /** The last progress reported: what the session's end takes back. */
+  #reported: LogProgress | undefined
   readonly stats = {
     messagesIn: 0, messagesOut: 0, entriesIn: 0, entriesOut: 0, stored: 0,
     /** Useless work taken from the remote (see USELESS_ENTRIES): past its bound the remote is dropped. */
@@ -175,6 +177,10 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     this.#log.off('update', this.#onupdate)
     this.#log.off('conflict', this.#onconflict)
     this.#log.sessionClosed()
+    // Nothing more comes from this remote: its peer is behind by nothing, or a page would show it behind for ever.
+    if (this.#reported && this.#reported.behind > 0) {
+      this.#log.sessionProgress({local: this.#log.length, remote: this.#reported.remote, behind: 0, peer: this.#source})
+    }
     // Nothing is lost by it failing: the log cannot write then, and close() drops every waiting entry.
     this.#log.dropPending(this.#source).catch(() => undefined)
     this.#inbox.length = 0
@@ -513,6 +519,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       behind += Math.max(0, length - (local.get(author) ?? 0))
     }
     const progress = {local: this.#log.length, remote, behind}
+    this.#reported = progress
     this.emit('progress', progress)
     this.#log.sessionProgress({...progress, peer: this.#source})
   }
