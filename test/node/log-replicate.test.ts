@@ -262,6 +262,7 @@ describe('log replication', {timeout: 120_000}, () => {
     }))
     const {atA: hostileAtA, atB: hostileEnd} = connectSwarms(sa, 'A', sc, 'MALLORY')
     assert.deepEqual([...attached.peers().keys()].sort(), ['B', 'MALLORY'])
+    assert.equal(a.stats.peers, 2)
     hostileEnd.channel(logProtocol(a.address), {onmessage: () => {}}).send(encodeEntries([new Uint8Array([1, 2, 3])]))
     await dropped
     assert.deepEqual(drops, [['MALLORY', 'ERR_MALFORMED_MESSAGE']])
@@ -270,8 +271,10 @@ describe('log replication', {timeout: 120_000}, () => {
     await whenLog(b, () => b.length === a.length)
     assert.ok(await b.get(entry.hash))
     assert.deepEqual([...attached.peers().keys()], ['B'])
+    assert.equal(a.stats.peers, 1, 'the dropped session is not counted')
     attached.detach()
     assert.equal(attached.peers().size, 0)
+    assert.equal(a.stats.peers, 0)
   })
 
   test('what a peer left waiting goes when its session ends, and arrives complete later from another', async () => {
