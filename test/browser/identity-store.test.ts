@@ -113,6 +113,10 @@ describe('identity store', () => {
     frames.push(made)
     return made.open()
   }
+  // The frames of one page share its sessionStorage, where a tab notes its slot for its
+  // next load (tabs do not share it: test/e2e/identity.test.ts has real ones). Each test
+  // starts with none noted, so which slot a frame takes depends on the locks alone.
+  beforeEach(() => sessionStorage.removeItem('p2p-elements-identity-slot'))
   afterEach(() => frames.splice(0).forEach(f => f.close()))
 
   it('a reloaded page has the same key and the same log keys; a page open beside it has others', async () => {

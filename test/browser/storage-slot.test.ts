@@ -16,6 +16,23 @@ describe('storage slot', () => {
     second.release()
   })
 
+  it('a preferred name is taken first when free; a name that is not one of the slots is ignored', async () => {
+    const name = base()
+    const second = await claimStorageSlot('slot-test', name, `${name}-3`)
+    expect(second.name).to.equal(`${name}-3`)
+    const first = await claimStorageSlot('slot-test', name, `${name}-3`)
+    expect(first.name, 'the preferred name is held: the first free one').to.equal(name)
+    const held = [first, second]
+    // The free names, in order: -3 is held.
+    const free = [2, 4, 5, 6, 7, 8, 9, 10, 11]
+    for (const [i, prefer] of [`${name}-03`, `${name}-1`, `${name}-0`, `${name}-x`, `other-5`, `${name}5`, '', null, undefined].entries()) {
+      const slot = await claimStorageSlot('slot-test', name, prefer)
+      expect(slot.name, String(prefer)).to.equal(`${name}-${free[i]}`)
+      held.push(slot)
+    }
+    held.forEach(slot => slot.release())
+  })
+
   it('without Web Locks, every claim takes the base name unguarded, and releasing is harmless', async () => {
     // An own property hides Navigator.prototype's getter; deleting it brings the getter back.
     Object.defineProperty(navigator, 'locks', {value: undefined, configurable: true})

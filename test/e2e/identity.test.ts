@@ -65,7 +65,7 @@ const open = (page: Page, name: string) => page.evaluate(n => (window as any).p2
 const appendAtOnce = (page: Page, n: number) => page.evaluate(k => (window as any).p2pTest.appendAtOnce(k), n) as Promise<number[]>
 const summary = (page: Page) => page.evaluate(() => (window as any).p2pTest.summary()) as Promise<TabLog>
 
-test('two tabs appending 50 entries each at once write two logs with two keys, and neither forks; a reloaded tab continues its own', {timeout: 120_000}, async () => {
+test('two tabs appending 50 entries each at once write two logs with two keys, and neither forks; a reloaded tab continues its own, even after the other closed', {timeout: 120_000}, async () => {
   const [one, two] = [await openTab(), await openTab()]
   const [a, b] = [await open(one, 'chat'), await open(two, 'chat')]
   assert.notEqual(a.pageKey, b.pageKey)
@@ -100,4 +100,12 @@ test('two tabs appending 50 entries each at once write two logs with two keys, a
   // The other tab kept its own key and log throughout.
   const other = await summary(two)
   assert.deepEqual([other.pageKey, other.logKey, other.length], [b.pageKey, b.logKey, 51])
+
+  // Tab 1 (the lower slot) closes; tab 2 reloaded keeps its own slot, key and log rather
+  // than take the slot that came free.
+  await one.close()
+  await two.reload()
+  await two.waitForFunction(() => 'p2pTest' in window)
+  const reloaded = await open(two, 'chat')
+  assert.deepEqual([reloaded.pageKey, reloaded.logKey, reloaded.length], [b.pageKey, b.logKey, 51])
 })

@@ -16,6 +16,8 @@ import type {Identity} from './identity.js'
 const DATABASE = 'p2p-elements-identity'
 const STORE = 'seeds'
 const LOG_KEY_DOMAIN = utf8('p2p-elements/log-identity/1\0')
+/** sessionStorage's key for the slot this tab holds: it outlives a reload, and only this tab reads it. */
+const TAB_SLOT = 'p2p-elements-identity-slot'
 
 /** This tab's slot (the key its seed is stored under), or null where nothing is kept. */
 let slot: Promise<string | null> | undefined
@@ -25,11 +27,23 @@ function claimSlot(): Promise<string | null> {
     // Without Web Locks a tab cannot tell that another holds a slot, and two tabs
     // appending with one key would fork its logs: such a page keeps nothing.
     if (!globalThis.navigator?.locks || !globalThis.indexedDB) return null
-    // Held for the page's life: the browser lets it go when the page goes.
-    const {name} = await claimStorageSlot(DATABASE, DATABASE)
+    // Held for the page's life: the browser lets it go when the page goes. A
+    // reloaded tab asks for the slot it had first, so it keeps its key even when
+    // a tab that held a lower slot closed meanwhile.
+    const {name} = await claimStorageSlot(DATABASE, DATABASE, tabStorage(storage => storage.getItem(TAB_SLOT)))
+    tabStorage(storage => storage.setItem(TAB_SLOT, name))
     return name
   })()
   return slot
+}
+
+/** `use` of sessionStorage, or null where the page may not use it (a sandboxed frame, storage turned off: it throws). */
+function tabStorage<T>(use: (storage: Storage) => T): T | null {
+  try {
+    return use(globalThis.sessionStorage)
+  } catch {
+    return null
+  }
 }
 
 /**

@@ -20,15 +20,24 @@ export interface StorageSlot {
  * gets its old name back (its lock went with the page), so what it stored there
  * is found again.
  *
+ * `prefer`, one of those names, is tried first: the one a tab held before a reload,
+ * so it keeps it even when a lower one has come free meanwhile.
+ *
  * Without Web Locks (an insecure context) it takes `base` unguarded: the one case
  * where two tabs can meet in one slot.
  */
-export async function claimStorageSlot(scope: string, base: string): Promise<StorageSlot> {
+export async function claimStorageSlot(scope: string, base: string, prefer?: string | null): Promise<StorageSlot> {
   if (!globalThis.navigator?.locks) return {name: base, release: () => {}}
+  const slot = (n: number) => n === 1 ? base : `${base}-${n}`
+  // Anything else (a stale or tampered value) is ignored rather than becoming a slot.
+  const preferred = prefer === base ? 1 : Number(prefer?.slice(base.length + 1))
+  if (Number.isSafeInteger(preferred) && preferred >= 1 && slot(preferred) === prefer) {
+    const release = await tryLock(`${scope}:${prefer}`)
+    if (release) return {name: prefer, release}
+  }
   for (let n = 1; ; n++) {
-    const name = n === 1 ? base : `${base}-${n}`
-    const release = await tryLock(`${scope}:${name}`)
-    if (release) return {name, release}
+    const release = await tryLock(`${scope}:${slot(n)}`)
+    if (release) return {name: slot(n), release}
   }
 }
 
