@@ -1,7 +1,11 @@
 // The page identity kept in IndexedDB (docs/identity.md), in real documents: each frame
 // below is a page of its own (its own modules, its own Web Locks, released when it
 // goes), sharing this origin's IndexedDB and locks as the tabs of one origin do.
-import {expect} from '@open-wc/testing'
+import {expect, fixture, html} from '@open-wc/testing'
+import '../../src/p2p-swarm.js'
+import type {P2PSwarmElement} from '../../src/elements/p2p-swarm/p2p-swarm.js'
+import {pageIdentity} from '../../src/core/swarm/page-identity.js'
+import {freshRoom, hubUrl} from './helpers/swarm.js'
 import {exportIdentity, importIdentity, KeyPairIdentity, type Ed25519PrivateJwk} from '../../src/core/crypto/seed-identity.js'
 import {verify} from '../../src/core/crypto/identity.js'
 import {toHex, utf8} from '../../src/core/bytes.js'
@@ -215,5 +219,16 @@ describe('identity store', () => {
       expect(await verify(message, signature, ours.publicKey)).to.equal(true)
       expect(toHex(signature)).to.equal(toHex(await ours.sign(message)))
     }
+  })
+
+  // Last: this page itself takes a slot here, and keeps it.
+  it('<p2p-swarm> without an identity joins as the page identity; a second one in the same room has a key of its own', async () => {
+    const room = freshRoom()
+    const first = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${room}></p2p-swarm>`)
+    await first.updateComplete
+    expect(first.swarm!.publicKey).to.equal(toHex((await pageIdentity()).publicKey))
+    const second = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${room}></p2p-swarm>`)
+    await second.updateComplete
+    expect(second.swarm!.publicKey).to.not.equal(first.swarm!.publicKey)
   })
 })
