@@ -448,4 +448,21 @@ describe('the Log\'s pending buffer', () => {
     assert.deepEqual(await refused(await dangling(1), 'c'), [])
     assert.equal(log.stats.pending, 3)
   })
+
+  test('their bytes are bounded too: past a quarter of maxPendingBytes a source is misbehaving, past the whole a source is refused', async () => {
+    const entries = await Promise.all(Array.from({length: 12}, () => make(writer, 0, null, {links: [randomBytes(32)]})))
+    const size = entries[0].bytes.length
+    assert.ok(entries.every(e => e.bytes.length === size))
+    // A quarter of 9 entries' bytes is room for two of them per source.
+    const log = new Log({db: new MemoryLevel(), key: owner.publicKey, identity: owner, maxPending: 100, maxPendingTotal: 100, maxPendingBytes: 9 * size})
+    await log.ready()
+    await log.admit(writer.publicKey)
+    const refused = async (list: Entry[], source: string): Promise<string[]> => (await log.add(list, source)).rejected.map(r => r.error.code)
+    assert.deepEqual(await refused(entries.slice(0, 3), 'a'), ['ERR_PEER_MISBEHAVING'])
+    for (const [i, source] of ['b', 'c', 'd'].entries()) assert.deepEqual(await refused(entries.slice(3 + 2 * i, 5 + 2 * i), source), [])
+    assert.deepEqual(await refused(entries.slice(9, 11), 'e'), ['ERR_RATE_LIMITED'])
+    assert.equal(log.stats.pending, 9)
+    await log.dropPending('b')
+    assert.deepEqual(await refused([entries[11]], 'e'), [])
+  })
 })

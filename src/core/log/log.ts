@@ -29,6 +29,12 @@ export const DEFAULT_MAX_PENDING = 1024
  * parking up to maxPending, and leaves room for four that do.
  */
 export const DEFAULT_MAX_PENDING_TOTAL = 4 * DEFAULT_MAX_PENDING
+/**
+ * Bytes of waiting entries, all sources together: what a page holds in memory
+ * for entries that may never complete (4096 entries of 64 KiB would be 256 MiB).
+ * One source may hold a quarter of it.
+ */
+export const DEFAULT_MAX_PENDING_BYTES = 16 * 1024 * 1024
 /** Entries read from storage at once by iteration and by missing(). */
 const READ_CHUNK = 1024
 
@@ -46,6 +52,11 @@ export interface LogOptions {
   maxPending?: number
   /** Entries all sources together may have waiting; past it, a source's new ones are refused (ERR_RATE_LIMITED). */
   maxPendingTotal?: number
+  /**
+   * Bytes of waiting entries all sources together may have (refused past it, as
+   * maxPendingTotal); one source may have a quarter (misbehaving past it).
+   */
+  maxPendingBytes?: number
   /** The claimed time written into entries (ms since the epoch). */
   now?: () => number
 }
@@ -129,6 +140,7 @@ export class Log extends Emitter<LogEvents> {
   readonly #maxValueBytes: number
   readonly #maxPending: number
   readonly #maxPendingTotal: number
+  readonly #maxPendingBytes: number
   readonly #now: () => number
   #state: LogState = emptyState()
   #ready: Promise<void> | undefined
@@ -139,6 +151,8 @@ export class Log extends Emitter<LogEvents> {
   readonly #pending = new Map<string, Pending>()
   /** The hashes each source has waiting: a per-source bound, and what goes when its session ends. */
   readonly #pendingBySource = new Map<string, Set<string>>()
+  readonly #pendingBytesBySource = new Map<string, number>()
+  #pendingBytes = 0
   /** Pending entries by the hash each waits for: storing that hash wakes exactly them. */
   readonly #waiters = new Map<string, Set<string>>()
   #persistAsked = false
@@ -146,12 +160,13 @@ export class Log extends Emitter<LogEvents> {
   #sessions = 0
 
   constructor({db, key, identity, open = false, maxValueBytes = MAX_VALUE_BYTES, maxPending = DEFAULT_MAX_PENDING,
-    maxPendingTotal = DEFAULT_MAX_PENDING_TOTAL, now = Date.now}: LogOptions) {
+    maxPendingTotal = DEFAULT_MAX_PENDING_TOTAL, maxPendingBytes = DEFAULT_MAX_PENDING_BYTES, now = Date.now}: LogOptions) {
     super()
     if (!db || typeof db.sublevel !== 'function') throw P2PError.INVALID_ARGUMENT('db must be an abstract-level database')
     if (!(key instanceof Uint8Array) || key.length !== 32) throw P2PError.INVALID_ARGUMENT('a log key is a 32-byte public key')
     checkInteger('maxPending', maxPending, 1)
     checkInteger('maxPendingTotal', maxPendingTotal, 1)
+    checkInteger('maxPendingBytes', maxPendingBytes, 1)
     checkInteger('maxValueBytes', maxValueBytes, 1)
     this.key = key
     this.address = toHex(key)
@@ -161,6 +176,7 @@ export class Log extends Emitter<LogEvents> {
     this.#maxValueBytes = maxValueBytes
     this.#maxPending = maxPending
     this.#maxPendingTotal = maxPendingTotal
+    this.#maxPendingBytes = maxPendingBytes
     this.#now = now
   }
 
@@ -281,7 +297,7 @@ export class Log extends Emitter<LogEvents> {
   /**
    * Stores authenticated entries (authenticateRun's output, any order) in one
    * batch; those missing a prev or link wait, at most maxPending per source
-   * and maxPendingTotal in all.
+   * and maxPendingTotal in all (and their bytes: maxPendingBytes).
    */
   add(entries: Entry[], source: string): Promise<AddResult> {
     if (this.#closed) return Promise.reject(P2PError.DESTROYED('log closed'))
@@ -325,11 +341,13 @@ export class Log extends Emitter<LogEvents> {
           const hash = toHex(p.entry.hash)
           if (this.#pending.has(hash)) continue
           const mine = this.#pendingBySource.get(p.source)
+          const size = p.entry.bytes.length
+          const mineBytes = this.#pendingBytesBySource.get(p.source) ?? 0
           // The total is full of other sources' entries: this source is not at fault, so it is refused, not blamed.
-          const error = (mine?.size ?? 0) >= this.#maxPending
-            ? P2PError.PEER_MISBEHAVING(`more than ${this.#maxPending} entries waiting for missing links`)
-            : this.#pending.size >= this.#maxPendingTotal
-              ? P2PError.RATE_LIMITED(`${this.#maxPendingTotal} entries of all sources wait for missing links already`)
+          const error = (mine?.size ?? 0) >= this.#maxPending || mineBytes + size > Math.floor(this.#maxPendingBytes / 4)
+            ? P2PError.PEER_MISBEHAVING(`more than ${this.#maxPending} entries or ${Math.floor(this.#maxPendingBytes / 4)} bytes waiting for missing links`)
+            : this.#pending.size >= this.#maxPendingTotal || this.#pendingBytes + size > this.#maxPendingBytes
+              ? P2PError.RATE_LIMITED(`${this.#maxPendingTotal} entries or ${this.#maxPendingBytes} bytes of all sources wait for missing links already`)
               : undefined
           if (error) {
             rejected.push({entry: p.entry, error})
@@ -339,6 +357,8 @@ export class Log extends Emitter<LogEvents> {
           this.#pending.set(hash, p)
           if (mine) mine.add(hash)
           else this.#pendingBySource.set(p.source, new Set([hash]))
+          this.#pendingBytesBySource.set(p.source, mineBytes + size)
+          this.#pendingBytes += size
           const set = this.#waiters.get(p.dep)
           if (set) set.add(hash)
           else this.#waiters.set(p.dep, new Set([hash]))
@@ -362,6 +382,10 @@ export class Log extends Emitter<LogEvents> {
     const mine = this.#pendingBySource.get(p.source)
     mine?.delete(hash)
     if (mine?.size === 0) this.#pendingBySource.delete(p.source)
+    const bytes = (this.#pendingBytesBySource.get(p.source) ?? 0) - p.entry.bytes.length
+    if (bytes <= 0) this.#pendingBytesBySource.delete(p.source)
+    else this.#pendingBytesBySource.set(p.source, bytes)
+    this.#pendingBytes -= p.entry.bytes.length
   }
 
   /**
@@ -524,6 +548,8 @@ export class Log extends Emitter<LogEvents> {
     await this.#queue.catch(() => undefined)
     this.#pending.clear()
     this.#pendingBySource.clear()
+    this.#pendingBytesBySource.clear()
+    this.#pendingBytes = 0
     this.#waiters.clear()
     this.emit('close')
   }
