@@ -1,2 +1,3 @@
 export {swarmContext} from './swarm-context.js'
 export {sourceContext} from './source-context.js'
+export {logContext} from './log-context.js'

@@ -6,3 +6,4 @@ export {GossipMessageEvent, type GossipMessageEventDetail} from './gossip-messag
 export {FileAddEvent, type FileEventDetail} from './file-add-event.js'
 export {FileProgressEvent} from './file-progress-event.js'
 export {FileCompleteEvent} from './file-complete-event.js'
+export {LogAppendEvent, LogProgressEvent, LogConflictEvent, type LogAppendEventDetail, type LogProgressEventDetail, type LogConflictEventDetail} from './log-events.js'

@@ -159,11 +159,12 @@ test('the file drop of either script-tag build loads its storage and opens it', 
 
 // What `import … from 'p2p-elements'` offers at run time (its types come on top).
 const ROOT_API = [
-  'ChunkStore', 'EntryKind', 'FileAddEvent', 'FileCompleteEvent', 'FileProgressEvent', 'FileShare', 'Gossip', 'GossipMessageEvent',
-  'GossipSource', 'HubClient', 'KeyPairIdentity', 'Log', 'LogPeer', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement',
-  'P2PGossipElement', 'P2PPeersElement', 'P2PSwarmElement', 'PeerConnectEvent', 'PeerDisconnectEvent',
-  'PeerReconnectEvent', 'Swarm', 'attachGossip', 'attachLog', 'createIdentity', 'exportIdentity', 'importIdentity', 'logProtocol', 'pageIdentity',
-  'pageLogIdentity', 'readValue', 'setPageIdentity', 'sourceContext', 'swarmContext',
+  'ChunkStore', 'EntryKind', 'FileAddEvent', 'FileCompleteEvent', 'FileProgressEvent', 'FileShare', 'Gossip',
+  'GossipMessageEvent', 'GossipSource', 'HubClient', 'KeyPairIdentity', 'Log', 'LogAppendEvent', 'LogConflictEvent',
+  'LogPeer', 'LogProgressEvent', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement', 'P2PGossipElement',
+  'P2PLogElement', 'P2PPeersElement', 'P2PSwarmElement', 'PeerConnectEvent', 'PeerDisconnectEvent', 'PeerReconnectEvent',
+  'Swarm', 'attachGossip', 'attachLog', 'createIdentity', 'exportIdentity', 'importIdentity', 'logContext',
+  'logProtocol', 'pageIdentity', 'pageLogIdentity', 'readValue', 'setPageIdentity', 'sourceContext', 'swarmContext',
 ]
 
 /** Every entry package.json exports with code (not the type-only ones), as its source module: `./dist/x/index.js` is src/x/index.ts. */

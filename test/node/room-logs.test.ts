@@ -13,6 +13,7 @@ import {randomBytes, toHex} from '../../src/core/bytes.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {Log} from '../../src/core/log/log.js'
 import type {LogDatabase} from '../../src/core/log/store.js'
+import {LogSource} from '../../src/core/log/log-source.js'
 import {
   MAX_KEYS_PER_MESSAGE, RoomLogs, decodeLogsMessage, encodeLogsMessage, roomLogsProtocol, type RoomLogsOptions,
 } from '../../src/core/log/room-logs.js'
@@ -298,4 +299,74 @@ test('an unnamed RoomLogs only replicates the logs it is given', async () => {
   await when(b, () => replica.length === a.own.length && b.progress.synced)
   assert.equal(b.stats.learned, 0)
   assert.equal(toHex(replica.key), a.own.address)
+})
+
+describe('the logs as one message source', () => {
+  /** A log of its own key on memory-level whose entries claim the times `clock` gives. */
+  async function timedLog(clock: {t: number}): Promise<Log> {
+    const identity = new KeyPairIdentity()
+    const log = new Log({db: new MemoryLevel(), key: identity.publicKey, identity, now: () => clock.t})
+    await log.ready()
+    return log
+  }
+  const texts = (source: LogSource) => source.items.map(i => (i.value as {text: string}).text)
+
+  test('history of several logs merges by entry time, then author; control and bytes entries are not items', async () => {
+    const clock = {t: 1000}
+    const [a, b] = [await timedLog(clock), await timedLog(clock)]
+    for (const [log, text, t] of [[a, 'a@3', 3000], [b, 'b@2', 2000], [a, 'a@5', 5000], [b, 'b@4', 4000]] as const) {
+      clock.t = t
+      await log.append({text})
+    }
+    await a.append(Uint8Array.of(1, 2))
+    const source = new LogSource({target: a, author: a.address})
+    await source.add(a)
+    await source.add(b)
+    assert.deepEqual(texts(source), ['b@2', 'a@3', 'b@4', 'a@5'])
+    assert.deepEqual(source.items.map(i => i.local), [false, true, false, true])
+    assert.equal(source.items[0].receivedAt, 2000, 'the time shown is the entry\'s')
+  })
+
+  test('a live entry that sorts last goes to listeners; one that sorts earlier asks for a new rendering, in order', async () => {
+    const clock = {t: 1000}
+    const [a, b] = [await timedLog(clock), await timedLog(clock)]
+    let reorders = 0
+    const source = new LogSource({target: a, onreorder: () => reorders++})
+    await source.add(a)
+    await source.add(b)
+    const heard: string[] = []
+    source.subscribe(item => heard.push((item.value as {text: string}).text))
+    clock.t = 5000
+    await source.publish({text: 'now'})
+    assert.deepEqual(heard, ['now'])
+    // A peer's entry written earlier, arriving later (it was offline).
+    clock.t = 2000
+    await b.append({text: 'earlier'})
+    assert.equal(reorders, 1)
+    assert.deepEqual(heard, ['now'], 'listeners are not told of an item out of order')
+    assert.deepEqual(texts(source), ['earlier', 'now'])
+  })
+
+  test('keeps the latest `limit` items; publishing needs a log this page writes', async () => {
+    const clock = {t: 1}
+    const a = await timedLog(clock)
+    for (let i = 0; i < 5; i++) {
+      clock.t++
+      await a.append({text: `m${i}`})
+    }
+    // Reading the history stops at the limit: a long log costs what is shown.
+    let read = 0
+    const entries = a.entries.bind(a)
+    a.entries = async function* (options) {
+      for await (const item of entries(options)) {
+        read++
+        yield item
+      }
+    }
+    const source = new LogSource({limit: 3})
+    await source.add(a)
+    assert.deepEqual(texts(source), ['m2', 'm3', 'm4'])
+    assert.equal(read, 3)
+    await assert.rejects(source.publish({text: 'x'}), {code: 'ERR_NOT_A_WRITER'})
+  })
 })

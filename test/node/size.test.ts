@@ -42,12 +42,20 @@ test('no page loads storage or a Node polyfill with its first files', () => {
   assert.deepEqual(storageIn(pageFiles(kit.allInOne, [ALL_IN_ONE])), [], ALL_IN_ONE)
 })
 
-test('only the file drop ever loads storage, on demand', () => {
-  for (const tag of ELEMENT_TAGS.filter(tag => tag !== 'p2p-file-drop')) {
+test('only the file drop and the log ever load storage, on demand', () => {
+  const storing: string[] = ['p2p-file-drop', 'p2p-log']
+  for (const tag of ELEMENT_TAGS.filter(tag => !storing.includes(tag))) {
     assert.deepEqual(storageIn(reachable(kit.elements, elementFiles([tag]))), [], `<${tag}>`)
   }
   // The check above would pass with storage built out of the kit altogether.
-  assert.notDeepEqual(storageIn(reachable(kit.elements, elementFiles(['p2p-file-drop']))), [])
+  for (const tag of storing) assert.notDeepEqual(storageIn(reachable(kit.elements, elementFiles([tag as typeof ELEMENT_TAGS[number]]))), [], `<${tag}>`)
+})
+
+test('what <p2p-log> adds to a page with a swarm, before what it loads on demand', t => {
+  const withSwarm = pageGzip(pageFiles(kit.elements, elementFiles(['p2p-swarm'])))
+  const withLog = pageGzip(pageFiles(kit.elements, elementFiles(['p2p-swarm', 'p2p-log'])))
+  t.diagnostic(`<p2p-log>: ${kib(withLog - withSwarm)} gzip over <p2p-swarm> alone (${kib(withLog)} in all)`)
+  assert.ok(withLog > withSwarm)
 })
 
 test('the whole kit stays within its budget', () => {

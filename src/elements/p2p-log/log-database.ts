@@ -1,0 +1,71 @@
+// The page's log databases: one IndexedDB database (browser-level) per writing key,
+// shared by every <p2p-log> of the page that writes with it, and closed when the last
+// one lets go. The page key is per tab slot (page-identity.ts), so a database named by
+// it is this tab's alone: two tabs never append to one log in one store.
+import type {BrowserLevel} from 'browser-level'
+import {P2PError} from '../../core/errors.js'
+import {toHex} from '../../core/bytes.js'
+
+interface Shared {
+  db: Promise<BrowserLevel>
+  users: number
+}
+
+const databases = new Map<string, Shared>()
+/** Logs open in this page, by address: two Log objects over one store would fork it. */
+const logs = new Set<string>()
+
+export interface HeldDatabase {
+  db: BrowserLevel
+  /** Lets go of it (closed once no element holds it). Idempotent. */
+  release(): void
+}
+
+/** The database of the page's logs written with `key`; browser-level is loaded on first use. */
+export async function holdDatabase(key: Uint8Array): Promise<HeldDatabase> {
+  const name = `p2p-elements-logs-${toHex(key).slice(0, 16)}`
+  let shared = databases.get(name)
+  if (!shared) {
+    // The file drop's storage chunk: a page with both loads browser-level once.
+    const opening = import('../p2p-file-drop/storage.js').then(async ({BrowserLevel}) => {
+      const db = new BrowserLevel(name)
+      await db.open()
+      return db
+    })
+    shared = {db: opening, users: 0}
+    databases.set(name, shared)
+    opening.catch(() => databases.delete(name))
+  }
+  shared.users++
+  const held = shared
+  let db: BrowserLevel
+  try {
+    db = await held.db
+  } catch (err) {
+    held.users--
+    throw err
+  }
+  let released = false
+  return {
+    db,
+    release() {
+      if (released) return
+      released = true
+      if (--held.users > 0) return
+      databases.delete(name)
+      db.close().catch(() => undefined)
+    },
+  }
+}
+
+/** Claims the log of `address` for one element of the page: ERR_INVALID_ARGUMENT if another has it open. */
+export function claimLog(address: string): () => void {
+  if (logs.has(address)) throw P2PError.INVALID_ARGUMENT(`the log ${address.slice(0, 8)} is open in another <p2p-log> of this page`)
+  logs.add(address)
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    logs.delete(address)
+  }
+}

@@ -1,0 +1,116 @@
+import {expect, fixture, html} from '@open-wc/testing'
+import '../../src/index.js'
+import type {P2PSwarmElement} from '../../src/elements/p2p-swarm/p2p-swarm.js'
+import type {P2PLogElement} from '../../src/elements/p2p-log/p2p-log.js'
+import type {P2PFeedElement} from '../../src/elements/p2p-feed/p2p-feed.js'
+import type {P2PError} from '../../src/core/errors.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
+import {LogAppendEvent} from '../../src/events/log-events.js'
+import {P2PErrorEvent} from '../../src/events/error-event.js'
+import {freshRoom, hubUrl} from './helpers/swarm.js'
+
+// Two peers in one page hold two keys: each element is given its own (the page key
+// would give both the same log), and with it its own IndexedDB database.
+const peer = (room: string, identity = new KeyPairIdentity()) => html`
+  <p2p-swarm hub=${hubUrl()} room=${room}>
+    <p2p-log name="chat" .identity=${identity}>
+      <p2p-feed><template><p><b data-field="author"></b> <span data-field="text"></span></p></template></p2p-feed>
+      <form><input name="text" aria-label="Message"><button>send</button></form>
+    </p2p-log>
+  </p2p-swarm>`
+
+async function open(room: string): Promise<P2PLogElement> {
+  const swarm = await fixture<P2PSwarmElement>(peer(room))
+  await swarm.updateComplete
+  const log = swarm.querySelector('p2p-log')!
+  await log.updateComplete
+  return log
+}
+
+function texts(log: P2PLogElement): string[] {
+  return [...log.querySelectorAll('p2p-feed span[data-field=text]')].map(s => s.textContent!)
+}
+
+/** Resolves once `check` holds, checking again after each entry stored and each change of progress. */
+function when(target: P2PLogElement, check: () => boolean, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 30_000)
+    const test = async () => {
+      await target.querySelector<P2PFeedElement>('p2p-feed')?.updateComplete
+      if (!check()) return
+      clearTimeout(timer)
+      target.removeEventListener('p2p-log-append', test)
+      target.removeEventListener('p2p-log-progress', test)
+      resolve()
+    }
+    target.addEventListener('p2p-log-append', test)
+    target.addEventListener('p2p-log-progress', test)
+    void test()
+  })
+}
+
+function send(log: P2PLogElement, text: string): void {
+  const form = log.querySelector('form')!
+  form.querySelector<HTMLInputElement>('[name=text]')!.value = text
+  form.requestSubmit()
+}
+
+describe('<p2p-log>', () => {
+  it('a form appends to this page\'s log; the entry reaches the other peer\'s feed through the room, and both say synced', async () => {
+    const room = freshRoom()
+    const [a, b] = [await open(room), await open(room)]
+    const appended = new Promise<LogAppendEvent>(resolve => a.addEventListener('p2p-log-append', resolve, {once: true}))
+    send(a, 'hello, log')
+    expect((await appended).detail.log).to.equal(a.log)
+    await when(b, () => texts(b).includes('hello, log') && b.synced, 'the entry in b\'s feed')
+    await when(a, () => texts(a).includes('hello, log'), 'the entry in a\'s feed')
+    // Shown with its author's key, and as a's own only in a.
+    expect(b.querySelector('p2p-feed b')!.textContent).to.equal(a.log!.address.slice(0, 8))
+    expect(a.querySelector('p2p-feed p')!.hasAttribute('data-local')).to.equal(true)
+    expect(b.querySelector('p2p-feed p')!.hasAttribute('data-local')).to.equal(false)
+    // The sync indicator, as attributes for CSS.
+    expect(b.hasAttribute('synced')).to.equal(true)
+    expect(b.getAttribute('behind')).to.equal('0')
+    expect(b.room!.logs().map(l => l.address)).to.include(a.log!.address)
+  })
+
+  it('a peer that joins late gets the history first, in order, then live entries', async () => {
+    const room = freshRoom()
+    const a = await open(room)
+    await a.log!.append([{text: 'one'}, {text: 'two'}, {text: 'three'}])
+    const b = await open(room)
+    await when(b, () => texts(b).length === 3, 'the history in b\'s feed')
+    expect(texts(b)).to.deep.equal(['one', 'two', 'three'])
+    send(a, 'four')
+    await when(b, () => texts(b).length === 4, 'the live entry in b\'s feed')
+    expect(texts(b)).to.deep.equal(['one', 'two', 'three', 'four'])
+  })
+
+  it('the feed merges the room\'s logs by entry time', async () => {
+    const room = freshRoom()
+    const [a, b] = [await open(room), await open(room)]
+    // Written one after the other, by two pages: every feed shows them in that order.
+    for (const [log, text] of [[a, 'a1'], [b, 'b1'], [a, 'a2'], [b, 'b2']] as const) {
+      const stored = new Promise(resolve => log.addEventListener('p2p-log-append', resolve, {once: true}))
+      send(log, text)
+      await stored
+      await new Promise(resolve => setTimeout(resolve, 2))
+    }
+    await when(a, () => texts(a).length === 4, 'four entries in a\'s feed')
+    await when(b, () => texts(b).length === 4, 'four entries in b\'s feed')
+    expect(texts(a)).to.deep.equal(['a1', 'b1', 'a2', 'b2'])
+    expect(texts(b)).to.deep.equal(['a1', 'b1', 'a2', 'b2'])
+  })
+
+  it('a key that is not 64 hex characters is a p2p-error, and no log opens', async () => {
+    const swarm = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${freshRoom()}></p2p-swarm>`)
+    await swarm.updateComplete
+    const log = document.createElement('p2p-log')
+    log.key = 'not-a-key'
+    const failed = new Promise<P2PErrorEvent>(resolve => log.addEventListener('p2p-error', resolve as EventListener, {once: true}))
+    swarm.append(log)
+    const error: P2PError = (await failed).detail.error
+    expect(error.code).to.equal('ERR_INVALID_ARGUMENT')
+    expect(log.log).to.equal(undefined)
+  })
+})
