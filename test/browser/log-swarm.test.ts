@@ -7,10 +7,12 @@ import {BrowserLevel} from 'browser-level'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {toHex} from '../../src/core/bytes.js'
 import {Log} from '../../src/core/log/log.js'
-import {readValue, type Entry} from '../../src/core/log/entry.js'
-import {attachLog, type AttachedLog} from '../../src/core/log/swarm.js'
+import {EntryKind, encodeEntry, hashEntry, jsonValue, readValue, signedMessage, type Entry} from '../../src/core/log/entry.js'
+import {encodeEntries, encodeHave} from '../../src/core/log/messages.js'
+import {attachLog, logProtocol, type AttachedLog} from '../../src/core/log/swarm.js'
+import type {P2PError} from '../../src/core/errors.js'
 import type {Swarm, SwarmOptions} from '../../src/core/swarm/swarm.js'
-import {createSwarm, freshRoom, until} from './helpers/swarm.js'
+import {createSwarm, freshRoom, fullMesh, until} from './helpers/swarm.js'
 import {all, same} from '../shared/log-helpers.js'
 
 const owner = new KeyPairIdentity(new Uint8Array(32).fill(41))
@@ -227,5 +229,43 @@ describe('log replication across swarms (real WebRTC, real IndexedDB)', function
     const mine = await b.append({from: 'reopened'})
     expect(mine.seq).to.equal(0)
     await stored(a, () => a.length === total + 1, 'the reopened replica\'s append at A')
+  })
+
+  it('a peer that sends a forged entry over its real connection is dropped; the store keeps what it had and the honest peer is still served', async () => {
+    const a = await openLog(openDb(newLocation()), owner)
+    await a.append(Array.from({length: 10}, (_, i) => ({i})))
+    const b = await openLog(openDb(newLocation()))
+    const room = freshRoom('log-forged')
+    const sa = join(a, room)
+    const sb = join(b, room)
+    const mallory = new KeyPairIdentity()
+    const sm = createSwarm(room, {identity: mallory})
+    cleanups.push(() => sm.destroy())
+    await fullMesh([sa.swarm, sb.swarm, sm])
+    await stored(b, () => same(a, b), 'A\'s log at B')
+    const before = {length: b.length, heads: hexHeads(b)}
+
+    // The owner's next entry, as Mallory makes it: right seq and prev, signed with Mallory's key.
+    const [last] = a.heads()
+    const fields = {author: owner.publicKey, seq: a.length, prev: last, links: [], time: Date.now(), kind: EntryKind.Json, value: jsonValue({forged: true})}
+    const hash = await hashEntry(owner.publicKey, fields)
+    const forged = encodeEntry(fields, await mallory.sign(signedMessage(hash)))
+    const dropped = new Promise<P2PError | undefined>(resolve => sb.attached.on('drop', (key, _session, err) => {
+      if (key === sm.publicKey) resolve(err)
+    }))
+    const toB = sm.peers.find(p => p.publicKey === sb.swarm.publicKey)!
+    const channel = toB.channel(logProtocol(a.address), {onmessage: () => {}})
+    channel.send(encodeHave([], true))
+    channel.send(encodeEntries([forged]))
+
+    expect((await dropped)?.code).to.equal('ERR_INVALID_SIGNATURE')
+    expect(await b.get(hash)).to.equal(undefined)
+    expect(b.length).to.equal(before.length)
+    expect(hexHeads(b)).to.deep.equal(before.heads)
+    await expectIntact(b)
+    // A's next entry (the seq Mallory tried to take) reaches B.
+    const honest = await a.append({honest: true})
+    await stored(b, () => b.length === before.length + 1, 'A\'s append at B after the drop')
+    expect(readValue((await b.get(honest.hash))!)).to.deep.equal({honest: true})
   })
 })
