@@ -5,6 +5,7 @@ import type {P2PLogElement} from '../../src/elements/p2p-log/p2p-log.js'
 import type {P2PFeedElement} from '../../src/elements/p2p-feed/p2p-feed.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
+import {pageLogIdentity} from '../../src/core/swarm/page-identity.js'
 import {LogAppendEvent} from '../../src/events/log-events.js'
 import {P2PErrorEvent} from '../../src/events/error-event.js'
 import {freshRoom, hubUrl} from './helpers/swarm.js'
@@ -100,6 +101,50 @@ describe('<p2p-log>', () => {
     await when(b, () => texts(b).length === 4, 'four entries in b\'s feed')
     expect(texts(a)).to.deep.equal(['a1', 'b1', 'a2', 'b2'])
     expect(texts(b)).to.deep.equal(['a1', 'b1', 'a2', 'b2'])
+  })
+
+  it('history written by a page now gone reaches a newcomer from a peer that kept it', async () => {
+    const room = freshRoom()
+    const [a, b] = [await open(room), await open(room)]
+    await a.log!.append([{text: 'before'}, {text: 'a left'}])
+    await when(b, () => texts(b).length === 2, 'a\'s entries in b\'s feed')
+    a.closest('p2p-swarm')!.remove()
+    const c = await open(room)
+    await when(c, () => texts(c).length === 2 && c.synced, 'a\'s entries in c\'s feed, from b')
+    expect(texts(c)).to.deep.equal(['before', 'a left'])
+  })
+
+  it('without an identity, name opens the page\'s key for the room and name, and its entries are there when the element comes back', async () => {
+    const room = freshRoom()
+    const make = () => fixture<P2PSwarmElement>(html`
+      <p2p-swarm hub=${hubUrl()} room=${room}><p2p-log name="notes"><p2p-feed></p2p-feed></p2p-log></p2p-swarm>`)
+    let swarm = await make()
+    await swarm.updateComplete
+    let log = swarm.querySelector('p2p-log')!
+    await log.updateComplete
+    const expected = (await pageLogIdentity(`${room}\nnotes`)).publicKey
+    expect(log.log!.key).to.deep.equal(expected)
+    await log.log!.append({text: 'kept'})
+    swarm.remove()
+    swarm = await make()
+    await swarm.updateComplete
+    log = swarm.querySelector('p2p-log')!
+    await log.updateComplete
+    expect(log.log!.key).to.deep.equal(expected)
+    expect(log.source!.items.map(item => (item.value as {text: string}).text)).to.deep.equal(['kept'])
+  })
+
+  it('an element moved in the DOM opens its log again once the old opening closed it, and writes on', async () => {
+    const log = await open(freshRoom())
+    await log.log!.append({text: 'first'})
+    const errors: P2PError[] = []
+    log.addEventListener('p2p-error', event => errors.push(event.detail.error))
+    const swarm = log.closest('p2p-swarm')!
+    swarm.append(log)
+    await log.updateComplete
+    await log.log!.append({text: 'second'})
+    expect(log.source!.items.map(item => (item.value as {text: string}).text)).to.deep.equal(['first', 'second'])
+    expect(errors).to.deep.equal([])
   })
 
   it('a key that is not 64 hex characters is a p2p-error, and no log opens', async () => {

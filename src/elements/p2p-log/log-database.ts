@@ -3,7 +3,6 @@
 // one lets go. The page key is per tab slot (page-identity.ts), so a database named by
 // it is this tab's alone: two tabs never append to one log in one store.
 import type {BrowserLevel} from 'browser-level'
-import {P2PError} from '../../core/errors.js'
 import {toHex} from '../../core/bytes.js'
 
 interface Shared {
@@ -12,8 +11,8 @@ interface Shared {
 }
 
 const databases = new Map<string, Shared>()
-/** Logs open in this page, by address: two Log objects over one store would fork it. */
-const logs = new Set<string>()
+/** Logs open in this page, by address: the turn of the last element to claim each. */
+const logs = new Map<string, Promise<void>>()
 
 export interface HeldDatabase {
   db: BrowserLevel
@@ -58,14 +57,26 @@ export async function holdDatabase(key: Uint8Array): Promise<HeldDatabase> {
   }
 }
 
-/** Claims the log of `address` for one element of the page: ERR_INVALID_ARGUMENT if another has it open. */
-export function claimLog(address: string): () => void {
-  if (logs.has(address)) throw P2PError.INVALID_ARGUMENT(`the log ${address.slice(0, 8)} is open in another <p2p-log> of this page`)
-  logs.add(address)
+/**
+ * Claims the log of `address` for one element of the page, once the element that had it
+ * has let go (an element moved in the DOM closes its log and opens it again): two Log
+ * objects over one store would each write from a state the other changes, and fork it.
+ * Resolves with the release function.
+ */
+export async function claimLog(address: string): Promise<() => void> {
+  const previous = logs.get(address)
+  let release!: () => void
+  const held = new Promise<void>(resolve => { release = resolve })
+  const turn = (previous ?? Promise.resolve()).then(() => held)
+  logs.set(address, turn)
+  turn.then(() => {
+    if (logs.get(address) === turn) logs.delete(address)
+  })
+  await previous
   let released = false
   return () => {
     if (released) return
     released = true
-    logs.delete(address)
+    release()
   }
 }

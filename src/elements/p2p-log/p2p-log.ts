@@ -32,6 +32,8 @@ interface Opened {
   source: LogSource
   /** Listeners on the logs, removed on release. */
   offs: Array<() => void>
+  /** The history reads of the logs found so far: the feed gets the source once they are in. */
+  reading: Array<Promise<void>>
 }
 
 /**
@@ -175,7 +177,11 @@ export class P2PLogElement extends LitElement {
     const identity = this.identity ?? (name ? await pageLogIdentity(`${swarm.room}\n${name}`) : page)
     const address = key ? fromHex(key) : identity.publicKey
     if (generation !== this.#generation) return
-    const unclaim = claimLog(toHex(address))
+    const unclaim = await claimLog(toHex(address))
+    if (generation !== this.#generation) {
+      unclaim()
+      return
+    }
     let held: HeldDatabase | undefined
     let log: Log | undefined
     try {
@@ -184,7 +190,7 @@ export class P2PLogElement extends LitElement {
       await log.ready()
       const room = new RoomLogs({swarm, db: held.db, logs: [log], name: name || undefined, room: swarm.room})
       const source = new LogSource({limit, target: log.writable ? log : undefined, author: toHex(identity.publicKey), onreorder: () => this.#provideSource()})
-      const opened: Opened = {held, log, owner: toHex(identity.publicKey) === log.address, unclaim, room, source, offs: []}
+      const opened: Opened = {held, log, owner: toHex(identity.publicKey) === log.address, unclaim, room, source, offs: [], reading: []}
       if (generation !== this.#generation) {
         await this.#close(opened)
         return
@@ -195,6 +201,7 @@ export class P2PLogElement extends LitElement {
       room.on('drop', (_key, err) => this.#report(err))
       room.on('error', err => this.#report(err))
       await room.ready()
+      await Promise.all(opened.reading)
       if (generation !== this.#generation) return
       this.#progress(room.progress.behind, room.progress.synced, false)
       this.#logProvider.setValue(log)
@@ -225,7 +232,7 @@ export class P2PLogElement extends LitElement {
       log.off('conflict', onConflict)
       log.off('error', onError)
     })
-    opened.source.add(log).catch(err => this.#report(toP2PError(err)))
+    opened.reading.push(opened.source.add(log).catch(err => this.#report(toP2PError(err))))
   }
 
   /** Provides the source anew, so feeds render the list again (an entry sorted in before ones shown). */
