@@ -383,6 +383,8 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       if (!runs.has(author)) runs.set(author, run)
       run.push(entry)
     }
+    // Counted before any is authenticated: that is the work a replay would cost.
+    if (known > 0) this.#useless('uselessEntries', known)
     const entries: Entry[] = []
     for (const [author, run] of runs) {
       // Delivery order within a message is not trusted, only the chain is.
@@ -403,7 +405,6 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       await this.#checkFirstPrev(head[0])
       entries.push(...await authenticateRun(this.#log.key, head))
     }
-    if (known > 0) this.#useless('uselessEntries', known)
     if (this.#destroyed || entries.length === 0) return
     const result = await this.#log.add(entries, this.#source)
     this.stats.stored += result.stored.length
@@ -411,8 +412,10 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     if (fault) throw fault.error
     // The log's pending buffer is full of other sources' entries: these are asked for again, and counted.
     const refused = result.rejected.filter(r => r.error.code === 'ERR_RATE_LIMITED').length
-    if (refused > 0) this.#forget()
-    if (refused > 0) this.#useless('uselessEntries', refused)
+    if (refused > 0) {
+      this.#forget()
+      this.#useless('uselessEntries', refused)
+    }
   }
 
   #takeCarry(author: string): DecodedEntry[] {
