@@ -37,10 +37,17 @@ function claimSlot(): Promise<string | null> {
   return slot
 }
 
-/** `use` of sessionStorage, or null where the page may not use it (a sandboxed frame, storage turned off: it throws). */
-function tabStorage<T>(use: (storage: Storage) => T): T | null {
+/** What is used here of sessionStorage, which pages have and workers and Node do not. */
+interface TabStorage {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+}
+
+/** `use` of sessionStorage, or null where there is none or the page may not use it (a sandboxed frame, storage turned off: it throws). */
+function tabStorage<T>(use: (storage: TabStorage) => T): T | null {
   try {
-    return use(globalThis.sessionStorage)
+    const storage = (globalThis as {sessionStorage?: TabStorage}).sessionStorage
+    return storage ? use(storage) : null
   } catch {
     return null
   }
