@@ -1,6 +1,11 @@
 export {P2PSwarmElement} from '../p2p-swarm.js'
 export {P2PPeersElement} from '../p2p-peers.js'
+// Elements that provide a source by context (<p2p-gossip>, <p2p-log>) are defined
+// before <p2p-feed>, which consumes it: markup already in the page upgrades in the
+// order elements are defined, and a feed that asks for its source before the element
+// around it has upgraded is never answered (@lit/context answers only providers
+// already connected).
 export {P2PGossipElement} from '../p2p-gossip.js'
+export {P2PLogElement} from '../p2p-log.js'
 export {P2PFeedElement, type FeedRenderer} from '../p2p-feed.js'
 export {P2PFileDropElement} from '../p2p-file-drop.js'
-export {P2PLogElement} from '../p2p-log.js'
