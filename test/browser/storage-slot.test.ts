@@ -3,6 +3,7 @@
 // unguarded rather than failing.
 import {expect} from '@open-wc/testing'
 import {claimStorageSlot} from '../../src/core/storage/slot.js'
+import {until} from '../shared/until.js'
 
 const base = () => `slot-test-${Math.random().toString(36).slice(2, 10)}`
 
@@ -21,7 +22,7 @@ describe('storage slot', () => {
     const second = await claimStorageSlot('slot-test', name, `${name}-3`)
     expect(second.name).to.equal(`${name}-3`)
     const first = await claimStorageSlot('slot-test', name, `${name}-3`)
-    expect(first.name, 'the preferred name is held: the first free one').to.equal(name)
+    expect(first.name, 'the preferred name is held for good: after the wait, the first free one').to.equal(name)
     const held = [first, second]
     // The free names, in order: -3 is held.
     const free = [2, 4, 5, 6, 7, 8, 9, 10, 11]
@@ -31,6 +32,20 @@ describe('storage slot', () => {
       held.push(slot)
     }
     held.forEach(slot => slot.release())
+  })
+
+  it('a preferred name let go while the claim waits for it is taken (the page a reload replaces may still hold it)', async () => {
+    const name = base()
+    const first = await claimStorageSlot('slot-test', name)
+    const old = await claimStorageSlot('slot-test', name)
+    expect(old.name).to.equal(`${name}-2`)
+    const claim = claimStorageSlot('slot-test', name, `${name}-2`)
+    await until(async () => (await navigator.locks.query()).pending!.some(l => l.name === `slot-test:${name}-2`), 'the claim to wait for its preferred name')
+    old.release()
+    const reloaded = await claim
+    expect(reloaded.name).to.equal(`${name}-2`)
+    first.release()
+    reloaded.release()
   })
 
   it('without Web Locks, every claim takes the base name unguarded, and releasing is harmless', async () => {

@@ -21,7 +21,8 @@ export interface StorageSlot {
  * is found again.
  *
  * `prefer`, one of those names, is tried first: the one a tab held before a reload,
- * so it keeps it even when a lower one has come free meanwhile.
+ * so it keeps it even when a lower one has come free meanwhile. It is waited for,
+ * up to PREFER_WAIT_MS: the page being replaced may not have let it go yet.
  *
  * Without Web Locks (an insecure context) it takes `base` unguarded: the one case
  * where two tabs can meet in one slot.
@@ -32,7 +33,7 @@ export async function claimStorageSlot(scope: string, base: string, prefer?: str
   // Anything else (a stale or tampered value) is ignored rather than becoming a slot.
   const preferred = prefer === base ? 1 : Number(prefer?.slice(base.length + 1))
   if (Number.isSafeInteger(preferred) && preferred >= 1 && slot(preferred) === prefer) {
-    const release = await tryLock(`${scope}:${prefer}`)
+    const release = await tryLock(`${scope}:${prefer}`, PREFER_WAIT_MS)
     if (release) return {name: prefer, release}
   }
   for (let n = 1; ; n++) {
@@ -41,16 +42,24 @@ export async function claimStorageSlot(scope: string, base: string, prefer?: str
   }
 }
 
-/** The lock of `name` if it is free now (its release function), else null; never waits for it. */
-function tryLock(name: string): Promise<(() => void) | null> {
+/**
+ * How long a reloaded tab waits for the slot it held. The old page's locks go
+ * as it is torn down, which may finish after the new page asks; a tab that holds
+ * the name for good (a duplicated tab copies the note of its slot) costs the
+ * new one this wait before it takes the first free name.
+ */
+const PREFER_WAIT_MS = 2_000
+
+/** The lock of `name` (its release function) if it is free now, or within `wait` ms; else null. */
+function tryLock(name: string, wait = 0): Promise<(() => void) | null> {
   return new Promise((resolve, reject) => {
-    navigator.locks.request(name, {ifAvailable: true}, lock => {
+    navigator.locks.request(name, wait ? {signal: AbortSignal.timeout(wait)} : {ifAvailable: true}, lock => {
       if (!lock) {
         resolve(null)
         return undefined
       }
       // The lock is held for as long as the callback's promise is pending.
       return new Promise<void>(release => resolve(release))
-    }).catch(reject)
+    }).catch((err: unknown) => (err as Error).name === 'TimeoutError' ? resolve(null) : reject(err))
   })
 }
