@@ -147,6 +147,38 @@ describe('<p2p-log>', () => {
     expect(errors).to.deep.equal([])
   })
 
+  it('key opens another page\'s log by its address, read-only, with its entries', async () => {
+    const room = freshRoom()
+    const a = await open(room)
+    await a.log!.append({text: 'by address'})
+    const swarm = await fixture<P2PSwarmElement>(html`
+      <p2p-swarm hub=${hubUrl()} room=${room}>
+        <p2p-log key=${a.log!.address} .identity=${new KeyPairIdentity()}><p2p-feed></p2p-feed></p2p-log>
+      </p2p-swarm>`)
+    await swarm.updateComplete
+    const reader = swarm.querySelector('p2p-log')!
+    await reader.updateComplete
+    await when(reader, () => reader.log!.length === a.log!.length, 'a\'s entries at the reader')
+    expect(reader.log!.writable).to.equal(false)
+    expect(reader.source!.items.map(item => (item.value as {text: string}).text)).to.deep.equal(['by address'])
+    expect(reader.room!.logs()).to.have.length(1)
+  })
+
+  it('writers and open, from the owner\'s markup, admit keys and open the log it creates', async () => {
+    const writer = new KeyPairIdentity()
+    const swarm = await fixture<P2PSwarmElement>(html`
+      <p2p-swarm hub=${hubUrl()} room=${freshRoom()}>
+        <p2p-log name="board" open writers=${Array.from(writer.publicKey, b => b.toString(16).padStart(2, '0')).join('')}
+          .identity=${new KeyPairIdentity()}></p2p-log>
+      </p2p-swarm>`)
+    await swarm.updateComplete
+    const log = swarm.querySelector('p2p-log')!
+    await log.updateComplete
+    const key = Array.from(writer.publicKey, b => b.toString(16).padStart(2, '0')).join('')
+    await when(log, () => log.log!.writers().has(key), 'the writer admitted')
+    expect(log.log!.open).to.equal(true)
+  })
+
   it('a key that is not 64 hex characters is a p2p-error, and no log opens', async () => {
     const swarm = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${freshRoom()}></p2p-swarm>`)
     await swarm.updateComplete

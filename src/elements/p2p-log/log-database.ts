@@ -11,11 +11,13 @@ interface Shared {
 }
 
 const databases = new Map<string, Shared>()
-/** Logs open in this page, by address: the turn of the last element to claim each. */
+/** Logs open in this page, by database and address: the turn of the last element to claim each. */
 const logs = new Map<string, Promise<void>>()
 
 export interface HeldDatabase {
   db: BrowserLevel
+  /** Its IndexedDB name. */
+  name: string
   /** Lets go of it (closed once no element holds it). Idempotent. */
   release(): void
 }
@@ -47,6 +49,7 @@ export async function holdDatabase(key: Uint8Array): Promise<HeldDatabase> {
   let released = false
   return {
     db,
+    name,
     release() {
       if (released) return
       released = true
@@ -58,19 +61,20 @@ export async function holdDatabase(key: Uint8Array): Promise<HeldDatabase> {
 }
 
 /**
- * Claims the log of `address` for one element of the page, once the element that had it
+ * Claims the log of `address` in the database `database` for one element of the page, once the element that had it
  * has let go (an element moved in the DOM closes its log and opens it again): two Log
  * objects over one store would each write from a state the other changes, and fork it.
  * Resolves with the release function.
  */
-export async function claimLog(address: string): Promise<() => void> {
-  const previous = logs.get(address)
+export async function claimLog(database: string, address: string): Promise<() => void> {
+  const key = `${database}/${address}`
+  const previous = logs.get(key)
   let release!: () => void
   const held = new Promise<void>(resolve => { release = resolve })
   const turn = (previous ?? Promise.resolve()).then(() => held)
-  logs.set(address, turn)
+  logs.set(key, turn)
   turn.then(() => {
-    if (logs.get(address) === turn) logs.delete(address)
+    if (logs.get(key) === turn) logs.delete(key)
   })
   await previous
   let released = false

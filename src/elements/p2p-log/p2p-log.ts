@@ -177,15 +177,15 @@ export class P2PLogElement extends LitElement {
     const identity = this.identity ?? (name ? await pageLogIdentity(`${swarm.room}\n${name}`) : page)
     const address = key ? fromHex(key) : identity.publicKey
     if (generation !== this.#generation) return
-    const unclaim = await claimLog(toHex(address))
+    const held = await holdDatabase(this.identity?.publicKey ?? page.publicKey)
+    const unclaim = await claimLog(held.name, toHex(address))
     if (generation !== this.#generation) {
       unclaim()
+      held.release()
       return
     }
-    let held: HeldDatabase | undefined
     let log: Log | undefined
     try {
-      held = await holdDatabase(this.identity?.publicKey ?? page.publicKey)
       log = new Log({db: held.db, key: address, identity, open})
       await log.ready()
       const room = new RoomLogs({swarm, db: held.db, logs: [log], name: name || undefined, room: swarm.room})
@@ -213,7 +213,7 @@ export class P2PLogElement extends LitElement {
       } else {
         unclaim()
         await log?.close()
-        held?.release()
+        held.release()
       }
       throw err
     }
