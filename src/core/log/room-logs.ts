@@ -146,6 +146,8 @@ interface Held {
   /** Holds entries: listed to peers and kept in the directory. */
   listed: boolean
   onUpdate: () => void
+  /** The log's own progress (every session's): how far behind each peer we are. */
+  onProgress: (progress: {behind: number, peer: string}) => void
 }
 
 /** One peer's directory session. */
@@ -258,6 +260,7 @@ export class RoomLogs extends Emitter<RoomLogsEvents> {
     for (const held of this.#held.values()) {
       held.attached?.detach()
       held.log.off('update', held.onUpdate)
+      held.log.off('progress', held.onProgress)
       if (held.replica) held.log.close().catch(rethrowLater)
     }
     this.#held.clear()
@@ -266,7 +269,13 @@ export class RoomLogs extends Emitter<RoomLogsEvents> {
   }
 
   #hold(log: Log, replica: boolean): Held {
-    const held: Held = {log, replica, attached: undefined, behind: new Map(), announcers: new Set(), listed: false, onUpdate: () => this.#listed(held)}
+    const held: Held = {log, replica, attached: undefined, behind: new Map(), announcers: new Set(), listed: false,
+      onUpdate: () => this.#listed(held),
+      onProgress: ({behind, peer}) => {
+        held.behind.set(peer, behind)
+        this.#update()
+      },
+    }
     this.#held.set(log.address, held)
     this.stats.logs = this.#held.size
     return held
@@ -295,15 +304,12 @@ export class RoomLogs extends Emitter<RoomLogsEvents> {
       held.behind.delete(key)
       this.#update()
     })
-    attached.on('progress', (key, {behind}) => {
-      held.behind.set(key, behind)
-      this.#update()
-    })
     attached.on('drop', key => {
       held.behind.delete(key)
       this.#update()
     })
     log.on('update', held.onUpdate)
+    log.on('progress', held.onProgress)
     this.emit('log', log)
     this.#listed(held)
     this.#update()
@@ -329,6 +335,7 @@ export class RoomLogs extends Emitter<RoomLogsEvents> {
     this.stats.logs = this.#held.size
     held.attached?.detach()
     held.log.off('update', held.onUpdate)
+    held.log.off('progress', held.onProgress)
     held.log.close().catch(rethrowLater)
     debug('forget', shortId(held.log.address))
     this.#update()
