@@ -19,3 +19,8 @@ export * from './core/swarm/index.js'
 export * from './core/gossip/index.js'
 export * from './core/files/index.js'
 export * as logMessages from './core/log/messages.js'
+export {
+  RoomLogs, roomLogsProtocol, checkLogName, encodeLogsMessage, decodeLogsMessage, DEFAULT_MAX_LOGS, MAX_KEYS_PER_MESSAGE,
+  MAX_LOGS_MESSAGE_BYTES, type LogsMessage, type RoomLogsEvents, type RoomLogsOptions, type RoomLogsProgress, type RoomLogsStats,
+} from './core/log/room-logs.js'
+export {LogSource, type LogItem, type LogSourceOptions} from './core/log/log-source.js'

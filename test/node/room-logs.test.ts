@@ -370,3 +370,10 @@ describe('the logs as one message source', () => {
     await assert.rejects(source.publish({text: 'x'}), {code: 'ERR_NOT_A_WRITER'})
   })
 })
+
+test('p2p-elements/protocol exports the room\'s logs, their encoding and the merged source', async () => {
+  const protocol = await import('../../src/protocol.js')
+  assert.equal(protocol.RoomLogs, RoomLogs)
+  assert.equal(protocol.LogSource, LogSource)
+  assert.equal(protocol.decodeLogsMessage, decodeLogsMessage)
+})
