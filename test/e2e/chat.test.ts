@@ -48,7 +48,14 @@ async function waitForMessages(page: Page, texts: string[], name: string) {
  * tab's log to be open: a form sent before that keeps its text and says so (p2p-error).
  */
 async function say(page: Page, text: string) {
-  await page.waitForFunction(() => document.querySelector('p2p-log')?.source !== undefined, {timeout: TIMEOUT, polling: 100})
+  await page.waitForFunction(() => document.querySelector('p2p-log')?.source !== undefined, {timeout: TIMEOUT, polling: 100}).catch(async err => {
+    const state = await page.evaluate(() => ({
+      swarm: document.querySelector('p2p-swarm')?.getAttribute('state'),
+      log: document.querySelector('p2p-log')?.log?.address.slice(0, 8) ?? null,
+      errors: (window as unknown as SyncWindow).__errors,
+    }))
+    throw new Error(`the log of the tab to type '${text}' in never opened: ${JSON.stringify(state)}`, {cause: err})
+  })
   // A click waits for the tab to paint, and background tabs do not paint.
   await page.bringToFront()
   await page.click('input[name="text"]')
@@ -61,14 +68,15 @@ function ownKey(page: Page): Promise<string> {
   return page.evaluate(() => document.querySelector('p2p-log')!.log!.address.slice(0, 8))
 }
 
-type SyncWindow = Window & {__syncText: (log: Element) => string, __syncShown: string[]}
+type SyncWindow = Window & {__syncText: (log: Element) => string, __syncShown: string[], __errors: string[]}
 
 /**
  * Makes the page able to say what its sync line (<p2p-log>'s ::before, whose text CSS
  * makes of the behind and synced attributes) shows as plain text, and records each text
  * it shows as those attributes change (window.__syncShown), from the page's first script
  * on, so a test can ask what a person saw. Firefox's computed `content` keeps attr()
- * unresolved and Chromium's resolves it: both come out as the same text.
+ * unresolved and Chromium's resolves it: both come out as the same text. The page's
+ * p2p-error messages go to window.__errors, for a failure to name.
  */
 async function recordSyncLine(page: Page): Promise<void> {
   await page.evaluateOnNewDocument(() => {
@@ -79,6 +87,8 @@ async function recordSyncLine(page: Page): Promise<void> {
       return [...content.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map(m => m[1]).join('')
     }
     w.__syncShown = []
+    w.__errors = []
+    addEventListener('p2p-error', event => w.__errors.push((event as Event & {detail: {error: Error}}).detail.error.message))
     new MutationObserver(records => {
       const log = records.find(r => (r.target as Element).localName === 'p2p-log')?.target as Element | undefined
       if (log) w.__syncShown.push(w.__syncText(log))
