@@ -193,6 +193,25 @@ describe('<p2p-log>', () => {
     expect(log.log!.open).to.equal(true)
   })
 
+  it('behind counts the entries a peer holds that this page lacks, p2p-log-progress says so, and synced follows once they are in', async () => {
+    const room = freshRoom()
+    const a = await open(room)
+    await a.log!.append(Array.from({length: 300}, (_, i) => ({text: `m${i}`})))
+    const seen: Array<{behind: number, synced: boolean}> = []
+    const b = document.createElement('p2p-log')
+    b.name = 'chat'
+    b.identity = new KeyPairIdentity()
+    b.addEventListener('p2p-log-progress', event => seen.push(event.detail))
+    const swarm = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${room}></p2p-swarm>`)
+    swarm.append(b)
+    await when(b, () => b.room?.logs().some(l => l.address === a.log!.address && l.length === a.log!.length) === true && b.synced, 'a\'s log at b, synced')
+    // a's vector comes before its entries: b was behind by what a holds, then caught up.
+    expect(Math.max(...seen.map(p => p.behind))).to.be.greaterThan(0)
+    expect(seen.at(-1)).to.deep.equal({behind: 0, synced: true})
+    expect(b.getAttribute('behind')).to.equal('0')
+    expect(b.hasAttribute('synced')).to.equal(true)
+  })
+
   it('a key that is not 64 hex characters is a p2p-error, and no log opens', async () => {
     const swarm = await fixture<P2PSwarmElement>(html`<p2p-swarm hub=${hubUrl()} room=${freshRoom()}></p2p-swarm>`)
     await swarm.updateComplete
