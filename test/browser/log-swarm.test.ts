@@ -7,7 +7,7 @@ import {BrowserLevel} from 'browser-level'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {toHex} from '../../src/core/bytes.js'
 import {Log} from '../../src/core/log/log.js'
-import {EntryKind, encodeEntry, hashEntry, jsonValue, readValue, signedMessage, type Entry} from '../../src/core/log/entry.js'
+import {EntryKind, createEntry, encodeEntry, hashEntry, jsonValue, readValue, signedMessage, sortLinks, type Entry} from '../../src/core/log/entry.js'
 import {encodeEntries, encodeHave} from '../../src/core/log/messages.js'
 import {attachLog, logProtocol, type AttachedLog} from '../../src/core/log/swarm.js'
 import type {P2PError} from '../../src/core/errors.js'
@@ -231,41 +231,58 @@ describe('log replication across swarms (real WebRTC, real IndexedDB)', function
     await stored(a, () => a.length === total + 1, 'the reopened replica\'s append at A')
   })
 
-  it('a peer that sends a forged entry over its real connection is dropped; the store keeps what it had and the honest peer is still served', async () => {
-    const a = await openLog(openDb(newLocation()), owner)
-    await a.append(Array.from({length: 10}, (_, i) => ({i})))
-    const b = await openLog(openDb(newLocation()))
-    const room = freshRoom('log-forged')
-    const sa = join(a, room)
-    const sb = join(b, room)
-    const mallory = new KeyPairIdentity()
-    const sm = createSwarm(room, {identity: mallory})
-    cleanups.push(() => sm.destroy())
-    await fullMesh([sa.swarm, sb.swarm, sm])
-    await stored(b, () => same(a, b), 'A\'s log at B')
-    const before = {length: b.length, heads: hexHeads(b)}
+  /** How a hostile peer makes an entry of the owner's log (`a`), and the error it is dropped with. */
+  const hostile: Array<{what: string, code: string, make: (a: Log, mallory: KeyPairIdentity) => Promise<{hash: Uint8Array, bytes: Uint8Array}>}> = [
+    {
+      what: 'the owner\'s next entry (right seq and prev) signed with its own key',
+      code: 'ERR_INVALID_SIGNATURE',
+      make: async (a, mallory) => {
+        const fields = {author: owner.publicKey, seq: a.length, prev: a.heads()[0], links: [], time: Date.now(), kind: EntryKind.Json, value: jsonValue({forged: true})}
+        const hash = await hashEntry(owner.publicKey, fields)
+        return {hash, bytes: encodeEntry(fields, await mallory.sign(signedMessage(hash)))}
+      },
+    },
+    {
+      what: 'an entry of its own, well signed, though the owner never admitted its key',
+      code: 'ERR_NOT_A_WRITER',
+      make: (a, mallory) => createEntry(owner.publicKey, {
+        author: mallory.publicKey, seq: 0, prev: null, links: sortLinks(a.heads()), time: Date.now(), kind: EntryKind.Json, value: jsonValue({uninvited: true}),
+      }, mallory),
+    },
+  ]
+  for (const {what, code, make} of hostile) {
+    it(`a peer that sends ${what} over its real connection is dropped (${code}); the store keeps what it had and the honest peer is still served`, async () => {
+      const a = await openLog(openDb(newLocation()), owner)
+      await a.append(Array.from({length: 10}, (_, i) => ({i})))
+      const b = await openLog(openDb(newLocation()))
+      const room = freshRoom('log-hostile')
+      const sa = join(a, room)
+      const sb = join(b, room)
+      const mallory = new KeyPairIdentity()
+      const sm = createSwarm(room, {identity: mallory})
+      cleanups.push(() => sm.destroy())
+      await fullMesh([sa.swarm, sb.swarm, sm])
+      await stored(b, () => same(a, b), 'A\'s log at B')
+      const before = {length: b.length, heads: hexHeads(b)}
 
-    // The owner's next entry, as Mallory makes it: right seq and prev, signed with Mallory's key.
-    const [last] = a.heads()
-    const fields = {author: owner.publicKey, seq: a.length, prev: last, links: [], time: Date.now(), kind: EntryKind.Json, value: jsonValue({forged: true})}
-    const hash = await hashEntry(owner.publicKey, fields)
-    const forged = encodeEntry(fields, await mallory.sign(signedMessage(hash)))
-    const dropped = new Promise<P2PError | undefined>(resolve => sb.attached.on('drop', (key, _session, err) => {
-      if (key === sm.publicKey) resolve(err)
-    }))
-    const toB = sm.peers.find(p => p.publicKey === sb.swarm.publicKey)!
-    const channel = toB.channel(logProtocol(a.address), {onmessage: () => {}})
-    channel.send(encodeHave([], true))
-    channel.send(encodeEntries([forged]))
+      const bad = await make(a, mallory)
+      const dropped = new Promise<P2PError | undefined>(resolve => sb.attached.on('drop', (key, _session, err) => {
+        if (key === sm.publicKey) resolve(err)
+      }))
+      const toB = sm.peers.find(p => p.publicKey === sb.swarm.publicKey)!
+      const channel = toB.channel(logProtocol(a.address), {onmessage: () => {}})
+      channel.send(encodeHave([], true))
+      channel.send(encodeEntries([bad.bytes]))
 
-    expect((await dropped)?.code).to.equal('ERR_INVALID_SIGNATURE')
-    expect(await b.get(hash)).to.equal(undefined)
-    expect(b.length).to.equal(before.length)
-    expect(hexHeads(b)).to.deep.equal(before.heads)
-    await expectIntact(b)
-    // A's next entry (the seq Mallory tried to take) reaches B.
-    const honest = await a.append({honest: true})
-    await stored(b, () => b.length === before.length + 1, 'A\'s append at B after the drop')
-    expect(readValue((await b.get(honest.hash))!)).to.deep.equal({honest: true})
-  })
+      expect((await dropped)?.code).to.equal(code)
+      expect(await b.get(bad.hash)).to.equal(undefined)
+      expect(b.length).to.equal(before.length)
+      expect(hexHeads(b)).to.deep.equal(before.heads)
+      await expectIntact(b)
+      // A's next entry reaches B.
+      const honest = await a.append({honest: true})
+      await stored(b, () => b.length === before.length + 1, 'A\'s append at B after the drop')
+      expect(readValue((await b.get(honest.hash))!)).to.deep.equal({honest: true})
+    })
+  }
 })
