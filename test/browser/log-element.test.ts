@@ -6,7 +6,8 @@ import type {P2PFeedElement} from '../../src/elements/p2p-feed/p2p-feed.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {pageLogIdentity} from '../../src/core/swarm/page-identity.js'
-import {LogAppendEvent} from '../../src/events/log-events.js'
+import {LogAppendEvent, type LogConflictEvent} from '../../src/events/log-events.js'
+import {EntryKind, createEntry, jsonValue} from '../../src/core/log/entry.js'
 import {P2PErrorEvent} from '../../src/events/error-event.js'
 import {freshRoom, hubUrl} from './helpers/swarm.js'
 
@@ -210,6 +211,26 @@ describe('<p2p-log>', () => {
     expect(seen.at(-1)).to.deep.equal({behind: 0, synced: true})
     expect(b.getAttribute('behind')).to.equal('0')
     expect(b.hasAttribute('synced')).to.equal(true)
+  })
+
+  it('a fork of one of its logs fires p2p-log-conflict with the evidence', async () => {
+    const identity = new KeyPairIdentity()
+    const swarm = await fixture<P2PSwarmElement>(html`
+      <p2p-swarm hub=${hubUrl()} room=${freshRoom()}><p2p-log name="chat" .identity=${identity}></p2p-log></p2p-swarm>`)
+    await swarm.updateComplete
+    const element = swarm.querySelector('p2p-log')!
+    await element.updateComplete
+    const log = element.log!
+    const first = await log.append({text: 'one'})
+    // The same key signs another entry at the same sequence number: what a forked tab would send.
+    const other = await createEntry(log.key, {
+      author: first.author, seq: first.seq, prev: first.prev, links: [], time: first.time, kind: EntryKind.Json, value: jsonValue({text: 'two'}),
+    }, identity)
+    const conflict = new Promise<LogConflictEvent>(resolve => element.addEventListener('p2p-log-conflict', resolve, {once: true}))
+    await log.add([other], 'test')
+    const {detail} = await conflict
+    expect(detail.log).to.equal(log)
+    expect(detail.evidence.seq).to.equal(first.seq)
   })
 
   it('a key that is not 64 hex characters is a p2p-error, and no log opens', async () => {
