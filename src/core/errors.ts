@@ -66,7 +66,7 @@ export class P2PError extends Error {
   declare static CONNECTION_FAILED: FactoryWithCause
   declare static CONNECTION_CLOSED: Factory
   declare static SELF_CONNECTION: Factory
-  declare static PEER_MISBEHAVING: Factory
+  declare static PEER_MISBEHAVING: FactoryWithCause
   declare static CONNECTION_BUDGET: FactoryWithCause
   declare static WEBRTC_UNSUPPORTED: FactoryWithCause
   declare static HASH_MISMATCH: Factory

@@ -277,6 +277,23 @@ describe('log replication', {timeout: 120_000}, () => {
     assert.equal(a.stats.peers, 0)
   })
 
+  test('attachLog drops a peer that sends entries no honest peer holds as misbehaving, the finding as cause, so the swarm bans it', async () => {
+    const [sa, sc] = [new FakeSwarm(), new FakeSwarm()]
+    const a = await openLog(owner)
+    await a.append('a1')
+    const attached = attachLog(a, sa)
+    const dropped = new Promise<void>(resolve => attached.on('drop', () => resolve()))
+    const {atA, atB} = connectSwarms(sa, 'A', sc, 'MALLORY')
+    // Mallory's own entry in a log that never admitted it: validly signed, and no honest peer would hold it.
+    const mallory = new KeyPairIdentity(new Uint8Array(32).fill(9))
+    const forged = await createEntry(a.key, {author: mallory.publicKey, seq: 0, prev: null, links: a.heads(), time: 1, kind: EntryKind.Json, value: jsonValue('hi')}, mallory)
+    atB.channel(logProtocol(a.address), {onmessage: () => {}}).send(encodeEntries([forged.bytes]))
+    await dropped
+    assert.equal(atA.destroyed?.code, 'ERR_PEER_MISBEHAVING', 'the swarm bans a key dropped with this code')
+    assert.equal((atA.destroyed?.cause as {code?: string} | undefined)?.code, 'ERR_NOT_A_WRITER')
+    assert.equal(a.length, 2, 'nothing of it stored')
+  })
+
   test('what a peer left waiting goes when its session ends, and arrives complete later from another', async () => {
     const one = await openLog(owner)
     await one.append(['o1', 'o2', 'o3', 'o4', 'o5'])

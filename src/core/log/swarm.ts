@@ -6,7 +6,7 @@
  */
 import {createDebug, shortId} from '../debug.js'
 import {Emitter} from '../emitter.js'
-import type {P2PError} from '../errors.js'
+import {P2PError} from '../errors.js'
 import {hostProtocol, type ProtocolSwarm} from '../swarm/protocol-host.js'
 import {LogPeer, type LogProgress, type ReplicaLog} from './replicate.js'
 
@@ -44,10 +44,15 @@ export interface AttachedLog {
  * Only a remote that broke the protocol or sent entries no honest peer holds
  * loses its connection; a local storage failure does not.
  */
-const PROTOCOL_ERRORS = new Set([
-  'ERR_MALFORMED_MESSAGE', 'ERR_MESSAGE_TOO_LARGE', 'ERR_PEER_MISBEHAVING', 'ERR_INVALID_SIGNATURE', 'ERR_HASH_MISMATCH',
-  'ERR_NOT_A_WRITER',
-])
+const PROTOCOL_ERRORS = new Set(['ERR_MALFORMED_MESSAGE', 'ERR_MESSAGE_TOO_LARGE', 'ERR_PEER_MISBEHAVING'])
+/**
+ * Entries no honest peer holds: every peer checks an entry before it stores or
+ * relays it, and the checks depend on the entry and its causal past alone. So
+ * the sender forged them, and is dropped as misbehaving (the swarm then bans
+ * its key, as for any ERR_PEER_MISBEHAVING) with the finding as the cause;
+ * otherwise it would reconnect at once and start again.
+ */
+const FORGERIES = new Set(['ERR_INVALID_SIGNATURE', 'ERR_HASH_MISMATCH', 'ERR_NOT_A_WRITER'])
 
 class Attached extends Emitter<AttachedLogEvents> {
   fire<K extends keyof AttachedLogEvents>(event: K, ...args: Parameters<AttachedLogEvents[K]>): void {
@@ -72,7 +77,8 @@ export function attachLog(log: ReplicaLog & {readonly address: string}, swarm: P
         ended()
         debug('drop', shortId(log.address), shortId(key), err?.message ?? '')
         events.fire('drop', key, session, err)
-        if (err && PROTOCOL_ERRORS.has(err.code)) conn.destroy(err)
+        if (err && FORGERIES.has(err.code)) conn.destroy(P2PError.PEER_MISBEHAVING(`peer ${shortId(key)} sent log entries no honest peer holds`, err))
+        else if (err && PROTOCOL_ERRORS.has(err.code)) conn.destroy(err)
       })
       debug('peer', shortId(log.address), shortId(key))
       events.fire('peer', key, session)
