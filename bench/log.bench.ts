@@ -10,9 +10,9 @@
 //    service, from /proc), and where the receiving tab's time goes: store (log.add,
 //    timed live), decode, hash and verify (measured again on what it received,
 //    with the same batching), the rest being the wire (WebRTC, mux, messages) and
-//    waiting on the sender. Twice: on browser-level as it is, and on browser-level
-//    with the puts of a batch queued at once (it waits for each put before the
-//    next), to show what IndexedDB itself costs per record. And ours in Node as
+//    waiting on the sender. Twice: on browser-level as it is (it waits for each put of
+//    a batch before the next), and on QueuedBrowserLevel, <p2p-log>'s database,
+//    whose batch makes its puts at once, to show what IndexedDB itself costs per record. And ours in Node as
 //    hypercore runs (two Logs on LevelDB, LogPeer over an in-process mux pair).
 // 2. Opening a log of 10k and of 100k entries from IndexedDB: ms to ready() and the
 //    JS heap it holds (CDP Runtime.getHeapUsage after a collection), goal < 1 s and
@@ -188,7 +188,7 @@ try {
       ratio: +(node / theirs).toFixed(2), cpuPer10k: nodeCpu, baselineCpuPer10k: theirCpu,
     }))
     report(n, 'browser-level', rows.map(r => r.ours), theirs, theirCpu)
-    report(n, 'browser-level, puts queued at once', rows.map(r => r.queued), theirs, theirCpu)
+    report(n, 'QueuedBrowserLevel (<p2p-log>\'s database: puts queued at once)', rows.map(r => r.queued), theirs, theirCpu)
   }
 
   function report(n: number, store: string, runs: Ours[], theirs: number, theirCpu: number): void {

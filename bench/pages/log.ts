@@ -3,6 +3,8 @@
 // the bench through window.logBench. One tab holds one log; the sending tab
 // fills it before the receiving tab joins, so what is timed is replication alone.
 import {BrowserLevel} from 'browser-level'
+// What <p2p-log> keeps its logs in (log-database.ts): the variant the bench compares with browser-level as it is.
+import {QueuedBrowserLevel} from '../../src/elements/p2p-file-drop/storage.js'
 import nacl from 'tweetnacl'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {createIdentity, verify} from '../../src/core/crypto/identity.js'
@@ -12,29 +14,6 @@ import {Log} from '../../src/core/log/log.js'
 import {attachLog, type AttachedLog} from '../../src/core/log/swarm.js'
 import {decodeEntry, hashEntry, signedMessage, type Entry} from '../../src/core/log/entry.js'
 
-
-/**
- * browser-level with the puts of a batch made all at once in its one
- * transaction, where browser-level waits for each before making the next: the
- * variant the bench compares, to show what a log's write costs in IndexedDB
- * itself. Atomic alike: a failed request aborts the whole transaction.
- */
-class QueuedBrowserLevel<K, V> extends BrowserLevel<K, V> {
-  async _batch(operations: Array<{type: 'put' | 'del', key: unknown, value?: unknown}>): Promise<void> {
-    const transaction = (this as unknown as {db: IDBDatabase}).db.transaction([this.location], 'readwrite')
-    const store = transaction.objectStore(this.location)
-    const done = new Promise<void>((resolve, reject) => {
-      transaction.oncomplete = () => resolve()
-      transaction.onabort = () => reject(transaction.error ?? new Error('aborted'))
-    })
-    for (const op of operations) {
-      if (op.type === 'del') store.delete(op.key as IDBValidKey)
-      else store.put(op.value, op.key as IDBValidKey)
-    }
-    transaction.commit()
-    return done
-  }
-}
 
 let db: BrowserLevel<string, Uint8Array> | null = null
 let log: Log | null = null

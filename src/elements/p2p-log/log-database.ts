@@ -28,8 +28,8 @@ export async function holdDatabase(key: Uint8Array): Promise<HeldDatabase> {
   let shared = databases.get(name)
   if (!shared) {
     // The file drop's storage chunk: a page with both loads browser-level once.
-    const opening = import('../p2p-file-drop/storage.js').then(async ({BrowserLevel}) => {
-      const db = new BrowserLevel(name)
+    const opening = import('../p2p-file-drop/storage.js').then(async ({QueuedBrowserLevel}) => {
+      const db = new QueuedBrowserLevel(name)
       await db.open()
       return db
     })
