@@ -1,7 +1,7 @@
 import {after, before} from 'node:test'
 import type {Browser, Page} from 'puppeteer-core'
 import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
-import {launchChromium, startDemoServer, type LaunchedChromium} from '../../scripts/browser.js'
+import {launchChromium, startDemoServer, startTestServer, type LaunchedChromium, type TestServer} from '../../scripts/browser.js'
 import {launchFirefox} from '../../scripts/firefox.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
 
@@ -64,6 +64,38 @@ export function useDemoStack(): DemoStack {
   })
   after(async () => {
     await close?.()
+  })
+  return stack
+}
+
+export interface TestPage {
+  hub: HubProcess
+  server: TestServer
+  /** A Chromium page on `path` of the test server, once its `p2pTest` API is there. */
+  page: Page
+}
+
+/**
+ * A hub process, the test server and one Chromium page on `path` (a page of
+ * test/e2e/pages exposing `window.p2pTest`), for the tests of a file; its
+ * `p2pTest.stop()` is called before all of it closes.
+ */
+export function useTestPage(path: string): TestPage {
+  const stack = {} as TestPage
+  let chromium: LaunchedChromium | undefined
+  before(async () => {
+    stack.hub = await startHubProcess()
+    stack.server = await startTestServer()
+    chromium = await launchChromium()
+    stack.page = await chromium.browser.newPage()
+    await stack.page.goto(`${stack.server.url}${path}`)
+    await stack.page.waitForFunction(() => 'p2pTest' in window)
+  })
+  after(async () => {
+    await stack.page?.evaluate(() => (window as unknown as {p2pTest: {stop(): Promise<void>}}).p2pTest.stop()).catch(() => {})
+    await chromium?.close()
+    await stack.server?.close()
+    await stack.hub?.close()
   })
   return stack
 }

@@ -1,14 +1,12 @@
 // One signed log replicated between a Node peer (WebRTC through node-datachannel,
 // LevelDB through classic-level) and a Chromium page (IndexedDB through
 // browser-level), through a real hub process: what the always-on mirror needs.
-import {test, after, before} from 'node:test'
+import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import type {Page} from 'puppeteer-core'
-import {launchChromium, startTestServer, type LaunchedChromium, type TestServer} from '../../scripts/browser.js'
-import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
+import {useTestPage} from './helpers.js'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {createIdentity} from '../../src/core/crypto/identity.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
@@ -19,26 +17,7 @@ import {attachLog} from '../../src/core/log/swarm.js'
 import {openNodeDatabase} from '../../src/node/level.js'
 import '../shared/node-webrtc.js'
 
-let hub: HubProcess
-let server: TestServer
-let chromium: LaunchedChromium
-let page: Page
-
-before(async () => {
-  hub = await startHubProcess()
-  server = await startTestServer()
-  chromium = await launchChromium()
-  page = await chromium.browser.newPage()
-  await page.goto(`${server.url}/test/e2e/pages/log.html`)
-  await page.waitForFunction(() => 'p2pTest' in window)
-})
-
-after(async () => {
-  await page?.evaluate(() => (window as any).p2pTest.stop()).catch(() => {})
-  await chromium?.close()
-  await server?.close()
-  await hub?.close()
-})
+const stack = useTestPage('/test/e2e/pages/log.html')
 
 test('a log replicates both ways between Node (LevelDB) and Chromium (IndexedDB) over WebRTC', {timeout: 60_000}, async () => {
   const room = `log-node-browser-${Date.now()}`
@@ -50,13 +29,13 @@ test('a log replicates both ways between Node (LevelDB) and Chromium (IndexedDB)
   await log.ready()
   await log.admit(new KeyPairIdentity(writerSeed).publicKey)
   await log.append(Array.from({length: 1000}, (_, i) => ({i})))
-  const node = new Swarm({hubs: [hub.url], room, identity: await createIdentity(), iceServers: [], announceInterval: {min: 100, max: 1000}})
+  const node = new Swarm({hubs: [stack.hub.url], room, identity: await createIdentity(), iceServers: [], announceInterval: {min: 100, max: 1000}})
   const attached = attachLog(log, node)
   try {
-    await page.evaluate((h, r, a, s) => (window as any).p2pTest.start(h, r, a, s), hub.url, room, log.address, toHex(writerSeed))
-    const length = await page.evaluate(n => (window as any).p2pTest.lengthAtLeast(n), log.length) as number
+    await stack.page.evaluate((h, r, a, s) => (window as any).p2pTest.start(h, r, a, s), stack.hub.url, room, log.address, toHex(writerSeed))
+    const length = await stack.page.evaluate(n => (window as any).p2pTest.lengthAtLeast(n), log.length) as number
     assert.equal(length, 1002)
-    const hash = await page.evaluate(() => (window as any).p2pTest.append({from: 'chromium'})) as string
+    const hash = await stack.page.evaluate(() => (window as any).p2pTest.append({from: 'chromium'})) as string
     await new Promise<void>(resolve => {
       const check = (): void => {
         if (log.length === 1003) resolve()

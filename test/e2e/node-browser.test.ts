@@ -1,10 +1,8 @@
 // A swarm in Node (WebRTC through node-datachannel) and one in Chromium find each
 // other through a real hub process, prove their keys, and talk both ways.
-import {test, after, before} from 'node:test'
+import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import type {Page} from 'puppeteer-core'
-import {launchChromium, startTestServer, type LaunchedChromium, type TestServer} from '../../scripts/browser.js'
-import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
+import {useTestPage} from './helpers.js'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {createIdentity} from '../../src/core/crypto/identity.js'
 import type {Channel} from '../../src/core/mux/mux.js'
@@ -12,47 +10,28 @@ import {fromUtf8, utf8} from '../../src/core/bytes.js'
 import {until} from '../shared/until.js'
 import '../shared/node-webrtc.js'
 
-let hub: HubProcess
-let server: TestServer
-let chromium: LaunchedChromium
-let page: Page
-
-before(async () => {
-  hub = await startHubProcess()
-  server = await startTestServer()
-  chromium = await launchChromium()
-  page = await chromium.browser.newPage()
-  await page.goto(`${server.url}/test/e2e/pages/swarm.html`)
-  await page.waitForFunction(() => 'p2pTest' in window)
-})
-
-after(async () => {
-  await page?.evaluate(() => (window as any).p2pTest.stop()).catch(() => {})
-  await chromium?.close()
-  await server?.close()
-  await hub?.close()
-})
+const stack = useTestPage('/test/e2e/pages/swarm.html')
 
 test('a Node peer and a Chromium peer connect through the hub and exchange messages', async () => {
   const room = `node-browser-${Date.now()}`
-  const node = new Swarm({hubs: [hub.url], room, identity: await createIdentity(), iceServers: [], announceInterval: {min: 100, max: 1000}})
+  const node = new Swarm({hubs: [stack.hub.url], room, identity: await createIdentity(), iceServers: [], announceInterval: {min: 100, max: 1000}})
   const got: string[] = []
   let channel: Channel | undefined
   node.on('connect', peer => {
     channel = peer.channel('test/echo/1', {onmessage: bytes => got.push(fromUtf8(bytes))})
   })
   try {
-    const browserKey = await page.evaluate((h, r) => (window as any).p2pTest.start(h, r), hub.url, room) as string
+    const browserKey = await stack.page.evaluate((h, r) => (window as any).p2pTest.start(h, r), stack.hub.url, room) as string
     await until(() => node.peers.some(p => p.publicKey === browserKey), 'the Node swarm to connect to the browser').catch(async (err: Error) => {
       // Where both ends stood, for a failure's report.
-      const page$ = await page.evaluate(() => (window as any).p2pTest.stats()).catch(() => 'unavailable')
+      const page$ = await stack.page.evaluate(() => (window as any).p2pTest.stats()).catch(() => 'unavailable')
       throw new Error(`${err.message}; node: ${JSON.stringify(node.stats)}; browser: ${JSON.stringify(page$)}`)
     })
-    await until(async () => (await page.evaluate(() => (window as any).p2pTest.peers()) as string[]).includes(node.publicKey),
+    await until(async () => (await stack.page.evaluate(() => (window as any).p2pTest.peers()) as string[]).includes(node.publicKey),
       'the browser swarm to connect to Node')
     channel!.send(utf8('hello from node'))
     await until(() => got.includes('echo:hello from node'), 'the browser to echo a message from Node')
-    await page.evaluate(() => (window as any).p2pTest.send('hello from chromium'))
+    await stack.page.evaluate(() => (window as any).p2pTest.send('hello from chromium'))
     await until(() => got.includes('hello from chromium'), 'a message from the browser to reach Node')
     assert.deepEqual(got.sort(), ['echo:hello from node', 'hello from chromium'])
   } finally {
