@@ -4,7 +4,7 @@
 // fills it before the receiving tab joins, so what is timed is replication alone.
 import {BrowserLevel} from 'browser-level'
 // What <p2p-log> keeps its logs in (log-database.ts): the variant the bench compares with browser-level as it is.
-import {QueuedBrowserLevel} from '../../src/elements/p2p-file-drop/storage.js'
+import {QueuedBrowserLevel} from '../../src/elements/shared/storage.js'
 import nacl from 'tweetnacl'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {createIdentity, verify} from '../../src/core/crypto/identity.js'

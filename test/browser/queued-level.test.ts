@@ -1,8 +1,8 @@
-// The page's log database (src/elements/p2p-file-drop/storage.ts, QueuedBrowserLevel): a
+// The page's log database (src/elements/shared/storage.ts, QueuedBrowserLevel): a
 // batch makes all its requests at once in one transaction, on real IndexedDB, and stays
 // atomic: what IndexedDB refuses leaves nothing of the batch behind.
 import {expect} from '@open-wc/testing'
-import {QueuedBrowserLevel} from '../../src/elements/p2p-file-drop/storage.js'
+import {QueuedBrowserLevel} from '../../src/elements/shared/storage.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {Log} from '../../src/core/log/log.js'
 import {all} from '../shared/log-helpers.js'

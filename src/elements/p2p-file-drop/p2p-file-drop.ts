@@ -254,7 +254,7 @@ export class P2PFileDropElement extends LitElement {
     this.#enqueue(async () => {
       // Storage (browser-level, abstract-level and the buffer and events polyfills under
       // them: 23 KiB gzip) loads once a file drop joins a room, so pages without one never fetch it.
-      const {BrowserLevel} = await import('./storage.js')
+      const {BrowserLevel} = await import('../shared/storage.js')
       const slot = await claimStorageSlot(DEFAULT_STORE, base)
       if (generation !== this.#generation) return slot.release()
       const db = new BrowserLevel(slot.name)

@@ -27,8 +27,8 @@ export async function holdDatabase(key: Uint8Array): Promise<HeldDatabase> {
   const name = `p2p-elements-logs-${toHex(key).slice(0, 16)}`
   let shared = databases.get(name)
   if (!shared) {
-    // The file drop's storage chunk: a page with both loads browser-level once.
-    const opening = import('../p2p-file-drop/storage.js').then(async ({QueuedBrowserLevel}) => {
+    // The kit's storage chunk, the file drop's too: a page with both loads browser-level once.
+    const opening = import('../shared/storage.js').then(async ({QueuedBrowserLevel}) => {
       const db = new QueuedBrowserLevel(name)
       await db.open()
       return db
