@@ -9,7 +9,7 @@
 // table and bench-results/latest.json hold every result; a benchmark that exits
 // non-zero or prints a malformed BENCH line fails the run.
 import {spawn} from 'node:child_process'
-import {mkdir, readdir, writeFile} from 'node:fs/promises'
+import {access, mkdir, readdir, writeFile} from 'node:fs/promises'
 import {createInterface} from 'node:readline'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -81,6 +81,29 @@ function table(rows: Record<string, unknown>[]): string {
   const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()
   return [line(cells[0]), widths.map(w => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n')
 }
+
+/**
+ * hypercore, log.bench.ts's baseline, is the bench's own dependency (bench/package.json,
+ * bench/package-lock.json), not the kit's: with its RocksDB binaries it is about 185 MB
+ * that every `npm ci` of the kit, CI's included, would otherwise install and never use.
+ * Node finds bench/node_modules first from a file in bench/, so the import stays plain.
+ */
+async function installBenchDependencies(): Promise<void> {
+  try {
+    await access(join(BENCH_DIR, 'node_modules', 'hypercore', 'package.json'))
+    return
+  } catch {
+    console.log('bench/node_modules is missing: installing the bench\'s own dependencies (hypercore, bench/package.json) with npm ci --prefix bench')
+  }
+  const npm = spawn('npm', ['ci', '--prefix', 'bench', '--no-audit', '--no-fund'], {cwd: ROOT, stdio: 'inherit'})
+  const code = await new Promise<number | null>((resolve, reject) => {
+    npm.once('error', reject)
+    npm.once('close', resolve)
+  })
+  if (code !== 0) throw new Error(`npm ci --prefix bench exited with code ${code}: bench/log.bench.ts cannot import hypercore without it`)
+}
+
+await installBenchDependencies()
 
 const files = (await readdir(BENCH_DIR)).filter(f => f.endsWith('.bench.ts')).sort()
 const results: Result[] = []
