@@ -15,10 +15,10 @@ import {isQuotaError} from '../storage/quota.js'
 import type {LogProgress} from './replicate.js'
 import {EntryKind, InitFlags, MAX_LINKS, MAX_VALUE_BYTES, createEntry, decodeEntry, jsonValue, type Entry, type EntryFields} from './entry.js'
 import {
-  INDEX_END, INDEX_PREFIX, STATE_KEY, authorKey, authorPrefix, chunkHash, chunkLength, chunkPuts, chunkStart, decodeFork,
-  decodeRecord, decodeState, emptyState, encodeFork, encodeRecord, encodeState, entryHeader, entryKey, forkKey, indexKey, logSublevel, plain,
+  STATE_KEY, decodeFork, emptyState, encodeFork, encodeState, entryHeader, forkKey, logSublevel,
   type ForkEvidence, type LogDatabase, type LogState, type LogSublevel,
 } from './store.js'
+import {LogStore, type Known} from './log-store.js'
 
 /** At most this many consecutive unsigned entries of one author ever exist: a run is authenticated by its last. */
 export const MAX_RUN = 256
@@ -103,20 +103,13 @@ export interface LogIteratorOptions {
   live?: boolean
 }
 
-/** Where an entry known to be stored sits: what checks of later entries need. */
-interface Known {
-  author: string
-  seq: number
-  ownerSeen: number
-}
-
 /** One write in the making: the state it leads to and the operations that make it so. */
 interface Draft {
   state: LogState
   ops: Array<{type: 'put', key: string, value: Uint8Array}>
   /** What is known of a hash: stored before (read once), stored by this draft, or null for neither. */
   known: Map<string, Known | null>
-  stored: Entry[]
+  stored: Array<{entry: Entry, known: Known}>
   /** The draft's entries by `author!seq`, for a fork found within one batch. */
   byAuthor: Map<string, Entry>
   /** What this write was given, by `author!seq`: the rest of a forking run, up to its signed entry. */
@@ -135,6 +128,7 @@ export class Log extends Emitter<LogEvents> {
   readonly key: Uint8Array
   readonly address: string
   readonly #db: LogSublevel
+  readonly #store: LogStore
   readonly #identity: Identity | undefined
   readonly #open: boolean
   readonly #maxValueBytes: number
@@ -156,6 +150,11 @@ export class Log extends Emitter<LogEvents> {
   /** Pending entries by the hash each waits for: storing that hash wakes exactly them. */
   readonly #waiters = new Map<string, Set<string>>()
   #persistAsked = false
+  /**
+   * The browser's answer, apart from the state: it lands whenever it lands, and
+   * a write in progress would replace the state it was put in. The next write stores it.
+   */
+  #persisted: boolean | null = null
   #counts = {verified: 0, rejected: 0, paused: false}
   #sessions = 0
 
@@ -171,6 +170,7 @@ export class Log extends Emitter<LogEvents> {
     this.key = key
     this.address = toHex(key)
     this.#db = logSublevel(db, this.address)
+    this.#store = new LogStore(this.#db)
     this.#identity = identity
     this.#open = open
     this.#maxValueBytes = maxValueBytes
@@ -187,8 +187,8 @@ export class Log extends Emitter<LogEvents> {
   }
 
   async #load(): Promise<void> {
-    const value = await this.#db.get(STATE_KEY)
-    if (value) this.#state = decodeState(value)
+    this.#state = await this.#store.state() ?? emptyState()
+    this.#persisted = this.#state.persisted
     if (this.#state.length === 0 && this.#identity && equal(this.#identity.publicKey, this.key)) {
       await this.#appendNow(this.#identity, [{kind: EntryKind.Init, value: Uint8Array.of(this.#open ? InitFlags.OPEN : 0)}])
     }
@@ -224,7 +224,7 @@ export class Log extends Emitter<LogEvents> {
       rejected: this.#counts.rejected,
       pending: this.#pending.size,
       peers: this.#sessions,
-      persisted: this.#state.persisted,
+      persisted: this.#persisted,
       paused: this.#counts.paused,
     }
   }
@@ -270,7 +270,7 @@ export class Log extends Emitter<LogEvents> {
   async #appendNow(identity: Identity, items: Array<{kind: EntryKind, value: Uint8Array}>): Promise<Entry[]> {
     const author = toHex(identity.publicKey)
     let seq = this.#state.lengths[author] ?? 0
-    let prev = seq === 0 ? null : await this.#hashAt(author, seq - 1)
+    let prev = seq === 0 ? null : (await this.#store.authorRow(author, seq - 1))!.hash
     const links = this.#state.heads.filter(h => !prev || h !== toHex(prev)).sort().slice(0, MAX_LINKS).map(fromHex)
     const entries: Entry[] = []
     for (let i = 0; i < items.length; i++) {
@@ -305,13 +305,14 @@ export class Log extends Emitter<LogEvents> {
       const draft = this.#draft(entries)
       const rejected: AddResult['rejected'] = []
       const queue = entries.map(entry => ({entry, source}))
-      // One read for every hash the batch names, not one per entry and per link.
-      await this.#prefetch(draft, entries.flatMap(e => [e.hash, ...(e.prev ? [e.prev] : []), ...e.links]))
+      // One lookup for every prev and link the batch names outside itself, not one per entry and per link.
+      const own = new Set(entries.map(e => toHex(e.hash)))
+      await this.#prefetch(draft, entries.flatMap(e => e.prev ? [e.prev, ...e.links] : e.links).map(toHex).filter(h => !own.has(h)))
       /** This call's entries missing a prev or link, by the hash they wait for: it may come later in the call. */
       const waiting = new Map<string, Pending[]>()
       for (const {entry, source: from} of queue) {
         const hash = toHex(entry.hash)
-        if (await this.#known(draft, hash) || this.#pending.has(hash)) continue
+        if (this.#pending.has(hash) || await this.#stored(draft, entry, hash)) continue
         const dep = await this.#missingDep(draft, entry)
         if (dep) {
           const list = waiting.get(dep)
@@ -365,10 +366,11 @@ export class Log extends Emitter<LogEvents> {
         }
       }
       if (draft.stored.length > 0 || draft.conflicts.length > 0) await this.#commit(draft)
-      this.#counts.verified += draft.stored.length
-      if (draft.stored.length > 0) this.emit('update', draft.stored)
+      const stored = draft.stored.map(s => s.entry)
+      this.#counts.verified += stored.length
+      if (stored.length > 0) this.emit('update', stored)
       for (const evidence of draft.conflicts) this.emit('conflict', evidence)
-      return {stored: draft.stored, pending: this.#pending.size, rejected}
+      return {stored, pending: this.#pending.size, rejected}
     })
   }
 
@@ -419,8 +421,8 @@ export class Log extends Emitter<LogEvents> {
 
   async get(hash: Uint8Array): Promise<Entry | undefined> {
     const hex = toHex(hash)
-    const value = await this.#db.get(entryKey(hex))
-    return value ? this.#fromStored(hex, decodeRecord(value).bytes) : undefined
+    const at = (await this.#store.known([hex])).get(hex)?.at
+    return at ? this.#fromStored(hex, (await this.#store.entryAt(at)).bytes) : undefined
   }
 
   /** Entries in local (causal) order, read from storage as they are yielded. */
@@ -440,7 +442,7 @@ export class Log extends Emitter<LogEvents> {
       while (left > 0 && !this.#closed && next >= 0) {
         dirty = false
         let yielded = 0
-        for (const {index, hash, bytes} of await this.#records(next, Math.min(left, READ_CHUNK), reverse)) {
+        for (const {index, hash, bytes} of await this.#store.records(next, Math.min(left, READ_CHUNK), reverse)) {
           yield {index, entry: this.#fromStored(hash, bytes)}
           next = reverse ? index - 1 : index + 1
           left--
@@ -471,7 +473,7 @@ export class Log extends Emitter<LogEvents> {
     // READ_CHUNK: an answer usually ends within a run of its limit.
     const chunk = Math.min(READ_CHUNK, limit + 1)
     for (let next = cursor; good < limit;) {
-      const records = await this.#records(next, chunk, false)
+      const records = await this.#store.records(next, chunk, false)
       for (const {index, hash, bytes} of records) {
         const {author, seq} = entryHeader(bytes)
         if (seq >= (lengths.get(author) ?? 0)) {
@@ -490,50 +492,6 @@ export class Log extends Emitter<LogEvents> {
       next = records[records.length - 1].index + 1
     }
     return {entries: taken.slice(0, good), cursor: goodCursor}
-  }
-
-  /**
-   * Up to `count` stored entries in local order from index `from` (down from it
-   * when reverse): the `i!` records holding their hashes, then one getMany of
-   * the entries, not a read per entry (a read is a round trip to IndexedDB in a page).
-   */
-  async #records(from: number, count: number, reverse: boolean): Promise<Array<{index: number, hash: string, bytes: Uint8Array}>> {
-    const rows = await this.#hashesFrom(from, count, reverse)
-    const values = await this.#db.getMany(rows.map(row => entryKey(row.hash)))
-    return rows.map(({index, hash}, i) => {
-      if (!values[i]) throw P2PError.NOT_FOUND(`entry ${index} is indexed but not stored`)
-      return {index, hash, bytes: decodeRecord(values[i]!).bytes}
-    })
-  }
-
-  /** Up to `count` hashes (hex) in local order from index `from` (down from it when reverse), read from the `i!` records. */
-  async #hashesFrom(from: number, count: number, reverse: boolean): Promise<Array<{index: number, hash: string}>> {
-    const out: Array<{index: number, hash: string}> = []
-    const take = (key: string, chunk: Uint8Array): void => {
-      const start = chunkStart(key)
-      const n = chunkLength(chunk)
-      if (reverse) {
-        for (let i = Math.min(n - 1, from - start); i >= 0 && out.length < count; i--) out.push({index: start + i, hash: toHex(chunkHash(chunk, i))})
-      } else {
-        for (let i = Math.max(0, from - start); i < n && out.length < count; i++) out.push({index: start + i, hash: toHex(chunkHash(chunk, i))})
-      }
-    }
-    // The record holding `from` starts at or before it; the rest follow (or precede) it.
-    const [holding] = await this.#db.iterator({lte: indexKey(from), gte: INDEX_PREFIX, reverse: true, limit: 1}).all()
-    if (holding) take(...holding)
-    if (out.length >= count) return out
-    const range = reverse ? {lt: holding?.[0] ?? indexKey(from), gte: INDEX_PREFIX, reverse: true} : {gt: indexKey(from), lt: INDEX_END}
-    const iterator = this.#db.iterator(range)
-    try {
-      while (out.length < count) {
-        const rows = await iterator.nextv(Math.ceil((count - out.length) / 256) + 1)
-        if (rows.length === 0) break
-        for (const [key, chunk] of rows) take(key, plain(chunk))
-      }
-    } finally {
-      await iterator.close()
-    }
-    return out
   }
 
   async forks(): Promise<ForkEvidence[]> {
@@ -564,35 +522,35 @@ export class Log extends Emitter<LogEvents> {
 
   #draft(incoming: Entry[] = []): Draft {
     const state = structuredClone(this.#state)
+    state.persisted = this.#persisted
     const given = new Map(incoming.map(e => [`${toHex(e.author)}!${e.seq}`, e]))
     return {state, ops: [], known: new Map(), stored: [], byAuthor: new Map(), incoming: given, conflicts: []}
   }
 
   async #known(draft: Draft, hash: string): Promise<Known | undefined> {
-    if (!draft.known.has(hash)) await this.#prefetch(draft, [fromHex(hash)])
+    if (!draft.known.has(hash)) await this.#prefetch(draft, [hash])
     return draft.known.get(hash) ?? undefined
   }
 
-  /** Reads what the store holds of `hashes` into the draft, in one getMany. */
-  async #prefetch(draft: Draft, hashes: Uint8Array[]): Promise<void> {
-    const wanted = [...new Set(hashes.map(toHex))].filter(h => !draft.known.has(h))
+  /** Reads what the store holds of `hashes` (hex) into the draft, in one lookup. */
+  async #prefetch(draft: Draft, hashes: string[]): Promise<void> {
+    const wanted = [...new Set(hashes)].filter(h => !draft.known.has(h))
     if (wanted.length === 0) return
-    const values = await this.#db.getMany(wanted.map(entryKey))
-    wanted.forEach((hash, i) => {
-      const value = values[i]
-      if (!value) {
-        draft.known.set(hash, null)
-        return
-      }
-      const {bytes, ownerSeen} = decodeRecord(value)
-      draft.known.set(hash, {...entryHeader(bytes), ownerSeen})
-    })
+    const found = await this.#store.known(wanted)
+    for (const hash of wanted) draft.known.set(hash, found.get(hash) ?? null)
   }
 
-  /** The hash of the author's stored entry `seq`, from the `a!` record holding it. */
-  async #hashAt(author: string, seq: number): Promise<Uint8Array> {
-    const [[key, chunk]] = await this.#db.iterator({lte: authorKey(author, seq), gte: authorPrefix(author), reverse: true, limit: 1}).all()
-    return chunkHash(plain(chunk), seq - chunkStart(key)).slice()
+  /**
+   * Whether `entry` (hash `hash`) is stored already. Stored seqs of an author
+   * are 0 … length - 1, so an entry past them is not, without a lookup; one
+   * within them is, if the author's entry there has its hash (else it forks).
+   */
+  async #stored(draft: Draft, entry: Entry, hash: string): Promise<boolean> {
+    const author = toHex(entry.author)
+    if (entry.seq >= (draft.state.lengths[author] ?? 0)) return false
+    if (draft.known.get(hash) || this.#store.recent(hash)) return true
+    const there = draft.byAuthor.get(`${author}!${entry.seq}`)?.hash ?? (await this.#store.authorRow(author, entry.seq))?.hash
+    return there !== undefined && equal(there, entry.hash)
   }
 
   /** The first prev or link of `entry` stored neither before nor in this draft. */
@@ -657,12 +615,9 @@ export class Log extends Emitter<LogEvents> {
     const author = toHex(entry.author)
     const hash = toHex(entry.hash)
     const ownerSeen = await this.#ownerSeen(draft, entry)
-    const index = state.length
-    draft.ops.push(
-      {type: 'put', key: entryKey(hash), value: encodeRecord({index, ownerSeen, bytes: entry.bytes})},
-    )
-    draft.known.set(hash, {author, seq: entry.seq, ownerSeen})
-    draft.stored.push(entry)
+    const known: Known = {author, seq: entry.seq, ownerSeen}
+    draft.known.set(hash, known)
+    draft.stored.push({entry, known})
     draft.byAuthor.set(`${author}!${entry.seq}`, entry)
     const covered = new Set([...entry.links, ...(entry.prev ? [entry.prev] : [])].map(toHex))
     state.heads = [...state.heads.filter(h => !covered.has(h)), hash].sort()
@@ -683,7 +638,7 @@ export class Log extends Emitter<LogEvents> {
     const stored: Uint8Array[] = []
     for (let seq = entry.seq; seq < (draft.state.lengths[author] ?? 0); seq++) {
       const inDraft = draft.byAuthor.get(`${author}!${seq}`)
-      const bytes = inDraft?.bytes ?? decodeRecord((await this.#db.get(entryKey(toHex(await this.#hashAt(author, seq)))))!).bytes
+      const bytes = inDraft?.bytes ?? (await this.#store.entryAt((await this.#store.authorRow(author, seq))!.at)).bytes
       stored.push(bytes)
       if ((inDraft ?? this.#decode(bytes)).signature) break
     }
@@ -700,11 +655,10 @@ export class Log extends Emitter<LogEvents> {
   }
 
   async #commit(draft: Draft): Promise<void> {
-    // The write's hashes, in local order and per author: a few records, not one per entry.
-    draft.ops.push(...chunkPuts(draft.stored, draft.state.length - draft.stored.length))
-    draft.ops.push({type: 'put', key: STATE_KEY, value: encodeState(draft.state)})
+    // The write's entries in blocks, its authors' records and its run of the hash index: a few records, not one per entry.
+    const write = await this.#store.write(draft.stored, draft.state.length - draft.stored.length, draft.state)
     try {
-      await this.#db.batch(draft.ops)
+      await this.#db.batch([...draft.ops, ...write.ops, {type: 'put', key: STATE_KEY, value: encodeState(draft.state)}])
     } catch (err) {
       const error = isQuotaError(err) ? P2PError.STORAGE_FULL('no room to store log entries', err) : toP2PError(err, 'ERR_STORAGE_FULL')
       this.#counts.paused = isQuotaError(err)
@@ -712,6 +666,7 @@ export class Log extends Emitter<LogEvents> {
       throw error
     }
     this.#counts.paused = false
+    write.commit()
     this.#state = draft.state
   }
 
@@ -725,12 +680,12 @@ export class Log extends Emitter<LogEvents> {
 
   /** Asked once, when this page has written to the log: the browser may then keep the log through storage pressure. */
   #askPersist(): void {
-    if (this.#persistAsked || this.#state.persisted === true) return
+    if (this.#persistAsked || this.#persisted === true) return
     this.#persistAsked = true
     const storage = (globalThis as {navigator?: {storage?: {persist?: () => Promise<boolean>}}}).navigator?.storage
     if (!storage?.persist) return
     storage.persist().then(granted => {
-      this.#state.persisted = granted
+      this.#persisted = granted
     }, () => undefined)
   }
 }
