@@ -12,6 +12,7 @@ import {createSwarm, freshRoom, fullMesh, until} from './helpers/swarm.js'
 // The event-driven wait above where an event says it; polling only for what has none.
 import {until as untilPolled} from '../shared/until.js'
 import {CorruptingStore} from '../shared/corrupting-store.js'
+import {onlyIn} from './helpers/browser.js'
 
 const MiB = 1024 * 1024
 
@@ -243,7 +244,10 @@ describe('file transfer between browsers (real WebRTC, real IndexedDB)', functio
     expect(a.share.stats.uploaded - servedBefore).to.equal((128 - kept) * 64 * 1024)
   })
 
-  it('200 MB: backpressure holds (the data channel buffer stays far under Chromium\'s limit) and the channel stays open', async function () {
+  // Chromium only: its subject is Chromium's limit, a channel killed past 16 MiB buffered. In
+  // Firefox the mux's backpressure, the same code, is held to its cap by mux.test.ts's 32 MiB
+  // test and files cross by the tests above, so 200 MB more there cost CI 34-80 s and showed nothing new.
+  onlyIn('chromium', 'the 16 MiB buffered limit it guards against is Chromium\'s; mux.test.ts holds the backpressure to its cap in Firefox')('200 MB: backpressure holds (the data channel buffer stays far under Chromium\'s limit) and the channel stays open', async function () {
     this.timeout(300_000)
     const room = freshRoom('files')
     const a = peer(room)
