@@ -14,7 +14,7 @@ import {FileAddEvent} from '../../events/file-add-event.js'
 import {FileProgressEvent} from '../../events/file-progress-event.js'
 import {FileCompleteEvent} from '../../events/file-complete-event.js'
 import {formatBytes} from '../shared/format.js'
-import {shortKey} from '../shared/item-template.js'
+import {shortId} from '../../core/debug.js'
 import {styles} from './p2p-file-drop.styles.js'
 
 const DEFAULT_STORE = 'p2p-elements-files'
@@ -212,7 +212,7 @@ export class P2PFileDropElement extends LitElement {
           <span part="name">${f.name}</span>
           <span part="size">${formatBytes(f.size)}</span>
           <span part="holders" data-holders=${f.holders.length}
-            title=${f.holders.length ? f.holders.map(shortKey).join(', ') : 'No connected peer has it'}>${holdersText(f)}</span>
+            title=${f.holders.length ? f.holders.map(shortId).join(', ') : 'No connected peer has it'}>${holdersText(f)}</span>
         </div>
         ${transfer ? html`
           <div part="transfer">

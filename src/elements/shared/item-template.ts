@@ -111,9 +111,6 @@ export function applyBindings(bindings: readonly Binding[], item: SourceItem): v
   }
 }
 
-/** The short form of a public key shown everywhere in the kit: the debug logs' and `<p2p-peers>`'s. */
-export {shortId as shortKey}
-
 /**
  * An item's field by name or dotted path. Only the value's own properties are read,
  * so `constructor` or `__proto__` never reach into prototypes.
