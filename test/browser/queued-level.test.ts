@@ -76,4 +76,33 @@ describe('QueuedBrowserLevel on real IndexedDB', () => {
     await log.close()
     await db.close()
   })
+
+  it('commits a Log\'s own appends with strict durability and what it receives with the default', async () => {
+    const seen: string[] = []
+    const transaction = IDBDatabase.prototype.transaction
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      const made = transaction.apply(this, args)
+      if (made.mode === 'readwrite') seen.push(made.durability)
+      return made
+    }
+    try {
+      const owner = new KeyPairIdentity(new Uint8Array(32).fill(12))
+      const mine = new QueuedBrowserLevel<string, any>(fresh())
+      const log = new Log({db: mine, key: owner.publicKey, identity: owner})
+      await log.ready()
+      await log.append(['a', 'b'])
+      expect(seen).to.deep.equal(['strict', 'strict'], 'Init and the append')
+      seen.length = 0
+      const theirs = new QueuedBrowserLevel<string, any>(fresh())
+      const replica = new Log({db: theirs, key: owner.publicKey})
+      await replica.ready()
+      await replica.add(await all(log), 'owner')
+      expect(replica.length).to.equal(3)
+      expect(seen).to.deep.equal(['default'])
+      await Promise.all([log.close(), replica.close()])
+      await Promise.all([mine.close(), theirs.close()])
+    } finally {
+      IDBDatabase.prototype.transaction = transaction
+    }
+  })
 })

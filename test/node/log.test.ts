@@ -286,6 +286,8 @@ class CountingLevel extends MemoryLevel<any, any> {
   calls = 0
   /** Records written by batches. */
   puts = 0
+  /** Each batch's options. */
+  options: unknown[] = []
   full = false
 }
 // abstract-level's private hooks (_get, _getMany, _iterator, _keys, _values, _batch) are not in its typings: wrapped here.
@@ -320,6 +322,7 @@ Object.assign(CountingLevel.prototype, {
   async _batch(this: CountingLevel, ...args: unknown[]) {
     if (this.full) throw Object.assign(new Error('quota exceeded'), {name: 'QuotaExceededError'})
     this.puts += (args[0] as unknown[]).length
+    this.options.push(args[1])
     return base._batch.apply(this, args)
   },
 })
@@ -395,6 +398,24 @@ describe('Log: storage', () => {
     assert.equal(log.stats.paused, false)
     assert.equal(after.seq, 2)
     assert.deepEqual((await all(log, {since: 1})).map(e => readValue(e)), ['kept', 'after'])
+  })
+
+  test('its own appends are written durably (LevelDB sync, IndexedDB strict); what it receives is not', async () => {
+    const db = new CountingLevel()
+    const log = await openLog(db, owner)
+    await log.append(['a', 'b'])
+    const durable = (options: unknown): boolean => {
+      const {sync, durability} = options as {sync?: boolean, durability?: string}
+      return sync === true && durability === 'strict'
+    }
+    assert.equal(db.options.length, 2)
+    assert.ok(db.options.every(durable), 'Init and the append')
+    const replica = new CountingLevel()
+    const other = new Log({db: replica, key: owner.publicKey})
+    await other.add(await all(log), 'owner')
+    assert.equal(other.length, 3)
+    assert.equal(replica.options.length, 1)
+    assert.ok(!durable(replica.options[0]))
   })
 
   test('stats: a fixed shape; persisted is null where there is no navigator.storage', async () => {

@@ -6,6 +6,7 @@
  * memory stays flat at any length. Replication (replicate.ts) feeds it through
  * `add` and reads it through `missing`. docs/log.md says what is atomic.
  */
+import type {AbstractBatchOptions} from 'abstract-level'
 import {Emitter} from '../emitter.js'
 import {P2PError, toP2PError} from '../errors.js'
 import {checkInteger} from '../check.js'
@@ -35,6 +36,13 @@ export const DEFAULT_MAX_PENDING_TOTAL = 4 * DEFAULT_MAX_PENDING
  * One source may hold a quarter of it.
  */
 export const DEFAULT_MAX_PENDING_BYTES = 16 * 1024 * 1024
+/**
+ * What a write that must reach the disk asks of the database: classic-level
+ * syncs, IndexedDB (QueuedBrowserLevel) commits with strict durability. Others
+ * ignore both. Received entries are written without: one lost can be fetched again.
+ */
+const DURABLE: WriteOptions = {sync: true, durability: 'strict'}
+type WriteOptions = AbstractBatchOptions<string, Uint8Array> & {sync?: boolean, durability?: 'strict' | 'relaxed' | 'default'}
 /** Entries read from storage at once by iteration and by missing(). */
 const READ_CHUNK = 1024
 
@@ -287,7 +295,9 @@ export class Log extends Emitter<LogEvents> {
       if (error) throw error === 'fork' ? P2PError.AUTHOR_FROZEN('this identity already wrote at that seq') : error
       await this.#put(draft, entry)
     }
-    await this.#commit(draft)
+    // Durable before anyone hears of it: an append lost to a power cut after a peer got it would be
+    // written again at the same seq on the next start, a fork that freezes this author for good.
+    await this.#commit(draft, DURABLE)
     this.emit('append', entries)
     this.emit('update', entries)
     this.#askPersist()
@@ -654,11 +664,11 @@ export class Log extends Emitter<LogEvents> {
     draft.conflicts.push(evidence)
   }
 
-  async #commit(draft: Draft): Promise<void> {
+  async #commit(draft: Draft, options: WriteOptions = {}): Promise<void> {
     // The write's entries in blocks, its authors' records and its run of the hash index: a few records, not one per entry.
     const write = await this.#store.write(draft.stored, draft.state.length - draft.stored.length, draft.state)
     try {
-      await this.#db.batch([...draft.ops, ...write.ops, {type: 'put', key: STATE_KEY, value: encodeState(draft.state)}])
+      await this.#db.batch([...draft.ops, ...write.ops, {type: 'put', key: STATE_KEY, value: encodeState(draft.state)}], options)
     } catch (err) {
       const error = isQuotaError(err) ? P2PError.STORAGE_FULL('no room to store log entries', err) : toP2PError(err, 'ERR_STORAGE_FULL')
       this.#counts.paused = isQuotaError(err)

@@ -11,17 +11,23 @@ type Operation = {type: 'put', key: unknown, value: unknown} | {type: 'del', key
 /**
  * browser-level whose batch makes all its requests at once in its one
  * transaction. browser-level waits for each request to succeed before making
- * the next; a log's write is a batch of one record per entry, and IndexedDB
- * then spends a turn of the event loop per record. Measured (bench/log.bench.ts,
- * 10k entries replicated between two Chromium tabs on an idle 2-core machine):
+ * the next, and IndexedDB then spends a turn of the event loop per record.
+ * Measured (bench/log.bench.ts, 10k entries replicated between two Chromium
+ * tabs on an idle 2-core machine, when a log's write was a record per entry):
  * 2,123 entries/s and 8.3 CPU s per 10k, against 1,490 and 10.0. Atomic alike:
  * a request that fails aborts the transaction, and one that cannot be made (a
  * key IndexedDB refuses) aborts it before anything commits.
+ *
+ * A batch's `durability` option ('strict', 'relaxed' or 'default') becomes its
+ * transaction's: Chromium's default commits once the OS has the data, without
+ * waiting for the disk, and a Log asks for 'strict' where losing a write to a
+ * power cut would do harm (its own appends, docs/log.md).
  */
 export class QueuedBrowserLevel<K = string, V = string> extends BrowserLevel<K, V> {
   // abstract-level's private hook, and browser-level's `db` getter (public in its code, not in its types).
-  async _batch(operations: Operation[]): Promise<void> {
-    const transaction = (this as unknown as {db: IDBDatabase}).db.transaction([this.location], 'readwrite')
+  async _batch(operations: Operation[], options?: {durability?: IDBTransactionDurability}): Promise<void> {
+    const durability = options?.durability ?? 'default'
+    const transaction = (this as unknown as {db: IDBDatabase}).db.transaction([this.location], 'readwrite', {durability})
     const store = transaction.objectStore(this.location)
     let failure: unknown
     const done = new Promise<void>((resolve, reject) => {
