@@ -1,8 +1,9 @@
 // A swarm announces itself when its hub stream opens, and without it after three
 // minimum intervals: Firefox sees a stream open only on its first body bytes, and a
 // hub may send none before a message (signalhub's own server), so our own
-// announcement is what opens it there. Until a stream has opened, a failed
-// announcement is the outage the stream reports, once.
+// announcement is what opens it there. Coming back online after an outage is the
+// same: the streams reopen, and the announcement waits for them. Until a stream has
+// opened, a failed announcement is the outage the stream reports, once.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {Swarm} from '../../src/core/swarm/swarm.js'
@@ -13,6 +14,7 @@ import {VirtualClock} from '../../src/core/gossip/simulation.js'
 import {Emitter} from '../../src/core/emitter.js'
 import {P2PError} from '../../src/core/errors.js'
 import type {HubClient, HubClientEvents, Subscription} from '../../src/core/hub-client/hub-client.js'
+import {FakeNetwork} from './fake-network.js'
 import '../shared/node-webrtc.js'
 
 const identity = await createIdentity()
@@ -34,9 +36,9 @@ class SilentHub extends Emitter<HubClientEvents> {
   }
 }
 
-function swarmOn(hub: SilentHub, clock: VirtualClock) {
+function swarmOn(hub: SilentHub, clock: VirtualClock, network?: FakeNetwork) {
   const swarm = new Swarm({
-    room: 'first-announce', hubClient: hub as unknown as HubClient, clock, pool: null, identity,
+    room: 'first-announce', hubClient: hub as unknown as HubClient, clock, pool: null, identity, network,
     budget: new ConnectionBudget({clock}), bans: new BanList({clock}), announceInterval: {min: 1000, max: 8000},
   })
   const errors: Error[] = []
@@ -78,6 +80,46 @@ test('failed announcements before any stream opened are not reported; after one 
     await settle()
     assert.equal(errors.length, 1)
     assert.equal((errors[0] as P2PError).code, 'ERR_HUB_UNREACHABLE')
+  } finally {
+    swarm.destroy()
+  }
+})
+
+test('back online, a swarm announces when its stream reopens, not before', () => {
+  const clock = new VirtualClock(() => 0.5)
+  const hub = new SilentHub()
+  const network = new FakeNetwork()
+  const {swarm} = swarmOn(hub, clock, network)
+  try {
+    hub.open()
+    assert.equal(hub.posts.length, 1, 'the first announcement, when the stream opened')
+    network.set(false)
+    clock.advance(60_000)
+    assert.equal(hub.posts.length, 1, 'nothing while offline')
+    network.set(true)
+    clock.advance(2999)
+    assert.equal(hub.posts.length, 1, 'offers answering an announcement would be lost before the stream reopens')
+    hub.open()
+    assert.deepEqual(hub.posts, ['all', 'all'], 'announced as the stream reopened')
+  } finally {
+    swarm.destroy()
+  }
+})
+
+test('back online, a swarm whose stream does not reopen announces anyway, once three minimum intervals have passed', () => {
+  const clock = new VirtualClock(() => 0.5)
+  const hub = new SilentHub()
+  const network = new FakeNetwork()
+  const {swarm} = swarmOn(hub, clock, network)
+  try {
+    hub.open()
+    network.set(false)
+    clock.advance(60_000)
+    network.set(true)
+    clock.advance(2999)
+    assert.equal(hub.posts.length, 1)
+    clock.advance(1)
+    assert.deepEqual(hub.posts, ['all', 'all'])
   } finally {
     swarm.destroy()
   }

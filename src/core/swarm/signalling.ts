@@ -8,6 +8,9 @@ import type {RtcSignal} from './rtc-link.js'
 import type {Clock} from '../clock.js'
 import {ExpiringMap} from '../expiring-map.js'
 
+/** Minimum intervals an announcer waits for its stream to open before it announces anyway. */
+const PRE_OPEN_WAIT = 3
+
 export interface AnnouncerOptions {
   /** Milliseconds: the first wait, and the longest. */
   bounds: {min: number, max: number}
@@ -49,6 +52,22 @@ export class Announcer {
     this.#delay = this.#opts.bounds.min
     this.stop()
     this.#timer = this.#opts.clock.setTimeout(this.#fire, delay)
+  }
+
+  /**
+   * The first announcement, and the first back online, wait for a hub stream
+   * to open (the caller then restarts): offers that answer it are posted to
+   * our channel, and the hub delivers only to streams open at that moment, so
+   * one posted before ours opened is lost (seen: twelve tabs sharing a stream,
+   * a tab's channel joining it a second after it announced, two tabs waiting
+   * out two connect timeouts). But Firefox sees a stream open only once its
+   * first bytes arrive, and a hub may send none before its first message
+   * (signalhub's own server; ours sends a comment at once): so, without an
+   * open stream for three minimum intervals, it announces anyway, which
+   * brings those bytes.
+   */
+  onceOpen(): void {
+    this.soon(this.#opts.bounds.min * PRE_OPEN_WAIT)
   }
 
   /** No announcement until `restart` or `soon`. */

@@ -88,8 +88,6 @@ const LEFT_QUIET = 30_000
  * one per announcement.
  */
 const REOFFER_AFTER = 8_000
-/** Minimum announcement intervals a swarm waits for its stream to open before it announces anyway. */
-const PRE_OPEN_WAIT = 3
 /** Unanswered offers per hub id are remembered this long, and for this many ids (a flood of fresh ids pushes out the oldest). */
 const UNANSWERED_MEMORY = 10 * 60_000
 const MAX_UNANSWERED_IDS = 1024
@@ -410,16 +408,7 @@ export class Swarm extends Emitter<SwarmEvents> {
       opts.network.on('online', this.#onOnline)
       if (!opts.network.online) this.#onOffline()
     }
-    // The first announcement goes out when the stream opens ('open' restarts the
-    // back-off): offers that answer it are posted to our channel, and the hub
-    // delivers only to streams open at that moment, so one posted before ours
-    // opened is lost (seen: twelve tabs sharing a stream, a tab's channel joining
-    // it a second after it announced, two tabs waiting out two connect timeouts).
-    // But Firefox sees a stream open only once its first bytes arrive, and a hub
-    // may send none before its first message (signalhub's own server; ours sends
-    // a comment at once): so, without 'open' for three minimum intervals, we
-    // announce anyway, which brings those bytes.
-    if (!this.#offline) this.#announcer.soon(bounds.min * PRE_OPEN_WAIT)
+    if (!this.#offline) this.#announcer.onceOpen()
     debug('start', shortId(this.id), 'room', this.room, 'key', shortId(this.publicKey))
   }
 
@@ -568,15 +557,16 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.emit('update')
   }
 
-  /** The network is back: hub streams reopen at once, we announce, and broken transports restart. */
+  /** The network is back: hub streams reopen at once, we announce once one is open, and broken transports restart. */
   #onOnline = () => {
     if (this.#destroyed || !this.#offline) return
     this.#offline = false
     // The streams start over: a failure from before the outage says nothing about now.
     this.#hubFailed = false
     debug('online: resuming', shortId(this.id))
+    // Before the resume: a stream that opens within it restarts the announcer, and must not be put off.
+    this.#announcer.onceOpen()
     if (this.#ownsHub) this.#hub.resume()
-    this.#announcer.restart()
     for (const conn of this.peers) {
       const ice = conn.rtc.iceConnectionState
       if (ice === 'disconnected' || ice === 'failed') conn.restartIce()
@@ -589,7 +579,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.#hubOpened = true
     this.#hubOutageReported = false
     this.#hubFailed = false
-    // A (re)opened stream may have missed announcements: start over quickly.
+    // A (re)opened stream may have missed announcements, and our first (or first
+    // back online) waited for it (Announcer.onceOpen): start over quickly.
     if (!this.#offline) this.#announcer.restart()
   }
 
