@@ -233,6 +233,24 @@ test('an imported identity put in place as the page identity carries the page\'s
   assert.equal(toHex(exportIdentity(await pageIdentity(), 'seed')), toHex(seed))
 })
 
+test('setPageIdentity moves each swarm on the page key (its claim\'s restart, once), and none on another key', async () => {
+  const restarted: string[] = []
+  // A swarm restarting lets its claim go and claims its room again, as <p2p-swarm> does.
+  let a = claimPageIdentity('restart-a', function again() {
+    restarted.push('a')
+    a.release()
+    a = claimPageIdentity('restart-a', again)
+  })
+  const fresh = claimPageIdentity('restart-a', () => restarted.push('fresh key'))
+  const b = claimPageIdentity('restart-b', () => restarted.push('b'))
+  claimPageIdentity('restart-c', () => restarted.push('released')).release()
+  const next = importIdentity(randomBytes(32))
+  await setPageIdentity(next)
+  assert.deepEqual(restarted.sort(), ['a', 'b'])
+  assert.equal(await a.identity, next)
+  for (const claim of [a, b, fresh]) claim.release()
+})
+
 test('exportIdentity and importIdentity round-trip a seed and a JWK, and the JWK is WebCrypto\'s own', async () => {
   const identity = new KeyPairIdentity()
   const seed = exportIdentity(identity, 'seed')

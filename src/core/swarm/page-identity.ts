@@ -12,8 +12,8 @@ import {createIdentity, type Identity} from '../crypto/identity.js'
 let page: Promise<Identity> | undefined
 /** Log keys by name, derived from the page key once each. */
 const logs = new Map<string, Promise<Identity>>()
-/** Rooms where a swarm of this page uses the page key right now. */
-const claimed = new Set<string>()
+/** Rooms where a swarm of this page uses the page key right now, each with what moves it to a new one. */
+const claimed = new Map<string, () => void>()
 
 // Every page runs it, but none needs it before its first swarm starts: out of the first files.
 const stored = () => import('../crypto/stored-identity.js')
@@ -33,15 +33,19 @@ export function pageIdentity(): Promise<Identity> {
 /**
  * Puts `identity` (from importIdentity, say) in place as the page identity: swarms
  * and logs opened from now on, and every later load of this tab, use it. Swarms
- * and logs open now keep the key they have. The key it replaces is gone unless
- * it was exported. ERR_INVALID_ARGUMENT for a key that cannot be stored
- * (createIdentity's cannot be read out).
+ * on the page key now are moved to it (each claim's `restart`: `<p2p-swarm>`
+ * rejoins, and the logs it carries reopen as the new key's); a key given by the
+ * app stays. The key it replaces is gone unless it was exported.
+ * ERR_INVALID_ARGUMENT for a key that cannot be stored (createIdentity's cannot
+ * be read out).
  */
 export async function setPageIdentity(identity: Identity): Promise<void> {
   await pageIdentity()
   await (await stored()).storePageIdentity(identity)
   page = Promise.resolve(identity)
   logs.clear()
+  // A copy: each restart lets its claim go and claims its room again.
+  for (const restart of [...claimed.values()]) restart()
 }
 
 /**
@@ -59,10 +63,15 @@ export function pageLogIdentity(name: string): Promise<Identity> {
   return found
 }
 
-/** The page key for a swarm in `room`, or a fresh one when the room has the page key already. */
-export function claimPageIdentity(room: string): IdentityClaim {
+/**
+ * The page key for a swarm in `room`, or a fresh one when the room has the page
+ * key already. `restart` is called if setPageIdentity puts another page key in
+ * place while the claim holds the page key: the swarm made on the old one
+ * releases the claim and claims again.
+ */
+export function claimPageIdentity(room: string, restart: () => void = () => {}): IdentityClaim {
   if (claimed.has(room)) return {identity: createIdentity(), release() {}}
-  claimed.add(room)
+  claimed.set(room, restart)
   let released = false
   return {
     identity: pageIdentity(),

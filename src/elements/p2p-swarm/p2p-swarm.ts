@@ -173,7 +173,8 @@ export class P2PSwarmElement extends LitElement {
     }
     // The page key is made once, asynchronously: the swarm follows when it is in,
     // unless this claim was given up meanwhile (removed, or restarted with new settings).
-    const claim = this.#claim = claimPageIdentity(this.room)
+    // A new page key (setPageIdentity) starts it again: the peers proved the old one.
+    const claim = this.#claim = claimPageIdentity(this.room, () => this.#start())
     this.#opening = claim.identity.then(identity => {
       if (this.#claim === claim) this.#open(hubs, identity)
     }, (err: unknown) => {
