@@ -233,7 +233,7 @@ test('an imported identity put in place as the page identity carries the page\'s
   assert.equal(toHex(exportIdentity(await pageIdentity(), 'seed')), toHex(seed))
 })
 
-test('setPageIdentity moves each swarm on the page key (its claim\'s restart, once), and none on another key', async () => {
+test('setPageIdentity moves each swarm on the page key (its claim\'s restart, once), none on another key, and none for the key it has', async () => {
   const restarted: string[] = []
   // A swarm restarting lets its claim go and claims its room again, as <p2p-swarm> does.
   let a = claimPageIdentity('restart-a', function again() {
@@ -248,6 +248,10 @@ test('setPageIdentity moves each swarm on the page key (its claim\'s restart, on
   await setPageIdentity(next)
   assert.deepEqual(restarted.sort(), ['a', 'b'])
   assert.equal(await a.identity, next)
+  // The same key again (a backup imported twice) moves nothing: its peers would only lose it for a while.
+  restarted.length = 0
+  await setPageIdentity(importIdentity(exportIdentity(next, 'seed')))
+  assert.deepEqual(restarted, [])
   for (const claim of [a, b, fresh]) claim.release()
 })
 

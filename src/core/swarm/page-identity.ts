@@ -1,4 +1,5 @@
 import {createIdentity, type Identity} from '../crypto/identity.js'
+import {equal} from '../bytes.js'
 
 /**
  * One key pair for the page, so that its rooms are one peer to the rooms of
@@ -34,16 +35,18 @@ export function pageIdentity(): Promise<Identity> {
  * Puts `identity` (from importIdentity, say) in place as the page identity: swarms
  * and logs opened from now on, and every later load of this tab, use it. Swarms
  * on the page key now are moved to it (each claim's `restart`: `<p2p-swarm>`
- * rejoins, and the logs it carries reopen as the new key's); a key given by the
- * app stays. The key it replaces is gone unless it was exported.
+ * rejoins, and the logs it carries reopen as the new key's), unless it is the
+ * key the page has; a key given by the app stays. The key it replaces is gone unless it was exported.
  * ERR_INVALID_ARGUMENT for a key that cannot be stored (createIdentity's cannot
  * be read out).
  */
 export async function setPageIdentity(identity: Identity): Promise<void> {
-  await pageIdentity()
+  const before = await pageIdentity()
   await (await stored()).storePageIdentity(identity)
   page = Promise.resolve(identity)
   logs.clear()
+  // The key the page has already (a backup imported twice): nothing to move, no peer to lose.
+  if (equal(before.publicKey, identity.publicKey)) return
   // A copy: each restart lets its claim go and claims its room again.
   for (const restart of [...claimed.values()]) restart()
 }
