@@ -29,11 +29,14 @@ export interface Known {
   at?: Location
 }
 
-/** Stored entries remembered by hash: the prevs and links of what arrives next are nearly always among them. */
-const RECENT = 8192
-/** Hash index pages kept in memory (about 2.5 MiB: 64 full pages). */
+/**
+ * Stored entries remembered by hash, all logs of the page together: the prevs
+ * and links of what arrives next are nearly always among them (about 4 MiB).
+ */
+const RECENT = 16_384
+/** Hash index pages kept in memory, all logs together (about 2.5 MiB: 64 full pages). */
 const CACHED_PAGES = 64
-/** Blocks kept in memory (at most about 3.75 MiB). */
+/** Blocks kept in memory, all logs together (at most about 3.75 MiB). */
 const CACHED_BLOCKS = 64
 
 /** A Map that forgets its least recently used key past `limit`. */
@@ -61,6 +64,15 @@ class Lru<K, V> {
   }
 }
 
+/**
+ * The caches are the page's (or process's), not each log's: a room opens up to
+ * 64 logs, and their memory is bounded together. Keys start with the store's id.
+ */
+const recentCache = new Lru<string, Known>(RECENT)
+const pageCache = new Lru<string, Uint8Array>(CACHED_PAGES)
+const blockCache = new Lru<string, BlockRow[]>(CACHED_BLOCKS)
+let stores = 0
+
 /** A write in the making: its operations, and what committing it tells the caches. */
 export interface WriteOps {
   ops: Array<{type: 'put', key: string, value: Uint8Array} | {type: 'del', key: string}>
@@ -72,11 +84,10 @@ type Directory = Map<number, string[]>
 
 export class LogStore {
   readonly #db: LogSublevel
-  readonly #recent = new Lru<string, Known>(RECENT)
+  /** This store's prefix of the shared caches' keys. */
+  readonly #id = `${stores++}:`
   /** Each author's last stored entry: the prev of its next append. */
   readonly #tails = new Map<string, {seq: number, hash: Uint8Array, at: Location}>()
-  readonly #pageCache = new Lru<string, Uint8Array>(CACHED_PAGES)
-  readonly #blockCache = new Lru<number, BlockRow[]>(CACHED_BLOCKS)
   /** Read from the page keys at the first lookup, then kept up to date by every write. */
   #directory: Promise<Directory> | undefined
 
@@ -93,7 +104,7 @@ export class LogStore {
 
   /** A stored entry remembered by hash, without reading: most duplicates are recent. */
   recent(hash: string): Known | undefined {
-    return this.#recent.get(hash)
+    return recentCache.get(this.#id + hash)
   }
 
   /** What is stored of each hash (hex): recent ones from memory, the rest through the hash index and their blocks. */
@@ -101,7 +112,7 @@ export class LogStore {
     const out = new Map<string, Known>()
     const rest: string[] = []
     for (const hash of hashes) {
-      const known = this.#recent.get(hash)
+      const known = recentCache.get(this.#id + hash)
       if (known) out.set(hash, known)
       else rest.push(hash)
     }
@@ -112,7 +123,7 @@ export class LogStore {
     for (const [hash, at] of located) {
       const {bytes, ownerSeen} = rows[i++]
       const known: Known = {...entryHeader(bytes), ownerSeen, at}
-      this.#recent.set(hash, known)
+      recentCache.set(this.#id + hash, known)
       out.set(hash, known)
     }
     return out
@@ -121,14 +132,14 @@ export class LogStore {
   /** The stored entries at these locations, in their order. */
   async #rowsAt(locations: Location[]): Promise<BlockRow[]> {
     const blocks = new Map<number, BlockRow[] | undefined>()
-    for (const {block} of locations) blocks.set(block, this.#blockCache.get(block))
+    for (const {block} of locations) blocks.set(block, blockCache.get(this.#id + block))
     const unread = [...blocks].filter(([, rows]) => !rows).map(([block]) => block)
     if (unread.length > 0) {
       const values = await this.#db.getMany(unread.map(blockKey))
       unread.forEach((block, i) => {
         if (!values[i]) throw P2PError.NOT_FOUND(`block ${block} is indexed but not stored`)
         const rows = decodeBlock(values[i]!)
-        this.#blockCache.set(block, rows)
+        blockCache.set(this.#id + block, rows)
         blocks.set(block, rows)
       })
     }
@@ -182,7 +193,7 @@ export class LogStore {
       }
     }
     const keys = [...wanted.keys()]
-    const pages = keys.map(key => this.#pageCache.get(key))
+    const pages = keys.map(key => pageCache.get(this.#id + key))
     const unread = keys.filter((_, i) => !pages[i])
     if (unread.length > 0) {
       const values = await this.#db.getMany(unread)
@@ -195,7 +206,7 @@ export class LogStore {
         const value = values[j++]
         if (!value) throw P2PError.NOT_FOUND(`hash index page ${key} is gone`)
         pages[i] = plain(value)
-        this.#pageCache.set(key, pages[i]!)
+        pageCache.set(this.#id + key, pages[i]!)
       })
     }
     const out = new Map<string, Location>()
@@ -230,7 +241,7 @@ export class LogStore {
     const out: Array<{index: number, hash: string, bytes: Uint8Array}> = []
     const take = (key: string, value: Uint8Array): void => {
       const start = keyStart(key)
-      const rows = this.#blockCache.get(start) ?? decodeBlock(value)
+      const rows = blockCache.get(this.#id + start) ?? decodeBlock(value)
       const push = (i: number): void => {
         out.push({index: start + i, hash: toHex(rows[i].hash), bytes: rows[i].bytes})
       }
@@ -309,7 +320,7 @@ export class LogStore {
     while (shouldMerge([...runs, [-1, count]])) {
       const [older] = runs.splice(-1, 1)
       const keys = (directory.get(older[0]) ?? []).map(first => `${runPrefix(older[0])}${first}`)
-      const cached = keys.map(key => this.#pageCache.get(key))
+      const cached = keys.map(key => pageCache.get(this.#id + key))
       const unread = keys.filter((_, i) => !cached[i])
       const values = unread.length > 0 ? await this.#db.getMany(unread) : []
       let j = 0
@@ -333,16 +344,16 @@ export class LogStore {
       ops,
       commit: () => {
         for (const {entry, known} of stored) {
-          this.#recent.set(toHex(entry.hash), known)
+          recentCache.set(this.#id + toHex(entry.hash), known)
           this.#tails.set(known.author, {seq: entry.seq, hash: entry.hash, at: known.at!})
         }
-        for (const [block, own] of blocks) this.#blockCache.set(block, own)
+        for (const [block, own] of blocks) blockCache.set(this.#id + block, own)
         for (const old of gone) {
-          for (const first of directory.get(old) ?? []) this.#pageCache.delete(`${runPrefix(old)}${first}`)
+          for (const first of directory.get(old) ?? []) pageCache.delete(`${this.#id}${runPrefix(old)}${first}`)
           directory.delete(old)
         }
         directory.set(id, pages.map(({key}) => key.slice(13)))
-        for (const {key, value} of pages) this.#pageCache.set(key, value)
+        for (const {key, value} of pages) pageCache.set(this.#id + key, value)
       },
     }
   }
