@@ -31,7 +31,9 @@ export interface App {
 
 /**
  * A fresh app with the packed kit and `dependencies` installed. `npm pack` runs the
- * kit's prepack (the build), as publishing does. Install scripts are not run: the app
+ * kit's prepack (the build), as publishing does; `npm run test:consumer` packs once for
+ * all the files and names the tarball in P2P_KIT_TARBALL (scripts/test-consumer.ts), a
+ * file run alone packs its own. Install scripts are not run: the app
  * needs none, and whether the kit's dependency tree would run any is what
  * `installFindings` reports. The npm cache is the user's, and `--prefer-offline` takes
  * what it holds, so only a cold cache goes to the registry.
@@ -41,14 +43,19 @@ export async function createApp(label: string, dependencies: string[] = []): Pro
   const remove = () => rm(dir, {recursive: true, force: true})
   try {
     await writeFile(join(dir, 'package.json'), `${JSON.stringify({name: `consumer-${label}`, private: true, type: 'module'}, null, 2)}\n`)
-    await npm(['pack', '--pack-destination', dir], REPO)
-    const tarball = (await readdir(dir)).find(name => name.endsWith('.tgz'))!
-    await npm(['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', join(dir, tarball), ...dependencies], dir)
+    const tarball = process.env.P2P_KIT_TARBALL ?? await pack(dir)
+    await npm(['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball, ...dependencies], dir)
     return {dir, remove}
   } catch (err) {
     await remove()
     throw err
   }
+}
+
+/** The kit packed into `dir`, as publishing would; the tarball's path. */
+async function pack(dir: string): Promise<string> {
+  await npm(['pack', '--pack-destination', dir], REPO)
+  return join(dir, (await readdir(dir)).find(name => name.endsWith('.tgz'))!)
 }
 
 /** Runs npm; a failure says what npm printed (a failed pack is most often the kit's build). */
