@@ -11,6 +11,7 @@ import {openNodeDatabase} from '../../src/node/level.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {randomBytes, toHex} from '../../src/core/bytes.js'
 import type {P2PError} from '../../src/core/errors.js'
+import {EntryKind, encodeEntry, type Entry} from '../../src/core/log/entry.js'
 import {Log} from '../../src/core/log/log.js'
 import type {LogDatabase} from '../../src/core/log/store.js'
 import {LogSource} from '../../src/core/log/log-source.js'
@@ -46,7 +47,7 @@ function link(a: Page, b: Page): {atA: FakePeer, atB: FakePeer} {
   return connect(a.swarm, a.name, b.swarm, b.name)
 }
 
-/** Resolves once `check` holds, checking again on each of the room's events and each of its logs' updates. */
+/** Resolves once `check` holds, checking again on each of the room's events (a log ignored included) and each of its logs' updates. */
 function when(room: RoomLogs, check: () => boolean): Promise<void> {
   return new Promise(resolve => {
     const watched = new Set<Log>()
@@ -55,6 +56,7 @@ function when(room: RoomLogs, check: () => boolean): Promise<void> {
       room.off('log', onLog)
       room.off('progress', test)
       room.off('drop', test)
+      room.off('ignore', test)
       for (const log of watched) log.off('update', test)
       resolve()
     }
@@ -70,6 +72,7 @@ function when(room: RoomLogs, check: () => boolean): Promise<void> {
     room.on('log', onLog)
     room.on('progress', test)
     room.on('drop', test)
+    room.on('ignore', test)
     for (const log of room.logs()) watch(log)
     test()
   })
@@ -93,16 +96,38 @@ function hostile(victim: Page): {peer: FakePeer, atVictim: FakePeer, send: (byte
   return {peer: atB, atVictim: atA, send: bytes => channel.send(bytes), swarm}
 }
 
-const keys = (n: number): Uint8Array[] => Array.from({length: n}, () => randomBytes(32))
+/** A log's first entry: its owner's Init, signed. */
+async function firstEntry(log: Log): Promise<Entry> {
+  for await (const {entry} of log.entries({limit: 1})) return entry
+  throw new Error('an empty log')
+}
+
+/** The signed Inits of `n` new logs, each of a key of its own (real logs, as a stranger can make them at will). */
+async function realInits(n: number): Promise<Entry[]> {
+  return Promise.all(Array.from({length: n}, async () => {
+    const identity = new KeyPairIdentity()
+    const log = new Log({db: new MemoryLevel(), key: identity.publicKey, identity})
+    await log.ready()
+    return firstEntry(log)
+  }))
+}
+
+/** Junk: Inits of random keys with random signatures, well formed. */
+const junkInits = (n: number): Array<{bytes: Uint8Array}> => Array.from({length: n}, () => ({
+  bytes: encodeEntry({author: randomBytes(32), seq: 0, prev: null, links: [], time: Date.now(), kind: EntryKind.Init, value: Uint8Array.of(0)}, randomBytes(64)),
+}))
 
 describe('room logs: the directory message', () => {
-  test('LOGS round-trips, and the first list may be empty', () => {
-    const two = keys(2)
-    assert.deepEqual(decodeLogsMessage(encodeLogsMessage({listed: false, keys: two})), {listed: false, keys: two})
-    assert.deepEqual(decodeLogsMessage(encodeLogsMessage({listed: true, keys: []})), {listed: true, keys: []})
+  test('LOGS carries each log by its signed Init, round-trips, and the first list may be empty', async () => {
+    const two = await realInits(2)
+    const decoded = decodeLogsMessage(encodeLogsMessage({listed: false, inits: two}))
+    assert.equal(decoded.listed, false)
+    assert.deepEqual(decoded.inits.map(i => i.bytes), two.map(i => i.bytes))
+    assert.deepEqual(decoded.inits.map(i => toHex(i.author)), two.map(i => toHex(i.author)))
+    assert.deepEqual(decodeLogsMessage(encodeLogsMessage({listed: true, inits: []})), {listed: true, inits: []})
   })
 
-  test('malformed, duplicate and oversized lists are refused with their codes', () => {
+  test('malformed, duplicate, unsigned, non-Init and oversized lists are refused with their codes', async () => {
     const code = (bytes: Uint8Array) => {
       try {
         decodeLogsMessage(bytes)
@@ -111,14 +136,20 @@ describe('room logs: the directory message', () => {
       }
       return 'decoded'
     }
-    const [k] = keys(1)
+    const [init] = await realInits(1)
+    const record = Uint8Array.of(init.bytes.length, ...init.bytes)
+    assert.equal(code(Uint8Array.of(0, ...record)), 'decoded')
     assert.equal(code(new Uint8Array(0)), 'ERR_MALFORMED_MESSAGE')
     assert.equal(code(Uint8Array.of(0)), 'ERR_MALFORMED_MESSAGE', 'empty, and no list ends')
-    assert.equal(code(Uint8Array.of(0, ...k.slice(1))), 'ERR_MALFORMED_MESSAGE', 'a key of 31 bytes')
-    assert.equal(code(Uint8Array.of(2, ...k)), 'ERR_MALFORMED_MESSAGE', 'an unknown flag')
-    assert.equal(code(Uint8Array.of(0, ...k, ...k)), 'ERR_MALFORMED_MESSAGE', 'one key twice')
-    const oversized = new Uint8Array(1 + (MAX_KEYS_PER_MESSAGE + 1) * 32)
-    keys(MAX_KEYS_PER_MESSAGE + 1).forEach((key, i) => oversized.set(key, 1 + i * 32))
+    assert.equal(code(Uint8Array.of(0, ...record.slice(0, -1))), 'ERR_MALFORMED_MESSAGE', 'a record cut short')
+    assert.equal(code(Uint8Array.of(0, 0)), 'ERR_MALFORMED_MESSAGE', 'a record of no bytes')
+    assert.equal(code(Uint8Array.of(2, ...record)), 'ERR_MALFORMED_MESSAGE', 'an unknown flag')
+    assert.equal(code(Uint8Array.of(0, ...record, ...record)), 'ERR_MALFORMED_MESSAGE', 'one log twice')
+    const unsigned = encodeEntry(init)
+    assert.equal(code(Uint8Array.of(0, unsigned.length, ...unsigned)), 'ERR_MALFORMED_MESSAGE', 'an Init without its signature')
+    const json = encodeEntry({...init, kind: EntryKind.Json, value: Uint8Array.of(0x31)}, init.signature)
+    assert.equal(code(Uint8Array.of(0, json.length, ...json)), 'ERR_MALFORMED_MESSAGE', 'an entry that is not an Init')
+    const oversized = Uint8Array.of(0, ...junkInits(MAX_KEYS_PER_MESSAGE + 1).flatMap(({bytes}) => [bytes.length, ...bytes]))
     assert.equal(code(oversized), 'ERR_MESSAGE_TOO_LARGE')
   })
 })
@@ -207,7 +238,7 @@ describe('room logs: a hostile peer', {timeout: 120_000}, () => {
   /** A victim page with an honest peer connected, which still gets the victim's log after the hostile peer is dropped. */
   async function scene() {
     const victim = await openPage([{text: 'mine'}])
-    const honest = await openPage()
+    const honest = await openPage([{text: 'honest'}])
     link(victim, honest)
     await when(honest.room, () => holds(honest.room, victim.own))
     return {victim, honest}
@@ -219,64 +250,64 @@ describe('room logs: a hostile peer', {timeout: 120_000}, () => {
     assert.equal(victim.own.length, 3, 'the victim\'s store is intact')
   }
 
-  const cases: Array<[string, (h: ReturnType<typeof hostile>) => void, string]> = [
-    ['an oversized list', h => {
-      const bytes = new Uint8Array(1 + (MAX_KEYS_PER_MESSAGE + 1) * 32)
-      bytes.set(randomBytes(bytes.length - 1), 1)
-      h.send(bytes)
+  const cases: Array<[string, (h: ReturnType<typeof hostile>) => Promise<void>, string, string?]> = [
+    ['an oversized list', async h => {
+      h.send(Uint8Array.of(0, ...junkInits(MAX_KEYS_PER_MESSAGE + 1).flatMap(({bytes}) => [bytes.length, ...bytes])))
     }, 'ERR_MESSAGE_TOO_LARGE'],
-    ['a list that is not whole keys', h => h.send(Uint8Array.of(0, 1, 2, 3)), 'ERR_MALFORMED_MESSAGE'],
-    ['one address announced twice', h => {
-      const [k] = keys(1)
-      h.send(encodeLogsMessage({listed: true, keys: [k]}))
-      h.send(encodeLogsMessage({listed: false, keys: [k]}))
+    ['a list that is not whole records', async h => h.send(Uint8Array.of(0, 1, 2, 3)), 'ERR_MALFORMED_MESSAGE'],
+    ['one log announced twice', async h => {
+      const inits = await realInits(1)
+      h.send(encodeLogsMessage({listed: true, inits}))
+      h.send(encodeLogsMessage({listed: false, inits}))
     }, 'ERR_PEER_MISBEHAVING'],
-    ['a second first list', h => {
-      h.send(encodeLogsMessage({listed: true, keys: []}))
-      h.send(encodeLogsMessage({listed: true, keys: []}))
+    ['a second first list', async h => {
+      h.send(encodeLogsMessage({listed: true, inits: []}))
+      h.send(encodeLogsMessage({listed: true, inits: []}))
     }, 'ERR_PEER_MISBEHAVING'],
+    ['a junk address (a random key, its Init\'s signature random)', async h => {
+      h.send(encodeLogsMessage({listed: true, inits: [...await realInits(1), ...junkInits(1)]}))
+    }, 'ERR_PEER_MISBEHAVING', 'ERR_INVALID_SIGNATURE'],
   ]
-  for (const [what, attack, code] of cases) {
-    test(`${what}: ${code}, the peer dropped, the store intact, the honest peer still served`, async () => {
+  for (const [what, attack, code, cause] of cases) {
+    test(`${what}: ${code}, the peer dropped, nothing of it opened, the store intact, the honest peer still served`, async () => {
       const s = await scene()
       const h = hostile(s.victim)
       const dropped = nextDrop(s.victim.room)
-      attack(h)
+      await attack(h)
       const {key, err} = await dropped
       assert.equal(key, 'mallory')
       assert.equal(err.code, code)
+      assert.equal((err.cause as P2PError | undefined)?.code, cause)
       assert.equal(h.atVictim.destroyed?.code, code, 'the victim destroyed the connection with the error')
+      assert.equal(s.victim.room.stats.learned, 1, 'only the honest peer\'s log was ever opened')
       await stillServed(s)
     })
   }
 
-  test('a flood of junk addresses: opened up to maxLogs, the peer dropped past it, and every empty replica forgotten', async () => {
+  test('a peer announcing more than maxLogs logs is dropped, and the bare replicas it brought are forgotten', async () => {
     const s = await scene()
     const max = s.victim.room.maxLogs
     const h = hostile(s.victim)
     const dropped = nextDrop(s.victim.room)
-    // Twice the bound, in lists of 256: only the first maxLogs are taken.
-    const junk = keys(max * 2)
-    for (let i = 0; i < junk.length; i += MAX_KEYS_PER_MESSAGE) {
-      h.send(encodeLogsMessage({listed: false, keys: junk.slice(i, i + MAX_KEYS_PER_MESSAGE)}))
-    }
+    const inits = await realInits(max + 1)
+    h.send(encodeLogsMessage({listed: true, inits: inits.slice(0, 8)}))
+    await when(s.victim.room, () => s.victim.room.logs().length === 10)
+    h.send(encodeLogsMessage({listed: false, inits: inits.slice(8)}))
     const {err} = await dropped
     assert.equal(err.code, 'ERR_PEER_MISBEHAVING')
-    assert.ok(s.victim.room.stats.learned <= max)
-    // Nobody vouches for the junk any more: back to the victim's log and the honest peer's.
-    await when(s.victim.room, () => s.victim.room.logs().every(l => l.length > 0))
+    // Nobody vouches for its logs any more: back to the victim's log and the honest peer's.
+    await when(s.victim.room, () => s.victim.room.logs().length === 2)
     assert.deepEqual(s.victim.room.logs().map(l => l.address).sort(), [s.victim.own.address, s.honest.own.address].sort())
     await stillServed(s)
   })
 
-  test('junk addresses are never listed on: a third peer does not learn them, and they go with the peer that sent them', async () => {
+  test('a stranger\'s bare logs are never listed on: a third peer does not learn them, and they go with the peer that sent them', async () => {
     const s = await scene()
     const h = hostile(s.victim)
-    const junk = keys(3)
     const learned = s.victim.room.stats.learned
-    h.send(encodeLogsMessage({listed: true, keys: junk}))
+    h.send(encodeLogsMessage({listed: true, inits: await realInits(3)}))
     await when(s.victim.room, () => s.victim.room.stats.learned === learned + 3 && s.victim.room.logs().length === 5)
-    // A newcomer gets the victim's list: its own log, no junk.
+    // A newcomer gets the victim's list: its own log and the honest one, not the stranger's.
     const c = await openPage()
     link(s.victim, c)
     await when(c.room, () => holds(c.room, s.victim.own) && holds(c.room, s.honest.own) && c.room.progress.synced)
@@ -284,9 +315,75 @@ describe('room logs: a hostile peer', {timeout: 120_000}, () => {
     // The connection goes down.
     h.atVictim.destroy()
     // Back to the victim's log and those of the honest peer and the newcomer.
-    await when(s.victim.room, () => s.victim.room.logs().length === 3 && s.victim.room.logs().every(l => l.length > 0))
+    await when(s.victim.room, () => s.victim.room.logs().length === 3)
     assert.equal(s.victim.room.stats.dropped, 0)
   })
+
+  test('a stranger first on the scene takes the free slots, then no more than its share: an honest peer\'s log displaces one of its logs', async () => {
+    const victim = await openPage([{text: 'mine'}], {maxLogs: 8})
+    const h = hostile(victim)
+    h.send(encodeLogsMessage({listed: true, inits: await realInits(8)}))
+    // Alone, the stranger's share is every free slot: 7 opened, 1 waits.
+    await when(victim.room, () => victim.room.logs().length === 8 && victim.room.stats.ignored === 1)
+    const honest = await openPage([{text: 'real'}])
+    link(victim, honest)
+    // Two peers now: a share is 3, the stranger holds 7, so its logs make room (or, without the shares, the honest log waits too).
+    await when(victim.room, () => holds(victim.room, honest.own) || victim.room.stats.ignored === 2)
+    assert.ok(holds(victim.room, honest.own), 'the honest peer\'s log is opened')
+    assert.equal(victim.room.stats.evicted, 1)
+    assert.equal(victim.room.logs().length, 8)
+    await when(honest.room, () => holds(honest.room, victim.own))
+  })
+
+  test('past maxLogs, a replica no connected peer holds goes first, the one with fewest entries', async () => {
+    const victim = await openPage([], {maxLogs: 3})
+    const [small, large] = [await openPage([{n: 1}]), await openPage([{n: 1}, {n: 2}, {n: 3}])]
+    const links = [link(victim, small), link(victim, large)]
+    await when(victim.room, () => holds(victim.room, small.own) && holds(victim.room, large.own))
+    for (const {atA} of links) atA.destroy()
+    await when(victim.room, () => victim.room.progress.synced)
+    const newcomer = await openPage([{n: 'new'}])
+    link(victim, newcomer)
+    await when(victim.room, () => holds(victim.room, newcomer.own) || victim.room.stats.ignored > 0)
+    assert.ok(holds(victim.room, newcomer.own))
+    assert.deepEqual(victim.room.logs().map(l => l.address).sort(), [victim.own.address, large.own.address, newcomer.own.address].sort())
+    assert.equal(victim.room.stats.evicted, 1)
+  })
+})
+
+test('a room of 100 logs between two peers: every log replicates, and no log message waits at a mux', async () => {
+  const db = new MemoryLevel()
+  const identities = Array.from({length: 100}, () => new KeyPairIdentity())
+  const logs = identities.map(identity => new Log({db, key: identity.publicKey, identity}))
+  await Promise.all(logs.map(async (log, i) => {
+    await log.ready()
+    await log.append({i})
+  }))
+  // A page that has been in the room a while: 99 of these are replicas it keeps in its directory.
+  const earlier = new RoomLogs({swarm: new FakeSwarm(), db, logs, name: 'chat', maxLogs: 128})
+  await earlier.ready()
+  earlier.destroy()
+  await Promise.all(logs.slice(1).map(log => log.close()))
+  const swarm = new FakeSwarm()
+  const a: Page = {name: 'a', db, own: logs[0], swarm, room: new RoomLogs({swarm, db, logs: [logs[0]], name: 'chat', maxLogs: 128})}
+  await a.room.ready()
+  assert.equal(a.room.logs().length, 100)
+  const b = await openPage([{text: 'b'}], {maxLogs: 128})
+  const {atA, atB} = link(a, b)
+  const dropped = () => atA.mux.stats.dropped + atB.mux.stats.dropped
+  const all = () => a.room.logs().every(log => holds(b.room, log)) && holds(a.room, b.own) && b.room.progress.synced
+  // Each mux's update is a sentinel too: a held message dropped ends the wait as well.
+  await new Promise<void>(resolve => {
+    const check = (): void => {
+      if (all() || dropped() > 0) resolve()
+    }
+    atA.mux.on('update', check)
+    atB.mux.on('update', check)
+    when(b.room, () => all() || dropped() > 0).then(resolve)
+  })
+  assert.equal(dropped(), 0, 'no message was dropped at a mux for want of its channel')
+  assert.ok(all())
+  assert.equal(b.room.logs().length, 101)
 })
 
 test('an unnamed RoomLogs only replicates the logs it is given', async () => {
