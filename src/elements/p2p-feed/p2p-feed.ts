@@ -1,5 +1,5 @@
 import {LitElement, html, type PropertyValues, type TemplateResult} from 'lit'
-import {ContextConsumer} from '@lit/context'
+import {consumeContext} from '../../context/consume.js'
 import {sourceContext} from '../../context/source-context.js'
 import type {MessageSource, SourceItem} from '../../core/source/message-source.js'
 import {P2PError} from '../../core/errors.js'
@@ -128,7 +128,7 @@ export class P2PFeedElement extends LitElement {
 
   constructor() {
     super()
-    new ContextConsumer(this, {context: sourceContext, subscribe: true, callback: source => this.source = source})
+    consumeContext(this, sourceContext, source => this.source = source)
   }
 
   #observed: MessageSource | undefined

@@ -1,6 +1,6 @@
 import {LitElement, html, nothing, type PropertyValues} from 'lit'
 import {repeat} from 'lit/directives/repeat.js'
-import {ContextConsumer} from '@lit/context'
+import {consumeContext} from '../../context/consume.js'
 import type {BrowserLevel} from 'browser-level'
 import {swarmContext} from '../../context/swarm-context.js'
 import type {Swarm} from '../../core/swarm/swarm.js'
@@ -148,7 +148,7 @@ export class P2PFileDropElement extends LitElement {
 
   constructor() {
     super()
-    new ContextConsumer(this, {context: swarmContext, subscribe: true, callback: swarm => this.swarm = swarm})
+    consumeContext(this, swarmContext, swarm => this.swarm = swarm)
   }
 
   get #input(): HTMLInputElement {

@@ -1,5 +1,6 @@
 import {LitElement, html, css, type PropertyValues} from 'lit'
-import {ContextConsumer, ContextProvider} from '@lit/context'
+import {ContextProvider} from '@lit/context'
+import {consumeContext} from '../../context/consume.js'
 import {swarmContext} from '../../context/swarm-context.js'
 import {sourceContext} from '../../context/source-context.js'
 import type {Swarm} from '../../core/swarm/swarm.js'
@@ -61,7 +62,7 @@ export class P2PGossipElement extends LitElement {
 
   constructor() {
     super()
-    new ContextConsumer(this, {context: swarmContext, subscribe: true, callback: swarm => this.swarm = swarm})
+    consumeContext(this, swarmContext, swarm => this.swarm = swarm)
     new FormPublisher(this, {source: () => this.source})
   }
 

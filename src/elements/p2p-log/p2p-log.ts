@@ -1,5 +1,6 @@
 import {LitElement, html, css, type PropertyValues} from 'lit'
-import {ContextConsumer, ContextProvider} from '@lit/context'
+import {ContextProvider} from '@lit/context'
+import {consumeContext} from '../../context/consume.js'
 import {swarmContext} from '../../context/swarm-context.js'
 import {sourceContext} from '../../context/source-context.js'
 import {logContext} from '../../context/log-context.js'
@@ -108,7 +109,7 @@ export class P2PLogElement extends LitElement {
 
   constructor() {
     super()
-    new ContextConsumer(this, {context: swarmContext, subscribe: true, callback: swarm => this.swarm = swarm})
+    consumeContext(this, swarmContext, swarm => this.swarm = swarm)
     new FormPublisher(this, {source: () => this.#sourceProvider.value})
   }
 

@@ -1,5 +1,5 @@
 import {LitElement, html, nothing} from 'lit'
-import {ContextConsumer} from '@lit/context'
+import {consumeContext} from '../../context/consume.js'
 import {swarmContext} from '../../context/swarm-context.js'
 import type {Swarm, SwarmState} from '../../core/swarm/swarm.js'
 import type {SwarmPeer} from '../../core/swarm/swarm.js'
@@ -67,7 +67,7 @@ export class P2PPeersElement extends LitElement {
 
   constructor() {
     super()
-    new ContextConsumer(this, {context: swarmContext, subscribe: true, callback: swarm => this.swarm = swarm})
+    consumeContext(this, swarmContext, swarm => this.swarm = swarm)
   }
 
   #observed: Swarm | undefined
