@@ -21,6 +21,8 @@
 // 4. Ed25519 verifications per second in Chromium: WebCrypto against tweetnacl.
 //
 // N is 10k; LOG_BENCH_100K=1 replicates 100k as well (about two more minutes here).
+// LOG_BENCH_PROFILE=1 records a CPU profile of both tabs during each replication
+// and prints the functions that took the most time in each (self time, top 12).
 // LOG_BENCH_REPEATS (1) repeats the replication pair, alternating, and prints medians.
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -43,6 +45,7 @@ const COUNTS = process.env.LOG_BENCH_100K === '1' ? [10_000, 100_000] : [10_000]
 const REPEATS = Math.max(1, Number(process.env.LOG_BENCH_REPEATS) || 1)
 const OPEN_SIZES = [10_000, 100_000]
 const VALUE_BYTES = 100
+const PROFILE = process.env.LOG_BENCH_PROFILE === '1'
 
 interface Stages {decodeMs: number, hashMs: number, verifyMs: number, signatures: number}
 interface LogBench {
@@ -135,6 +138,40 @@ async function oursNode(n: number): Promise<{perSecond: number, cpuPer10k: numbe
   }
 }
 
+interface ProfileNode {id: number, callFrame: {functionName: string, url: string, lineNumber: number}, children?: number[]}
+interface Profile {nodes: ProfileNode[], samples: number[], timeDeltas: number[]}
+
+/** Starts the V8 sampling profiler of a page; the function returned stops it and hands over the profile. */
+async function startProfile(page: Page): Promise<() => Promise<Profile>> {
+  const client = await page.createCDPSession()
+  await client.send('Profiler.enable')
+  await client.send('Profiler.setSamplingInterval', {interval: 200})
+  await client.send('Profiler.start')
+  return async () => {
+    const {profile} = await client.send('Profiler.stop') as unknown as {profile: Profile}
+    await client.detach()
+    return profile
+  }
+}
+
+/** Self time by function (name, file and line), the largest first. */
+function printProfile(label: string, profile: Profile): void {
+  const byId = new Map(profile.nodes.map(node => [node.id, node]))
+  const self = new Map<string, number>()
+  let total = 0
+  profile.samples.forEach((id, i) => {
+    const {functionName, url, lineNumber} = byId.get(id)!.callFrame
+    const name = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${lineNumber + 1}`
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000
+    self.set(name, (self.get(name) ?? 0) + ms)
+    total += ms
+  })
+  console.log(`  profile, ${label}: ${Math.round(total)} ms sampled`)
+  for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    console.log(`    ${String(Math.round(ms)).padStart(6)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%  ${name}`)
+  }
+}
+
 const hub = await startHubProcess({args: ['--rate-limit', '100000']})
 const server = await startTestServer()
 const chromium = await launchChromium()
@@ -156,11 +193,13 @@ try {
     for (let at = 20_000; at < n + 20_000; at += 20_000) await sender('fill', Math.min(at, n), 1000)
     await receiver('open', b, address, undefined, queued)
     const room = `bench-log-${Math.random().toString(36).slice(2)}`
+    const profilers = PROFILE ? await Promise.all([pages[0], pages[1]].map(startProfile)) : []
     const before = chromiumCpu(pid)
     await sender('join', hub.url, room)
     await receiver('join', hub.url, room)
     const done = await receiver('replicated', n + 1)
     const cpu = cpuBetween(before, chromiumCpu(pid))
+    for (const [i, stop] of profilers.entries()) printProfile(`${queued ? 'QueuedBrowserLevel' : 'browser-level'}, ${n}, ${i === 0 ? 'sending' : 'receiving'} tab`, await stop())
     const stages = await receiver('stages')
     await sender('close')
     await receiver('close')

@@ -237,13 +237,13 @@ export class LogStore {
    * Up to `count` stored entries in local order from index `from` (down from
    * it when reverse), read a block at a time.
    */
-  async records(from: number, count: number, reverse: boolean): Promise<Array<{index: number, hash: string, bytes: Uint8Array}>> {
-    const out: Array<{index: number, hash: string, bytes: Uint8Array}> = []
+  async records(from: number, count: number, reverse: boolean): Promise<Array<{index: number, hash: Uint8Array, bytes: Uint8Array}>> {
+    const out: Array<{index: number, hash: Uint8Array, bytes: Uint8Array}> = []
     const take = (key: string, value: Uint8Array): void => {
       const start = keyStart(key)
       const rows = blockCache.get(this.#id + start) ?? decodeBlock(value)
       const push = (i: number): void => {
-        out.push({index: start + i, hash: toHex(rows[i].hash), bytes: rows[i].bytes})
+        out.push({index: start + i, hash: rows[i].hash, bytes: rows[i].bytes})
       }
       if (reverse) {
         for (let i = Math.min(rows.length - 1, from - start); i >= 0 && out.length < count; i--) push(i)

@@ -432,7 +432,7 @@ export class Log extends Emitter<LogEvents> {
   async get(hash: Uint8Array): Promise<Entry | undefined> {
     const hex = toHex(hash)
     const at = (await this.#store.known([hex])).get(hex)?.at
-    return at ? this.#fromStored(hex, (await this.#store.entryAt(at)).bytes) : undefined
+    return at ? this.#fromStored(hash.slice(), (await this.#store.entryAt(at)).bytes) : undefined
   }
 
   /** Entries in local (causal) order, read from storage as they are yielded. */
@@ -630,7 +630,9 @@ export class Log extends Emitter<LogEvents> {
     draft.stored.push({entry, known})
     draft.byAuthor.set(`${author}!${entry.seq}`, entry)
     const covered = new Set([...entry.links, ...(entry.prev ? [entry.prev] : [])].map(toHex))
-    state.heads = [...state.heads.filter(h => !covered.has(h)), hash].sort()
+    // Sorted once, when the write is committed.
+    if (covered.size > 0) state.heads = state.heads.filter(h => !covered.has(h))
+    state.heads.push(hash)
     state.lengths[author] = entry.seq + 1
     state.length++
     state.bytes += entry.bytes.length
@@ -666,6 +668,7 @@ export class Log extends Emitter<LogEvents> {
 
   async #commit(draft: Draft, options: WriteOptions = {}): Promise<void> {
     // The write's entries in blocks, its authors' records and its run of the hash index: a few records, not one per entry.
+    draft.state.heads.sort()
     const write = await this.#store.write(draft.stored, draft.state.length - draft.stored.length, draft.state)
     try {
       await this.#db.batch([...draft.ops, ...write.ops, {type: 'put', key: STATE_KEY, value: encodeState(draft.state)}], options)
@@ -684,8 +687,8 @@ export class Log extends Emitter<LogEvents> {
     return decodeEntry(bytes, {maxValueBytes: this.#maxValueBytes})
   }
 
-  #fromStored(hash: string, bytes: Uint8Array): Entry {
-    return {...this.#decode(bytes), hash: fromHex(hash), bytes}
+  #fromStored(hash: Uint8Array, bytes: Uint8Array): Entry {
+    return {...this.#decode(bytes), hash, bytes}
   }
 
   /** Asked once, when this page has written to the log: the browser may then keep the log through storage pressure. */
