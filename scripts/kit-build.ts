@@ -9,6 +9,7 @@ import {gzipSync} from 'node:zlib'
 import {createHash} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import {minifyTemplatesPlugin} from './minify-templates.js'
+import {readCachedBuild, writeCachedBuild} from './kit-build-cache.js'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url))
@@ -429,10 +430,16 @@ async function elementsBuild(outdir: string) {
  * every page.
  */
 export async function buildKit(outdir: string): Promise<KitBuild> {
+  // One build per test run, shared by the files that ask (scripts/kit-build-cache.ts).
+  const cacheDir = process.env.P2P_KIT_BUILD_CACHE
+  const cached = cacheDir ? await readCachedBuild(cacheDir, outdir) : undefined
+  if (cached) return cached
   const elements = await elementsBuild(`${outdir}/browser`)
   const allInOne = await splitBuild(outdir, [{in: ENTRY, out: ALL_IN_ONE.replace(/\.js$/, '')}], {sourcemap: 'linked'})
   const allInOneFiles = await terseBuild(allInOne.files, outdir, allInOne.outputFiles)
-  return {elements: elements.files, allInOne: allInOne.files, outputFiles: [...elements.outputFiles, ...allInOneFiles]}
+  const kit = {elements: elements.files, allInOne: allInOne.files, outputFiles: [...elements.outputFiles, ...allInOneFiles]}
+  if (cacheDir) await writeCachedBuild(cacheDir, outdir, kit)
+  return kit
 }
 
 /** The files a page loads with these entries (names in their build), each once: the entries and every chunk they import. */
