@@ -1,4 +1,4 @@
-// Elements that read a context (<p2p-feed>, <p2p-peers>, <p2p-gossip>) whose provider
+// Elements that read a context (<p2p-feed>; <p2p-peers>, <p2p-gossip>, <p2p-log>, <p2p-file-drop>) whose provider
 // is defined after them: element files loaded in any order, or a provider's file that
 // comes seconds later. Each test defines the kit's classes under tag names of its own,
 // so the order of definition is the test's, whatever else the page has defined.
@@ -10,6 +10,7 @@ import {P2PLogElement} from '../../src/elements/p2p-log/p2p-log.js'
 import {P2PFeedElement} from '../../src/elements/p2p-feed/p2p-feed.js'
 import {P2PPeersElement} from '../../src/elements/p2p-peers/p2p-peers.js'
 import {P2PGossipElement} from '../../src/elements/p2p-gossip/p2p-gossip.js'
+import {P2PFileDropElement} from '../../src/elements/p2p-file-drop/p2p-file-drop.js'
 import {freshRoom, hubUrl, until} from './helpers/swarm.js'
 
 let defined = 0
@@ -108,31 +109,36 @@ describe('context consumers defined before their provider', () => {
     await live
   })
 
-  it('<p2p-peers> and <p2p-gossip> defined before their <p2p-swarm> get its swarm', async () => {
+  it('<p2p-peers>, <p2p-gossip>, <p2p-log> and <p2p-file-drop> defined before their <p2p-swarm> get its swarm', async () => {
     const swarmTag = newTag('late-swarm')
-    const peersTag = newTag('early-peers')
-    const gossipTag = newTag('early-gossip')
-    customElements.define(peersTag, class extends P2PPeersElement {})
-    customElements.define(gossipTag, class extends P2PGossipElement {})
-    const [swarmName, peersName, gossipName] = [swarmTag, peersTag, gossipTag].map(unsafeStatic)
-    const root = await fixture(staticHtml`
+    const bases: Array<typeof HTMLElement> = [P2PPeersElement, P2PGossipElement, P2PLogElement, P2PFileDropElement]
+    const readers = bases.map(base => {
+      const tag = newTag('early-reader')
+      customElements.define(tag, class extends base {})
+      return tag
+    })
+    const swarmName = unsafeStatic(swarmTag)
+    const root = await fixture<P2PSwarmElement>(staticHtml`
       <${swarmName} hub=${hubUrl()} room=${freshRoom()}>
-        <${peersName}></${peersName}>
-        <${gossipName}></${gossipName}>
+        ${readers.map(tag => staticHtml`<${unsafeStatic(tag)} name="chat"></${unsafeStatic(tag)}>`)}
       </${swarmName}>`)
-    const peers = root.querySelector<P2PPeersElement>(peersTag)!
-    const gossip = root.querySelector<P2PGossipElement>(gossipTag)!
-    expect(peers.swarm).to.equal(undefined)
-    expect(gossip.swarm).to.equal(undefined)
+    type Reader = P2PPeersElement | P2PGossipElement | P2PLogElement | P2PFileDropElement
+    const elements = readers.map(tag => root.querySelector<Reader>(tag)!)
+    expect(elements.map(el => el.swarm)).to.deep.equal([undefined, undefined, undefined, undefined])
 
     customElements.define(swarmTag, class extends P2PSwarmElement {})
-    const swarm = await new Promise(resolve => {
-      const check = () => peers.swarm && gossip.swarm && resolve(peers.swarm)
-      peers.addController({hostUpdated: check})
-      gossip.addController({hostUpdated: check})
+    // Each reader updates when its swarm property is set; fails naming those without one after 20 s.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no swarm in ${elements.filter(el => !el.swarm).map(el => el.localName).join(', ')}`)), 20_000)
+      const check = () => {
+        if (!elements.every(el => el.swarm)) return
+        clearTimeout(timer)
+        resolve()
+      }
+      for (const el of elements) el.addController({hostUpdated: check})
       check()
     })
-    expect(swarm).to.equal((root as P2PSwarmElement).swarm)
-    expect(gossip.swarm).to.equal(swarm)
+    expect(root.swarm).to.not.equal(undefined)
+    for (const el of elements) expect(el.swarm, el.localName).to.equal(root.swarm)
   })
 })
