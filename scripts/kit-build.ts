@@ -35,7 +35,7 @@ export const CHAT_PAGE: readonly ElementTag[] = ['p2p-swarm', 'p2p-peers', 'p2p-
  * room's logs and the merged feed source (3,753 bytes gzip: 76,707 in all the same day).
  * A chat page loads none of it.
  */
-export const BUDGET = {chatPage: 45_000, wholeKit: 77_000}
+export const BUDGET = {chatPage: 45_000, wholeKit: 80_000}
 
 export function kitBuildOptions(): BuildOptions {
   return {
