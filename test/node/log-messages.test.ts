@@ -2,7 +2,7 @@ import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {
   LogMessageType, MAX_AUTHOR_LENGTH, MAX_ENTRIES, MAX_ENTRIES_BYTES, MAX_FORK_RUN, MAX_HAVE_AUTHORS, decodeLogMessage,
-  encodeAck, encodeEntries, encodeFork, encodeHave, encodeHaves, maxEntryBytes,
+  encodeAck, encodeEntries, encodeFork, encodeHave, encodeHaves, encodeNote, encodePrune, encodeRequest, maxEntryBytes,
 } from '../../src/core/log/messages.js'
 import {concat, fromHex} from '../../src/core/bytes.js'
 import {isCode} from './helpers.js'
@@ -123,10 +123,52 @@ describe('log messages: encoders refuse what no decoder takes', () => {
   })
 })
 
+describe('log messages: the live phase (NOTE, REQUEST, PRUNE)', () => {
+  test('round trips, authors sorted', () => {
+    const note = encodeNote([[C, 3], [A, MAX_AUTHOR_LENGTH]])
+    assert.deepEqual(decodeLogMessage(note), {type: LogMessageType.NOTE, lengths: [[A, MAX_AUTHOR_LENGTH], [C, 3]]})
+    assert.deepEqual(note, handmade([4, 2], fromHex(A), varint(2 ** 32), fromHex(C), [3]))
+    const request = encodeRequest([[B, 0], [A, 7]])
+    assert.deepEqual(decodeLogMessage(request), {type: LogMessageType.REQUEST, from: [[A, 7], [B, 0]]})
+    assert.deepEqual(request, handmade([5, 2], fromHex(A), [7], fromHex(B), [0]))
+    const prune = encodePrune([C, B])
+    assert.deepEqual(decodeLogMessage(prune), {type: LogMessageType.PRUNE, authors: [B, C]})
+    assert.deepEqual(prune, handmade([6, 2], fromHex(B), fromHex(C)))
+  })
+
+  test('the encoders refuse what the decoder would', () => {
+    const invalid = isCode('ERR_INVALID_ARGUMENT')
+    assert.throws(() => encodeNote([]), invalid)
+    assert.throws(() => encodeNote([[A, 0]]), invalid)
+    assert.throws(() => encodeNote([[A, MAX_AUTHOR_LENGTH + 1]]), invalid)
+    assert.throws(() => encodeRequest([[A, 1], [A, 2]]), invalid)
+    assert.throws(() => encodePrune(['AA'.repeat(32)]), invalid)
+    assert.throws(() => encodePrune(Array.from({length: MAX_HAVE_AUTHORS + 1}, (_, i) => i.toString(16).padStart(64, '0'))), invalid)
+  })
+
+  test('hostile: no authors, too many, out of order, twice, 2**53, zero lengths, truncation, trailing bytes', () => {
+    for (const type of [4, 5, 6]) {
+      malformed(handmade([type]), /truncated/)
+      malformed(handmade([type, 0]), /without authors/)
+      malformed(handmade([type, ...varint(MAX_HAVE_AUTHORS + 1)]), /more than 4096/)
+      malformed(handmade([type, 1], fromHex(A).subarray(0, 31)), /past the end/)
+    }
+    malformed(handmade([4, 2], fromHex(B), [1], fromHex(A), [1]), /ascending/)
+    malformed(handmade([5, 2], fromHex(A), [1], fromHex(A), [1]), /ascending/)
+    malformed(handmade([6, 2], fromHex(B), fromHex(A)), /ascending/)
+    malformed(handmade([4, 1], fromHex(A), varint(2 ** 53)), /longer than 5 bytes/)
+    malformed(handmade([5, 1], fromHex(A), varint(MAX_AUTHOR_LENGTH + 1)), /more than/)
+    malformed(handmade([4, 1], fromHex(A), [0]), /no entries/)
+    malformed(handmade([4, 1], fromHex(A), [1, 0]), /trailing/)
+    malformed(handmade([5, 1], fromHex(A), [0x81, 0x00]), /non-minimal/)
+    malformed(handmade([6, 1], fromHex(A), [0]), /trailing/)
+  })
+})
+
 describe('log messages: hostile input', () => {
   test('empty, unknown type, not bytes', () => {
     malformed(new Uint8Array(0), /empty/)
-    malformed(handmade([4]), /unknown type 4/)
+    malformed(handmade([7]), /unknown type 7/)
     malformed(handmade([255, 0, 0]), /unknown type/)
     assert.throws(() => decodeLogMessage('hello' as unknown as Uint8Array), isCode('ERR_MALFORMED_MESSAGE'))
   })
@@ -185,7 +227,7 @@ describe('log messages: hostile input', () => {
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xff
     for (let i = 0; i < 5000; i++) {
       const bytes = new Uint8Array(1 + (next() % 64)).map(() => next())
-      bytes[0] %= 5
+      bytes[0] %= 8
       try {
         decodeLogMessage(bytes)
       } catch (err) {

@@ -24,6 +24,15 @@ export const LogMessageType = {
    * most ENTRIES_WINDOW of them unanswered, so a slow store is never flooded.
    */
   ACK: 3,
+  /**
+   * Live, from a session that does not push an author's entries to the
+   * receiver (it was pruned): how far each of those authors has grown here.
+   */
+  NOTE: 4,
+  /** Asks the receiver to push these authors' entries live, each from a sequence number: it becomes the upstream. */
+  REQUEST: 5,
+  /** Asks the receiver to stop pushing these authors' entries live (another session brings them) and send NOTEs instead. */
+  PRUNE: 6,
 } as const
 export type LogMessageType = typeof LogMessageType[keyof typeof LogMessageType]
 
@@ -87,7 +96,22 @@ export interface ForkMessage {
   b: Uint8Array[]
 }
 export interface AckMessage { type: typeof LogMessageType.ACK }
-export type LogMessage = HaveMessage | EntriesMessage | ForkMessage | AckMessage
+export interface NoteMessage {
+  type: typeof LogMessageType.NOTE
+  /** Author (hex) → length, authors in ascending order, every length ≥ 1. */
+  lengths: Array<[string, number]>
+}
+export interface RequestMessage {
+  type: typeof LogMessageType.REQUEST
+  /** Author (hex) → the sequence number to push from, authors in ascending order. */
+  from: Array<[string, number]>
+}
+export interface PruneMessage {
+  type: typeof LogMessageType.PRUNE
+  /** Authors (hex) in ascending order. */
+  authors: string[]
+}
+export type LogMessage = HaveMessage | EntriesMessage | ForkMessage | AckMessage | NoteMessage | RequestMessage | PruneMessage
 
 // ---- varints --------------------------------------------------------------------
 
@@ -227,6 +251,44 @@ export function encodeAck(): Uint8Array {
   return new Uint8Array([LogMessageType.ACK])
 }
 
+/** Authors sorted, checked, each once, at most MAX_HAVE_AUTHORS and at least one. */
+function authorList<T>(items: Iterable<[string, T]>, what: string): Array<[string, T]> {
+  const listed = [...items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  if (listed.length < 1 || listed.length > MAX_HAVE_AUTHORS) throw P2PError.INVALID_ARGUMENT(`a ${what} lists 1 to ${MAX_HAVE_AUTHORS} authors`)
+  let previous = ''
+  for (const [author] of listed) {
+    if (!KEY_HEX.test(author)) throw P2PError.INVALID_ARGUMENT('an author is 64 lowercase hex characters')
+    if (author === previous) throw P2PError.INVALID_ARGUMENT(`author ${author} is listed twice`)
+    previous = author
+  }
+  return listed
+}
+
+function authorNumbers(type: number, listed: Array<[string, number]>, min: number, what: string): Uint8Array {
+  const parts = [new Uint8Array([type]), varint(listed.length)]
+  for (const [author, n] of listed) {
+    if (!Number.isInteger(n) || n < min || n > MAX_AUTHOR_LENGTH) throw P2PError.INVALID_ARGUMENT(`a ${what} number is ${min} to ${MAX_AUTHOR_LENGTH}`)
+    parts.push(fromHex(author), varint(n))
+  }
+  return concat(parts)
+}
+
+/** NOTE: 1 to MAX_HAVE_AUTHORS authors' lengths (each ≥ 1). */
+export function encodeNote(lengths: Iterable<[string, number]>): Uint8Array {
+  return authorNumbers(LogMessageType.NOTE, authorList(lengths, 'NOTE'), 1, 'NOTE')
+}
+
+/** REQUEST: 1 to MAX_HAVE_AUTHORS authors, each with the sequence number to push from. */
+export function encodeRequest(from: Iterable<[string, number]>): Uint8Array {
+  return authorNumbers(LogMessageType.REQUEST, authorList(from, 'REQUEST'), 0, 'REQUEST')
+}
+
+/** PRUNE: 1 to MAX_HAVE_AUTHORS authors. */
+export function encodePrune(authors: Iterable<string>): Uint8Array {
+  const listed = authorList([...authors].map(author => [author, 0] as [string, number]), 'PRUNE')
+  return concat([new Uint8Array([LogMessageType.PRUNE]), varint(listed.length), ...listed.map(([author]) => fromHex(author))])
+}
+
 function entriesBytes(entries: readonly Uint8Array[]): number {
   let total = 0
   for (const entry of entries) total += entry.length
@@ -234,6 +296,22 @@ function entriesBytes(entries: readonly Uint8Array[]): number {
 }
 
 // ---- decoder --------------------------------------------------------------------
+
+/** 1 to MAX_HAVE_AUTHORS authors in strictly ascending order, each read with `more`. */
+function readAuthors<T>(reader: Reader, what: string, more: () => T): Array<[string, T]> {
+  const count = reader.varint(MAX_HAVE_AUTHORS, `${what} author count`)
+  if (count < 1) throw malformed(`${what} without authors`)
+  const out: Array<[string, T]> = []
+  let previous = ''
+  for (let i = 0; i < count; i++) {
+    const author = toHex(reader.take(KEY_BYTES, `${what} author`))
+    if (author <= previous) throw malformed(`${what} authors are not in ascending order`)
+    out.push([author, more()])
+    previous = author
+  }
+  reader.end(what)
+  return out
+}
 
 function readEntryList(reader: Reader, max: number, maxBytes: number, what: string): Uint8Array[] {
   const count = reader.varint(max, `${what} count`)
@@ -295,6 +373,16 @@ export function decodeLogMessage(bytes: Uint8Array, {maxEntryBytes: maxBytes = m
     case LogMessageType.ACK:
       reader.end('ACK')
       return {type}
+    case LogMessageType.NOTE:
+      return {type, lengths: readAuthors(reader, 'NOTE', () => {
+        const length = reader.varint(MAX_AUTHOR_LENGTH, 'NOTE length')
+        if (length < 1) throw malformed('NOTE lists an author with no entries')
+        return length
+      })}
+    case LogMessageType.REQUEST:
+      return {type, from: readAuthors(reader, 'REQUEST', () => reader.varint(MAX_AUTHOR_LENGTH, 'REQUEST seq'))}
+    case LogMessageType.PRUNE:
+      return {type, authors: readAuthors(reader, 'PRUNE', () => undefined).map(([author]) => author)}
     default:
       throw malformed(`unknown type ${type}`)
   }

@@ -3,20 +3,28 @@
  * (docs/log.md, "Replication"). Each side sends its vector (HAVE), streams what
  * the other lacks in causal order (ENTRIES, at most ENTRIES_WINDOW messages
  * unacknowledged), then keeps pushing what it stores, from any source, that the
- * other does not have. Received entries are authenticated one author run at a
- * time (one signature per run) before the log sees them.
+ * other does not have, except the authors the other pruned: of those it sends
+ * only how far they have grown (NOTE), until asked to push them again
+ * (REQUEST). Received entries are authenticated one author run at a time (one
+ * signature per run) before the log sees them.
+ *
+ * The sessions of one log share a `Mesh`: per author, the one session that is
+ * its upstream (the first to deliver it, or the one asked); the others are
+ * pruned, so in a mesh each entry arrives about once instead of once per
+ * neighbour (as scuttlebutt's epidemic broadcast trees do per feed).
  */
 import {Emitter} from '../emitter.js'
 import {P2PError, toP2PError} from '../errors.js'
 import {checkInteger} from '../check.js'
 import {equal, toHex} from '../bytes.js'
+import {systemClock, type Clock} from '../clock.js'
 import type {Channel, ChannelHandlers} from '../mux/mux.js'
 import {authenticateRun, decodeEntry, type DecodedEntry, type Entry} from './entry.js'
 import {MAX_RUN, type AddResult} from './log.js'
 import type {ForkEvidence} from './store.js'
 import {
-  ENTRIES_WINDOW, LogMessageType, MAX_ENTRIES, MAX_ENTRIES_BYTES, decodeLogMessage, encodeAck, encodeEntries, encodeFork,
-  encodeHaves, maxEntryBytes, type LogMessage,
+  ENTRIES_WINDOW, LogMessageType, MAX_ENTRIES, MAX_ENTRIES_BYTES, MAX_HAVE_AUTHORS, decodeLogMessage, encodeAck, encodeEntries,
+  encodeFork, encodeHaves, encodeNote, encodePrune, encodeRequest, maxEntryBytes, type LogMessage,
 } from './messages.js'
 
 /** What a session needs of a Log (a `Log` fits). */
@@ -52,6 +60,11 @@ export interface LogPeerOptions {
   source: string
   /** The log's bound on a value; entries past it are refused from their length. */
   maxValueBytes?: number
+  /**
+   * Times NOTEs and upstream lag (docs/log.md, "The live phase"). The sessions
+   * of one log share the clock of the first.
+   */
+  clock?: Clock
 }
 
 export interface LogProgress {
@@ -83,6 +96,46 @@ const REMOTE_FAULTS = new Set(['ERR_NOT_A_WRITER', 'ERR_HASH_MISMATCH', 'ERR_INV
 export const USELESS_ENTRIES = MAX_ENTRIES
 export const USELESS_FORKS = 16
 export const USELESS_VECTORS = 2
+/**
+ * NOTEs that raise no claim of the remote's, PRUNEs of authors it pruned
+ * already, REQUESTs for what we do not hold past the seq asked: an honest
+ * remote sends none (docs/log.md, "Useless work"); these leave room for what
+ * that reasoning missed.
+ */
+export const USELESS_NOTES = 16
+export const USELESS_PRUNES = 16
+export const USELESS_REQUESTS = 16
+
+/** Each kind of useless work: its bound (the first two grow, see #useless) and what it is. */
+const USELESS = {
+  uselessEntries: {bound: USELESS_ENTRIES, what: 'entries we held'},
+  uselessForks: {bound: USELESS_FORKS, what: 'FORKs that told us nothing'},
+  uselessVectors: {bound: USELESS_VECTORS, what: 'HAVE vectors not called for'},
+  uselessNotes: {bound: USELESS_NOTES, what: 'NOTE lengths that raised no claim'},
+  uselessPrunes: {bound: USELESS_PRUNES, what: 'PRUNEs of authors pruned already'},
+  uselessRequests: {bound: USELESS_REQUESTS, what: 'REQUESTs for entries we do not hold'},
+} as const
+
+/** A session sends at most one NOTE (per MAX_HAVE_AUTHORS authors) per this many ms. */
+export const NOTE_INTERVAL = 250
+/** Entries a NOTE may show another session ahead of an author's upstream before the upstream is replaced at once. */
+export const UPSTREAM_MARGIN = 16
+/**
+ * How long an author may stay behind what a session holds, with nothing of
+ * it stored, before its upstream is replaced by the session furthest ahead.
+ */
+export const UPSTREAM_LAG = 3000
+/**
+ * Times in a row a session asked to be upstream delivers nothing in
+ * UPSTREAM_LAG while it claims more than we hold: then it is dropped.
+ */
+export const MAX_WITHHELD = 3
+/**
+ * Sessions of one remote key on one log at once (a reconnect overlapping its
+ * old session): each has a pending source of its own, so this bounds the
+ * key's share of the log's pending buffer to this many sources' worth.
+ */
+export const MAX_SESSIONS_PER_KEY = 2
 /** HAVE messages in one vector: MAX_REMOTE_AUTHORS in full HAVEs. */
 const VECTOR_MESSAGES = 16
 
@@ -94,10 +147,45 @@ export const MAX_QUEUED_OTHERS = 64
 /** Authors a remote may claim: past it, its vector costs us more than any log here would. */
 export const MAX_REMOTE_AUTHORS = 65_536
 
+/** One log's sessions, shared: each author's upstream, and the authors some session holds more of than we do. */
+interface Mesh {
+  readonly clock: Clock
+  readonly sessions: Set<LogPeer>
+  /** Live sessions per remote key (MAX_SESSIONS_PER_KEY). */
+  readonly keys: Map<string, number>
+  readonly upstream: Map<string, LogPeer>
+  /** Per author we are behind on: since when nothing of it was stored, and our length then. */
+  readonly behind: Map<string, {since: number, length: number}>
+  timer: unknown
+}
+const meshes = new WeakMap<ReplicaLog, Mesh>()
+/** Numbers sessions, so each has a pending source of its own. */
+let sessions = 0
+
 export class LogPeer extends Emitter<LogPeerEvents> {
   readonly #log: ReplicaLog
   readonly #channel: Channel
   readonly #source: string
+  /** What this session's entries wait under in the log: the remote's key and the session's number. */
+  readonly #pendingSource: string
+  readonly #mesh: Mesh
+  /** Sending: authors the remote pruned (NOTEs only), what our HAVEs and NOTEs told it, and NOTEs due. */
+  readonly #lazy = new Set<string>()
+  readonly #noted = new Map<string, number>()
+  readonly #notesDue = new Set<string>()
+  #noteTimer: unknown
+  /** Receiving: the remote's own claims (HAVE, NOTE), authors we pruned, asked it for (with entriesIn then), stopped trusting it for. */
+  readonly #claimed = new Map<string, number>()
+  readonly #pruned = new Set<string>()
+  readonly #asked = new Map<string, number>()
+  readonly #excluded = new Set<string>()
+  #withheld = 0
+  /** Opened while MAX_SESSIONS_PER_KEY sessions of its key were live: ended once listeners can hear why. */
+  readonly #refused: boolean
+  /** PRUNEs and REQUESTs to send, batched per turn of the event loop. */
+  readonly #prunesOut = new Set<string>()
+  readonly #requestsOut = new Map<string, number>()
+  #controlQueued = false
   readonly #maxEntryBytes: number
   readonly #maxValueBytes: number | undefined
   /** What the remote holds, per author: what it said, what we sent, what it sent us. */
@@ -145,14 +233,29 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   readonly stats = {
     messagesIn: 0, messagesOut: 0, entriesIn: 0, entriesOut: 0, stored: 0,
     /** Useless work taken from the remote (see USELESS_ENTRIES): past its bound the remote is dropped. */
-    uselessEntries: 0, uselessForks: 0, uselessVectors: 0,
+    uselessEntries: 0, uselessForks: 0, uselessVectors: 0, uselessNotes: 0, uselessPrunes: 0, uselessRequests: 0,
+    /** Received entries the log held already (sent by another session first, or sent twice). */
+    duplicates: 0,
+    /** Times the remote, asked to be upstream, delivered nothing while it claimed more (MAX_WITHHELD). */
+    withheld: 0,
+    notesIn: 0, notesOut: 0,
   }
 
-  constructor({log, open, source, maxValueBytes}: LogPeerOptions) {
+  constructor({log, open, source, maxValueBytes, clock = systemClock}: LogPeerOptions) {
     super()
     if (maxValueBytes !== undefined) checkInteger('maxValueBytes', maxValueBytes, 1)
     this.#log = log
     this.#source = source
+    this.#pendingSource = `${source}#${++sessions}`
+    let mesh = meshes.get(log)
+    if (!mesh) {
+      mesh = {clock, sessions: new Set(), keys: new Map(), upstream: new Map(), behind: new Map(), timer: undefined}
+      meshes.set(log, mesh)
+    }
+    this.#mesh = mesh
+    mesh.sessions.add(this)
+    mesh.keys.set(source, (mesh.keys.get(source) ?? 0) + 1)
+    this.#refused = mesh.keys.get(source)! > MAX_SESSIONS_PER_KEY
     this.#maxValueBytes = maxValueBytes
     this.#maxEntryBytes = maxEntryBytes(maxValueBytes)
     this.#maxCarryBytes = MAX_RUN * this.#maxEntryBytes
@@ -177,12 +280,14 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     this.#log.off('update', this.#onupdate)
     this.#log.off('conflict', this.#onconflict)
     this.#log.sessionClosed()
+    this.#leaveMesh()
+    this.#mesh.clock.clearTimeout(this.#noteTimer)
     // Nothing more comes from this remote: its peer is behind by nothing, or a page would show it behind for ever.
     if (this.#reported && this.#reported.behind > 0) {
       this.#log.sessionProgress({local: this.#log.length, remote: this.#reported.remote, behind: 0, peer: this.#source})
     }
     // Nothing is lost by it failing: the log cannot write then, and close() drops every waiting entry.
-    this.#log.dropPending(this.#source).catch(() => undefined)
+    this.#log.dropPending(this.#pendingSource).catch(() => undefined)
     this.#inbox.length = 0
     this.#windowOpen?.()
     try {
@@ -199,6 +304,11 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     try {
       await this.#log.ready()
       if (this.#destroyed) return
+      // Each session has its own pending source, so a third would multiply the key's share of the buffer.
+      if (this.#refused) {
+        this.destroy(P2PError.RATE_LIMITED(`log: more than ${MAX_SESSIONS_PER_KEY} sessions with one key`))
+        return
+      }
       this.#log.on('update', this.#onupdate)
       this.#log.on('conflict', this.#onconflict)
       this.#tell()
@@ -217,7 +327,10 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       this.#theyKnow.clear()
       this.#rewinds++
     }
-    for (const [author, length] of lengths) this.#theyKnow.set(author, Math.max(length, this.#theyKnow.get(author) ?? 0))
+    for (const [author, length] of lengths) {
+      this.#theyKnow.set(author, Math.max(length, this.#theyKnow.get(author) ?? 0))
+      this.#noted.set(author, Math.max(length, this.#noted.get(author) ?? 0))
+    }
     for (const have of encodeHaves(lengths, {rewind})) this.#send(have)
   }
 
@@ -254,6 +367,15 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       this.#inFlight--
       this.#acksSinceVector++
       this.#windowOpen?.()
+      return
+    }
+    if (message.type === LogMessageType.NOTE || message.type === LogMessageType.REQUEST || message.type === LogMessageType.PRUNE) {
+      // Cheap and storage-free: handled at once, so a slow store never holds them up nor counts them as waiting.
+      try {
+        this.#control(message)
+      } catch (err) {
+        this.destroy(toP2PError(err))
+      }
       return
     }
     if (message.type === LogMessageType.ENTRIES && ++this.#entriesQueued > ENTRIES_WINDOW) {
@@ -293,7 +415,11 @@ export class LogPeer extends Emitter<LogPeerEvents> {
           this.#cursor = 0
           this.#schedule()
         }
-        for (const [author, length] of message.lengths) this.#heard(author, length)
+        for (const [author, length] of message.lengths) {
+          this.#heard(author, length)
+          this.#claimed.set(author, Math.max(length, this.#claimed.get(author) ?? 0))
+        }
+        this.#review(message.lengths.map(([author]) => author))
         if (message.last && !this.#remoteComplete) {
           this.#remoteComplete = true
           this.#schedule()
@@ -315,6 +441,249 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       case LogMessageType.FORK:
         await this.#receiveFork(message.a, message.b)
         return
+    }
+  }
+
+  /** NOTE, REQUEST and PRUNE: the live phase's choice of upstreams (docs/log.md, "The live phase"). */
+  #control(message: LogMessage): void {
+    switch (message.type) {
+      case LogMessageType.NOTE: {
+        this.stats.notesIn++
+        const raised: string[] = []
+        for (const [author, length] of message.lengths) {
+          if (length <= (this.#claimed.get(author) ?? 0)) {
+            this.#useless('uselessNotes', 1)
+            continue
+          }
+          this.#heard(author, length)
+          this.#claimed.set(author, length)
+          raised.push(author)
+        }
+        this.#review(raised)
+        this.#progress()
+        return
+      }
+      case LogMessageType.PRUNE:
+        for (const author of message.authors) {
+          if (this.#lazy.has(author)) this.#useless('uselessPrunes', 1)
+          this.#lazy.add(author)
+          // The remote hears how far we are from now on, from where our last word left it.
+          this.#notesDue.add(author)
+        }
+        this.#noteSoon()
+        return
+      case LogMessageType.REQUEST: {
+        const lengths = this.#log.lengths()
+        let rescan = false
+        for (const [author, from] of message.from) {
+          // An honest remote asks only for what we claimed past its length.
+          if ((lengths.get(author) ?? 0) <= from) this.#useless('uselessRequests', 1)
+          this.#heard(author, from)
+          this.#notesDue.delete(author)
+          // A pruned author's entries were passed over by the cursor: they are found again from the start.
+          if (this.#lazy.delete(author)) rescan = true
+        }
+        if (rescan) {
+          this.#cursor = 0
+          this.#schedule()
+        }
+        return
+      }
+    }
+  }
+
+  #noteSoon(): void {
+    if (this.#noteTimer !== undefined || this.#notesDue.size === 0 || this.#destroyed) return
+    this.#noteTimer = this.#mesh.clock.setTimeout(this.#sendNotes, NOTE_INTERVAL)
+  }
+
+  /** One NOTE of every pruned author grown past what the remote heard from us and past what it holds. */
+  readonly #sendNotes = (): void => {
+    this.#noteTimer = undefined
+    if (this.#destroyed) return
+    const lengths = this.#log.lengths()
+    const grown: Array<[string, number]> = []
+    for (const author of this.#notesDue) {
+      const length = lengths.get(author) ?? 0
+      if (length <= (this.#noted.get(author) ?? 0) || length <= (this.#remote.get(author) ?? 0)) continue
+      this.#noted.set(author, length)
+      grown.push([author, length])
+    }
+    this.#notesDue.clear()
+    for (let i = 0; i < grown.length; i += MAX_HAVE_AUTHORS) {
+      this.stats.notesOut++
+      this.#send(encodeNote(grown.slice(i, i + MAX_HAVE_AUTHORS)))
+    }
+  }
+
+  /** Queues a PRUNE (true) or a REQUEST from `from` of one author; they go together at the end of this turn. */
+  #control1(author: string, request: boolean, from = 0): void {
+    if (request) {
+      this.#prunesOut.delete(author)
+      this.#requestsOut.set(author, from)
+    } else {
+      this.#requestsOut.delete(author)
+      this.#prunesOut.add(author)
+    }
+    if (this.#controlQueued) return
+    this.#controlQueued = true
+    queueMicrotask(() => {
+      this.#controlQueued = false
+      if (this.#destroyed) return
+      const prunes = [...this.#prunesOut]
+      const requests = [...this.#requestsOut]
+      this.#prunesOut.clear()
+      this.#requestsOut.clear()
+      try {
+        for (let i = 0; i < prunes.length; i += MAX_HAVE_AUTHORS) this.#send(encodePrune(prunes.slice(i, i + MAX_HAVE_AUTHORS)))
+        for (let i = 0; i < requests.length; i += MAX_HAVE_AUTHORS) this.#send(encodeRequest(requests.slice(i, i + MAX_HAVE_AUTHORS)))
+      } catch (err) {
+        this.#fail(err)
+      }
+    })
+  }
+
+  /**
+   * Authors this remote may now hold more of than we do: the session furthest
+   * ahead becomes upstream when there is none or when the upstream lags by more
+   * than UPSTREAM_MARGIN; otherwise the author is watched for UPSTREAM_LAG.
+   */
+  #review(authors: Iterable<string>): void {
+    const mesh = this.#mesh
+    let local: Map<string, number> | undefined
+    for (const author of authors) {
+      local ??= this.#log.lengths()
+      const mine = local.get(author) ?? 0
+      const best = LogPeer.#furthest(mesh, author, mine)
+      if (!best) continue
+      const up = mesh.upstream.get(author)
+      if (!up || (up !== best && (best.#remote.get(author) ?? 0) > (up.#remote.get(author) ?? 0) + UPSTREAM_MARGIN)) {
+        LogPeer.#switch(mesh, author, best, mine)
+      } else if ((mesh.behind.get(author)?.length ?? -1) < mine) {
+        mesh.behind.set(author, {since: mesh.clock.now(), length: mine})
+        LogPeer.#arm(mesh, this.#log)
+      }
+    }
+  }
+
+  /** The live session that holds most of `author`, past `length`, leaving out `except` and those we stopped trusting for it. */
+  static #furthest(mesh: Mesh, author: string, length: number, except?: LogPeer): LogPeer | undefined {
+    let best: LogPeer | undefined
+    let most = length
+    for (const session of mesh.sessions) {
+      const n = session.#remote.get(author) ?? 0
+      if (n > most && session !== except && !session.#destroyed && !session.#excluded.has(author)) {
+        best = session
+        most = n
+      }
+    }
+    return best
+  }
+
+  /** `to` becomes the author's upstream from `from`; the one before it is pruned. */
+  static #switch(mesh: Mesh, author: string, to: LogPeer, from: number): void {
+    const old = mesh.upstream.get(author)
+    mesh.upstream.set(author, to)
+    to.#pruned.delete(author)
+    to.#asked.set(author, to.stats.entriesIn)
+    to.#control1(author, true, from)
+    if (old && old !== to && !old.#destroyed && !old.#pruned.has(author)) {
+      old.#pruned.add(author)
+      old.#control1(author, false)
+    }
+    mesh.behind.set(author, {since: mesh.clock.now(), length: from})
+    LogPeer.#arm(mesh, to.#log)
+  }
+
+  /** Wakes when the earliest watched author has been behind for UPSTREAM_LAG (a timer set earlier wakes sooner: it re-arms). */
+  static #arm(mesh: Mesh, log: ReplicaLog): void {
+    if (mesh.timer !== undefined || mesh.behind.size === 0) return
+    let since = Infinity
+    for (const lag of mesh.behind.values()) since = Math.min(since, lag.since)
+    mesh.timer = mesh.clock.setTimeout(() => LogPeer.#lagCheck(mesh, log), Math.max(0, since + UPSTREAM_LAG - mesh.clock.now()))
+  }
+
+  /**
+   * Authors with nothing stored for UPSTREAM_LAG while a session holds more:
+   * an upstream that was asked and delivered nothing since, while claiming
+   * more, withheld (it is not asked for that author again, and dropped after
+   * MAX_WITHHELD in a row); the session furthest ahead takes over.
+   */
+  static #lagCheck(mesh: Mesh, log: ReplicaLog): void {
+    mesh.timer = undefined
+    const now = mesh.clock.now()
+    const lengths = log.lengths()
+    const struck = new Set<LogPeer>()
+    for (const [author, lag] of [...mesh.behind]) {
+      const mine = lengths.get(author) ?? 0
+      const up = mesh.upstream.get(author)
+      if (!LogPeer.#furthest(mesh, author, mine)) {
+        mesh.behind.delete(author)
+        continue
+      }
+      if (mine > lag.length) {
+        mesh.behind.set(author, {since: now, length: mine})
+        continue
+      }
+      if (now - lag.since < UPSTREAM_LAG) continue
+      if (up && !up.#destroyed && up.#asked.get(author) === up.stats.entriesIn && (up.#remote.get(author) ?? 0) > mine) {
+        up.#excluded.add(author)
+        struck.add(up)
+      }
+      const next = LogPeer.#furthest(mesh, author, mine, up) ?? LogPeer.#furthest(mesh, author, mine)
+      if (next && next !== up) LogPeer.#switch(mesh, author, next, mine)
+      else if (next) mesh.behind.set(author, {since: now, length: mine})
+      else {
+        mesh.behind.delete(author)
+        mesh.upstream.delete(author)
+      }
+    }
+    for (const session of struck) {
+      session.stats.withheld++
+      if (++session.#withheld >= MAX_WITHHELD) {
+        session.destroy(P2PError.PEER_MISBEHAVING(`log: asked to be upstream ${MAX_WITHHELD} times, delivered nothing while claiming more`))
+      }
+    }
+    LogPeer.#arm(mesh, log)
+  }
+
+  /** Out of the mesh: the authors it was upstream of find another. */
+  #leaveMesh(): void {
+    const mesh = this.#mesh
+    mesh.sessions.delete(this)
+    const left = mesh.keys.get(this.#source)! - 1
+    if (left > 0) mesh.keys.set(this.#source, left)
+    else mesh.keys.delete(this.#source)
+    const orphans: string[] = []
+    for (const [author, up] of mesh.upstream) {
+      if (up === this) orphans.push(author)
+    }
+    for (const author of orphans) mesh.upstream.delete(author)
+    const heir = mesh.sessions.values().next().value
+    if (heir) {
+      heir.#review(orphans)
+      return
+    }
+    mesh.clock.clearTimeout(mesh.timer)
+    meshes.delete(this.#log)
+  }
+
+  /**
+   * Authors this session delivered: the first to deliver one with no upstream
+   * becomes it; another that delivers it is pruned.
+   */
+  #delivered(authors: Iterable<string>): void {
+    const mesh = this.#mesh
+    for (const author of authors) {
+      this.#asked.delete(author)
+      this.#excluded.delete(author)
+      this.#withheld = 0
+      const up = mesh.upstream.get(author)
+      if (!up || up.#destroyed) mesh.upstream.set(author, this)
+      else if (up !== this && !this.#pruned.has(author)) {
+        this.#pruned.add(author)
+        this.#control1(author, false)
+      }
     }
   }
 
@@ -344,14 +713,12 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     if (!needed) this.#useless('uselessVectors', 1)
   }
 
-  #useless(kind: 'uselessEntries' | 'uselessForks' | 'uselessVectors', n: number): void {
+  #useless(kind: keyof typeof USELESS, n: number): void {
     this.stats[kind] += n
     const bound = kind === 'uselessEntries' ? USELESS_ENTRIES + this.#rewinds * ENTRIES_WINDOW * MAX_ENTRIES
       : kind === 'uselessForks' ? USELESS_FORKS + 2 * this.#forksKnown
-        : USELESS_VECTORS
-    if (this.stats[kind] > bound) {
-      throw P2PError.PEER_MISBEHAVING(`log: ${this.stats[kind]} ${kind === 'uselessEntries' ? 'entries we held' : kind === 'uselessForks' ? 'FORKs that told us nothing' : 'HAVE vectors not called for'}, more than ${bound}`)
-    }
+        : USELESS[kind].bound
+    if (this.stats[kind] > bound) throw P2PError.PEER_MISBEHAVING(`log: ${this.stats[kind]} ${USELESS[kind].what}, more than ${bound}`)
   }
 
   #heard(author: string, length: number): void {
@@ -406,8 +773,10 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       entries.push(...await authenticateRun(this.#log.key, head))
     }
     if (this.#destroyed || entries.length === 0) return
-    const result = await this.#log.add(entries, this.#source)
+    const result = await this.#log.add(entries, this.#pendingSource)
     this.stats.stored += result.stored.length
+    this.#countDuplicates(entries, result)
+    if (!this.#destroyed) this.#delivered(runs.keys())
     const fault = result.rejected.find(r => REMOTE_FAULTS.has(r.error.code))
     if (fault) throw fault.error
     // The log's pending buffer is full of other sources' entries: these are asked for again, and counted.
@@ -415,6 +784,16 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     if (refused > 0) {
       this.#forget()
       this.#useless('uselessEntries', refused)
+    }
+  }
+
+  /** Entries handed to the log that it did not store now but holds: another session, or this one before, brought them. */
+  #countDuplicates(entries: Entry[], result: AddResult): void {
+    if (result.stored.length === entries.length) return
+    const stored = new Set(result.stored.map(e => toHex(e.hash)))
+    const lengths = this.#log.lengths()
+    for (const entry of entries) {
+      if (entry.seq < (lengths.get(toHex(entry.author)) ?? 0) && !stored.has(toHex(entry.hash))) this.stats.duplicates++
     }
   }
 
@@ -447,14 +826,21 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     if (equal(sides[0][0].hash, sides[1][0].hash)) throw P2PError.MALFORMED_MESSAGE('log: FORK sides are one entry')
     if (this.#destroyed) return
     const conflicts = this.#conflicts
-    const result = await this.#log.add([...sides[0], ...sides[1]], this.#source)
+    const result = await this.#log.add([...sides[0], ...sides[1]], this.#pendingSource)
     const fault = result.rejected.find(r => REMOTE_FAULTS.has(r.error.code))
     if (fault) throw fault.error
     // Evidence we held already, or that freezes nothing (its author frozen lower, its entries waiting).
     if (this.#conflicts === conflicts) this.#useless('uselessForks', 1)
   }
 
-  readonly #onupdate = (): void => {
+  readonly #onupdate = (entries: Entry[]): void => {
+    if (this.#lazy.size > 0) {
+      for (const entry of entries) {
+        const author = toHex(entry.author)
+        if (this.#lazy.has(author)) this.#notesDue.add(author)
+      }
+      this.#noteSoon()
+    }
     if (this.#lost) {
       // A write succeeded: there is room again, so ask for what could not be stored.
       this.#lost = false
@@ -492,7 +878,8 @@ export class LogPeer extends Emitter<LogPeerEvents> {
           const {entries, cursor} = await this.#log.missing(new Map(this.#remote), MAX_ENTRIES, this.#cursor)
           if (this.#destroyed || entries.length === 0) break
           this.#cursor = cursor
-          const fresh = entries.filter(e => e.seq >= (this.#remote.get(toHex(e.author)) ?? 0))
+          // A pruned author's entries are left to the remote's upstream for it: it hears of them by NOTE.
+          const fresh = entries.filter(e => e.seq >= (this.#remote.get(toHex(e.author)) ?? 0) && !this.#lazy.has(toHex(e.author)))
           for (const batch of batches(fresh)) {
             while (this.#inFlight >= ENTRIES_WINDOW && !this.#destroyed) {
               await new Promise<void>(resolve => { this.#windowOpen = resolve })

@@ -14,7 +14,7 @@ const debug = createDebug('p2p:log')
 
 /** The mux channel of the log with this address (hex). */
 export function logProtocol(address: string): string {
-  return `p2p/log/1/${address}`
+  return `p2p/log/2/${address}`
 }
 
 export interface AttachLogOptions {
