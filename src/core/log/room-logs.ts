@@ -562,10 +562,12 @@ export class RoomLogs extends Emitter<RoomLogsEvents> {
 
   /**
    * Whether a log the peer `key` announced may be opened, closing a replica to
-   * make room if need be. Each connected peer may bring at most its share of
-   * the replicas (what `maxLogs` leaves after the caller's logs, split evenly);
-   * past `maxLogs`, the first to go is a replica no connected peer holds, the
-   * one with fewest entries first, then one only a peer over its share holds.
+   * make room if need be. Free slots go to whoever asks first: a newcomer whose
+   * one peer holds the room's history takes all of it. Past `maxLogs`, a peer
+   * within its share (what `maxLogs` leaves after the caller's logs, split
+   * evenly among connected peers) makes room: first a replica no connected
+   * peer holds goes, the one with fewest entries first, then one only a peer
+   * over its share holds.
    */
   #room(key: string): boolean {
     const replicas = [...this.#held.values()].filter(h => h.replica)
@@ -574,8 +576,8 @@ export class RoomLogs extends Emitter<RoomLogsEvents> {
     for (const h of replicas) {
       if (h.introducer !== undefined && this.#sessions.has(h.introducer)) brought.set(h.introducer, (brought.get(h.introducer) ?? 0) + 1)
     }
-    if ((brought.get(key) ?? 0) >= share) return false
     if (this.#held.size < this.maxLogs) return true
+    if ((brought.get(key) ?? 0) >= share) return false
     const live = (h: Held): string[] => [...h.announcers].filter(k => this.#sessions.has(k))
     const fewest = (a: Held, b: Held): number => a.log.length - b.log.length
     const victim = replicas.filter(h => h.attached && live(h).length === 0).sort(fewest)[0] ??
