@@ -172,6 +172,25 @@ describe('log replication in a mesh', {timeout: 180_000}, () => {
     for (const link of links) link.cut()
   })
 
+  test('a catch-up that overlaps another: a second peer connected mid-stream sends none of what the first delivers', async () => {
+    const a = await openLog(owner)
+    for (let i = 0; i < 4; i++) await a.append(Array.from({length: 500}, (_, j) => ({i, j})))
+    const b = await openLog()
+    const ab = connect({log: a, name: 'a'}, {log: b, name: 'b'})
+    await when([b], [], () => same(a, b))
+    const v = await openLog()
+    const av = connect({log: a, name: 'a'}, {log: v, name: 'v'})
+    await when([v], [], () => v.length > 0)
+    const bv = connect({log: b, name: 'b'}, {log: v, name: 'v'})
+    const links = [ab, av, bv]
+    await when([v], links.flatMap(l => [l.x, l.y]), () => same(a, v) && settled(links))
+    await intact(v)
+    const duplicates = av.y.stats.duplicates + bv.y.stats.duplicates
+    console.log(`overlapping catch-up: ${duplicates} duplicate receives for ${a.length} entries`)
+    assert.ok(duplicates <= PER_PAIR, `${duplicates} duplicate receives`)
+    for (const link of links) link.cut()
+  })
+
   test('upstream loss: the upstream\'s session closes mid-stream, another takes over, no gap (c on LevelDB)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'p2p-log-mesh-'))
     const db = await openNodeDatabase(dir)

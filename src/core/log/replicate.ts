@@ -312,6 +312,13 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       this.#log.on('update', this.#onupdate)
       this.#log.on('conflict', this.#onconflict)
       this.#tell()
+      // A catch-up that overlaps another: what a live session delivers already is pruned before the remote streams
+      // it (the PRUNE follows our HAVE); the remote's HAVE still makes it upstream if it is further ahead (#review).
+      for (const [author, up] of this.#mesh.upstream) {
+        if (up === this || up.#destroyed) continue
+        this.#pruned.add(author)
+        this.#control1(author, false)
+      }
       const forks = await this.#log.forks()
       this.#forksKnown += forks.length
       for (const evidence of forks) this.#send(encodeFork(evidence.runs[0], evidence.runs[1], this.#maxEntryBytes))
