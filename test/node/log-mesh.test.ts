@@ -156,23 +156,23 @@ describe('log replication in a mesh', {timeout: 180_000}, () => {
   // gets: a few entries per (receiver, neighbour) pair, not one per entry.
   const PER_PAIR = 16
 
-  test('a triangle, one writer, 1,000 entries live: each entry arrives about once', async () => {
+  test('a triangle, one writer, 1,000 entries live: each entry arrives about once', async t => {
     const {duplicates, links} = await fullMesh(3, 1000)
     // Two receivers, one non-upstream neighbour each.
     assert.ok(duplicates <= 2 * PER_PAIR, `${duplicates} duplicate receives`)
-    console.log(`triangle: ${duplicates} duplicate receives for 1,001 entries`)
+    t.diagnostic(`triangle: ${duplicates} duplicate receives for 1,001 entries`)
     for (const link of links) link.cut()
   })
 
-  test('a full mesh of 5, one writer, 1,000 entries live: each entry arrives about once', async () => {
+  test('a full mesh of 5, one writer, 1,000 entries live: each entry arrives about once', async t => {
     const {duplicates, links} = await fullMesh(5, 1000)
     // Four receivers, three non-upstream neighbours each.
     assert.ok(duplicates <= 12 * PER_PAIR, `${duplicates} duplicate receives`)
-    console.log(`5-mesh: ${duplicates} duplicate receives for 1,001 entries`)
+    t.diagnostic(`5-mesh: ${duplicates} duplicate receives for 1,001 entries`)
     for (const link of links) link.cut()
   })
 
-  test('a catch-up that overlaps another: a second peer connected mid-stream sends none of what the first delivers', async () => {
+  test('a catch-up that overlaps another: a second peer connected mid-stream sends none of what the first delivers', async t => {
     const a = await openLog(owner)
     for (let i = 0; i < 4; i++) await a.append(Array.from({length: 500}, (_, j) => ({i, j})))
     const b = await openLog()
@@ -186,7 +186,7 @@ describe('log replication in a mesh', {timeout: 180_000}, () => {
     await when([v], links.flatMap(l => [l.x, l.y]), () => same(a, v) && settled(links))
     await intact(v)
     const duplicates = av.y.stats.duplicates + bv.y.stats.duplicates
-    console.log(`overlapping catch-up: ${duplicates} duplicate receives for ${a.length} entries`)
+    t.diagnostic(`overlapping catch-up: ${duplicates} duplicate receives for ${a.length} entries`)
     assert.ok(duplicates <= PER_PAIR, `${duplicates} duplicate receives`)
     for (const link of links) link.cut()
   })

@@ -317,7 +317,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       for (const [author, up] of this.#mesh.upstream) {
         if (up === this || up.#destroyed) continue
         this.#pruned.add(author)
-        this.#control1(author, false)
+        this.#queueControl(author, false)
       }
       const forks = await this.#log.forks()
       this.#forksKnown += forks.length
@@ -524,7 +524,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   }
 
   /** Queues a PRUNE (true) or a REQUEST from `from` of one author; they go together at the end of this turn. */
-  #control1(author: string, request: boolean, from = 0): void {
+  #queueControl(author: string, request: boolean, from = 0): void {
     if (request) {
       this.#prunesOut.delete(author)
       this.#requestsOut.set(author, from)
@@ -593,10 +593,10 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     mesh.upstream.set(author, to)
     to.#pruned.delete(author)
     to.#asked.set(author, to.stats.entriesIn)
-    to.#control1(author, true, from)
+    to.#queueControl(author, true, from)
     if (old && old !== to && !old.#destroyed && !old.#pruned.has(author)) {
       old.#pruned.add(author)
-      old.#control1(author, false)
+      old.#queueControl(author, false)
     }
     mesh.behind.set(author, {since: mesh.clock.now(), length: from})
     LogPeer.#arm(mesh, to.#log)
@@ -689,7 +689,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       if (!up || up.#destroyed) mesh.upstream.set(author, this)
       else if (up !== this && !this.#pruned.has(author)) {
         this.#pruned.add(author)
-        this.#control1(author, false)
+        this.#queueControl(author, false)
       }
     }
   }
