@@ -267,6 +267,7 @@ interface Raw {
   /** Resolves once `count` messages of `type` have come. */
   got(type: LogMessageType, count?: number): Promise<void>
   count(type: LogMessageType): number
+  received: LogMessage[]
 }
 
 function raw(log: Log, name: string, clock?: Clock): Raw {
@@ -291,11 +292,32 @@ function raw(log: Log, name: string, clock?: Clock): Raw {
     waiting.add(check)
     check()
   })
-  return {session, send: bytes => channel.send(bytes), closed, got, count}
+  return {session, send: bytes => channel.send(bytes), closed, got, count, received}
 }
 
 const X = 'ab'.repeat(32)
 const emptyHave = encodeHave([], true)
+
+describe('log replication in a mesh: NOTEs', () => {
+  test('a pruned sender NOTEs an author\'s growth once per NOTE_INTERVAL, however many appends (fake clock)', async () => {
+    const clock = new ManualClock()
+    const a = await openLog(owner)
+    const remote = raw(a, 'r', clock)
+    remote.send(emptyHave)
+    remote.send(encodePrune([OWNER]))
+    for (let i = 0; i < 50; i++) await a.append({i})
+    clock.advance(NOTE_INTERVAL)
+    await remote.got(LogMessageType.NOTE)
+    const last = await a.append('last')
+    clock.advance(NOTE_INTERVAL)
+    await remote.got(LogMessageType.NOTE, 2)
+    // Messages keep their order on a channel: a NOTE per append would have come before the second.
+    const notes = remote.received.filter(m => m.type === LogMessageType.NOTE)
+    assert.deepEqual(notes.map(m => m.lengths), [[[OWNER, last.seq]], [[OWNER, last.seq + 1]]])
+    assert.equal(remote.count(LogMessageType.ENTRIES), 0, 'no entries of a pruned author')
+    remote.session.destroy()
+  })
+})
 
 describe('log replication in a mesh: a hostile peer', {timeout: 60_000}, () => {
   for (const [what, message, kind, bound] of [
