@@ -13,6 +13,7 @@
  * pruned, so in a mesh each entry arrives about once instead of once per
  * neighbour (as scuttlebutt's epidemic broadcast trees do per feed).
  */
+import {createDebug, shortId} from '../debug.js'
 import {Emitter} from '../emitter.js'
 import {P2PError, toP2PError} from '../errors.js'
 import {checkInteger} from '../check.js'
@@ -159,6 +160,7 @@ interface Mesh {
   timer: unknown
 }
 const meshes = new WeakMap<ReplicaLog, Mesh>()
+const debug = createDebug('p2p:log')
 /** Numbers sessions, so each has a pending source of its own. */
 let sessions = 0
 
@@ -590,6 +592,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   /** `to` becomes the author's upstream from `from`; the one before it is pruned. */
   static #switch(mesh: Mesh, author: string, to: LogPeer, from: number): void {
     const old = mesh.upstream.get(author)
+    debug('upstream', shortId(author), 'from', from, old ? shortId(old.#source) : '-', '->', shortId(to.#source))
     mesh.upstream.set(author, to)
     to.#pruned.delete(author)
     to.#asked.set(author, to.stats.entriesIn)
@@ -647,6 +650,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     }
     for (const session of struck) {
       session.stats.withheld++
+      debug('withheld', shortId(session.#source), session.#withheld + 1)
       if (++session.#withheld >= MAX_WITHHELD) {
         session.destroy(P2PError.PEER_MISBEHAVING(`log: asked to be upstream ${MAX_WITHHELD} times, delivered nothing while claiming more`))
       }
