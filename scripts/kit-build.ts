@@ -33,9 +33,12 @@ export const CHAT_PAGE: readonly ElementTag[] = ['p2p-swarm', 'p2p-peers', 'p2p-
  * wire format: 3,880 bytes gzip), exported by the root since an app using a Log in code
  * needs it, comes on top (72,631 bytes on 3 December), and so does <p2p-log> with the
  * room's logs and the merged feed source (3,753 bytes gzip: 76,707 in all the same day).
- * A chat page loads none of it.
+ * The packed log store and the room's log directory hardened brought it to 79,483 (80 KB);
+ * replication in a mesh (one upstream per author: NOTE, REQUEST and PRUNE, which cut the
+ * entries a peer receives twice from 11,487 to 24 in a 5-peer mesh) adds 2,077 bytes:
+ * 81,560 on 4 December. A chat page loads none of it.
  */
-export const BUDGET = {chatPage: 45_000, wholeKit: 80_000}
+export const BUDGET = {chatPage: 45_000, wholeKit: 82_000}
 
 export function kitBuildOptions(): BuildOptions {
   return {
