@@ -16,7 +16,7 @@ import {Log} from '../../src/core/log/log.js'
 import type {LogDatabase} from '../../src/core/log/store.js'
 import {LogSource} from '../../src/core/log/log-source.js'
 import {
-  MAX_KEYS_PER_MESSAGE, RoomLogs, decodeLogsMessage, encodeLogsMessage, roomLogsProtocol, type RoomLogsOptions,
+  MAX_KEYS_PER_MESSAGE, MAX_ROOM_LOGS, RoomLogs, decodeLogsMessage, encodeLogsMessage, roomLogsProtocol, type RoomLogsOptions,
 } from '../../src/core/log/room-logs.js'
 import {FakeSwarm, connect, type FakePeer} from './fake-swarm.js'
 
@@ -293,21 +293,38 @@ describe('room logs: a hostile peer', {timeout: 120_000}, () => {
     })
   }
 
-  test('a peer announcing more than maxLogs logs is dropped, and the bare replicas it brought are forgotten', async () => {
+  test('a peer announcing more than MAX_ROOM_LOGS logs is dropped, and the bare replicas it brought are forgotten', async () => {
     const s = await scene()
-    const max = s.victim.room.maxLogs
     const h = hostile(s.victim)
     const dropped = nextDrop(s.victim.room)
-    const inits = await realInits(max + 1)
+    const inits = await realInits(MAX_ROOM_LOGS + 1)
     h.send(encodeLogsMessage({listed: true, inits: inits.slice(0, 8)}))
     await when(s.victim.room, () => s.victim.room.logs().length === 10)
-    h.send(encodeLogsMessage({listed: false, inits: inits.slice(8)}))
+    for (let i = 8; i < inits.length; i += MAX_KEYS_PER_MESSAGE) {
+      h.send(encodeLogsMessage({listed: false, inits: inits.slice(i, i + MAX_KEYS_PER_MESSAGE)}))
+    }
     const {err} = await dropped
     assert.equal(err.code, 'ERR_PEER_MISBEHAVING')
     // Nobody vouches for its logs any more: back to the victim's log and the honest peer's.
     await when(s.victim.room, () => s.victim.room.logs().length === 2)
     assert.deepEqual(s.victim.room.logs().map(l => l.address).sort(), [s.victim.own.address, s.honest.own.address].sort())
     await stillServed(s)
+  })
+
+  test('a peer set to hold more logs than this page stays connected: past maxLogs its logs wait unopened', async () => {
+    const big = await openPage(['big'], {maxLogs: 16})
+    const others = await Promise.all(Array.from({length: 5}, (_, i) => openPage([`other ${i}`])))
+    for (const other of others) link(big, other)
+    await when(big.room, () => others.every(other => holds(big.room, other.own)))
+    // big announces 6 logs this page did not tell it of; this page holds 2.
+    const small = await openPage(['small'], {maxLogs: 2})
+    link(small, big)
+    await when(small.room, () => small.room.stats.dropped > 0 || (small.room.stats.ignored === 5 && small.room.logs().length === 2))
+    assert.equal(small.room.stats.dropped, 0)
+    assert.equal(big.room.stats.dropped, 0)
+    // The one it opened replicates whole, and big holds this page's log.
+    await when(small.room, () => small.room.logs().every(log => log.length === 2))
+    await when(big.room, () => holds(big.room, small.own))
   })
 
   test('a stranger\'s bare logs are never listed on: a third peer does not learn them, and they go with the peer that sent them', async () => {

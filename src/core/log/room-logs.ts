@@ -30,8 +30,14 @@ const debug = createDebug('p2p:logs')
 export const MAX_NAME_BYTES = 128
 /** Logs in one LOGS message. */
 export const MAX_KEYS_PER_MESSAGE = 256
-/** Logs of one name a peer opens by default, its own included; also the most one remote may announce. */
+/** Logs of one name a peer opens by default, its own included. */
 export const DEFAULT_MAX_LOGS = 64
+/**
+ * The most logs of a room any page holds (`maxLogs` is at most this), so also
+ * the most one remote may announce that we did not tell it of: pages set to
+ * different `maxLogs` stay connected, the smaller one leaving the rest unopened.
+ */
+export const MAX_ROOM_LOGS = 1024
 /**
  * A signed Init: version, flags, key, seq 0, time (at most 8 varint bytes),
  * kind, no links, a one-byte value, signature: 111 bytes at most.
@@ -118,7 +124,7 @@ export interface RoomLogsOptions {
   name?: string
   /** Keeps the directory of one room apart from another's in a shared database (the swarm's room). */
   room?: string
-  /** Most logs held, `logs` included; also the most logs one peer may announce. */
+  /** Most logs held, `logs` included (1 to MAX_ROOM_LOGS). */
   maxLogs?: number
   /** The bound on a value of every log, as given to the Log. */
   maxValueBytes?: number
@@ -219,7 +225,7 @@ interface Session {
   channel: Channel
   /** Logs it announced; each once. */
   received: Set<string>
-  /** Of those, logs we had not told it of: at most maxLogs. */
+  /** Of those, logs we had not told it of: at most MAX_ROOM_LOGS. */
   brought: number
   /** Logs we told it of. */
   sent: Set<string>
@@ -240,7 +246,7 @@ interface Session {
  * - a log is announced by its owner's signed Init (a forged one is
  *   `ERR_PEER_MISBEHAVING`, the failed check its cause, so the swarm bans the key);
  * - a log is announced once per session, and one peer announces at most
- *   `maxLogs` that we did not announce to it;
+ *   `MAX_ROOM_LOGS` that we did not announce to it (whatever its `maxLogs` or ours);
  * - the first list ends once.
  * A learned log opens a replica only within `maxLogs` and within the share of
  * the peer that announced it (`#room`); a replica still bare (its Init alone)
@@ -268,7 +274,7 @@ export class RoomLogs extends Emitter<RoomLogsEvents> {
     if (!swarm || typeof swarm.on !== 'function') throw P2PError.INVALID_ARGUMENT('swarm is required')
     if (!db || typeof db.sublevel !== 'function') throw P2PError.INVALID_ARGUMENT('db must be an abstract-level database')
     if (name !== undefined) checkLogName(name)
-    checkInteger('maxLogs', maxLogs, 1)
+    checkInteger('maxLogs', maxLogs, 1, MAX_ROOM_LOGS)
     if (logs.length > maxLogs) throw P2PError.INVALID_ARGUMENT(`more than maxLogs (${maxLogs}) logs`)
     this.#swarm = swarm
     this.#db = db
@@ -504,7 +510,7 @@ export class RoomLogs extends Emitter<RoomLogsEvents> {
         if (!session.sent.has(address)) session.brought++
       }
       // Echoes of our own list cost nothing: they let the logs' sessions start.
-      if (session.brought > this.maxLogs) throw P2PError.PEER_MISBEHAVING(`announced more than ${this.maxLogs} logs`)
+      if (session.brought > MAX_ROOM_LOGS) throw P2PError.PEER_MISBEHAVING(`announced more than ${MAX_ROOM_LOGS} logs`)
     } catch (err) {
       this.#misbehave(session, err as P2PError)
       return
