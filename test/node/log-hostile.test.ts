@@ -18,7 +18,7 @@ import {
 import {
   LogMessageType, MAX_HAVE_AUTHORS, decodeLogMessage, encodeAck, encodeEntries, encodeFork, encodeHave, type LogMessage,
 } from '../../src/core/log/messages.js'
-import {all, same, whenLog} from '../shared/log-helpers.js'
+import {all, replicaOf, same, whenLog} from '../shared/log-helpers.js'
 
 const owner = new KeyPairIdentity(new Uint8Array(32).fill(1))
 const writer = new KeyPairIdentity(new Uint8Array(32).fill(2))
@@ -73,25 +73,12 @@ interface Scene {
 
 /** The victim's log as the hostile session sees it: its writes wait for `gate`, so messages queue behind one. */
 function slowed(log: Log, gate: Promise<void>): ReplicaLog {
-  return {
-    key: log.key,
-    get length() { return log.length },
-    ready: () => log.ready(),
-    lengths: () => log.lengths(),
-    get: hash => log.get(hash),
+  return replicaOf(log, {
     add: async (entries, source) => {
       await gate
       return log.add(entries, source)
     },
-    missing: (lengths, limit, cursor) => log.missing(lengths, limit, cursor),
-    forks: () => log.forks(),
-    dropPending: source => log.dropPending(source),
-    sessionOpened: () => log.sessionOpened(),
-    sessionClosed: () => log.sessionClosed(),
-    sessionProgress: progress => log.sessionProgress(progress),
-    on: (event: 'update' | 'conflict', listener: never) => log.on(event, listener),
-    off: (event: 'update' | 'conflict', listener: never) => log.off(event, listener),
-  }
+  })
 }
 
 interface SceneOptions {

@@ -15,14 +15,14 @@ import {toHex} from '../../src/core/bytes.js'
 import {Mux, createMemoryTransportPair, type Channel} from '../../src/core/mux/index.js'
 import {Log} from '../../src/core/log/log.js'
 import {
-  LogPeer, MAX_SESSIONS_PER_KEY, MAX_WITHHELD, NOTE_INTERVAL, UPSTREAM_LAG, UPSTREAM_MARGIN, USELESS_NOTES, USELESS_PRUNES,
+  LogPeer, type ReplicaLog, MAX_SESSIONS_PER_KEY, MAX_WITHHELD, NOTE_INTERVAL, UPSTREAM_LAG, UPSTREAM_MARGIN, USELESS_NOTES, USELESS_PRUNES,
   USELESS_REQUESTS,
 } from '../../src/core/log/replicate.js'
 import {logProtocol} from '../../src/core/log/swarm.js'
 import {
   LogMessageType, decodeLogMessage, encodeEntries, encodeHave, encodeNote, encodePrune, encodeRequest, type LogMessage,
 } from '../../src/core/log/messages.js'
-import {all, same} from '../shared/log-helpers.js'
+import {all, replicaOf, same} from '../shared/log-helpers.js'
 import {isCode} from './helpers.js'
 
 const owner = new KeyPairIdentity(new Uint8Array(32).fill(1))
@@ -270,7 +270,7 @@ interface Raw {
   received: LogMessage[]
 }
 
-function raw(log: Log, name: string, clock?: Clock): Raw {
+function raw(log: Log | ReplicaLog, name: string, clock?: Clock): Raw {
   const [tx, ty] = createMemoryTransportPair()
   const [mx, my] = [new Mux(tx, quiet), new Mux(ty, quiet)]
   const session = new LogPeer({log, source: name, clock, open: handlers => my.channel(CHANNEL, handlers)})
@@ -315,6 +315,37 @@ describe('log replication in a mesh: NOTEs', () => {
     const notes = remote.received.filter(m => m.type === LogMessageType.NOTE)
     assert.deepEqual(notes.map(m => m.lengths), [[[OWNER, last.seq]], [[OWNER, last.seq + 1]]])
     assert.equal(remote.count(LogMessageType.ENTRIES), 0, 'no entries of a pruned author')
+    remote.session.destroy()
+  })
+})
+
+describe('log replication in a mesh: REQUESTs', () => {
+  test('a REQUEST of a pruned author reads on from that author\'s first entry the remote lacks, not from the start of the log', async () => {
+    const clock = new ManualClock()
+    const a = await openLog(owner)
+    for (let i = 0; i < 3; i++) await a.append(Array.from({length: 1000}, (_, j) => ({i, j})))
+    const cursors: number[] = []
+    const remote = raw(replicaOf(a, {missing: (lengths, limit, cursor) => {
+      cursors.push(cursor ?? 0)
+      return a.missing(lengths, limit, cursor)
+    }}), 'r', clock)
+    // The remote holds all but the last 10 entries; they stream, then it prunes the author.
+    remote.send(encodeHave([[OWNER, a.length - 10]], true))
+    await remote.got(LogMessageType.ENTRIES)
+    remote.send(encodePrune([OWNER]))
+    for (let i = 0; i < 20; i++) await a.append({late: i})
+    clock.advance(NOTE_INTERVAL)
+    await remote.got(LogMessageType.NOTE)
+    const held = a.length - 20
+    const before = cursors.length
+    remote.send(encodeRequest([[OWNER, held]]))
+    await remote.got(LogMessageType.ENTRIES, 2)
+    // Read from where the 20 late entries are (one author: local index = seq), never from 0.
+    assert.ok(cursors.length > before)
+    assert.deepEqual(cursors.slice(before).filter(c => c < held), [])
+    assert.equal(await a.indexOf(OWNER, held), held)
+    const sent = remote.received.filter(m => m.type === LogMessageType.ENTRIES).at(-1)!
+    assert.equal(sent.entries.length, 20)
     remote.session.destroy()
   })
 })

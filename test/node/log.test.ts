@@ -448,6 +448,24 @@ describe('Log: missing', () => {
 })
 
 describe('Log: reading in batches', () => {
+  test('indexOf() gives the local index of an author\'s entry, for two authors across writes and a reopen, and nothing for what is not stored', async () => {
+    const db = memory()
+    const {log, init, admit} = await withWriter(db)
+    const xLog = await openLog(memory(), writerX)
+    await xLog.add([init, admit], 'owner')
+    const fromX = await xLog.append(['x0', 'x1', 'x2'])
+    await log.append(['o2', 'o3'])
+    await log.add(fromX, 'x')
+    await log.append('o4')
+    await log.close()
+    const reopened = await openLog(db, owner)
+    const order = await all(reopened)
+    for (const [index, entry] of order.entries()) assert.equal(await reopened.indexOf(toHex(entry.author), entry.seq), index)
+    assert.equal(await reopened.indexOf(toHex(writerX.publicKey), 3), undefined)
+    assert.equal(await reopened.indexOf(toHex(owner.publicKey), reopened.lengths().get(toHex(owner.publicKey))!), undefined)
+    assert.equal(await reopened.indexOf('cd'.repeat(32), 0), undefined)
+  })
+
   test('missing() and entries() read storage a chunk at a time (one range read and one getMany), not once per entry', async () => {
     const db = new CountingLevel()
     const log = await openLog(db, owner)

@@ -504,6 +504,18 @@ export class Log extends Emitter<LogEvents> {
     return {entries: taken.slice(0, good), cursor: goodCursor}
   }
 
+  /**
+   * The local index of the author's (hex) entry `seq`, if stored: where
+   * `missing()` finds it, so a sender asked for an author from `seq` starts
+   * there rather than at the start of the log.
+   */
+  async indexOf(author: string, seq: number): Promise<number | undefined> {
+    await this.ready()
+    if (seq >= (this.#state.lengths[author] ?? 0)) return undefined
+    const row = await this.#store.authorRow(author, seq)
+    return row && row.at.block + row.at.row
+  }
+
   async forks(): Promise<ForkEvidence[]> {
     const out: ForkEvidence[] = []
     for await (const value of this.#db.values({gte: 'f!', lt: 'f"'})) out.push(decodeFork(value))

@@ -37,6 +37,8 @@ export interface ReplicaLog {
   get(hash: Uint8Array): Promise<Entry | undefined>
   add(entries: Entry[], source: string): Promise<AddResult>
   missing(lengths: Map<string, number>, limit: number, cursor?: number): Promise<{entries: Entry[], cursor: number}>
+  /** The local index (the cursor of `missing`) of the author's entry `seq`, if stored. */
+  indexOf(author: string, seq: number): Promise<number | undefined>
   forks(): Promise<ForkEvidence[]>
   /** Forgets what `source` has waiting: called when its session ends. */
   dropPending(source: string): Promise<void>
@@ -203,7 +205,16 @@ export class LogPeer extends Emitter<LogPeerEvents> {
   /** Our ENTRIES messages the remote has not acknowledged. */
   #inFlight = 0
   #windowOpen: (() => void) | undefined
+  /** Where the next `missing()` read starts: the local index past what was sent. */
   #cursor = 0
+  /** The cursor goes back to 0 before the next read (the remote lost what we sent). */
+  #restart = false
+  /**
+   * Authors a REQUEST took off the pruned list: their entries were passed over,
+   * so before the next read the cursor goes back to the first of them the
+   * remote lacks (`#rewind`), not to the start of the log.
+   */
+  readonly #rescan = new Set<string>()
   /** Per author, unsigned entries received after its last signed one: they wait for the next. */
   readonly #carry = new Map<string, DecodedEntry[]>()
   #carryBytes = 0
@@ -421,7 +432,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
         if (message.rewind) {
           // The remote lost what we sent it (its store was full): believe its vector and stream again.
           this.#remote.clear()
-          this.#cursor = 0
+          this.#restart = true
           this.#schedule()
         }
         for (const [author, length] of message.lengths) {
@@ -483,17 +494,16 @@ export class LogPeer extends Emitter<LogPeerEvents> {
         return
       case LogMessageType.REQUEST: {
         const lengths = this.#log.lengths()
-        let rescan = false
+        const rescan: string[] = []
         for (const [author, from] of message.from) {
           // An honest remote asks only for what we claimed past its length.
           if ((lengths.get(author) ?? 0) <= from) this.#useless('uselessRequests', 1)
           this.#heard(author, from)
           this.#notesDue.delete(author)
-          // A pruned author's entries were passed over by the cursor: they are found again from the start.
-          if (this.#lazy.delete(author)) rescan = true
+          if (this.#lazy.delete(author)) rescan.push(author)
         }
-        if (rescan) {
-          this.#cursor = 0
+        if (rescan.length > 0) {
+          for (const author of rescan) this.#rescan.add(author)
           this.#schedule()
         }
         return
@@ -881,11 +891,26 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     })
   }
 
+  async #rewind(): Promise<void> {
+    if (this.#restart) {
+      this.#restart = false
+      this.#rescan.clear()
+      this.#cursor = 0
+      return
+    }
+    const authors = [...this.#rescan]
+    this.#rescan.clear()
+    const starts = await Promise.all(authors.map(author => this.#log.indexOf(author, this.#remote.get(author) ?? 0)))
+    for (const start of starts) if (start !== undefined) this.#cursor = Math.min(this.#cursor, start)
+  }
+
   async #pump(): Promise<void> {
     try {
       while (this.#dirty && !this.#destroyed) {
         this.#dirty = false
         for (;;) {
+          // Set between reads, so a read in flight never carries the cursor past them.
+          if (this.#restart || this.#rescan.size > 0) await this.#rewind()
           const {entries, cursor} = await this.#log.missing(new Map(this.#remote), MAX_ENTRIES, this.#cursor)
           if (this.#destroyed || entries.length === 0) break
           this.#cursor = cursor
