@@ -23,6 +23,8 @@ const NAMES = [
   'STORAGE_FULL',
   // signed logs
   'NOT_A_WRITER', 'AUTHOR_FROZEN',
+  // views
+  'VIEW_FAILED',
 ] as const
 
 export type P2PErrorCode = `ERR_${typeof NAMES[number]}`
@@ -76,6 +78,8 @@ export class P2PError extends Error {
   declare static NOT_A_WRITER: Factory
   /** A log entry from an author caught forking: nothing new from it is taken. */
   declare static AUTHOR_FROZEN: Factory
+  /** A view's map threw or returned what is not rows: the view stops, with the failure as cause. */
+  declare static VIEW_FAILED: FactoryWithCause
 }
 
 // Every name gets its factory, but DESTROYED keeps its own (it has a default

@@ -163,7 +163,7 @@ const ROOT_API = [
   'GossipMessageEvent', 'GossipSource', 'HubClient', 'KeyPairIdentity', 'Log', 'LogAppendEvent', 'LogConflictEvent',
   'LogPeer', 'LogProgressEvent', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement', 'P2PGossipElement',
   'P2PLogElement', 'P2PPeersElement', 'P2PSwarmElement', 'PeerConnectEvent', 'PeerDisconnectEvent', 'PeerReconnectEvent',
-  'Swarm', 'attachGossip', 'attachLog', 'createIdentity', 'exportIdentity', 'importIdentity', 'logContext',
+  'Swarm', 'View', 'attachGossip', 'attachLog', 'createIdentity', 'exportIdentity', 'importIdentity', 'logContext',
   'logProtocol', 'pageIdentity', 'pageLogIdentity', 'readValue', 'setPageIdentity', 'sourceContext', 'swarmContext',
 ]
 

@@ -11,7 +11,7 @@ const plain = [
   'ADMISSION_REFUSED', 'PEER_TIMEOUT', 'CONNECTION_CLOSED', 'SELF_CONNECTION', 'PEER_MISBEHAVING',
   'HASH_MISMATCH', 'ABORTED', 'NOT_A_WRITER', 'AUTHOR_FROZEN',
 ] as const
-const withCause = ['HUB_UNREACHABLE', 'CONNECTION_FAILED', 'CONNECTION_BUDGET', 'WEBRTC_UNSUPPORTED', 'STORAGE_FULL'] as const
+const withCause = ['HUB_UNREACHABLE', 'CONNECTION_FAILED', 'CONNECTION_BUDGET', 'WEBRTC_UNSUPPORTED', 'STORAGE_FULL', 'VIEW_FAILED'] as const
 
 function assertMade(err: P2PError, code: P2PErrorCode, message: string) {
   assert.ok(err instanceof P2PError && err instanceof Error)

@@ -135,6 +135,8 @@ interface Pending {
 export class Log extends Emitter<LogEvents> {
   readonly key: Uint8Array
   readonly address: string
+  /** The caller's database, where views of this log keep their sublevels beside the log's. */
+  readonly db: LogDatabase
   readonly #db: LogSublevel
   readonly #store: LogStore
   readonly #identity: Identity | undefined
@@ -177,6 +179,7 @@ export class Log extends Emitter<LogEvents> {
     checkInteger('maxValueBytes', maxValueBytes, 1)
     this.key = key
     this.address = toHex(key)
+    this.db = db
     this.#db = logSublevel(db, this.address)
     this.#store = new LogStore(this.#db)
     this.#identity = identity
