@@ -109,7 +109,8 @@ describe('mux over a real RTCDataChannel', () => {
   it('measures the round-trip time with PING and PONG', async () => {
     const {a} = await setup({pingInterval: 20})
     const rtt = await once(a, 'rtt')
-    expect(rtt).to.be.greaterThan(0)
+    // Firefox's clock is coarse (1 ms or more): a loopback round trip may read 0.
+    expect(Number.isFinite(rtt) && rtt >= 0, `rtt ${rtt}`).to.equal(true)
     expect(a.rtt).to.equal(a.stats.rtt)
   })
 
