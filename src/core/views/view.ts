@@ -17,6 +17,7 @@ import {Emitter} from '../emitter.js'
 import {P2PError} from '../errors.js'
 import {checkInteger} from '../check.js'
 import {isQuotaError} from '../storage/quota.js'
+import {rethrowLater} from '../rethrow-later.js'
 import {yieldToEventLoop} from '../yield.js'
 import type {Entry} from '../log/entry.js'
 import type {Log} from '../log/log.js'
@@ -104,7 +105,7 @@ interface Meta {
   indexed: number
 }
 
-type ViewSublevel = AbstractSublevel<LogDatabase, string | Uint8Array | Buffer, string, string>
+type ViewSublevel = AbstractSublevel<any, any, string, string>
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const META = 'meta'
@@ -273,7 +274,7 @@ export class View extends Emitter<ViewEvents> {
       const rows = await this.range(subscription.range)
       if (closed || this.#closed) return
       this.#subscriptions.add(subscription)
-      if (rows.length > 0) listener(rows.map(({key, value}) => ({type: 'enter', key, value})))
+      if (rows.length > 0) this.#tell(() => listener(rows.map(({key, value}) => ({type: 'enter', key, value}))))
     }))
     return {
       ready,
@@ -299,7 +300,7 @@ export class View extends Emitter<ViewEvents> {
       this.#failure = undefined
       this.#ahead = []
       if (leaving.size > 0) this.#notify([...leaving].map(([key, old]) => ({type: 'leave', key, old})))
-      this.emit('progress', {indexed: 0, total: this.log.length})
+      this.#tell(() => this.emit('progress', {indexed: 0, total: this.log.length}))
     })
     this.#schedule()
     await this.ready()
@@ -373,7 +374,10 @@ export class View extends Emitter<ViewEvents> {
       if (this.#ahead.length === 0) return false
     }
     const start = this.#clock.now()
-    const read = new Map<string, unknown>()
+    // Rows as stored (JSON text; undefined for none): every read parses a fresh copy, so a map that
+    // changes the value it read changes nothing kept here, and a slice's reads do not depend on
+    // which entries share the slice.
+    const texts = new Map<string, string | undefined>()
     const keys = this.#definition.keys
     if (keys) {
       const wanted = new Set<string>()
@@ -384,26 +388,21 @@ export class View extends Emitter<ViewEvents> {
       }
       const list = [...wanted]
       const values = list.length > 0 ? await this.#db.getMany(list.map(key => ROW + key)) : []
-      list.forEach((key, i) => read.set(key, values[i] === undefined ? undefined : JSON.parse(values[i]!)))
+      list.forEach((key, i) => texts.set(key, values[i]))
     }
-    /** Keys this slice wrote: their value now (undefined once deleted) and its JSON, and their value before the slice. */
-    const now = new Map<string, unknown>()
-    const nowText = new Map<string, string | undefined>()
-    const before = new Map<string, unknown>()
-    const lookup = async (key: string): Promise<unknown> => {
-      if (now.has(key)) return now.get(key)
-      if (read.has(key)) return read.get(key)
-      const text = await this.#db.get(ROW + key)
-      const value = text === undefined ? undefined : JSON.parse(text)
-      read.set(key, value)
-      return value
+    const stored = async (key: string): Promise<string | undefined> => {
+      if (!texts.has(key)) texts.set(key, await this.#db.get(ROW + key))
+      return texts.get(key)
     }
     const reader: ViewReader = {
-      get: key => {
-        if (typeof key !== 'string') return Promise.reject(P2PError.INVALID_ARGUMENT('a view key is a string'))
-        return lookup(key)
+      get: async key => {
+        if (typeof key !== 'string') throw P2PError.INVALID_ARGUMENT('a view key is a string')
+        const text = await stored(key)
+        return text === undefined ? undefined : JSON.parse(text)
       },
     }
+    /** The keys this slice wrote, with their JSON before the slice. */
+    const before = new Map<string, string | undefined>()
     let folded = 0
     let rows = 0
     for (const entry of this.#ahead) {
@@ -415,11 +414,9 @@ export class View extends Emitter<ViewEvents> {
         throw P2PError.VIEW_FAILED(`view ${this.name}: map failed at entry ${from + folded}: ${(err as Error)?.message ?? err}`, err)
       }
       for (const row of out ?? []) {
-        if (!before.has(row.key)) before.set(row.key, await lookup(row.key))
-        // A copy, as stored: what the map returned may change after, the rows may not.
-        const text = row.type === 'put' ? JSON.stringify(row.value) : undefined
-        nowText.set(row.key, text)
-        now.set(row.key, text === undefined ? undefined : JSON.parse(text))
+        if (!before.has(row.key)) before.set(row.key, await stored(row.key))
+        // Stored as text now: what the map returned may change after, the rows may not.
+        texts.set(row.key, row.type === 'put' ? JSON.stringify(row.value) : undefined)
         rows++
       }
       folded++
@@ -427,7 +424,8 @@ export class View extends Emitter<ViewEvents> {
     }
     const indexed = from + folded
     const ops: Array<{type: 'put', key: string, value: string} | {type: 'del', key: string}> = []
-    for (const [key, text] of nowText) {
+    for (const key of before.keys()) {
+      const text = texts.get(key)
       ops.push(text === undefined ? {type: 'del', key: ROW + key} : {type: 'put', key: ROW + key, value: text})
     }
     ops.push({type: 'put', key: META, value: JSON.stringify({version: this.version, indexed} satisfies Meta)})
@@ -445,21 +443,22 @@ export class View extends Emitter<ViewEvents> {
     this.#counts.rows += rows
     this.#counts.slices++
     const diffs: ViewDiff[] = []
-    for (const [key, value] of now) {
-      const old = before.get(key)
-      if (old === undefined && value !== undefined) diffs.push({type: 'enter', key, value})
-      else if (old !== undefined && value === undefined) diffs.push({type: 'leave', key, old})
-      else if (old !== undefined && value !== undefined && JSON.stringify(old) !== nowText.get(key)) diffs.push({type: 'change', key, value, old})
-    }
-    this.emit('progress', {indexed, total: this.log.length})
-    if (diffs.length > 0) {
-      this.emit('change', diffs)
-      this.#notify(diffs)
+    for (const [key, old] of before) {
+      const now = texts.get(key)
+      if (old === now) continue
+      if (old === undefined) diffs.push({type: 'enter', key, value: JSON.parse(now!)})
+      else if (now === undefined) diffs.push({type: 'leave', key, old: JSON.parse(old)})
+      else diffs.push({type: 'change', key, value: JSON.parse(now), old: JSON.parse(old)})
     }
     for (const waiter of this.#waiters) {
       if (indexed < waiter.target) continue
       this.#waiters.delete(waiter)
       waiter.resolve()
+    }
+    this.#tell(() => this.emit('progress', {indexed, total: this.log.length}))
+    if (diffs.length > 0) {
+      this.#tell(() => this.emit('change', diffs))
+      this.#notify(diffs)
     }
     return true
   }
@@ -467,7 +466,16 @@ export class View extends Emitter<ViewEvents> {
   #notify(diffs: ViewDiff[]): void {
     for (const {range, listener} of this.#subscriptions) {
       const mine = diffs.filter(diff => inRange(diff.key, range))
-      if (mine.length > 0) listener(mine)
+      if (mine.length > 0) this.#tell(() => listener(mine))
+    }
+  }
+
+  /** Runs the app's listener: what it throws is reported as an event listener's is, and the fold goes on. */
+  #tell(call: () => void): void {
+    try {
+      call()
+    } catch (err) {
+      rethrowLater(err)
     }
   }
 
