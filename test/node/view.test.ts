@@ -2,7 +2,7 @@ import {describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {MemoryLevel} from 'memory-level'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
-import {EntryKind, readValue} from '../../src/core/log/entry.js'
+import {EntryKind, readValue, type Entry} from '../../src/core/log/entry.js'
 import {Log} from '../../src/core/log/log.js'
 import type {LogDatabase} from '../../src/core/log/store.js'
 import {View, compareCodePoints, viewSublevel, type ViewDefinition, type ViewDiff, type ViewOptions, type ViewRange} from '../../src/core/views/view.js'
@@ -695,7 +695,94 @@ describe('View: lifecycle and arguments', () => {
   })
 })
 
+describe('View: one View of a name at a time', () => {
+  test('a second View of the same name on the same database is refused until the first is closed', async () => {
+    const db = new MemoryLevel()
+    const log = await openLog(db)
+    await log.append(items(0, 300))
+    const first = new View(log, tally(), {slice: 10})
+    // The same log opened twice on one database is the same sublevel too.
+    const twin = await openLog(db)
+    assert.throws(() => new View(log, tally()), {code: 'ERR_INVALID_ARGUMENT'})
+    assert.throws(() => new View(twin, tally()), {code: 'ERR_INVALID_ARGUMENT'})
+    const other = new View(log, tally('other'))
+    await Promise.all([first.ready(), other.ready()])
+    await first.close()
+    const second = new View(twin, tally())
+    await twin.append(items(300, 310))
+    await second.ready()
+    assert.deepEqual(await second.range(), tallyOf(items(0, 310)))
+    await log.close()
+    await twin.close()
+  })
+
+  test('a View of the name made while the last one closes in the middle of a slice opens once that slice is written, and folds on from it', async () => {
+    const log = await openLog()
+    await log.append(items(0, 50))
+    const held = gate()
+    let reached!: () => void
+    const atGate = new Promise<void>(resolve => { reached = resolve })
+    const first = new View(log, tally('tally', item => {
+      if (item.n !== 20) return
+      reached()
+      return held.promise
+    }), {slice: 1000})
+    await atGate
+    const closing = first.close()
+    const next = new View(log, tally())
+    held.open()
+    await closing
+    assert.equal(first.stats.indexed, 51, 'the slice in progress was written whole')
+    await log.append(items(50, 60))
+    await next.ready()
+    assert.deepEqual(await next.range(), tallyOf(items(0, 60)))
+    await log.close()
+  })
+})
+
 describe('View: slices', () => {
+  test('keys(): the rows a slice\'s maps will read are fetched beforehand, in one read; nothing else is read unless someone listens for diffs', async () => {
+    /** Counts reads of one record and of many at once. */
+    class CountingLevel extends MemoryLevel<any, any> {
+      gets = 0
+      getManys = 0
+    }
+    const base = MemoryLevel.prototype as any
+    Object.assign(CountingLevel.prototype, {
+      _get(this: CountingLevel, ...args: unknown[]) {
+        this.gets++
+        return base._get.apply(this, args)
+      },
+      _getMany(this: CountingLevel, ...args: unknown[]) {
+        this.getManys++
+        return base._getMany.apply(this, args)
+      },
+    })
+    const db = new CountingLevel()
+    const log = await openLog(db)
+    await log.append(items(0, 500))
+    const reads = async (view: View): Promise<{gets: number, getManys: number}> => {
+      const before = {gets: db.gets, getManys: db.getManys}
+      await view.ready()
+      return {gets: db.gets - before.gets, getManys: db.getManys - before.getManys}
+    }
+    const keys = (entry: Entry): string[] => (entry.kind === EntryKind.Json ? [`count!${(readValue(entry) as Item).tag}`] : [])
+    // The log's own reads (its entries) come from its memory of the last 16,384 entries: none here.
+    const plain = new View(log, tally('plain'), {slice: 100, clock: frozen})
+    // Its marker, then each count once per slice (a slice keeps what it read): 7 tags in each of 5 slices, 1 in the last.
+    assert.deepEqual(await reads(plain), {gets: 1 + 5 * 7 + 1, getManys: 0})
+    const prefetched = new View(log, {...tally('prefetched'), keys}, {slice: 100, clock: frozen})
+    assert.deepEqual(await reads(prefetched), {gets: 1, getManys: 6}, 'its marker, then one read per slice')
+    assert.deepEqual(await prefetched.range(), await plain.range())
+    // A listener needs every written row as it was: the n! rows the maps never read are read too.
+    const listened = new View(log, {...tally('listened'), keys}, {slice: 100, clock: frozen})
+    const diffs: ViewDiff[] = []
+    listened.on('change', d => diffs.push(...d))
+    assert.deepEqual(await reads(listened), {gets: 1 + 500, getManys: 6})
+    assert.equal(diffs.length, 500 + 5 * 7 + 1, "an enter per n! row, a diff per count and slice")
+    await log.close()
+  })
+
   test('a slice ends once sliceMs has passed on the view\'s clock', async () => {
     let now = 0
     const clock: Clock = {...systemClock, now: () => now}

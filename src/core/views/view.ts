@@ -114,6 +114,17 @@ const ROW_END = 'r"'
 /** A longer key is misuse by the map: keys are for lookups and ranges, values hold data. */
 export const MAX_VIEW_KEY_LENGTH = 1024
 
+/** A View's hold on its sublevel; `closing` once it is closing, resolved when its last slice is written. */
+interface Hold {
+  closing?: Promise<void>
+}
+
+/**
+ * The views open on each database, by `<address>/<name>`: two Views folding into
+ * one sublevel would each apply again what the other applied.
+ */
+const holds = new WeakMap<object, Map<string, Hold>>()
+
 /** The sublevel of a view of the log at `address`: beside the log's, never inside it. */
 export function viewSublevel(db: LogDatabase, address: string, name: string): ViewSublevel {
   return db.sublevel<string, string>(`view-${address}-${name}`, {keyEncoding: 'utf8', valueEncoding: 'utf8'}) as ViewSublevel
@@ -179,6 +190,9 @@ export class View extends Emitter<ViewEvents> {
   #failure: P2PError | undefined
   #closed = false
   #opened: Promise<void> | undefined
+  readonly #hold: Hold = {}
+  /** The closing of the View of this name before this one, if it was still writing. */
+  readonly #previous: Promise<void> | undefined
   /** Slices, snapshots and rebuilds take turns. */
   #turn: Promise<unknown> = Promise.resolve()
   #running = false
@@ -198,6 +212,13 @@ export class View extends Emitter<ViewEvents> {
     checkInteger('version', definition.version, 1)
     checkInteger('slice', slice, 1)
     if (!(sliceMs > 0)) throw P2PError.INVALID_ARGUMENT('sliceMs must be positive')
+    const held = holds.get(log.db) ?? new Map<string, Hold>()
+    const previous = held.get(`${log.address}/${definition.name}`)
+    if (previous && !previous.closing) throw P2PError.INVALID_ARGUMENT(`the view ${definition.name} of this log is open already: close it first`)
+    // One that is closing still writes its last slice: this one opens after it.
+    this.#previous = previous?.closing
+    held.set(`${log.address}/${definition.name}`, this.#hold)
+    holds.set(log.db, held)
     this.log = log
     this.name = definition.name
     this.version = definition.version
@@ -306,7 +327,11 @@ export class View extends Emitter<ViewEvents> {
     await this.ready()
   }
 
-  /** Stops folding and following the log; what is written stays. */
+  /**
+   * Stops folding and following the log; what is written stays. Resolves once
+   * the slice in progress is written; a View of this name made meanwhile opens
+   * after that.
+   */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
@@ -316,7 +341,10 @@ export class View extends Emitter<ViewEvents> {
     const destroyed = P2PError.DESTROYED('the view was closed')
     for (const waiter of this.#waiters) waiter.reject(destroyed)
     this.#waiters.clear()
-    await this.#turn.catch(() => {})
+    this.#hold.closing = this.#turn.then(() => {}, () => {})
+    await this.#hold.closing
+    const held = holds.get(this.log.db)
+    if (held?.get(`${this.log.address}/${this.name}`) === this.#hold) held.delete(`${this.log.address}/${this.name}`)
     this.emit('close')
   }
 
@@ -328,6 +356,7 @@ export class View extends Emitter<ViewEvents> {
 
   #open(): Promise<void> {
     this.#opened ??= this.#take(async () => {
+      await this.#previous
       const text = await this.#db.get(META)
       const meta: Meta | undefined = text === undefined ? undefined : JSON.parse(text)
       if (meta && meta.version === this.version && Number.isSafeInteger(meta.indexed)) this.#indexed = meta.indexed
@@ -401,7 +430,12 @@ export class View extends Emitter<ViewEvents> {
         return text === undefined ? undefined : JSON.parse(text)
       },
     }
-    /** The keys this slice wrote, with their JSON before the slice. */
+    /** The keys this slice wrote. */
+    const written = new Set<string>()
+    // Diffs need each written row as it was before the slice, a read per row the map did not read
+    // itself: made only when someone listens (a live query subscribes between slices).
+    const diffing = this.#subscriptions.size > 0 || this.listenerCount('change') > 0
+    /** The rows written, as they were before the slice (JSON), when diffing. */
     const before = new Map<string, string | undefined>()
     let folded = 0
     let rows = 0
@@ -414,7 +448,8 @@ export class View extends Emitter<ViewEvents> {
         throw P2PError.VIEW_FAILED(`view ${this.name}: map failed at entry ${from + folded}: ${(err as Error)?.message ?? err}`, err)
       }
       for (const row of out ?? []) {
-        if (!before.has(row.key)) before.set(row.key, await stored(row.key))
+        if (diffing && !before.has(row.key)) before.set(row.key, await stored(row.key))
+        written.add(row.key)
         // Stored as text now: what the map returned may change after, the rows may not.
         texts.set(row.key, row.type === 'put' ? JSON.stringify(row.value) : undefined)
         rows++
@@ -424,7 +459,7 @@ export class View extends Emitter<ViewEvents> {
     }
     const indexed = from + folded
     const ops: Array<{type: 'put', key: string, value: string} | {type: 'del', key: string}> = []
-    for (const key of before.keys()) {
+    for (const key of written) {
       const text = texts.get(key)
       ops.push(text === undefined ? {type: 'del', key: ROW + key} : {type: 'put', key: ROW + key, value: text})
     }
