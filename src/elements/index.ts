@@ -9,3 +9,5 @@ export {P2PGossipElement} from '../p2p-gossip.js'
 export {P2PLogElement} from '../p2p-log.js'
 export {P2PFeedElement, type FeedRenderer} from '../p2p-feed.js'
 export {P2PFileDropElement} from '../p2p-file-drop.js'
+// After <p2p-log>, whose log they read.
+export {P2PViewElement, defineView} from '../p2p-view.js'

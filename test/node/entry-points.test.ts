@@ -162,8 +162,8 @@ const ROOT_API = [
   'ChunkStore', 'EntryKind', 'FileAddEvent', 'FileCompleteEvent', 'FileProgressEvent', 'FileShare', 'Gossip',
   'GossipMessageEvent', 'GossipSource', 'HubClient', 'KV', 'KeyPairIdentity', 'Log', 'LogAppendEvent', 'LogConflictEvent',
   'LogPeer', 'LogProgressEvent', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement', 'P2PGossipElement',
-  'P2PLogElement', 'P2PPeersElement', 'P2PSwarmElement', 'PeerConnectEvent', 'PeerDisconnectEvent', 'PeerReconnectEvent',
-  'Swarm', 'View', 'attachGossip', 'attachLog', 'createIdentity', 'exportIdentity', 'importIdentity', 'logContext',
+  'P2PLogElement', 'P2PPeersElement', 'P2PSwarmElement', 'P2PViewElement', 'PeerConnectEvent', 'PeerDisconnectEvent', 'PeerReconnectEvent',
+  'Swarm', 'View', 'ViewProgressEvent', 'attachGossip', 'attachLog', 'createIdentity', 'defineView', 'exportIdentity', 'importIdentity', 'logContext',
   'logProtocol', 'pageIdentity', 'pageLogIdentity', 'readValue', 'setPageIdentity', 'sourceContext', 'swarmContext',
 ]
 

@@ -96,15 +96,24 @@ export function collectBindings(root: Element): Binding[] {
 
 /** Writes an item's fields into its bound elements; a missing field empties the text or removes the attribute. */
 export function applyBindings(bindings: readonly Binding[], item: SourceItem): void {
+  bindFields(bindings, path => fieldValue(item, path))
+}
+
+/**
+ * Writes the fields `read` gives by path into the bound elements, by the rules above:
+ * for rows that are not a source's items (a view's rows have no author or time of
+ * their own, and a field of that name is theirs).
+ */
+export function bindFields(bindings: readonly Binding[], read: (path: string) => unknown): void {
   for (const {el, text, attributes} of bindings) {
     if (text !== null) {
-      const value = fieldValue(item, text)
+      const value = read(text)
       el.textContent = toText(value)
       // A <time> tells machines the exact instant, and people the local time.
       if (value instanceof Date && el.localName === 'time') el.setAttribute('datetime', value.toISOString())
     }
     for (const [name, field] of attributes) {
-      const value = toAttribute(name, fieldValue(item, field))
+      const value = toAttribute(name, read(field))
       if (value === null) el.removeAttribute(name)
       else el.setAttribute(name, value)
     }
@@ -121,7 +130,11 @@ export function fieldValue(item: SourceItem, path: string): unknown {
     case 'time': return new Date(item.receivedAt)
     case 'id': return item.id
   }
-  let value: unknown = item.value
+  return pathValue(item.value, path)
+}
+
+/** The field of `value` at a name or dotted path, reading own properties only (see fieldValue). */
+export function pathValue(value: unknown, path: string): unknown {
   for (const part of path.split('.')) {
     if (value === null || typeof value !== 'object' || !Object.hasOwn(value, part)) return undefined
     value = (value as Record<string, unknown>)[part]
