@@ -274,6 +274,32 @@ describe('View: versions, deletion and rebuilds', () => {
     }
   })
 
+  test('a progress marker that cannot be read, or that counts more entries than the log holds, folds the log again', async () => {
+    const db = new MemoryLevel()
+    let log = await openLog(db)
+    await log.append(items(0, 100))
+    const marker = viewSublevel(db, log.address, 'tally')
+    for (const bad of ['not JSON', 'null', '{"version": 1}', '{"version": 1, "indexed": -5}', '{"version": 1, "indexed": "7"}']) {
+      const view = new View(log, tally())
+      await view.ready()
+      await view.close()
+      await marker.put('meta', bad)
+      const again = new View(log, tally())
+      await again.ready()
+      assert.deepEqual(await again.range(), tallyOf(items(0, 100)), bad)
+      await again.close()
+    }
+    // The log's data deleted, the view's kept: the log starts again, shorter, with other entries.
+    await log.close()
+    await db.sublevel(`log-${log.address}`).clear()
+    log = await openLog(db)
+    await log.append(items(500, 510))
+    const view = new View(log, tally())
+    await view.ready()
+    assert.deepEqual(await view.range(), tallyOf(items(500, 510)))
+    await log.close()
+  })
+
   test('a crash in any write leaves no half-applied entry: the rows are the fold of exactly the entries the marker counts', async () => {
     /** Every write the view makes (batch, put) counts; the `failAt`th throws as a crash would stop it. */
     class CrashingLevel extends MemoryLevel<any, any> {

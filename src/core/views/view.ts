@@ -357,9 +357,10 @@ export class View extends Emitter<ViewEvents> {
   #open(): Promise<void> {
     this.#opened ??= this.#take(async () => {
       await this.#previous
-      const text = await this.#db.get(META)
-      const meta: Meta | undefined = text === undefined ? undefined : JSON.parse(text)
-      if (meta && meta.version === this.version && Number.isSafeInteger(meta.indexed)) this.#indexed = meta.indexed
+      await this.log.ready()
+      const meta = readMeta(await this.#db.get(META))
+      // A marker past the log's end counted entries of a log whose data is gone (the view's stayed): fold again.
+      if (meta?.version === this.version && meta.indexed <= this.log.length) this.#indexed = meta.indexed
       else await this.#reset()
     })
     return this.#opened
@@ -522,6 +523,19 @@ export class View extends Emitter<ViewEvents> {
     this.#waiters.clear()
     this.emit('error', failure)
   }
+}
+
+/** The progress marker, or undefined for none or one that is not a marker (rebuilt like a missing one). */
+function readMeta(text: string | undefined): Meta | undefined {
+  if (text === undefined) return undefined
+  let meta: Partial<Meta> | null
+  try {
+    meta = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  const valid = meta !== null && typeof meta === 'object' && Number.isSafeInteger(meta.version) && Number.isSafeInteger(meta.indexed) && meta.indexed! >= 0
+  return valid ? meta as Meta : undefined
 }
 
 function checkRows(rows: unknown): asserts rows is ViewRow[] | void {
