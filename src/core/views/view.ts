@@ -111,6 +111,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const META = 'meta'
 const ROW = 'r!'
 const ROW_END = 'r"'
+/** Rows a view keeps in memory between slices, and their characters: enough for the hot rows of a fold (counts, heads). */
+const KNOWN_ROWS = 4096
+const KNOWN_CHARS = 4 * 1024 * 1024
 /** A longer key is misuse by the map: keys are for lookups and ranges, values hold data. */
 export const MAX_VIEW_KEY_LENGTH = 1024
 
@@ -196,6 +199,13 @@ export class View extends Emitter<ViewEvents> {
   /** Slices, snapshots and rebuilds take turns. */
   #turn: Promise<unknown> = Promise.resolve()
   #running = false
+  /**
+   * Rows as the last slices wrote or read them (JSON text, undefined for none),
+   * oldest first: a slice reads these from memory. The view is its sublevel's
+   * only writer, so they stay true until a reset.
+   */
+  readonly #known = new Map<string, string | undefined>()
+  #knownChars = 0
   /** Entries read ahead of the fold: the next slice starts with them. */
   #ahead: Entry[] = []
   readonly #waiters = new Set<{target: number, resolve: () => void, reject: (err: P2PError) => void}>()
@@ -368,6 +378,8 @@ export class View extends Emitter<ViewEvents> {
 
   /** Deletes the rows and writes progress 0 under this version. */
   async #reset(): Promise<void> {
+    this.#known.clear()
+    this.#knownChars = 0
     await this.#db.clear()
     await this.#db.put(META, JSON.stringify({version: this.version, indexed: 0} satisfies Meta))
     this.#indexed = 0
@@ -416,12 +428,13 @@ export class View extends Emitter<ViewEvents> {
       } catch (err) {
         throw P2PError.VIEW_FAILED(`view ${this.name}: keys() threw at entry ${from}`, err)
       }
-      const list = [...wanted]
+      for (const key of wanted) if (this.#known.has(key)) texts.set(key, this.#known.get(key))
+      const list = [...wanted].filter(key => !texts.has(key))
       const values = list.length > 0 ? await this.#db.getMany(list.map(key => ROW + key)) : []
       list.forEach((key, i) => texts.set(key, values[i]))
     }
     const stored = async (key: string): Promise<string | undefined> => {
-      if (!texts.has(key)) texts.set(key, await this.#db.get(ROW + key))
+      if (!texts.has(key)) texts.set(key, this.#known.has(key) ? this.#known.get(key) : await this.#db.get(ROW + key))
       return texts.get(key)
     }
     const reader: ViewReader = {
@@ -474,6 +487,8 @@ export class View extends Emitter<ViewEvents> {
       }
       throw err
     }
+    // Written: what this slice read and wrote is what the sublevel holds. (A slice not written leaves nothing here.)
+    this.#remember(texts)
     this.#ahead = this.#ahead.slice(folded)
     this.#indexed = indexed
     this.#counts.rows += rows
@@ -497,6 +512,20 @@ export class View extends Emitter<ViewEvents> {
       this.#notify(diffs)
     }
     return true
+  }
+
+  #remember(texts: Map<string, string | undefined>): void {
+    for (const [key, text] of texts) {
+      if (this.#known.has(key)) this.#knownChars -= key.length + (this.#known.get(key)?.length ?? 0)
+      this.#known.delete(key)
+      this.#known.set(key, text)
+      this.#knownChars += key.length + (text?.length ?? 0)
+    }
+    for (const [key, text] of this.#known) {
+      if (this.#known.size <= KNOWN_ROWS && this.#knownChars <= KNOWN_CHARS) break
+      this.#known.delete(key)
+      this.#knownChars -= key.length + (text?.length ?? 0)
+    }
   }
 
   #notify(diffs: ViewDiff[]): void {
