@@ -482,7 +482,8 @@ export class View extends Emitter<ViewEvents> {
       await this.#db.batch(ops)
     } catch (err) {
       if (isQuotaError(err)) {
-        this.emit('error', P2PError.STORAGE_FULL(`view ${this.name}: no space to write its rows`, err))
+        const full = P2PError.STORAGE_FULL(`view ${this.name}: no space to write its rows`, err)
+        this.#tell(() => this.emit('error', full))
         return false
       }
       throw err
@@ -550,7 +551,7 @@ export class View extends Emitter<ViewEvents> {
     this.#failure = failure
     for (const waiter of this.#waiters) waiter.reject(failure)
     this.#waiters.clear()
-    this.emit('error', failure)
+    this.#tell(() => this.emit('error', failure))
   }
 }
 
