@@ -781,6 +781,31 @@ describe('View: one View of a name at a time', () => {
     assert.deepEqual(await next.range(), tallyOf(items(0, 60)))
     await log.close()
   })
+
+  test('Views of one name made and closed while the first still writes its last slice wait for it, in turn', async () => {
+    const log = await openLog()
+    await log.append(items(0, 50))
+    const held = gate()
+    let reached!: () => void
+    const atGate = new Promise<void>(resolve => { reached = resolve })
+    const first = new View(log, tally('tally', item => {
+      if (item.n !== 20) return
+      reached()
+      return held.promise
+    }), {slice: 1000, clock: frozen})
+    await atGate
+    const closings = [first.close()]
+    // Of another version: had it opened, it would have cleared the rows.
+    const second = new View(log, {...tally(), version: 2})
+    closings.push(second.close())
+    const third = new View(log, tally())
+    held.open()
+    await Promise.all(closings)
+    await third.ready()
+    assert.equal(third.stats.slices, 0, 'the first View folded every entry: nothing to fold again')
+    assert.deepEqual(await third.range(), tallyOf(items(0, 50)))
+    await log.close()
+  })
 })
 
 describe('View: slices', () => {

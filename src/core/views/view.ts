@@ -351,7 +351,8 @@ export class View extends Emitter<ViewEvents> {
     const destroyed = P2PError.DESTROYED('the view was closed')
     for (const waiter of this.#waiters) waiter.reject(destroyed)
     this.#waiters.clear()
-    this.#hold.closing = this.#turn.then(() => {}, () => {})
+    // Done once its own last slice is written, and the closing of the View before it (it may not have opened yet).
+    this.#hold.closing = Promise.all([this.#previous, this.#turn.catch(() => {})]).then(() => {})
     await this.#hold.closing
     const held = holds.get(this.log.db)
     if (held?.get(`${this.log.address}/${this.name}`) === this.#hold) held.delete(`${this.log.address}/${this.name}`)
@@ -368,6 +369,8 @@ export class View extends Emitter<ViewEvents> {
     this.#opened ??= this.#take(async () => {
       await this.#previous
       await this.log.ready()
+      // Closed before it opened: it must not reset what the next View of its name folds.
+      if (this.#closed) return
       const meta = readMeta(await this.#db.get(META))
       // A marker past the log's end counted entries of a log whose data is gone (the view's stayed): fold again.
       if (meta?.version === this.version && meta.indexed <= this.log.length) this.#indexed = meta.indexed
