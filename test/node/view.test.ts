@@ -431,13 +431,15 @@ describe('View: live queries', () => {
     await log.close()
   })
 
-  test('range bounds compare by code point, as the store orders keys: past U+FFFF sorts after U+FFFF', async () => {
+  test('range bounds compare by code point, as the store orders keys: past U+FFFF sorts after U+FFFF; a live query holds what range() reads', async () => {
     const log = await openLog()
     const view = new View(log, ops())
     await view.ready()
     const ranges: ViewRange[] = [
       {gt: '\uffff'}, {gte: '\uffff'}, {lt: '\uffff'}, {lte: '\uffff'},
       {gt: '\ue000', lt: '\u{1f600}'}, {gte: '\ue000', lte: '\u{1f600}'}, {gt: '\u{1f600}'}, {lt: '\u{10000}'},
+      // Both bounds of a side: gt and lt count, as range() reads it.
+      {gt: 'a', gte: '\uffff', lt: '\u{10ffff}', lte: '\ue000'},
     ]
     const mirrors = ranges.map(range => {
       const mirror = new Mirror()

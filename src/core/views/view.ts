@@ -149,10 +149,9 @@ function rowRange(range: ViewRange): Record<string, string | number | boolean> {
 function inRange(key: string, {gt, gte, lt, lte}: ViewRange): boolean {
   // Compared as the store orders keys: by UTF-8 bytes, which is code point order.
   const cmp = (a: string, b: string): number => compareCodePoints(a, b)
-  if (gt !== undefined && cmp(key, gt) <= 0) return false
-  if (gte !== undefined && cmp(key, gte) < 0) return false
-  if (lt !== undefined && cmp(key, lt) >= 0) return false
-  if (lte !== undefined && cmp(key, lte) > 0) return false
+  // gt before gte and lt before lte, as rowRange gives them to the store: a live query holds what range() reads.
+  if (gt !== undefined ? cmp(key, gt) <= 0 : gte !== undefined && cmp(key, gte) < 0) return false
+  if (lt !== undefined ? cmp(key, lt) >= 0 : lte !== undefined && cmp(key, lte) > 0) return false
   return true
 }
 
