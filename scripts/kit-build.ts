@@ -16,7 +16,7 @@ export const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url))
 export const PROTOCOL_ENTRY = fileURLToPath(new URL('../src/protocol.ts', import.meta.url))
 
 /** Every element's tag; each has its own entry, src/<tag>.ts, registering it alone. */
-export const ELEMENT_TAGS = ['p2p-swarm', 'p2p-peers', 'p2p-gossip', 'p2p-feed', 'p2p-file-drop', 'p2p-log', 'p2p-view'] as const
+export const ELEMENT_TAGS = ['p2p-swarm', 'p2p-peers', 'p2p-gossip', 'p2p-feed', 'p2p-file-drop', 'p2p-log', 'p2p-view', 'p2p-kv', 'p2p-kv-value'] as const
 export type ElementTag = typeof ELEMENT_TAGS[number]
 
 /** The source entry that registers `tag` alone. */

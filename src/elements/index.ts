@@ -11,3 +11,5 @@ export {P2PFeedElement, type FeedRenderer} from '../p2p-feed.js'
 export {P2PFileDropElement} from '../p2p-file-drop.js'
 // After <p2p-log>, whose log they read.
 export {P2PViewElement, defineView} from '../p2p-view.js'
+export {P2PKVElement} from '../p2p-kv.js'
+export {P2PKvValueElement} from '../p2p-kv-value.js'
