@@ -7,6 +7,7 @@ import {Log} from '../../src/core/log/log.js'
 import type {LogDatabase} from '../../src/core/log/store.js'
 import {View, compareCodePoints, viewSublevel, type ViewDefinition, type ViewDiff, type ViewOptions, type ViewRange} from '../../src/core/views/view.js'
 import {systemClock, type Clock} from '../../src/core/clock.js'
+import {yieldToEventLoop} from '../../src/core/yield.js'
 import {once} from '../../src/core/emitter.js'
 import type {P2PError} from '../../src/core/errors.js'
 import {all} from '../shared/log-helpers.js'
@@ -895,5 +896,36 @@ describe('View: slices', () => {
     assert.ok(ran.immediate !== undefined && ran.immediate < 201, `setImmediate ran at ${ran.immediate}`)
     assert.ok(ran.timer !== undefined && ran.timer < 201, `the timer ran at ${ran.timer}`)
     await log.close()
+  })
+})
+
+describe('yieldToEventLoop', () => {
+  /** Yields until a callback queued by `queue` has run; the count of yields it took, or Infinity if it never ran. */
+  async function yieldsUntil(queue: (callback: () => void) => void): Promise<number> {
+    let ran = false
+    queue(() => { ran = true })
+    for (let n = 1; n <= 10_000; n++) {
+      await yieldToEventLoop()
+      if (ran) return n
+    }
+    return Infinity
+  }
+
+  test('each way of yielding lets queued tasks run: scheduler.yield, a message port, a timer', async () => {
+    const globals = globalThis as {scheduler?: {yield?: () => Promise<void>}, MessageChannel?: typeof MessageChannel}
+    const {scheduler, MessageChannel: Channel} = globals
+    try {
+      assert.ok(await yieldsUntil(setImmediate) < Infinity, 'a message port (Node has it)')
+      let calls = 0
+      globals.scheduler = {yield: () => new Promise(resolve => { calls++; setTimeout(resolve, 0) })}
+      assert.ok(await yieldsUntil(setImmediate) < Infinity, 'scheduler.yield')
+      assert.ok(calls > 0, 'scheduler.yield is used where the platform has it')
+      globals.scheduler = scheduler
+      delete globals.MessageChannel
+      assert.ok(await yieldsUntil(setImmediate) < Infinity, 'a timer')
+    } finally {
+      globals.scheduler = scheduler
+      globals.MessageChannel = Channel
+    }
   })
 })
