@@ -19,6 +19,8 @@ import type {P2PError} from '../../src/core/errors.js'
 import type {KvChangeEvent} from '../../src/events/kv-events.js'
 import {all} from '../shared/log-helpers.js'
 import {until} from '../shared/until.js'
+import {freshRoom, hubUrl} from './helpers/swarm.js'
+import type {P2PSwarmElement} from '../../src/elements/p2p-swarm/p2p-swarm.js'
 
 /** Provides a log by context, as <p2p-log> does once its log is open. */
 class TestLogHolder extends LitElement {
@@ -226,5 +228,29 @@ describe('<p2p-kv> and <p2p-kv-value>', function () {
     for (const v of [va, vb]) await until(() => !v.hasAttribute('conflicted') && input(v).value === 'Start', 'the pick on both sides')
     expect(va.shadowRoot!.querySelector<HTMLElement>('[part=conflict]')!.hidden).to.equal(true)
     expect(ea.hasAttribute('conflicted')).to.equal(false)
+  })
+  it('inside a real <p2p-log>, keeps the KV of its log; moved in the DOM, lets it go and opens it again', async () => {
+    const swarm = await fixture<P2PSwarmElement>(html`
+      <p2p-swarm hub=${hubUrl()} room=${freshRoom('kv')}>
+        <p2p-log name="settings" .identity=${new KeyPairIdentity()}><p2p-kv></p2p-kv></p2p-log>
+      </p2p-swarm>`)
+    const log = swarm.querySelector('p2p-log')!
+    await log.updateComplete
+    const element = log.querySelector('p2p-kv')!
+    await until(() => element.kv?.log === log.log, 'the KV of the log')
+    add(element, 'theme', '"dark"')
+    await until(() => shown(element, 'theme').join() === '"dark"', 'the key added')
+    const first = element.kv!
+    const holder = document.createElement('div')
+    log.append(holder)
+    holder.append(element)
+    await until(() => element.kv !== undefined && element.kv !== first, 'a KV opened again')
+    await until(() => shown(element, 'theme').join() === '"dark"', 'the key after the move')
+    // The first KV was closed: a put on it fails, the new one writes.
+    let closed = false
+    await first.put('theme', 'light').catch(() => { closed = true })
+    expect(closed).to.equal(true)
+    add(element, 'theme', '"light"')
+    await until(() => shown(element, 'theme').join() === '"light"', 'a write after the move')
   })
 })
