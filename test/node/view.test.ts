@@ -882,6 +882,26 @@ describe('View: slices', () => {
     await log.close()
   })
 
+  test('a slice ends once it has written 512 rows, after the entry that reached them', async () => {
+    const log = await openLog()
+    await log.append(Array.from({length: 30}, (_, n) => ({tag: 'wide', n})))
+    // 100 rows an entry: the sixth entry of a slice takes it past 512.
+    const wide: ViewDefinition = {
+      name: 'wide',
+      version: 1,
+      map: entry => (entry.kind === EntryKind.Json
+        ? Array.from({length: 100}, (_, i) => ({type: 'put', key: `${pad((readValue(entry) as Item).n)}!${i}`, value: i}))
+        : undefined),
+    }
+    const view = new View(log, wide, {clock: frozen})
+    const progress: number[] = []
+    view.on('progress', ({indexed}) => progress.push(indexed))
+    await view.ready()
+    assert.deepEqual(progress, [7, 13, 19, 25, 31], 'Init and 6 entries, then 6 a slice')
+    assert.equal((await view.range()).length, 3000)
+    await log.close()
+  })
+
   test('the event loop gets a turn between slices: callbacks queued while indexing run before it ends', async () => {
     const log = await openLog()
     await log.append(items(0, 200))
