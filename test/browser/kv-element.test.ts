@@ -28,6 +28,11 @@ class TestLogHolder extends LitElement {
   set log(log: Log | undefined) {
     this.#provider.setValue(log)
   }
+
+  // No shadow root: its children show as they are.
+  protected override createRenderRoot(): HTMLElement {
+    return this
+  }
 }
 customElements.define('test-log-holder', TestLogHolder)
 
@@ -111,6 +116,7 @@ describe('<p2p-kv> and <p2p-kv-value>', function () {
       expect(row(element, 'title')!.getAttribute('part')).to.equal('row conflicted')
       // Who wrote each, as text.
       expect(row(element, 'title')!.querySelectorAll('[part=meta]')).to.have.length(2)
+      await expect(element).to.be.accessible()
     }
     const keepB = [...row(ea, 'title')!.querySelectorAll('[part=value]')].find(v => v.querySelector('code')!.textContent === '"from B"')!
     keepB.querySelector<HTMLButtonElement>('[part=keep]')!.click()
@@ -224,6 +230,7 @@ describe('<p2p-kv> and <p2p-kv-value>', function () {
     expect(eb.hasAttribute('conflicted')).to.equal(true)
     const start = [...vb.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part=pick]')].find(button => button.textContent === 'Start')!
     expect(vb.shadowRoot!.querySelector<HTMLElement>('[part=conflict]')!.hidden).to.equal(false)
+    await expect(eb).to.be.accessible()
     start.click()
     for (const v of [va, vb]) await until(() => !v.hasAttribute('conflicted') && input(v).value === 'Start', 'the pick on both sides')
     expect(va.shadowRoot!.querySelector<HTMLElement>('[part=conflict]')!.hidden).to.equal(true)

@@ -159,13 +159,13 @@ export class P2PKVElement extends LitElement {
       <td>${values.map(v => html`<div part="value">
         <code>${v.deleted ? '(deleted)' : toJsonText(v.value)}</code>
         <small part="meta">${shortId(v.author)} · ${timeFormat.format(new Date(v.time))}</small>
-        ${conflicted && writable ? html`<button part="keep" data-hash=${v.hash} @click=${() => this.#keep(key, v)}>Keep</button>` : nothing}
+        ${conflicted && writable ? html`<button part="keep" data-hash=${v.hash} aria-label=${`Keep ${v.deleted ? 'the deletion' : toJsonText(v.value)} for ${key}`} @click=${() => this.#keep(key, v)}>Keep</button>` : nothing}
       </div>`)}</td>
       ${writable ? html`<td>
         <form part="edit" @submit=${(event: SubmitEvent) => this.#onEdit(event, key)}>
           <input name="value" .value=${single} aria-label=${`New value of ${key}`}> <button>Save</button>
         </form>
-        <button part="delete" @click=${() => this.#write(kv => kv.del(key)).catch(() => undefined)}>Delete</button>
+        <button part="delete" aria-label=${`Delete ${key}`} @click=${() => this.#write(kv => kv.del(key)).catch(() => undefined)}>Delete</button>
       </td>` : nothing}
     </tr>`
   }
