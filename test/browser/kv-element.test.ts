@@ -260,4 +260,29 @@ describe('<p2p-kv> and <p2p-kv-value>', function () {
     add(element, 'theme', '"light"')
     await until(() => shown(element, 'theme').join() === '"light"', 'a write after the move')
   })
+  it('<p2p-kv-value> keeps what the user wrote in its control while the write is on its way, then shows what was stored', async () => {
+    const owner = new KeyPairIdentity()
+    const log = await replica(owner, owner)
+    const element = await kvOn(log, html`<p2p-kv-value key="title"><input aria-label="Title"></p2p-kv-value>`)
+    const value = element.querySelector('p2p-kv-value')!
+    const input = value.querySelector('input')!
+    await element.kv!.put('title', 'Old')
+    await until(() => input.value === 'Old', 'the stored value')
+    // The next append waits at a gate: the write is on its way until the gate opens.
+    let open!: () => void
+    const gate = new Promise<void>(resolve => { open = resolve })
+    const append = log.append.bind(log)
+    log.append = (async (value: unknown) => {
+      await gate
+      return append(value)
+    }) as Log['append']
+    input.focus()
+    input.value = 'New'
+    input.dispatchEvent(new Event('change', {bubbles: true}))
+    input.blur()
+    expect(input.value).to.equal('New')
+    open()
+    await until(async () => (await element.kv!.values('title')).join() === 'New', 'the write stored')
+    expect(input.value).to.equal('New')
+  })
 })

@@ -71,13 +71,20 @@ export class P2PKvValueElement extends LitElement {
 
   #subscription: ViewSubscription | undefined
   #followed: {kv: KV, key: string} | undefined
+  /** Writes from the control not yet folded: the control keeps what the user wrote until they are. */
+  #writing = 0
 
   constructor() {
     super()
     consumeContext(this, kvContext, kv => this.kv = kv)
     this.addEventListener('change', event => {
       const control = this.#control()
-      if (control && event.target === control) this.pick(valueOf(control)).catch(() => undefined)
+      if (!control || event.target !== control) return
+      this.#writing++
+      this.pick(valueOf(control)).catch(() => undefined).finally(() => {
+        this.#writing--
+        this.#showInControl()
+      })
     })
     // What a peer wrote while the control had focus shows once the user leaves it.
     this.addEventListener('focusout', () => this.#showInControl())
@@ -153,10 +160,10 @@ export class P2PKvValueElement extends LitElement {
     return this.querySelector('input, textarea, select')
   }
 
-  /** The first live value into the control, unless the user is editing it. */
+  /** The first live value into the control, unless the user is editing it or their edit is being written. */
   #showInControl(): void {
     const control = this.#control()
-    if (!control || control.matches(':focus')) return
+    if (!control || control.matches(':focus') || this.#writing > 0) return
     const value = this.values.find(v => !v.deleted)?.value
     if (control instanceof HTMLInputElement && control.type === 'checkbox') {
       control.checked = value === true
