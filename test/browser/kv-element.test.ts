@@ -285,4 +285,28 @@ describe('<p2p-kv> and <p2p-kv-value>', function () {
     await until(async () => (await element.kv!.values('title')).join() === 'New', 'the write stored')
     expect(input.value).to.equal('New')
   })
+  it('a deletion beside a concurrent put shows as a sibling in the table and the picker; choosing the deletion removes the key everywhere', async () => {
+    const owner = new KeyPairIdentity()
+    const a = await replica(owner, owner)
+    const b = await replica(owner, new KeyPairIdentity(), a)
+    const field = html`<p2p-kv-value key="motd"></p2p-kv-value>`
+    const [ea, eb] = [await kvOn(a), await kvOn(b, field)]
+    await ea.kv!.put('motd', 'hi')
+    link(a, b)
+    const value = eb.querySelector('p2p-kv-value')!
+    await until(() => value.values.length === 1, 'the put at b')
+    cuts.pop()!()
+    await ea.kv!.del('motd')
+    await eb.kv!.put('motd', 'still here')
+    link(a, b)
+    await until(() => shown(ea, 'motd').length === 2, 'both heads in a\'s table')
+    expect([...shown(ea, 'motd')].sort()).to.deep.equal(['"still here"', '(deleted)'])
+    expect(row(ea, 'motd')!.getAttribute('part')).to.equal('row conflicted')
+    await until(() => value.hasAttribute('conflicted'), 'the picker at b')
+    const picks = [...value.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part=pick]')]
+    expect(picks.map(p => p.textContent).sort()).to.deep.equal(['(deleted)', 'still here'])
+    picks.find(p => p.textContent === '(deleted)')!.click()
+    await until(() => row(ea, 'motd') === null && !ea.hasAttribute('conflicted'), 'the key gone at a')
+    await until(() => !value.hasAttribute('conflicted') && value.shadowRoot!.querySelector('[part=value]') === null, 'nothing shown at b')
+  })
 })
