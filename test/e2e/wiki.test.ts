@@ -4,13 +4,14 @@
 // joins it through the share link and writes that same log with a key of its own.
 // Both change one field while apart, so neither write has seen the other: when they
 // meet, both tabs show the two values side by side, a click on one resolves it on both,
-// the view of pages by tag follows an edit live, and a reload keeps the wiki.
+// the view of pages by tag follows an edit live, a row of the page list opens that page
+// in the editor, and a reload keeps the wiki.
 import {after, before, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 import {mkdir} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
-import type {BrowserContext, Page} from 'puppeteer-core'
+import type {BrowserContext, ElementHandle, Page} from 'puppeteer-core'
 import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {launchChromium, startDemoServer, type LaunchedChromium} from '../../scripts/browser.js'
 import {launchFirefox} from '../../scripts/firefox.js'
@@ -45,6 +46,8 @@ type Field = 'title' | 'tags' | 'body'
 
 /** What a tab shows: the field's values (one, or several while conflicted), its conflicted state, the lists. */
 interface Shown {
+  /** The page the editor shows. */
+  slug: string
   input: string
   conflicted: boolean
   kvConflicted: boolean
@@ -60,6 +63,7 @@ function shown(page: Page, field: Field): Promise<Shown> {
     const [pages, byTag] = ['.pages:not(.by-tag)', '.by-tag'].map(list => [...document.querySelectorAll(`${list} p2p-view > button`)]
       .map(row => [...row.querySelectorAll('span')].map(span => span.textContent).join(' | ')))
     return {
+      slug: (document.querySelector('#slug') as HTMLInputElement | null)?.value ?? '',
       input: (value?.querySelector('input, textarea') as HTMLInputElement | null)?.value ?? '',
       conflicted: value?.hasAttribute('conflicted') ?? false,
       kvConflicted: document.querySelector('p2p-kv')?.hasAttribute('conflicted') ?? false,
@@ -84,20 +88,34 @@ async function waitFor(page: Page, name: string, field: Field, what: string, che
   return last!
 }
 
-/** Types into a field as a person does: select what is there, type, leave the field (its `change` writes it). */
-async function edit(page: Page, field: Field, text: string): Promise<void> {
-  // A change before the KV is open is not written (p2p-error): the log opens first, its KV just after.
-  await page.waitForFunction((field: string) => (document.querySelector(`p2p-kv-value.${field}`) as HTMLElement & {kv?: unknown})?.kv !== undefined,
-    {timeout: TIMEOUT, polling: 100}, field)
+/** Types as a person does: click the field, select what is there, type, leave the field (its `change` event). */
+async function typeInto(page: Page, selector: string, text: string): Promise<void> {
   // A click waits for the tab to paint, and background tabs do not paint.
   await page.bringToFront()
-  const selector = `p2p-kv-value.${field} ${field === 'body' ? 'textarea' : 'input'}`
   await page.click(selector)
   await page.keyboard.down('Control')
   await page.keyboard.press('KeyA')
   await page.keyboard.up('Control')
   await page.keyboard.type(text)
   await page.keyboard.press('Tab')
+}
+
+/** Edits a field of the page in the editor: its change writes the field's key. */
+async function edit(page: Page, field: Field, text: string): Promise<void> {
+  // A change before the KV is open is not written (p2p-error): the log opens first, its KV just after.
+  await page.waitForFunction((field: string) => (document.querySelector(`p2p-kv-value.${field}`) as HTMLElement & {kv?: unknown})?.kv !== undefined,
+    {timeout: TIMEOUT, polling: 100}, field)
+  await typeInto(page, `p2p-kv-value.${field} ${field === 'body' ? 'textarea' : 'input'}`, text)
+}
+
+/** Clicks the row of the page list whose title is `title`. */
+async function openFromList(page: Page, title: string): Promise<void> {
+  await page.bringToFront()
+  const handle = await page.evaluateHandle((title: string) =>
+    [...document.querySelectorAll('.pages:not(.by-tag) p2p-view > button')].find(row => row.querySelector('.title')?.textContent === title) ?? null, title)
+  const row = handle.asElement()
+  if (!row) throw new Error(`no page titled ${JSON.stringify(title)} in the list`)
+  await (row as ElementHandle<Element>).click()
 }
 
 /** Picks one of a conflicted field's values through its conflict picker, by a click. */
@@ -109,14 +127,14 @@ async function choose(page: Page, field: Field, value: string): Promise<void> {
   }, field, value)
   const button = handle.asElement()
   if (!button) throw new Error(`no choice of ${JSON.stringify(value)} in the ${field} conflict picker`)
-  await (button as import('puppeteer-core').ElementHandle<Element>).click()
+  await (button as ElementHandle<Element>).click()
 }
 
 function wikiAddress(room: string): string {
   return `${demo.url}/wiki.html?hub=${encodeURIComponent(hub.url)}&room=${room}`
 }
 
-test('two people edit one wiki: a conflict shows on both tabs, one click resolves it on both, the tag view follows live, a reload keeps it', {timeout: 300_000}, async () => {
+test('two people edit one wiki: a conflict shows on both tabs, one click resolves it on both, the tag view follows live, a row opens its page, a reload keeps it', {timeout: 300_000}, async () => {
   const room = `e2e-wiki-${randomBytes(4).toString('hex')}`
   const pageErrors: string[] = []
   // Two people, each a profile of their own, with one tab each.
@@ -181,12 +199,23 @@ test('two people edit one wiki: a conflict shows on both tabs, one click resolve
     await edit(ada, 'tags', 'start, guide')
     await waitFor(bob, 'Bob', 'tags', 'the new tag in his view', s => JSON.stringify(s.byTag) === JSON.stringify(['guide | Home, by Ada', 'start | Home, by Ada']))
 
+    // Ada starts a second page by naming it in the editor; Bob opens it from his list with a click.
+    await typeInto(ada, '#slug', 'Guide')
+    await edit(ada, 'title', 'Guide')
+    await edit(ada, 'tags', 'guide')
+    const everyTag = ['guide | Guide', 'guide | Home, by Ada', 'start | Home, by Ada']
+    const bothPages = ['Guide | guide', 'Home, by Ada | guide, start']
+    await waitFor(bob, 'Bob', 'title', 'the second page in his lists', s => JSON.stringify(s.pages) === JSON.stringify(bothPages) &&
+      JSON.stringify(s.byTag) === JSON.stringify(everyTag))
+    await openFromList(bob, 'Guide')
+    await waitFor(bob, 'Bob', 'tags', 'the second page in his editor', s => s.slug === 'guide' && s.input === 'guide')
+    assert.equal((await shown(bob, 'title')).input, 'Guide')
+
     // A reload keeps the wiki: Bob's tab shows it again from its own storage, Ada gone.
     await ada.goto('about:blank')
     await bob.reload()
-    const kept = await waitFor(bob, 'Bob, reloaded', 'title', 'the wiki as it was', s => s.input === 'Home, by Ada' &&
-      JSON.stringify(s.byTag) === JSON.stringify(['guide | Home, by Ada', 'start | Home, by Ada']))
-    assert.deepEqual(kept.pages, ['Home, by Ada | guide, start'])
+    const kept = await waitFor(bob, 'Bob, reloaded', 'title', 'the wiki as it was', s => s.slug === 'home' && s.input === 'Home, by Ada' &&
+      JSON.stringify(s.pages) === JSON.stringify(bothPages) && JSON.stringify(s.byTag) === JSON.stringify(everyTag))
     assert.equal(kept.conflicted, false)
     await bob.bringToFront()
     await bob.screenshot({path: `${fileURLToPath(RESULTS)}wiki-reloaded.png`, fullPage: true})
