@@ -40,6 +40,7 @@ import {logProtocol} from '../src/core/log/swarm.js'
 import {openNodeDatabase} from '../src/node/level.js'
 import {median} from './stats.js'
 import {chromiumCpu, cpuBetween} from './cpu.js'
+import {printProfile, startProfile} from './profile.js'
 
 const COUNTS = process.env.LOG_BENCH_100K === '1' ? [10_000, 100_000] : [10_000]
 const REPEATS = Math.max(1, Number(process.env.LOG_BENCH_REPEATS) || 1)
@@ -135,40 +136,6 @@ async function oursNode(n: number): Promise<{perSecond: number, cpuPer10k: numbe
     await dbA.close()
     await dbB.close()
     await rm(dir, {recursive: true, force: true})
-  }
-}
-
-interface ProfileNode {id: number, callFrame: {functionName: string, url: string, lineNumber: number}, children?: number[]}
-interface Profile {nodes: ProfileNode[], samples: number[], timeDeltas: number[]}
-
-/** Starts the V8 sampling profiler of a page; the function returned stops it and hands over the profile. */
-async function startProfile(page: Page): Promise<() => Promise<Profile>> {
-  const client = await page.createCDPSession()
-  await client.send('Profiler.enable')
-  await client.send('Profiler.setSamplingInterval', {interval: 200})
-  await client.send('Profiler.start')
-  return async () => {
-    const {profile} = await client.send('Profiler.stop') as unknown as {profile: Profile}
-    await client.detach()
-    return profile
-  }
-}
-
-/** Self time by function (name, file and line), the largest first. */
-function printProfile(label: string, profile: Profile): void {
-  const byId = new Map(profile.nodes.map(node => [node.id, node]))
-  const self = new Map<string, number>()
-  let total = 0
-  profile.samples.forEach((id, i) => {
-    const {functionName, url, lineNumber} = byId.get(id)!.callFrame
-    const name = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${lineNumber + 1}`
-    const ms = (profile.timeDeltas[i] ?? 0) / 1000
-    self.set(name, (self.get(name) ?? 0) + ms)
-    total += ms
-  })
-  console.log(`  profile, ${label}: ${Math.round(total)} ms sampled`)
-  for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
-    console.log(`    ${String(Math.round(ms)).padStart(6)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%  ${name}`)
   }
 }
 
