@@ -3,7 +3,12 @@
 import {defineView, readValue} from './p2p-elements.js'
 
 const hex = bytes => Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('')
-const tagsOf = value => typeof value === 'string' ? value.split(',').map(tag => tag.trim()).filter(Boolean) : []
+const HASH = /^[0-9a-f]{64}$/
+// Anyone with the link writes the log: a value's tags are bounded, as the view's keys
+// are made of them (a key past the view's limit would stop the view for everyone).
+const tagsOf = value => typeof value === 'string'
+  ? value.split(',').map(tag => tag.trim()).filter(tag => tag && tag.length <= 40).slice(0, 20)
+  : []
 
 /**
  * A page's title and tags as a list shows them: every current value of its keys
@@ -23,12 +28,15 @@ async function pageOf(view, slug, key, heads) {
 // replaces the heads it names, so two concurrent writes both count until one merges them.
 defineView({
   name: 'wiki',
-  version: 1,
+  // 2: tags bounded, malformed writes skipped.
+  version: 2,
   async map(entry, view) {
     let op
     try { op = readValue(entry) } catch { return }
     const match = /^page:([^:!]{1,100}):(title|tags)$/.exec(op?.key)
-    if (!match || (op.kv !== 'put' && op.kv !== 'del') || !Array.isArray(op.heads)) return
+    // What the KV skips as malformed, skipped here too, so both read the same writes.
+    if (!match || (op.kv !== 'put' && op.kv !== 'del') || (op.kv === 'put') !== ('value' in op) || !Array.isArray(op.heads) ||
+      op.heads.length > 64 || !op.heads.every(hash => HASH.test(hash)) || new Set(op.heads).size !== op.heads.length) return
     const slug = match[1]
     const heads = {...await view.get(`h!${op.key}`)}
     for (const hash of op.heads) delete heads[hash]

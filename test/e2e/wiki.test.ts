@@ -224,3 +224,45 @@ test('two people edit one wiki: a conflict shows on both tabs, one click resolve
     await Promise.all(contexts.map(context => context.close()))
   }
 })
+
+test('a writer of the open log with hostile KV writes neither stops the wiki\'s view nor floods it', {timeout: 120_000}, async () => {
+  const room = `e2e-wiki-${randomBytes(4).toString('hex')}`
+  const pageErrors: string[] = []
+  const context = await browser.browser.createBrowserContext()
+  try {
+    const page = await context.newPage()
+    collectPageErrors(page, 'the wiki', hub.url, pageErrors)
+    await page.evaluateOnNewDocument(() => {
+      const w = window as unknown as {__errors: string[]}
+      w.__errors = []
+      addEventListener('p2p-error', event => w.__errors.push((event as Event & {detail: {error: {code: string}}}).detail.error.code))
+    })
+    await page.goto(wikiAddress(room))
+    await edit(page, 'title', 'Home')
+    await waitFor(page, 'the wiki', 'title', 'its page', s => JSON.stringify(s.pages) === JSON.stringify(['Home | ']))
+
+    // What anyone with the link may append, concurrent with everything (no heads): a tag
+    // longer than a view key may be, 500 tags, a write the KV skips as malformed, a title that is no text.
+    await page.evaluate(async () => {
+      const log = document.querySelector('p2p-log')!.log!
+      await log.append({kv: 'put', key: 'page:home:tags', value: `${'x'.repeat(2000)}, ok`, heads: []})
+      await log.append({kv: 'put', key: 'page:home:tags', value: Array.from({length: 500}, (_, i) => `t${String(i).padStart(3, '0')}`).join(','), heads: []})
+      await log.append({kv: 'put', key: 'page:home:title', value: 'not a KV write', heads: ['not a hash']})
+      await log.append({kv: 'put', key: 'page:home:title', value: {not: 'text'}, heads: []})
+    })
+    // The view goes on: the long tag left out, 20 of the 500, the malformed write not counted.
+    const twenty = Array.from({length: 20}, (_, i) => `t${String(i).padStart(3, '0')} | Home`)
+    await waitFor(page, 'the wiki', 'title', 'the bounded tags', s => JSON.stringify(s.byTag) === JSON.stringify(['ok | Home', ...twenty]))
+
+    // And follows an honest edit that merges them all.
+    await edit(page, 'tags', 'start')
+    await edit(page, 'title', 'Home again')
+    await waitFor(page, 'the wiki', 'title', 'the honest edit', s => JSON.stringify(s.byTag) === JSON.stringify(['start | Home again']) &&
+      JSON.stringify(s.pages) === JSON.stringify(['Home again | start']))
+    // The KV reported the malformed write it skipped; the view failed at nothing.
+    assert.deepEqual(await page.evaluate(() => (window as unknown as {__errors: string[]}).__errors), ['ERR_MALFORMED_MESSAGE'])
+    assert.deepEqual(pageErrors, [])
+  } finally {
+    await context.close()
+  }
+})
