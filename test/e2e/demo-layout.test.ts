@@ -85,7 +85,7 @@ test('chat.html on a 375 px phone: the message input is at least 200 px wide and
   }
 })
 
-for (const path of ['index.html', 'chat.html', 'files.html']) {
+for (const path of ['index.html', 'chat.html', 'files.html', 'wiki.html']) {
   for (const colorScheme of ['light', 'dark'] as const) {
     test(`${path} in the ${colorScheme} scheme on a 375 px phone: a connected badge has a contrast of at least 4.5:1, and nothing overflows sideways`, async () => {
       const room = `e2e-${randomBytes(4).toString('hex')}`
