@@ -2,13 +2,10 @@
 // IndexedDB databases (browser-level), replicated live by LogPeer over a real mux on an
 // in-memory transport, each under an element that provides its log as <p2p-log> does.
 import {expect, fixture, html} from '@open-wc/testing'
-import {LitElement} from 'lit'
-import {ContextProvider} from '@lit/context'
 import {BrowserLevel} from 'browser-level'
 import '../../src/index.js'
 import type {P2PKVElement} from '../../src/elements/p2p-kv/p2p-kv.js'
 import type {P2PKvValueElement} from '../../src/elements/p2p-kv-value/p2p-kv-value.js'
-import {logContext} from '../../src/context/log-context.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import type {Identity} from '../../src/core/crypto/identity.js'
 import {Log} from '../../src/core/log/log.js'
@@ -19,22 +16,10 @@ import type {P2PError} from '../../src/core/errors.js'
 import type {KvChangeEvent} from '../../src/events/kv-events.js'
 import {all} from '../shared/log-helpers.js'
 import {until} from '../shared/until.js'
+import './helpers/log-holder.js'
+import type {TestLogHolder} from './helpers/log-holder.js'
 import {freshRoom, hubUrl} from './helpers/swarm.js'
 import type {P2PSwarmElement} from '../../src/elements/p2p-swarm/p2p-swarm.js'
-
-/** Provides a log by context, as <p2p-log> does once its log is open. */
-class TestLogHolder extends LitElement {
-  readonly #provider = new ContextProvider(this, {context: logContext})
-  set log(log: Log | undefined) {
-    this.#provider.setValue(log)
-  }
-
-  // No shadow root: its children show as they are.
-  protected override createRenderRoot(): HTMLElement {
-    return this
-  }
-}
-customElements.define('test-log-holder', TestLogHolder)
 
 const quiet = {pingInterval: 0, timeout: 0}
 let opened: Array<{log: Log, db: BrowserLevel<string, Uint8Array>, location: string}> = []
@@ -69,6 +54,8 @@ async function kvOn(log: Log, inner = html``): Promise<P2PKVElement> {
   const holder = await fixture<TestLogHolder>(html`<test-log-holder .log=${log}><p2p-kv>${inner}</p2p-kv></test-log-holder>`)
   const element = holder.querySelector('p2p-kv')!
   await until(() => element.kv !== undefined, 'the KV open')
+  // And the table's code, loaded on demand, in.
+  await element.updateComplete
   return element
 }
 
@@ -114,6 +101,8 @@ describe('<p2p-kv> and <p2p-kv-value>', function () {
       await until(() => element.hasAttribute('conflicted') && shown(element, 'title').length === 2, 'both values on both sides')
       expect([...shown(element, 'title')].sort()).to.deep.equal(['"from A"', '"from B"'])
       expect(row(element, 'title')!.getAttribute('part')).to.equal('row conflicted')
+      // The table's styles, loaded with its code, mark it.
+      expect(getComputedStyle(row(element, 'title')!).backgroundColor).to.not.equal('rgba(0, 0, 0, 0)')
       // Who wrote each, as text.
       expect(row(element, 'title')!.querySelectorAll('[part=meta]')).to.have.length(2)
       await expect(element).to.be.accessible()

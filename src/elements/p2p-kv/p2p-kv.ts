@@ -1,4 +1,4 @@
-import {LitElement, html, nothing, type PropertyValues} from 'lit'
+import {LitElement, adoptStyles, html, css, nothing, type PropertyValues} from 'lit'
 import {ContextProvider} from '@lit/context'
 import {consumeContext} from '../../context/consume.js'
 import {logContext} from '../../context/log-context.js'
@@ -8,11 +8,10 @@ import type {Entry} from '../../core/log/entry.js'
 import {KV, type KvChange, type KvValue} from '../../core/kv/kv.js'
 import {compareCodePoints, type ViewSubscription} from '../../core/views/view.js'
 import {P2PError, toP2PError} from '../../core/errors.js'
-import {shortId} from '../../core/debug.js'
 import {KvChangeEvent} from '../../events/kv-events.js'
 import {P2PErrorEvent} from '../../events/error-event.js'
 import {holdView, type Held} from '../p2p-view/held-view.js'
-import {styles} from './p2p-kv.styles.js'
+import type {TableHost} from './kv-table.js'
 
 /** What one opening holds; released together. */
 interface Opened {
@@ -22,21 +21,16 @@ interface Opened {
   table: ViewSubscription | undefined
 }
 
-/** A value as the table shows and edits it: JSON text. */
-export function toJsonText(value: unknown): string {
-  return JSON.stringify(value) ?? ''
-}
+type TableCode = typeof import('./kv-table.js')
 
-/** What a user typed: JSON if it parses, else the text itself as a string. */
-export function fromJsonText(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
-}
+/**
+ * Loads the table's code the first time an element shows its table: a page whose
+ * `<p2p-kv>` holds the app's markup never needs it. Replaceable by tests.
+ */
+export const loaders = {table: (): Promise<TableCode> => import('./kv-table.js')}
 
-const timeFormat = new Intl.DateTimeFormat(undefined, {dateStyle: 'short', timeStyle: 'short'})
+/** That code, once loaded: every element of the page uses it from then on without waiting. */
+let tableCode: TableCode | undefined
 
 /**
  * The multi-value key/value store (docs/kv.md) of the nearest `<p2p-log>`'s log:
@@ -73,7 +67,10 @@ const timeFormat = new Intl.DateTimeFormat(undefined, {dateStyle: 'short', timeS
  * @cssproperty --p2p-conflict-color - Background of a conflicted row.
  */
 export class P2PKVElement extends LitElement {
-  static override styles = styles
+  static override styles = css`
+    :host { display: block; font: var(--p2p-font, inherit); }
+    :host([hidden]) { display: none; }
+  `
   static override properties = {
     log: {attribute: false},
     conflicted: {type: Boolean, reflect: true},
@@ -94,6 +91,14 @@ export class P2PKVElement extends LitElement {
   #rows = new Map<string, KvValue[]>()
   #table = true
   #writable = false
+  /** The table's code being loaded for this element; it shows the table once it is in. */
+  #loading: Promise<void> | undefined
+  /** The code could not load (reported): the element shows no table. */
+  #loadFailed = false
+  /** The table's styles are adopted in the shadow root. */
+  #styled = false
+  /** The element as the table sees it. */
+  readonly #tableHost: TableHost = this.#makeTableHost()
 
   readonly #childObserver = new MutationObserver(() => this.requestUpdate())
 
@@ -133,60 +138,47 @@ export class P2PKVElement extends LitElement {
 
   protected override render() {
     if (!this.#table) return html`<slot></slot>`
-    const kv = this.kv
-    if (!kv) return nothing
-    const writable = this.#writable
-    const keys = [...this.#rows].filter(([, values]) => values.some(v => !v.deleted))
-    return html`
-      ${writable ? nothing : html`<p part="readonly">Read-only: this page is not a writer of this log.</p>`}
-      <table part="table">
-        <thead><tr><th scope="col">Key</th><th scope="col">Value</th>${writable ? html`<th scope="col"><span class="hidden">Edit</span></th>` : nothing}</tr></thead>
-        <tbody>${keys.map(([key, values]) => this.#row(key, values, writable))}</tbody>
-      </table>
-      ${writable ? html`<form part="add" @submit=${this.#onAdd}>
-        <input name="key" required maxlength="1000" placeholder="key" aria-label="New key">
-        <input name="value" placeholder="value (JSON or text)" aria-label="Its value">
-        <button>Add</button>
-      </form>` : nothing}
-    `
+    if (!this.kv) return nothing
+    if (!tableCode) {
+      this.#loadTable()
+      return nothing
+    }
+    if (!this.#styled) {
+      this.#styled = true
+      adoptStyles(this.renderRoot as ShadowRoot, [...P2PKVElement.elementStyles, tableCode.styles])
+    }
+    return tableCode.renderTable(this.#tableHost)
   }
 
-  #row(key: string, values: KvValue[], writable: boolean) {
-    const conflicted = values.length > 1
-    const single = values.length === 1 && !values[0].deleted ? toJsonText(values[0].value) : ''
-    return html`<tr part=${conflicted ? 'row conflicted' : 'row'} data-key=${key}>
-      <th scope="row" part="key">${key}</th>
-      <td>${values.map(v => html`<div part="value">
-        <code>${v.deleted ? '(deleted)' : toJsonText(v.value)}</code>
-        <small part="meta">${shortId(v.author)} · ${timeFormat.format(new Date(v.time))}</small>
-        ${conflicted && writable ? html`<button part="keep" data-hash=${v.hash} aria-label=${`Keep ${v.deleted ? 'the deletion' : toJsonText(v.value)} for ${key}`} @click=${() => this.#keep(key, v)}>Keep</button>` : nothing}
-      </div>`)}</td>
-      ${writable ? html`<td>
-        <form part="edit" @submit=${(event: SubmitEvent) => this.#onEdit(event, key)}>
-          <input name="value" .value=${single} aria-label=${`New value of ${key}`}> <button>Save</button>
-        </form>
-        <button part="delete" aria-label=${`Delete ${key}`} @click=${() => this.#write(kv => kv.del(key)).catch(() => undefined)}>Delete</button>
-      </td>` : nothing}
-    </tr>`
+  // updateComplete covers the wait for the table's code and the render after it.
+  protected override async getUpdateComplete(): Promise<boolean> {
+    let complete = await super.getUpdateComplete()
+    while (this.#loading) {
+      await this.#loading
+      complete = await super.getUpdateComplete()
+    }
+    return complete
   }
 
-  #keep(key: string, value: KvValue): void {
-    this.#write(kv => value.deleted ? kv.del(key) : kv.put(key, value.value)).catch(() => undefined)
+  #makeTableHost(): TableHost {
+    const element = this
+    return {
+      get rows() { return element.#rows },
+      get writable() { return element.#writable },
+      put: (key, value) => this.#write(kv => kv.put(key, value)),
+      del: key => this.#write(kv => kv.del(key)),
+    }
   }
 
-  #onEdit(event: SubmitEvent, key: string): void {
-    event.preventDefault()
-    const input = (event.target as HTMLFormElement).elements.namedItem('value') as HTMLInputElement
-    this.#write(kv => kv.put(key, fromJsonText(input.value))).catch(() => undefined)
-  }
-
-  #onAdd = (event: SubmitEvent): void => {
-    event.preventDefault()
-    const form = event.target as HTMLFormElement
-    const field = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value
-    const key = field('key')
-    const value = fromJsonText(field('value'))
-    this.#write(kv => kv.put(key, value)).then(() => form.reset(), () => undefined)
+  #loadTable(): void {
+    if (this.#loading || this.#loadFailed) return
+    this.#loading = loaders.table().then(code => { tableCode = code }, err => {
+      this.#loadFailed = true
+      this.#report(P2PError.CONNECTION_FAILED('cannot load the code of the <p2p-kv> table', err))
+    }).finally(() => {
+      this.#loading = undefined
+      this.requestUpdate()
+    })
   }
 
   /** Runs a write on the KV; a failure is a p2p-error (and rejects, for the caller to keep the form). */
