@@ -21,8 +21,8 @@
 //    into a plain sublevel of the same database (get; for-await over an iterator,
 //    as the KV's range reads; iterator.all()). Goal: ≤ 1.5 × the raw store.
 //
-// N is 20k; VIEW_BENCH_100K=1 runs 100k, the size (about N/1,000 × 15 s
-// more here, under load). VIEW_BENCH_PROFILE=1 prints where the page's time goes
+// N is 20k (about 1.5 minutes here, under load); VIEW_BENCH_100K=1 runs 100k, the
+// issue's size (about 5 minutes). VIEW_BENCH_PROFILE=1 prints where the page's time goes
 // while each view, its baseline and the KV index (self time, top 12), and the
 // page's tasks from a trace: the longest by wall time and by the thread's CPU
 // time, which tells the page's own work from the machine's load. The machine's load
