@@ -386,6 +386,32 @@ describe('View: reading', () => {
     assert.equal(await view.get('meta'), undefined)
     await log.close()
   })
+
+  test('range reads longer than one chunk of the store: every row once, in order, a limit exact, a loop left early', async () => {
+    const log = await openLog()
+    const total = 2500
+    const k = (i: number): string => `k${String(i).padStart(4, '0')}`
+    const span = (from: number, to: number): string[] => Array.from({length: to - from + 1}, (_, i) => k(from + i))
+    await log.append(Array.from({length: total}, (_, i) => ({op: 'put', key: k(i), value: i})))
+    const view = new View(log, ops())
+    await view.ready()
+    const rows = await view.range()
+    assert.deepEqual(rows.map(r => r.key), span(0, total - 1))
+    assert.deepEqual(rows.map(r => r.value), Array.from({length: total}, (_, i) => i))
+    for (const limit of [99, 100, 101, 300, 1234, total, total + 1]) {
+      assert.deepEqual((await view.range({limit})).map(r => r.key), span(0, Math.min(limit, total) - 1), `limit ${limit}`)
+    }
+    assert.deepEqual((await view.range({reverse: true, limit: 1500})).map(r => r.key), span(total - 1500, total - 1).reverse())
+    assert.deepEqual((await view.range({gt: k(149), lte: k(2100)})).map(r => r.key), span(150, 2100))
+    // A loop left early gets the rows up to there, in order (the generator's finally closes the store's iterator).
+    let read = 0
+    for await (const row of view.rows()) {
+      assert.equal(row.key, k(read))
+      if (++read === 250) break
+    }
+    assert.equal(read, 250)
+    await log.close()
+  })
 })
 
 describe('View: live queries', () => {
