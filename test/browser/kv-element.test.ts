@@ -171,6 +171,40 @@ describe('<p2p-kv> and <p2p-kv-value>', function () {
     expect(element.shadowRoot!.querySelector('[part=readonly]')).to.equal(null)
   })
 
+  it('<p2p-kv-value> disables its control while nothing can be written: before the KV opens, and on a replica this page may not write until admitted; an app\'s disabled control stays so', async () => {
+    const owner = new KeyPairIdentity()
+    const closed = await replica(owner, owner, undefined, false)
+    const readerKey = new KeyPairIdentity()
+    const reader = await replica(owner, readerKey, closed)
+    const holder = await fixture<TestLogHolder>(html`<test-log-holder><p2p-kv>
+      <p2p-kv-value key="title"><input aria-label="Title"></p2p-kv-value>
+      <p2p-kv-value key="note"><input aria-label="Note" disabled></p2p-kv-value>
+    </p2p-kv></test-log-holder>`)
+    const [title, note] = [...holder.querySelectorAll('p2p-kv-value')]
+    await title.updateComplete
+    // No log yet, so no KV: an edit would have nowhere to go.
+    expect(title.kv).to.equal(undefined)
+    expect(title.hasAttribute('readonly')).to.equal(true)
+    expect(title.querySelector('input')!.disabled).to.equal(true)
+    holder.log = reader
+    await until(() => title.kv !== undefined, 'the KV open')
+    await title.updateComplete
+    expect(title.hasAttribute('readonly')).to.equal(true)
+    expect(title.querySelector('input')!.disabled).to.equal(true)
+    const ownerKv = await kvOn(closed)
+    await ownerKv.kv!.put('title', 'Owner\'s')
+    link(closed, reader)
+    await until(() => title.querySelector('input')!.value === 'Owner\'s', 'the owner\'s value shown, read-only')
+    expect(title.querySelector('input')!.disabled).to.equal(true)
+    await closed.admit(readerKey.publicKey)
+    await until(() => !title.hasAttribute('readonly') && !title.querySelector('input')!.disabled, 'the control enabled once admitted')
+    expect(note.hasAttribute('readonly')).to.equal(false)
+    expect(note.querySelector('input')!.disabled).to.equal(true)
+    title.querySelector('input')!.value = 'Reader\'s'
+    title.querySelector('input')!.dispatchEvent(new Event('change', {bubbles: true}))
+    await until(async () => (await ownerKv.kv!.values('title')).join() === 'Reader\'s', 'the reader\'s edit at the owner')
+  })
+
   it('a malformed KV entry from a writer is a p2p-error and the other keys show', async () => {
     const owner = new KeyPairIdentity()
     const log = await replica(owner, owner)

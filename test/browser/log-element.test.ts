@@ -179,6 +179,36 @@ describe('<p2p-log>', () => {
     expect(reader.room!.logs()).to.have.length(1)
   })
 
+  it('key opened before its open log reached the page: its form fails with ERR_NOT_A_WRITER, then appends once the Init arrives', async () => {
+    const room = freshRoom()
+    const owner = new KeyPairIdentity()
+    const address = Array.from(owner.publicKey, b => b.toString(16).padStart(2, '0')).join('')
+    const feed = html`<p2p-feed><template><p><span data-field="text"></span></p></template></p2p-feed>`
+    const form = html`<form><input name="text" aria-label="Message"><button>send</button></form>`
+    const readerSwarm = await fixture<P2PSwarmElement>(html`
+      <p2p-swarm hub=${hubUrl()} room=${room}><p2p-log key=${address} .identity=${new KeyPairIdentity()}>${feed}${form}</p2p-log></p2p-swarm>`)
+    await readerSwarm.updateComplete
+    const reader = readerSwarm.querySelector('p2p-log')!
+    await reader.updateComplete
+    expect(reader.log!.length).to.equal(0)
+    const refused = new Promise<P2PErrorEvent>(resolve => reader.addEventListener('p2p-error', resolve as EventListener, {once: true}))
+    send(reader, 'too early')
+    expect((await refused).detail.error.code).to.equal('ERR_NOT_A_WRITER')
+    const ownerSwarm = await fixture<P2PSwarmElement>(html`
+      <p2p-swarm hub=${hubUrl()} room=${room}><p2p-log name="wiki" open .identity=${owner}>${feed}</p2p-log></p2p-swarm>`)
+    await ownerSwarm.updateComplete
+    const ownerLog = ownerSwarm.querySelector('p2p-log')!
+    await ownerLog.updateComplete
+    expect(ownerLog.log!.address).to.equal(address)
+    await when(reader, () => reader.log!.writable, 'the open log\'s Init at the reader')
+    const errors: string[] = []
+    reader.addEventListener('p2p-error', event => errors.push((event as P2PErrorEvent).detail.error.code))
+    send(reader, 'through the link')
+    await when(ownerLog, () => texts(ownerLog).includes('through the link'), 'the reader\'s entry at the owner')
+    expect(texts(reader)).to.deep.equal(['through the link'])
+    expect(errors).to.deep.equal([])
+  })
+
   it('writers and open, from the owner\'s markup, admit keys and open the log it creates', async () => {
     const writer = new KeyPairIdentity()
     const swarm = await fixture<P2PSwarmElement>(html`

@@ -16,7 +16,11 @@ import type {Log} from './log.js'
 export interface LogSourceOptions {
   /** Items kept, the latest by order; older ones fall off the front. */
   limit?: number
-  /** Where `publish` appends: this page's log. Without it, publishing fails with ERR_NOT_A_WRITER. */
+  /**
+   * Where `publish` appends: this page's log. Without it, or while this page is
+   * not a writer of it (checked at each publish: a key opened before the entry
+   * admitting it arrived becomes writable then), publishing fails with ERR_NOT_A_WRITER.
+   */
   target?: Log
   /** The key (hex) this page writes with: its items are `local`. */
   author?: string
@@ -80,6 +84,7 @@ export class LogSource implements MessageSource {
   async publish(value: unknown): Promise<void> {
     if (this.#closed) throw P2PError.DESTROYED('the source was closed')
     if (!this.#target) throw P2PError.NOT_A_WRITER('this page writes to none of these logs')
+    if (!this.#target.writable) throw P2PError.NOT_A_WRITER('this page is not a writer of this log (not admitted, or not yet seen admitted)')
     if (value instanceof Uint8Array) throw P2PError.INVALID_ARGUMENT('a feed item is JSON, not bytes')
     await this.#target.append(value)
   }

@@ -25,6 +25,8 @@ function asText(value: unknown): string {
  * While the key has siblings (concurrent values), the element has `conflicted` and shows
  * a picker in the `conflict` slot: by default one button per sibling; choosing one writes
  * it. An app's own picker goes in that slot and calls `pick(value)` with the choice.
+ * While nothing can be written (no KV yet, or this page is not a writer of its log) the
+ * element has `readonly` and disables the control and the picker.
  *
  * ```html
  * <p2p-kv>
@@ -54,6 +56,7 @@ export class P2PKvValueElement extends LitElement {
     key: {},
     kv: {attribute: false},
     conflicted: {type: Boolean, reflect: true},
+    readOnly: {type: Boolean, attribute: 'readonly', reflect: true},
     values: {attribute: false},
   }
 
@@ -66,11 +69,21 @@ export class P2PKvValueElement extends LitElement {
   /** The key has siblings. Set by the element (a CSS hook). */
   conflicted = false
 
+  /**
+   * Nothing can be written here: no KV yet (its log still opening), or this
+   * page is not a writer of its log. Set by the element (a CSS hook); the bound
+   * control is disabled meanwhile, and the picker's buttons too.
+   */
+  readOnly = true
+
   /** The key's current heads, sorted by hash: values and tombstones (`deleted`), with author, time and hash. */
   values: KvValue[] = []
 
   #subscription: ViewSubscription | undefined
   #followed: {kv: KV, key: string} | undefined
+  #unfollowLog: (() => void) | undefined
+  /** The bound control, while the element keeps it disabled (an app's own `disabled` is left alone). */
+  #disabled: Control | undefined
   /** Writes from the control not yet folded: the control keeps what the user wrote until they are. */
   #writing = 0
 
@@ -117,6 +130,8 @@ export class P2PKvValueElement extends LitElement {
     const kv = this.isConnected ? this.kv : undefined
     if (kv !== this.#followed?.kv || this.key !== this.#followed?.key) this.#follow(kv)
     this.conflicted = this.values.length > 1
+    this.readOnly = !this.#followed || !this.#followed.kv.log.writable
+    this.#disableControl()
     if (changed.has('values')) this.#showInControl()
   }
 
@@ -124,9 +139,9 @@ export class P2PKvValueElement extends LitElement {
     const live = this.values.filter(v => !v.deleted)
     return html`
       ${this.#control() ? nothing : live.map(v => html`<span part="value">${asText(v.value)}</span>`)}
-      <slot></slot>
+      <slot @slotchange=${() => this.requestUpdate()}></slot>
       <span part="conflict" ?hidden=${!this.conflicted}><slot name="conflict">${this.values.map(v => html`
-        <button part="pick" data-hash=${v.hash} @click=${() => v.deleted ? this.#delete() : this.pick(v.value).catch(() => undefined)}>${v.deleted ? '(deleted)' : asText(v.value)}</button>`)}
+        <button part="pick" data-hash=${v.hash} ?disabled=${this.readOnly} @click=${() => v.deleted ? this.#delete() : this.pick(v.value).catch(() => undefined)}>${v.deleted ? '(deleted)' : asText(v.value)}</button>`)}
       </slot></span>
     `
   }
@@ -135,12 +150,35 @@ export class P2PKvValueElement extends LitElement {
     this.#write(kv => kv.del(this.key)).catch(() => undefined)
   }
 
+  /** Disables the bound control while nothing can be written (the user's edit would be lost), enables it after. */
+  #disableControl(): void {
+    const control = this.#control()
+    if (this.#disabled && (this.#disabled !== control || !this.readOnly)) {
+      this.#disabled.disabled = false
+      this.#disabled = undefined
+    }
+    if (control && this.readOnly && !control.disabled) {
+      control.disabled = true
+      this.#disabled = control
+    }
+  }
+
   #follow(kv: KV | undefined): void {
     this.#subscription?.close()
     this.#subscription = undefined
+    this.#unfollowLog?.()
+    this.#unfollowLog = undefined
     this.#followed = kv ? {kv, key: this.key} : undefined
     this.values = []
-    if (!kv || !this.key) return
+    if (!kv) return
+    // Admitted as a writer (or frozen) by an entry: the control is enabled (or not).
+    const {log} = kv
+    const onUpdate = (): void => {
+      if (log.writable === this.readOnly) this.requestUpdate()
+    }
+    log.on('update', onUpdate)
+    this.#unfollowLog = () => log.off('update', onUpdate)
+    if (!this.key) return
     const key = this.key
     let subscription: ViewSubscription
     try {

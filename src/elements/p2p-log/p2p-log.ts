@@ -190,7 +190,7 @@ export class P2PLogElement extends LitElement {
       log = new Log({db: held.db, key: address, identity, open})
       await log.ready()
       const room = new RoomLogs({swarm, db: held.db, logs: [log], name: name || undefined, room: swarm.room})
-      const source = new LogSource({limit, target: log.writable ? log : undefined, author: toHex(identity.publicKey), onreorder: () => this.#provideSource()})
+      const source = new LogSource({limit, target: log, author: toHex(identity.publicKey), onreorder: () => this.#provideSource()})
       const opened: Opened = {held, log, owner: toHex(identity.publicKey) === log.address, unclaim, room, source, offs: [], reading: []}
       if (generation !== this.#generation) {
         await this.#close(opened)
