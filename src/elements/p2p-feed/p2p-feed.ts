@@ -4,7 +4,7 @@ import {sourceContext} from '../../context/source-context.js'
 import type {MessageSource, SourceItem} from '../../core/source/message-source.js'
 import {P2PError} from '../../core/errors.js'
 import {P2PErrorEvent} from '../../events/error-event.js'
-import {applyBindings, collectBindings, fieldValue, hasText, summarize, type Binding} from '../shared/item-template.js'
+import {applyBindings, collectBindings, fieldValue, hasText, summarize, templateHolder, type Binding} from '../shared/item-template.js'
 import {styles} from './p2p-feed.styles.js'
 
 const DEFAULT_LIMIT = 100
@@ -363,14 +363,7 @@ export class P2PFeedElement extends LitElement {
       this.#report(P2PError.INVALID_ARGUMENT('a <p2p-feed> template property takes a <template> element or a function'))
       return null
     }
-    // React and Vue create a <template> with createElement and append its children to
-    // the element, not to its content fragment: read the children where they are.
-    const holder = template.content.firstElementChild || !template.hasChildNodes() ? template.content : template
-    if (this.isConnected) {
-      const what = {childList: true, subtree: true, attributes: true, characterData: true}
-      this.#templateObserver.observe(template, what)
-      this.#templateObserver.observe(template.content, what)
-    }
+    const holder = templateHolder(template, this.isConnected ? this.#templateObserver : undefined)
     const roots = holder.children
     const text = hasText(holder)
     if (roots.length === 0) {

@@ -6,7 +6,7 @@ import {P2PError, toP2PError} from '../../core/errors.js'
 import {View, compareCodePoints, type ViewDefinition, type ViewDiff, type ViewProgress, type ViewRange, type ViewSubscription} from '../../core/views/view.js'
 import {ViewProgressEvent} from '../../events/view-events.js'
 import {P2PErrorEvent} from '../../events/error-event.js'
-import {bindFields, collectBindings, hasText, pathValue, summarize, type Binding} from '../shared/item-template.js'
+import {bindFields, collectBindings, hasText, pathValue, summarize, templateHolder, type Binding} from '../shared/item-template.js'
 import {holdView, type Held} from './held-view.js'
 import {onViewDefined, viewDefinition} from './view-registry.js'
 
@@ -340,13 +340,7 @@ export class P2PViewElement extends LitElement {
   #readTemplate(): Element | null {
     const template = [...this.children].find((c): c is HTMLTemplateElement => c instanceof HTMLTemplateElement)
     if (!template) return null
-    // React and Vue append a <template>'s children to the element, not to its content.
-    const holder = template.content.firstElementChild || !template.hasChildNodes() ? template.content : template
-    if (this.isConnected) {
-      const what = {childList: true, subtree: true, attributes: true, characterData: true}
-      this.#templateObserver.observe(template, what)
-      this.#templateObserver.observe(template.content, what)
-    }
+    const holder = templateHolder(template, this.isConnected ? this.#templateObserver : undefined)
     const roots = holder.children
     if (roots.length !== 1 || hasText(holder)) {
       this.#report(P2PError.INVALID_ARGUMENT(`a <p2p-view> template has one root element and no text beside it; it has ${roots.length}${roots.length ? ', the first is used' : ', rows show key and value'}`))

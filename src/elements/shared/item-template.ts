@@ -213,3 +213,18 @@ export function summarize(value: unknown, max = 500): string {
 export function hasText(parent: ParentNode): boolean {
   return [...parent.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '')
 }
+
+/**
+ * Where a `<template>`'s roots are: its content, or the element itself, since React
+ * and Vue create a `<template>` with createElement and append its children to it, not
+ * to its content fragment. With `observer` (an element that is connected), both are
+ * watched, so an edit of the template renders the rows again.
+ */
+export function templateHolder(template: HTMLTemplateElement, observer?: MutationObserver): ParentNode {
+  if (observer) {
+    const what = {childList: true, subtree: true, attributes: true, characterData: true}
+    observer.observe(template, what)
+    observer.observe(template.content, what)
+  }
+  return template.content.firstElementChild || !template.hasChildNodes() ? template.content : template
+}
