@@ -277,6 +277,44 @@ describe('log replication', {timeout: 120_000}, () => {
     assert.equal(a.stats.peers, 0)
   })
 
+  test('log.replicate(swarm) and log.replicate(peer): live both ways; append fires for this page\'s appends only, update for both', async () => {
+    const [sa, sb, sc] = [new FakeSwarm(), new FakeSwarm(), new FakeSwarm()]
+    const a = await openLog(owner)
+    const b = await openLog(writer)
+    const c = await openLog()
+    await a.admit(writer.publicKey)
+    const appended: string[] = []
+    const updated: string[] = []
+    a.on('append', entries => appended.push(...entries.map(e => readValue(e) as string)))
+    a.on('update', entries => updated.push(...entries.map(e => readValue(e) as string).filter(v => typeof v === 'string')))
+    const attached = a.replicate(sa)
+    b.replicate(sb)
+    await a.append('before')
+    connectSwarms(sa, 'A', sb, 'B')
+    await whenLog(b, () => same(a, b))
+    await b.append('from b')
+    await whenLog(a, () => same(a, b))
+    // One peer, not a swarm: the session alone, ended by destroy().
+    const {atB: cAtA} = connectSwarms(sa, 'A', sc, 'C')
+    const session = c.replicate(cAtA)
+    await whenLog(c, () => same(a, c))
+    await a.append('live')
+    await whenLog(c, () => same(a, c))
+    await whenLog(b, () => same(a, b))
+    assert.deepEqual([...attached.peers().keys()].sort(), ['B', 'C'])
+    session.destroy()
+    await a.append('after')
+    await whenLog(b, () => same(a, b))
+    assert.equal(c.length, a.length - 1, 'the destroyed session brings nothing more')
+    assert.deepEqual(appended, ['before', 'live', 'after'])
+    assert.deepEqual(updated, ['before', 'from b', 'live', 'after'])
+    // A peer whose key is not proven yet cannot replicate; a closed log cannot either.
+    assert.throws(() => c.replicate({...cAtA, publicKey: null, channel: cAtA.channel.bind(cAtA), destroy: cAtA.destroy.bind(cAtA)}), {code: 'ERR_INVALID_ARGUMENT'})
+    await c.close()
+    assert.throws(() => c.replicate(sc), {code: 'ERR_DESTROYED'})
+    attached.detach()
+  })
+
   test('attachLog drops a peer that sends entries no honest peer holds as misbehaving, the finding as cause, so the swarm bans it', async () => {
     const [sa, sc] = [new FakeSwarm(), new FakeSwarm()]
     const a = await openLog(owner)

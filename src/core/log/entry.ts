@@ -38,6 +38,8 @@ export const HASH_BYTES = 32
 /** An author's seq fits 32 bits: a vector claiming more is a lie, not a long log. */
 export const MAX_SEQ = 2 ** 32 - 1
 export const MAX_LINKS = 16
+/** At most this many consecutive unsigned entries of one author ever exist: a run is authenticated by its last. */
+export const MAX_RUN = 256
 export const MAX_VALUE_BYTES = 64 * 1024
 
 const FLAG_PREV = 1

@@ -13,16 +13,17 @@ import {checkInteger} from '../check.js'
 import {equal, fromHex, toHex} from '../bytes.js'
 import type {Identity} from '../crypto/identity.js'
 import {isQuotaError} from '../storage/quota.js'
-import type {LogProgress} from './replicate.js'
-import {EntryKind, InitFlags, MAX_LINKS, MAX_VALUE_BYTES, createEntry, decodeEntry, jsonValue, type Entry, type EntryFields} from './entry.js'
+import type {LogPeer, LogProgress} from './replicate.js'
+import {attachLog, replicatePeer, type AttachLogOptions, type AttachedLog} from './swarm.js'
+import type {ProtocolPeer, ProtocolSwarm} from '../swarm/protocol-host.js'
+import {EntryKind, InitFlags, MAX_LINKS, MAX_RUN, MAX_VALUE_BYTES, createEntry, decodeEntry, jsonValue, type Entry, type EntryFields} from './entry.js'
 import {
   STATE_KEY, decodeFork, emptyState, encodeFork, encodeState, entryHeader, forkKey, logSublevel,
   type ForkEvidence, type LogDatabase, type LogState, type LogSublevel,
 } from './store.js'
 import {LogStore, type Known} from './log-store.js'
 
-/** At most this many consecutive unsigned entries of one author ever exist: a run is authenticated by its last. */
-export const MAX_RUN = 256
+export {MAX_RUN}
 export const DEFAULT_MAX_PENDING = 1024
 /**
  * Entries all sources together may have waiting. An honest peer sends in
@@ -523,6 +524,21 @@ export class Log extends Emitter<LogEvents> {
     const out: ForkEvidence[] = []
     for await (const value of this.#db.values({gte: 'f!', lt: 'f"'})) out.push(decodeFork(value))
     return out
+  }
+
+  /**
+   * Replicates this log live, both ways: with every connected peer of `swarm`
+   * that holds it, now and as peers connect (`attachLog`; `detach()` ends it),
+   * or with one connected `peer` whose key is proven (a `LogPeer`; `destroy()`
+   * ends it). A peer that breaks the protocol or sends forged entries loses its
+   * connection. docs/log.md, "Replication".
+   */
+  replicate(swarm: ProtocolSwarm, options?: AttachLogOptions): AttachedLog
+  replicate(peer: ProtocolPeer, options?: AttachLogOptions): LogPeer
+  replicate(target: ProtocolSwarm | ProtocolPeer, options: AttachLogOptions = {}): AttachedLog | LogPeer {
+    if (this.#closed) throw P2PError.DESTROYED('the log is closed')
+    const bound = {maxValueBytes: this.#maxValueBytes, ...options}
+    return 'peers' in target ? attachLog(this, target, bound) : replicatePeer(this, target, bound)
   }
 
   async close(): Promise<void> {

@@ -20,8 +20,8 @@ import {checkInteger} from '../check.js'
 import {equal, toHex} from '../bytes.js'
 import {systemClock, type Clock} from '../clock.js'
 import type {Channel, ChannelHandlers} from '../mux/mux.js'
-import {authenticateRun, decodeEntry, type DecodedEntry, type Entry} from './entry.js'
-import {MAX_RUN, type AddResult} from './log.js'
+import {MAX_RUN, authenticateRun, decodeEntry, type DecodedEntry, type Entry} from './entry.js'
+import type {AddResult} from './log.js'
 import type {ForkEvidence} from './store.js'
 import {
   ENTRIES_WINDOW, LogMessageType, MAX_ENTRIES, MAX_ENTRIES_BYTES, MAX_HAVE_AUTHORS, decodeLogMessage, encodeAck, encodeEntries,

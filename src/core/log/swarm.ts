@@ -7,7 +7,7 @@
 import {createDebug, shortId} from '../debug.js'
 import {Emitter} from '../emitter.js'
 import {P2PError} from '../errors.js'
-import {hostProtocol, type ProtocolSwarm} from '../swarm/protocol-host.js'
+import {hostProtocol, type ProtocolPeer, type ProtocolSwarm} from '../swarm/protocol-host.js'
 import {LogPeer, type LogProgress, type ReplicaLog} from './replicate.js'
 
 const debug = createDebug('p2p:log')
@@ -61,26 +61,41 @@ class Attached extends Emitter<AttachedLogEvents> {
 }
 
 /**
+ * Replicates `log` with one connected peer whose key is proven, live and both
+ * ways, until the session is destroyed or ends. A session that ends with a
+ * protocol error destroys that peer's connection with the error; `onclose`
+ * hears every end.
+ */
+export function replicatePeer(log: ReplicaLog & {readonly address: string}, peer: ProtocolPeer, {maxValueBytes}: AttachLogOptions = {},
+  onclose?: (session: LogPeer, err?: P2PError) => void): LogPeer {
+  const key = peer.publicKey
+  if (!key) throw P2PError.INVALID_ARGUMENT('a peer replicates once its key is proven')
+  const session = new LogPeer({log, source: key, maxValueBytes, open: handlers => peer.channel(logProtocol(log.address), handlers)})
+  session.on('close', err => {
+    debug('drop', shortId(log.address), shortId(key), err?.message ?? '')
+    onclose?.(session, err)
+    if (err && FORGERIES.has(err.code)) peer.destroy(P2PError.PEER_MISBEHAVING(`peer ${shortId(key)} sent log entries no honest peer holds`, err))
+    else if (err && PROTOCOL_ERRORS.has(err.code)) peer.destroy(err)
+  })
+  debug('peer', shortId(log.address), shortId(key))
+  return session
+}
+
+/**
  * Replicates `log` with every connected peer of `swarm` that holds it too (a
  * peer without it never opens the channel, and the mux holds what we sent it
  * within its bound), now and as peers connect. A session that ends with a
  * protocol error destroys that peer's connection with the error.
  */
-export function attachLog(log: ReplicaLog & {readonly address: string}, swarm: ProtocolSwarm, {maxValueBytes}: AttachLogOptions = {}): AttachedLog {
+export function attachLog(log: ReplicaLog & {readonly address: string}, swarm: ProtocolSwarm, options: AttachLogOptions = {}): AttachedLog {
   const events = new Attached()
-  const protocol = logProtocol(log.address)
   const host = hostProtocol<LogPeer>(swarm, {
     start(conn, key, ended) {
-      const session = new LogPeer({log, source: key, maxValueBytes, open: handlers => conn.channel(protocol, handlers)})
-      session.on('progress', progress => events.fire('progress', key, progress))
-      session.on('close', err => {
+      const session = replicatePeer(log, conn, options, (closed, err) => {
         ended()
-        debug('drop', shortId(log.address), shortId(key), err?.message ?? '')
-        events.fire('drop', key, session, err)
-        if (err && FORGERIES.has(err.code)) conn.destroy(P2PError.PEER_MISBEHAVING(`peer ${shortId(key)} sent log entries no honest peer holds`, err))
-        else if (err && PROTOCOL_ERRORS.has(err.code)) conn.destroy(err)
+        events.fire('drop', key, closed, err)
       })
-      debug('peer', shortId(log.address), shortId(key))
+      session.on('progress', progress => events.fire('progress', key, progress))
       events.fire('peer', key, session)
       return session
     },
