@@ -17,6 +17,7 @@ import {attachLog, logProtocol} from '../../src/core/log/swarm.js'
 import {LogMessageType, decodeLogMessage, encodeEntries} from '../../src/core/log/messages.js'
 import {FakeSwarm, connect as connectSwarms} from './fake-swarm.js'
 import {all, same, whenLog} from '../shared/log-helpers.js'
+import {until} from '../shared/until.js'
 
 const owner = new KeyPairIdentity(new Uint8Array(32).fill(1))
 const writer = new KeyPairIdentity(new Uint8Array(32).fill(2))
@@ -33,11 +34,16 @@ class FullLevel extends MemoryLevel<string, Uint8Array> {
   full = false
 }
 // abstract-level's _batch hook is not in its typings: wrapped here.
-const memoryBatch = (MemoryLevel.prototype as unknown as {_batch: (...args: unknown[]) => Promise<void>})._batch
+const memory = MemoryLevel.prototype as unknown as Record<'_batch' | '_put', (...args: unknown[]) => Promise<void>>
+const quotaExceeded = () => Object.assign(new Error('quota exceeded'), {name: 'QuotaExceededError'})
 Object.assign(FullLevel.prototype, {
   async _batch(this: FullLevel, ...args: unknown[]) {
-    if (this.full) throw Object.assign(new Error('quota exceeded'), {name: 'QuotaExceededError'})
-    return memoryBatch.apply(this, args)
+    if (this.full) throw quotaExceeded()
+    return memory._batch.apply(this, args)
+  },
+  async _put(this: FullLevel, ...args: unknown[]) {
+    if (this.full) throw quotaExceeded()
+    return memory._put.apply(this, args)
   },
 })
 
@@ -212,6 +218,43 @@ describe('log replication', {timeout: 120_000}, () => {
     assert.ok(!link.a.destroyed && !link.b.destroyed)
     assert.equal(link.a.stats.uselessVectors, 0, 'the rewind was called for')
     link.cut()
+  })
+
+  test('space freed while nothing writes: the log\'s probe write finds it, resume fires, and the session asks for what it could not store', async () => {
+    const one = await openLog(owner)
+    await one.admit(writer.publicKey)
+    const db = new FullLevel()
+    const two = new Log({db, key: owner.publicKey, identity: writer, fullRetryMs: 5})
+    await two.ready()
+    const errors: string[] = []
+    two.on('error', err => errors.push(err.code))
+    const link = connect(one, two)
+    await whenLog(two, () => same(one, two))
+    db.full = true
+    let writes = 0
+    const counted = db.batch.bind(db)
+    db.batch = ((...args: Parameters<typeof db.batch>) => {
+      writes++
+      return counted(...args)
+    }) as typeof db.batch
+    const failed = new Promise<void>(resolve => two.on('error', () => resolve()))
+    const lost = await one.append(['while full 1', 'while full 2'])
+    await failed
+    // Probes fail while the disk stays full, quietly: the error was said once.
+    await until(() => writes >= 4, 'probe writes while full')
+    assert.equal(two.stats.paused, true)
+    assert.deepEqual(errors, ['ERR_STORAGE_FULL'])
+    const resumed = new Promise<void>(resolve => two.on('resume', resolve))
+    db.full = false
+    await resumed
+    assert.equal(two.stats.paused, false)
+    await whenLog(two, () => same(one, two))
+    assert.ok(await two.get(lost[1].hash))
+    await intact(two)
+    assert.deepEqual(errors, ['ERR_STORAGE_FULL'])
+    assert.ok(!link.a.destroyed && !link.b.destroyed)
+    link.cut()
+    await two.close()
   })
 
   test('10k entries replicate with backpressure, and progress reaches behind = 0', async () => {

@@ -45,8 +45,8 @@ export function replicaOf(log: Log, overrides: Partial<ReplicaLog> = {}): Replic
     sessionOpened: () => log.sessionOpened(),
     sessionClosed: () => log.sessionClosed(),
     sessionProgress: progress => log.sessionProgress(progress),
-    on: (event: 'update' | 'conflict', listener: never) => log.on(event, listener),
-    off: (event: 'update' | 'conflict', listener: never) => log.off(event, listener),
+    on: (event: 'update' | 'conflict' | 'resume', listener: never) => log.on(event, listener),
+    off: (event: 'update' | 'conflict' | 'resume', listener: never) => log.off(event, listener),
     ...overrides,
   }
 }

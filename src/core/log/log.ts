@@ -25,6 +25,9 @@ import {LogStore, type Known} from './log-store.js'
 
 export {MAX_RUN}
 export const DEFAULT_MAX_PENDING = 1024
+/** While storage is full, the first probe write comes this long after the failure (ms); later ones twice as late each, up to MAX_FULL_RETRY_MS. */
+const FULL_RETRY_MS = 5000
+const MAX_FULL_RETRY_MS = 60_000
 /**
  * Entries all sources together may have waiting. An honest peer sends in
  * causal order, so its entries rarely wait: the bound is for many sources each
@@ -68,6 +71,12 @@ export interface LogOptions {
   maxPendingBytes?: number
   /** The claimed time written into entries (ms since the epoch). */
   now?: () => number
+  /**
+   * While storage is full, the log tries a small write this many ms after the
+   * failure, then twice as long each time, up to a minute: once one succeeds,
+   * `resume` fires and replication asks for what it could not store.
+   */
+  fullRetryMs?: number
 }
 
 export interface LogStats {
@@ -96,6 +105,8 @@ export type LogEvents = {
   append: (entries: Entry[]) => void
   /** Stored from any source, appends included. */
   update: (entries: Entry[]) => void
+  /** Storage had no room (`stats.paused`), and now has: a write succeeded again. */
+  resume: () => void
   conflict: (evidence: ForkEvidence) => void
   /** How far replication with one peer is along (fired by its session: replicate.ts). */
   progress: (progress: LogProgress & {peer: string}) => void
@@ -152,6 +163,9 @@ export class Log extends Emitter<LogEvents> {
   #closed = false
   /** Writes take turns, so each one starts from the state the last one left. */
   #queue: Promise<unknown> = Promise.resolve()
+  readonly #fullRetryMs: number
+  /** While storage is full: the next probe write, and how long after the last it comes. */
+  #probe: {timer: ReturnType<typeof setTimeout> | undefined, delay: number} | undefined
   /** Entries waiting for a prev or link, by hash. */
   readonly #pending = new Map<string, Pending>()
   /** The hashes each source has waiting: a per-source bound, and what goes when its session ends. */
@@ -170,7 +184,7 @@ export class Log extends Emitter<LogEvents> {
   #sessions = 0
 
   constructor({db, key, identity, open = false, maxValueBytes = MAX_VALUE_BYTES, maxPending = DEFAULT_MAX_PENDING,
-    maxPendingTotal = DEFAULT_MAX_PENDING_TOTAL, maxPendingBytes = DEFAULT_MAX_PENDING_BYTES, now = Date.now}: LogOptions) {
+    maxPendingTotal = DEFAULT_MAX_PENDING_TOTAL, maxPendingBytes = DEFAULT_MAX_PENDING_BYTES, now = Date.now, fullRetryMs = FULL_RETRY_MS}: LogOptions) {
     super()
     if (!db || typeof db.sublevel !== 'function') throw P2PError.INVALID_ARGUMENT('db must be an abstract-level database')
     if (!(key instanceof Uint8Array) || key.length !== 32) throw P2PError.INVALID_ARGUMENT('a log key is a 32-byte public key')
@@ -186,6 +200,8 @@ export class Log extends Emitter<LogEvents> {
     this.#identity = identity
     this.#open = open
     this.#maxValueBytes = maxValueBytes
+    checkInteger('fullRetryMs', fullRetryMs, 1)
+    this.#fullRetryMs = fullRetryMs
     this.#maxPending = maxPending
     this.#maxPendingTotal = maxPendingTotal
     this.#maxPendingBytes = maxPendingBytes
@@ -544,6 +560,8 @@ export class Log extends Emitter<LogEvents> {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    clearTimeout(this.#probe?.timer)
+    this.#probe = undefined
     await this.#queue.catch(() => undefined)
     this.#pending.clear()
     this.#pendingBySource.clear()
@@ -706,12 +724,42 @@ export class Log extends Emitter<LogEvents> {
     } catch (err) {
       const error = isQuotaError(err) ? P2PError.STORAGE_FULL('no room to store log entries', err) : toP2PError(err, 'ERR_STORAGE_FULL')
       this.#counts.paused = isQuotaError(err)
+      if (this.#counts.paused) this.#probeSoon()
       this.emit('error', error)
       throw error
     }
-    this.#counts.paused = false
     write.commit()
     this.#state = draft.state
+    this.#resumed()
+  }
+
+  /** Storage is full: try a small write (the state record, as it is) later, and again less often, until one succeeds. */
+  #probeSoon(): void {
+    if (this.#closed || this.#probe?.timer !== undefined) return
+    const delay = this.#probe ? Math.min(this.#probe.delay * 2, MAX_FULL_RETRY_MS) : this.#fullRetryMs
+    const probe = this.#probe = {delay, timer: undefined as ReturnType<typeof setTimeout> | undefined}
+    probe.timer = setTimeout(() => {
+      probe.timer = undefined
+      if (this.#probe !== probe || !this.#counts.paused) return
+      this.#write(() => this.#db.batch([{type: 'put', key: STATE_KEY, value: encodeState(this.#state)}])).then(() => this.#resumed(), err => {
+        if (!isQuotaError(err)) {
+          if (!this.#closed) this.emit('error', toP2PError(err, 'ERR_STORAGE_FULL'))
+        } else if (this.#probe === probe) {
+          this.#probeSoon()
+        }
+      })
+    }, delay)
+    // In Node, a log waiting for room keeps no process alive.
+    ;(probe.timer as {unref?: () => void}).unref?.()
+  }
+
+  /** A write succeeded: if storage was full, it has room now. */
+  #resumed(): void {
+    if (!this.#counts.paused) return
+    this.#counts.paused = false
+    clearTimeout(this.#probe?.timer)
+    this.#probe = undefined
+    this.emit('resume')
   }
 
   #decode(bytes: Uint8Array): ReturnType<typeof decodeEntry> {

@@ -48,8 +48,10 @@ export interface ReplicaLog {
   sessionProgress(progress: LogProgress & {peer: string}): void
   on(event: 'update', listener: (entries: Entry[]) => void): unknown
   on(event: 'conflict', listener: (evidence: ForkEvidence) => void): unknown
+  on(event: 'resume', listener: () => void): unknown
   off(event: 'update', listener: (entries: Entry[]) => void): unknown
   off(event: 'conflict', listener: (evidence: ForkEvidence) => void): unknown
+  off(event: 'resume', listener: () => void): unknown
 }
 
 export interface LogPeerOptions {
@@ -292,6 +294,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
     this.#destroyed = true
     this.#log.off('update', this.#onupdate)
     this.#log.off('conflict', this.#onconflict)
+    this.#log.off('resume', this.#onresume)
     this.#log.sessionClosed()
     this.#leaveMesh()
     this.#mesh.clock.clearTimeout(this.#noteTimer)
@@ -324,6 +327,7 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       }
       this.#log.on('update', this.#onupdate)
       this.#log.on('conflict', this.#onconflict)
+      this.#log.on('resume', this.#onresume)
       this.#tell()
       // A catch-up that overlaps another: what a live session delivers already is pruned before the remote streams
       // it (the PRUNE follows our HAVE); the remote's HAVE still makes it upstream if it is further ahead (#review).
@@ -862,8 +866,13 @@ export class LogPeer extends Emitter<LogPeerEvents> {
       }
       this.#noteSoon()
     }
+    this.#onresume()
+  }
+
+  /** A write succeeded (an update, or the log's probe while storage was full): there is room again, so ask for what could not be stored. */
+  readonly #onresume = (): void => {
+    if (this.#destroyed) return
     if (this.#lost) {
-      // A write succeeded: there is room again, so ask for what could not be stored.
       this.#lost = false
       this.#tell(true)
     }
