@@ -877,6 +877,12 @@ describe('View: slices', () => {
     listened.on('change', d => diffs.push(...d))
     assert.deepEqual(await reads(listened), {gets: 1 + 500, getManys: 1})
     assert.equal(diffs.length, 500 + 5 * 7 + 1, "an enter per n! row, a diff per count and slice")
+    // More keys than one read takes (256): read in chunks, each its own read (a task of its own in a page).
+    const many = (entry: Entry): string[] => (entry.kind === EntryKind.Json ? [`n!${(readValue(entry) as Item).n}`, `count!${(readValue(entry) as Item).tag}`] : [])
+    const chunked = new View(log, {...tally('chunked'), keys: many}, {slice: 400, clock: frozen})
+    // Slice 1: 399 entries' 399 n! rows and 7 counts (406 keys: 2 reads); slice 2: 101 n! rows (the counts are kept): 1 read.
+    assert.deepEqual(await reads(chunked), {gets: 1, getManys: 2 + 1})
+    assert.deepEqual(await chunked.range(), await plain.range())
     await log.close()
   })
 

@@ -117,6 +117,13 @@ const ROW_END = 'r"'
  * 36 ms of the main thread and 4,000 took 91 in one loaded Chromium run.
  */
 const SLICE_ROWS = 512
+/**
+ * Rows a slice's prefetch reads at once. browser-level's getMany makes all its
+ * IndexedDB requests in one task: a KV slice's 1,024 keys took 80 ms of the
+ * main thread's CPU in one task (a profiled 100k-key fold, bench/view.bench.ts),
+ * about 60 µs a key; read 256 at a time, each read is its own task.
+ */
+const PREFETCH_ROWS = 256
 /** Rows a range read asks the store for at once: first, and at most (doubling in between). */
 const FIRST_CHUNK = 100
 const LAST_CHUNK = 1000
@@ -455,8 +462,11 @@ export class View extends Emitter<ViewEvents> {
       }
       for (const key of wanted) if (this.#known.has(key)) texts.set(key, this.#known.get(key))
       const list = [...wanted].filter(key => !texts.has(key))
-      const values = list.length > 0 ? await this.#db.getMany(list.map(key => ROW + key)) : []
-      list.forEach((key, i) => texts.set(key, values[i]))
+      for (let i = 0; i < list.length; i += PREFETCH_ROWS) {
+        const chunk = list.slice(i, i + PREFETCH_ROWS)
+        const values = await this.#db.getMany(chunk.map(key => ROW + key))
+        chunk.forEach((key, j) => texts.set(key, values[j]))
+      }
     }
     const stored = async (key: string): Promise<string | undefined> => {
       if (!texts.has(key)) texts.set(key, this.#known.has(key) ? this.#known.get(key) : await this.#db.get(ROW + key))
