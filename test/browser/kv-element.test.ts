@@ -15,6 +15,8 @@ import {Mux, createMemoryTransportPair} from '../../src/core/mux/index.js'
 import type {P2PError} from '../../src/core/errors.js'
 import type {KvChangeEvent} from '../../src/events/kv-events.js'
 import {all} from '../shared/log-helpers.js'
+import {readValue} from '../../src/core/log/entry.js'
+import {fromHex} from '../../src/core/bytes.js'
 import {until} from '../shared/until.js'
 import './helpers/log-holder.js'
 import type {TestLogHolder} from './helpers/log-holder.js'
@@ -134,6 +136,67 @@ describe('<p2p-kv> and <p2p-kv-value>', function () {
     expect(await element.kv!.get('n')).to.have.length(1)
     expect((await element.kv!.get('n'))[0].deleted).to.equal(true)
     expect(changes).to.deep.equal(['n:1', 'n:1', 'n:1'])
+  })
+
+  it('resolves a conflict by an edit in the table: the new value names both siblings, and one value is left on both replicas', async () => {
+    const owner = new KeyPairIdentity()
+    const a = await replica(owner, owner)
+    const b = await replica(owner, new KeyPairIdentity(), a)
+    const [ea, eb] = [await kvOn(a), await kvOn(b)]
+    await ea.kv!.put('motto', 'one')
+    await eb.kv!.put('motto', 'two')
+    link(a, b)
+    await until(() => shown(ea, 'motto').length === 2 && shown(eb, 'motto').length === 2, 'the siblings on both')
+    const edit = row(ea, 'motto')!.querySelector<HTMLFormElement>('form[part=edit]')!
+    // A conflicted key offers no single value to start from.
+    expect(edit.querySelector('input')!.value).to.equal('')
+    edit.querySelector('input')!.value = 'one and two'
+    edit.requestSubmit()
+    for (const element of [ea, eb]) await until(() => shown(element, 'motto').join() === '"one and two"' && !element.hasAttribute('conflicted'), 'the edit resolving it')
+    const [head] = await eb.kv!.get('motto')
+    const entry = await b.get(fromHex(head.hash))
+    expect((readValue(entry!) as {heads: string[]}).heads).to.have.length(2)
+  })
+
+  it('<p2p-kv-value> binds a <textarea> and a <select> (a multiple select holds a list), and an app\'s own picker in slot="conflict" resolves by pick()', async () => {
+    const owner = new KeyPairIdentity()
+    const a = await replica(owner, owner)
+    const b = await replica(owner, new KeyPairIdentity(), a)
+    const fields = html`
+      <p2p-kv-value key="body"><textarea aria-label="Body"></textarea></p2p-kv-value>
+      <p2p-kv-value key="tags"><select multiple aria-label="Tags"><option>red</option><option>green</option><option>blue</option></select></p2p-kv-value>
+      <p2p-kv-value key="title"><input aria-label="Title">
+        <span slot="conflict"><button class="mine">Mine</button><button class="both">Both</button></span></p2p-kv-value>`
+    const [ea, eb] = [await kvOn(a, fields), await kvOn(b, fields)]
+    const value = (element: P2PKVElement, key: string) => element.querySelector<P2PKvValueElement>(`p2p-kv-value[key=${key}]`)!
+    for (const v of [value(ea, 'body'), value(ea, 'tags'), value(ea, 'title')]) await until(() => !v.readOnly, 'the controls enabled')
+    const textarea = value(ea, 'body').querySelector('textarea')!
+    textarea.value = 'line 1\nline 2'
+    textarea.dispatchEvent(new Event('change', {bubbles: true}))
+    const select = value(ea, 'tags').querySelector('select')!
+    select.options[0].selected = true
+    select.options[2].selected = true
+    select.dispatchEvent(new Event('change', {bubbles: true}))
+    await until(async () => (await ea.kv!.values('body')).join() === 'line 1\nline 2' && (await ea.kv!.values('tags')).length === 1, 'both written')
+    expect(await ea.kv!.values('tags')).to.deep.equal([['red', 'blue']])
+    // Shown back in b's controls once replicated.
+    link(a, b)
+    await until(() => value(eb, 'body').querySelector('textarea')!.value === 'line 1\nline 2', 'the textarea at b')
+    await until(() => [...value(eb, 'tags').querySelector('select')!.selectedOptions].map(o => o.value).join() === 'red,blue', 'the select at b')
+    // Siblings of title, resolved through the app's own picker.
+    for (const cut of cuts.splice(0)) cut()
+    await ea.kv!.put('title', 'Ada\'s')
+    await eb.kv!.put('title', 'Bob\'s')
+    link(a, b)
+    const title = value(eb, 'title')
+    await until(() => title.conflicted, 'the siblings at b')
+    const slot = title.shadowRoot!.querySelector<HTMLSlotElement>('slot[name=conflict]')!
+    expect(slot.assignedElements(), 'the app\'s picker in place of the default').to.deep.equal([title.querySelector('[slot=conflict]')])
+    const both = title.querySelector<HTMLButtonElement>('button.both')!
+    both.addEventListener('click', () => title.pick(title.values.map(v => v.value).join(' + ')))
+    both.click()
+    for (const element of [ea, eb]) await until(async () => (await element.kv!.values('title')).join() === 'Ada\'s + Bob\'s' || (await element.kv!.values('title')).join() === 'Bob\'s + Ada\'s', 'one value on both')
+    await until(() => !value(ea, 'title').conflicted && !title.conflicted, 'no conflict on either')
   })
 
   it('renders hostile keys and values as text', async () => {

@@ -153,6 +153,32 @@ describe('<p2p-view>', function () {
     expect(errors[1].code).to.equal('ERR_INVALID_ARGUMENT')
   })
 
+  it('two <p2p-view>s on one log, one map throwing at an entry: that one fires p2p-error from itself, the other renders every row and follows live', async () => {
+    const good = pages(fresh('good'))
+    const bad: ViewDefinition = {...pages(fresh('bad')), map: entry => {
+      if ((readValue(entry) as {slug?: string}).slug === 'b') throw new Error('boom at b')
+      return good.map(entry, undefined as never)
+    }}
+    const {log} = await open(html`
+      <p2p-view id="good" .definition=${good}>${TEMPLATE}</p2p-view>
+      <p2p-view id="bad" .definition=${bad}>${TEMPLATE}</p2p-view>`)
+    const [goodView, badView] = [log.querySelector<P2PViewElement>('#good')!, log.querySelector<P2PViewElement>('#bad')!]
+    const errors: Array<{code: string, from: string}> = []
+    log.addEventListener('p2p-error', event => errors.push({code: event.detail.error.code, from: (event.target as HTMLElement).id}))
+    await log.log!.append({slug: 'a', title: 'A'})
+    await until(() => badView.size === 1 && goodView.size === 1, 'both views\' first row')
+    await log.log!.append([{slug: 'b', title: 'B'}, {slug: 'c', title: 'C'}])
+    await until(() => errors.length > 0 && goodView.size === 3, 'the failure, and the good view\'s rows')
+    expect(errors).to.deep.equal([{code: 'ERR_VIEW_FAILED', from: 'bad'}])
+    expect(titles(goodView)).to.deep.equal(['A', 'B', 'C'])
+    // What the failing view wrote before stays, and it folds nothing more.
+    expect(titles(badView)).to.deep.equal(['A'])
+    await log.log!.append({slug: 'd', title: 'D'})
+    await until(() => goodView.size === 4, 'the good view live')
+    expect(titles(badView)).to.deep.equal(['A'])
+    expect(errors).to.have.length(1)
+  })
+
   it('renders hostile row values as text and sets no javascript: URL', async () => {
     const {log, view} = await open(html`<p2p-view .definition=${pages(fresh('hostile'))}>${TEMPLATE}</p2p-view>`)
     const attack = '<img src=x onerror="window.__pwned = true">'

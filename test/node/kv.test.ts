@@ -144,6 +144,11 @@ describe('KV: several writers', () => {
       assert.deepEqual(await kv.conflicts(), [])
     }
     assert.deepEqual(await rowsOf(a.kv), await rowsOf(b.kv))
+    // History across the siblings: each write once, after the writes it replaced (the siblings in hash order), on both.
+    const byHash = new Map([[toHex(fromA.hash), 'from owner'], [toHex(fromB.hash), 'from alice']])
+    for (const {kv} of [a, b]) {
+      assert.deepEqual((await kv.history('title')).map(v => v.value), ['first', ...expected.map(hash => byHash.get(hash)), 'merged'])
+    }
     again.cut()
   })
 
