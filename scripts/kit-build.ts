@@ -38,8 +38,9 @@ export const CHAT_PAGE: readonly ElementTag[] = ['p2p-swarm', 'p2p-peers', 'p2p-
  * entries a peer receives twice from 11,487 to 24 in a 5-peer mesh) adds 2,077 bytes:
  * 81,560 on 4 December. Views (issue 18: View, its live queries and the yield between
  * slices) add 2,218: 83,896 the same day; the KV on them 1,288: 85,184; <p2p-view> 1,791:
- * 86,975; <p2p-kv> and <p2p-kv-value> (their table loads on demand) 1,942: 88,917. A chat
- * page loads none of it.
+ * 86,975; <p2p-kv> and <p2p-kv-value> (their table loads on demand) 1,942: 88,917;
+ * log.replicate, a full store's probe, <p2p-kv-value>'s readonly and chunked range
+ * reads 587: 89,504 that evening. A chat page loads none of it.
  */
 export const BUDGET = {chatPage: 45_000, wholeKit: 90_000}
 

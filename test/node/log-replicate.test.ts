@@ -47,6 +47,20 @@ Object.assign(FullLevel.prototype, {
   },
 })
 
+/** A writer's replica on a store that can run out of space, replicating live with the owner's log and caught up; its errors by code. */
+async function beforeFull(options: {fullRetryMs?: number} = {}) {
+  const one = await openLog(owner)
+  await one.admit(writer.publicKey)
+  const db = new FullLevel()
+  const two = new Log({db, key: owner.publicKey, identity: writer, ...options})
+  await two.ready()
+  const errors: string[] = []
+  two.on('error', err => errors.push(err.code))
+  const link = connect(one, two)
+  await whenLog(two, () => same(one, two))
+  return {one, two, db, errors, link}
+}
+
 /** Every entry once, nothing missing: the iteration holds `length` distinct hashes. */
 async function intact(log: Log): Promise<void> {
   const entries = await all(log)
@@ -191,15 +205,7 @@ describe('log replication', {timeout: 120_000}, () => {
   })
 
   test('a full disk stops storing without ending the session; the first write after space returns asks again', async () => {
-    const one = await openLog(owner)
-    await one.admit(writer.publicKey)
-    const db = new FullLevel()
-    const two = new Log({db, key: owner.publicKey, identity: writer})
-    await two.ready()
-    const errors: string[] = []
-    two.on('error', err => errors.push(err.code))
-    const link = connect(one, two)
-    await whenLog(two, () => same(one, two))
+    const {one, two, db, errors, link} = await beforeFull()
     db.full = true
     const failed = new Promise<void>(resolve => two.on('error', () => resolve()))
     const lost = await one.append(['while full 1', 'while full 2'])
@@ -221,15 +227,7 @@ describe('log replication', {timeout: 120_000}, () => {
   })
 
   test('space freed while nothing writes: the log\'s probe write finds it, resume fires, and the session asks for what it could not store', async () => {
-    const one = await openLog(owner)
-    await one.admit(writer.publicKey)
-    const db = new FullLevel()
-    const two = new Log({db, key: owner.publicKey, identity: writer, fullRetryMs: 5})
-    await two.ready()
-    const errors: string[] = []
-    two.on('error', err => errors.push(err.code))
-    const link = connect(one, two)
-    await whenLog(two, () => same(one, two))
+    const {one, two, db, errors, link} = await beforeFull({fullRetryMs: 5})
     db.full = true
     let writes = 0
     const counted = db.batch.bind(db)
