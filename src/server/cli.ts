@@ -8,6 +8,7 @@ import {HUB_VERSION, checkHubOptions, createHub} from './hub.js'
 import type {HubOptions} from './hub.js'
 import {checkInteger} from '../core/check.js'
 import {DEFAULT_TURN_TTL, checkIceOptions, type IceOptions} from './ice.js'
+import {MIRROR_USAGE, MirrorUsageError} from './mirror-usage.js'
 
 interface Command {
   summary: string
@@ -126,8 +127,18 @@ async function runHub(args: string[]): Promise<void> {
   })
 }
 
+/** The mirror's code (and through it the Node WebRTC and LevelDB it loads) only when it runs. */
+async function runMirror(args: string[]): Promise<void> {
+  const {runMirror: run} = await import('./mirror-command.js')
+  return run(args)
+}
+
+const MIRROR = {summary: 'keep logs available when every browser is closed (alias: bot)', usage: MIRROR_USAGE, run: runMirror}
+
 const COMMANDS: Record<string, Command> = {
   hub: {summary: 'run the signalling hub', usage: HUB_USAGE, run: runHub},
+  mirror: MIRROR,
+  bot: {...MIRROR, summary: 'the mirror, by swarmbot\'s name'},
 }
 
 function mainUsage(): string {
@@ -161,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     // parseArgs reports unknown or malformed flags with these codes.
     const code = (err as {code?: string}).code
-    if (err instanceof UsageError || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    if (err instanceof UsageError || err instanceof MirrorUsageError || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       console.error(`p2p-elements ${name}: ${(err as Error).message}\n\n${command.usage}`)
       return 2
     }

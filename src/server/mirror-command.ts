@@ -1,0 +1,126 @@
+/**
+ * `p2p-elements mirror` (alias `bot`): the Mirror in a Node process, its logs in
+ * LevelDB under `--dir`, its WebRTC node-datachannel's, its key a seed kept
+ * beside them, so a restart is the same peer with everything it held.
+ * docs/mirror.md.
+ */
+import {parseArgs} from 'node:util'
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {Mirror, type MirrorStatus} from '../mirror/mirror.js'
+import {KeyPairIdentity} from '../core/crypto/seed-identity.js'
+import {fromHex, randomBytes, toHex} from '../core/bytes.js'
+import {loadNodeWebRTC} from '../node/webrtc.js'
+import {MIRROR_USAGE, MirrorUsageError} from './mirror-usage.js'
+import {openNodeDatabase} from '../node/level.js'
+
+/** The mirror's key: a 32-byte seed in `<dir>/mirror-key` (hex), made on the first start, readable by its owner only. */
+async function mirrorIdentity(dir: string): Promise<KeyPairIdentity> {
+  const path = join(dir, 'mirror-key')
+  try {
+    return new KeyPairIdentity(fromHex((await readFile(path, 'utf8')).trim()))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const seed = randomBytes(32)
+  await writeFile(path, toHex(seed) + '\n', {mode: 0o600, flag: 'wx'})
+  return new KeyPairIdentity(seed)
+}
+
+/** One line per log: what the mirror holds beside what its peers report. */
+export function statusLines(status: MirrorStatus): string[] {
+  const rooms = status.rooms.map(r => `${r.room}: ${r.peers} peer${r.peers === 1 ? '' : 's'}`).join(', ')
+  return status.logs.map(log => {
+    const state = log.paused ? 'storage full' : log.remote === null ? 'no peer has it' : log.behind > 0 ? `${log.behind} behind` : 'in sync'
+    return `${log.address.slice(0, 16)} ${state}: ${log.length} entries (peers report ${log.remote ?? '-'}), ` +
+      `${log.bytes} bytes, ${log.peers} session${log.peers === 1 ? '' : 's'}, ${log.received} received, ` +
+      `heads ${log.heads.map(h => h.slice(0, 8)).join(',') || '-'} [${rooms}]`
+  })
+}
+
+export async function runMirror(args: string[]): Promise<void> {
+  const {values} = parseArgs({
+    args,
+    strict: true,
+    options: {
+      hub: {type: 'string', multiple: true},
+      dir: {type: 'string'},
+      room: {type: 'string', multiple: true},
+      log: {type: 'string', multiple: true},
+      json: {type: 'boolean'},
+      help: {type: 'boolean', short: 'h'},
+    },
+  })
+  if (values.help) {
+    console.log(MIRROR_USAGE)
+    return
+  }
+  const hubs = values.hub ?? []
+  const rooms = values.room ?? []
+  const logs = (values.log ?? []).map(key => key.trim().toLowerCase())
+  if (hubs.length === 0) throw new MirrorUsageError('--hub is required')
+  if (!values.dir) throw new MirrorUsageError('--dir is required')
+  if (rooms.length === 0) throw new MirrorUsageError('--room is required')
+  if (logs.length === 0) throw new MirrorUsageError('--log is required (the address of a log to keep)')
+  for (const key of logs) if (!/^[0-9a-f]{64}$/.test(key)) throw new MirrorUsageError(`--log ${key.slice(0, 70)}: a log address is 64 hex characters`)
+  for (const hub of hubs) {
+    try {
+      new URL(hub)
+    } catch {
+      throw new MirrorUsageError(`--hub ${hub}: not a URL`)
+    }
+  }
+
+  const dir = values.dir
+  // Signals are taken from here on: one that comes while the mirror opens closes it once open.
+  let stopping: (() => void) | undefined
+  const stopped = new Promise<void>(resolve => {
+    stopping = resolve
+  })
+  const stop = (): void => {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    // A second signal while closing means "now"; the store's writes are atomic batches either way.
+    process.once('SIGINT', () => process.exit(130))
+    process.once('SIGTERM', () => process.exit(143))
+    stopping!()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+
+  await mkdir(dir, {recursive: true})
+  const identity = await mirrorIdentity(dir)
+  const webrtc = await loadNodeWebRTC()
+  const db = await openNodeDatabase(join(dir, 'logs'))
+  const mirror = new Mirror({hubs, db, identity, rooms, logs, webrtc})
+  const print = (): void => {
+    const status = mirror.status
+    if (values.json) console.log(JSON.stringify(status))
+    else for (const line of statusLines(status)) console.log(line)
+  }
+  let last = ''
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const printSoon = (): void => {
+    if (timer) return
+    timer = setTimeout(() => {
+      timer = undefined
+      const now = JSON.stringify(mirror.status)
+      if (now === last) return
+      last = now
+      print()
+    }, 1000)
+  }
+  mirror.on('status', printSoon)
+  mirror.on('error', err => console.error(`p2p-elements mirror: ${err.code}: ${err.message}`))
+  console.error(`p2p-elements mirror ${toHex(identity.publicKey)}: keeping ${logs.length} log${logs.length === 1 ? '' : 's'} in ${dir}, rooms ${rooms.join(', ')}`)
+  try {
+    await mirror.open()
+    last = JSON.stringify(mirror.status)
+    print()
+    await stopped
+  } finally {
+    clearTimeout(timer)
+    await mirror.close()
+    await db.close()
+  }
+}

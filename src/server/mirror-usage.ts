@@ -1,0 +1,23 @@
+// The mirror command's help and usage error, apart from its code: the CLI lists
+// every command's help without loading the mirror (src/server/mirror-command.ts).
+
+export const MIRROR_USAGE = `Usage: p2p-elements mirror --hub URL --dir PATH --room NAME --log KEY [options]
+
+Keeps logs available when every browser is closed: joins the rooms as a peer,
+replicates every listed log live into LevelDB under --dir, and serves them.
+A restart picks up where it was. "bot" is another name for this command.
+
+Options:
+  --hub URL        a signalling hub (repeat for several)
+  --dir PATH       where the mirror keeps its logs and its key (created if absent)
+  --room NAME      a room to join (repeat for several)
+  --log KEY        the address of a log to keep, 64 hex characters (repeat for several)
+  --json           print each status as a line of JSON, not as text
+  -h, --help       show this help
+
+Status goes to stdout when it changes (at most once a second): per log, its
+length and heads beside the most its peers report, bytes, peers and progress.
+SIGINT or SIGTERM closes the store cleanly.`
+
+/** Throws this for bad flags: the CLI prints it with the usage and exits with 2. */
+export class MirrorUsageError extends Error {}
