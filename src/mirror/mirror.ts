@@ -55,6 +55,8 @@ export interface MirrorLogStatus {
   behind: number
   /** Entries stored from peers since the mirror started: after a restart, only what is new. */
   received: number
+  /** Entries peers sent since the start that the mirror held already (each fetched twice). */
+  duplicates: number
   /** Storage is full: replication paused (what is stored stays served). */
   paused: boolean
 }
@@ -79,6 +81,8 @@ interface Kept {
   /** The latest progress of each peer's session: its remote length and how far behind we are. */
   remotes: Map<string, {remote: number, behind: number}>
   received: number
+  /** Duplicates counted by sessions that have ended. */
+  duplicates: number
 }
 
 export class Mirror extends Emitter<MirrorEvents> {
@@ -119,7 +123,7 @@ export class Mirror extends Emitter<MirrorEvents> {
         await log.close()
         return
       }
-      const kept: Kept = {log, attached: [], remotes: new Map(), received: 0}
+      const kept: Kept = {log, attached: [], remotes: new Map(), received: 0, duplicates: 0}
       log.on('update', (entries: Entry[]) => {
         kept.received += entries.length
         this.#changed()
@@ -139,7 +143,8 @@ export class Mirror extends Emitter<MirrorEvents> {
       this.#swarms.set(room, swarm)
       for (const kept of this.#kept.values()) {
         const attached = kept.log.replicate(swarm)
-        attached.on('drop', key => {
+        attached.on('drop', (key, session) => {
+          kept.duplicates += session.stats.duplicates
           kept.remotes.delete(key)
           this.#changed()
         })
@@ -153,17 +158,19 @@ export class Mirror extends Emitter<MirrorEvents> {
     return {
       key: toHex(this.identity.publicKey),
       rooms: [...this.#swarms].map(([room, swarm]) => ({room, peers: swarm.peers.length})),
-      logs: [...this.#kept].map(([address, {log, attached, remotes, received}]) => {
+      logs: [...this.#kept].map(([address, {log, attached, remotes, received, duplicates}]) => {
         const reports = [...remotes.values()]
+        const sessions = attached.flatMap(a => [...a.peers().values()])
         return {
           address,
           length: log.length,
           heads: log.heads().map(toHex).sort(),
           bytes: log.stats.bytes,
-          peers: attached.reduce((n, a) => n + a.peers().size, 0),
+          peers: sessions.length,
           remote: reports.length === 0 ? null : Math.max(...reports.map(r => r.remote)),
           behind: reports.reduce((most, r) => Math.max(most, r.behind), 0),
           received,
+          duplicates: sessions.reduce((n, session) => n + session.stats.duplicates, duplicates),
           paused: log.stats.paused,
         }
       }),

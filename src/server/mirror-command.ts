@@ -12,7 +12,17 @@ import {KeyPairIdentity} from '../core/crypto/seed-identity.js'
 import {fromHex, randomBytes, toHex} from '../core/bytes.js'
 import {loadNodeWebRTC} from '../node/webrtc.js'
 import {MIRROR_USAGE, MirrorUsageError} from './mirror-usage.js'
+import {listenMirrorHttp} from './mirror-http.js'
+import type {Server} from 'node:http'
 import {openNodeDatabase} from '../node/level.js'
+
+/** `HOST:PORT` (`[::1]:PORT` for IPv6), as --http takes it. */
+function hostPort(text: string): {host: string, port: number} {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text)
+  const port = match ? Number(match[3]) : NaN
+  if (!match || port > 65535) throw new MirrorUsageError(`--http ${text.slice(0, 80)}: HOST:PORT, as 127.0.0.1:9100 (port 0 picks a free one)`)
+  return {host: match[1] ?? match[2], port}
+}
 
 /** The mirror's key: a 32-byte seed in `<dir>/mirror-key` (hex), made on the first start, readable by its owner only. */
 async function mirrorIdentity(dir: string): Promise<KeyPairIdentity> {
@@ -48,6 +58,7 @@ export async function runMirror(args: string[]): Promise<void> {
       room: {type: 'string', multiple: true},
       log: {type: 'string', multiple: true},
       json: {type: 'boolean'},
+      http: {type: 'string'},
       help: {type: 'boolean', short: 'h'},
     },
   })
@@ -71,6 +82,7 @@ export async function runMirror(args: string[]): Promise<void> {
     }
   }
 
+  const http = values.http === undefined ? undefined : hostPort(values.http)
   const dir = values.dir
   // Signals are taken from here on: one that comes while the mirror opens closes it once open.
   let stopping: (() => void) | undefined
@@ -113,13 +125,21 @@ export async function runMirror(args: string[]): Promise<void> {
   mirror.on('status', printSoon)
   mirror.on('error', err => console.error(`p2p-elements mirror: ${err.code}: ${err.message}`))
   console.error(`p2p-elements mirror ${toHex(identity.publicKey)}: keeping ${logs.length} log${logs.length === 1 ? '' : 's'} in ${dir}, rooms ${rooms.join(', ')}`)
+  let server: Server | undefined
   try {
+    if (http) {
+      const served = await listenMirrorHttp(() => mirror.status, http.host, http.port)
+      server = served.server
+      console.error(`p2p-elements mirror: status on ${served.url}/status and ${served.url}/metrics`)
+    }
     await mirror.open()
     last = JSON.stringify(mirror.status)
     print()
     await stopped
   } finally {
     clearTimeout(timer)
+    server?.closeAllConnections()
+    server?.close()
     await mirror.close()
     await db.close()
   }

@@ -13,6 +13,8 @@ Options:
   --room NAME      a room to join (repeat for several)
   --log KEY        the address of a log to keep, 64 hex characters (repeat for several)
   --json           print each status as a line of JSON, not as text
+  --http HOST:PORT answer GET /status (JSON) and GET /metrics (Prometheus text)
+                   there; 127.0.0.1 keeps it on this machine
   -h, --help       show this help
 
 Status goes to stdout when it changes (at most once a second): per log, its

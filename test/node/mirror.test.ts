@@ -8,6 +8,7 @@ import {mkdtemp, readFile, rm, stat} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {connect} from 'node:net'
 import {MemoryLevel} from 'memory-level'
 import {startHubProcess} from '../../scripts/hub-process.js'
 import {Swarm} from '../../src/core/swarm/swarm.js'
@@ -19,6 +20,21 @@ import type {MirrorStatus} from '../../src/mirror/mirror.js'
 import {statusLines} from '../../src/server/mirror-command.js'
 import {whenLog} from '../shared/log-helpers.js'
 import '../shared/node-webrtc.js'
+
+/** Sends `raw` as it is to the HTTP server at `url` and resolves with what it answers. */
+function rawRequest(url: string, raw: string): Promise<string> {
+  const {hostname, port} = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(raw))
+    let out = ''
+    socket.setEncoding('utf8')
+    socket.on('data', chunk => {
+      out += chunk
+    })
+    socket.on('end', () => resolve(out))
+    socket.on('error', reject)
+  })
+}
 
 const cli = fileURLToPath(new URL('../../src/server/cli.ts', import.meta.url))
 const fast = {min: 100, max: 1000}
@@ -48,6 +64,7 @@ class MirrorProcess {
     this.child.stderr!.setEncoding('utf8')
     this.child.stderr!.on('data', (chunk: string) => {
       this.stderr += chunk
+      for (const wake of this.#waiters) wake()
     })
     this.exited = new Promise(resolve => this.child.once('exit', (code, signal) => {
       for (const wake of this.#waiters) wake()
@@ -66,6 +83,24 @@ class MirrorProcess {
         } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
           this.#waiters.delete(look)
           reject(new Error(`the mirror exited before ${what}: ${this.stderr}`))
+        }
+      }
+      this.#waiters.add(look)
+      look()
+    })
+  }
+
+  /** Resolves with the first match of `pattern` in what the process wrote to stderr. */
+  said(pattern: RegExp): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const look = (): void => {
+        const match = this.stderr.match(pattern)
+        if (match) {
+          this.#waiters.delete(look)
+          resolve(match)
+        } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          this.#waiters.delete(look)
+          reject(new Error(`the mirror exited before saying ${pattern}: ${this.stderr}`))
         }
       }
       this.#waiters.add(look)
@@ -141,24 +176,67 @@ describe('p2p-elements mirror', {timeout: 180_000}, () => {
     const attached = readerLog.replicate(readerSwarm)
     await whenLog(readerLog, () => readerLog.length === 301)
     assert.deepEqual(readerLog.heads().map(toHex).sort(), heads)
-    attached.detach()
-    readerSwarm.destroy()
-    await readerLog.close()
 
-    // Stopped cleanly, started again on the same directory: the same key, every entry, nothing received again.
+    // Stopped cleanly, started again on the same directory while the newcomer stays: the same key, every
+    // entry from disk, and once in session with the newcomer and in sync, nothing received or sent twice.
     assert.deepEqual(await mirror.stop('SIGTERM'), {code: 0, signal: null})
     const again = start(['bot', '--hub', hub.url, '--dir', store, '--room', room, '--log', address])
     const first = await again.status(() => true, 'its first status')
     assert.equal(first.key, held.key)
     assert.equal(first.logs[0].length, 301)
     assert.deepEqual(first.logs[0].heads, heads)
-    assert.equal(first.logs[0].received, 0)
+    const synced = await again.status(s => s.logs[0].peers === 1 && s.logs[0].remote === 301 && s.logs[0].behind === 0, 'in session with the newcomer, in sync')
+    assert.equal(synced.logs[0].received, 0)
+    assert.equal(synced.logs[0].duplicates, 0)
     assert.deepEqual(await again.stop('SIGINT'), {code: 0, signal: null})
+    attached.detach()
+    readerSwarm.destroy()
+    await readerLog.close()
+  })
+
+  test('killed with SIGKILL mid-replication and started again: nothing lost, nothing doubled, it resumes; GET /status and /metrics answer meanwhile, bad requests get 4xx', async () => {
+    const room = `mirror-kill-${Date.now()}`
+    const owner = new KeyPairIdentity()
+    const address = toHex(owner.publicKey)
+    const store = join(dir, 'killed')
+    const a = await writer(hub.url, room, owner)
+    for (let i = 0; i < 20; i++) await a.log.append(Array.from({length: 1000}, (_, j) => ({n: i * 1000 + j, text: 'x'.repeat(80)})))
+    const total = a.log.length
+    const args = ['mirror', '--hub', hub.url, '--dir', store, '--room', room, '--log', address, '--http', '127.0.0.1:0']
+    const first = start(args)
+    const [, url] = await first.said(/status on (http:\/\/127\.0\.0\.1:\d+)\/status/)
+    const partway = await first.status(s => s.logs[0].length > 1 && s.logs[0].length < total, 'part of the log stored')
+    // While it replicates: the status over HTTP, as JSON and as metrics.
+    const status = await (await fetch(`${url}/status`)).json() as MirrorStatus
+    assert.equal(status.logs[0].address, address)
+    assert.ok(status.logs[0].length >= partway.logs[0].length)
+    const metrics = await fetch(`${url}/metrics`)
+    assert.match(metrics.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/)
+    const text = await metrics.text()
+    assert.match(text, new RegExp(`^p2p_mirror_log_entries\\{log="${address}"\\} \\d+$`, 'm'))
+    assert.match(text, new RegExp(`^p2p_mirror_room_peers\\{room="${room}"\\} 1$`, 'm'))
+    assert.equal((await fetch(`${url}/status`, {method: 'POST', body: 'x'})).status, 405)
+    assert.equal((await fetch(`${url}/nothing`)).status, 404)
+    assert.equal((await fetch(`${url}/status`, {method: 'HEAD'})).status, 200)
+    assert.match(await rawRequest(url, 'GARBAGE\r\n\r\n'), /^HTTP\/1\.1 400 /)
+    // The last status it printed is stored: a status line is printed after the write it counts.
+    const printed = first.statuses.at(-1)!.logs[0].length
+    assert.deepEqual(await first.stop('SIGKILL'), {code: null, signal: 'SIGKILL'})
+    const again = start(args)
+    const reopened = await again.status(() => true, 'its first status')
+    assert.ok(reopened.logs[0].length >= printed, `${reopened.logs[0].length} stored of ${printed} seen before the kill`)
+    await again.status(s => s.logs[0].length === total, 'the whole log')
+    const done = await again.status(s => s.logs[0].length === total && s.logs[0].behind === 0, 'in sync')
+    assert.deepEqual(done.logs[0].heads, a.log.heads().map(toHex).sort())
+    // Nothing fetched twice: no entry the mirror held came again after the restart.
+    assert.equal(done.logs[0].duplicates, 0)
+    await a.leave()
+    assert.deepEqual(await again.stop(), {code: 0, signal: null})
   })
 
   test('a status line per log in text; bad flags exit with 2 and the usage', async () => {
     const text = statusLines({key: 'k', rooms: [{room: 'r', peers: 1}], logs: [
-      {address: 'a'.repeat(64), length: 10, heads: ['b'.repeat(64)], bytes: 1000, peers: 1, remote: 12, behind: 2, received: 10, paused: false},
+      {address: 'a'.repeat(64), length: 10, heads: ['b'.repeat(64)], bytes: 1000, peers: 1, remote: 12, behind: 2, received: 10, duplicates: 0, paused: false},
     ]})
     assert.deepEqual(text, ['aaaaaaaaaaaaaaaa 2 behind: 10 entries (peers report 12), 1000 bytes, 1 session, 10 received, heads bbbbbbbb [r: 1 peer]'])
     for (const args of [
