@@ -13,7 +13,8 @@ import type {Identity} from '../core/crypto/identity.js'
 import {Log} from '../core/log/log.js'
 import type {AttachedLog} from '../core/log/swarm.js'
 import type {LogDatabase} from '../core/log/store.js'
-import type {Entry} from '../core/log/entry.js'
+import {EntryKind, readValue, type Entry} from '../core/log/entry.js'
+import {View, type ViewRow, type ViewSubscription} from '../core/views/view.js'
 import {Swarm} from '../core/swarm/swarm.js'
 import type {WebRTC} from '../core/swarm/rtc-link.js'
 
@@ -30,6 +31,13 @@ export interface MirrorOptions {
   rooms: string[]
   /** Addresses (64 hex characters) of the logs to keep, replicated in every room. */
   logs: string[]
+  /**
+   * Keys (hex) that control the mirror: the mirror's own log (its address is
+   * the mirror's key) admits them as writers, and their `{mirror: address}` and
+   * `{unmirror: address}` entries add and remove logs to keep. Keys admitted
+   * before and no longer listed are removed. None: no remote control.
+   */
+  owners?: string[]
   /** ICE servers for WebRTC (none: loopback and the local network only). */
   iceServers?: RTCIceServer[]
   /** Node's WebRTC (p2p-elements/node's loadNodeWebRTC()), where the platform has none. */
@@ -59,6 +67,21 @@ export interface MirrorLogStatus {
   duplicates: number
   /** Storage is full: replication paused (what is stored stays served). */
   paused: boolean
+  /** Why it is kept: a `--log` flag (`logs`), or an owner's `mirror` entry in the control log. */
+  source: 'flag' | 'control'
+}
+
+/** The mirror's own log, where its owners ask for logs to keep. */
+export interface MirrorControlStatus {
+  /** Its address: the mirror's key. */
+  address: string
+  /** Keys admitted to write it (the owners). */
+  owners: string[]
+  length: number
+  /** Its entries folded since the start that ask nothing the mirror understands (or name no log address): skipped. */
+  ignored: number
+  /** Entries peers sent that the log refused (a key not admitted, a bad signature): each one dropped its sender. */
+  rejected: number
 }
 
 export interface MirrorStatus {
@@ -66,6 +89,7 @@ export interface MirrorStatus {
   key: string
   rooms: Array<{room: string, peers: number}>
   logs: MirrorLogStatus[]
+  control: MirrorControlStatus
 }
 
 export type MirrorEvents = {
@@ -83,6 +107,35 @@ interface Kept {
   received: number
   /** Duplicates counted by sessions that have ended. */
   duplicates: number
+  source: 'flag' | 'control'
+  /** Stops following the log (its listeners). */
+  offs: Array<() => void>
+}
+
+interface Control {
+  log: Log
+  view: View
+  subscription: ViewSubscription
+  attached: AttachedLog[]
+  ignored: number
+}
+
+/** A control entry's value: `{mirror: address}` or `{unmirror: address}`, the address 64 lowercase hex characters. */
+function controlRow(entry: Entry): ViewRow | null {
+  if (entry.kind !== EntryKind.Json) return null
+  let value: unknown
+  try {
+    value = readValue(entry)
+  } catch {
+    return null
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null
+  const {mirror, unmirror} = value as {mirror?: unknown, unmirror?: unknown}
+  if (typeof mirror === 'string' && KEY_PATTERN.test(mirror) && unmirror === undefined) {
+    return {type: 'put', key: mirror, value: {by: toHex(entry.author), time: entry.time}}
+  }
+  if (typeof unmirror === 'string' && KEY_PATTERN.test(unmirror) && mirror === undefined) return {type: 'del', key: unmirror}
+  return null
 }
 
 export class Mirror extends Emitter<MirrorEvents> {
@@ -91,24 +144,30 @@ export class Mirror extends Emitter<MirrorEvents> {
   readonly #swarms = new Map<string, Swarm>()
   readonly #kept = new Map<string, Kept>()
   readonly #options: MirrorOptions
+  readonly #owners: string[]
+  #control: Control | undefined
+  /** Keep and drop, one at a time, in the order asked. */
+  #turn: Promise<void> = Promise.resolve()
   #opened: Promise<void> | undefined
   #closed = false
 
   constructor(options: MirrorOptions) {
     super()
-    const {hubs, db, identity, rooms, logs} = options
+    const {hubs, db, identity, rooms, logs, owners = []} = options
     if (!Array.isArray(hubs) || hubs.length === 0) throw P2PError.INVALID_ARGUMENT('a mirror needs at least one hub')
     if (!db || typeof db.sublevel !== 'function') throw P2PError.INVALID_ARGUMENT('db must be an abstract-level database')
     if (!Array.isArray(rooms) || rooms.length === 0 || rooms.some(room => typeof room !== 'string' || room === '')) {
       throw P2PError.INVALID_ARGUMENT('a mirror joins at least one room, each named by a non-empty string')
     }
     if (!Array.isArray(logs) || logs.some(key => !KEY_PATTERN.test(key))) throw P2PError.INVALID_ARGUMENT('a log to keep is named by its address, 64 lowercase hex characters')
+    if (!Array.isArray(owners) || owners.some(key => !KEY_PATTERN.test(key))) throw P2PError.INVALID_ARGUMENT('an owner is named by its public key, 64 lowercase hex characters')
     this.identity = identity
     this.#db = db
     this.#options = options
+    this.#owners = [...new Set(owners)]
   }
 
-  /** Opens the kept logs (their state read from the database, no entry read) and joins the rooms. Idempotent. */
+  /** Joins the rooms, opens the kept logs (their state read, no entry) and the control log, and follows it. Idempotent. */
   open(): Promise<void> {
     this.#opened ??= this.#open()
     return this.#opened
@@ -116,49 +175,113 @@ export class Mirror extends Emitter<MirrorEvents> {
 
   async #open(): Promise<void> {
     const {hubs, rooms, logs, iceServers = [], webrtc, announceInterval} = this.#options
-    for (const address of new Set(logs)) {
-      const log = new Log({db: this.#db, key: fromHex(address)})
-      await log.ready()
-      if (this.#closed) {
-        await log.close()
-        return
-      }
-      const kept: Kept = {log, attached: [], remotes: new Map(), received: 0, duplicates: 0}
-      log.on('update', (entries: Entry[]) => {
-        kept.received += entries.length
-        this.#changed()
-      })
-      log.on('progress', ({peer, remote, behind}) => {
-        kept.remotes.set(peer, {remote, behind})
-        this.#changed()
-      })
-      log.on('error', err => this.emit('error', err))
-      this.#kept.set(address, kept)
-    }
     for (const room of new Set(rooms)) {
       const swarm = new Swarm({hubs, room, identity: this.identity, iceServers, webrtc, announceInterval})
       swarm.on('connect', () => this.#changed())
       swarm.on('disconnect', () => this.#changed())
       swarm.on('error', err => this.emit('error', toP2PError(err)))
       this.#swarms.set(room, swarm)
-      for (const kept of this.#kept.values()) {
-        const attached = kept.log.replicate(swarm)
-        attached.on('drop', (key, session) => {
-          kept.duplicates += session.stats.duplicates
-          kept.remotes.delete(key)
-          this.#changed()
-        })
-        kept.attached.push(attached)
+    }
+    for (const address of new Set(logs)) await this.#keep(address, 'flag')
+    await this.#openControl()
+    this.#changed()
+  }
+
+  /** The mirror's own log: its owners admitted (and those no longer listed removed), replicated in every room, read through a view. */
+  async #openControl(): Promise<void> {
+    const log = new Log({db: this.#db, key: this.identity.publicKey, identity: this.identity})
+    await log.ready()
+    const admitted = log.writers()
+    for (const owner of this.#owners) if (!admitted.has(owner)) await log.admit(fromHex(owner))
+    for (const key of admitted) if (key !== toHex(this.identity.publicKey) && !this.#owners.includes(key)) await log.remove(fromHex(key))
+    const attached = [...this.#swarms.values()].map(swarm => log.replicate(swarm))
+    const control = {log, attached, ignored: 0} as Control
+    control.view = new View(log, {
+      name: 'mirror-control',
+      version: 1,
+      map: entry => {
+        if (entry.kind !== EntryKind.Json) return []
+        const row = controlRow(entry)
+        if (row === null) control.ignored++
+        return row === null ? [] : [row]
+      },
+    })
+    control.view.on('error', err => this.emit('error', err))
+    log.on('update', () => this.#changed())
+    log.on('error', err => this.emit('error', err))
+    this.#control = control
+    // Every address an owner asked for, now and as entries come; one an owner took back is let go.
+    control.subscription = control.view.subscribe({}, diffs => {
+      for (const diff of diffs) {
+        if (diff.type === 'enter') this.#queue(() => this.#keep(diff.key, 'control'))
+        else if (diff.type === 'leave') this.#queue(() => this.#drop(diff.key))
       }
+    })
+    await control.subscription.ready
+    await this.#turn
+  }
+
+  #queue(job: () => Promise<void>): void {
+    this.#turn = this.#turn.then(job).catch(err => this.emit('error', toP2PError(err)))
+  }
+
+  /** Keeps a log: opens it and replicates it in every room. A log kept already keeps its first reason. */
+  async #keep(address: string, source: 'flag' | 'control'): Promise<void> {
+    // The control log is open already, under its own rules.
+    if (this.#closed || this.#kept.has(address) || address === toHex(this.identity.publicKey)) return
+    const log = new Log({db: this.#db, key: fromHex(address)})
+    const kept: Kept = {log, attached: [], remotes: new Map(), received: 0, duplicates: 0, source, offs: []}
+    this.#kept.set(address, kept)
+    await log.ready()
+    const onUpdate = (entries: Entry[]): void => {
+      kept.received += entries.length
+      this.#changed()
+    }
+    const onProgress = ({peer, remote, behind}: {peer: string, remote: number, behind: number}): void => {
+      kept.remotes.set(peer, {remote, behind})
+      this.#changed()
+    }
+    const onError = (err: P2PError): void => {
+      this.emit('error', err)
+    }
+    log.on('update', onUpdate)
+    log.on('progress', onProgress)
+    log.on('error', onError)
+    kept.offs.push(() => log.off('update', onUpdate), () => log.off('progress', onProgress), () => log.off('error', onError))
+    if (this.#closed) return
+    for (const swarm of this.#swarms.values()) {
+      const attached = log.replicate(swarm)
+      attached.on('drop', (key, session) => {
+        kept.duplicates += session.stats.duplicates
+        kept.remotes.delete(key)
+        this.#changed()
+      })
+      kept.attached.push(attached)
     }
     this.#changed()
   }
 
+  /** Stops keeping a log an owner took back (a `--log` flag's stays): no more replication; what is stored stays on disk. */
+  async #drop(address: string): Promise<void> {
+    const kept = this.#kept.get(address)
+    if (!kept || kept.source === 'flag') return
+    this.#kept.delete(address)
+    await this.#release(kept)
+    this.#changed()
+  }
+
+  async #release(kept: Kept): Promise<void> {
+    for (const attached of kept.attached) attached.detach()
+    for (const off of kept.offs) off()
+    await kept.log.close()
+  }
+
   get status(): MirrorStatus {
+    const control = this.#control
     return {
       key: toHex(this.identity.publicKey),
       rooms: [...this.#swarms].map(([room, swarm]) => ({room, peers: swarm.peers.length})),
-      logs: [...this.#kept].map(([address, {log, attached, remotes, received, duplicates}]) => {
+      logs: [...this.#kept].map(([address, {log, attached, remotes, received, duplicates, source}]) => {
         const reports = [...remotes.values()]
         const sessions = attached.flatMap(a => [...a.peers().values()])
         return {
@@ -172,8 +295,16 @@ export class Mirror extends Emitter<MirrorEvents> {
           received,
           duplicates: sessions.reduce((n, session) => n + session.stats.duplicates, duplicates),
           paused: log.stats.paused,
+          source,
         }
       }),
+      control: {
+        address: toHex(this.identity.publicKey),
+        owners: control ? [...control.log.writers()].filter(key => key !== toHex(this.identity.publicKey)).sort() : [],
+        length: control?.log.length ?? 0,
+        ignored: control?.ignored ?? 0,
+        rejected: control?.log.stats.rejected ?? 0,
+      },
     }
   }
 
@@ -182,9 +313,16 @@ export class Mirror extends Emitter<MirrorEvents> {
     if (this.#closed) return
     this.#closed = true
     await this.#opened?.catch(() => undefined)
-    for (const kept of this.#kept.values()) for (const attached of kept.attached) attached.detach()
+    await this.#turn
+    const control = this.#control
+    if (control) {
+      control.subscription.close()
+      for (const attached of control.attached) attached.detach()
+      await control.view.close()
+    }
     for (const swarm of this.#swarms.values()) swarm.destroy()
-    await Promise.all([...this.#kept.values()].map(kept => kept.log.close()))
+    await Promise.all([...this.#kept.values()].map(kept => this.#release(kept)))
+    await control?.log.close()
   }
 
   #changed(): void {

@@ -40,12 +40,15 @@ async function mirrorIdentity(dir: string): Promise<KeyPairIdentity> {
 /** One line per log: what the mirror holds beside what its peers report. */
 export function statusLines(status: MirrorStatus): string[] {
   const rooms = status.rooms.map(r => `${r.room}: ${r.peers} peer${r.peers === 1 ? '' : 's'}`).join(', ')
-  return status.logs.map(log => {
+  const {control} = status
+  const lines = control.owners.length === 0 ? [] : [`${control.address.slice(0, 16)} control: ${control.owners.length} owner${control.owners.length === 1 ? '' : 's'}, ` +
+    `${control.length} entries, ${control.ignored} ignored, ${control.rejected} rejected`]
+  return lines.concat(status.logs.map(log => {
     const state = log.paused ? 'storage full' : log.remote === null ? 'no peer has it' : log.behind > 0 ? `${log.behind} behind` : 'in sync'
     return `${log.address.slice(0, 16)} ${state}: ${log.length} entries (peers report ${log.remote ?? '-'}), ` +
       `${log.bytes} bytes, ${log.peers} session${log.peers === 1 ? '' : 's'}, ${log.received} received, ` +
-      `heads ${log.heads.map(h => h.slice(0, 8)).join(',') || '-'} [${rooms}]`
-  })
+      `heads ${log.heads.map(h => h.slice(0, 8)).join(',') || '-'}${log.source === 'control' ? ', asked by an owner' : ''} [${rooms}]`
+  }))
 }
 
 export async function runMirror(args: string[]): Promise<void> {
@@ -57,6 +60,7 @@ export async function runMirror(args: string[]): Promise<void> {
       dir: {type: 'string'},
       room: {type: 'string', multiple: true},
       log: {type: 'string', multiple: true},
+      owner: {type: 'string', multiple: true},
       json: {type: 'boolean'},
       http: {type: 'string'},
       help: {type: 'boolean', short: 'h'},
@@ -69,11 +73,13 @@ export async function runMirror(args: string[]): Promise<void> {
   const hubs = values.hub ?? []
   const rooms = values.room ?? []
   const logs = (values.log ?? []).map(key => key.trim().toLowerCase())
+  const owners = (values.owner ?? []).map(key => key.trim().toLowerCase())
   if (hubs.length === 0) throw new MirrorUsageError('--hub is required')
   if (!values.dir) throw new MirrorUsageError('--dir is required')
   if (rooms.length === 0) throw new MirrorUsageError('--room is required')
-  if (logs.length === 0) throw new MirrorUsageError('--log is required (the address of a log to keep)')
+  if (logs.length === 0 && owners.length === 0) throw new MirrorUsageError('--log or --owner is required (a log to keep, or a key that may ask for logs)')
   for (const key of logs) if (!/^[0-9a-f]{64}$/.test(key)) throw new MirrorUsageError(`--log ${key.slice(0, 70)}: a log address is 64 hex characters`)
+  for (const key of owners) if (!/^[0-9a-f]{64}$/.test(key)) throw new MirrorUsageError(`--owner ${key.slice(0, 70)}: a public key is 64 hex characters`)
   for (const hub of hubs) {
     try {
       new URL(hub)
@@ -104,7 +110,7 @@ export async function runMirror(args: string[]): Promise<void> {
   const identity = await mirrorIdentity(dir)
   const webrtc = await loadNodeWebRTC()
   const db = await openNodeDatabase(join(dir, 'logs'))
-  const mirror = new Mirror({hubs, db, identity, rooms, logs, webrtc})
+  const mirror = new Mirror({hubs, db, identity, rooms, logs, owners, webrtc})
   const print = (): void => {
     const status = mirror.status
     if (values.json) console.log(JSON.stringify(status))

@@ -1,7 +1,7 @@
 // The mirror command's help and usage error, apart from its code: the CLI lists
 // every command's help without loading the mirror (src/server/mirror-command.ts).
 
-export const MIRROR_USAGE = `Usage: p2p-elements mirror --hub URL --dir PATH --room NAME --log KEY [options]
+export const MIRROR_USAGE = `Usage: p2p-elements mirror --hub URL --dir PATH --room NAME (--log KEY | --owner KEY) [options]
 
 Keeps logs available when every browser is closed: joins the rooms as a peer,
 replicates every listed log live into LevelDB under --dir, and serves them.
@@ -12,6 +12,9 @@ Options:
   --dir PATH       where the mirror keeps its logs and its key (created if absent)
   --room NAME      a room to join (repeat for several)
   --log KEY        the address of a log to keep, 64 hex characters (repeat for several)
+  --owner KEY      a public key (64 hex) that may add and remove logs to keep by signed
+                   {mirror: address} and {unmirror: address} entries in the mirror's own
+                   log, whose address is the mirror's key (repeat for several)
   --json           print each status as a line of JSON, not as text
   --http HOST:PORT answer GET /status (JSON) and GET /metrics (Prometheus text)
                    there; 127.0.0.1 keeps it on this machine

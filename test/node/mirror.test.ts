@@ -14,7 +14,11 @@ import {startHubProcess} from '../../scripts/hub-process.js'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {createIdentity} from '../../src/core/crypto/identity.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
-import {toHex} from '../../src/core/bytes.js'
+import {fromHex, toHex} from '../../src/core/bytes.js'
+import {EntryKind, createEntry, jsonValue} from '../../src/core/log/entry.js'
+import {logProtocol} from '../../src/core/log/swarm.js'
+import {encodeEntries} from '../../src/core/log/messages.js'
+import {untilValue} from '../shared/until.js'
 import {Log} from '../../src/core/log/log.js'
 import type {MirrorStatus} from '../../src/mirror/mirror.js'
 import {statusLines} from '../../src/server/mirror-command.js'
@@ -114,11 +118,21 @@ class MirrorProcess {
   }
 }
 
+/** Every swarm a test made: destroyed after the tests whatever happened, so a failure leaves no connection holding the process. */
+const swarms: Swarm[] = []
+
+/** A Node peer in the room, with a key of its own. */
+async function peerIn(hub: string, room: string): Promise<Swarm> {
+  const swarm = new Swarm({hubs: [hub], room, identity: await createIdentity(), iceServers: [], announceInterval: fast})
+  swarms.push(swarm)
+  return swarm
+}
+
 /** A writer's page, in Node: its own log in memory, in the room until it leaves. */
 async function writer(hub: string, room: string, owner: KeyPairIdentity) {
   const log = new Log({db: new MemoryLevel(), key: owner.publicKey, identity: owner})
   await log.ready()
-  const swarm = new Swarm({hubs: [hub], room, identity: await createIdentity(), iceServers: [], announceInterval: fast})
+  const swarm = await peerIn(hub, room)
   const attached = log.replicate(swarm)
   return {
     log,
@@ -139,6 +153,7 @@ describe('p2p-elements mirror', {timeout: 180_000}, () => {
     dir = await mkdtemp(join(tmpdir(), 'p2p-mirror-'))
   })
   after(async () => {
+    for (const swarm of swarms) swarm.destroy()
     for (const m of mirrors) if (m.child.exitCode === null && m.child.signalCode === null) await m.stop('SIGKILL')
     await hub.close()
     await rm(dir, {recursive: true, force: true})
@@ -172,7 +187,7 @@ describe('p2p-elements mirror', {timeout: 180_000}, () => {
     // A newcomer, with the writer gone: everything comes from the mirror.
     const readerLog = new Log({db: new MemoryLevel(), key: owner.publicKey})
     await readerLog.ready()
-    const readerSwarm = new Swarm({hubs: [hub.url], room, identity: await createIdentity(), iceServers: [], announceInterval: fast})
+    const readerSwarm = await peerIn(hub.url, room)
     const attached = readerLog.replicate(readerSwarm)
     await whenLog(readerLog, () => readerLog.length === 301)
     assert.deepEqual(readerLog.heads().map(toHex).sort(), heads)
@@ -234,9 +249,56 @@ describe('p2p-elements mirror', {timeout: 180_000}, () => {
     assert.deepEqual(await again.stop(), {code: 0, signal: null})
   })
 
+  test('remote control: an owner\'s signed mirror and unmirror entries add and remove logs; a stranger\'s forged entry is refused and counted, and the owner is still served', async () => {
+    const room = `mirror-control-${Date.now()}`
+    const ownerKey = new KeyPairIdentity()
+    const mirror = start(['mirror', '--hub', hub.url, '--dir', join(dir, 'control'), '--room', room, '--owner', toHex(ownerKey.publicKey)])
+    const first = await mirror.status(() => true, 'its first status')
+    assert.deepEqual(first.control.owners, [toHex(ownerKey.publicKey)])
+    assert.deepEqual(first.logs, [])
+    const mirrorKey = fromHex(first.key)
+
+    // The owner's page: a replica of the mirror's own log, writable once the entry admitting it is in.
+    const control = new Log({db: new MemoryLevel(), key: mirrorKey, identity: ownerKey})
+    await control.ready()
+    const ownerSwarm = await peerIn(hub.url, room)
+    const controlling = control.replicate(ownerSwarm)
+    await whenLog(control, () => control.writable)
+    // A writer's log for the mirror to keep, online in the room.
+    const keptOwner = new KeyPairIdentity()
+    const a = await writer(hub.url, room, keptOwner)
+    await a.log.append(Array.from({length: 50}, (_, i) => ({i})))
+    await control.append({mirror: toHex(keptOwner.publicKey)})
+    await control.append({note: 'not a request'})
+    const kept = await mirror.status(s => s.logs.length === 1 && s.logs[0].length === a.log.length, 'the asked-for log kept')
+    assert.equal(kept.logs[0].address, toHex(keptOwner.publicKey))
+    assert.equal(kept.logs[0].source, 'control')
+    await mirror.status(s => s.control.ignored === 1, 'the entry that asks nothing, ignored and counted')
+
+    // A stranger writes into the mirror's log by hand: validly signed, by a key never admitted.
+    const stranger = new KeyPairIdentity()
+    const forged = await createEntry(mirrorKey, {author: stranger.publicKey, seq: 0, prev: null, links: control.heads(), time: Date.now(), kind: EntryKind.Json,
+      value: jsonValue({unmirror: toHex(keptOwner.publicKey)})}, stranger)
+    const strangerSwarm = await peerIn(hub.url, room)
+    const toMirror = await untilValue(() => strangerSwarm.peers.find(p => p.publicKey === first.key), 'the stranger connected to the mirror')
+    toMirror.channel(logProtocol(first.key), {onmessage: () => {}}).send(encodeEntries([forged.bytes]))
+    const refused = await mirror.status(s => s.control.rejected === 1, 'the forged entry refused and counted')
+    assert.equal(refused.logs.length, 1, 'the log is still kept')
+    strangerSwarm.destroy()
+
+    // The owner takes it back: the mirror stops keeping it, and still serves the owner.
+    await control.append({unmirror: toHex(keptOwner.publicKey)})
+    await mirror.status(s => s.control.length === control.length && s.logs.length === 0, 'the log let go, once the entry is in')
+    controlling.detach()
+    ownerSwarm.destroy()
+    await control.close()
+    await a.leave()
+    assert.deepEqual(await mirror.stop(), {code: 0, signal: null})
+  })
+
   test('a status line per log in text; bad flags exit with 2 and the usage', async () => {
-    const text = statusLines({key: 'k', rooms: [{room: 'r', peers: 1}], logs: [
-      {address: 'a'.repeat(64), length: 10, heads: ['b'.repeat(64)], bytes: 1000, peers: 1, remote: 12, behind: 2, received: 10, duplicates: 0, paused: false},
+    const text = statusLines({key: 'k', rooms: [{room: 'r', peers: 1}], control: {address: 'k', owners: [], length: 1, ignored: 0, rejected: 0}, logs: [
+      {address: 'a'.repeat(64), length: 10, heads: ['b'.repeat(64)], bytes: 1000, peers: 1, remote: 12, behind: 2, received: 10, duplicates: 0, paused: false, source: 'flag'},
     ]})
     assert.deepEqual(text, ['aaaaaaaaaaaaaaaa 2 behind: 10 entries (peers report 12), 1000 bytes, 1 session, 10 received, heads bbbbbbbb [r: 1 peer]'])
     for (const args of [
