@@ -16,6 +16,7 @@ import type {LogDatabase} from '../core/log/store.js'
 import {EntryKind, readValue, type Entry} from '../core/log/entry.js'
 import {View, type ViewRow, type ViewSubscription} from '../core/views/view.js'
 import {Swarm} from '../core/swarm/swarm.js'
+import {checkInteger} from '../core/check.js'
 import type {WebRTC} from '../core/swarm/rtc-link.js'
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/
@@ -38,6 +39,10 @@ export interface MirrorOptions {
    * before and no longer listed are removed. None: no remote control.
    */
   owners?: string[]
+  /** Bytes of entries all kept logs together may hold (the control log's count too, though it has no quota of its own); none: no bound. */
+  maxBytes?: number
+  /** Bytes of entries one kept log may hold; none: no bound. */
+  maxLogBytes?: number
   /** ICE servers for WebRTC (none: loopback and the local network only). */
   iceServers?: RTCIceServer[]
   /** Node's WebRTC (p2p-elements/node's loadNodeWebRTC()), where the platform has none. */
@@ -69,6 +74,8 @@ export interface MirrorLogStatus {
   paused: boolean
   /** Why it is kept: a `--log` flag (`logs`), or an owner's `mirror` entry in the control log. */
   source: 'flag' | 'control'
+  /** It reached its quota (its own, or its share of the overall one) and stopped growing; what it holds is served. */
+  overQuota: boolean
 }
 
 /** The mirror's own log, where its owners ask for logs to keep. */
@@ -82,6 +89,8 @@ export interface MirrorControlStatus {
   ignored: number
   /** Entries peers sent that the log refused (a key not admitted, a bad signature): each one dropped its sender. */
   rejected: number
+  /** Logs the owners asked for that the mirror does not keep, and why (`over quota`: the overall quota is full). */
+  refused: Array<{address: string, reason: string}>
 }
 
 export interface MirrorStatus {
@@ -146,6 +155,8 @@ export class Mirror extends Emitter<MirrorEvents> {
   readonly #options: MirrorOptions
   readonly #owners: string[]
   #control: Control | undefined
+  /** Logs an owner asked for that found no room, in the order asked: tried again when a log is let go. */
+  readonly #refused = new Map<string, string>()
   /** Keep and drop, one at a time, in the order asked. */
   #turn: Promise<void> = Promise.resolve()
   #opened: Promise<void> | undefined
@@ -161,6 +172,8 @@ export class Mirror extends Emitter<MirrorEvents> {
     }
     if (!Array.isArray(logs) || logs.some(key => !KEY_PATTERN.test(key))) throw P2PError.INVALID_ARGUMENT('a log to keep is named by its address, 64 lowercase hex characters')
     if (!Array.isArray(owners) || owners.some(key => !KEY_PATTERN.test(key))) throw P2PError.INVALID_ARGUMENT('an owner is named by its public key, 64 lowercase hex characters')
+    if (options.maxBytes !== undefined) checkInteger('maxBytes', options.maxBytes, 0)
+    if (options.maxLogBytes !== undefined) checkInteger('maxLogBytes', options.maxLogBytes, 0)
     this.identity = identity
     this.#db = db
     this.#options = options
@@ -189,6 +202,7 @@ export class Mirror extends Emitter<MirrorEvents> {
 
   /** The mirror's own log: its owners admitted (and those no longer listed removed), replicated in every room, read through a view. */
   async #openControl(): Promise<void> {
+    // No quota: only owners write it, and a full mirror must still hear them let a log go.
     const log = new Log({db: this.#db, key: this.identity.publicKey, identity: this.identity})
     await log.ready()
     const admitted = log.writers()
@@ -214,7 +228,10 @@ export class Mirror extends Emitter<MirrorEvents> {
     control.subscription = control.view.subscribe({}, diffs => {
       for (const diff of diffs) {
         if (diff.type === 'enter') this.#queue(() => this.#keep(diff.key, 'control'))
-        else if (diff.type === 'leave') this.#queue(() => this.#drop(diff.key))
+        else if (diff.type === 'leave') {
+          this.#refused.delete(diff.key)
+          this.#queue(() => this.#drop(diff.key))
+        }
       }
     })
     await control.subscription.ready
@@ -229,7 +246,14 @@ export class Mirror extends Emitter<MirrorEvents> {
   async #keep(address: string, source: 'flag' | 'control'): Promise<void> {
     // The control log is open already, under its own rules.
     if (this.#closed || this.#kept.has(address) || address === toHex(this.identity.publicKey)) return
-    const log = new Log({db: this.#db, key: fromHex(address)})
+    const {maxBytes = Infinity} = this.#options
+    if (source === 'control' && this.#full(maxBytes)) {
+      this.#refused.set(address, 'over quota')
+      this.#changed()
+      return
+    }
+    this.#refused.delete(address)
+    const log = new Log({db: this.#db, key: fromHex(address), maxBytes: this.#quotaOf(fromHex(address))})
     const kept: Kept = {log, attached: [], remotes: new Map(), received: 0, duplicates: 0, source, offs: []}
     this.#kept.set(address, kept)
     await log.ready()
@@ -267,7 +291,32 @@ export class Mirror extends Emitter<MirrorEvents> {
     if (!kept || kept.source === 'flag') return
     this.#kept.delete(address)
     await this.#release(kept)
+    // Room made: logs stopped at their share grow again, and what was refused is tried again, in order.
+    for (const other of this.#kept.values()) other.log.recheckQuota()
+    for (const waiting of [...this.#refused.keys()]) await this.#keep(waiting, 'control')
     this.#changed()
+  }
+
+  /** The overall quota is reached: nothing is left, or a log stopped at what it left it. */
+  #full(maxBytes: number): boolean {
+    if (this.#bytes() >= maxBytes) return true
+    const {maxLogBytes = Infinity} = this.#options
+    for (const [address, kept] of this.#kept) if (kept.log.stats.overQuota && this.#quotaOf(fromHex(address))() < maxLogBytes) return true
+    return false
+  }
+
+  /** Bytes of entries held by every kept log and the control log. */
+  #bytes(): number {
+    let total = this.#control?.log.stats.bytes ?? 0
+    for (const kept of this.#kept.values()) total += kept.log.stats.bytes
+    return total
+  }
+
+  /** A log's quota, asked at each of its writes: its own bound, and what the overall one leaves it. */
+  #quotaOf(key: Uint8Array): () => number {
+    const {maxBytes = Infinity, maxLogBytes = Infinity} = this.#options
+    const address = toHex(key)
+    return () => Math.min(maxLogBytes, maxBytes - (this.#bytes() - (this.#kept.get(address)?.log.stats.bytes ?? 0)))
   }
 
   async #release(kept: Kept): Promise<void> {
@@ -296,6 +345,7 @@ export class Mirror extends Emitter<MirrorEvents> {
           duplicates: sessions.reduce((n, session) => n + session.stats.duplicates, duplicates),
           paused: log.stats.paused,
           source,
+          overQuota: log.stats.overQuota,
         }
       }),
       control: {
@@ -304,6 +354,7 @@ export class Mirror extends Emitter<MirrorEvents> {
         length: control?.log.length ?? 0,
         ignored: control?.ignored ?? 0,
         rejected: control?.log.stats.rejected ?? 0,
+        refused: [...this.#refused].map(([address, reason]) => ({address, reason})),
       },
     }
   }

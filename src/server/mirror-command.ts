@@ -16,6 +16,16 @@ import {listenMirrorHttp} from './mirror-http.js'
 import type {Server} from 'node:http'
 import {openNodeDatabase} from '../node/level.js'
 
+/** A byte count: digits, or with a unit (k, M, G: 1000s; KiB, MiB, GiB: 1024s). */
+function bytesFlag(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const match = /^(\d+(?:\.\d+)?)\s*(k|M|G|KiB|MiB|GiB)?B?$/.exec(text.trim())
+  const unit = {k: 1e3, M: 1e6, G: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3}[match?.[2] ?? ''] ?? 1
+  const bytes = match ? Math.floor(Number(match[1]) * unit) : NaN
+  if (!Number.isSafeInteger(bytes)) throw new MirrorUsageError(`${flag} ${text.slice(0, 40)}: a number of bytes, as 500000000, 500M or 2GiB`)
+  return bytes
+}
+
 /** `HOST:PORT` (`[::1]:PORT` for IPv6), as --http takes it. */
 function hostPort(text: string): {host: string, port: number} {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text)
@@ -42,9 +52,10 @@ export function statusLines(status: MirrorStatus): string[] {
   const rooms = status.rooms.map(r => `${r.room}: ${r.peers} peer${r.peers === 1 ? '' : 's'}`).join(', ')
   const {control} = status
   const lines = control.owners.length === 0 ? [] : [`${control.address.slice(0, 16)} control: ${control.owners.length} owner${control.owners.length === 1 ? '' : 's'}, ` +
-    `${control.length} entries, ${control.ignored} ignored, ${control.rejected} rejected`]
+    `${control.length} entries, ${control.ignored} ignored, ${control.rejected} rejected` +
+    control.refused.map(r => `; refused ${r.address.slice(0, 16)} (${r.reason})`).join('')]
   return lines.concat(status.logs.map(log => {
-    const state = log.paused ? 'storage full' : log.remote === null ? 'no peer has it' : log.behind > 0 ? `${log.behind} behind` : 'in sync'
+    const state = log.paused ? 'storage full' : log.overQuota ? 'over quota' : log.remote === null ? 'no peer has it' : log.behind > 0 ? `${log.behind} behind` : 'in sync'
     return `${log.address.slice(0, 16)} ${state}: ${log.length} entries (peers report ${log.remote ?? '-'}), ` +
       `${log.bytes} bytes, ${log.peers} session${log.peers === 1 ? '' : 's'}, ${log.received} received, ` +
       `heads ${log.heads.map(h => h.slice(0, 8)).join(',') || '-'}${log.source === 'control' ? ', asked by an owner' : ''} [${rooms}]`
@@ -61,6 +72,8 @@ export async function runMirror(args: string[]): Promise<void> {
       room: {type: 'string', multiple: true},
       log: {type: 'string', multiple: true},
       owner: {type: 'string', multiple: true},
+      'max-bytes': {type: 'string'},
+      'max-log-bytes': {type: 'string'},
       json: {type: 'boolean'},
       http: {type: 'string'},
       help: {type: 'boolean', short: 'h'},
@@ -89,6 +102,8 @@ export async function runMirror(args: string[]): Promise<void> {
   }
 
   const http = values.http === undefined ? undefined : hostPort(values.http)
+  const maxBytes = bytesFlag('--max-bytes', values['max-bytes'])
+  const maxLogBytes = bytesFlag('--max-log-bytes', values['max-log-bytes'])
   const dir = values.dir
   // Signals are taken from here on: one that comes while the mirror opens closes it once open.
   let stopping: (() => void) | undefined
@@ -110,7 +125,7 @@ export async function runMirror(args: string[]): Promise<void> {
   const identity = await mirrorIdentity(dir)
   const webrtc = await loadNodeWebRTC()
   const db = await openNodeDatabase(join(dir, 'logs'))
-  const mirror = new Mirror({hubs, db, identity, rooms, logs, owners, webrtc})
+  const mirror = new Mirror({hubs, db, identity, rooms, logs, owners, webrtc, maxBytes, maxLogBytes})
   const print = (): void => {
     const status = mirror.status
     if (values.json) console.log(JSON.stringify(status))

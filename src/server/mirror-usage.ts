@@ -15,6 +15,10 @@ Options:
   --owner KEY      a public key (64 hex) that may add and remove logs to keep by signed
                    {mirror: address} and {unmirror: address} entries in the mirror's own
                    log, whose address is the mirror's key (repeat for several)
+  --max-bytes N    bytes all kept logs together may hold (500M, 2GiB…); an owner's
+                   request past it is refused, and logs stop growing at it
+  --max-log-bytes N  bytes one kept log may hold; past it the log stops growing,
+                   what it holds stays served
   --json           print each status as a line of JSON, not as text
   --http HOST:PORT answer GET /status (JSON) and GET /metrics (Prometheus text)
                    there; 127.0.0.1 keeps it on this machine

@@ -255,6 +255,46 @@ describe('log replication', {timeout: 120_000}, () => {
     await two.close()
   })
 
+  test('a log over its quota (maxBytes) stops growing, says so once, keeps its session, and takes the rest once recheckQuota() finds room', async () => {
+    const one = await openLog(owner)
+    // About 390 KB: more than one message (256 KiB at most), so a batch comes after the log reached its quota.
+    for (let run = 0; run < 4; run++) await one.append(Array.from({length: 500}, (_, i) => ({i: run * 500 + i, text: 'y'.repeat(100)})))
+    let limit = 20_000
+    const two = new Log({db: new MemoryLevel(), key: owner.publicKey, maxBytes: () => limit})
+    await two.ready()
+    const errors: string[] = []
+    two.on('error', err => errors.push(err.code))
+    const over = new Promise<void>(resolve => two.on('error', () => resolve()))
+    const link = connect(one, two)
+    await over
+    assert.equal(two.stats.overQuota, true)
+    assert.deepEqual(errors, ['ERR_STORAGE_FULL'])
+    assert.ok(two.length > 1 && two.length < one.length, `${two.length} of ${one.length} stored`)
+    // Let in while under the quota, a batch whole: at most one message past it.
+    assert.ok(two.stats.bytes >= limit && two.stats.bytes <= limit + 256 * 1024, `${two.stats.bytes} bytes`)
+    await intact(two)
+    // What it holds ends at signed entries, so it serves all of it: a third log gets every entry from it.
+    const three = await openLog()
+    const fromTwo = connect(two, three)
+    await whenLog(three, () => three.length === two.length)
+    fromTwo.cut()
+    // Nothing grows while over quota, whatever the remote sends meanwhile.
+    const stored = two.length
+    await one.append('one more')
+    await whenLog(one, () => one.length === 2002)
+    assert.equal(two.length, stored)
+    two.recheckQuota()
+    assert.equal(two.stats.overQuota, true, 'still no room: nothing changes')
+    limit = Infinity
+    two.recheckQuota()
+    assert.equal(two.stats.overQuota, false)
+    await whenLog(two, () => same(one, two))
+    await intact(two)
+    assert.ok(!link.a.destroyed && !link.b.destroyed, 'the session lived through it')
+    assert.deepEqual(errors, ['ERR_STORAGE_FULL'])
+    link.cut()
+  })
+
   test('10k entries replicate with backpressure, and progress reaches behind = 0', async () => {
     const one = await openLog(owner)
     const value = 'x'.repeat(1000)

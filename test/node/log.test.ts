@@ -421,7 +421,7 @@ describe('Log: storage', () => {
   test('stats: a fixed shape; persisted is null where there is no navigator.storage', async () => {
     const log = await openLog(memory(), owner)
     await log.append(['a', 'b'])
-    assert.deepEqual(Object.keys(log.stats).sort(), ['authors', 'bytes', 'entries', 'paused', 'peers', 'pending', 'persisted', 'rejected', 'verified'])
+    assert.deepEqual(Object.keys(log.stats).sort(), ['authors', 'bytes', 'entries', 'overQuota', 'paused', 'peers', 'pending', 'persisted', 'rejected', 'verified'])
     assert.equal(log.stats.entries, 3)
     assert.equal(log.stats.authors, 1)
     assert.ok(log.stats.bytes > 0)

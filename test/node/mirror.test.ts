@@ -79,12 +79,19 @@ class MirrorProcess {
   /** Resolves with the first status (printed from now on or already) that `check` accepts; rejects if the process exits first. */
   status(check: (status: MirrorStatus) => boolean, what: string): Promise<MirrorStatus> {
     return new Promise((resolve, reject) => {
+      // Not a timing: a bound that turns a wait that cannot end into a failure that says where it stood.
+      const timer = setTimeout(() => {
+        this.#waiters.delete(look)
+        reject(new Error(`no status showed ${what} in 90 s; the last: ${JSON.stringify(this.statuses.at(-1))}; stderr: ${this.stderr}`))
+      }, 90_000)
       const look = (): void => {
         const found = this.statuses.find(check)
         if (found) {
+          clearTimeout(timer)
           this.#waiters.delete(look)
           resolve(found)
         } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          clearTimeout(timer)
           this.#waiters.delete(look)
           reject(new Error(`the mirror exited before ${what}: ${this.stderr}`))
         }
@@ -296,9 +303,62 @@ describe('p2p-elements mirror', {timeout: 180_000}, () => {
     assert.deepEqual(await mirror.stop(), {code: 0, signal: null})
   })
 
+  test('quotas: a log stops growing at its quota and is still served; an owner\'s request past the overall quota is refused in the status, and kept once room is made', async () => {
+    const room = `mirror-quota-${Date.now()}`
+    const ownerKey = new KeyPairIdentity()
+    // Two writers of about 390 KB each: more than one message (256 KiB at most) each.
+    const [ka, kb] = [new KeyPairIdentity(), new KeyPairIdentity()]
+    const [a, b] = await Promise.all([ka, kb].map(k => writer(hub.url, room, k)))
+    for (const w of [a, b]) for (let run = 0; run < 4; run++) await w.log.append(Array.from({length: 500}, (_, i) => ({i: run * 500 + i, text: 'z'.repeat(100)})))
+    const [A, B] = [ka, kb].map(k => toHex(k.publicKey))
+    const store = join(dir, 'quota')
+    const logOf = (s: MirrorStatus, address: string) => s.logs.find(l => l.address === address)
+    const owned = ['--hub', hub.url, '--dir', store, '--room', room, '--owner', toHex(ownerKey.publicKey)]
+    let mirror = start(['mirror', ...owned, '--max-log-bytes', '15000'])
+    const first = await mirror.status(() => true, 'its first status')
+    const control = new Log({db: new MemoryLevel(), key: fromHex(first.key), identity: ownerKey})
+    await control.ready()
+    control.replicate(await peerIn(hub.url, room))
+    await whenLog(control, () => control.writable)
+    await control.append({mirror: A})
+    // A batch is let in whole while under the quota: A stops at most one message past it.
+    const stopped = await mirror.status(s => logOf(s, A)?.overQuota === true, 'A over its quota')
+    const heldA = logOf(stopped, A)!
+    assert.ok(heldA.bytes >= 15000 && heldA.length > 1 && heldA.length < a.log.length, `A: ${heldA.length} entries, ${heldA.bytes} bytes`)
+    assert.match(statusLines(stopped).join('\n'), /over quota/)
+
+    // What A holds is still served: a newcomer gets it from the mirror with A's writer gone.
+    await a.leave()
+    const reader = new Log({db: new MemoryLevel(), key: ka.publicKey})
+    await reader.ready()
+    reader.replicate(await peerIn(hub.url, room))
+    await whenLog(reader, () => reader.length === heldA.length)
+
+    // Started again with an overall quota of what it holds now: full, so the owner's request for B is refused.
+    assert.deepEqual(await mirror.stop(), {code: 0, signal: null})
+    const held = stopped.logs.reduce((n, l) => n + l.bytes, 0)
+    mirror = start(['mirror', ...owned, '--max-log-bytes', '15000', '--max-bytes', String(held)])
+    await mirror.status(s => logOf(s, A)?.length === heldA.length, 'A kept across the restart (the owner asked for it)')
+    await control.append({mirror: B})
+    const refused = await mirror.status(s => s.control.refused.length === 1, 'B refused')
+    assert.deepEqual(refused.control.refused, [{address: B, reason: 'over quota'}])
+    assert.equal(logOf(refused, B), undefined)
+    assert.match(statusLines(refused)[0], /refused [0-9a-f]{16} \(over quota\)/)
+
+    // The owner lets A go: B, refused, is tried again and kept.
+    await control.append({unmirror: A})
+    const kept = await mirror.status(s => logOf(s, B) !== undefined && logOf(s, A) === undefined, 'B kept once A is let go')
+    assert.deepEqual(kept.control.refused, [])
+    await mirror.status(s => (logOf(s, B)?.length ?? 0) > 1, 'B filling')
+    await control.close()
+    await reader.close()
+    await b.leave()
+    assert.deepEqual(await mirror.stop(), {code: 0, signal: null})
+  })
+
   test('a status line per log in text; bad flags exit with 2 and the usage', async () => {
-    const text = statusLines({key: 'k', rooms: [{room: 'r', peers: 1}], control: {address: 'k', owners: [], length: 1, ignored: 0, rejected: 0}, logs: [
-      {address: 'a'.repeat(64), length: 10, heads: ['b'.repeat(64)], bytes: 1000, peers: 1, remote: 12, behind: 2, received: 10, duplicates: 0, paused: false, source: 'flag'},
+    const text = statusLines({key: 'k', rooms: [{room: 'r', peers: 1}], control: {address: 'k', owners: [], length: 1, ignored: 0, rejected: 0, refused: []}, logs: [
+      {address: 'a'.repeat(64), length: 10, heads: ['b'.repeat(64)], bytes: 1000, peers: 1, remote: 12, behind: 2, received: 10, duplicates: 0, paused: false, source: 'flag', overQuota: false},
     ]})
     assert.deepEqual(text, ['aaaaaaaaaaaaaaaa 2 behind: 10 entries (peers report 12), 1000 bytes, 1 session, 10 received, heads bbbbbbbb [r: 1 peer]'])
     for (const args of [

@@ -77,6 +77,15 @@ export interface LogOptions {
    * `resume` fires and replication asks for what it could not store.
    */
   fullRetryMs?: number
+  /**
+   * The bytes of entries past which this log stores no more (a mirror's
+   * quota), or a function asked at each write (a share of an overall quota).
+   * A write is let in while the log holds less (a received batch whole, so a
+   * log ends at most one batch past it); then writes fail with
+   * ERR_STORAGE_FULL, `stats.overQuota` says so, what is stored stays served,
+   * and nothing is asked again until `recheckQuota()` finds room.
+   */
+  maxBytes?: number | (() => number)
 }
 
 export interface LogStats {
@@ -92,6 +101,8 @@ export interface LogStats {
   persisted: boolean | null
   /** A write failed for lack of space; the next write that succeeds clears it. */
   paused: boolean
+  /** A write would have gone past `maxBytes`: the log stopped growing. */
+  overQuota: boolean
 }
 
 export interface AddResult {
@@ -164,6 +175,7 @@ export class Log extends Emitter<LogEvents> {
   /** Writes take turns, so each one starts from the state the last one left. */
   #queue: Promise<unknown> = Promise.resolve()
   readonly #fullRetryMs: number
+  readonly #maxBytes: () => number
   /** While storage is full: the next probe write, and how long after the last it comes. */
   #probe: {timer: ReturnType<typeof setTimeout> | undefined, delay: number} | undefined
   /** Entries waiting for a prev or link, by hash. */
@@ -180,11 +192,12 @@ export class Log extends Emitter<LogEvents> {
    * a write in progress would replace the state it was put in. The next write stores it.
    */
   #persisted: boolean | null = null
-  #counts = {verified: 0, rejected: 0, paused: false}
+  #counts = {verified: 0, rejected: 0, paused: false, overQuota: false}
   #sessions = 0
 
   constructor({db, key, identity, open = false, maxValueBytes = MAX_VALUE_BYTES, maxPending = DEFAULT_MAX_PENDING,
-    maxPendingTotal = DEFAULT_MAX_PENDING_TOTAL, maxPendingBytes = DEFAULT_MAX_PENDING_BYTES, now = Date.now, fullRetryMs = FULL_RETRY_MS}: LogOptions) {
+    maxPendingTotal = DEFAULT_MAX_PENDING_TOTAL, maxPendingBytes = DEFAULT_MAX_PENDING_BYTES, now = Date.now, fullRetryMs = FULL_RETRY_MS,
+    maxBytes = Infinity}: LogOptions) {
     super()
     if (!db || typeof db.sublevel !== 'function') throw P2PError.INVALID_ARGUMENT('db must be an abstract-level database')
     if (!(key instanceof Uint8Array) || key.length !== 32) throw P2PError.INVALID_ARGUMENT('a log key is a 32-byte public key')
@@ -202,6 +215,12 @@ export class Log extends Emitter<LogEvents> {
     this.#maxValueBytes = maxValueBytes
     checkInteger('fullRetryMs', fullRetryMs, 1)
     this.#fullRetryMs = fullRetryMs
+    if (typeof maxBytes === 'function') this.#maxBytes = maxBytes
+    else if (maxBytes === Infinity) this.#maxBytes = () => Infinity
+    else {
+      checkInteger('maxBytes', maxBytes, 0)
+      this.#maxBytes = () => maxBytes
+    }
     this.#maxPending = maxPending
     this.#maxPendingTotal = maxPendingTotal
     this.#maxPendingBytes = maxPendingBytes
@@ -254,6 +273,7 @@ export class Log extends Emitter<LogEvents> {
       peers: this.#sessions,
       persisted: this.#persisted,
       paused: this.#counts.paused,
+      overQuota: this.#counts.overQuota,
     }
   }
 
@@ -296,6 +316,9 @@ export class Log extends Emitter<LogEvents> {
 
   /** Makes, checks and stores one batch of this page's entries; the caller holds the write turn. */
   async #appendNow(identity: Identity, items: Array<{kind: EntryKind, value: Uint8Array}>): Promise<Entry[]> {
+    // The quota, as for a received batch: appends go in while the log holds less.
+    const limit = this.#maxBytes()
+    if (this.#state.bytes >= limit) throw this.#overQuota(this.#state.bytes, limit)
     const author = toHex(identity.publicKey)
     let seq = this.#state.lengths[author] ?? 0
     let prev = seq === 0 ? null : (await this.#store.authorRow(author, seq - 1))!.hash
@@ -332,6 +355,8 @@ export class Log extends Emitter<LogEvents> {
   add(entries: Entry[], source: string): Promise<AddResult> {
     if (this.#closed) return Promise.reject(P2PError.DESTROYED('log closed'))
     return this.#write(async () => {
+      const {within, needed, limit} = this.#withinQuota(entries)
+      entries = within
       const draft = this.#draft(entries)
       const rejected: AddResult['rejected'] = []
       const queue = entries.map(entry => ({entry, source}))
@@ -400,6 +425,7 @@ export class Log extends Emitter<LogEvents> {
       this.#counts.verified += stored.length
       if (stored.length > 0) this.emit('update', stored)
       for (const evidence of draft.conflicts) this.emit('conflict', evidence)
+      if (needed !== Infinity) throw this.#overQuota(needed, limit)
       return {stored, pending: this.#pending.size, rejected}
     })
   }
@@ -751,6 +777,41 @@ export class Log extends Emitter<LogEvents> {
     }, delay)
     // In Node, a log waiting for room keeps no process alive.
     ;(probe.timer as {unref?: () => void}).unref?.()
+  }
+
+  /**
+   * What of a received batch the quota (`maxBytes`) lets in: all of it while
+   * the log holds less than the quota, none once it holds that much. A batch
+   * is not cut: in transit an author's run carries one signature, at its end,
+   * and an entry stored without its signed successor could be served to
+   * nobody. So a log stops at most one batch (a message, 256 KiB at most) past
+   * its quota.
+   */
+  #withinQuota(entries: Entry[]): {within: Entry[], needed: number, limit: number} {
+    const limit = this.#maxBytes()
+    if (this.#state.bytes < limit || entries.length === 0) return {within: entries, needed: Infinity, limit}
+    return {within: [], needed: this.#state.bytes + entries[0].bytes.length, limit}
+  }
+
+  /** The log stopped growing at its quota: said once (a remote's batches in flight are refused alike). */
+  #overQuota(needed: number, limit: number): P2PError {
+    const error = P2PError.STORAGE_FULL(`this log's quota is ${limit} bytes; it would need ${needed}: it stores no more`)
+    if (!this.#counts.overQuota) {
+      this.#counts.overQuota = true
+      this.emit('error', error)
+    }
+    return error
+  }
+
+  /**
+   * Asks the quota again (`maxBytes` grew, or another log's share shrank): if
+   * the log is over it no longer, it fires `resume`, and replication asks for
+   * what it refused.
+   */
+  recheckQuota(): void {
+    if (!this.#counts.overQuota || this.#closed || this.#state.bytes >= this.#maxBytes()) return
+    this.#counts.overQuota = false
+    this.emit('resume')
   }
 
   /** A write succeeded: if storage was full, it has room now. */
