@@ -7,9 +7,9 @@ export default {
   // The manifest describes what markup can use: elements, their events and contexts.
   // Core objects and the Node-only server have no tags and would only make the file
   // churn with every internal change (src/protocol.ts only re-exports core pieces;
-  // src/node is the Node-only WebRTC entry).
+  // src/node is the Node-only WebRTC entry; src/mirror, the mirror's code, has no element).
   // Tests and .d.ts files are skipped by the analyzer.
-  exclude: ['src/core/**', 'src/server/**', 'src/node/**', 'src/protocol.ts'],
+  exclude: ['src/core/**', 'src/server/**', 'src/node/**', 'src/mirror/**', 'src/protocol.ts'],
   litelement: true,
   // package.json already names the manifest; the analyzer must not rewrite that file.
   packagejson: false,
