@@ -1,4 +1,5 @@
-import {expect, fixture, html, nextFrame, oneEvent, waitUntil} from '@open-wc/testing'
+import {until} from '../shared/until.js'
+import {expect, fixture, html, nextFrame, oneEvent} from '@open-wc/testing'
 import '../../src/index.js'
 import type {P2PFeedElement} from '../../src/elements/p2p-feed/p2p-feed.js'
 import {P2PErrorEvent} from '../../src/events/error-event.js'
@@ -317,7 +318,8 @@ describe('<p2p-feed>', () => {
     expect(img.getBoundingClientRect().height).to.equal(400)
     // The feed follows the growth from a resize observer, which runs after this
     // frame's callbacks: wait for the outcome, not for a number of frames.
-    await waitUntil(() => atBottom(feed), 'the feed to follow the image to the bottom', {timeout: 3000})
+    // The bound is the shared one of test/shared/until.ts (30 s): a loaded machine delays frames, it does not change the outcome.
+    await until(() => atBottom(feed), 'the feed to follow the image to the bottom')
     URL.revokeObjectURL(url)
   })
 
