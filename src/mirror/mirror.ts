@@ -19,7 +19,8 @@ import {Swarm} from '../core/swarm/swarm.js'
 import {checkInteger} from '../core/check.js'
 import type {WebRTC} from '../core/swarm/rtc-link.js'
 
-const KEY_PATTERN = /^[0-9a-f]{64}$/
+/** A log address or a public key, as the mirror's options and the control entries name them. */
+export const KEY_PATTERN = /^[0-9a-f]{64}$/
 
 export interface MirrorOptions {
   /** Signalling hubs (each room joins through all of them). */
@@ -129,9 +130,8 @@ interface Control {
   ignored: number
 }
 
-/** A control entry's value: `{mirror: address}` or `{unmirror: address}`, the address 64 lowercase hex characters. */
+/** A control entry's (JSON) value: `{mirror: address}` or `{unmirror: address}`, the address 64 lowercase hex characters. */
 function controlRow(entry: Entry): ViewRow | null {
-  if (entry.kind !== EntryKind.Json) return null
   let value: unknown
   try {
     value = readValue(entry)
@@ -149,6 +149,8 @@ function controlRow(entry: Entry): ViewRow | null {
 
 export class Mirror extends Emitter<MirrorEvents> {
   readonly identity: Identity
+  /** The mirror's public key (hex): the address of its control log. */
+  readonly key: string
   readonly #db: LogDatabase
   readonly #swarms = new Map<string, Swarm>()
   readonly #kept = new Map<string, Kept>()
@@ -175,6 +177,7 @@ export class Mirror extends Emitter<MirrorEvents> {
     if (options.maxBytes !== undefined) checkInteger('maxBytes', options.maxBytes, 0)
     if (options.maxLogBytes !== undefined) checkInteger('maxLogBytes', options.maxLogBytes, 0)
     this.identity = identity
+    this.key = toHex(identity.publicKey)
     this.#db = db
     this.#options = options
     this.#owners = [...new Set(owners)]
@@ -207,7 +210,7 @@ export class Mirror extends Emitter<MirrorEvents> {
     await log.ready()
     const admitted = log.writers()
     for (const owner of this.#owners) if (!admitted.has(owner)) await log.admit(fromHex(owner))
-    for (const key of admitted) if (key !== toHex(this.identity.publicKey) && !this.#owners.includes(key)) await log.remove(fromHex(key))
+    for (const key of admitted) if (key !== this.key && !this.#owners.includes(key)) await log.remove(fromHex(key))
     const attached = [...this.#swarms.values()].map(swarm => log.replicate(swarm))
     const control = {log, attached, ignored: 0} as Control
     control.view = new View(log, {
@@ -245,7 +248,7 @@ export class Mirror extends Emitter<MirrorEvents> {
   /** Keeps a log: opens it and replicates it in every room. A log kept already keeps its first reason. */
   async #keep(address: string, source: 'flag' | 'control'): Promise<void> {
     // The control log is open already, under its own rules.
-    if (this.#closed || this.#kept.has(address) || address === toHex(this.identity.publicKey)) return
+    if (this.#closed || this.#kept.has(address) || address === this.key) return
     const {maxBytes = Infinity} = this.#options
     if (source === 'control' && this.#full(maxBytes)) {
       this.#refused.set(address, 'over quota')
@@ -328,7 +331,7 @@ export class Mirror extends Emitter<MirrorEvents> {
   get status(): MirrorStatus {
     const control = this.#control
     return {
-      key: toHex(this.identity.publicKey),
+      key: this.key,
       rooms: [...this.#swarms].map(([room, swarm]) => ({room, peers: swarm.peers.length})),
       logs: [...this.#kept].map(([address, {log, attached, remotes, received, duplicates, source}]) => {
         const reports = [...remotes.values()]
@@ -349,8 +352,8 @@ export class Mirror extends Emitter<MirrorEvents> {
         }
       }),
       control: {
-        address: toHex(this.identity.publicKey),
-        owners: control ? [...control.log.writers()].filter(key => key !== toHex(this.identity.publicKey)).sort() : [],
+        address: this.key,
+        owners: control ? [...control.log.writers()].filter(key => key !== this.key).sort() : [],
         length: control?.log.length ?? 0,
         ignored: control?.ignored ?? 0,
         rejected: control?.log.stats.rejected ?? 0,

@@ -7,7 +7,7 @@
 import {parseArgs} from 'node:util'
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {Mirror, type MirrorStatus} from '../mirror/mirror.js'
+import {KEY_PATTERN, Mirror, type MirrorStatus} from '../mirror/mirror.js'
 import {KeyPairIdentity} from '../core/crypto/seed-identity.js'
 import {fromHex, randomBytes, toHex} from '../core/bytes.js'
 import {loadNodeWebRTC} from '../node/webrtc.js'
@@ -91,8 +91,8 @@ export async function runMirror(args: string[]): Promise<void> {
   if (!values.dir) throw new MirrorUsageError('--dir is required')
   if (rooms.length === 0) throw new MirrorUsageError('--room is required')
   if (logs.length === 0 && owners.length === 0) throw new MirrorUsageError('--log or --owner is required (a log to keep, or a key that may ask for logs)')
-  for (const key of logs) if (!/^[0-9a-f]{64}$/.test(key)) throw new MirrorUsageError(`--log ${key.slice(0, 70)}: a log address is 64 hex characters`)
-  for (const key of owners) if (!/^[0-9a-f]{64}$/.test(key)) throw new MirrorUsageError(`--owner ${key.slice(0, 70)}: a public key is 64 hex characters`)
+  for (const key of logs) if (!KEY_PATTERN.test(key)) throw new MirrorUsageError(`--log ${key.slice(0, 70)}: a log address is 64 hex characters`)
+  for (const key of owners) if (!KEY_PATTERN.test(key)) throw new MirrorUsageError(`--owner ${key.slice(0, 70)}: a public key is 64 hex characters`)
   for (const hub of hubs) {
     try {
       new URL(hub)
@@ -145,7 +145,7 @@ export async function runMirror(args: string[]): Promise<void> {
   }
   mirror.on('status', printSoon)
   mirror.on('error', err => console.error(`p2p-elements mirror: ${err.code}: ${err.message}`))
-  console.error(`p2p-elements mirror ${toHex(identity.publicKey)}: keeping ${logs.length} log${logs.length === 1 ? '' : 's'} in ${dir}, rooms ${rooms.join(', ')}`)
+  console.error(`p2p-elements mirror ${mirror.key}: keeping ${logs.length} log${logs.length === 1 ? '' : 's'} in ${dir}, rooms ${rooms.join(', ')}`)
   let server: Server | undefined
   try {
     if (http) {
