@@ -1,7 +1,8 @@
 /**
  * The always-on mirror (swarmbot, done right): a peer like any browser's that
- * joins rooms, replicates the logs it is told to keep, live, into one database,
- * and serves them while every browser is closed. Platform-free: the caller
+ * joins rooms, replicates the logs it is told to keep, live, and downloads and
+ * seeds the files, into one database, and serves them while every browser is
+ * closed. Platform-free: the caller
  * gives it the database (classic-level on disk in Node) and WebRTC
  * (node-datachannel), as `p2p-elements mirror` does (src/server/mirror-command.ts).
  * docs/mirror.md.
@@ -18,6 +19,9 @@ import {View, type ViewRow, type ViewSubscription} from '../core/views/view.js'
 import {Swarm} from '../core/swarm/swarm.js'
 import {checkInteger} from '../core/check.js'
 import type {WebRTC} from '../core/swarm/rtc-link.js'
+import {FileShare} from '../core/files/share.js'
+import {QuotaChunkStore} from './quota-store.js'
+import {serveMirrorStatus, type StatusServer} from './status-channel.js'
 
 /** A log address or a public key, as the mirror's options and the control entries name them. */
 export const KEY_PATTERN = /^[0-9a-f]{64}$/
@@ -33,17 +37,21 @@ export interface MirrorOptions {
   rooms: string[]
   /** Addresses (64 hex characters) of the logs to keep, replicated in every room. */
   logs: string[]
+  /** Ids (64 hex characters) of the files to download and seed in every room. */
+  files?: string[]
   /**
    * Keys (hex) that control the mirror: the mirror's own log (its address is
    * the mirror's key) admits them as writers, and their `{mirror: address}` and
-   * `{unmirror: address}` entries add and remove logs to keep. Keys admitted
+   * `{unmirror: address}` entries add and remove logs to keep (with `kind: 'file'`, files). Keys admitted
    * before and no longer listed are removed. None: no remote control.
    */
   owners?: string[]
-  /** Bytes of entries all kept logs together may hold (the control log's count too, though it has no quota of its own); none: no bound. */
+  /** Bytes all kept logs and files together may hold (the control log's count too, though it has no quota of its own); none: no bound. */
   maxBytes?: number
   /** Bytes of entries one kept log may hold; none: no bound. */
   maxLogBytes?: number
+  /** Bytes of chunks one kept file may hold; none: no bound. */
+  maxFileBytes?: number
   /** ICE servers for WebRTC (none: loopback and the local network only). */
   iceServers?: RTCIceServer[]
   /** Node's WebRTC (p2p-elements/node's loadNodeWebRTC()), where the platform has none. */
@@ -79,7 +87,36 @@ export interface MirrorLogStatus {
   overQuota: boolean
 }
 
-/** The mirror's own log, where its owners ask for logs to keep. */
+/** One kept file as the mirror sees it, beside what its peers hold. */
+export interface MirrorFileStatus {
+  /** The file's id (the hash of its manifest). */
+  id: string
+  /** From its manifest: null until a peer gave it. */
+  name: string | null
+  size: number | null
+  chunks: number | null
+  /** Chunks verified and stored here. */
+  have: number
+  /** Bytes of chunks stored here. */
+  bytes: number
+  /** Bytes of chunks stored from peers since the mirror started: after a restart, only what was missing. */
+  received: number
+  /** Connected peers that hold a chunk of it or more (in any room). */
+  peers: number
+  /** Connected peers that hold all of it. */
+  seeders: number
+  /**
+   * `waiting`: no peer has given its manifest yet; `downloading`; `paused`: the
+   * download stopped (its quota, a full disk); `complete`: every chunk is here.
+   * What is stored is served in every state.
+   */
+  state: 'waiting' | 'downloading' | 'paused' | 'complete'
+  source: 'flag' | 'control'
+  /** It reached its quota (its own, or its share of the overall one) and stopped growing; what it holds is served. */
+  overQuota: boolean
+}
+
+/** The mirror's own log, where its owners ask for logs and files to keep. */
 export interface MirrorControlStatus {
   /** Its address: the mirror's key. */
   address: string
@@ -90,8 +127,8 @@ export interface MirrorControlStatus {
   ignored: number
   /** Entries peers sent that the log refused (a key not admitted, a bad signature): each one dropped its sender. */
   rejected: number
-  /** Logs the owners asked for that the mirror does not keep, and why (`over quota`: the overall quota is full). */
-  refused: Array<{address: string, reason: string}>
+  /** Logs and files the owners asked for that the mirror does not keep, and why (`over quota`: the overall quota is full). */
+  refused: Array<{address: string, kind: 'log' | 'file', reason: string}>
 }
 
 export interface MirrorStatus {
@@ -99,6 +136,7 @@ export interface MirrorStatus {
   key: string
   rooms: Array<{room: string, peers: number}>
   logs: MirrorLogStatus[]
+  files: MirrorFileStatus[]
   control: MirrorControlStatus
 }
 
@@ -122,6 +160,18 @@ interface Kept {
   offs: Array<() => void>
 }
 
+interface KeptFile {
+  id: string
+  source: 'flag' | 'control'
+  /** The room whose share downloads it now: one at a time, so no chunk is fetched twice. */
+  room: string | undefined
+  complete: boolean
+  /** The download stopped (its quota, a full disk): tried again when room is made, and at the next start. */
+  paused: boolean
+  /** Bytes the store held of it when it was kept. */
+  before: number
+}
+
 interface Control {
   log: Log
   view: View
@@ -130,7 +180,12 @@ interface Control {
   ignored: number
 }
 
-/** A control entry's (JSON) value: `{mirror: address}` or `{unmirror: address}`, the address 64 lowercase hex characters. */
+/**
+ * A control entry's (JSON) value: `{mirror: address}` or `{unmirror: address}`
+ * for a log, the same with `kind: 'file'` and a file's id for a file, the
+ * address or id 64 lowercase hex characters. Its row's key is `log/<address>`
+ * or `file/<id>`.
+ */
 function controlRow(entry: Entry): ViewRow | null {
   let value: unknown
   try {
@@ -139,11 +194,12 @@ function controlRow(entry: Entry): ViewRow | null {
     return null
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null
-  const {mirror, unmirror} = value as {mirror?: unknown, unmirror?: unknown}
+  const {mirror, unmirror, kind = 'log'} = value as {mirror?: unknown, unmirror?: unknown, kind?: unknown}
+  if (kind !== 'log' && kind !== 'file') return null
   if (typeof mirror === 'string' && KEY_PATTERN.test(mirror) && unmirror === undefined) {
-    return {type: 'put', key: mirror, value: {by: toHex(entry.author), time: entry.time}}
+    return {type: 'put', key: `${kind}/${mirror}`, value: {by: toHex(entry.author), time: entry.time}}
   }
-  if (typeof unmirror === 'string' && KEY_PATTERN.test(unmirror) && mirror === undefined) return {type: 'del', key: unmirror}
+  if (typeof unmirror === 'string' && KEY_PATTERN.test(unmirror) && mirror === undefined) return {type: 'del', key: `${kind}/${unmirror}`}
   return null
 }
 
@@ -154,10 +210,15 @@ export class Mirror extends Emitter<MirrorEvents> {
   readonly #db: LogDatabase
   readonly #swarms = new Map<string, Swarm>()
   readonly #kept = new Map<string, Kept>()
+  readonly #keptFiles = new Map<string, KeptFile>()
+  /** One share per room, all on one store: each file downloads through one of them and is seeded by all. */
+  readonly #shares = new Map<string, FileShare>()
+  readonly #store: QuotaChunkStore
+  readonly #statusServers: StatusServer[] = []
   readonly #options: MirrorOptions
   readonly #owners: string[]
   #control: Control | undefined
-  /** Logs an owner asked for that found no room, in the order asked: tried again when a log is let go. */
+  /** Logs and files (`log/<address>`, `file/<id>`) an owner asked for that found no room, in the order asked: tried again when one is let go. */
   readonly #refused = new Map<string, string>()
   /** Keep and drop, one at a time, in the order asked. */
   #turn: Promise<void> = Promise.resolve()
@@ -166,21 +227,26 @@ export class Mirror extends Emitter<MirrorEvents> {
 
   constructor(options: MirrorOptions) {
     super()
-    const {hubs, db, identity, rooms, logs, owners = []} = options
+    const {hubs, db, identity, rooms, logs, files = [], owners = []} = options
     if (!Array.isArray(hubs) || hubs.length === 0) throw P2PError.INVALID_ARGUMENT('a mirror needs at least one hub')
     if (!db || typeof db.sublevel !== 'function') throw P2PError.INVALID_ARGUMENT('db must be an abstract-level database')
     if (!Array.isArray(rooms) || rooms.length === 0 || rooms.some(room => typeof room !== 'string' || room === '')) {
       throw P2PError.INVALID_ARGUMENT('a mirror joins at least one room, each named by a non-empty string')
     }
     if (!Array.isArray(logs) || logs.some(key => !KEY_PATTERN.test(key))) throw P2PError.INVALID_ARGUMENT('a log to keep is named by its address, 64 lowercase hex characters')
+    if (!Array.isArray(files) || files.some(id => !KEY_PATTERN.test(id))) throw P2PError.INVALID_ARGUMENT('a file to keep is named by its id, 64 lowercase hex characters')
     if (!Array.isArray(owners) || owners.some(key => !KEY_PATTERN.test(key))) throw P2PError.INVALID_ARGUMENT('an owner is named by its public key, 64 lowercase hex characters')
     if (options.maxBytes !== undefined) checkInteger('maxBytes', options.maxBytes, 0)
     if (options.maxLogBytes !== undefined) checkInteger('maxLogBytes', options.maxLogBytes, 0)
+    if (options.maxFileBytes !== undefined) checkInteger('maxFileBytes', options.maxFileBytes, 0)
     this.identity = identity
     this.key = toHex(identity.publicKey)
     this.#db = db
     this.#options = options
     this.#owners = [...new Set(owners)]
+    // Beside the logs' sublevels (`log-<address>`), so one database holds all.
+    this.#store = new QuotaChunkStore({db: db.sublevel('files')})
+    this.#store.limit = id => this.#fileQuota(id)
   }
 
   /** Joins the rooms, opens the kept logs (their state read, no entry) and the control log, and follows it. Idempotent. */
@@ -190,17 +256,41 @@ export class Mirror extends Emitter<MirrorEvents> {
   }
 
   async #open(): Promise<void> {
-    const {hubs, rooms, logs, iceServers = [], webrtc, announceInterval} = this.#options
+    const {hubs, rooms, logs, files = [], iceServers = [], webrtc, announceInterval} = this.#options
     for (const room of new Set(rooms)) {
       const swarm = new Swarm({hubs, room, identity: this.identity, iceServers, webrtc, announceInterval})
       swarm.on('connect', () => this.#changed())
       swarm.on('disconnect', () => this.#changed())
       swarm.on('error', err => this.emit('error', toP2PError(err)))
       this.#swarms.set(room, swarm)
+      this.#statusServers.push(serveMirrorStatus(swarm, () => this.status))
+      this.#shares.set(room, this.#share(swarm))
     }
+    await Promise.all([...this.#shares.values()].map(share => share.ready))
     for (const address of new Set(logs)) await this.#keep(address, 'flag')
+    for (const id of new Set(files)) await this.#keepFile(id, 'flag')
     await this.#openControl()
+    // Files in the store that no flag and no owner asks for any more: let go, as an owner's unmirror would.
+    for (const id of await this.#store.files()) if (!this.#keptFiles.has(id)) await this.#forgetFile(id)
     this.#changed()
+  }
+
+  /** A room's file share, on the mirror's store. Partial files resume through #fetch, one room each, not through every share. */
+  #share(swarm: Swarm): FileShare {
+    const share = new FileShare({store: this.#store, swarm, resume: false})
+    share.on('file', info => {
+      const kept = this.#keptFiles.get(info.id)
+      // A peer of this room has a kept file that waits for one.
+      if (kept && kept.room === undefined && !kept.complete && !kept.paused && info.holders.length > 0) this.#fetch(kept)
+      this.#changed()
+    })
+    share.on('progress', () => this.#changed())
+    share.on('remove', () => this.#changed())
+    share.on('error', (err, id) => {
+      // A kept file's pause is said in its status (#fetch).
+      if (id === undefined || !this.#keptFiles.has(id)) this.emit('error', err)
+    })
+    return share
   }
 
   /** The mirror's own log: its owners admitted (and those no longer listed removed), replicated in every room, read through a view. */
@@ -215,7 +305,8 @@ export class Mirror extends Emitter<MirrorEvents> {
     const control = {log, attached, ignored: 0} as Control
     control.view = new View(log, {
       name: 'mirror-control',
-      version: 1,
+      // 2: rows keyed by kind (`log/…`, `file/…`).
+      version: 2,
       map: entry => {
         if (entry.kind !== EntryKind.Json) return []
         const row = controlRow(entry)
@@ -230,10 +321,11 @@ export class Mirror extends Emitter<MirrorEvents> {
     // Every address an owner asked for, now and as entries come; one an owner took back is let go.
     control.subscription = control.view.subscribe({}, diffs => {
       for (const diff of diffs) {
-        if (diff.type === 'enter') this.#queue(() => this.#keep(diff.key, 'control'))
+        const [kind, id] = diff.key.split('/')
+        if (diff.type === 'enter') this.#queue(() => kind === 'file' ? this.#keepFile(id, 'control') : this.#keep(id, 'control'))
         else if (diff.type === 'leave') {
           this.#refused.delete(diff.key)
-          this.#queue(() => this.#drop(diff.key))
+          this.#queue(() => kind === 'file' ? this.#dropFile(id) : this.#drop(id))
         }
       }
     })
@@ -251,11 +343,11 @@ export class Mirror extends Emitter<MirrorEvents> {
     if (this.#closed || this.#kept.has(address) || address === this.key) return
     const {maxBytes = Infinity} = this.#options
     if (source === 'control' && this.#full(maxBytes)) {
-      this.#refused.set(address, 'over quota')
+      this.#refused.set(`log/${address}`, 'over quota')
       this.#changed()
       return
     }
-    this.#refused.delete(address)
+    this.#refused.delete(`log/${address}`)
     const log = new Log({db: this.#db, key: fromHex(address), maxBytes: this.#quotaOf(fromHex(address))})
     const kept: Kept = {log, attached: [], remotes: new Map(), received: 0, duplicates: 0, source, offs: []}
     this.#kept.set(address, kept)
@@ -294,25 +386,119 @@ export class Mirror extends Emitter<MirrorEvents> {
     if (!kept || kept.source === 'flag') return
     this.#kept.delete(address)
     await this.#release(kept)
-    // Room made: logs stopped at their share grow again, and what was refused is tried again, in order.
+    await this.#madeRoom()
+  }
+
+  /** Room made: logs and files stopped at their share grow again, and what was refused is tried again, in order. */
+  async #madeRoom(): Promise<void> {
     for (const other of this.#kept.values()) other.log.recheckQuota()
-    for (const waiting of [...this.#refused.keys()]) await this.#keep(waiting, 'control')
+    for (const kept of this.#keptFiles.values()) {
+      if (!kept.paused) continue
+      kept.paused = false
+      this.#store.overQuota.delete(kept.id)
+      this.#fetch(kept)
+    }
+    for (const waiting of [...this.#refused.keys()]) {
+      const [kind, id] = waiting.split('/')
+      await (kind === 'file' ? this.#keepFile(id, 'control') : this.#keep(id, 'control'))
+    }
     this.#changed()
   }
 
-  /** The overall quota is reached: nothing is left, or a log stopped at what it left it. */
+  /**
+   * Keeps a file: what the store holds of it is counted and served, and the
+   * rest downloads through one room (#fetch). A file kept already keeps its
+   * first reason.
+   */
+  async #keepFile(id: string, source: 'flag' | 'control'): Promise<void> {
+    if (this.#closed || this.#keptFiles.has(id)) return
+    if (source === 'control' && this.#full(this.#options.maxBytes ?? Infinity)) {
+      this.#refused.set(`file/${id}`, 'over quota')
+      this.#changed()
+      return
+    }
+    this.#refused.delete(`file/${id}`)
+    const kept: KeptFile = {id, source, room: undefined, complete: false, paused: false, before: 0}
+    this.#keptFiles.set(id, kept)
+    await this.#store.count(id)
+    kept.before = this.#store.held(id)
+    if ((await this.#store.bitfield(id))?.isComplete()) this.#completed(kept)
+    else this.#fetch(kept)
+    this.#changed()
+  }
+
+  /**
+   * Downloads the rest of a kept file through the share of one room: one
+   * whose peers have it, or the only room (its share waits for a holder).
+   * With several rooms and none holding it, a share's `file` event starts it.
+   */
+  #fetch(kept: KeptFile): void {
+    if (this.#closed || kept.room !== undefined || kept.complete || kept.paused) return
+    const rooms = [...this.#shares]
+    const [room, share] = rooms.find(([, s]) => (s.file(kept.id)?.holders.length ?? 0) > 0) ?? (rooms.length === 1 ? rooms[0] : [])
+    if (!room || !share) return
+    kept.room = room
+    share.download(kept.id).then(() => {
+      kept.room = undefined
+      if (this.#keptFiles.get(kept.id) === kept) this.#completed(kept)
+    }, (err: unknown) => {
+      kept.room = undefined
+      const error = toP2PError(err)
+      // Let go, or the mirror closing.
+      if (error.code === 'ERR_ABORTED' || error.code === 'ERR_DESTROYED' || this.#keptFiles.get(kept.id) !== kept) return
+      kept.paused = true
+      if (!this.#store.overQuota.has(kept.id)) this.emit('error', error)
+      this.#changed()
+    })
+    this.#changed()
+  }
+
+  /** Every chunk is here: every room's share lists it as complete and tells its peers. */
+  #completed(kept: KeptFile): void {
+    kept.complete = true
+    for (const share of this.#shares.values()) {
+      share.download(kept.id).then(() => share.announce(kept.id), () => {
+        // Destroyed meanwhile, or the file let go.
+      })
+    }
+    this.#changed()
+  }
+
+  /** Stops keeping a file an owner took back (a `--file` flag's stays): its download stops and its chunks are deleted. */
+  async #dropFile(id: string): Promise<void> {
+    const kept = this.#keptFiles.get(id)
+    if (!kept || kept.source === 'flag') return
+    this.#keptFiles.delete(id)
+    await this.#forgetFile(id)
+    await this.#madeRoom()
+  }
+
+  /** Deletes a file from the store, through every share, so every room's peers hear it is gone. */
+  async #forgetFile(id: string): Promise<void> {
+    for (const share of this.#shares.values()) await share.remove(id)
+    await this.#store.deleteFile(id)
+  }
+
+  /** The overall quota is reached: nothing is left, or a log or a file stopped at what it left it. */
   #full(maxBytes: number): boolean {
     if (this.#bytes() >= maxBytes) return true
-    const {maxLogBytes = Infinity} = this.#options
+    const {maxLogBytes = Infinity, maxFileBytes = Infinity} = this.#options
     for (const [address, kept] of this.#kept) if (kept.log.stats.overQuota && this.#quotaOf(fromHex(address))() < maxLogBytes) return true
+    for (const id of this.#keptFiles.keys()) if (this.#store.overQuota.has(id) && this.#fileQuota(id) < maxFileBytes) return true
     return false
   }
 
-  /** Bytes of entries held by every kept log and the control log. */
+  /** Bytes held by every kept log, the control log and every kept file. */
   #bytes(): number {
-    let total = this.#control?.log.stats.bytes ?? 0
+    let total = (this.#control?.log.stats.bytes ?? 0) + this.#store.total()
     for (const kept of this.#kept.values()) total += kept.log.stats.bytes
     return total
+  }
+
+  /** A file's quota, asked at each of its chunks: its own bound, and what the overall one leaves it. */
+  #fileQuota(id: string): number {
+    const {maxBytes = Infinity, maxFileBytes = Infinity} = this.#options
+    return Math.min(maxFileBytes, maxBytes - (this.#bytes() - this.#store.held(id)))
   }
 
   /** A log's quota, asked at each of its writes: its own bound, and what the overall one leaves it. */
@@ -351,14 +537,38 @@ export class Mirror extends Emitter<MirrorEvents> {
           overQuota: log.stats.overQuota,
         }
       }),
+      files: [...this.#keptFiles.values()].map(kept => this.#fileStatus(kept)),
       control: {
         address: this.key,
         owners: control ? [...control.log.writers()].filter(key => key !== this.key).sort() : [],
         length: control?.log.length ?? 0,
         ignored: control?.ignored ?? 0,
         rejected: control?.log.stats.rejected ?? 0,
-        refused: [...this.#refused].map(([address, reason]) => ({address, reason})),
+        refused: [...this.#refused].map(([key, reason]) => {
+          const [kind, address] = key.split('/') as ['log' | 'file', string]
+          return {address, kind, reason}
+        }),
       },
+    }
+  }
+
+  #fileStatus(kept: KeptFile): MirrorFileStatus {
+    const infos = [...this.#shares.values()].map(share => share.file(kept.id)).filter(info => info !== undefined)
+    const holders = new Set(infos.flatMap(info => info.holders))
+    const info = infos[0]
+    return {
+      id: kept.id,
+      name: info?.name ?? null,
+      size: info?.size ?? null,
+      chunks: info?.chunks ?? null,
+      have: infos.reduce((most, i) => Math.max(most, i.have), 0),
+      bytes: this.#store.held(kept.id),
+      received: this.#store.held(kept.id) - kept.before,
+      peers: holders.size,
+      seeders: infos.reduce((n, i) => n + i.seeders, 0),
+      state: kept.complete ? 'complete' : kept.paused ? 'paused' : kept.room !== undefined && info ? 'downloading' : 'waiting',
+      source: kept.source,
+      overQuota: this.#store.overQuota.has(kept.id),
     }
   }
 
@@ -374,12 +584,16 @@ export class Mirror extends Emitter<MirrorEvents> {
       for (const attached of control.attached) attached.detach()
       await control.view.close()
     }
+    for (const server of this.#statusServers) server.detach()
+    await Promise.all([...this.#shares.values()].map(share => share.close()))
     for (const swarm of this.#swarms.values()) swarm.destroy()
     await Promise.all([...this.#kept.values()].map(kept => this.#release(kept)))
     await control?.log.close()
   }
 
   #changed(): void {
-    if (!this.#closed) this.emit('status')
+    if (this.#closed) return
+    for (const server of this.#statusServers) server.changed()
+    this.emit('status')
   }
 }

@@ -1,6 +1,6 @@
 /**
- * `p2p-elements mirror` (alias `bot`): the Mirror in a Node process, its logs in
- * LevelDB under `--dir`, its WebRTC node-datachannel's, its key a seed kept
+ * `p2p-elements mirror` (alias `bot`): the Mirror in a Node process, its logs and
+ * files in LevelDB under `--dir`, its WebRTC node-datachannel's, its key a seed kept
  * beside them, so a restart is the same peer with everything it held.
  * docs/mirror.md.
  */
@@ -47,18 +47,24 @@ async function mirrorIdentity(dir: string): Promise<KeyPairIdentity> {
   return new KeyPairIdentity(seed)
 }
 
-/** One line per log: what the mirror holds beside what its peers report. */
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/** One line per log and per file: what the mirror holds beside what its peers report. */
 export function statusLines(status: MirrorStatus): string[] {
   const rooms = status.rooms.map(r => `${r.room}: ${r.peers} peer${r.peers === 1 ? '' : 's'}`).join(', ')
   const {control} = status
   const lines = control.owners.length === 0 ? [] : [`${control.address.slice(0, 16)} control: ${control.owners.length} owner${control.owners.length === 1 ? '' : 's'}, ` +
     `${control.length} entries, ${control.ignored} ignored, ${control.rejected} rejected` +
-    control.refused.map(r => `; refused ${r.address.slice(0, 16)} (${r.reason})`).join('')]
+    control.refused.map(r => `; refused ${r.kind} ${r.address.slice(0, 16)} (${r.reason})`).join('')]
   return lines.concat(status.logs.map(log => {
     const state = log.paused ? 'storage full' : log.overQuota ? 'over quota' : log.remote === null ? 'no peer has it' : log.behind > 0 ? `${log.behind} behind` : 'in sync'
     return `${log.address.slice(0, 16)} ${state}: ${log.length} entries (peers report ${log.remote ?? '-'}), ` +
       `${log.bytes} bytes, ${log.peers} session${log.peers === 1 ? '' : 's'}, ${log.received} received, ` +
       `heads ${log.heads.map(h => h.slice(0, 8)).join(',') || '-'}${log.source === 'control' ? ', asked by an owner' : ''} [${rooms}]`
+  }), status.files.map(file => {
+    const state = file.overQuota ? 'over quota' : file.state === 'waiting' ? 'no peer has it' : file.state
+    return `${file.id.slice(0, 16)} file ${state}: ${file.name === null ? '' : `${JSON.stringify(file.name)}, `}${file.have} of ${file.chunks ?? '?'} chunks, ` +
+      `${file.bytes} of ${file.size ?? '?'} bytes, ${plural(file.peers, 'peer')} with it (${file.seeders} complete)${file.source === 'control' ? ', asked by an owner' : ''} [${rooms}]`
   }))
 }
 
@@ -71,9 +77,11 @@ export async function runMirror(args: string[]): Promise<void> {
       dir: {type: 'string'},
       room: {type: 'string', multiple: true},
       log: {type: 'string', multiple: true},
+      file: {type: 'string', multiple: true},
       owner: {type: 'string', multiple: true},
       'max-bytes': {type: 'string'},
       'max-log-bytes': {type: 'string'},
+      'max-file-bytes': {type: 'string'},
       json: {type: 'boolean'},
       http: {type: 'string'},
       help: {type: 'boolean', short: 'h'},
@@ -86,12 +94,16 @@ export async function runMirror(args: string[]): Promise<void> {
   const hubs = values.hub ?? []
   const rooms = values.room ?? []
   const logs = (values.log ?? []).map(key => key.trim().toLowerCase())
+  const files = (values.file ?? []).map(id => id.trim().toLowerCase())
   const owners = (values.owner ?? []).map(key => key.trim().toLowerCase())
   if (hubs.length === 0) throw new MirrorUsageError('--hub is required')
   if (!values.dir) throw new MirrorUsageError('--dir is required')
   if (rooms.length === 0) throw new MirrorUsageError('--room is required')
-  if (logs.length === 0 && owners.length === 0) throw new MirrorUsageError('--log or --owner is required (a log to keep, or a key that may ask for logs)')
+  if (logs.length === 0 && files.length === 0 && owners.length === 0) {
+    throw new MirrorUsageError('--log, --file or --owner is required (a log or a file to keep, or a key that may ask for them)')
+  }
   for (const key of logs) if (!KEY_PATTERN.test(key)) throw new MirrorUsageError(`--log ${key.slice(0, 70)}: a log address is 64 hex characters`)
+  for (const id of files) if (!KEY_PATTERN.test(id)) throw new MirrorUsageError(`--file ${id.slice(0, 70)}: a file id is 64 hex characters`)
   for (const key of owners) if (!KEY_PATTERN.test(key)) throw new MirrorUsageError(`--owner ${key.slice(0, 70)}: a public key is 64 hex characters`)
   for (const hub of hubs) {
     try {
@@ -104,6 +116,7 @@ export async function runMirror(args: string[]): Promise<void> {
   const http = values.http === undefined ? undefined : hostPort(values.http)
   const maxBytes = bytesFlag('--max-bytes', values['max-bytes'])
   const maxLogBytes = bytesFlag('--max-log-bytes', values['max-log-bytes'])
+  const maxFileBytes = bytesFlag('--max-file-bytes', values['max-file-bytes'])
   const dir = values.dir
   // Signals are taken from here on: one that comes while the mirror opens closes it once open.
   let stopping: (() => void) | undefined
@@ -124,8 +137,8 @@ export async function runMirror(args: string[]): Promise<void> {
   await mkdir(dir, {recursive: true})
   const identity = await mirrorIdentity(dir)
   const webrtc = await loadNodeWebRTC()
-  const db = await openNodeDatabase(join(dir, 'logs'))
-  const mirror = new Mirror({hubs, db, identity, rooms, logs, owners, webrtc, maxBytes, maxLogBytes})
+  const db = await openNodeDatabase(join(dir, 'store'))
+  const mirror = new Mirror({hubs, db, identity, rooms, logs, files, owners, webrtc, maxBytes, maxLogBytes, maxFileBytes})
   const print = (): void => {
     const status = mirror.status
     if (values.json) console.log(JSON.stringify(status))
@@ -145,7 +158,7 @@ export async function runMirror(args: string[]): Promise<void> {
   }
   mirror.on('status', printSoon)
   mirror.on('error', err => console.error(`p2p-elements mirror: ${err.code}: ${err.message}`))
-  console.error(`p2p-elements mirror ${mirror.key}: keeping ${logs.length} log${logs.length === 1 ? '' : 's'} in ${dir}, rooms ${rooms.join(', ')}`)
+  console.error(`p2p-elements mirror ${mirror.key}: keeping ${plural(logs.length, 'log')} and ${plural(files.length, 'file')} in ${dir}, rooms ${rooms.join(', ')}`)
   let server: Server | undefined
   try {
     if (http) {

@@ -12,7 +12,7 @@ function label(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
 }
 
-/** The status as Prometheus metrics: per log (labelled by its address) and per room. */
+/** The status as Prometheus metrics: per log (labelled by its address), per file (by its id) and per room. */
 export function metricsText(status: MirrorStatus): string {
   const out: string[] = []
   const metric = (name: string, type: 'gauge' | 'counter', help: string, rows: Array<[string, number]>): void => {
@@ -29,6 +29,15 @@ export function metricsText(status: MirrorStatus): string {
   metric('p2p_mirror_log_received_total', 'counter', 'Entries stored from peers since the mirror started.', logs.map(([l, log]) => [l, log.received]))
   metric('p2p_mirror_log_duplicates_total', 'counter', 'Entries peers sent since the mirror started that it held already.', logs.map(([l, log]) => [l, log.duplicates]))
   metric('p2p_mirror_log_paused', 'gauge', '1 while storage is full and replication of the log is paused.', logs.map(([l, log]) => [l, log.paused ? 1 : 0]))
+  metric('p2p_mirror_log_over_quota', 'gauge', '1 once the log reached its quota and stopped growing.', logs.map(([l, log]) => [l, log.overQuota ? 1 : 0]))
+  const files = status.files.map(file => [`file="${label(file.id)}"`, file] as const)
+  metric('p2p_mirror_file_bytes', 'gauge', 'Bytes of the file\'s chunks stored by the mirror.', files.map(([l, file]) => [l, file.bytes]))
+  metric('p2p_mirror_file_size_bytes', 'gauge', 'The file\'s size, from its manifest (absent before a peer gave it).',
+    files.filter(([, file]) => file.size !== null).map(([l, file]) => [l, file.size!]))
+  metric('p2p_mirror_file_chunks', 'gauge', 'Chunks of the file stored by the mirror.', files.map(([l, file]) => [l, file.have]))
+  metric('p2p_mirror_file_peers', 'gauge', 'Connected peers that hold a chunk of the file or more.', files.map(([l, file]) => [l, file.peers]))
+  metric('p2p_mirror_file_complete', 'gauge', '1 once every chunk of the file is stored.', files.map(([l, file]) => [l, file.state === 'complete' ? 1 : 0]))
+  metric('p2p_mirror_file_over_quota', 'gauge', '1 once the file reached its quota and stopped growing.', files.map(([l, file]) => [l, file.overQuota ? 1 : 0]))
   metric('p2p_mirror_room_peers', 'gauge', 'Peers connected in the room.', status.rooms.map(room => [`room="${label(room.room)}"`, room.peers]))
   return out.join('\n') + '\n'
 }

@@ -3,11 +3,9 @@
 // over real WebRTC (no ICE server: loopback only).
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
-import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtemp, readFile, rm, stat} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {connect} from 'node:net'
 import {MemoryLevel} from 'memory-level'
 import {startHubProcess} from '../../scripts/hub-process.js'
@@ -23,7 +21,15 @@ import {Log} from '../../src/core/log/log.js'
 import type {MirrorStatus} from '../../src/mirror/mirror.js'
 import {statusLines} from '../../src/server/mirror-command.js'
 import {whenLog} from '../shared/log-helpers.js'
+import {MirrorProcess} from '../shared/mirror-process.js'
+import {ChunkStore} from '../../src/core/files/chunk-store.js'
+import {FileShare, type FileInfo} from '../../src/core/files/share.js'
+import {randomBytes as nodeRandomBytes} from 'node:crypto'
 import '../shared/node-webrtc.js'
+
+const fast = {min: 100, max: 1000}
+/** Random bytes of any length, as a plain Uint8Array. */
+const randomBytes = (n: number): Uint8Array => new Uint8Array(nodeRandomBytes(n))
 
 /** Sends `raw` as it is to the HTTP server at `url` and resolves with what it answers. */
 function rawRequest(url: string, raw: string): Promise<string> {
@@ -40,91 +46,6 @@ function rawRequest(url: string, raw: string): Promise<string> {
   })
 }
 
-const cli = fileURLToPath(new URL('../../src/server/cli.ts', import.meta.url))
-const fast = {min: 100, max: 1000}
-
-/** A mirror process and the JSON status lines it prints. */
-class MirrorProcess {
-  readonly child: ChildProcess
-  readonly statuses: MirrorStatus[] = []
-  stderr = ''
-  readonly #waiters = new Set<() => void>()
-  readonly exited: Promise<{code: number | null, signal: NodeJS.Signals | null}>
-
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', cli, ...args, '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    this.child.stdout!.setEncoding('utf8')
-    this.child.stdout!.on('data', (chunk: string) => {
-      out += chunk
-      let newline
-      while ((newline = out.indexOf('\n')) !== -1) {
-        const line = out.slice(0, newline)
-        out = out.slice(newline + 1)
-        this.statuses.push(JSON.parse(line) as MirrorStatus)
-        for (const wake of this.#waiters) wake()
-      }
-    })
-    this.child.stderr!.setEncoding('utf8')
-    this.child.stderr!.on('data', (chunk: string) => {
-      this.stderr += chunk
-      for (const wake of this.#waiters) wake()
-    })
-    this.exited = new Promise(resolve => this.child.once('exit', (code, signal) => {
-      for (const wake of this.#waiters) wake()
-      resolve({code, signal})
-    }))
-  }
-
-  /** Resolves with the first status (printed from now on or already) that `check` accepts; rejects if the process exits first. */
-  status(check: (status: MirrorStatus) => boolean, what: string): Promise<MirrorStatus> {
-    return new Promise((resolve, reject) => {
-      // Not a timing: a bound that turns a wait that cannot end into a failure that says where it stood.
-      const timer = setTimeout(() => {
-        this.#waiters.delete(look)
-        reject(new Error(`no status showed ${what} in 90 s; the last: ${JSON.stringify(this.statuses.at(-1))}; stderr: ${this.stderr}`))
-      }, 90_000)
-      const look = (): void => {
-        const found = this.statuses.find(check)
-        if (found) {
-          clearTimeout(timer)
-          this.#waiters.delete(look)
-          resolve(found)
-        } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
-          clearTimeout(timer)
-          this.#waiters.delete(look)
-          reject(new Error(`the mirror exited before ${what}: ${this.stderr}`))
-        }
-      }
-      this.#waiters.add(look)
-      look()
-    })
-  }
-
-  /** Resolves with the first match of `pattern` in what the process wrote to stderr. */
-  said(pattern: RegExp): Promise<RegExpMatchArray> {
-    return new Promise((resolve, reject) => {
-      const look = (): void => {
-        const match = this.stderr.match(pattern)
-        if (match) {
-          this.#waiters.delete(look)
-          resolve(match)
-        } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
-          this.#waiters.delete(look)
-          reject(new Error(`the mirror exited before saying ${pattern}: ${this.stderr}`))
-        }
-      }
-      this.#waiters.add(look)
-      look()
-    })
-  }
-
-  stop(signal: NodeJS.Signals = 'SIGTERM') {
-    this.child.kill(signal)
-    return this.exited
-  }
-}
-
 /** Every swarm a test made: destroyed after the tests whatever happened, so a failure leaves no connection holding the process. */
 const swarms: Swarm[] = []
 
@@ -133,6 +54,28 @@ async function peerIn(hub: string, room: string): Promise<Swarm> {
   const swarm = new Swarm({hubs: [hub], room, identity: await createIdentity(), iceServers: [], announceInterval: fast})
   swarms.push(swarm)
   return swarm
+}
+
+/** A page that shares or downloads files, in Node: its chunks in memory, in the room until it leaves. */
+async function filePeer(hub: string, room: string) {
+  const swarm = await peerIn(hub, room)
+  const share = new FileShare({store: new ChunkStore({db: new MemoryLevel<string, string>()}), swarm})
+  await share.ready
+  return {
+    swarm,
+    share,
+    /** Resolves with the file's listing once `check` accepts it (a `file` or `progress` event, or now). */
+    when(id: string, check: (info: FileInfo) => boolean, what: string): Promise<FileInfo> {
+      return untilValue(() => {
+        const info = share.file(id)
+        return info && check(info) ? info : undefined
+      }, what)
+    },
+    async leave() {
+      await share.close()
+      swarm.destroy()
+    },
+  }
 }
 
 /** A writer's page, in Node: its own log in memory, in the room until it leaves. */
@@ -341,9 +284,9 @@ describe('p2p-elements mirror', {timeout: 180_000}, () => {
     await mirror.status(s => logOf(s, A)?.length === heldA.length, 'A kept across the restart (the owner asked for it)')
     await control.append({mirror: B})
     const refused = await mirror.status(s => s.control.refused.length === 1, 'B refused')
-    assert.deepEqual(refused.control.refused, [{address: B, reason: 'over quota'}])
+    assert.deepEqual(refused.control.refused, [{address: B, kind: 'log', reason: 'over quota'}])
     assert.equal(logOf(refused, B), undefined)
-    assert.match(statusLines(refused)[0], /refused [0-9a-f]{16} \(over quota\)/)
+    assert.match(statusLines(refused)[0], /refused log [0-9a-f]{16} \(over quota\)/)
 
     // The owner lets A go: B, refused, is tried again and kept.
     await control.append({unmirror: A})
@@ -356,14 +299,125 @@ describe('p2p-elements mirror', {timeout: 180_000}, () => {
     assert.deepEqual(await mirror.stop(), {code: 0, signal: null})
   })
 
+  test('keeps a file: downloads what a peer shares, seeds it to a newcomer once the sharer has left, and after a restart has it with nothing fetched again', async () => {
+    const room = `mirror-file-${Date.now()}`
+    const store = join(dir, 'file')
+    const sharer = await filePeer(hub.url, room)
+    const bytes = randomBytes(3 * 1024 * 1024 + 1000)
+    const {id, size, chunks} = await sharer.share.add(bytes, {name: 'report.bin'})
+    const mirror = start(['mirror', '--hub', hub.url, '--dir', store, '--room', room, '--file', id, '--http', '127.0.0.1:0'])
+    const complete = await mirror.status(s => s.files[0]?.state === 'complete', 'the file complete')
+    assert.deepEqual(complete.files[0], {id, name: 'report.bin', size, chunks, have: chunks, bytes: size, received: size, peers: 1, seeders: 1,
+      state: 'complete', source: 'flag', overQuota: false})
+    const [, url] = await mirror.said(/status on (http:\/\/\S+)\/status/)
+    assert.match(await (await fetch(`${url}/metrics`)).text(), new RegExp(`p2p_mirror_file_complete\\{file="${id}"\\} 1`))
+    await sharer.leave()
+
+    // A newcomer with the sharer gone: every chunk comes from the mirror.
+    const newcomer = await filePeer(hub.url, room)
+    await newcomer.when(id, info => info.holders.includes(complete.key), 'the newcomer sees the mirror hold it')
+    await newcomer.share.download(id)
+    assert.deepEqual(new Uint8Array(await (await newcomer.share.blob(id)).arrayBuffer()), bytes)
+    assert.equal(newcomer.share.peerStats(complete.key)?.bytesReceived, size, 'all of it from the mirror')
+    assert.deepEqual(await mirror.stop(), {code: 0, signal: null})
+
+    // Started again with the newcomer (who holds it all) online: it has the file, and fetches nothing.
+    const again = start(['mirror', '--hub', hub.url, '--dir', store, '--room', room, '--file', id])
+    const first = await again.status(() => true, 'its first status')
+    assert.equal(first.files[0].state, 'complete')
+    await again.status(s => s.files[0].peers === 1 && s.rooms[0].peers === 1, 'the newcomer connected')
+    assert.equal(again.statuses.at(-1)!.files[0].received, 0)
+    await newcomer.leave()
+    assert.deepEqual(await again.stop(), {code: 0, signal: null})
+  })
+
+  test('a file\'s quota: it stops at its quota exactly, what it holds is served, and once the quota is lifted it fetches only the rest', async () => {
+    const room = `mirror-file-quota-${Date.now()}`
+    const store = join(dir, 'file-quota')
+    const sharer = await filePeer(hub.url, room)
+    const bytes = randomBytes(12 * 256 * 1024)
+    const {id, size} = await sharer.share.add(bytes, {name: 'big.bin', chunkSize: 256 * 1024})
+    const quota = 5 * 256 * 1024 + 100
+    const mirror = start(['mirror', '--hub', hub.url, '--dir', store, '--room', room, '--file', id, '--max-file-bytes', String(quota)])
+    const stopped = await mirror.status(s => s.files[0]?.overQuota === true && s.files[0].state === 'paused', 'the file stopped at its quota')
+    assert.equal(stopped.files[0].bytes, 5 * 256 * 1024, 'five chunks: a sixth would pass the quota')
+    assert.equal(stopped.files[0].have, 5)
+    await sharer.leave()
+
+    // What it holds is served: a newcomer gets those five chunks from the mirror alone.
+    const newcomer = await filePeer(hub.url, room)
+    void newcomer.share.download(id).catch(() => {
+      // Never completes here: nobody online has the rest until the sharer returns.
+    })
+    await newcomer.when(id, info => info.have === 5, 'the newcomer holding the five chunks')
+    assert.deepEqual(await mirror.stop(), {code: 0, signal: null})
+
+    // No quota any more: the rest comes from the sharer, back online, and nothing held is fetched again.
+    const back = await filePeer(hub.url, room)
+    await back.share.add(bytes, {name: 'big.bin', chunkSize: 256 * 1024})
+    const again = start(['mirror', '--hub', hub.url, '--dir', store, '--room', room, '--file', id])
+    const done = await again.status(s => s.files[0]?.state === 'complete', 'the file complete')
+    assert.equal(done.files[0].bytes, size)
+    assert.equal(done.files[0].received, size - 5 * 256 * 1024, 'only the seven chunks it lacked')
+    await newcomer.when(id, info => info.state === 'complete', 'the newcomer complete too')
+    await newcomer.leave()
+    await back.leave()
+    assert.deepEqual(await again.stop(), {code: 0, signal: null})
+  })
+
+  test('remote control of files: an owner\'s {mirror, kind: file} downloads a file up to the overall quota, one asked past it is refused, and unmirror deletes the first and makes room', async () => {
+    const room = `mirror-file-control-${Date.now()}`
+    const ownerKey = new KeyPairIdentity()
+    const sharer = await filePeer(hub.url, room)
+    // Chunks of 256 KiB: one is three of them (the last 75,712 bytes), two is one chunk; the quota takes part of the first.
+    const one = await sharer.share.add(randomBytes(600_000), {name: 'one.bin'})
+    const two = await sharer.share.add(randomBytes(200_000), {name: 'two.bin'})
+    const mirror = start(['mirror', '--hub', hub.url, '--dir', join(dir, 'file-control'), '--room', room, '--owner', toHex(ownerKey.publicKey), '--max-bytes', '500000'])
+    const first = await mirror.status(() => true, 'its first status')
+    const control = new Log({db: new MemoryLevel(), key: fromHex(first.key), identity: ownerKey})
+    await control.ready()
+    const controlling = control.replicate(await peerIn(hub.url, room))
+    await whenLog(control, () => control.writable)
+
+    await control.append({mirror: one.id, kind: 'file'})
+    const kept = await mirror.status(s => s.files[0]?.overQuota === true, 'the first file stopped at the overall quota')
+    assert.equal(kept.files[0].source, 'control')
+    // Chunks come in any order: it holds one or two of the three (the short last one fits beside a full one), never past the quota.
+    assert.ok(kept.files[0].have >= 1 && kept.files[0].have < 3 && kept.files[0].bytes <= 500_000, JSON.stringify(kept.files[0]))
+    assert.equal(kept.files[0].state, 'paused')
+    await control.append({mirror: two.id, kind: 'file'})
+    await control.append({mirror: two.id, kind: 'folder'})
+    const refused = await mirror.status(s => s.control.refused.length === 1 && s.control.ignored === 1, 'the second refused, the unknown kind ignored')
+    assert.deepEqual(refused.control.refused, [{address: two.id, kind: 'file', reason: 'over quota'}])
+    assert.match(statusLines(refused)[0], /refused file [0-9a-f]{16} \(over quota\)/)
+
+    await control.append({unmirror: one.id, kind: 'file'})
+    const swapped = await mirror.status(s => s.files.length === 1 && s.files[0].id === two.id && s.files[0].state === 'complete', 'the first let go, the second kept')
+    assert.deepEqual(swapped.control.refused, [])
+    assert.equal(swapped.files[0].bytes, 200_000)
+    controlling.detach()
+    await control.close()
+    await sharer.leave()
+    assert.deepEqual(await mirror.stop(), {code: 0, signal: null})
+  })
+
   test('a status line per log in text; bad flags exit with 2 and the usage', async () => {
     const text = statusLines({key: 'k', rooms: [{room: 'r', peers: 1}], control: {address: 'k', owners: [], length: 1, ignored: 0, rejected: 0, refused: []}, logs: [
       {address: 'a'.repeat(64), length: 10, heads: ['b'.repeat(64)], bytes: 1000, peers: 1, remote: 12, behind: 2, received: 10, duplicates: 0, paused: false, source: 'flag', overQuota: false},
+    ], files: [
+      {id: 'c'.repeat(64), name: 'notes.txt', size: 300000, chunks: 2, have: 1, bytes: 262144, received: 262144, peers: 1, seeders: 1, state: 'downloading', source: 'control', overQuota: false},
+      {id: 'd'.repeat(64), name: null, size: null, chunks: null, have: 0, bytes: 0, received: 0, peers: 0, seeders: 0, state: 'waiting', source: 'flag', overQuota: false},
     ]})
-    assert.deepEqual(text, ['aaaaaaaaaaaaaaaa 2 behind: 10 entries (peers report 12), 1000 bytes, 1 session, 10 received, heads bbbbbbbb [r: 1 peer]'])
+    assert.deepEqual(text, [
+      'aaaaaaaaaaaaaaaa 2 behind: 10 entries (peers report 12), 1000 bytes, 1 session, 10 received, heads bbbbbbbb [r: 1 peer]',
+      'cccccccccccccccc file downloading: "notes.txt", 1 of 2 chunks, 262144 of 300000 bytes, 1 peer with it (1 complete), asked by an owner [r: 1 peer]',
+      'dddddddddddddddd file no peer has it: 0 of ? chunks, 0 of ? bytes, 0 peers with it (0 complete) [r: 1 peer]',
+    ])
     for (const args of [
       ['mirror', '--dir', join(dir, 'x'), '--room', 'r', '--log', 'a'.repeat(64)],
       ['mirror', '--hub', hub.url, '--dir', join(dir, 'x'), '--room', 'r', '--log', 'not-a-key'],
+      ['mirror', '--hub', hub.url, '--dir', join(dir, 'x'), '--room', 'r', '--file', 'not-an-id'],
+      ['mirror', '--hub', hub.url, '--dir', join(dir, 'x'), '--room', 'r', '--file', 'e'.repeat(64), '--max-file-bytes', 'lots'],
       ['mirror', '--hub', hub.url, '--dir', join(dir, 'x'), '--room', 'r'],
       ['mirror', '--hub', hub.url, '--bogus'],
     ]) {

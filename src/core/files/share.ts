@@ -243,7 +243,7 @@ export class FileShare extends Emitter<FileShareEvents> {
     entry.download?.stop()
     await this.#adopt(entry)
     if (entry.download || entry.wanted) this.#finish(entry)
-    for (const session of this.#sessions.values()) this.#tell(session, s => s.announceFile(id))
+    this.announce(id)
     this.#list(entry)
     return this.#info(entry)
   }
@@ -267,6 +267,11 @@ export class FileShare extends Emitter<FileShareEvents> {
     entry.error = undefined
     void this.#begin(entry)
     return promise
+  }
+
+  /** Tells every peer what the store holds of `id`: for a store that another share writes too (a mirror's rooms). */
+  announce(id: string): void {
+    for (const session of this.#sessions.values()) this.#tell(session, s => s.announceFile(id))
   }
 
   /** Stops a download and discards what it stored. A complete file is left alone (see remove). */
