@@ -16,12 +16,13 @@ import {fromHex, toHex} from '../../src/core/bytes.js'
 import {EntryKind, createEntry, jsonValue} from '../../src/core/log/entry.js'
 import {logProtocol} from '../../src/core/log/swarm.js'
 import {encodeEntries} from '../../src/core/log/messages.js'
-import {untilValue} from '../shared/until.js'
+import {until, untilValue} from '../shared/until.js'
 import {Log} from '../../src/core/log/log.js'
 import type {MirrorStatus} from '../../src/mirror/mirror.js'
 import {statusLines} from '../../src/server/mirror-command.js'
 import {whenLog} from '../shared/log-helpers.js'
 import {MirrorProcess} from '../shared/mirror-process.js'
+import {MIRROR_STATUS_PROTOCOL, MirrorWatch, parseMirrorStatus} from '../../src/mirror/status-channel.js'
 import {ChunkStore} from '../../src/core/files/chunk-store.js'
 import {FileShare, type FileInfo} from '../../src/core/files/share.js'
 import {randomBytes as nodeRandomBytes} from 'node:crypto'
@@ -398,6 +399,54 @@ describe('p2p-elements mirror', {timeout: 180_000}, () => {
     controlling.detach()
     await control.close()
     await sharer.leave()
+    assert.deepEqual(await mirror.stop(), {code: 0, signal: null})
+  })
+
+  test('the status channel: a page that watches gets the status and each change; a second watch or anything else drops that peer, and the others are still told', async () => {
+    const room = `mirror-status-${Date.now()}`
+    const owner = new KeyPairIdentity()
+    const a = await writer(hub.url, room, owner)
+    await a.log.append({i: 0})
+    const mirror = start(['mirror', '--hub', hub.url, '--dir', join(dir, 'status'), '--room', room, '--log', toHex(owner.publicKey)])
+    const first = await mirror.status(s => s.logs[0].length === 2, 'the log kept')
+
+    // An honest watcher, through MirrorWatch: the status, then a change.
+    const watching = await peerIn(hub.url, room)
+    const watch = new MirrorWatch(watching, first.key)
+    const told = await untilValue(() => watch.status?.logs[0]?.length === 2 ? watch.status : undefined, 'the status told')
+    assert.equal(told.key, first.key)
+    await a.log.append({i: 1})
+    await untilValue(() => watch.status?.logs[0]?.length === 3 || undefined, 'the change told')
+
+    // Watching twice on one connection: dropped.
+    const twice = await peerIn(hub.url, room)
+    const toMirror = await untilValue(() => twice.peers.find(p => p.publicKey === first.key), 'connected to the mirror')
+    const replies: string[] = []
+    const channel = toMirror.channel(MIRROR_STATUS_PROTOCOL, {onmessage: bytes => replies.push(new TextDecoder().decode(bytes))})
+    channel.send(Uint8Array.of(1))
+    await until(() => replies.length === 1, 'a status for the first watch')
+    assert.equal(parseMirrorStatus(replies[0], first.key).key, first.key)
+    const dropped = new Promise<void>(resolve => twice.on('disconnect', peer => {
+      if (peer === toMirror) resolve()
+    }))
+    channel.send(Uint8Array.of(1))
+    await dropped
+
+    // Anything but a watch: dropped too.
+    const garbage = await peerIn(hub.url, room)
+    const other = await untilValue(() => garbage.peers.find(p => p.publicKey === first.key), 'the third peer connected to the mirror')
+    const gone = new Promise<void>(resolve => garbage.on('disconnect', peer => {
+      if (peer === other) resolve()
+    }))
+    other.channel(MIRROR_STATUS_PROTOCOL, {onmessage: () => {}}).send(new TextEncoder().encode('{"watch":true}'))
+    await gone
+
+    // The honest watcher is still told.
+    await a.log.append({i: 2})
+    await untilValue(() => watch.status?.logs[0]?.length === 4 || undefined, 'a later change told')
+    assert.ok(watch.connected)
+    watch.close()
+    await a.leave()
     assert.deepEqual(await mirror.stop(), {code: 0, signal: null})
   })
 
