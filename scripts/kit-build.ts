@@ -16,7 +16,7 @@ export const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url))
 export const PROTOCOL_ENTRY = fileURLToPath(new URL('../src/protocol.ts', import.meta.url))
 
 /** Every element's tag; each has its own entry, src/<tag>.ts, registering it alone. */
-export const ELEMENT_TAGS = ['p2p-swarm', 'p2p-peers', 'p2p-gossip', 'p2p-feed', 'p2p-file-drop', 'p2p-log', 'p2p-view', 'p2p-kv', 'p2p-kv-value'] as const
+export const ELEMENT_TAGS = ['p2p-swarm', 'p2p-peers', 'p2p-gossip', 'p2p-feed', 'p2p-file-drop', 'p2p-log', 'p2p-view', 'p2p-kv', 'p2p-kv-value', 'p2p-mirror-control'] as const
 export type ElementTag = typeof ELEMENT_TAGS[number]
 
 /** The source entry that registers `tag` alone. */
@@ -40,8 +40,11 @@ export const CHAT_PAGE: readonly ElementTag[] = ['p2p-swarm', 'p2p-peers', 'p2p-
  * slices) add 2,218: 83,896 the same day; the KV on them 1,288: 85,184; <p2p-view> 1,791:
  * 86,975; <p2p-kv> and <p2p-kv-value> (their table loads on demand) 1,942: 88,917;
  * log.replicate, a full store's probe, <p2p-kv-value>'s readonly and chunked range
- * reads 587: 89,504 that evening; a Log's quota (maxBytes) 254: 89,758, 242 under the
- * budget, which the next addition to the root must make room for. A chat page loads none of it.
+ * reads 587: 89,504 that evening; a Log's quota (maxBytes) 254: 89,758; <p2p-mirror-control>
+ * (issue 19: its class in the root, its body and the mirror's status watch on demand) 242:
+ * 90,000, at the budget. The next addition to the root must first make room: the file drop's
+ * rendering (8.7 KB minified, 2.4 KB of styles) would load on demand as <p2p-kv>'s table does.
+ * A chat page loads none of it.
  */
 export const BUDGET = {chatPage: 45_000, wholeKit: 90_000}
 

@@ -8,6 +8,7 @@ import {parseArgs} from 'node:util'
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {KEY_PATTERN, Mirror, type MirrorStatus} from '../mirror/mirror.js'
+import {fileState, logState} from '../mirror/status-text.js'
 import {KeyPairIdentity} from '../core/crypto/seed-identity.js'
 import {fromHex, randomBytes, toHex} from '../core/bytes.js'
 import {loadNodeWebRTC} from '../node/webrtc.js'
@@ -57,12 +58,12 @@ export function statusLines(status: MirrorStatus): string[] {
     `${control.length} entries, ${control.ignored} ignored, ${control.rejected} rejected` +
     control.refused.map(r => `; refused ${r.kind} ${r.address.slice(0, 16)} (${r.reason})`).join('')]
   return lines.concat(status.logs.map(log => {
-    const state = log.paused ? 'storage full' : log.overQuota ? 'over quota' : log.remote === null ? 'no peer has it' : log.behind > 0 ? `${log.behind} behind` : 'in sync'
+    const state = logState(log)
     return `${log.address.slice(0, 16)} ${state}: ${log.length} entries (peers report ${log.remote ?? '-'}), ` +
       `${log.bytes} bytes, ${log.peers} session${log.peers === 1 ? '' : 's'}, ${log.received} received, ` +
       `heads ${log.heads.map(h => h.slice(0, 8)).join(',') || '-'}${log.source === 'control' ? ', asked by an owner' : ''} [${rooms}]`
   }), status.files.map(file => {
-    const state = file.overQuota ? 'over quota' : file.state === 'waiting' ? 'no peer has it' : file.state
+    const state = fileState(file)
     return `${file.id.slice(0, 16)} file ${state}: ${file.name === null ? '' : `${JSON.stringify(file.name)}, `}${file.have} of ${file.chunks ?? '?'} chunks, ` +
       `${file.bytes} of ${file.size ?? '?'} bytes, ${plural(file.peers, 'peer')} with it (${file.seeders} complete)${file.source === 'control' ? ', asked by an owner' : ''} [${rooms}]`
   }))

@@ -142,3 +142,22 @@ export function collectPageErrors(page: Page, name: string, hub: string, errors:
     if (!isFirefoxNotice(message, hub)) errors.push(`${name}: ${message}`)
   })
 }
+
+/**
+ * A page of `url` in a browser context of its own (its own storage, so its own page key),
+ * once its `window.p2pTest` API is there; `close()` closes the context.
+ */
+export async function openOwnContext(browser: Browser, url: string): Promise<{page: Page, close(): Promise<void>}> {
+  const context = await browser.createBrowserContext()
+  const page = await context.newPage()
+  await page.goto(url)
+  await page.waitForFunction(() => 'p2pTest' in window)
+  return {page, close: () => context.close()}
+}
+
+/** Calls the page's `p2pTest[name](...args)`, typed by the page's API `Api`. */
+export function callTestApi<Api extends Record<string, (...args: never[]) => unknown>, K extends keyof Api & string>(
+  page: Page, name: K, ...args: Parameters<Api[K]>
+): Promise<Awaited<ReturnType<Api[K]>>> {
+  return page.evaluate((n, a) => (window as unknown as {p2pTest: Record<string, (...x: unknown[]) => unknown>}).p2pTest[n](...a), name, args) as never
+}

@@ -97,6 +97,7 @@ test('the built index lists a story for each state worth seeing', async () => {
     'elements-p2p-peers--connecting', 'elements-p2p-peers--offline',
     'elements-p2p-file-drop--two-peers-sharing', 'elements-p2p-file-drop--with-files',
     'elements-p2p-gossip--two-peers-chatting', 'elements-p2p-feed--chat-template',
+    'elements-p2p-mirror-control--kept-logs-and-files', 'elements-p2p-mirror-control--owner',
   ]) assert.ok(stories.includes(id), `${id} is not in the built index: ${stories.join(', ')}`)
 })
 
@@ -179,6 +180,41 @@ test('p2p-file-drop WithFiles: Bob lists the two files Alice shares', async () =
       throw new Error(`Bob lists ${JSON.stringify(await files())}`, {cause: err})
     }
     assert.deepEqual(await files(), ['drawing.png', 'minutes.txt'])
+  } finally {
+    await page.close()
+  }
+})
+
+test('p2p-mirror-control KeptLogsAndFiles: the element shows what the stand-in mirror keeps, each state in words, and the refused request; no form', async () => {
+  const page = await openStory('elements-p2p-mirror-control--kept-logs-and-files')
+  try {
+    const text = await shadowTextWhen(page, 'p2p-mirror-control', 'el => /over quota/.test(el?.shadowRoot?.textContent ?? "") && /minutes\\.pdf/.test(el.shadowRoot.textContent)',
+      'the element does not show the mirror\'s status')
+    assert.match(text, /connected/)
+    assert.match(text, /aaaaaaaa in sync 301 \(301\)/)
+    assert.match(text, /bbbbbbbb 3 behind 120 \(123\)/)
+    assert.match(text, /cccccccc over quota 900 \(1500\)/)
+    assert.match(text, /minutes\.pdf complete 6 of 6/)
+    assert.match(text, /Refused log eeeeeeee: over quota/)
+    assert.equal(await page.evaluate(() => document.querySelector('p2p-mirror-control')!.shadowRoot!.querySelector('form') !== null), false)
+  } finally {
+    await page.close()
+  }
+})
+
+test('p2p-mirror-control Owner: the owner asks for a log through the form, and the stand-in mirror keeps it', async () => {
+  const page = await openStory('elements-p2p-mirror-control--owner')
+  try {
+    await shadowTextWhen(page, 'p2p-mirror-control', 'el => el?.shadowRoot?.querySelector("[part~=add] button")?.disabled === false', 'the owner\'s form is not ready')
+    const asked = 'f0'.repeat(32)
+    await page.evaluate(id => {
+      const form = document.querySelector('p2p-mirror-control')!.shadowRoot!.querySelector('form')!
+      form.querySelector('input')!.value = id
+      form.querySelector('button')!.click()
+    }, asked)
+    const text = await shadowTextWhen(page, 'p2p-mirror-control', `el => !!el?.shadowRoot?.querySelector('[part~=row][data-id="${asked}"] [part~=remove]')`,
+      'the asked-for log is not shown with a Remove button')
+    assert.match(text, /f0f0f0f0 no peer has it 0 \(–\) an owner Remove/)
   } finally {
     await page.close()
   }

@@ -161,8 +161,8 @@ test('the file drop of either script-tag build loads its storage and opens it', 
 const ROOT_API = [
   'ChunkStore', 'EntryKind', 'FileAddEvent', 'FileCompleteEvent', 'FileProgressEvent', 'FileShare', 'Gossip',
   'GossipMessageEvent', 'GossipSource', 'HubClient', 'KV', 'KeyPairIdentity', 'KvChangeEvent', 'Log', 'LogAppendEvent', 'LogConflictEvent',
-  'LogPeer', 'LogProgressEvent', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement', 'P2PGossipElement',
-  'P2PKVElement', 'P2PKvValueElement', 'P2PLogElement', 'P2PPeersElement', 'P2PSwarmElement', 'P2PViewElement', 'PeerConnectEvent', 'PeerDisconnectEvent', 'PeerReconnectEvent',
+  'LogPeer', 'LogProgressEvent', 'MirrorStatusEvent', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement', 'P2PGossipElement',
+  'P2PKVElement', 'P2PKvValueElement', 'P2PLogElement', 'P2PMirrorControlElement', 'P2PPeersElement', 'P2PSwarmElement', 'P2PViewElement', 'PeerConnectEvent', 'PeerDisconnectEvent', 'PeerReconnectEvent',
   'Swarm', 'View', 'ViewProgressEvent', 'attachGossip', 'attachLog', 'createIdentity', 'defineView', 'exportIdentity', 'importIdentity', 'kvContext', 'logContext',
   'logProtocol', 'pageIdentity', 'pageLogIdentity', 'readValue', 'setPageIdentity', 'sourceContext', 'swarmContext',
 ]

@@ -42,8 +42,8 @@ test('no page loads storage or a Node polyfill with its first files', () => {
   assert.deepEqual(storageIn(pageFiles(kit.allInOne, [ALL_IN_ONE])), [], ALL_IN_ONE)
 })
 
-test('only the file drop and the log ever load storage, on demand', () => {
-  const storing: string[] = ['p2p-file-drop', 'p2p-log']
+test('only the file drop, the log and the mirror control (an owner\'s page opens the mirror\'s log) ever load storage, on demand', () => {
+  const storing: string[] = ['p2p-file-drop', 'p2p-log', 'p2p-mirror-control']
   for (const tag of ELEMENT_TAGS.filter(tag => !storing.includes(tag))) {
     assert.deepEqual(storageIn(reachable(kit.elements, elementFiles([tag]))), [], `<${tag}>`)
   }

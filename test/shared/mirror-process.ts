@@ -16,7 +16,7 @@ export class MirrorProcess {
   readonly exited: Promise<{code: number | null, signal: NodeJS.Signals | null}>
 
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', cli, ...args, '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
+    this.child = spawn(process.execPath, [...(process.env.MIRROR_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', cli, ...args, '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''
     this.child.stdout!.setEncoding('utf8')
     this.child.stdout!.on('data', (chunk: string) => {

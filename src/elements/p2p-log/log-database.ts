@@ -4,6 +4,7 @@
 // it is this tab's alone: two tabs never append to one log in one store.
 import type {BrowserLevel} from 'browser-level'
 import {toHex} from '../../core/bytes.js'
+import {Log, type LogOptions} from '../../core/log/log.js'
 
 interface Shared {
   db: Promise<BrowserLevel>
@@ -83,4 +84,43 @@ export async function claimLog(database: string, address: string): Promise<() =>
     released = true
     release()
   }
+}
+
+export interface HeldLog {
+  log: Log
+  /** The database it is in. */
+  db: BrowserLevel
+  /** Closes the log, then lets go of its claim and of the database. */
+  close(): Promise<void>
+}
+
+/**
+ * The log of `options.key` in the page's database of `writer` (holdDatabase), claimed
+ * (claimLog), open and ready: a log an element opens, as `<p2p-log>` does its own and
+ * `<p2p-mirror-control>` a mirror's. Undefined, with nothing held, if `stale()` holds once
+ * the claim is in (the element moved on while it waited).
+ */
+export async function holdLog(writer: Uint8Array, options: Omit<LogOptions, 'db'>, stale: () => boolean): Promise<HeldLog | undefined> {
+  const held = await holdDatabase(writer)
+  // A claim waits for the element before to let go; it never fails.
+  const unclaim = await claimLog(held.name, toHex(options.key))
+  const release = () => {
+    unclaim()
+    held.release()
+  }
+  if (stale()) {
+    release()
+    return undefined
+  }
+  let log: Log | undefined
+  try {
+    log = new Log({...options, db: held.db})
+    await log.ready()
+  } catch (err) {
+    await log?.close().catch(() => undefined)
+    release()
+    throw err
+  }
+  const opened = log
+  return {log: opened, db: held.db, close: () => opened.close().finally(release)}
 }

@@ -9,7 +9,7 @@ import type {Identity} from '../../core/crypto/identity.js'
 import {pageIdentity, pageLogIdentity} from '../../core/swarm/page-identity.js'
 import {P2PError, toP2PError} from '../../core/errors.js'
 import {fromHex, toHex} from '../../core/bytes.js'
-import {Log} from '../../core/log/log.js'
+import type {Log} from '../../core/log/log.js'
 import type {Entry} from '../../core/log/entry.js'
 import type {ForkEvidence} from '../../core/log/store.js'
 import {RoomLogs, checkLogName} from '../../core/log/room-logs.js'
@@ -18,17 +18,16 @@ import type {MessageSource} from '../../core/source/message-source.js'
 import {LogAppendEvent, LogConflictEvent, LogProgressEvent} from '../../events/log-events.js'
 import {P2PErrorEvent} from '../../events/error-event.js'
 import {FormPublisher} from '../shared/form-publisher.js'
-import {claimLog, holdDatabase, type HeldDatabase} from './log-database.js'
+import {holdLog, type HeldLog} from './log-database.js'
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/
 
 /** What one opening of the element holds; released together. */
 interface Opened {
-  held: HeldDatabase
+  held: HeldLog
   log: Log
   /** This page owns the log: it may admit writers. */
   owner: boolean
-  unclaim: () => void
   room: RoomLogs
   source: LogSource
   /** Listeners on the logs, removed on release. */
@@ -178,20 +177,13 @@ export class P2PLogElement extends LitElement {
     const identity = this.identity ?? (name ? await pageLogIdentity(`${swarm.room}\n${name}`) : page)
     const address = key ? fromHex(key) : identity.publicKey
     if (generation !== this.#generation) return
-    const held = await holdDatabase(this.identity?.publicKey ?? page.publicKey)
-    const unclaim = await claimLog(held.name, toHex(address))
-    if (generation !== this.#generation) {
-      unclaim()
-      held.release()
-      return
-    }
-    let log: Log | undefined
+    const held = await holdLog(this.identity?.publicKey ?? page.publicKey, {key: address, identity, open}, () => generation !== this.#generation)
+    if (!held) return
+    const {log} = held
     try {
-      log = new Log({db: held.db, key: address, identity, open})
-      await log.ready()
       const room = new RoomLogs({swarm, db: held.db, logs: [log], name: name || undefined, room: swarm.room})
       const source = new LogSource({limit, target: log, author: toHex(identity.publicKey), onreorder: () => this.#provideSource()})
-      const opened: Opened = {held, log, owner: toHex(identity.publicKey) === log.address, unclaim, room, source, offs: [], reading: []}
+      const opened: Opened = {held, log, owner: toHex(identity.publicKey) === log.address, room, source, offs: [], reading: []}
       if (generation !== this.#generation) {
         await this.#close(opened)
         return
@@ -209,13 +201,8 @@ export class P2PLogElement extends LitElement {
       this.#admit(log)
       this.#provideSource()
     } catch (err) {
-      if (this.#opened && this.#opened.log === log) {
-        this.#release()
-      } else {
-        unclaim()
-        await log?.close()
-        held.release()
-      }
+      if (this.#opened && this.#opened.log === log) this.#release()
+      else await held.close()
       throw err
     }
   }
@@ -285,12 +272,7 @@ export class P2PLogElement extends LitElement {
     for (const off of opened.offs) off()
     opened.source.close()
     opened.room.destroy()
-    try {
-      await opened.log.close()
-    } finally {
-      opened.unclaim()
-      opened.held.release()
-    }
+    await opened.held.close()
   }
 }
 

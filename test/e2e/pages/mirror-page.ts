@@ -27,12 +27,15 @@ const drop = document.createElement('p2p-file-drop') as P2PFileDrop
 swarm.append(logElement, drop)
 document.body.append(swarm)
 
-/** Resolves with what `read` gives once it gives something, looking again at each frame. */
+/**
+ * Resolves with what `read` gives once it gives something, looking again every 20 ms
+ * (timers, not animation frames: a page in a background context gets no frames).
+ */
 async function when<T>(read: () => T | undefined): Promise<T> {
   for (;;) {
     const value = read()
     if (value !== undefined) return value
-    await new Promise(resolve => requestAnimationFrame(resolve))
+    await new Promise(resolve => setTimeout(resolve, 20))
   }
 }
 
