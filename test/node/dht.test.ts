@@ -1,0 +1,131 @@
+// The DHT node on a swarm's connections (src/core/dht/dht.ts): real muxes over
+// in-memory transports (test/node/fake-swarm.ts), a sparse network as browsers'
+// budgets make it, lookups that reach nodes through relays, and peers that send
+// what no honest node sends.
+import {after, describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {createRandom} from '../../src/core/gossip/simulation.js'
+import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
+import {fromHex, toHex} from '../../src/core/bytes.js'
+import {commonPrefix, compareDistance, nodeIdOf} from '../../src/core/dht/node-id.js'
+import {Dht} from '../../src/core/dht/dht.js'
+import {DHT_PROTOCOL, encodeFind, encodeNodes, encodeRelay, decodeDhtMessage, DhtMessageType} from '../../src/core/dht/messages.js'
+import {FakeSwarm, connect, type FakePeer} from './fake-swarm.js'
+import {until} from '../shared/until.js'
+
+interface Node {
+  key: string
+  id: Uint8Array
+  swarm: FakeSwarm
+  dht: Dht
+}
+
+const dhts: Dht[] = []
+after(() => {
+  for (const dht of dhts) dht.close()
+})
+
+async function makeNode(seed: number, options: Partial<ConstructorParameters<typeof Dht>[0]> = {}): Promise<Node> {
+  const key = toHex(new KeyPairIdentity(new Uint8Array(32).fill(seed % 256).map((b, i) => i === 0 ? seed >> 8 : b)).publicKey)
+  const swarm = new FakeSwarm()
+  const dht = new Dht({swarm, publicKey: key, ...options})
+  dhts.push(dht)
+  await dht.ready
+  return {key, id: await nodeIdOf(fromHex(key)), swarm, dht}
+}
+
+/**
+ * n nodes connected as the DHT's bucket upkeep leaves them (that upkeep, opening
+ * connections through relayed signalling, is the next part to build): each node
+ * linked to the node nearest to it in each of its non-empty buckets, and to its
+ * `nearest` nearest nodes. Log2 n + `nearest` links or so each: what a browser's
+ * budget allows, where a random graph of that degree would not route.
+ */
+async function network(n: number, nearest: number, seed: number): Promise<Node[]> {
+  const nodes = await Promise.all(Array.from({length: n}, (_, i) => makeNode(seed * 1000 + i + 1)))
+  const linked = new Set<string>()
+  const link = (a: Node, b: Node): void => {
+    const pair = [a.key, b.key].sort().join()
+    if (a === b || linked.has(pair)) return
+    linked.add(pair)
+    connect(a.swarm, a.key, b.swarm, b.key)
+  }
+  for (const node of nodes) {
+    const others = nodes.filter(o => o !== node).sort((a, b) => compareDistance(node.id, a.id, b.id))
+    for (const near of others.slice(0, nearest)) link(node, near)
+    const buckets = new Map<number, Node>()
+    for (const other of others) if (!buckets.has(commonPrefix(node.id, other.id))) buckets.set(commonPrefix(node.id, other.id), other)
+    for (const other of buckets.values()) link(node, other)
+  }
+  await until(() => nodes.every(node => node.dht.table.size === node.swarm.peers.length), 'every table holds its connected peers')
+  return nodes
+}
+
+describe('DHT on a swarm', () => {
+  test('60 nodes linked as bucket upkeep leaves them: lookups through relays find the k closest of the whole network', async () => {
+    const nodes = await network(60, 3, 3)
+    const degrees = nodes.map(n => n.swarm.peers.length)
+    assert.ok(Math.max(...degrees) < 16, `degrees ${Math.min(...degrees)} to ${Math.max(...degrees)}`)
+    const random = createRandom(4)
+    for (let i = 0; i < 20; i++) {
+      const from = nodes[Math.floor(random() * nodes.length)]
+      const target = Uint8Array.from({length: 32}, () => Math.floor(random() * 256))
+      const result = await from.dht.lookup(target)
+      const truth = nodes.filter(n => n !== from).sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 8).map(n => n.key)
+      assert.deepEqual(result.closest.map(c => c.key), truth, `lookup ${i} from ${from.key.slice(0, 8)}`)
+      assert.equal(result.failed, 0)
+      // Each result names the route it was reached by: connected peers none, the others through peers.
+      for (const contact of result.closest) assert.equal(contact.via.length === 0, from.swarm.peers.some(p => p.publicKey === contact.key))
+      // The route answers a ping.
+      const far = result.closest.find(c => c.via.length > 0)
+      if (far) assert.ok(await from.dht.ping(far.key, far.via) >= 0)
+    }
+    const relayed = nodes.reduce((n, node) => n + node.dht.stats.relayed, 0)
+    assert.ok(relayed > 0, 'lookups crossed relays')
+    assert.equal(nodes.reduce((n, node) => n + node.dht.stats.strikes, 0), 0, 'honest nodes strike no one')
+  })
+
+  test('a peer that sends garbage, unsolicited answers or routes that do not start at its peer is struck and, at the limit, dropped; the others are still served', async () => {
+    const [a, b] = await Promise.all([makeNode(901, {maxStrikes: 3}), makeNode(902)])
+    const hostileKey = toHex(new KeyPairIdentity(new Uint8Array(32).fill(77)).publicKey)
+    const hostile = new FakeSwarm()
+    connect(b.swarm, b.key, a.swarm, a.key)
+    // hostileEnd is the hostile side's end of the connection, aEnd a's.
+    const {atA: hostileEnd, atB: aEnd} = connect(hostile, hostileKey, a.swarm, a.key) as {atA: FakePeer, atB: FakePeer}
+    await until(() => a.dht.table.size === 2, 'a knows b and the hostile peer')
+    const answers: Uint8Array[] = []
+    const raw = hostileEnd.channel(DHT_PROTOCOL, {onmessage: bytes => answers.push(bytes)})
+    // An honest question first: answered with a's other peer, b.
+    raw.send(encodeFind(1, new Uint8Array(32)))
+    await until(() => answers.length === 1, 'the FIND answered')
+    const nodes = decodeDhtMessage(answers[0])
+    assert.equal(nodes.type, DhtMessageType.NODES)
+    assert.deepEqual((nodes as {keys: Uint8Array[]}).keys.map(toHex), [b.key])
+    raw.send(Uint8Array.of(99, 1, 2))
+    raw.send(encodeNodes(12345, []))
+    await until(() => a.dht.stats.strikes === 2, 'two strikes')
+    assert.equal(aEnd.destroyed, null, 'still connected under the limit')
+    raw.send(encodeRelay(2, [fromHex(b.key)], encodeFind(2, new Uint8Array(32))))
+    await until(() => aEnd.destroyed !== null, 'dropped at the third')
+    assert.equal((aEnd.destroyed as {code?: string} | null | undefined)?.code, 'ERR_PEER_MISBEHAVING')
+    // b is still served by a.
+    assert.ok(await b.dht.ping(a.key) >= 0)
+  })
+
+  test('relays over a source\'s rate are refused and struck', async () => {
+    const [a, b] = await Promise.all([makeNode(911, {relayRate: 1, relayBurst: 2, maxStrikes: 100}), makeNode(912)])
+    connect(a.swarm, a.key, b.swarm, b.key)
+    const hostileKey = toHex(new KeyPairIdentity(new Uint8Array(32).fill(78)).publicKey)
+    const hostile = new FakeSwarm()
+    const {atA: hostileEnd} = connect(hostile, hostileKey, a.swarm, a.key)
+    await until(() => a.dht.table.size === 2, 'a knows both')
+    const replies: Uint8Array[] = []
+    const raw = hostileEnd.channel(DHT_PROTOCOL, {onmessage: bytes => replies.push(bytes)})
+    for (let i = 0; i < 10; i++) raw.send(encodeRelay(100 + i, [fromHex(a.key), fromHex(b.key)], encodeFind(i, new Uint8Array(32))))
+    await until(() => a.dht.stats.relayed + a.dht.stats.refused === 10, 'every relay relayed or refused')
+    assert.equal(a.dht.stats.relayed, 2, 'the burst')
+    assert.equal(a.dht.stats.refused, 8)
+    await until(() => replies.length === 2, 'the two relayed are answered through a')
+    for (const reply of replies) assert.equal(decodeDhtMessage(reply).type, DhtMessageType.RELAY_REPLY)
+  })
+})
