@@ -65,6 +65,8 @@ export interface DhtContact extends Contact {
 
 interface Session {
   key: string
+  /** Its node id, once computed (then it is in the table). */
+  id?: Uint8Array
   peer: ProtocolPeer
   channel: Channel
   relayLimit: TokenBucket
@@ -199,7 +201,9 @@ export class Dht extends Emitter<DhtEvents> {
     })
     this.#sessions.set(key, session)
     void this.#idOf(key).then(id => {
-      if (this.#sessions.get(key) === session) this.table.add({id, key})
+      if (this.#sessions.get(key) !== session) return
+      session.id = id
+      this.table.add({id, key})
     })
     return session
   }
@@ -208,8 +212,7 @@ export class Dht extends Emitter<DhtEvents> {
     if (this.#sessions.get(session.key) !== session) return
     this.#sessions.delete(session.key)
     if (!session.channel.closed) session.channel.close()
-    const id = this.#ids.get(session.key)
-    if (id) this.table.remove(id)
+    if (session.id) this.table.remove(session.id)
     for (const [requestId, pending] of [...this.#pending]) {
       if (pending.session !== session) continue
       this.#pending.delete(requestId)
@@ -222,7 +225,7 @@ export class Dht extends Emitter<DhtEvents> {
     let id = this.#ids.get(key)
     if (!id) {
       id = await nodeIdOf(fromHex(key))
-      // Ids of nodes met in lookups are kept for the table's and later lookups' use; bounded by what lookups learn.
+      // Ids of nodes met in lookups are kept for later lookups; a session keeps its own, so forgetting them all costs only hashing again.
       if (this.#ids.size > 10_000) this.#ids.clear()
       this.#ids.set(key, id)
     }
