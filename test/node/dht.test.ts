@@ -112,6 +112,18 @@ describe('DHT on a swarm', () => {
     assert.ok(await b.dht.ping(a.key) >= 0)
   })
 
+  test('a peer that leaves leaves the table, and requests waiting on it fail at once', async () => {
+    const [a, b] = await Promise.all([makeNode(921), makeNode(922)])
+    const {atA} = connect(a.swarm, a.key, b.swarm, b.key)
+    await until(() => a.dht.table.size === 1 && b.dht.table.size === 1, 'each knows the other')
+    b.dht.close()
+    // b no longer answers: a ping waits, then fails when the connection goes.
+    const ping = a.dht.ping(b.key)
+    atA.destroy()
+    await assert.rejects(ping, (err: unknown) => (err as {code?: string}).code === 'ERR_CONNECTION_CLOSED')
+    await until(() => a.dht.table.size === 0 && a.dht.peers === 0, 'b gone from a\'s table')
+  })
+
   test('relays over a source\'s rate are refused and struck', async () => {
     const [a, b] = await Promise.all([makeNode(911, {relayRate: 1, relayBurst: 2, maxStrikes: 100}), makeNode(912)])
     connect(a.swarm, a.key, b.swarm, b.key)
