@@ -172,6 +172,30 @@ describe('iterative lookup in a settled network', () => {
     assert.ok(found / lookups >= 0.99, `the honest closest found in ${found} of ${lookups} lookups`)
   })
 
+  test('20 % of the nodes gone since the tables were made: the closest node still there is found in at least 99 % of lookups', async () => {
+    const {random, nodes, tables} = network(1000, K, 13)
+    const gone = new Set(nodes.filter(() => random() < 0.2).map(n => n.key))
+    let found = 0
+    const lookups = 200
+    for (let i = 0; i < lookups; i++) {
+      const present = nodes.filter(n => !gone.has(n.key))
+      const from = present[Math.floor(random() * present.length)]
+      const target = randomId(random)
+      const result = await lookup({
+        target, k: K, alpha: 3, clock: new VirtualClock(),
+        seeds: tables.get(from.key)!.closest(target),
+        query: async (contact, t) => {
+          if (gone.has(contact.key)) throw new Error('gone')
+          return tables.get(contact.key)!.closest(t)
+        },
+      })
+      const truth = [...present].sort((a, b) => compareDistance(target, a.id, b.id))[0]
+      if (result.closest[0]?.key === truth.key) found++
+      assert.ok(result.closest.every(c => !gone.has(c.key)), 'nodes that are gone never count')
+    }
+    assert.ok(found / lookups >= 0.99, `the closest present node found in ${found} of ${lookups} lookups`)
+  })
+
   test('a query unanswered within the timeout counts as failed, on the clock given', async () => {
     const clock = new VirtualClock()
     const self = new Uint8Array(ID_BYTES)
