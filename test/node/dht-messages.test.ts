@@ -6,10 +6,11 @@ import assert from 'node:assert/strict'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {P2PError} from '../../src/core/errors.js'
 import {
-  DhtMessageType, MAX_INNER_BYTES, MAX_NODES, MAX_ROUTE, MAX_SIGNAL_BYTES, NONCE_BYTES,
-  decodeDhtMessage, encodeFind, encodeNodes, encodePing, encodeRelay, encodeRelayReply, encodeSignal, verifySignal,
+  DhtMessageType, MAX_INNER_BYTES, MAX_NODES, MAX_PEERS, MAX_ROUTE, MAX_SIGNAL_BYTES, NONCE_BYTES,
+  decodeDhtMessage, encodeAnnounce, encodeFind, encodeFindPeers, encodeNodes, encodePeers, encodePing, encodeRelay, encodeRelayReply, encodeSignal, verifySignal,
   type SignalMessage,
 } from '../../src/core/dht/messages.js'
+import {ANNOUNCEMENT_BYTES, createAnnouncement, topicHash} from '../../src/core/dht/announcements.js'
 
 const key = (n: number) => new Uint8Array(32).fill(n)
 
@@ -88,6 +89,24 @@ describe('dht messages', () => {
     const claimsMore = Uint8Array.from(signal)
     new DataView(claimsMore.buffer).setUint16(1 + 64 + 8 + NONCE_BYTES, MAX_SIGNAL_BYTES + 1)
     malformed(claimsMore)
+  })
+
+  test('ANNOUNCE, FIND_PEERS and PEERS round-trip; a wrong length or count is malformed', async () => {
+    const topic = await topicHash('team')
+    const a = await createAnnouncement(new KeyPairIdentity(new Uint8Array(32).fill(5)), topic, 1000)
+    const b = await createAnnouncement(new KeyPairIdentity(new Uint8Array(32).fill(6)), topic, 2000)
+    assert.deepEqual(decodeDhtMessage(encodeAnnounce(3, a)), {type: DhtMessageType.ANNOUNCE, id: 3, announcement: a})
+    assert.deepEqual(decodeDhtMessage(encodeFindPeers(4, topic)), {type: DhtMessageType.FIND_PEERS, id: 4, topic})
+    assert.deepEqual(decodeDhtMessage(encodePeers(5, [b, a])), {type: DhtMessageType.PEERS, id: 5, announcements: [b, a]})
+    assert.deepEqual(decodeDhtMessage(encodePeers(5, [])), {type: DhtMessageType.PEERS, id: 5, announcements: []})
+    malformed(encodeAnnounce(3, a).subarray(0, 5 + ANNOUNCEMENT_BYTES - 1))
+    malformed(Uint8Array.of(...encodeFindPeers(4, topic), 0))
+    const peers = encodePeers(5, [a])
+    malformed(peers.subarray(0, peers.length - 1))
+    const over = Uint8Array.from(peers)
+    over[5] = MAX_PEERS + 1
+    malformed(over)
+    assert.throws(() => encodePeers(1, Array.from({length: MAX_PEERS + 1}, () => a)), (err: unknown) => err instanceof P2PError && err.code === 'ERR_INVALID_ARGUMENT')
   })
 
   test('encoding refuses what no decoder would take: INVALID_ARGUMENT or MESSAGE_TOO_LARGE', async () => {

@@ -9,12 +9,14 @@ import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {fromHex, toHex} from '../../src/core/bytes.js'
 import {commonPrefix, compareDistance, nodeIdOf} from '../../src/core/dht/node-id.js'
 import {Dht} from '../../src/core/dht/dht.js'
-import {DHT_PROTOCOL, encodeFind, encodeNodes, encodeRelay, decodeDhtMessage, DhtMessageType} from '../../src/core/dht/messages.js'
+import {DHT_PROTOCOL, encodeAnnounce, encodeFind, encodeNodes, encodeRelay, decodeDhtMessage, DhtMessageType} from '../../src/core/dht/messages.js'
+import {createAnnouncement, topicHash} from '../../src/core/dht/announcements.js'
 import {FakeSwarm, connect, type FakePeer} from './fake-swarm.js'
 import {until} from '../shared/until.js'
 
 interface Node {
   key: string
+  identity: KeyPairIdentity
   id: Uint8Array
   swarm: FakeSwarm
   dht: Dht
@@ -26,12 +28,13 @@ after(() => {
 })
 
 async function makeNode(seed: number, options: Partial<ConstructorParameters<typeof Dht>[0]> = {}): Promise<Node> {
-  const key = toHex(new KeyPairIdentity(new Uint8Array(32).fill(seed % 256).map((b, i) => i === 0 ? seed >> 8 : b)).publicKey)
+  const identity = new KeyPairIdentity(new Uint8Array(32).fill(seed % 256).map((b, i) => i === 0 ? seed >> 8 : b))
+  const key = toHex(identity.publicKey)
   const swarm = new FakeSwarm()
-  const dht = new Dht({swarm, publicKey: key, ...options})
+  const dht = new Dht({swarm, publicKey: key, identity, ...options})
   dhts.push(dht)
   await dht.ready
-  return {key, id: await nodeIdOf(fromHex(key)), swarm, dht}
+  return {key, identity, id: await nodeIdOf(fromHex(key)), swarm, dht}
 }
 
 /**
@@ -110,6 +113,36 @@ describe('DHT on a swarm', () => {
     assert.equal((aEnd.destroyed as {code?: string} | null | undefined)?.code, 'ERR_PEER_MISBEHAVING')
     // b is still served by a.
     assert.ok(await b.dht.ping(a.key) >= 0)
+  })
+
+  test('topics: nodes announce at the closest nodes to the topic, another node finds each of them, checked; a forged announcement is refused and struck', async () => {
+    const nodes = await network(30, 3, 6)
+    const topic = await topicHash('team')
+    const announcers = nodes.slice(0, 4)
+    for (const node of announcers) {
+      const {stored} = await node.dht.announce(topic)
+      assert.equal(stored, 8, `${node.key.slice(0, 8)}'s announcement taken by each of the 8 closest`)
+    }
+    const seeker = nodes[20]
+    const found = await seeker.dht.findPeers(topic)
+    assert.deepEqual(found.map(a => toHex(a.key)).sort(), announcers.map(n => n.key).sort())
+    assert.deepEqual(await seeker.dht.findPeers(await topicHash('nobody')), [])
+
+    // A forged announcement (another key's, signed by the sender) sent straight to a node: refused and struck.
+    const target = nodes[21]
+    const hostile = new FakeSwarm()
+    const hostileKey = toHex(new KeyPairIdentity(new Uint8Array(32).fill(79)).publicKey)
+    const {atA: hostileEnd} = connect(hostile, hostileKey, target.swarm, target.key)
+    const answers: Uint8Array[] = []
+    const raw = hostileEnd.channel(DHT_PROTOCOL, {onmessage: bytes => answers.push(bytes)})
+    const honest = await createAnnouncement(nodes[22].identity, topic, Date.now())
+    const forged = {...honest, key: nodes[23].identity.publicKey}
+    raw.send(encodeAnnounce(1, forged))
+    await until(() => answers.length === 1, 'the ANNOUNCE answered')
+    const peers = decodeDhtMessage(answers[0])
+    assert.equal(peers.type, DhtMessageType.PEERS)
+    assert.ok(!(peers as {announcements: Array<{key: Uint8Array}>}).announcements.some(a => toHex(a.key) === nodes[23].key), 'the forgery was not kept')
+    assert.equal(target.dht.stats.strikes, 1)
   })
 
   test('a peer that leaves leaves the table, and requests waiting on it fail at once', async () => {

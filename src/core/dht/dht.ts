@@ -16,17 +16,23 @@ import {TokenBucket} from '../token-bucket.js'
 import type {Channel} from '../mux/mux.js'
 import {hostProtocol, type ProtocolHost, type ProtocolPeer, type ProtocolSwarm} from '../swarm/protocol-host.js'
 import {nodeIdOf} from './node-id.js'
+import type {Identity} from '../crypto/identity.js'
+import {AnnouncementStore, createAnnouncement, verifyAnnouncement, type Announcement} from './announcements.js'
 import {RoutingTable, type Contact} from './routing-table.js'
 import {lookup, type LookupResult} from './lookup.js'
 import {
-  DHT_PROTOCOL, DhtMessageType, MAX_NODES, MAX_ROUTE, decodeDhtMessage, encodeFind, encodeNodes, encodePing, encodeRelay, encodeRelayReply,
-  type DhtMessage,
+  DHT_PROTOCOL, DhtMessageType, MAX_NODES, MAX_PEERS, MAX_ROUTE, decodeDhtMessage, encodeAnnounce, encodeFind, encodeFindPeers, encodeNodes,
+  encodePeers, encodePing, encodeRelay, encodeRelayReply, type DhtMessage,
 } from './messages.js'
 
 export interface DhtOptions {
   swarm: ProtocolSwarm
   /** This node's proven public key (hex): the swarm's identity's. */
   publicKey: string
+  /** The swarm's identity: signs this node's announcements. Without it, `announce` throws. */
+  identity?: Identity
+  /** Wall-clock milliseconds since the epoch, for announcements' times (Date.now by default). */
+  now?: () => number
   /** Contacts per bucket, and results per lookup. */
   k?: number
   alpha?: number
@@ -49,8 +55,10 @@ export interface DhtStats {
   /** RELAYs forwarded for others, and refused (over a source's limit, a next hop not connected). */
   relayed: number
   refused: number
-  /** Bad messages received: malformed, unsolicited answers, relays over the limit. */
+  /** Bad messages received: malformed, unsolicited answers, relays over the limit, forged announcements. */
   strikes: number
+  /** Announcements in answers that failed their check (signature, topic): left out. */
+  forged: number
 }
 
 export type DhtEvents = {
@@ -94,7 +102,11 @@ export class Dht extends Emitter<DhtEvents> {
   /** The node's id, and its table, once computed. */
   readonly ready: Promise<void>
   table!: RoutingTable
-  readonly #options: Required<Omit<DhtOptions, 'swarm' | 'publicKey'>>
+  readonly #options: Required<Omit<DhtOptions, 'swarm' | 'publicKey' | 'identity' | 'now'>>
+  readonly #identity: Identity | undefined
+  readonly #now: () => number
+  /** Announcements of the topics this node is asked to keep. */
+  readonly #store: AnnouncementStore
   readonly #clock: Clock
   readonly #sessions = new Map<string, Session>()
   readonly #ids = new Map<string, Uint8Array>()
@@ -103,11 +115,14 @@ export class Dht extends Emitter<DhtEvents> {
   #nextId = 1
   #host: ProtocolHost<Session> | undefined
   #closed = false
-  readonly #stats: DhtStats = {requests: 0, failures: 0, relayed: 0, refused: 0, strikes: 0}
+  readonly #stats: DhtStats = {requests: 0, failures: 0, relayed: 0, refused: 0, strikes: 0, forged: 0}
 
-  constructor({swarm, publicKey, k = 8, alpha = 3, paths = 1, timeout = 5_000, relayRate = 20, relayBurst = 40, maxStrikes = 5, clock = systemClock}: DhtOptions) {
+  constructor({swarm, publicKey, identity, now = () => Date.now(), k = 8, alpha = 3, paths = 1, timeout = 5_000, relayRate = 20, relayBurst = 40, maxStrikes = 5, clock = systemClock}: DhtOptions) {
     super()
     this.publicKey = publicKey
+    this.#identity = identity
+    this.#now = now
+    this.#store = new AnnouncementStore({now})
     this.#clock = clock
     this.#options = {k, alpha, paths, timeout, relayRate, relayBurst, maxStrikes, clock}
     this.#forwarded = new ExpiringMap({ttl: timeout, max: 4096, now: () => clock.now()})
@@ -164,6 +179,57 @@ export class Dht extends Emitter<DhtEvents> {
       },
     })
     return {...result, closest: result.closest.map(c => ({...c, via: via.get(c.key) ?? []}))}
+  }
+
+  /**
+   * Announces this node in `topic` (a topic hash, `topicHash(name)`) at the k
+   * nodes closest to it, and returns how many took it and the topic's other
+   * announcers they hold. Renew it before ANNOUNCE_TTL (10 minutes).
+   */
+  async announce(topic: Uint8Array): Promise<{stored: number, peers: Announcement[]}> {
+    if (!this.#identity) throw P2PError.INVALID_ARGUMENT('announcing needs the identity option')
+    const mine = await createAnnouncement(this.#identity, topic, this.#now())
+    await this.#store.put(mine)
+    let stored = 0
+    const peers = await this.#askPeers(topic, id => encodeAnnounce(id, mine), held => {
+      if (held.some(a => a.time === mine.time && toHex(a.key) === this.publicKey)) stored++
+    })
+    return {stored, peers}
+  }
+
+  /** The announcers of `topic` held by the k nodes closest to it (and by this node), each checked, one per key (the newest). */
+  findPeers(topic: Uint8Array): Promise<Announcement[]> {
+    return this.#askPeers(topic, id => encodeFindPeers(id, topic))
+  }
+
+  /** Looks `topic` up, asks each of the closest nodes with `make`, and merges the announcements they answer with. */
+  async #askPeers(topic: Uint8Array, make: (id: number) => Uint8Array, each?: (held: Announcement[]) => void): Promise<Announcement[]> {
+    const {closest} = await this.lookup(topic)
+    const byKey = new Map<string, Announcement>()
+    const take = (announcement: Announcement): void => {
+      const key = toHex(announcement.key)
+      if (key === this.publicKey) return
+      const held = byKey.get(key)
+      if (!held || held.time < announcement.time) byKey.set(key, announcement)
+    }
+    for (const announcement of this.#store.get(topic)) take(announcement)
+    await Promise.all(closest.map(async contact => {
+      let answer: DhtMessage
+      try {
+        answer = await this.#request(contact.via, contact.key, make)
+      } catch {
+        return // counted in stats.failures; the other nodes answer
+      }
+      if (answer.type !== DhtMessageType.PEERS) return
+      const valid: Announcement[] = []
+      for (const announcement of answer.announcements) {
+        if (toHex(announcement.topic) === toHex(topic) && await verifyAnnouncement(announcement)) valid.push(announcement)
+        else this.#stats.forged++
+      }
+      each?.(valid)
+      for (const announcement of valid) take(announcement)
+    }))
+    return [...byKey.values()].sort((a, b) => b.time - a.time)
   }
 
   /** Round trip in ms to the node `key` through `via` (relays, nearest first). */
@@ -304,13 +370,18 @@ export class Dht extends Emitter<DhtEvents> {
     if (!message) return
     switch (message.type) {
       case DhtMessageType.FIND:
-      case DhtMessageType.PING: {
-        const answer = this.#answer(message, session.key)
-        if (answer) this.#send(session, answer)
+      case DhtMessageType.PING:
+      case DhtMessageType.ANNOUNCE:
+      case DhtMessageType.FIND_PEERS:
+        this.#answer(message, session, true).then(answer => {
+          if (answer) this.#send(session, answer)
+        }, () => {
+          // A local failure: the asker times out and asks another node.
+        })
         return
-      }
       case DhtMessageType.NODES:
       case DhtMessageType.PONG:
+      case DhtMessageType.PEERS:
         this.#answered(session, message.id, message)
         return
       case DhtMessageType.RELAY:
@@ -325,12 +396,30 @@ export class Dht extends Emitter<DhtEvents> {
     }
   }
 
-  /** The answer to a FIND or a PING, from here: for a FIND, the connected peers closest to its target (not the asker). */
-  #answer(message: DhtMessage, asker: string): Uint8Array | undefined {
-    if (message.type === DhtMessageType.PING) return encodePing(message.id, true)
-    if (message.type !== DhtMessageType.FIND) return undefined
-    const closest = this.table.closest(message.target, Math.min(this.#options.k, MAX_NODES), contact => contact.key === asker)
-    return encodeNodes(message.id, closest.map(contact => fromHex(contact.key)))
+  /**
+   * The answer to a request, from here: for a FIND, the connected peers closest
+   * to its target (not the asker); for ANNOUNCE (kept if it checks out) and
+   * FIND_PEERS, the topic's announcers held. A forged announcement sent directly
+   * is a strike; one that came through relays is not the relay's doing.
+   */
+  async #answer(message: DhtMessage, asker: Session, direct: boolean): Promise<Uint8Array | undefined> {
+    switch (message.type) {
+      case DhtMessageType.PING:
+        return encodePing(message.id, true)
+      case DhtMessageType.FIND: {
+        const closest = this.table.closest(message.target, Math.min(this.#options.k, MAX_NODES), contact => contact.key === asker.key)
+        return encodeNodes(message.id, closest.map(contact => fromHex(contact.key)))
+      }
+      case DhtMessageType.ANNOUNCE: {
+        const taken = await this.#store.put(message.announcement)
+        if (taken === 'bad signature' && direct) this.#strike(asker, P2PError.INVALID_SIGNATURE('an announcement whose signature does not hold'))
+        return encodePeers(message.id, this.#store.get(message.announcement.topic, MAX_PEERS))
+      }
+      case DhtMessageType.FIND_PEERS:
+        return encodePeers(message.id, this.#store.get(message.topic, MAX_PEERS))
+      default:
+        return undefined
+    }
   }
 
   /**
@@ -346,9 +435,12 @@ export class Dht extends Emitter<DhtEvents> {
     if (route.length === 1) {
       const message = this.#decode(from, inner)
       if (!message) return
-      const answer = this.#answer(message, from.key)
-      if (answer) this.#send(from, encodeRelayReply(id, answer))
-      else this.#strike(from, P2PError.MALFORMED_MESSAGE('a relayed message that is not a request'))
+      this.#answer(message, from, false).then(answer => {
+        if (answer) this.#send(from, encodeRelayReply(id, answer))
+        else this.#strike(from, P2PError.MALFORMED_MESSAGE('a relayed message that is not a request'))
+      }, () => {
+        // A local failure: the asker times out.
+      })
       return
     }
     if (!from.relayLimit.take()) {
@@ -381,7 +473,7 @@ export class Dht extends Emitter<DhtEvents> {
     }
     const message = this.#decode(session, inner)
     if (!message) return
-    if (message.type !== DhtMessageType.NODES && message.type !== DhtMessageType.PONG) {
+    if (message.type !== DhtMessageType.NODES && message.type !== DhtMessageType.PONG && message.type !== DhtMessageType.PEERS) {
       this.#strike(session, P2PError.MALFORMED_MESSAGE('a relayed reply that is not an answer'))
       return
     }

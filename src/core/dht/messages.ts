@@ -12,6 +12,7 @@ import {P2PError} from '../errors.js'
 import {concat, utf8} from '../bytes.js'
 import {PUBLIC_KEY_BYTES, SIGNATURE_BYTES, verify, type Identity} from '../crypto/identity.js'
 import {ID_BYTES} from './node-id.js'
+import {ANNOUNCEMENT_BYTES, decodeAnnouncement, encodeAnnouncement, type Announcement} from './announcements.js'
 
 export const DHT_PROTOCOL = 'p2p/dht/1'
 
@@ -28,6 +29,12 @@ export const DhtMessageType = {
   RELAY_REPLY: 5,
   /** A signed WebRTC signal for a connection to `to`. */
   SIGNAL: 6,
+  /** Keep this signed announcement; answered with PEERS, the topic's announcers held (this one too, if taken). */
+  ANNOUNCE: 7,
+  /** Who announced this topic? Answered with PEERS. */
+  FIND_PEERS: 8,
+  /** Announcements of one topic, the newest first. */
+  PEERS: 9,
 } as const
 export type DhtMessageType = typeof DhtMessageType[keyof typeof DhtMessageType]
 
@@ -39,6 +46,8 @@ export const MAX_ROUTE = 6
 export const MAX_INNER_BYTES = 12 * 1024
 /** Bytes of a signal's JSON (an offer's SDP with its candidates). */
 export const MAX_SIGNAL_BYTES = 8 * 1024
+/** Announcements in one PEERS answer. */
+export const MAX_PEERS = 16
 /** A signal's nonce. */
 export const NONCE_BYTES = 16
 
@@ -64,7 +73,11 @@ export interface SignalMessage {
   signal: string
   signature: Uint8Array
 }
+export interface AnnounceMessage {type: typeof DhtMessageType.ANNOUNCE, id: number, announcement: Announcement}
+export interface FindPeersMessage {type: typeof DhtMessageType.FIND_PEERS, id: number, topic: Uint8Array}
+export interface PeersMessage {type: typeof DhtMessageType.PEERS, id: number, announcements: Announcement[]}
 export type DhtMessage = FindMessage | NodesMessage | PingMessage | RelayMessage | RelayReplyMessage | SignalMessage
+  | AnnounceMessage | FindPeersMessage | PeersMessage
 
 const MAX_ID = 0xffffffff
 
@@ -105,6 +118,26 @@ export function encodeNodes(id: number, keys: readonly Uint8Array[]): Uint8Array
     checkKey(key, 'a node')
     bytes.set(key, 6 + i * PUBLIC_KEY_BYTES)
   }
+  return bytes
+}
+
+export function encodeAnnounce(id: number, announcement: Announcement): Uint8Array {
+  const {bytes} = head(DhtMessageType.ANNOUNCE, id, ANNOUNCEMENT_BYTES)
+  bytes.set(encodeAnnouncement(announcement), 5)
+  return bytes
+}
+
+export function encodeFindPeers(id: number, topic: Uint8Array): Uint8Array {
+  const bytes = encodeFind(id, topic)
+  bytes[0] = DhtMessageType.FIND_PEERS
+  return bytes
+}
+
+export function encodePeers(id: number, announcements: readonly Announcement[]): Uint8Array {
+  if (announcements.length > MAX_PEERS) throw P2PError.INVALID_ARGUMENT(`at most ${MAX_PEERS} announcements in an answer`)
+  const {bytes} = head(DhtMessageType.PEERS, id, 1 + announcements.length * ANNOUNCEMENT_BYTES)
+  bytes[5] = announcements.length
+  for (const [i, announcement] of announcements.entries()) bytes.set(encodeAnnouncement(announcement), 6 + i * ANNOUNCEMENT_BYTES)
   return bytes
 }
 
@@ -169,6 +202,14 @@ function readKeys(bytes: Uint8Array, offset: number, count: number): Uint8Array[
   return Array.from({length: count}, (_, i) => bytes.slice(offset + i * PUBLIC_KEY_BYTES, offset + (i + 1) * PUBLIC_KEY_BYTES))
 }
 
+/** A list's count (the byte after the request id), checked against `max` and against the message's length for items of `size` bytes. */
+function counted(bytes: Uint8Array, name: string, max: number, size: number): number {
+  const count = bytes[5]
+  if (bytes.length < 6 || count > max) fail(`${name} with ${count ?? 'no'} count (at most ${max})`)
+  if (bytes.length !== 6 + count * size) fail(`${name} of ${bytes.length} bytes for ${count} items`)
+  return count
+}
+
 /** Decodes one message of the DHT channel; ERR_MALFORMED_MESSAGE unless it is exactly a valid one. */
 export function decodeDhtMessage(bytes: Uint8Array): DhtMessage {
   if (!(bytes instanceof Uint8Array) || bytes.length < 1) fail('an empty message')
@@ -184,12 +225,8 @@ export function decodeDhtMessage(bytes: Uint8Array): DhtMessage {
     case DhtMessageType.FIND:
       if (bytes.length !== 5 + ID_BYTES) fail(`FIND of ${bytes.length} bytes (${5 + ID_BYTES})`)
       return {type, id, target: bytes.slice(5)}
-    case DhtMessageType.NODES: {
-      const count = bytes[5]
-      if (bytes.length < 6 || count > MAX_NODES) fail(`NODES with ${count ?? 'no'} count (at most ${MAX_NODES})`)
-      if (bytes.length !== 6 + count * PUBLIC_KEY_BYTES) fail(`NODES of ${bytes.length} bytes for ${count} keys`)
-      return {type, id, keys: readKeys(bytes, 6, count)}
-    }
+    case DhtMessageType.NODES:
+      return {type, id, keys: readKeys(bytes, 6, counted(bytes, 'NODES', MAX_NODES, PUBLIC_KEY_BYTES))}
     case DhtMessageType.PING:
     case DhtMessageType.PONG:
       if (bytes.length !== 5) fail(`${type === DhtMessageType.PING ? 'PING' : 'PONG'} of ${bytes.length} bytes (5)`)
@@ -206,6 +243,16 @@ export function decodeDhtMessage(bytes: Uint8Array): DhtMessage {
       const inner = bytes.length - 5
       if (inner < 1 || inner > MAX_INNER_BYTES) fail(`RELAY_REPLY with ${inner} bytes to carry (1 to ${MAX_INNER_BYTES})`)
       return {type, id, inner: bytes.slice(5)}
+    }
+    case DhtMessageType.ANNOUNCE:
+      if (bytes.length !== 5 + ANNOUNCEMENT_BYTES) fail(`ANNOUNCE of ${bytes.length} bytes (${5 + ANNOUNCEMENT_BYTES})`)
+      return {type, id, announcement: decodeAnnouncement(bytes.subarray(5))}
+    case DhtMessageType.FIND_PEERS:
+      if (bytes.length !== 5 + ID_BYTES) fail(`FIND_PEERS of ${bytes.length} bytes (${5 + ID_BYTES})`)
+      return {type, id, topic: bytes.slice(5)}
+    case DhtMessageType.PEERS: {
+      const count = counted(bytes, 'PEERS', MAX_PEERS, ANNOUNCEMENT_BYTES)
+      return {type, id, announcements: Array.from({length: count}, (_, i) => decodeAnnouncement(bytes.subarray(6 + i * ANNOUNCEMENT_BYTES, 6 + (i + 1) * ANNOUNCEMENT_BYTES)))}
     }
     default:
       fail(`unknown message type ${type}`)
