@@ -45,9 +45,20 @@ after(async () => {
   if (dir) await rm(dir, {recursive: true, force: true})
 })
 
-/** Calls the page's p2pTest API. */
-function call<K extends keyof MirrorPageApi>(page: Page, name: K, ...args: Parameters<MirrorPageApi[K]>): Promise<Awaited<ReturnType<MirrorPageApi[K]>>> {
-  return page.evaluate((n, a) => ((window as unknown as {p2pTest: Record<string, (...x: unknown[]) => unknown>}).p2pTest[n])(...a), name, args) as never
+/**
+ * Calls the page's p2pTest API. Not a timing: a bound that turns a call that cannot
+ * end into a failure naming it (else Chromium's protocol timeout says only that some call hung).
+ */
+async function call<K extends keyof MirrorPageApi>(page: Page, name: K, ...args: Parameters<MirrorPageApi[K]>): Promise<Awaited<ReturnType<MirrorPageApi[K]>>> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the page's ${name}(${args.map(a => JSON.stringify(a)).join(', ').slice(0, 80)}) did not return in 120 s`)), 120_000)
+  })
+  try {
+    return await Promise.race([page.evaluate((n, a) => ((window as unknown as {p2pTest: Record<string, (...x: unknown[]) => unknown>}).p2pTest[n])(...a), name, args), bound]) as never
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** A page in a browser context of its own (its own IndexedDB, so its own key), on the mirror test page. */

@@ -51,6 +51,9 @@ const api = {
   /** Posts `text` through the log's form, as a person would, and resolves once the entry is stored. */
   async post(text: string): Promise<void> {
     const log = await when(() => logElement.log)
+    // The form publishes to the element's source, provided once the room's logs are read:
+    // `log` is there a moment before it, and a submit in that moment is refused (the text stays).
+    await when(() => logElement.source)
     const before = log.length
     input.value = text
     form.requestSubmit()
