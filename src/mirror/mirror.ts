@@ -22,9 +22,10 @@ import type {WebRTC} from '../core/swarm/rtc-link.js'
 import {FileShare} from '../core/files/share.js'
 import {QuotaChunkStore} from './quota-store.js'
 import {serveMirrorStatus, type StatusServer} from './status-channel.js'
+import {KEY_PATTERN} from './status-watch.js'
 
-/** A log address or a public key, as the mirror's options and the control entries name them. */
-export const KEY_PATTERN = /^[0-9a-f]{64}$/
+// A log address, a file id or a public key, as the mirror's options and the control entries name them.
+export {KEY_PATTERN} from './status-watch.js'
 
 export interface MirrorOptions {
   /** Signalling hubs (each room joins through all of them). */
@@ -420,9 +421,9 @@ export class Mirror extends Emitter<MirrorEvents> {
     this.#refused.delete(`file/${id}`)
     const kept: KeptFile = {id, source, room: undefined, complete: false, paused: false, before: 0}
     this.#keptFiles.set(id, kept)
-    await this.#store.count(id)
+    const have = await this.#store.count(id)
     kept.before = this.#store.held(id)
-    if ((await this.#store.bitfield(id))?.isComplete()) this.#completed(kept)
+    if (have?.isComplete()) this.#completed(kept)
     else this.#fetch(kept)
     this.#changed()
   }

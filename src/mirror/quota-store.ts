@@ -9,6 +9,7 @@
  */
 import {ChunkStore} from '../core/files/chunk-store.js'
 import {chunkRange} from '../core/files/manifest.js'
+import type {Bitfield} from '../core/files/messages.js'
 import {P2PError} from '../core/errors.js'
 
 export class QuotaChunkStore extends ChunkStore {
@@ -30,12 +31,13 @@ export class QuotaChunkStore extends ChunkStore {
     return total
   }
 
-  /** Counts what the store holds of a file (from its bitfield), before its first chunk. */
-  async count(id: string): Promise<void> {
+  /** Counts what the store holds of a file (from its bitfield), before its first chunk; returns that bitfield (undefined for an unknown file). */
+  async count(id: string): Promise<Bitfield | undefined> {
     const [manifest, have] = [await this.getManifest(id), await this.bitfield(id)]
     let bytes = 0
     if (manifest && have) for (let i = 0; i < have.length; i++) if (have.get(i)) bytes += chunkRange(manifest, i).length
     this.#held.set(id, bytes)
+    return have
   }
 
   override async putChunk(id: string, index: number, bytes: Uint8Array): Promise<boolean> {

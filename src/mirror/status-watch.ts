@@ -18,7 +18,8 @@ export const WATCH = 1
 /** A status larger than this is not sent (the mirror) or taken (the page). */
 export const MAX_STATUS_BYTES = 1 << 20
 
-const HEX64 = /^[0-9a-f]{64}$/
+/** A key, a log's address or a file's id: 64 lowercase hex characters. Here, on the page's side, so pages and the mirror share it without a page loading the mirror. */
+export const KEY_PATTERN = /^[0-9a-f]{64}$/
 const decoder = new TextDecoder('utf-8', {fatal: true})
 
 // ---- the page's side --------------------------------------------------------------
@@ -48,7 +49,7 @@ export class MirrorWatch extends Emitter<MirrorWatchEvents> {
 
   constructor(swarm: ProtocolSwarm, mirror: string) {
     super()
-    if (!HEX64.test(mirror)) throw P2PError.INVALID_ARGUMENT('a mirror is named by its public key, 64 lowercase hex characters')
+    if (!KEY_PATTERN.test(mirror)) throw P2PError.INVALID_ARGUMENT('a mirror is named by its public key, 64 lowercase hex characters')
     this.mirror = mirror
     this.#swarm = swarm
     swarm.on('connect', this.#onConnect)
@@ -139,7 +140,7 @@ function text(value: unknown, what: string, max = 1024): string {
 }
 
 function hex(value: unknown, what: string): string {
-  if (typeof value !== 'string' || !HEX64.test(value)) fail(`${what} is not 64 hex characters`)
+  if (typeof value !== 'string' || !KEY_PATTERN.test(value)) fail(`${what} is not 64 hex characters`)
   return value
 }
 

@@ -15,6 +15,7 @@ export class MirrorProcess {
   readonly #waiters = new Set<() => void>()
   readonly exited: Promise<{code: number | null, signal: NodeJS.Signals | null}>
 
+  /** `args` after the CLI's path; MIRROR_NODE_ARGS in the environment adds Node flags (a heap snapshot on a signal, say) when looking into one. */
   constructor(args: string[]) {
     this.child = spawn(process.execPath, [...(process.env.MIRROR_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', cli, ...args, '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''

@@ -15,7 +15,7 @@ import {ExpiringMap} from '../expiring-map.js'
 import {TokenBucket} from '../token-bucket.js'
 import type {Channel} from '../mux/mux.js'
 import {hostProtocol, type ProtocolHost, type ProtocolPeer, type ProtocolSwarm} from '../swarm/protocol-host.js'
-import {nodeIdOf} from './node-id.js'
+import {nodeIdOf, sameId} from './node-id.js'
 import type {Identity} from '../crypto/identity.js'
 import {AnnouncementStore, createAnnouncement, verifyAnnouncement, type Announcement} from './announcements.js'
 import {RoutingTable, type Contact} from './routing-table.js'
@@ -223,7 +223,7 @@ export class Dht extends Emitter<DhtEvents> {
       if (answer.type !== DhtMessageType.PEERS) return
       const valid: Announcement[] = []
       for (const announcement of answer.announcements) {
-        if (toHex(announcement.topic) === toHex(topic) && await verifyAnnouncement(announcement)) valid.push(announcement)
+        if (sameId(announcement.topic, topic) && await verifyAnnouncement(announcement)) valid.push(announcement)
         else this.#stats.forged++
       }
       each?.(valid)

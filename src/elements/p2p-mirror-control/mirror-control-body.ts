@@ -13,14 +13,13 @@ import {fromHex, toHex} from '../../core/bytes.js'
 import {shortId} from '../../core/debug.js'
 import type {Log} from '../../core/log/log.js'
 import type {AttachedLog} from '../../core/log/swarm.js'
-import {MirrorWatch} from '../../mirror/status-watch.js'
+import {KEY_PATTERN, MirrorWatch} from '../../mirror/status-watch.js'
 import type {MirrorFileStatus, MirrorLogStatus, MirrorStatus} from '../../mirror/mirror.js'
 import {fileState, logState} from '../../mirror/status-text.js'
 import type {HeldLog} from '../p2p-log/log-database.js'
 import {styles} from './p2p-mirror-control.styles.js'
 import type {MirrorControlBody, MirrorControlKit, P2PMirrorControlElement} from './p2p-mirror-control.js'
 
-const HEX64 = /^[0-9a-f]{64}$/
 const ignore = () => undefined
 
 /** Gives `host` its code (with what it takes from the kit's first files): returns what the element renders and reads through. */
@@ -274,7 +273,7 @@ class MirrorControl implements ReactiveController, MirrorControlBody {
       const form = event.target as HTMLFormElement
       const kind = (form.elements.namedItem('kind') as HTMLSelectElement).value
       const id = (form.elements.namedItem('id') as HTMLInputElement).value.trim().toLowerCase()
-      if (!HEX64.test(id)) {
+      if (!KEY_PATTERN.test(id)) {
         this.#report(P2PError.INVALID_ARGUMENT('a log\'s address or a file\'s id is 64 hex characters'))
         return
       }
