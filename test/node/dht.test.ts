@@ -9,10 +9,13 @@ import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {fromHex, toHex} from '../../src/core/bytes.js'
 import {commonPrefix, compareDistance, nodeIdOf} from '../../src/core/dht/node-id.js'
 import {Dht} from '../../src/core/dht/dht.js'
-import {DHT_PROTOCOL, encodeAnnounce, encodeFind, encodeNodes, encodeRelay, decodeDhtMessage, DhtMessageType} from '../../src/core/dht/messages.js'
+import {
+  DHT_PROTOCOL, NONCE_BYTES, encodeAnnounce, encodeFind, encodeNodes, encodeRelay, encodeSignal, decodeDhtMessage, DhtMessageType,
+} from '../../src/core/dht/messages.js'
+import {randomBytes} from '../../src/core/bytes.js'
 import {createAnnouncement, topicHash} from '../../src/core/dht/announcements.js'
 import {FakeSwarm, connect, type FakePeer} from './fake-swarm.js'
-import {until} from '../shared/until.js'
+import {until, untilValue} from '../shared/until.js'
 
 interface Node {
   key: string
@@ -30,8 +33,8 @@ after(() => {
 async function makeNode(seed: number, options: Partial<ConstructorParameters<typeof Dht>[0]> = {}): Promise<Node> {
   const identity = new KeyPairIdentity(new Uint8Array(32).fill(seed % 256).map((b, i) => i === 0 ? seed >> 8 : b))
   const key = toHex(identity.publicKey)
-  const swarm = new FakeSwarm()
-  const dht = new Dht({swarm, publicKey: key, identity, ...options})
+  const swarm = new FakeSwarm().signalsAs(key)
+  const dht = new Dht({swarm, publicKey: key, identity, connector: swarm, ...options})
   dhts.push(dht)
   await dht.ready
   return {key, identity, id: await nodeIdOf(fromHex(key)), swarm, dht}
@@ -172,5 +175,111 @@ describe('DHT on a swarm', () => {
     assert.equal(a.dht.stats.refused, 8)
     await until(() => replies.length === 2, 'the two relayed are answered through a')
     for (const reply of replies) assert.equal(decodeDhtMessage(reply).type, DhtMessageType.RELAY_REPLY)
+  })
+
+  test('signalling through the DHT: a node connects to one a lookup found, the offer and answer signed and carried along the route', async () => {
+    const nodes = await network(30, 3, 7)
+    const from = nodes[5]
+    const {closest} = await from.dht.lookup(nodes[17].id)
+    const far = closest.find(c => c.via.length > 0)!
+    assert.ok(far, 'the lookup found nodes through relays')
+    const to = nodes.find(n => n.key === far.key)!
+    const relayedBefore = nodes.reduce((n, node) => n + node.dht.stats.relayed, 0)
+    assert.equal(await from.dht.connect(far.key, far.via), true)
+    assert.ok(from.swarm.peers.some(p => p.publicKey === to.key) && to.swarm.peers.some(p => p.publicKey === from.key))
+    await until(() => from.dht.table.has(to.id) && to.dht.table.has(from.id), 'each holds the other in its table')
+    assert.equal(from.dht.stats.dialled, 1)
+    assert.equal(to.dht.stats.answered, 1)
+    assert.deepEqual(to.swarm.signalsIn.map(s => s.type), ['offer'])
+    assert.deepEqual(from.swarm.signalsIn.map(s => s.type), ['answer'])
+    // The ping, the offer and the answer went through relays; connected now, another connect is at once true.
+    assert.ok(nodes.reduce((n, node) => n + node.dht.stats.relayed, 0) >= relayedBefore + 3 * far.via.length)
+    assert.equal(await from.dht.connect(far.key, far.via), true)
+    assert.equal(from.swarm.signalledMade, 1)
+    assert.equal(nodes.reduce((n, node) => n + node.dht.stats.strikes + node.dht.stats.signalsRefused + node.dht.stats.forged, 0), 0)
+  })
+
+  /** a - y - b in a line: a and b are not connected, y is connected to both. */
+  async function line(seed: number, options: Partial<ConstructorParameters<typeof Dht>[0]> = {}): Promise<{a: Node, y: Node, b: Node}> {
+    const [a, y, b] = await Promise.all([makeNode(seed, options), makeNode(seed + 1), makeNode(seed + 2)])
+    connect(a.swarm, a.key, y.swarm, y.key)
+    connect(y.swarm, y.key, b.swarm, b.key)
+    await until(() => y.dht.table.size === 2 && a.dht.table.size === 1 && b.dht.table.size === 1, 'the line in every table')
+    return {a, y, b}
+  }
+
+  test('both ends connecting to each other at once: one connection, the lower key\'s offer stands', async () => {
+    const {a, y, b} = await line(931)
+    const [ab, ba] = await Promise.all([a.dht.connect(b.key, [y.key]), b.dht.connect(a.key, [y.key])])
+    assert.deepEqual([ab, ba], [true, true])
+    assert.equal(a.swarm.peers.filter(p => p.publicKey === b.key).length, 1)
+    assert.equal(b.swarm.peers.filter(p => p.publicKey === a.key).length, 1)
+    const lower = a.key < b.key ? a : b
+    const higher = lower === a ? b : a
+    // The higher key answered the lower key's offer; its own was refused or given up.
+    assert.deepEqual(higher.swarm.signalsIn.filter(s => s.type === 'offer').length, 1)
+    assert.deepEqual(lower.swarm.signalsIn.filter(s => s.type === 'answer').length, 1)
+  })
+
+  test('a node with no room refuses the offer, and the attempt ends false; a route that does not answer costs no connection', async () => {
+    const {a, y, b} = await line(941, {timeout: 300})
+    b.swarm.maxPeers = 1
+    assert.equal(await a.dht.connect(b.key, [y.key]), false)
+    assert.equal(b.dht.stats.signalsRefused, 1)
+    assert.equal(a.swarm.peers.length, 1)
+    const nobody = toHex(new KeyPairIdentity(new Uint8Array(32).fill(81)).publicKey)
+    const made = a.swarm.signalledMade
+    await assert.rejects(a.dht.connect(nobody, [y.key]), (err: unknown) => (err as {code?: string}).code === 'ERR_PEER_TIMEOUT')
+    assert.equal(a.swarm.signalledMade, made, 'no connection made for a route that did not answer')
+    await assert.rejects(a.dht.connect(b.key, []), (err: unknown) => (err as {code?: string}).code === 'ERR_INVALID_ARGUMENT')
+  })
+
+  test('hostile signals: forged, replayed, stale, for another node, with a false route back, or sent outside a RELAY are refused with no connection made; honest signalling goes on', async () => {
+    const {a, y, b} = await line(951)
+    const hostileIdentity = new KeyPairIdentity(new Uint8Array(32).fill(83))
+    const hostileKey = toHex(hostileIdentity.publicKey)
+    const hostile = new FakeSwarm()
+    const {atA: hostileEnd} = connect(hostile, hostileKey, b.swarm, b.key)
+    await until(() => b.dht.table.size === 2, 'b knows the hostile peer')
+    const answers: Array<{id: number, taken: boolean}> = []
+    const raw = hostileEnd.channel(DHT_PROTOCOL, {onmessage: bytes => {
+      const reply = decodeDhtMessage(bytes)
+      if (reply.type !== DhtMessageType.RELAY_REPLY) return
+      const inner = decodeDhtMessage(reply.inner) as {type: number, taken: boolean}
+      assert.equal(inner.type, DhtMessageType.SIGNALLED)
+      answers.push({id: reply.id, taken: inner.taken})
+    }})
+    // The hostile peer relays signals to b (a route of one key: b), as a relay of a's would.
+    const offer = (back: string[]) => JSON.stringify({signal: {type: 'offer', sdp: 'x'}, back})
+    const relay = (id: number, signal: Uint8Array) => raw.send(encodeRelay(id, [fromHex(b.key)], signal))
+    const sent = async (id: number, signal: Uint8Array) => {
+      relay(id, signal)
+      return (await untilValue(() => answers.find(x => x.id === id), `the answer to ${id}`)).taken
+    }
+    // Signed by the hostile key, claiming to be a's: the signature does not hold.
+    const forged = await encodeSignal(hostileIdentity, fromHex(b.key), offer([hostileKey, a.key]), Date.now(), randomBytes(NONCE_BYTES))
+    forged.set(fromHex(a.key), 1)
+    assert.equal(await sent(1, forged), false)
+    assert.equal(b.dht.stats.forged, 1)
+    // A signal of a key the hostile peer holds, taken once; the same bytes again are a replay.
+    const other = new KeyPairIdentity(new Uint8Array(32).fill(84))
+    const otherKey = toHex(other.publicKey)
+    const valid = await encodeSignal(other, fromHex(b.key), offer([hostileKey, otherKey]), Date.now(), randomBytes(NONCE_BYTES))
+    assert.equal(await sent(2, valid), true)
+    assert.equal(await sent(3, valid), false)
+    assert.equal(b.dht.stats.replays, 1)
+    // Too old, for another node, a route back that does not start at the peer it came from, a payload that is not one.
+    const old = await encodeSignal(other, fromHex(b.key), offer([hostileKey, otherKey]), Date.now() - 3 * 60_000, randomBytes(NONCE_BYTES))
+    const elsewhere = await encodeSignal(other, fromHex(a.key), offer([hostileKey, otherKey]), Date.now(), randomBytes(NONCE_BYTES))
+    const falseRoute = await encodeSignal(other, fromHex(b.key), offer([y.key, otherKey]), Date.now(), randomBytes(NONCE_BYTES))
+    const junk = await encodeSignal(other, fromHex(b.key), '{"signal": 1}', Date.now(), randomBytes(NONCE_BYTES))
+    for (const [i, signal] of [old, elsewhere, falseRoute, junk].entries()) assert.equal(await sent(10 + i, signal), false)
+    assert.equal(b.dht.stats.signalsRefused, 4)
+    // Outside a RELAY, a signal is what no honest node sends: a strike.
+    raw.send(valid)
+    await until(() => b.dht.stats.strikes === 1, 'struck')
+    assert.equal(b.swarm.signalledMade, 1, 'only the one valid offer opened a connection')
+    // a and b connect through y all the same.
+    assert.equal(await a.dht.connect(b.key, [y.key]), true)
   })
 })

@@ -5,6 +5,8 @@ import type {P2PError} from '../../src/core/errors.js'
 import {Mux, createMemoryTransportPair, type Channel, type ChannelHandlers, type MemoryTransportOptions} from '../../src/core/mux/index.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import type {ProtocolPeer, ProtocolSwarm} from '../../src/core/swarm/protocol-host.js'
+import type {SignalledConnection} from '../../src/core/swarm/swarm.js'
+import type {RtcSignal} from '../../src/core/swarm/rtc-link.js'
 
 /** One end of a connection: a real mux, named by the remote's key. */
 export class FakePeer implements ProtocolPeer {
@@ -29,9 +31,60 @@ export class FakePeer implements ProtocolPeer {
   }
 }
 
+/** Fake swarms that take signalled connections, by key. */
+const signalling = new Map<string, FakeSwarm>()
+
 export class FakeSwarm extends Emitter<{connect: (peer: ProtocolPeer) => void, disconnect: (peer: ProtocolPeer) => void}> implements ProtocolSwarm {
   readonly peers: FakePeer[] = []
   readonly identity = new KeyPairIdentity()
+  /** Set by `signalsAs`: the key this swarm's signalled connections are made under. */
+  key: string | null = null
+  /** Peers and signalled connections on their way, at most. */
+  maxPeers = Infinity
+  /** Signalled connections made (initiated or answered), and every signal each side received. */
+  signalledMade = 0
+  readonly signalsIn: RtcSignal[] = []
+  readonly #pending = new Set<string>()
+
+  /** Takes signalled connections (`Swarm.signalled`'s contract) as `key`: an offer and an answer that carry nothing, then a linked pair of muxes. */
+  signalsAs(key: string): this {
+    this.key = key
+    signalling.set(key, this)
+    return this
+  }
+
+  signalled(key: string, initiator: boolean, send: (signal: RtcSignal) => void): SignalledConnection | null {
+    const self = this.key
+    if (self === null || this.#pending.has(key) || this.peers.some(p => p.publicKey === key) || this.peers.length + this.#pending.size >= this.maxPeers) return null
+    this.signalledMade++
+    this.#pending.add(key)
+    let settle!: (connected: boolean) => void
+    const done = new Promise<boolean>(resolve => {
+      settle = resolve
+    })
+    const finish = (connected: boolean): void => {
+      this.off('connect', onConnect)
+      if (!this.#pending.delete(key)) return
+      settle(connected)
+    }
+    const onConnect = (peer: ProtocolPeer): void => {
+      if (peer.publicKey === key) finish(true)
+    }
+    this.on('connect', onConnect)
+    if (initiator) queueMicrotask(() => send({type: 'offer', sdp: `offer from ${self}`}))
+    return {
+      signal: signal => {
+        this.signalsIn.push(signal)
+        if (!this.#pending.has(key)) return
+        if (signal.type === 'offer' && !initiator) send({type: 'answer', sdp: `answer from ${self}`})
+        const remote = signalling.get(key)
+        if (signal.type === 'answer' && initiator && remote) connect(this, self, remote, key)
+      },
+      close: () => finish(false),
+      done,
+    }
+  }
+
   add(peer: FakePeer): void {
     this.peers.push(peer)
     this.emit('connect', peer)

@@ -8,29 +8,63 @@
  */
 import {Emitter} from '../emitter.js'
 import {P2PError} from '../errors.js'
-import {fromHex, toHex} from '../bytes.js'
+import {fromHex, randomBytes, toHex} from '../bytes.js'
 import {shortId} from '../debug.js'
 import {systemClock, type Clock} from '../clock.js'
 import {ExpiringMap} from '../expiring-map.js'
 import {TokenBucket} from '../token-bucket.js'
 import type {Channel} from '../mux/mux.js'
 import {hostProtocol, type ProtocolHost, type ProtocolPeer, type ProtocolSwarm} from '../swarm/protocol-host.js'
+import type {SignalledConnection} from '../swarm/swarm.js'
+import type {RtcSignal} from '../swarm/rtc-link.js'
 import {nodeIdOf, sameId} from './node-id.js'
 import type {Identity} from '../crypto/identity.js'
 import {AnnouncementStore, createAnnouncement, verifyAnnouncement, type Announcement} from './announcements.js'
 import {RoutingTable, type Contact} from './routing-table.js'
 import {lookup, type LookupResult} from './lookup.js'
 import {
-  DHT_PROTOCOL, DhtMessageType, MAX_NODES, MAX_PEERS, MAX_ROUTE, decodeDhtMessage, encodeAnnounce, encodeFind, encodeFindPeers, encodeNodes,
-  encodePeers, encodePing, encodeRelay, encodeRelayReply, type DhtMessage,
+  DHT_PROTOCOL, DhtMessageType, MAX_NODES, MAX_PEERS, MAX_ROUTE, NONCE_BYTES, decodeDhtMessage, encodeAnnounce, encodeFind, encodeFindPeers,
+  encodeNodes, encodePeers, encodePing, encodeRelay, encodeRelayReply, encodeSignal, encodeSignalled, verifySignal, type DhtMessage, type SignalMessage,
 } from './messages.js'
+
+/** A signal's time may be this far (ms) from the receiver's clock, either way; its nonce is remembered twice as long. */
+export const SIGNAL_WINDOW = 2 * 60_000
+
+/** What opens the connections this node signals: a `Swarm` (`Swarm.signalled`). */
+export interface DhtConnector {
+  signalled(key: string, initiator: boolean, send: (signal: RtcSignal) => void): SignalledConnection | null
+}
+
+const HEX_KEY = /^[0-9a-f]{64}$/
+
+/**
+ * A signal's payload, as signed: the simple-peer signal, and the route back to
+ * its sender (the relays nearest the receiver first, then the sender). Null
+ * unless it is exactly that.
+ */
+export function parseSignalPayload(json: string, sender: string): {signal: RtcSignal, back: string[]} | null {
+  let payload: unknown
+  try {
+    payload = JSON.parse(json)
+  } catch {
+    return null
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null
+  const {signal, back} = payload as {signal?: unknown, back?: unknown}
+  if (typeof signal !== 'object' || signal === null || Array.isArray(signal)) return null
+  if (!Array.isArray(back) || back.length < 2 || back.length > MAX_ROUTE) return null
+  if (!back.every(key => typeof key === 'string' && HEX_KEY.test(key)) || back.at(-1) !== sender) return null
+  return {signal: signal as RtcSignal, back: back as string[]}
+}
 
 export interface DhtOptions {
   swarm: ProtocolSwarm
   /** This node's proven public key (hex): the swarm's identity's. */
   publicKey: string
-  /** The swarm's identity: signs this node's announcements. Without it, `announce` throws. */
+  /** The swarm's identity: signs this node's announcements and signals. Without it, `announce` and `connect` throw. */
   identity?: Identity
+  /** Opens the connections this node signals (the swarm itself). Without it, `connect` throws and signals are refused. */
+  connector?: DhtConnector
   /** Wall-clock milliseconds since the epoch, for announcements' times (Date.now by default). */
   now?: () => number
   /** Contacts per bucket, and results per lookup. */
@@ -57,8 +91,15 @@ export interface DhtStats {
   refused: number
   /** Bad messages received: malformed, unsolicited answers, relays over the limit, forged announcements. */
   strikes: number
-  /** Announcements in answers that failed their check (signature, topic): left out. */
+  /** Announcements in answers, and signals, that failed their check (signature, topic): left out. */
   forged: number
+  /** Connections signalled through the DHT: opened by this node, and taken from others. */
+  dialled: number
+  answered: number
+  /** Signals refused: not for this node, outside the time window, a route back that is not one, no room for a connection. */
+  signalsRefused: number
+  /** Signals whose nonce was seen already. */
+  replays: number
 }
 
 export type DhtEvents = {
@@ -89,6 +130,17 @@ interface Pending {
   session: Session
 }
 
+/** A connection being signalled through the DHT, from its first signal until it connects or ends. */
+interface Signalling {
+  key: string
+  /** The way this node's signals go: relays, then the remote. */
+  route: string[]
+  initiator: boolean
+  connection: SignalledConnection
+  /** Signals are signed one after another, so they leave in the order they were made. */
+  signing: Promise<void>
+}
+
 interface Forwarded {
   /** Where the RELAY came from, and its id there. */
   from: Session
@@ -102,8 +154,12 @@ export class Dht extends Emitter<DhtEvents> {
   /** The node's id, and its table, once computed. */
   readonly ready: Promise<void>
   table!: RoutingTable
-  readonly #options: Required<Omit<DhtOptions, 'swarm' | 'publicKey' | 'identity' | 'now'>>
+  readonly #options: Required<Omit<DhtOptions, 'swarm' | 'publicKey' | 'identity' | 'now' | 'connector'>>
   readonly #identity: Identity | undefined
+  readonly #connector: DhtConnector | undefined
+  readonly #signalling = new Map<string, Signalling>()
+  /** Nonces of signals taken (sender and nonce), for SIGNAL_WINDOW * 2. */
+  readonly #nonces: ExpiringMap<string, true>
   readonly #now: () => number
   /** Announcements of the topics this node is asked to keep. */
   readonly #store: AnnouncementStore
@@ -115,12 +171,17 @@ export class Dht extends Emitter<DhtEvents> {
   #nextId = 1
   #host: ProtocolHost<Session> | undefined
   #closed = false
-  readonly #stats: DhtStats = {requests: 0, failures: 0, relayed: 0, refused: 0, strikes: 0, forged: 0}
+  readonly #stats: DhtStats = {requests: 0, failures: 0, relayed: 0, refused: 0, strikes: 0, forged: 0, dialled: 0, answered: 0, signalsRefused: 0, replays: 0}
 
-  constructor({swarm, publicKey, identity, now = () => Date.now(), k = 8, alpha = 3, paths = 1, timeout = 5_000, relayRate = 20, relayBurst = 40, maxStrikes = 5, clock = systemClock}: DhtOptions) {
+  constructor({
+    swarm, publicKey, identity, connector, now = () => Date.now(), k = 8, alpha = 3, paths = 1, timeout = 5_000, relayRate = 20, relayBurst = 40,
+    maxStrikes = 5, clock = systemClock,
+  }: DhtOptions) {
     super()
     this.publicKey = publicKey
     this.#identity = identity
+    this.#connector = connector
+    this.#nonces = new ExpiringMap({ttl: SIGNAL_WINDOW * 2, max: 16_384, now: () => clock.now()})
     this.#now = now
     this.#store = new AnnouncementStore({now})
     this.#clock = clock
@@ -241,6 +302,42 @@ export class Dht extends Emitter<DhtEvents> {
     return this.#clock.now() - start
   }
 
+  /**
+   * Connects to the node `key`, reached through `via` (a lookup's route), with
+   * its offer and answer signalled along that route: the route must answer a
+   * PING first, so one that does not costs no connection. Resolves true once
+   * `key` is a connected peer (it proved the key), false if the attempt was
+   * refused or ended; rejects if the route did not answer.
+   */
+  async connect(key: string, via: string[]): Promise<boolean> {
+    await this.ready
+    if (this.#closed) throw P2PError.DESTROYED('the DHT was closed')
+    if (!this.#connector || !this.#identity) throw P2PError.INVALID_ARGUMENT('connecting needs the connector and identity options')
+    if (!HEX_KEY.test(key) || key === this.publicKey) throw P2PError.INVALID_ARGUMENT('connect to another node\'s key (64 hex digits)')
+    if (this.#sessions.has(key)) return true
+    if (this.#signalling.has(key)) return this.#connected(key)
+    if (via.length < 1 || via.length >= MAX_ROUTE) throw P2PError.INVALID_ARGUMENT(`a route of 1 to ${MAX_ROUTE - 1} relays`)
+    await this.ping(key, via)
+    if (this.#closed || this.#sessions.has(key)) return this.#sessions.has(key)
+    // The remote may have offered meanwhile.
+    if (!this.#signalling.has(key) && !this.#startSignalling(key, [...via, key], true)) return false
+    return this.#connected(key)
+  }
+
+  /**
+   * Whether the connection being signalled with `key` connects: or the one that
+   * replaces it (in a glare, the higher key gives its attempt up and answers the
+   * other's offer).
+   */
+  async #connected(key: string): Promise<boolean> {
+    for (let current = this.#signalling.get(key); current;) {
+      if (await current.connection.done) return true
+      const next = this.#signalling.get(key)
+      current = next === current ? undefined : next
+    }
+    return this.#sessions.has(key)
+  }
+
   close(): void {
     if (this.#closed) return
     this.#closed = true
@@ -251,6 +348,8 @@ export class Dht extends Emitter<DhtEvents> {
       pending.reject(P2PError.DESTROYED('the DHT was closed'))
     }
     this.#forwarded.clear()
+    for (const signalling of [...this.#signalling.values()]) signalling.connection.close()
+    this.#signalling.clear()
     this.removeAllListeners()
   }
 
@@ -352,6 +451,100 @@ export class Dht extends Emitter<DhtEvents> {
     pending.resolve(message)
   }
 
+  // ---- signalling ------------------------------------------------------------
+
+  /** Opens a connection to `key` whose signals go along `route`; null when the connector takes none now. */
+  #startSignalling(key: string, route: string[], initiator: boolean): Signalling | null {
+    const signalling = {key, route, initiator, signing: Promise.resolve()} as Signalling
+    const connection = this.#connector!.signalled(key, initiator, signal => this.#sendSignal(signalling, signal))
+    if (!connection) return null
+    signalling.connection = connection
+    this.#signalling.set(key, signalling)
+    if (initiator) this.#stats.dialled++
+    else this.#stats.answered++
+    void connection.done.then(() => {
+      if (this.#signalling.get(key) === signalling) this.#signalling.delete(key)
+    })
+    return signalling
+  }
+
+  /**
+   * Signs one of our signals and sends it along the route; the remote answers
+   * whether it took it, and an attempt it refused is given up. One that is lost
+   * on the way fails its request (counted): the connection then times out.
+   */
+  #sendSignal(signalling: Signalling, signal: RtcSignal): void {
+    const {key, route} = signalling
+    // The way back: the same relays the other way round, then this node.
+    const payload = JSON.stringify({signal, back: [...route.slice(0, -1).reverse(), this.publicKey]})
+    const signed = signalling.signing.then(() => encodeSignal(this.#identity!, fromHex(key), payload, this.#now(), randomBytes(NONCE_BYTES)))
+    signalling.signing = signed.then(() => undefined, () => undefined)
+    signed.then(bytes => this.#closed ? undefined : this.#request(route.slice(0, -1), key, () => bytes)).then(answer => {
+      if (answer && (answer.type !== DhtMessageType.SIGNALLED || !answer.taken)) signalling.connection.close()
+    }, () => {
+      // Too large to sign, or lost on the way (counted in stats.failures): the connection times out.
+    })
+  }
+
+  /**
+   * A signal relayed to this node: taken if it is for this node, fresh (time
+   * within SIGNAL_WINDOW, nonce unseen), signed by its sender, with a route
+   * back that starts at the peer it came from. An offer opens a connection
+   * (in a glare, the lower key's offer stands); anything else goes to the
+   * connection being signalled with its sender.
+   */
+  async #takeSignal(message: SignalMessage, from: Session): Promise<boolean> {
+    const sender = toHex(message.from)
+    if (!this.#connector || toHex(message.to) !== this.publicKey || sender === this.publicKey ||
+      Math.abs(this.#now() - message.time) > SIGNAL_WINDOW) {
+      this.#stats.signalsRefused++
+      return false
+    }
+    const nonce = sender + toHex(message.nonce)
+    if (this.#nonces.has(nonce)) {
+      this.#stats.replays++
+      return false
+    }
+    if (!(await verifySignal(message))) {
+      this.#stats.forged++
+      return false
+    }
+    // Two copies may have been checked at once: only the first is taken.
+    if (this.#nonces.has(nonce) || this.#closed) {
+      if (!this.#closed) this.#stats.replays++
+      return false
+    }
+    this.#nonces.set(nonce, true)
+    const parsed = parseSignalPayload(message.signal, sender)
+    if (!parsed || parsed.back[0] !== from.key) {
+      this.#stats.signalsRefused++
+      return false
+    }
+    const held = this.#signalling.get(sender)
+    if (held && parsed.signal.type !== 'offer') {
+      held.connection.signal(parsed.signal)
+      return true
+    }
+    if (parsed.signal.type !== 'offer' || this.#sessions.has(sender)) {
+      this.#stats.signalsRefused++
+      return false
+    }
+    if (held) {
+      // Both offered: the lower key's offer stands, and the other end answers it once it comes (so this one is
+      // taken: a connection to its sender is on its way). Or the remote started over: its new offer is answered.
+      if (held.initiator && this.publicKey < sender) return true
+      this.#signalling.delete(sender)
+      held.connection.close()
+    }
+    const signalling = this.#startSignalling(sender, parsed.back, false)
+    if (!signalling) {
+      this.#stats.signalsRefused++
+      return false
+    }
+    signalling.connection.signal(parsed.signal)
+    return true
+  }
+
   // ---- receiving --------------------------------------------------------------
 
   /** Decodes a peer's message; what is not one is a strike, and undefined. */
@@ -382,6 +575,7 @@ export class Dht extends Emitter<DhtEvents> {
       case DhtMessageType.NODES:
       case DhtMessageType.PONG:
       case DhtMessageType.PEERS:
+      case DhtMessageType.SIGNALLED:
         this.#answered(session, message.id, message)
         return
       case DhtMessageType.RELAY:
@@ -391,8 +585,8 @@ export class Dht extends Emitter<DhtEvents> {
         this.#relayReply(session, message.id, message.inner)
         return
       default:
-        // Signals come with relayed signalling (docs/dht.md, not built yet).
-        this.#strike(session, P2PError.MALFORMED_MESSAGE(`a message of type ${message.type} this node does not take yet`))
+        // A signal goes to a node this one is not connected to, so always in a RELAY.
+        this.#strike(session, P2PError.MALFORMED_MESSAGE(`a message of type ${message.type} sent outside a RELAY`))
     }
   }
 
@@ -417,6 +611,9 @@ export class Dht extends Emitter<DhtEvents> {
       }
       case DhtMessageType.FIND_PEERS:
         return encodePeers(message.id, this.#store.get(message.topic, MAX_PEERS))
+      case DhtMessageType.SIGNAL:
+        // Only relayed: the RELAY's id routes the answer back.
+        return direct ? undefined : encodeSignalled(0, await this.#takeSignal(message, asker))
       default:
         return undefined
     }
@@ -473,7 +670,8 @@ export class Dht extends Emitter<DhtEvents> {
     }
     const message = this.#decode(session, inner)
     if (!message) return
-    if (message.type !== DhtMessageType.NODES && message.type !== DhtMessageType.PONG && message.type !== DhtMessageType.PEERS) {
+    if (message.type !== DhtMessageType.NODES && message.type !== DhtMessageType.PONG && message.type !== DhtMessageType.PEERS &&
+      message.type !== DhtMessageType.SIGNALLED) {
       this.#strike(session, P2PError.MALFORMED_MESSAGE('a relayed reply that is not an answer'))
       return
     }

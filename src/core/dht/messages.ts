@@ -35,6 +35,8 @@ export const DhtMessageType = {
   FIND_PEERS: 8,
   /** Announcements of one topic, the newest first. */
   PEERS: 9,
+  /** The answer to a relayed SIGNAL: whether the node took it (a connection to its sender is opening or open). */
+  SIGNALLED: 10,
 } as const
 export type DhtMessageType = typeof DhtMessageType[keyof typeof DhtMessageType]
 
@@ -76,8 +78,9 @@ export interface SignalMessage {
 export interface AnnounceMessage {type: typeof DhtMessageType.ANNOUNCE, id: number, announcement: Announcement}
 export interface FindPeersMessage {type: typeof DhtMessageType.FIND_PEERS, id: number, topic: Uint8Array}
 export interface PeersMessage {type: typeof DhtMessageType.PEERS, id: number, announcements: Announcement[]}
+export interface SignalledMessage {type: typeof DhtMessageType.SIGNALLED, id: number, taken: boolean}
 export type DhtMessage = FindMessage | NodesMessage | PingMessage | RelayMessage | RelayReplyMessage | SignalMessage
-  | AnnounceMessage | FindPeersMessage | PeersMessage
+  | AnnounceMessage | FindPeersMessage | PeersMessage | SignalledMessage
 
 const MAX_ID = 0xffffffff
 
@@ -162,6 +165,12 @@ export function encodeRelayReply(id: number, inner: Uint8Array): Uint8Array {
   if (inner.length < 1 || inner.length > MAX_INNER_BYTES) throw P2PError.INVALID_ARGUMENT(`a relayed message is 1 to ${MAX_INNER_BYTES} bytes`)
   const {bytes} = head(DhtMessageType.RELAY_REPLY, id, inner.length)
   bytes.set(inner, 5)
+  return bytes
+}
+
+export function encodeSignalled(id: number, taken: boolean): Uint8Array {
+  const {bytes} = head(DhtMessageType.SIGNALLED, id, 1)
+  bytes[5] = taken ? 1 : 0
   return bytes
 }
 
@@ -254,6 +263,9 @@ export function decodeDhtMessage(bytes: Uint8Array): DhtMessage {
       const count = counted(bytes, 'PEERS', MAX_PEERS, ANNOUNCEMENT_BYTES)
       return {type, id, announcements: Array.from({length: count}, (_, i) => decodeAnnouncement(bytes.subarray(6 + i * ANNOUNCEMENT_BYTES, 6 + (i + 1) * ANNOUNCEMENT_BYTES)))}
     }
+    case DhtMessageType.SIGNALLED:
+      if (bytes.length !== 6 || bytes[5] > 1) fail(`SIGNALLED of ${bytes.length} bytes, or not 0 or 1`)
+      return {type, id, taken: bytes[5] === 1}
     default:
       fail(`unknown message type ${type}`)
   }
