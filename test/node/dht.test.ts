@@ -177,6 +177,24 @@ describe('DHT on a swarm', () => {
     for (const reply of replies) assert.equal(decodeDhtMessage(reply).type, DhtMessageType.RELAY_REPLY)
   })
 
+  test('a peer flooding requests: answered up to its burst, then refused and struck, and dropped at the limit; the others are still served', async () => {
+    const [a, b] = await Promise.all([makeNode(961, {requestRate: 0.01, requestBurst: 10, maxStrikes: 5}), makeNode(962)])
+    connect(a.swarm, a.key, b.swarm, b.key)
+    const hostileKey = toHex(new KeyPairIdentity(new Uint8Array(32).fill(85)).publicKey)
+    const {atA: hostileEnd, atB: aEnd} = connect(new FakeSwarm(), hostileKey, a.swarm, a.key)
+    await until(() => a.dht.table.size === 2, 'a knows both')
+    const answers: Uint8Array[] = []
+    const raw = hostileEnd.channel(DHT_PROTOCOL, {onmessage: bytes => answers.push(bytes)})
+    for (let i = 0; i < 10; i++) raw.send(encodeFind(i, new Uint8Array(32)))
+    await until(() => answers.length === 10, 'the burst answered')
+    assert.ok(answers.every(bytes => decodeDhtMessage(bytes).type === DhtMessageType.NODES))
+    for (let i = 10; i < 100; i++) raw.send(encodeFind(i, new Uint8Array(32)))
+    await until(() => aEnd.destroyed !== null, 'the flooding peer dropped')
+    assert.equal((aEnd.destroyed as {code?: string} | null | undefined)?.code, 'ERR_PEER_MISBEHAVING')
+    assert.equal(a.dht.stats.limited, 5)
+    assert.ok(await b.dht.ping(a.key) >= 0)
+  })
+
   test('signalling through the DHT: a node connects to one a lookup found, the offer and answer signed and carried along the route', async () => {
     const nodes = await network(30, 3, 7)
     const from = nodes[5]

@@ -77,6 +77,12 @@ export interface DhtOptions {
   /** RELAYs a peer may send per second, and in a burst. */
   relayRate?: number
   relayBurst?: number
+  /**
+   * Requests (FIND, PING, ANNOUNCE, FIND_PEERS) a peer may send per second, and
+   * in a burst: past it a request is not answered, and one sent directly is a strike.
+   */
+  requestRate?: number
+  requestBurst?: number
   /** Bad messages (malformed, unsolicited, over the relay limit) a peer may send before it is dropped. */
   maxStrikes?: number
   clock?: Clock
@@ -89,6 +95,8 @@ export interface DhtStats {
   /** RELAYs forwarded for others, and refused (over a source's limit, a next hop not connected). */
   relayed: number
   refused: number
+  /** Requests not answered: past their sender's rate (requestRate). */
+  limited: number
   /** Bad messages received: malformed, unsolicited answers, relays over the limit, forged announcements. */
   strikes: number
   /** Announcements in answers, and signals, that failed their check (signature, topic): left out. */
@@ -119,6 +127,8 @@ interface Session {
   peer: ProtocolPeer
   channel: Channel
   relayLimit: TokenBucket
+  /** Requests it sends, directly or as the last relay. */
+  requestLimit: TokenBucket
   strikes: number
 }
 
@@ -171,11 +181,11 @@ export class Dht extends Emitter<DhtEvents> {
   #nextId = 1
   #host: ProtocolHost<Session> | undefined
   #closed = false
-  readonly #stats: DhtStats = {requests: 0, failures: 0, relayed: 0, refused: 0, strikes: 0, forged: 0, dialled: 0, answered: 0, signalsRefused: 0, replays: 0}
+  readonly #stats: DhtStats = {requests: 0, failures: 0, relayed: 0, refused: 0, strikes: 0, forged: 0, limited: 0, dialled: 0, answered: 0, signalsRefused: 0, replays: 0}
 
   constructor({
     swarm, publicKey, identity, connector, now = () => Date.now(), k = 8, alpha = 3, paths = 1, timeout = 5_000, relayRate = 20, relayBurst = 40,
-    maxStrikes = 5, clock = systemClock,
+    requestRate = 50, requestBurst = 100, maxStrikes = 5, clock = systemClock,
   }: DhtOptions) {
     super()
     this.publicKey = publicKey
@@ -185,7 +195,7 @@ export class Dht extends Emitter<DhtEvents> {
     this.#now = now
     this.#store = new AnnouncementStore({now})
     this.#clock = clock
-    this.#options = {k, alpha, paths, timeout, relayRate, relayBurst, maxStrikes, clock}
+    this.#options = {k, alpha, paths, timeout, relayRate, relayBurst, requestRate, requestBurst, maxStrikes, clock}
     this.#forwarded = new ExpiringMap({ttl: timeout, max: 4096, now: () => clock.now()})
     this.ready = nodeIdOf(fromHex(publicKey)).then(self => {
       this.table = new RoutingTable({self, k, clock})
@@ -356,8 +366,11 @@ export class Dht extends Emitter<DhtEvents> {
   // ---- sessions ---------------------------------------------------------------
 
   #start(peer: ProtocolPeer, key: string, ended: () => boolean): Session {
-    const {relayRate, relayBurst} = this.#options
-    const session = {key, peer, strikes: 0, relayLimit: new TokenBucket(relayRate, relayBurst, () => this.#clock.now())} as Session
+    const {relayRate, relayBurst, requestRate, requestBurst} = this.#options
+    const now = () => this.#clock.now()
+    const session = {
+      key, peer, strikes: 0, relayLimit: new TokenBucket(relayRate, relayBurst, now), requestLimit: new TokenBucket(requestRate, requestBurst, now),
+    } as Session
     session.channel = peer.channel(DHT_PROTOCOL, {
       onmessage: bytes => this.#receive(session, bytes),
       onclose: () => {
@@ -395,6 +408,18 @@ export class Dht extends Emitter<DhtEvents> {
       this.#ids.set(key, id)
     }
     return id
+  }
+
+  /**
+   * Whether a peer's request is answered: within its rate, yes; past it, it is
+   * not (counted), and one it sent directly is a strike (a relayed one may be
+   * another node's doing, and that relay's forwarding is limited at its source).
+   */
+  #allowed(session: Session, direct: boolean): boolean {
+    if (session.requestLimit.take()) return true
+    this.#stats.limited++
+    if (direct) this.#strike(session, P2PError.RATE_LIMITED(`peer ${shortId(session.key)} asks more than ${this.#options.requestRate} a second`))
+    return false
   }
 
   /** A peer sent what no honest node sends: counted, and at maxStrikes it is dropped. */
@@ -566,6 +591,7 @@ export class Dht extends Emitter<DhtEvents> {
       case DhtMessageType.PING:
       case DhtMessageType.ANNOUNCE:
       case DhtMessageType.FIND_PEERS:
+        if (!this.#allowed(session, true)) return
         this.#answer(message, session, true).then(answer => {
           if (answer) this.#send(session, answer)
         }, () => {
@@ -631,7 +657,7 @@ export class Dht extends Emitter<DhtEvents> {
     }
     if (route.length === 1) {
       const message = this.#decode(from, inner)
-      if (!message) return
+      if (!message || !this.#allowed(from, false)) return
       this.#answer(message, from, false).then(answer => {
         if (answer) this.#send(from, encodeRelayReply(id, answer))
         else this.#strike(from, P2PError.MALFORMED_MESSAGE('a relayed message that is not a request'))
