@@ -173,11 +173,12 @@ describe('DHT on a swarm', () => {
     await until(() => a.dht.stats.relayed + a.dht.stats.refused === 10, 'every relay relayed or refused')
     assert.equal(a.dht.stats.relayed, 2, 'the burst')
     assert.equal(a.dht.stats.refused, 8)
+    assert.equal(a.dht.stats.strikes, 4, 'a strike for every burst (2) refused')
     await until(() => replies.length === 2, 'the two relayed are answered through a')
     for (const reply of replies) assert.equal(decodeDhtMessage(reply).type, DhtMessageType.RELAY_REPLY)
   })
 
-  test('a peer flooding requests: answered up to its burst, then refused and struck, and dropped at the limit; the others are still served', async () => {
+  test('a peer flooding requests: answered up to its burst, then refused, struck for each burst refused, and dropped at the limit; the others are still served', async () => {
     const [a, b] = await Promise.all([makeNode(961, {requestRate: 0.01, requestBurst: 10, maxStrikes: 5}), makeNode(962)])
     connect(a.swarm, a.key, b.swarm, b.key)
     const hostileKey = toHex(new KeyPairIdentity(new Uint8Array(32).fill(85)).publicKey)
@@ -188,10 +189,11 @@ describe('DHT on a swarm', () => {
     for (let i = 0; i < 10; i++) raw.send(encodeFind(i, new Uint8Array(32)))
     await until(() => answers.length === 10, 'the burst answered')
     assert.ok(answers.every(bytes => decodeDhtMessage(bytes).type === DhtMessageType.NODES))
-    for (let i = 10; i < 100; i++) raw.send(encodeFind(i, new Uint8Array(32)))
+    for (let i = 10; i < 200; i++) raw.send(encodeFind(i, new Uint8Array(32)))
     await until(() => aEnd.destroyed !== null, 'the flooding peer dropped')
     assert.equal((aEnd.destroyed as {code?: string} | null | undefined)?.code, 'ERR_PEER_MISBEHAVING')
-    assert.equal(a.dht.stats.limited, 5)
+    // A strike for every burst (10) refused: dropped at the fifth.
+    assert.equal(a.dht.stats.limited, 50)
     assert.ok(await b.dht.ping(a.key) >= 0)
   })
 

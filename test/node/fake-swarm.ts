@@ -41,6 +41,8 @@ export class FakeSwarm extends Emitter<{connect: (peer: ProtocolPeer) => void, d
   key: string | null = null
   /** Peers and signalled connections on their way, at most. */
   maxPeers = Infinity
+  /** Ms a signalled connection may take to connect before it is given up, as a real one's connectTimeout. */
+  connectTimeout = 5_000
   /** Signalled connections made (initiated or answered), and every signal each side received. */
   signalledMade = 0
   readonly signalsIn: RtcSignal[] = []
@@ -62,7 +64,9 @@ export class FakeSwarm extends Emitter<{connect: (peer: ProtocolPeer) => void, d
     const done = new Promise<boolean>(resolve => {
       settle = resolve
     })
+    const timer = setTimeout(() => finish(false), this.connectTimeout)
     const finish = (connected: boolean): void => {
+      clearTimeout(timer)
       this.off('connect', onConnect)
       if (!this.#pending.delete(key)) return
       settle(connected)

@@ -113,6 +113,8 @@ export interface DhtStats {
 export type DhtEvents = {
   /** A peer was dropped for what it sent; the node goes on. */
   error: (err: P2PError) => void
+  /** A connected peer's session started (true) or ended (false). */
+  peer: (key: string, connected: boolean) => void
 }
 
 /** A node found by a lookup, with the route to it (the relays to cross, nearest first; empty for a connected peer). */
@@ -129,6 +131,8 @@ interface Session {
   relayLimit: TokenBucket
   /** Requests it sends, directly or as the last relay. */
   requestLimit: TokenBucket
+  /** Relays and requests refused for being past its rates. */
+  overLimit: number
   strikes: number
 }
 
@@ -215,6 +219,11 @@ export class Dht extends Emitter<DhtEvents> {
   /** Connected peers speaking the DHT. */
   get peers(): number {
     return this.#sessions.size
+  }
+
+  /** Whether `key` is a connected peer speaking the DHT. */
+  connected(key: string): boolean {
+    return this.#sessions.has(key)
   }
 
   /**
@@ -369,7 +378,7 @@ export class Dht extends Emitter<DhtEvents> {
     const {relayRate, relayBurst, requestRate, requestBurst} = this.#options
     const now = () => this.#clock.now()
     const session = {
-      key, peer, strikes: 0, relayLimit: new TokenBucket(relayRate, relayBurst, now), requestLimit: new TokenBucket(requestRate, requestBurst, now),
+      key, peer, strikes: 0, overLimit: 0, relayLimit: new TokenBucket(relayRate, relayBurst, now), requestLimit: new TokenBucket(requestRate, requestBurst, now),
     } as Session
     session.channel = peer.channel(DHT_PROTOCOL, {
       onmessage: bytes => this.#receive(session, bytes),
@@ -378,6 +387,7 @@ export class Dht extends Emitter<DhtEvents> {
       },
     })
     this.#sessions.set(key, session)
+    this.emit('peer', key, true)
     void this.#idOf(key).then(id => {
       if (this.#sessions.get(key) !== session) return
       session.id = id
@@ -389,6 +399,7 @@ export class Dht extends Emitter<DhtEvents> {
   #stop(session: Session): void {
     if (this.#sessions.get(session.key) !== session) return
     this.#sessions.delete(session.key)
+    this.emit('peer', session.key, false)
     if (!session.channel.closed) session.channel.close()
     if (session.id) this.table.remove(session.id)
     for (const [requestId, pending] of [...this.#pending]) {
@@ -418,8 +429,17 @@ export class Dht extends Emitter<DhtEvents> {
   #allowed(session: Session, direct: boolean): boolean {
     if (session.requestLimit.take()) return true
     this.#stats.limited++
-    if (direct) this.#strike(session, P2PError.RATE_LIMITED(`peer ${shortId(session.key)} asks more than ${this.#options.requestRate} a second`))
+    if (direct) this.#overLimit(session, 'asks', this.#options.requestRate, this.#options.requestBurst)
     return false
+  }
+
+  /**
+   * A peer past one of its rates: a strike for every `burst` refused. An honest
+   * peer that relays for many others goes past now and then, in a busy moment,
+   * and is only refused; one that floods is past it by far, and is dropped.
+   */
+  #overLimit(session: Session, what: string, rate: number, burst: number): void {
+    if (++session.overLimit % burst === 0) this.#strike(session, P2PError.RATE_LIMITED(`peer ${shortId(session.key)} ${what} more than ${rate} a second`))
   }
 
   /** A peer sent what no honest node sends: counted, and at maxStrikes it is dropped. */
@@ -668,7 +688,7 @@ export class Dht extends Emitter<DhtEvents> {
     }
     if (!from.relayLimit.take()) {
       this.#stats.refused++
-      this.#strike(from, P2PError.RATE_LIMITED(`peer ${shortId(from.key)} relays more than ${this.#options.relayRate} a second`))
+      this.#overLimit(from, 'relays', this.#options.relayRate, this.#options.relayBurst)
       return
     }
     const next = this.#sessions.get(route[1])
