@@ -401,7 +401,10 @@ export class Dht extends Emitter<DhtEvents> {
     this.#sessions.delete(session.key)
     this.emit('peer', session.key, false)
     if (!session.channel.closed) session.channel.close()
-    if (session.id) this.table.remove(session.id)
+    if (session.id && this.table.remove(session.id)) {
+      // A connected peer a full bucket turned away takes the place: the table holds connected peers while there is room.
+      for (const other of this.#sessions.values()) if (other.id && !this.table.has(other.id)) this.table.add({id: other.id, key: other.key})
+    }
     for (const [requestId, pending] of [...this.#pending]) {
       if (pending.session !== session) continue
       this.#pending.delete(requestId)
