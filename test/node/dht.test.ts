@@ -160,6 +160,20 @@ describe('DHT on a swarm', () => {
     await until(() => a.dht.table.size === 0 && a.dht.peers === 0, 'b gone from a\'s table')
   })
 
+  test('a connected peer a full bucket turned away takes the place of one that leaves', async () => {
+    const a = await makeNode(971, {k: 1})
+    const others = await Promise.all(Array.from({length: 8}, (_, i) => makeNode(972 + i)))
+    const links = new Map(others.map(o => [o.key, connect(a.swarm, a.key, o.swarm, o.key).atA]))
+    const bucketOf = (o: Node) => commonPrefix(a.id, o.id)
+    const buckets = new Set(others.map(bucketOf))
+    await until(() => a.dht.peers === 8 && a.dht.table.size === buckets.size, 'one contact a bucket')
+    const crowded = [...buckets].find(b => others.filter(o => bucketOf(o) === b).length > 1)!
+    const held = a.dht.table.contacts().find(c => commonPrefix(a.id, c.id) === crowded)!
+    links.get(held.key)!.destroy()
+    await until(() => a.dht.table.contacts().some(c => commonPrefix(a.id, c.id) === crowded && c.key !== held.key), 'another peer of that bucket in its place')
+    assert.equal(a.dht.table.size, buckets.size)
+  })
+
   test('relays over a source\'s rate are refused and struck', async () => {
     const [a, b] = await Promise.all([makeNode(911, {relayRate: 1, relayBurst: 2, maxStrikes: 100}), makeNode(912)])
     connect(a.swarm, a.key, b.swarm, b.key)
