@@ -55,6 +55,10 @@ export class FakeSwarm extends Emitter<{connect: (peer: ProtocolPeer) => void, d
     return this
   }
 
+  connectedTo(key: string): boolean {
+    return this.peers.some(p => p.publicKey === key)
+  }
+
   signalled(key: string, initiator: boolean, send: (signal: RtcSignal) => void): SignalledConnection | null {
     const self = this.key
     if (self === null || this.#pending.has(key) || this.peers.some(p => p.publicKey === key) || this.peers.length + this.#pending.size >= this.maxPeers) return null

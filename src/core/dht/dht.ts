@@ -33,6 +33,8 @@ export const SIGNAL_WINDOW = 2 * 60_000
 /** What opens the connections this node signals: a `Swarm` (`Swarm.signalled`). */
 export interface DhtConnector {
   signalled(key: string, initiator: boolean, send: (signal: RtcSignal) => void): SignalledConnection | null
+  /** Whether it has a connected peer of that key. */
+  connectedTo(key: string): boolean
 }
 
 const HEX_KEY = /^[0-9a-f]{64}$/
@@ -42,7 +44,7 @@ const HEX_KEY = /^[0-9a-f]{64}$/
  * its sender (the relays nearest the receiver first, then the sender). Null
  * unless it is exactly that.
  */
-export function parseSignalPayload(json: string, sender: string): {signal: RtcSignal, back: string[]} | null {
+export function parseSignalPayload(json: string, sender: string): {signal: RtcSignal, back: string[], topic: string} | null {
   let payload: unknown
   try {
     payload = JSON.parse(json)
@@ -50,11 +52,12 @@ export function parseSignalPayload(json: string, sender: string): {signal: RtcSi
     return null
   }
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null
-  const {signal, back} = payload as {signal?: unknown, back?: unknown}
+  const {signal, back, topic = ''} = payload as {signal?: unknown, back?: unknown, topic?: unknown}
   if (typeof signal !== 'object' || signal === null || Array.isArray(signal)) return null
+  if (topic !== '' && (typeof topic !== 'string' || !HEX_KEY.test(topic))) return null
   if (!Array.isArray(back) || back.length < 2 || back.length > MAX_ROUTE) return null
   if (!back.every(key => typeof key === 'string' && HEX_KEY.test(key)) || back.at(-1) !== sender) return null
-  return {signal: signal as RtcSignal, back: back as string[]}
+  return {signal: signal as RtcSignal, back: back as string[], topic: topic as string}
 }
 
 export interface DhtOptions {
@@ -147,6 +150,8 @@ interface Pending {
 /** A connection being signalled through the DHT, from its first signal until it connects or ends. */
 interface Signalling {
   key: string
+  /** The topic (hex) whose connector it is for: '' for the node's own (its `connector`). */
+  topic: string
   /** The way this node's signals go: relays, then the remote. */
   route: string[]
   initiator: boolean
@@ -171,7 +176,10 @@ export class Dht extends Emitter<DhtEvents> {
   readonly #options: Required<Omit<DhtOptions, 'swarm' | 'publicKey' | 'identity' | 'now' | 'connector'>>
   readonly #identity: Identity | undefined
   readonly #connector: DhtConnector | undefined
+  /** By `${topic}/${key}`. */
   readonly #signalling = new Map<string, Signalling>()
+  /** The connectors of topics served (`serve`), by topic (hex). */
+  readonly #served = new Map<string, DhtConnector>()
   /** Nonces of signals taken (sender and nonce), for SIGNAL_WINDOW * 2. */
   readonly #nonces: ExpiringMap<string, true>
   readonly #now: () => number
@@ -328,33 +336,54 @@ export class Dht extends Emitter<DhtEvents> {
    * `key` is a connected peer (it proved the key), false if the attempt was
    * refused or ended; rejects if the route did not answer.
    */
-  async connect(key: string, via: string[]): Promise<boolean> {
+  async connect(key: string, via: string[], topic?: Uint8Array): Promise<boolean> {
     await this.ready
     if (this.#closed) throw P2PError.DESTROYED('the DHT was closed')
-    if (!this.#connector || !this.#identity) throw P2PError.INVALID_ARGUMENT('connecting needs the connector and identity options')
+    const topicHex = topic ? toHex(topic) : ''
+    const connector = this.#connectorFor(topicHex)
+    if (!connector || !this.#identity) throw P2PError.INVALID_ARGUMENT('connecting needs the identity option, and a connector (the option, or the topic served)')
     if (!HEX_KEY.test(key) || key === this.publicKey) throw P2PError.INVALID_ARGUMENT('connect to another node\'s key (64 hex digits)')
-    if (this.#sessions.has(key)) return true
-    if (this.#signalling.has(key)) return this.#connected(key)
+    const has = () => connector.connectedTo(key) || (topicHex === '' && this.#sessions.has(key))
+    if (has()) return true
+    const slot = `${topicHex}/${key}`
+    if (this.#signalling.has(slot)) return this.#connected(slot, has)
     if (via.length < 1 || via.length >= MAX_ROUTE) throw P2PError.INVALID_ARGUMENT(`a route of 1 to ${MAX_ROUTE - 1} relays`)
     await this.ping(key, via)
-    if (this.#closed || this.#sessions.has(key)) return this.#sessions.has(key)
+    if (this.#closed || has()) return has()
     // The remote may have offered meanwhile.
-    if (!this.#signalling.has(key) && !this.#startSignalling(key, [...via, key], true)) return false
-    return this.#connected(key)
+    if (!this.#signalling.has(slot) && !this.#startSignalling(key, topicHex, connector, [...via, key], true)) return false
+    return this.#connected(slot, has)
   }
 
   /**
-   * Whether the connection being signalled with `key` connects: or the one that
+   * Takes the offers signalled for `topic` (a topic hash) with `connector`: a
+   * room's swarm, whose connections to that room's announcers open through the
+   * DHT with `connect(key, via, topic)`. Another call replaces it.
+   */
+  serve(topic: Uint8Array, connector: DhtConnector): void {
+    this.#served.set(toHex(topic), connector)
+  }
+
+  unserve(topic: Uint8Array): void {
+    this.#served.delete(toHex(topic))
+  }
+
+  #connectorFor(topic: string): DhtConnector | undefined {
+    return topic === '' ? this.#connector : this.#served.get(topic)
+  }
+
+  /**
+   * Whether the connection being signalled in `slot` connects: or the one that
    * replaces it (in a glare, the higher key gives its attempt up and answers the
    * other's offer).
    */
-  async #connected(key: string): Promise<boolean> {
-    for (let current = this.#signalling.get(key); current;) {
+  async #connected(slot: string, has: () => boolean): Promise<boolean> {
+    for (let current = this.#signalling.get(slot); current;) {
       if (await current.connection.done) return true
-      const next = this.#signalling.get(key)
+      const next = this.#signalling.get(slot)
       current = next === current ? undefined : next
     }
-    return this.#sessions.has(key)
+    return has()
   }
 
   close(): void {
@@ -501,17 +530,18 @@ export class Dht extends Emitter<DhtEvents> {
 
   // ---- signalling ------------------------------------------------------------
 
-  /** Opens a connection to `key` whose signals go along `route`; null when the connector takes none now. */
-  #startSignalling(key: string, route: string[], initiator: boolean): Signalling | null {
-    const signalling = {key, route, initiator, signing: Promise.resolve()} as Signalling
-    const connection = this.#connector!.signalled(key, initiator, signal => this.#sendSignal(signalling, signal))
+  /** Opens a connection to `key` with `connector`, its signals going along `route`; null when the connector takes none now. */
+  #startSignalling(key: string, topic: string, connector: DhtConnector, route: string[], initiator: boolean): Signalling | null {
+    const signalling = {key, topic, route, initiator, signing: Promise.resolve()} as Signalling
+    const connection = connector.signalled(key, initiator, signal => this.#sendSignal(signalling, signal))
     if (!connection) return null
     signalling.connection = connection
-    this.#signalling.set(key, signalling)
+    const slot = `${topic}/${key}`
+    this.#signalling.set(slot, signalling)
     if (initiator) this.#stats.dialled++
     else this.#stats.answered++
     void connection.done.then(() => {
-      if (this.#signalling.get(key) === signalling) this.#signalling.delete(key)
+      if (this.#signalling.get(slot) === signalling) this.#signalling.delete(slot)
     })
     return signalling
   }
@@ -522,9 +552,10 @@ export class Dht extends Emitter<DhtEvents> {
    * on the way fails its request (counted): the connection then times out.
    */
   #sendSignal(signalling: Signalling, signal: RtcSignal): void {
-    const {key, route} = signalling
+    const {key, route, topic} = signalling
     // The way back: the same relays the other way round, then this node.
-    const payload = JSON.stringify({signal, back: [...route.slice(0, -1).reverse(), this.publicKey]})
+    const back = [...route.slice(0, -1).reverse(), this.publicKey]
+    const payload = JSON.stringify(topic === '' ? {signal, back} : {signal, back, topic})
     const signed = signalling.signing.then(() => encodeSignal(this.#identity!, fromHex(key), payload, this.#now(), randomBytes(NONCE_BYTES)))
     signalling.signing = signed.then(() => undefined, () => undefined)
     signed.then(bytes => this.#closed ? undefined : this.#request(route.slice(0, -1), key, () => bytes)).then(answer => {
@@ -543,7 +574,7 @@ export class Dht extends Emitter<DhtEvents> {
    */
   async #takeSignal(message: SignalMessage, from: Session): Promise<boolean> {
     const sender = toHex(message.from)
-    if (!this.#connector || toHex(message.to) !== this.publicKey || sender === this.publicKey ||
+    if (toHex(message.to) !== this.publicKey || sender === this.publicKey ||
       Math.abs(this.#now() - message.time) > SIGNAL_WINDOW) {
       this.#stats.signalsRefused++
       return false
@@ -564,16 +595,19 @@ export class Dht extends Emitter<DhtEvents> {
     }
     this.#nonces.set(nonce, true)
     const parsed = parseSignalPayload(message.signal, sender)
-    if (!parsed || parsed.back[0] !== from.key) {
+    // A topic this node does not serve (it left that room), or none and no connector of its own: refused.
+    const connector = parsed && this.#connectorFor(parsed.topic)
+    if (!parsed || !connector || parsed.back[0] !== from.key) {
       this.#stats.signalsRefused++
       return false
     }
-    const held = this.#signalling.get(sender)
+    const slot = `${parsed.topic}/${sender}`
+    const held = this.#signalling.get(slot)
     if (held && parsed.signal.type !== 'offer') {
       held.connection.signal(parsed.signal)
       return true
     }
-    if (parsed.signal.type !== 'offer' || this.#sessions.has(sender)) {
+    if (parsed.signal.type !== 'offer' || connector.connectedTo(sender) || (parsed.topic === '' && this.#sessions.has(sender))) {
       this.#stats.signalsRefused++
       return false
     }
@@ -581,10 +615,10 @@ export class Dht extends Emitter<DhtEvents> {
       // Both offered: the lower key's offer stands, and the other end answers it once it comes (so this one is
       // taken: a connection to its sender is on its way). Or the remote started over: its new offer is answered.
       if (held.initiator && this.publicKey < sender) return true
-      this.#signalling.delete(sender)
+      this.#signalling.delete(slot)
       held.connection.close()
     }
-    const signalling = this.#startSignalling(sender, parsed.back, false)
+    const signalling = this.#startSignalling(sender, parsed.topic, connector, parsed.back, false)
     if (!signalling) {
       this.#stats.signalsRefused++
       return false

@@ -494,6 +494,11 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /** Leaves the room: every connection says goodbye. Emits `error` (with `err`), then `close`. Idempotent. */
+  /** Whether a peer of that key is connected (its key proven). */
+  connectedTo(key: string): boolean {
+    return this.peers.some(p => p.publicKey === key)
+  }
+
   /**
    * A connection to `key` signalled outside the hub: `send` carries this side's
    * signals to the remote, and the remote's come in through the handle. It is
@@ -505,7 +510,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.#destroyed || key === this.publicKey || this.isBanned(key)) return null
     // Not a hub id (those are 20 hex digits): nothing from the hub reaches it.
     const id = `dht:${key}`
-    if (this.#connections.has(id) || this.peers.some(p => p.publicKey === key)) return null
+    if (this.#connections.has(id) || this.connectedTo(key)) return null
     if (this.#connections.size >= this.maxPeers) {
       this.#stats.refusedFull++
       this.emit('update')
