@@ -55,7 +55,7 @@ export function parseSignalPayload(json: string, sender: string): {signal: RtcSi
   const {signal, back, topic = ''} = payload as {signal?: unknown, back?: unknown, topic?: unknown}
   if (typeof signal !== 'object' || signal === null || Array.isArray(signal)) return null
   if (topic !== '' && (typeof topic !== 'string' || !HEX_KEY.test(topic))) return null
-  if (!Array.isArray(back) || back.length < 2 || back.length > MAX_ROUTE) return null
+  if (!Array.isArray(back) || back.length < 1 || back.length > MAX_ROUTE) return null
   if (!back.every(key => typeof key === 'string' && HEX_KEY.test(key)) || back.at(-1) !== sender) return null
   return {signal: signal as RtcSignal, back: back as string[], topic: topic as string}
 }
@@ -347,7 +347,10 @@ export class Dht extends Emitter<DhtEvents> {
     if (has()) return true
     const slot = `${topicHex}/${key}`
     if (this.#signalling.has(slot)) return this.#connected(slot, has)
-    if (via.length < 1 || via.length >= MAX_ROUTE) throw P2PError.INVALID_ARGUMENT(`a route of 1 to ${MAX_ROUTE - 1} relays`)
+    // No relay: `key` is a peer of the DHT (over another room's connection) and the signals go to it directly.
+    if (via.length >= MAX_ROUTE || (via.length === 0 && !this.#sessions.has(key))) {
+      throw P2PError.INVALID_ARGUMENT(`a route of 0 (a peer of the DHT) to ${MAX_ROUTE - 1} relays`)
+    }
     await this.ping(key, via)
     if (this.#closed || has()) return has()
     // The remote may have offered meanwhile.
@@ -490,7 +493,7 @@ export class Dht extends Emitter<DhtEvents> {
   // ---- requests ---------------------------------------------------------------
 
   /** Sends the message `make(id)` to `key`, directly or along `via`, and resolves with its answer. */
-  #request(via: string[], key: string, make: (id: number) => Uint8Array): Promise<DhtMessage> {
+  #request(via: string[], key: string, make: (id: number) => Uint8Array, relayed = via.length > 0): Promise<DhtMessage> {
     const first = this.#sessions.get(via[0] ?? key)
     this.#stats.requests++
     if (!first) {
@@ -506,7 +509,7 @@ export class Dht extends Emitter<DhtEvents> {
       }, this.#options.timeout * (via.length + 1))
       this.#pending.set(id, {resolve, reject, timer, session: first})
       const inner = make(id)
-      this.#send(first, via.length === 0 ? inner : encodeRelay(id, [...via, key].map(fromHex), inner))
+      this.#send(first, relayed ? encodeRelay(id, [...via, key].map(fromHex), inner) : inner)
     })
   }
 
@@ -558,7 +561,8 @@ export class Dht extends Emitter<DhtEvents> {
     const payload = JSON.stringify(topic === '' ? {signal, back} : {signal, back, topic})
     const signed = signalling.signing.then(() => encodeSignal(this.#identity!, fromHex(key), payload, this.#now(), randomBytes(NONCE_BYTES)))
     signalling.signing = signed.then(() => undefined, () => undefined)
-    signed.then(bytes => this.#closed ? undefined : this.#request(route.slice(0, -1), key, () => bytes)).then(answer => {
+    // Always in a RELAY, a route of the target alone too: the RELAY's id is what the answer comes back under.
+    signed.then(bytes => this.#closed ? undefined : this.#request(route.slice(0, -1), key, () => bytes, true)).then(answer => {
       if (answer && (answer.type !== DhtMessageType.SIGNALLED || !answer.taken)) signalling.connection.close()
     }, () => {
       // Too large to sign, or lost on the way (counted in stats.failures): the connection times out.

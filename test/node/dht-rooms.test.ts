@@ -1,0 +1,93 @@
+// A room found through the DHT (src/core/dht/room-discovery.ts) over real WebRTC
+// (node-datachannel, no ICE server: loopback only) and a real hub process: pages
+// meet in a DHT room through the hub, two of them are also in a room of their own
+// and announce it on the DHT; the hub stops; a third page then joins that room,
+// with the hub gone, through the DHT alone.
+import {after, before, describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import {startHubProcess} from '../../scripts/hub-process.js'
+import {Swarm} from '../../src/core/swarm/swarm.js'
+import {createIdentity, type Identity} from '../../src/core/crypto/identity.js'
+import {Dht} from '../../src/core/dht/dht.js'
+import {SwarmUnion} from '../../src/core/dht/union.js'
+import {RoomDiscovery} from '../../src/core/dht/room-discovery.js'
+import {topicHash} from '../../src/core/dht/announcements.js'
+import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
+import {until} from '../shared/until.js'
+import '../shared/node-webrtc.js'
+
+const fast = {min: 100, max: 1000}
+const swarms: Swarm[] = []
+const closers: Array<() => void> = []
+
+/** A page: its identity, a swarm in the DHT's room, and its DHT over every swarm it joins. */
+async function page(hubs: string[], dhtRoom: string) {
+  const identity: Identity = await createIdentity()
+  const swarmIn = (room: string) => {
+    const swarm = new Swarm({hubs, room, identity, iceServers: [], announceInterval: fast, pool: null})
+    swarms.push(swarm)
+    return swarm
+  }
+  const dhtSwarm = swarmIn(dhtRoom)
+  const union = new SwarmUnion()
+  union.add(dhtSwarm)
+  const dht = new Dht({swarm: union, publicKey: dhtSwarm.publicKey, identity, connector: dhtSwarm})
+  closers.push(() => dht.close())
+  await dht.ready
+  /** Joins `room` too, found through the DHT as well as the hub. */
+  const join = async (room: string) => {
+    const swarm = swarmIn(room)
+    union.add(swarm)
+    const discovery = new RoomDiscovery({dht, swarm, topic: await topicHash(room), healEvery: 500})
+    closers.push(() => discovery.stop())
+    discovery.start()
+    return {swarm, discovery}
+  }
+  return {key: dhtSwarm.publicKey, dhtSwarm, dht, join}
+}
+
+describe('a room found through the DHT, over real WebRTC', {timeout: 120_000}, () => {
+  let hub: {url: string, close(): Promise<void>}
+  let others: Array<{url: string, close(): Promise<void>}>
+  before(async () => {
+    ;[hub, ...others] = await Promise.all([startHubProcess(), startHubProcess(), startHubProcess()]) as Array<typeof hub>
+  })
+  after(async () => {
+    for (const close of closers) close()
+    for (const swarm of swarms) swarm.destroy()
+    await Promise.all([hub, ...others].map(h => h.close()))
+  })
+
+  test('with the hub stopped, a page joins a room it never met on the hub: the room\'s announcers are found and connected through the DHT', async () => {
+    const dhtRoom = `dht-${Date.now()}`
+    const room = `room-${Date.now()}`
+    const [a, b, c] = await Promise.all([page([hub.url], dhtRoom), page([hub.url], dhtRoom), page([hub.url], dhtRoom)])
+    await until(() => [a, b, c].every(p => p.dht.peers === 2), 'the three pages in each other\'s DHT')
+    const [atB, atC] = await Promise.all([b.join(room), c.join(room)])
+    await until(() => atB.swarm.peers.length === 1 && atC.swarm.peers.length === 1, 'b and c met in their room')
+    await until(() => atB.discovery.stats.announcements > 0 && atC.discovery.stats.announcements > 0, 'b and c announced their room on the DHT')
+
+    await hub.close()
+    const atA = await a.join(room)
+    await until(() => atA.swarm.peers.length === 2, 'a in the room with b and c')
+    assert.deepEqual(atA.swarm.peers.map(p => p.publicKey).sort(), [b.key, c.key].sort())
+    for (const peer of atA.swarm.peers) assert.ok(peer instanceof PeerConnection && peer.id.startsWith('dht:'), 'signalled through the DHT')
+    await until(() => atB.swarm.connectedTo(a.key) && atC.swarm.connectedTo(a.key), 'b and c have a in the room')
+    assert.ok(atA.discovery.stats.connected >= 1)
+    // a's room swarm never had a hub: its announcements went nowhere and it heard none.
+    assert.equal(atA.swarm.stats.announcesReceived, 0)
+  })
+  test('a room split between two hubs (each side alone there) mends: each side finds the other through the DHT, by way of a page on both hubs', async () => {
+    const [h1, h2] = others.map(h => h.url)
+    const dhtRoom = `dht-split-${Date.now()}`
+    const room = `room-split-${Date.now()}`
+    const [left, bridge, right] = await Promise.all([page([h1], dhtRoom), page([h1, h2], dhtRoom), page([h2], dhtRoom)])
+    await until(() => bridge.dht.peers === 2 && left.dht.peers >= 1 && right.dht.peers >= 1, 'the bridge in both sides\' DHT')
+    // left and right are in the room on different hubs: neither hears the other's announcements there.
+    const [inLeft, inRight] = await Promise.all([left.join(room), right.join(room)])
+    await until(() => inLeft.swarm.connectedTo(right.key) && inRight.swarm.connectedTo(left.key), 'left and right met in the room')
+    const peer = inLeft.swarm.peers.find(p => p.publicKey === right.key)
+    assert.ok(peer instanceof PeerConnection && peer.id.startsWith('dht:'), 'through the DHT, not a hub')
+    assert.ok(bridge.dht.stats.relayed > 0, 'the offer and answer went through the bridge')
+  })
+})
