@@ -10,9 +10,10 @@ import {fromHex, toHex} from '../../src/core/bytes.js'
 import {commonPrefix, compareDistance, nodeIdOf} from '../../src/core/dht/node-id.js'
 import {Dht} from '../../src/core/dht/dht.js'
 import {
-  DHT_PROTOCOL, NONCE_BYTES, encodeAnnounce, encodeFind, encodeNodes, encodeRelay, encodeSignal, decodeDhtMessage, DhtMessageType,
+  DHT_PROTOCOL, NONCE_BYTES, encodeAnnounce, encodePut, encodeFind, encodeNodes, encodeRelay, encodeSignal, decodeDhtMessage, DhtMessageType,
 } from '../../src/core/dht/messages.js'
-import {randomBytes} from '../../src/core/bytes.js'
+import {fromUtf8, randomBytes, utf8} from '../../src/core/bytes.js'
+import {createRecord} from '../../src/core/dht/records.js'
 import {createAnnouncement, topicHash} from '../../src/core/dht/announcements.js'
 import {FakeSwarm, connect, type FakePeer} from './fake-swarm.js'
 import {until, untilValue} from '../shared/until.js'
@@ -146,6 +147,39 @@ describe('DHT on a swarm', () => {
     assert.equal(peers.type, DhtMessageType.PEERS)
     assert.ok(!(peers as {announcements: Array<{key: Uint8Array}>}).announcements.some(a => toHex(a.key) === nodes[23].key), 'the forgery was not kept')
     assert.equal(target.dht.stats.strikes, 1)
+  })
+
+  test('records: put at the k closest nodes, got from another node at the highest sequence; a lower one is refused and the newer named; a forged record sent directly is struck', async () => {
+    const nodes = await network(30, 3, 8)
+    const writer = nodes[2]
+    const salt = utf8('status')
+    const first = await createRecord(writer.identity, {salt, seq: 1, value: utf8('away')})
+    assert.deepEqual(await writer.dht.put(first), {stored: 8, newer: null})
+    const reader = nodes[25]
+    assert.equal(fromUtf8((await reader.dht.get(writer.identity.publicKey, salt))!.value), 'away')
+    const second = await createRecord(writer.identity, {salt, seq: 2, value: utf8('here')})
+    assert.equal((await writer.dht.put(second)).stored, 8)
+    assert.equal(fromUtf8((await reader.dht.get(writer.identity.publicKey, salt))!.value), 'here')
+    // A replay of the older record: refused by every node, which answers with the newer.
+    const replay = await nodes[9].dht.put(first)
+    assert.equal(replay.stored, 0)
+    assert.equal(replay.newer?.seq, 2)
+    assert.equal(await reader.dht.get(writer.identity.publicKey, utf8('nothing here')), null)
+
+    // A record claiming the writer's key, signed by another, sent straight to a node: refused and struck.
+    const target = nodes[21]
+    const hostileKey = toHex(new KeyPairIdentity(new Uint8Array(32).fill(86)).publicKey)
+    const {atA: hostileEnd} = connect(new FakeSwarm(), hostileKey, target.swarm, target.key)
+    const answers: Uint8Array[] = []
+    const raw = hostileEnd.channel(DHT_PROTOCOL, {onmessage: bytes => answers.push(bytes)})
+    const forged = {...await createRecord(nodes[22].identity, {salt, seq: 99, value: utf8('forged')}), key: writer.identity.publicKey}
+    raw.send(encodePut(1, forged))
+    await until(() => answers.length === 1, 'the PUT answered')
+    const value = decodeDhtMessage(answers[0])
+    assert.equal(value.type, DhtMessageType.VALUE)
+    assert.notEqual((value as {record: {seq: number} | null}).record?.seq, 99)
+    assert.equal(target.dht.stats.strikes, 1)
+    assert.equal(fromUtf8((await reader.dht.get(writer.identity.publicKey, salt))!.value), 'here')
   })
 
   test('a peer that leaves leaves the table, and requests waiting on it fail at once', async () => {

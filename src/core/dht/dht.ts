@@ -20,11 +20,13 @@ import type {RtcSignal} from '../swarm/rtc-link.js'
 import {nodeIdOf, sameId} from './node-id.js'
 import type {Identity} from '../crypto/identity.js'
 import {AnnouncementStore, createAnnouncement, verifyAnnouncement, type Announcement} from './announcements.js'
+import {RecordStore, recordTarget, verifyRecord, type DhtRecord} from './records.js'
 import {RoutingTable, type Contact} from './routing-table.js'
 import {lookup, type LookupResult} from './lookup.js'
 import {
   DHT_PROTOCOL, DhtMessageType, MAX_NODES, MAX_PEERS, MAX_ROUTE, NONCE_BYTES, decodeDhtMessage, encodeAnnounce, encodeFind, encodeFindPeers,
-  encodeNodes, encodePeers, encodePing, encodeRelay, encodeRelayReply, encodeSignal, encodeSignalled, verifySignal, type DhtMessage, type SignalMessage,
+  encodeGet, encodeNodes, encodePeers, encodePing, encodePut, encodeRelay, encodeRelayReply, encodeSignal, encodeSignalled, encodeValue, verifySignal,
+  type DhtMessage, type SignalMessage,
 } from './messages.js'
 
 /** A signal's time may be this far (ms) from the receiver's clock, either way; its nonce is remembered twice as long. */
@@ -185,6 +187,8 @@ export class Dht extends Emitter<DhtEvents> {
   readonly #now: () => number
   /** Announcements of the topics this node is asked to keep. */
   readonly #store: AnnouncementStore
+  /** Records this node is asked to keep. */
+  readonly #records: RecordStore
   readonly #clock: Clock
   readonly #sessions = new Map<string, Session>()
   readonly #ids = new Map<string, Uint8Array>()
@@ -206,6 +210,7 @@ export class Dht extends Emitter<DhtEvents> {
     this.#nonces = new ExpiringMap({ttl: SIGNAL_WINDOW * 2, max: 16_384, now: () => clock.now()})
     this.#now = now
     this.#store = new AnnouncementStore({now})
+    this.#records = new RecordStore({now})
     this.#clock = clock
     this.#options = {k, alpha, paths, timeout, relayRate, relayBurst, requestRate, requestBurst, maxStrikes, clock}
     this.#forwarded = new ExpiringMap({ttl: timeout, max: 4096, now: () => clock.now()})
@@ -318,6 +323,54 @@ export class Dht extends Emitter<DhtEvents> {
       for (const announcement of valid) take(announcement)
     }))
     return [...byKey.values()].sort((a, b) => b.time - a.time)
+  }
+
+  /**
+   * Stores `record` (`createRecord`) at the k nodes closest to its target (and
+   * here). Resolves with how many hold it, and the newest record a node answered
+   * with instead (a higher sequence number: the writer's next must be higher).
+   */
+  async put(record: DhtRecord): Promise<{stored: number, newer: DhtRecord | null}> {
+    await this.#records.put(record)
+    const {closest} = await this.lookup(await recordTarget(record.key, record.salt))
+    let stored = 0
+    let newer: DhtRecord | null = null
+    await Promise.all(closest.map(async contact => {
+      const held = await this.#askRecord(contact, id => encodePut(id, record))
+      if (!held || !sameId(held.key, record.key) || !sameId(held.salt, record.salt)) return
+      if (held.seq === record.seq && sameId(held.value, record.value)) stored++
+      else if (held.seq > record.seq && (!newer || held.seq > newer.seq)) newer = held
+    }))
+    return {stored, newer}
+  }
+
+  /**
+   * The record of `key` under `salt` of the highest sequence number the k
+   * nodes closest to its target (and this one) hold, each checked; null if none.
+   */
+  async get(key: Uint8Array, salt: Uint8Array = new Uint8Array(0)): Promise<DhtRecord | null> {
+    const target = await recordTarget(key, salt)
+    let best = this.#records.get(target) ?? null
+    const {closest} = await this.lookup(target)
+    await Promise.all(closest.map(async contact => {
+      const held = await this.#askRecord(contact, id => encodeGet(id, target))
+      if (held && sameId(held.key, key) && sameId(held.salt, salt) && (!best || held.seq > best.seq)) best = held
+    }))
+    return best
+  }
+
+  /** Asks a node with a PUT or GET; the record it answers with if its signature holds (a bad one is counted), else null. */
+  async #askRecord(contact: DhtContact, make: (id: number) => Uint8Array): Promise<DhtRecord | null> {
+    let answer: DhtMessage
+    try {
+      answer = await this.#request(contact.via, contact.key, make)
+    } catch {
+      return null // counted in stats.failures; the other nodes answer
+    }
+    if (answer.type !== DhtMessageType.VALUE || !answer.record) return null
+    if (await verifyRecord(answer.record)) return answer.record
+    this.#stats.forged++
+    return null
   }
 
   /** Round trip in ms to the node `key` through `via` (relays, nearest first). */
@@ -652,6 +705,8 @@ export class Dht extends Emitter<DhtEvents> {
       case DhtMessageType.PING:
       case DhtMessageType.ANNOUNCE:
       case DhtMessageType.FIND_PEERS:
+      case DhtMessageType.PUT:
+      case DhtMessageType.GET:
         if (!this.#allowed(session, true)) return
         this.#answer(message, session, true).then(answer => {
           if (answer) this.#send(session, answer)
@@ -663,6 +718,7 @@ export class Dht extends Emitter<DhtEvents> {
       case DhtMessageType.PONG:
       case DhtMessageType.PEERS:
       case DhtMessageType.SIGNALLED:
+      case DhtMessageType.VALUE:
         this.#answered(session, message.id, message)
         return
       case DhtMessageType.RELAY:
@@ -698,6 +754,13 @@ export class Dht extends Emitter<DhtEvents> {
       }
       case DhtMessageType.FIND_PEERS:
         return encodePeers(message.id, this.#store.get(message.topic, MAX_PEERS))
+      case DhtMessageType.PUT: {
+        const taken = await this.#records.put(message.record)
+        if (taken === 'bad signature' && direct) this.#strike(asker, P2PError.INVALID_SIGNATURE('a record whose signature does not hold'))
+        return encodeValue(message.id, this.#records.get(await recordTarget(message.record.key, message.record.salt)) ?? null)
+      }
+      case DhtMessageType.GET:
+        return encodeValue(message.id, this.#records.get(message.target) ?? null)
       case DhtMessageType.SIGNAL:
         // Only relayed: the RELAY's id routes the answer back.
         return direct ? undefined : encodeSignalled(0, await this.#takeSignal(message, asker))
@@ -758,7 +821,7 @@ export class Dht extends Emitter<DhtEvents> {
     const message = this.#decode(session, inner)
     if (!message) return
     if (message.type !== DhtMessageType.NODES && message.type !== DhtMessageType.PONG && message.type !== DhtMessageType.PEERS &&
-      message.type !== DhtMessageType.SIGNALLED) {
+      message.type !== DhtMessageType.SIGNALLED && message.type !== DhtMessageType.VALUE) {
       this.#strike(session, P2PError.MALFORMED_MESSAGE('a relayed reply that is not an answer'))
       return
     }

@@ -13,6 +13,7 @@ import {concat, utf8} from '../bytes.js'
 import {PUBLIC_KEY_BYTES, SIGNATURE_BYTES, verify, type Identity} from '../crypto/identity.js'
 import {ID_BYTES} from './node-id.js'
 import {ANNOUNCEMENT_BYTES, decodeAnnouncement, encodeAnnouncement, type Announcement} from './announcements.js'
+import {decodeRecord, encodeRecord, type DhtRecord} from './records.js'
 
 export const DHT_PROTOCOL = 'p2p/dht/1'
 
@@ -37,6 +38,12 @@ export const DhtMessageType = {
   PEERS: 9,
   /** The answer to a relayed SIGNAL: whether the node took it (a connection to its sender is opening or open). */
   SIGNALLED: 10,
+  /** Keep this signed record; answered with VALUE, the record now held under its target. */
+  PUT: 11,
+  /** The record under this target? Answered with VALUE. */
+  GET: 12,
+  /** A record, or none. */
+  VALUE: 13,
 } as const
 export type DhtMessageType = typeof DhtMessageType[keyof typeof DhtMessageType]
 
@@ -79,8 +86,11 @@ export interface AnnounceMessage {type: typeof DhtMessageType.ANNOUNCE, id: numb
 export interface FindPeersMessage {type: typeof DhtMessageType.FIND_PEERS, id: number, topic: Uint8Array}
 export interface PeersMessage {type: typeof DhtMessageType.PEERS, id: number, announcements: Announcement[]}
 export interface SignalledMessage {type: typeof DhtMessageType.SIGNALLED, id: number, taken: boolean}
+export interface PutMessage {type: typeof DhtMessageType.PUT, id: number, record: DhtRecord}
+export interface GetMessage {type: typeof DhtMessageType.GET, id: number, target: Uint8Array}
+export interface ValueMessage {type: typeof DhtMessageType.VALUE, id: number, record: DhtRecord | null}
 export type DhtMessage = FindMessage | NodesMessage | PingMessage | RelayMessage | RelayReplyMessage | SignalMessage
-  | AnnounceMessage | FindPeersMessage | PeersMessage | SignalledMessage
+  | AnnounceMessage | FindPeersMessage | PeersMessage | SignalledMessage | PutMessage | GetMessage | ValueMessage
 
 const MAX_ID = 0xffffffff
 
@@ -165,6 +175,27 @@ export function encodeRelayReply(id: number, inner: Uint8Array): Uint8Array {
   if (inner.length < 1 || inner.length > MAX_INNER_BYTES) throw P2PError.INVALID_ARGUMENT(`a relayed message is 1 to ${MAX_INNER_BYTES} bytes`)
   const {bytes} = head(DhtMessageType.RELAY_REPLY, id, inner.length)
   bytes.set(inner, 5)
+  return bytes
+}
+
+export function encodePut(id: number, record: DhtRecord): Uint8Array {
+  const body = encodeRecord(record)
+  const {bytes} = head(DhtMessageType.PUT, id, body.length)
+  bytes.set(body, 5)
+  return bytes
+}
+
+export function encodeGet(id: number, target: Uint8Array): Uint8Array {
+  const bytes = encodeFind(id, target)
+  bytes[0] = DhtMessageType.GET
+  return bytes
+}
+
+export function encodeValue(id: number, record: DhtRecord | null): Uint8Array {
+  const body = record ? encodeRecord(record) : new Uint8Array(0)
+  const {bytes} = head(DhtMessageType.VALUE, id, 1 + body.length)
+  bytes[5] = record ? 1 : 0
+  bytes.set(body, 6)
   return bytes
 }
 
@@ -263,6 +294,14 @@ export function decodeDhtMessage(bytes: Uint8Array): DhtMessage {
       const count = counted(bytes, 'PEERS', MAX_PEERS, ANNOUNCEMENT_BYTES)
       return {type, id, announcements: Array.from({length: count}, (_, i) => decodeAnnouncement(bytes.subarray(6 + i * ANNOUNCEMENT_BYTES, 6 + (i + 1) * ANNOUNCEMENT_BYTES)))}
     }
+    case DhtMessageType.PUT:
+      return {type, id, record: decodeRecord(bytes.subarray(5))}
+    case DhtMessageType.GET:
+      if (bytes.length !== 5 + ID_BYTES) fail(`GET of ${bytes.length} bytes (${5 + ID_BYTES})`)
+      return {type, id, target: bytes.slice(5)}
+    case DhtMessageType.VALUE:
+      if (bytes.length < 6 || bytes[5] > 1 || (bytes[5] === 0 && bytes.length !== 6)) fail(`VALUE of ${bytes.length} bytes, flag ${bytes[5]}`)
+      return {type, id, record: bytes[5] === 1 ? decodeRecord(bytes.subarray(6)) : null}
     case DhtMessageType.SIGNALLED:
       if (bytes.length !== 6 || bytes[5] > 1) fail(`SIGNALLED of ${bytes.length} bytes, or not 0 or 1`)
       return {type, id, taken: bytes[5] === 1}
