@@ -13,6 +13,8 @@ import {SwarmUnion} from '../../src/core/dht/union.js'
 import {RoomDiscovery} from '../../src/core/dht/room-discovery.js'
 import {topicHash} from '../../src/core/dht/announcements.js'
 import {PeerConnection} from '../../src/core/swarm/peer-connection.js'
+import {HubClient} from '../../src/core/hub-client/hub-client.js'
+import {TAB_HUB, tabHub} from '../../src/core/hub-client/tab-hub.js'
 import {until} from '../shared/until.js'
 import '../shared/node-webrtc.js'
 
@@ -20,11 +22,17 @@ const fast = {min: 100, max: 1000}
 const swarms: Swarm[] = []
 const closers: Array<() => void> = []
 
-/** A page: its identity, a swarm in the DHT's room, and its DHT over every swarm it joins. */
-async function page(hubs: string[], dhtRoom: string) {
+/**
+ * A page: its identity, a swarm in the DHT's room, and its DHT over every swarm
+ * it joins. With `tabs`, the tabs of its origin are one of its hubs (a
+ * BroadcastChannel: this process's tabs).
+ */
+async function page(hubs: string[], dhtRoom: string, {tabs = false} = {}) {
   const identity: Identity = await createIdentity()
   const swarmIn = (room: string) => {
-    const swarm = new Swarm({hubs, room, identity, iceServers: [], announceInterval: fast, pool: null})
+    const hubClient = tabs ? new HubClient({hubs: [TAB_HUB, ...hubs], app: room, ...tabHub()}) : undefined
+    if (hubClient) closers.push(() => hubClient.destroy())
+    const swarm = new Swarm({hubs, hubClient, room, identity, iceServers: [], announceInterval: fast, pool: null})
     swarms.push(swarm)
     return swarm
   }
@@ -89,5 +97,21 @@ describe('a room found through the DHT, over real WebRTC', {timeout: 120_000}, (
     const peer = inLeft.swarm.peers.find(p => p.publicKey === right.key)
     assert.ok(peer instanceof PeerConnection && peer.id.startsWith('dht:'), 'through the DHT, not a hub')
     assert.ok(bridge.dht.stats.relayed > 0, 'the offer and answer went through the bridge')
+  })
+  test('a new tab bootstraps from a tab of its origin with every hub gone, and reaches a room\'s pages through that tab\'s DHT', async () => {
+    const own = await startHubProcess() as typeof hub
+    const dhtRoom = `dht-tabs-${Date.now()}`
+    const room = `room-tabs-${Date.now()}`
+    const [b, c, first] = await Promise.all([page([own.url], dhtRoom), page([own.url], dhtRoom), page([own.url], dhtRoom, {tabs: true})])
+    await until(() => [b, c, first].every(p => p.dht.peers === 2), 'the three in each other\'s DHT')
+    const [atB, atC] = await Promise.all([b.join(room), c.join(room)])
+    await until(() => atB.discovery.stats.announcements > 0 && atC.discovery.stats.announcements > 0, 'b and c announced their room')
+    await own.close()
+    // The new tab's only hub that answers is its origin's tabs: it meets the first tab there.
+    const tab = await page([own.url], dhtRoom, {tabs: true})
+    await until(() => tab.dhtSwarm.connectedTo(first.key), 'the new tab connected to the first tab')
+    const inRoom = await tab.join(room)
+    await until(() => inRoom.swarm.connectedTo(b.key) && inRoom.swarm.connectedTo(c.key), 'the new tab in the room with b and c')
+    assert.equal(inRoom.swarm.stats.announcesReceived, 0, 'nothing of the room came from a hub or a tab')
   })
 })
