@@ -118,7 +118,7 @@ export interface DhtStats {
 export type DhtEvents = {
   /** A peer was dropped for what it sent; the node goes on. */
   error: (err: P2PError) => void
-  /** A connected peer's session started (true) or ended (false). */
+  /** A connected peer's session started, its id known and in the table if there was room (true), or ended (false). */
   peer: (key: string, connected: boolean) => void
 }
 
@@ -195,6 +195,7 @@ export class Dht extends Emitter<DhtEvents> {
   readonly #pending = new Map<number, Pending>()
   readonly #forwarded: ExpiringMap<number, Forwarded>
   #nextId = 1
+  #lookups = 0
   #host: ProtocolHost<Session> | undefined
   #closed = false
   readonly #stats: DhtStats = {requests: 0, failures: 0, relayed: 0, refused: 0, strikes: 0, forged: 0, limited: 0, dialled: 0, answered: 0, signalsRefused: 0, replays: 0}
@@ -234,6 +235,11 @@ export class Dht extends Emitter<DhtEvents> {
     return this.#sessions.size
   }
 
+  /** Lookups running now (announcing and finding peers run one each). */
+  get lookups(): number {
+    return this.#lookups
+  }
+
   /** Whether `key` is a connected peer speaking the DHT. */
   connected(key: string): boolean {
     return this.#sessions.has(key)
@@ -250,6 +256,7 @@ export class Dht extends Emitter<DhtEvents> {
     const via = new Map<string, string[]>()
     const seeds = this.table.closest(target)
     for (const seed of seeds) via.set(seed.key, [])
+    this.#lookups++
     const result = await lookup({
       target, seeds, k, alpha, paths, timeout: timeout * MAX_ROUTE, clock: this.#clock,
       query: async (contact, t) => {
@@ -270,6 +277,8 @@ export class Dht extends Emitter<DhtEvents> {
         }
         return found
       },
+    }).finally(() => {
+      this.#lookups--
     })
     return {...result, closest: result.closest.map(c => ({...c, via: via.get(c.key) ?? []}))}
   }
@@ -472,11 +481,11 @@ export class Dht extends Emitter<DhtEvents> {
       },
     })
     this.#sessions.set(key, session)
-    this.emit('peer', key, true)
     void this.#idOf(key).then(id => {
       if (this.#sessions.get(key) !== session) return
       session.id = id
       this.table.add({id, key})
+      this.emit('peer', key, true)
     })
     return session
   }

@@ -102,9 +102,17 @@ export class RoomDiscovery {
     return this.#healing
   }
 
-  /** The DHT's first peer: announce and look now (the node was alone until then). */
+  /**
+   * The DHT's first peer: announce and look now (the node was alone until
+   * then). A new peer later, while the swarm has room: look again soon, it may
+   * know the way to announcers the last look could not reach.
+   */
   #onPeer = (_key: string, connected: boolean): void => {
-    if (connected && !this.#announced) this.#kick()
+    if (!connected || this.#stopped) return
+    if (!this.#announced) return this.#kick()
+    if (this.#swarm.peers.length >= this.#swarm.maxPeers) return
+    this.#clock.clearTimeout(this.#healTimer)
+    this.#healTimer = this.#clock.setTimeout(this.#healLoop, Math.min(500, this.#healEvery))
   }
 
   #kick(): void {
@@ -116,13 +124,17 @@ export class RoomDiscovery {
         if (!this.#stopped) this.#announceTimer = this.#clock.setTimeout(announce, this.#announceEvery)
       })
     }
-    const heal = (): void => {
-      void this.heal().catch(() => 0).finally(() => {
-        if (!this.#stopped) this.#healTimer = this.#clock.setTimeout(heal, this.#healEvery)
-      })
-    }
     announce()
-    heal()
+    this.#healLoop()
+  }
+
+  #healLoop = (): void => {
+    this.#healTimer = null
+    void this.heal().catch(() => 0).then(connected => {
+      // Still room, and the last look found some to connect to: look again soon, not a whole interval later.
+      const again = connected > 0 && this.#swarm.peers.length < this.#swarm.maxPeers ? Math.min(1_000, this.#healEvery) : this.#healEvery
+      if (!this.#stopped && this.#healTimer === null) this.#healTimer = this.#clock.setTimeout(this.#healLoop, again)
+    })
   }
 
   async #heal(): Promise<number> {

@@ -431,6 +431,19 @@ export class Swarm extends Emitter<SwarmEvents> {
     return this.#destroyed
   }
 
+  /** Its hubs (normalized URLs), the ICE servers a new connection gets now, and its WebRTC: what a page's DHT swarm copies. */
+  get hubs(): readonly string[] {
+    return this.#hub.hubs
+  }
+
+  get iceServers(): RTCIceServer[] {
+    return this.#iceServers()
+  }
+
+  get webrtc(): WebRTC {
+    return this.#webrtc
+  }
+
   /**
    * Where this swarm stands with its hubs (see SwarmState); `update` follows
    * each change. With several hubs, one open stream is enough to be online.
