@@ -20,6 +20,8 @@ function freshStore(label: string): string {
 /** The element's share once its storage is open and its files listed. */
 async function ready(el: P2PFileDropElement): Promise<FileShare> {
   const share = await openedShare(el)
+  // Covers the element's rendering, loaded on demand.
+  await el.updateComplete
   await until(() => !el.shadowRoot!.querySelector<HTMLButtonElement>('[part~=drop-zone]')!.disabled, 'the drop zone enabled')
   return share
 }

@@ -5,7 +5,7 @@ import type {P2PError} from '../../src/core/errors.js'
 import {Mux, createMemoryTransportPair, type Channel, type ChannelHandlers, type MemoryTransportOptions} from '../../src/core/mux/index.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import type {ProtocolPeer, ProtocolSwarm} from '../../src/core/swarm/protocol-host.js'
-import type {SignalledConnection} from '../../src/core/swarm/swarm.js'
+import type {SignalledConnection} from '../../src/core/dht/dht.js'
 import type {RtcSignal} from '../../src/core/swarm/rtc-link.js'
 
 /** One end of a connection: a real mux, named by the remote's key. */

@@ -167,8 +167,25 @@ export class DhtNetwork {
     }
   }
 
-  /** Upkeep rounds on every live node at once, until one opens nothing anywhere or `most` ran; how many ran. */
+  /** Bootstrap connections made again (see `settle`). */
+  rejoined = 0
+
+  /**
+   * Upkeep rounds on every live node at once, until one opens nothing anywhere
+   * or `most` ran; how many ran. A node left with no peer at all (its only
+   * peers left before it made links of its own) is linked to a random live
+   * node first, as its hub would give it one.
+   */
   async settle(most = 30): Promise<number> {
+    const {random} = this.#options
+    for (const node of this.live) {
+      if (node.swarm.peers.length > 0 || this.live.length < 2) continue
+      let other = node
+      while (other === node) other = this.live[Math.floor(random() * this.live.length)]
+      connect(node.swarm, node.key, other.swarm, other.key)
+      this.rejoined++
+    }
+    await this.tables()
     for (let round = 1; round <= most; round++) {
       const opened = await Promise.all(this.live.map(node => node.upkeep.round()))
       if (opened.every(n => n === 0)) return round

@@ -15,7 +15,7 @@ import {ExpiringMap} from '../expiring-map.js'
 import {TokenBucket} from '../token-bucket.js'
 import type {Channel} from '../mux/mux.js'
 import {hostProtocol, type ProtocolHost, type ProtocolPeer, type ProtocolSwarm} from '../swarm/protocol-host.js'
-import type {SignalledConnection} from '../swarm/swarm.js'
+import type {PeerConnection} from '../swarm/peer-connection.js'
 import type {RtcSignal} from '../swarm/rtc-link.js'
 import {nodeIdOf, sameId} from './node-id.js'
 import type {Identity} from '../crypto/identity.js'
@@ -32,11 +32,81 @@ import {
 /** A signal's time may be this far (ms) from the receiver's clock, either way; its nonce is remembered twice as long. */
 export const SIGNAL_WINDOW = 2 * 60_000
 
-/** What opens the connections this node signals: a `Swarm` (`Swarm.signalled`). */
+/** A connection being signalled through the DHT, as its connector hands it out. */
+export interface SignalledConnection {
+  /** Feeds a signal from the remote. */
+  signal(signal: RtcSignal): void
+  /** Gives the attempt up (its signalling failed, or the remote refused it); a connection already open stays. */
+  close(): void
+  /** True once the remote proved the key and is a peer; false if the attempt ended before. */
+  readonly done: Promise<boolean>
+}
+
+/** What opens the connections this node signals: a swarm, through `swarmConnector`. */
 export interface DhtConnector {
-  signalled(key: string, initiator: boolean, send: (signal: RtcSignal) => void): SignalledConnection | null
+  /**
+   * A connection to `key` whose signals go to `send`; null when none may be
+   * made now. `makeRoom`: the remote has no peer in the room yet, and a full
+   * swarm may let its youngest connection go for it (see swarmConnector).
+   */
+  signalled(key: string, initiator: boolean, send: (signal: RtcSignal) => void, makeRoom?: boolean): SignalledConnection | null
   /** Whether it has a connected peer of that key. */
   connectedTo(key: string): boolean
+}
+
+/** How often a swarm lets a connection go to let a newcomer in (ms): at most once a minute. */
+export const MAKE_ROOM_EVERY = 60_000
+
+/** The part of a `Swarm` a connector needs. */
+export interface SignallingSwarm {
+  readonly peers: ReadonlyArray<{publicKey: string | null, connectedAt: number | null, destroy(): void}>
+  readonly maxPeers: number
+  signalled(key: string, initiator: boolean, send: (signal: RtcSignal) => void): PeerConnection | null
+}
+
+/**
+ * A swarm as a connector: its `signalled` connection, settled once the swarm
+ * has it as a peer of that key, or once it closes. One whose remote proves
+ * another key than the one it was signalled for is closed (ERR_HANDSHAKE).
+ *
+ * A full swarm takes an offer from a room's newcomer that has no peer there
+ * yet (`makeRoom`) by letting its youngest connection go, at most once every
+ * MAKE_ROOM_EVERY: in a partial mesh where every page is full, as the hub's
+ * ring does (docs/swarm.md). The page let go keeps its other connections, so
+ * it has room, not none, and lets no one go in turn; the youngest goes, never
+ * a long-lived one, and a newcomer that lies about being alone gets one such
+ * connection a minute out of a swarm.
+ */
+export function swarmConnector(swarm: SignallingSwarm, now: () => number = () => Date.now()): DhtConnector {
+  const connectedTo = (key: string): boolean => swarm.peers.some(p => p.publicKey === key)
+  let madeRoom = -Infinity
+  return {
+    connectedTo,
+    signalled(key, initiator, send, makeRoom = false) {
+      const peers = swarm.peers
+      if (makeRoom && peers.length >= swarm.maxPeers && peers.length > 1 && now() - madeRoom >= MAKE_ROOM_EVERY && !connectedTo(key)) {
+        madeRoom = now()
+        peers.reduce((young, p) => (p.connectedAt ?? 0) > (young.connectedAt ?? 0) ? p : young).destroy()
+      }
+      const conn = swarm.signalled(key, initiator, send)
+      if (!conn) return null
+      const done = new Promise<boolean>(resolve => {
+        // After the swarm's own handler: it has taken the connection, or let it go.
+        conn.once('open', () => {
+          if (conn.publicKey !== key) conn.destroy(P2PError.HANDSHAKE(`signalled for ${shortId(key)}, the remote proved ${shortId(conn.publicKey ?? '')}`))
+          resolve(connectedTo(key))
+        })
+        conn.once('close', () => resolve(false))
+      })
+      return {
+        signal: signal => conn.signal(signal),
+        close: () => {
+          if (conn.state !== 'connected') conn.destroy()
+        },
+        done,
+      }
+    },
+  }
 }
 
 const HEX_KEY = /^[0-9a-f]{64}$/
@@ -46,7 +116,7 @@ const HEX_KEY = /^[0-9a-f]{64}$/
  * its sender (the relays nearest the receiver first, then the sender). Null
  * unless it is exactly that.
  */
-export function parseSignalPayload(json: string, sender: string): {signal: RtcSignal, back: string[], topic: string} | null {
+export function parseSignalPayload(json: string, sender: string): {signal: RtcSignal, back: string[], topic: string, alone: boolean} | null {
   let payload: unknown
   try {
     payload = JSON.parse(json)
@@ -54,12 +124,13 @@ export function parseSignalPayload(json: string, sender: string): {signal: RtcSi
     return null
   }
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null
-  const {signal, back, topic = ''} = payload as {signal?: unknown, back?: unknown, topic?: unknown}
+  const {signal, back, topic = '', alone = false} = payload as {signal?: unknown, back?: unknown, topic?: unknown, alone?: unknown}
+  if (typeof alone !== 'boolean') return null
   if (typeof signal !== 'object' || signal === null || Array.isArray(signal)) return null
   if (topic !== '' && (typeof topic !== 'string' || !HEX_KEY.test(topic))) return null
   if (!Array.isArray(back) || back.length < 1 || back.length > MAX_ROUTE) return null
   if (!back.every(key => typeof key === 'string' && HEX_KEY.test(key)) || back.at(-1) !== sender) return null
-  return {signal: signal as RtcSignal, back: back as string[], topic: topic as string}
+  return {signal: signal as RtcSignal, back: back as string[], topic: topic as string, alone}
 }
 
 export interface DhtOptions {
@@ -154,6 +225,8 @@ interface Signalling {
   key: string
   /** The topic (hex) whose connector it is for: '' for the node's own (its `connector`). */
   topic: string
+  /** Said in the offer: this node has no peer in that topic's room yet. */
+  alone: boolean
   /** The way this node's signals go: relays, then the remote. */
   route: string[]
   initiator: boolean
@@ -396,9 +469,12 @@ export class Dht extends Emitter<DhtEvents> {
    * its offer and answer signalled along that route: the route must answer a
    * PING first, so one that does not costs no connection. Resolves true once
    * `key` is a connected peer (it proved the key), false if the attempt was
-   * refused or ended; rejects if the route did not answer.
+   * refused or ended; rejects if the route did not answer. With a `topic` (a
+   * room's, served by its swarm at the other end: `serve`), the connection is
+   * that room's; `alone` says this page has no peer in that room yet, so a full
+   * swarm there may make room for it.
    */
-  async connect(key: string, via: string[], topic?: Uint8Array): Promise<boolean> {
+  async connect(key: string, via: string[], topic?: Uint8Array, {alone = false}: {alone?: boolean} = {}): Promise<boolean> {
     await this.ready
     if (this.#closed) throw P2PError.DESTROYED('the DHT was closed')
     const topicHex = topic ? toHex(topic) : ''
@@ -416,7 +492,7 @@ export class Dht extends Emitter<DhtEvents> {
     await this.ping(key, via)
     if (this.#closed || has()) return has()
     // The remote may have offered meanwhile.
-    if (!this.#signalling.has(slot) && !this.#startSignalling(key, topicHex, connector, [...via, key], true)) return false
+    if (!this.#signalling.has(slot) && !this.#startSignalling(key, topicHex, connector, [...via, key], true, alone)) return false
     return this.#connected(slot, has)
   }
 
@@ -596,9 +672,10 @@ export class Dht extends Emitter<DhtEvents> {
   // ---- signalling ------------------------------------------------------------
 
   /** Opens a connection to `key` with `connector`, its signals going along `route`; null when the connector takes none now. */
-  #startSignalling(key: string, topic: string, connector: DhtConnector, route: string[], initiator: boolean): Signalling | null {
-    const signalling = {key, topic, route, initiator, signing: Promise.resolve()} as Signalling
-    const connection = connector.signalled(key, initiator, signal => this.#sendSignal(signalling, signal))
+  #startSignalling(key: string, topic: string, connector: DhtConnector, route: string[], initiator: boolean, alone: boolean): Signalling | null {
+    const signalling = {key, topic, route, initiator, alone, signing: Promise.resolve()} as Signalling
+    // An offer from a room's newcomer with no peer there yet may make room (DhtConnector.signalled).
+    const connection = connector.signalled(key, initiator, signal => this.#sendSignal(signalling, signal), !initiator && alone)
     if (!connection) return null
     signalling.connection = connection
     const slot = `${topic}/${key}`
@@ -617,10 +694,10 @@ export class Dht extends Emitter<DhtEvents> {
    * on the way fails its request (counted): the connection then times out.
    */
   #sendSignal(signalling: Signalling, signal: RtcSignal): void {
-    const {key, route, topic} = signalling
+    const {key, route, topic, alone} = signalling
     // The way back: the same relays the other way round, then this node.
     const back = [...route.slice(0, -1).reverse(), this.publicKey]
-    const payload = JSON.stringify(topic === '' ? {signal, back} : {signal, back, topic})
+    const payload = JSON.stringify(topic === '' ? {signal, back} : alone ? {signal, back, topic, alone} : {signal, back, topic})
     const signed = signalling.signing.then(() => encodeSignal(this.#identity!, fromHex(key), payload, this.#now(), randomBytes(NONCE_BYTES)))
     signalling.signing = signed.then(() => undefined, () => undefined)
     // Always in a RELAY, a route of the target alone too: the RELAY's id is what the answer comes back under.
@@ -684,7 +761,7 @@ export class Dht extends Emitter<DhtEvents> {
       this.#signalling.delete(slot)
       held.connection.close()
     }
-    const signalling = this.#startSignalling(sender, parsed.topic, connector, parsed.back, false)
+    const signalling = this.#startSignalling(sender, parsed.topic, connector, parsed.back, false, parsed.topic !== '' && parsed.alone)
     if (!signalling) {
       this.#stats.signalsRefused++
       return false

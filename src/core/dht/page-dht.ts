@@ -4,15 +4,16 @@
  * origin: tab-hub.ts), the DHT over that swarm's connections and those of every
  * room it follows, bucket upkeep, and each followed room made findable through
  * the DHT. One per identity: `pageDht(swarm)` makes it from the first room's
- * swarm (its identity, hubs, ICE servers and WebRTC) and hands it out after.
+ * swarm (its identity, hubs and ICE servers) and hands it out after.
  */
 import {P2PError} from '../errors.js'
 import {Emitter} from '../emitter.js'
 import {Swarm} from '../swarm/swarm.js'
+import type {WebRTC} from '../swarm/rtc-link.js'
 import {HubClient} from '../hub-client/hub-client.js'
 import {pageStreams} from '../hub-client/shared-streams.js'
 import {TAB_HUB, tabHub} from '../hub-client/tab-hub.js'
-import {Dht} from './dht.js'
+import {Dht, swarmConnector} from './dht.js'
 import {DhtUpkeep, type UpkeepStats} from './upkeep.js'
 import {SwarmUnion} from './union.js'
 import {RoomDiscovery} from './room-discovery.js'
@@ -28,6 +29,8 @@ export interface PageDhtOptions {
   links?: number
   /** The tabs of the page's origin as one of its hubs: on in a page with BroadcastChannel. */
   tabs?: boolean
+  /** The WebRTC implementation (in Node: `loadNodeWebRTC()`): the platform's by default. */
+  webrtc?: WebRTC
 }
 
 export interface PageDhtStats {
@@ -39,8 +42,9 @@ export interface PageDhtStats {
   /** RTCPeerConnections of the page: open now, made in all, and the most it may make. */
   connections: {open: number, created: number, limit: number}
   upkeep: UpkeepStats
-  /** Rooms followed. */
+  /** Rooms followed, and announcements of them made on the DHT. */
   rooms: number
+  announcements: number
 }
 
 type PageDhtEvents = {
@@ -67,18 +71,18 @@ export class PageDht extends Emitter<PageDhtEvents> {
   readonly #hubClient: HubClient | null
   #closed = false
 
-  constructor(from: Swarm, {maxPeers = 14, links = 10, tabs = typeof BroadcastChannel === 'function' && typeof document !== 'undefined'}: PageDhtOptions = {}) {
+  constructor(from: Swarm, {maxPeers = 14, links = 10, tabs = typeof BroadcastChannel === 'function' && 'document' in globalThis, webrtc}: PageDhtOptions = {}) {
     super()
     const hubs = from.hubs.filter(hub => hub !== TAB_HUB)
     this.#hubClient = tabs ? new HubClient({hubs: [TAB_HUB, ...hubs], app: DHT_ROOM, ...tabHub({openStream: pageStreams.open})}) : null
     if (!this.#hubClient && hubs.length === 0) throw P2PError.INVALID_ARGUMENT('a page DHT needs a hub, or the tabs of its origin')
     this.swarm = new Swarm({
       room: DHT_ROOM, identity: from.identity, hubs, hubClient: this.#hubClient ?? undefined, maxPeers,
-      iceServers: () => from.iceServers, webrtc: from.webrtc,
+      iceServers: () => from.iceServers, webrtc,
     })
     this.swarm.on('error', err => this.emit('error', err))
     this.#union.add(this.swarm)
-    this.dht = new Dht({swarm: this.#union, publicKey: this.swarm.publicKey, identity: from.identity, connector: this.swarm})
+    this.dht = new Dht({swarm: this.#union, publicKey: this.swarm.publicKey, identity: from.identity, connector: swarmConnector(this.swarm)})
     this.dht.on('peer', () => this.emit('update'))
     this.dht.on('error', err => this.emit('error', err))
     this.upkeep = new DhtUpkeep(this.dht, {links})
@@ -99,6 +103,7 @@ export class PageDht extends Emitter<PageDhtEvents> {
       connections: {open: budget.open, created: budget.created, limit: budget.limit},
       upkeep: this.upkeep.stats,
       rooms: this.#rooms.size,
+      announcements: [...this.#rooms.values()].reduce((n, discovery) => n + (discovery?.stats.announcements ?? 0), 0),
     }
   }
 

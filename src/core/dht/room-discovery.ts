@@ -9,13 +9,11 @@ import {P2PError} from '../errors.js'
 import {systemClock, type Clock} from '../clock.js'
 import {toHex} from '../bytes.js'
 import {nodeIdOf} from './node-id.js'
-import type {Dht, DhtConnector} from './dht.js'
+import {swarmConnector, type Dht, type DhtConnector, type SignallingSwarm} from './dht.js'
 
 /** What a room's swarm offers discovery (a `Swarm` fits). */
-export interface DiscoverySwarm extends DhtConnector {
+export interface DiscoverySwarm extends SignallingSwarm {
   readonly publicKey: string
-  readonly maxPeers: number
-  readonly peers: ReadonlyArray<{publicKey: string | null}>
 }
 
 export interface RoomDiscoveryOptions {
@@ -41,6 +39,7 @@ export interface RoomDiscoveryStats {
 export class RoomDiscovery {
   readonly #dht: Dht
   readonly #swarm: DiscoverySwarm
+  readonly #connector: DhtConnector
   readonly #topic: Uint8Array
   readonly #announceEvery: number
   readonly #healEvery: number
@@ -56,6 +55,7 @@ export class RoomDiscovery {
     if (!(topic instanceof Uint8Array) || topic.length !== 32) throw P2PError.INVALID_ARGUMENT('a topic is a 32-byte hash: topicHash(room)')
     this.#dht = dht
     this.#swarm = swarm
+    this.#connector = swarmConnector(swarm)
     this.#topic = topic
     this.#announceEvery = announceEvery
     this.#healEvery = healEvery
@@ -70,7 +70,7 @@ export class RoomDiscovery {
   start(): void {
     if (!this.#stopped) return
     this.#stopped = false
-    this.#dht.serve(this.#topic, this.#swarm)
+    this.#dht.serve(this.#topic, this.#connector)
     this.#dht.on('peer', this.#onPeer)
     if (this.#dht.peers > 0) this.#kick()
   }
@@ -146,10 +146,10 @@ export class RoomDiscovery {
     for (const announcement of announcers) {
       if (this.#stopped || swarm.peers.length >= swarm.maxPeers) break
       const key = toHex(announcement.key)
-      if (key === swarm.publicKey || swarm.connectedTo(key)) continue
+      if (key === swarm.publicKey || this.#connector.connectedTo(key)) continue
       try {
         const via = this.#dht.connected(key) ? [] : (await this.#dht.lookup(await nodeIdOf(announcement.key))).closest.find(c => c.key === key)?.via
-        if (via !== undefined && await this.#dht.connect(key, via, this.#topic)) {
+        if (via !== undefined && await this.#dht.connect(key, via, this.#topic, {alone: swarm.peers.length === 0})) {
           connected++
           this.#stats.connected++
           continue

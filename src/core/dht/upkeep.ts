@@ -6,8 +6,11 @@
  * that bucket and connects to the node found there: one link per bucket, a
  * random one (the bucket's whole range is a random long link's, as Spray keeps
  * them). Connections are opened through `Dht.connect` (signalled through the
- * DHT, a route that answers first), at most `perRound` a round and `links` held.
- * A peer lost brings a round soon; a settled node only checks every `interval`.
+ * DHT, a route that answers first), at most `perRound` a round. Bucket links
+ * are capped at `links` held; links to the nearest nodes are not (what makes
+ * lookups exact: under churn, a node whose nearest changed must reach its new
+ * ones), and the swarm's maxPeers bounds all of them. A peer lost brings a
+ * round soon; a settled node only checks every `interval`.
  */
 import {systemClock, type Clock} from '../clock.js'
 import {commonPrefix, randomIdInBucket} from './node-id.js'
@@ -16,7 +19,7 @@ import type {Dht, DhtContact} from './dht.js'
 export interface UpkeepOptions {
   /** Nearest nodes to be connected to. */
   near?: number
-  /** Connections the upkeep opened that it may hold at once. */
+  /** Bucket links the upkeep opened that it may hold at once. */
   links?: number
   /** Connections it opens in one round, at most. */
   perRound?: number
@@ -33,7 +36,7 @@ export interface UpkeepStats {
   /** Connections opened by the upkeep, and attempts that failed (a route that did not answer, a refusal). */
   opened: number
   failed: number
-  /** Connections it opened that are still up. */
+  /** Bucket links it opened that are still up. */
   held: number
 }
 
@@ -46,7 +49,7 @@ export class DhtUpkeep {
   readonly #soon: number
   readonly #clock: Clock
   readonly #random: () => number
-  /** Keys of the connections this upkeep opened, while they are up. */
+  /** Keys of the bucket links this upkeep opened, while they are up. */
   readonly #held = new Set<string>()
   readonly #stats = {rounds: 0, lookups: 0, opened: 0, failed: 0}
   #timer: unknown = null
@@ -119,35 +122,35 @@ export class DhtUpkeep {
     await dht.ready
     if (dht.peers === 0) return 0
     this.#stats.rounds++
-    const allowed = Math.min(this.#perRound, this.#links - this.#held.size)
     let opened = 0
     const self = dht.table.self
     this.#stats.lookups++
     const {closest} = await dht.lookup(self)
     for (const contact of closest.slice(0, this.#near)) {
-      if (opened >= allowed) break
-      if (await this.#connect(contact)) opened++
+      if (opened >= this.#perRound) break
+      if (await this.#connect(contact, false)) opened++
     }
     // Buckets from the farthest to the one of the nearest node found: each should hold a connected contact.
     const deepest = closest.length > 0 ? commonPrefix(self, closest[0].id) : 0
     const filled = new Set(dht.table.buckets().map(b => b.index))
+    const allowed = Math.min(this.#perRound, opened + this.#links - this.#held.size)
     for (let prefix = 0; prefix < deepest && opened < allowed; prefix++) {
       if (filled.has(prefix)) continue
       this.#stats.lookups++
       const {closest: found} = await dht.lookup(randomIdInBucket(self, prefix, this.#random))
       const pick = found.find(contact => commonPrefix(self, contact.id) === prefix)
-      if (pick && await this.#connect(pick)) opened++
+      if (pick && await this.#connect(pick, true)) opened++
     }
     return opened
   }
 
   /** Connects to a node a lookup found (not one connected already); whether a connection was opened. */
-  async #connect(contact: DhtContact): Promise<boolean> {
+  async #connect(contact: DhtContact, bucketLink: boolean): Promise<boolean> {
     if (contact.via.length === 0 || this.#dht.connected(contact.key)) return false
     try {
       if (await this.#dht.connect(contact.key, contact.via)) {
         this.#stats.opened++
-        this.#held.add(contact.key)
+        if (bucketLink) this.#held.add(contact.key)
         return true
       }
     } catch {

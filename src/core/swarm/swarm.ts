@@ -257,19 +257,6 @@ export interface SwarmStats {
   budget: ConnectionBudgetStats
 }
 
-/**
- * A connection signalled outside the hub, by the DHT (docs/dht.md): one of the
- * swarm's like any other once its remote proves the key it was signalled for.
- */
-export interface SignalledConnection {
-  /** Feeds a signal from the remote. */
-  signal(signal: RtcSignal): void
-  /** Gives the attempt up (its signalling failed, or the remote refused it); a connection already open stays. */
-  close(): void
-  /** True once the remote proved the key and is a peer of the swarm; false if the attempt ended before. */
-  readonly done: Promise<boolean>
-}
-
 export type SwarmEvents = {
   /** A peer proved its key and was admitted. */
   connect: (peer: SwarmPeer) => void
@@ -317,8 +304,6 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly #discarded = new WeakSet<PeerConnection>()
   /** Our pending offers made trusted on an announced key: the key they must prove. */
   readonly #claims = new Map<PeerConnection, string>()
-  /** Connections signalled outside the hub (`signalled`): the key each must prove, and how its `done` is settled. */
-  readonly #signalled = new Map<PeerConnection, {key: string, settle: (connected: boolean) => void}>()
   /** A connection one past maxPeers to a claimed ring neighbour, until it proves the key (#makeRoomFor). */
   #ringCandidate: {conn: PeerConnection, key: string} | null = null
   /** `id:<hub id>` that never answered, `key:<key>` claimed and not proven: not offered again for a while. */
@@ -431,17 +416,13 @@ export class Swarm extends Emitter<SwarmEvents> {
     return this.#destroyed
   }
 
-  /** Its hubs (normalized URLs), the ICE servers a new connection gets now, and its WebRTC: what a page's DHT swarm copies. */
+  /** Its hubs (normalized URLs), and the ICE servers a new connection gets now: what a page's DHT swarm copies. */
   get hubs(): readonly string[] {
     return this.#hub.hubs
   }
 
   get iceServers(): RTCIceServer[] {
     return this.#iceServers()
-  }
-
-  get webrtc(): WebRTC {
-    return this.#webrtc
   }
 
   /**
@@ -507,44 +488,25 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /** Leaves the room: every connection says goodbye. Emits `error` (with `err`), then `close`. Idempotent. */
-  /** Whether a peer of that key is connected (its key proven). */
-  connectedTo(key: string): boolean {
-    return this.peers.some(p => p.publicKey === key)
-  }
-
   /**
-   * A connection to `key` signalled outside the hub: `send` carries this side's
-   * signals to the remote, and the remote's come in through the handle. It is
-   * counted and paced as any other and must prove `key`, or it is dropped. Null
-   * when the swarm takes none now: closed, full, out of budget, banned key, or
-   * a connection to that key there or on its way.
+   * A connection to `key` signalled outside the hub (by the DHT, docs/dht.md):
+   * `send` carries this side's signals to the remote, and the remote's go to
+   * its `signal`. It is counted and paced as any other; whoever signals it
+   * checks that the key it proves is `key` (dht.ts, swarmConnector). Null when
+   * the swarm takes none now: closed, full, out of budget, banned key, or a
+   * connection to that key there or on its way.
    */
-  signalled(key: string, initiator: boolean, send: (signal: RtcSignal) => void): SignalledConnection | null {
-    if (this.#destroyed || key === this.publicKey || this.isBanned(key)) return null
+  signalled(key: string, initiator: boolean, send: (signal: RtcSignal) => void): PeerConnection | null {
     // Not a hub id (those are 20 hex digits): nothing from the hub reaches it.
     const id = `dht:${key}`
-    if (this.#connections.has(id) || this.connectedTo(key)) return null
-    if (this.#connections.size >= this.maxPeers) {
-      this.#stats.refusedFull++
-      this.emit('update')
-      return null
-    }
+    if (this.#destroyed || this.isBanned(key) || this.#connections.has(id) || this.peers.some(p => p.publicKey === key) ||
+      this.#connections.size >= this.maxPeers) return null
     const conn = this.#create(id, initiator, this.#trusts(key), send)
-    if (!conn) return null
-    let settle!: (connected: boolean) => void
-    const done = new Promise<boolean>(resolve => {
-      settle = resolve
-    })
-    this.#signalled.set(conn, {key, settle})
-    this.#connections.set(id, conn)
-    this.emit('update')
-    return {
-      signal: signal => conn.signal(signal),
-      close: () => {
-        if (this.#connections.get(id) === conn && conn.state !== 'connected') this.#drop(conn)
-      },
-      done,
+    if (conn) {
+      this.#connections.set(id, conn)
+      this.emit('update')
     }
+    return conn
   }
 
   destroy(err?: P2PError): void {
@@ -1011,14 +973,6 @@ export class Swarm extends Emitter<SwarmEvents> {
   #onOpen(conn: SwarmPeer): void {
     if (this.#destroyed) return
     if (conn instanceof PeerConnection) {
-      const signalled = this.#signalled.get(conn)
-      if (signalled !== undefined && signalled.key !== conn.publicKey) {
-        // Signalled for one key, it proved another: not the peer it was signalled for.
-        this.#stats.forgedSignals++
-        this.#connections.delete(conn.id)
-        this.#discard(conn)
-        return
-      }
       const claim = this.#claims.get(conn)
       this.#claims.delete(conn)
       if (claim !== undefined && claim !== conn.publicKey) this.#quiet.set(`key:${claim}`, UNANSWERED_QUIET)
@@ -1062,7 +1016,6 @@ export class Swarm extends Emitter<SwarmEvents> {
       }
     }
     this.emit('connect', conn)
-    if (conn instanceof PeerConnection) this.#settleSignalled(conn, true)
     if (this.#lost.has(conn.publicKey!)) {
       this.#lost.delete(conn.publicKey!)
       this.#stats.reconnects++
@@ -1073,7 +1026,6 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   #onClose(conn: SwarmPeer, err?: P2PError): void {
     if (conn instanceof PeerConnection) {
-      this.#settleSignalled(conn, false)
       const claim = this.#claims.get(conn)
       this.#claims.delete(conn)
       if (!this.#discarded.has(conn) && conn.initiator && !conn.answered && this.#connections.get(conn.id) === conn) {
@@ -1143,14 +1095,6 @@ export class Swarm extends Emitter<SwarmEvents> {
       else if (conn.connectedAt !== null) this.#announcer.soon()
     }
     this.emit('update')
-  }
-
-  /** A signalled connection's attempt is over: it connected, or it ended before. */
-  #settleSignalled(conn: PeerConnection, connected: boolean): void {
-    const signalled = this.#signalled.get(conn)
-    if (!signalled) return
-    this.#signalled.delete(conn)
-    signalled.settle(connected)
   }
 
   /**

@@ -1,17 +1,11 @@
 import {css} from 'lit'
 
+// The rendering's rules (file-drop-renderer.ts), adopted beside the element's own :host rules once
+// that code is in.
 // The why of some rules lives here, not in CSS comments, which every page would download.
 // - :where(button, a[part~='button']): :where keeps these below the part rules that colour some buttons.
 // - [part='drop-label']: drag events must reach the button itself, or leaving a child would end the highlight.
 export const styles = css`
-  :host {
-    display: block;
-    font: var(--p2p-font, 14px/1.4 system-ui, sans-serif);
-    color: var(--p2p-color, inherit);
-    --_accent: var(--p2p-accent, #3b6fd8);
-    --_line: var(--p2p-border-color, color-mix(in srgb, currentColor 20%, transparent));
-  }
-  :host([hidden]) { display: none; }
   :where(button, a[part~='button']) { font: inherit; color: inherit; }
   :focus-visible {
     outline: 2px solid var(--p2p-focus-color, var(--_accent));

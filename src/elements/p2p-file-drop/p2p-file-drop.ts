@@ -1,5 +1,4 @@
-import {LitElement, html, nothing, type PropertyValues} from 'lit'
-import {repeat} from 'lit/directives/repeat.js'
+import {LitElement, adoptStyles, css, nothing, type PropertyValues} from 'lit'
 import {consumeContext} from '../../context/consume.js'
 import type {BrowserLevel} from 'browser-level'
 import {swarmContext} from '../../context/swarm-context.js'
@@ -14,13 +13,24 @@ import {FileAddEvent} from '../../events/file-add-event.js'
 import {FileProgressEvent} from '../../events/file-progress-event.js'
 import {FileCompleteEvent} from '../../events/file-complete-event.js'
 import {formatBytes} from '../shared/format.js'
-import {shortId} from '../../core/debug.js'
-import {styles} from './p2p-file-drop.styles.js'
+import type {FileDropHost} from './file-drop-renderer.js'
 
 const DEFAULT_STORE = 'p2p-elements-files'
 
+type RendererCode = typeof import('./file-drop-renderer.js')
+
+/**
+ * Loads the element's rendering (the drop zone, the list and their styles) the first time
+ * an element renders: a page that loads the whole kit and shows no file drop never
+ * fetches it. Replaceable by tests.
+ */
+export const loaders = {renderer: (): Promise<RendererCode> => import('./file-drop-renderer.js')}
+
+/** That code, once loaded: every element of the page uses it from then on without waiting. */
+let rendererCode: RendererCode | undefined
+
 /** A complete file's URLs: `save` is its blob URL, `preview` what its `<img>`, `<video>` or `<audio>` shows. */
-interface FileUrls {
+export interface FileUrls {
   save: string
   preview: {kind: 'image' | 'video' | 'audio', src: string} | null
 }
@@ -54,7 +64,8 @@ interface Held {
  * on. A reloaded tab gets its name back, so a download it had started goes on
  * where it stopped. The protocol itself lives in the core (`FileShare`); this
  * element only opens the storage, shows the list and turns the core's events into
- * DOM events.
+ * DOM events. Its rendering (the drop zone, the list, their styles) loads on demand
+ * when an element first renders; until then the element shows nothing.
  *
  * @summary Drop a file to share it with the room; download the files peers share.
  *
@@ -63,7 +74,7 @@ interface Held {
  * @event p2p-file-add - A file joined the list: added here, announced by a peer, or found in this tab's storage at start. `detail: {file}` (a FileInfo).
  * @event p2p-file-progress - A chunk of a download was verified and stored. `detail: {file}`.
  * @event p2p-file-complete - A download finished; the file can be saved. `detail: {file}`.
- * @event p2p-error - A file could not be added or downloaded, storage is full (the download pauses), or a peer sent bad data. `detail: {error}` (a P2PError with a `code`).
+ * @event p2p-error - A file could not be added or downloaded, storage is full (the download pauses), a peer sent bad data, or the element's rendering could not load (`ERR_CONNECTION_FAILED`: it shows nothing). `detail: {error}` (a P2PError with a `code`).
  *
  * @csspart drop-zone - The drop zone: a button that opens the file picker (also `drop-zone-active` while files are dragged over it).
  * @csspart drop-label - The text inside the drop zone.
@@ -93,7 +104,16 @@ interface Held {
  * @cssproperty --p2p-preview-max-height - Tallest a preview grows.
  */
 export class P2PFileDropElement extends LitElement {
-  static override styles = styles
+  static override styles = css`
+    :host {
+      display: block;
+      font: var(--p2p-font, 14px/1.4 system-ui, sans-serif);
+      color: var(--p2p-color, inherit);
+      --_accent: var(--p2p-accent, #3b6fd8);
+      --_line: var(--p2p-border-color, color-mix(in srgb, currentColor 20%, transparent));
+    }
+    :host([hidden]) { display: none; }
+  `
   static override properties = {
     store: {}, chunkSize: {type: Number, attribute: 'chunk-size'}, sequential: {type: Boolean}, accept: {},
     autoDownload: {type: Boolean, attribute: 'auto-download'}, label: {}, swarm: {attribute: false},
@@ -145,6 +165,14 @@ export class P2PFileDropElement extends LitElement {
   #dragDepth = 0
   #dragging = false
   #status = ''
+  /** The rendering's code being loaded for this element; it renders once it is in. */
+  #loading: Promise<void> | undefined
+  /** The code could not load (reported): the element shows nothing. */
+  #loadFailed = false
+  /** The rendering's styles are adopted in the shadow root. */
+  #styled = false
+  /** The element as its rendering sees it. */
+  readonly #host: FileDropHost = this.#makeHost()
 
   constructor() {
     super()
@@ -184,63 +212,66 @@ export class P2PFileDropElement extends LitElement {
   }
 
   protected override render() {
-    const share = this.#held?.share
-    const files = share && this.#ready ? share.files() : []
-    return html`
-      <button type="button" part=${this.#dragging ? 'drop-zone drop-zone-active' : 'drop-zone'}
-        aria-describedby="hint" ?disabled=${!this.#ready}
-        @click=${this.#openPicker} @dragenter=${this.#onDragEnter} @dragover=${this.#onDragOver}
-        @dragleave=${this.#onDragLeave} @drop=${this.#onDrop}>
-        <span part="drop-label"><slot name="label">Drop files here or choose files</slot></span>
-      </button>
-      <span id="hint" hidden>Shares the files with everyone in the room.</span>
-      <input type="file" multiple hidden tabindex="-1" aria-hidden="true" accept=${this.accept || nothing}
-        @change=${this.#onPicked}>
-      <p part="status" role="status" class="visually-hidden">${this.#status}</p>
-      ${files.length === 0
-        ? html`<p part="empty">${!this.#swarm ? 'Not in a room.' : this.#ready ? 'No files yet.' : 'Opening storage…'}</p>`
-        : html`<ul part="list" aria-label=${this.label}>${repeat(files, f => f.id, f => this.#row(f))}</ul>`}
-    `
-  }
-
-  #row(f: FileInfo) {
-    const transfer = f.state === 'downloading' || f.state === 'paused'
-    const url = f.state === 'complete' ? this.#urls.get(f.id) : undefined
-    return html`
-      <li part="file file-${f.state}" data-id=${f.id} data-state=${f.state}>
-        <div class="line">
-          <span part="name">${f.name}</span>
-          <span part="size">${formatBytes(f.size)}</span>
-          <span part="holders" data-holders=${f.holders.length}
-            title=${f.holders.length ? f.holders.map(shortId).join(', ') : 'No connected peer has it'}>${holdersText(f)}</span>
-        </div>
-        ${transfer ? html`
-          <div part="transfer">
-            <progress part="progress" max=${Math.max(f.size, 1)} .value=${f.bytes} aria-label=${`${f.name} downloaded`}></progress>
-            <span part="transfer-text">${transferText(f)}</span>
-          </div>` : nothing}
-        ${f.error && f.state !== 'complete' ? html`<p part="error">${f.error.message}</p>` : nothing}
-        ${url?.preview ? preview(f, url.preview) : nothing}
-        <div part="actions">${this.#actions(f, url)}</div>
-      </li>`
-  }
-
-  #actions(f: FileInfo, url: FileUrls | null | undefined) {
-    const button = (name: string, text: string, action: () => void) => html`
-      <button type="button" part="button ${name}" aria-label=${`${text} ${f.name}`} @click=${action}>${text}</button>`
-    switch (f.state) {
-      case 'remote':
-        return button('download', 'Download', () => this.#download(f.id))
-      case 'downloading':
-        return button('cancel', 'Cancel', () => this.#cancel(f.id))
-      case 'paused':
-        return [button('resume', 'Resume', () => this.#download(f.id)), button('cancel', 'Cancel', () => this.#cancel(f.id))]
-      case 'complete':
-        return [
-          url ? html`<a part="button save" href=${url.save} download=${f.name} aria-label=${`Save ${f.name}`}>Save</a>` : nothing,
-          button('remove', 'Remove', () => this.#remove(f.id)),
-        ]
+    if (!rendererCode) {
+      this.#loadRenderer()
+      return nothing
     }
+    if (!this.#styled) {
+      this.#styled = true
+      // The class's own, which a subclass may have extended.
+      adoptStyles(this.renderRoot as ShadowRoot, [...(this.constructor as typeof LitElement).elementStyles, rendererCode.styles])
+    }
+    return rendererCode.renderFileDrop(this.#host)
+  }
+
+  // updateComplete covers the wait for the rendering's code and the render after it.
+  protected override async getUpdateComplete(): Promise<boolean> {
+    let complete = await super.getUpdateComplete()
+    while (this.#loading) {
+      await this.#loading
+      complete = await super.getUpdateComplete()
+    }
+    return complete
+  }
+
+  #makeHost(): FileDropHost {
+    const element = this
+    return {
+      get accept() { return element.accept },
+      get label() { return element.label },
+      get inRoom() { return element.#swarm !== undefined },
+      get ready() { return element.#ready },
+      get dragging() { return element.#dragging },
+      get status() { return element.#status },
+      get files() {
+        const share = element.#held?.share
+        return share && element.#ready ? share.files() : []
+      },
+      url: id => this.#urls.get(id),
+      // Passed, not imported there: <p2p-peers> uses it in the whole kit's file too, and a module that an
+      // import()ed file shares with the file importing it becomes a chunk of its own (134 bytes gzip more).
+      formatBytes,
+      download: id => this.#download(id),
+      cancel: id => this.#cancel(id),
+      remove: id => this.#remove(id),
+      openPicker: () => this.#input.click(),
+      picked: () => this.#onPicked(),
+      dragEnter: e => this.#onDragEnter(e),
+      dragOver: e => this.#onDragOver(e),
+      dragLeave: e => this.#onDragLeave(e),
+      drop: e => this.#onDrop(e),
+    }
+  }
+
+  #loadRenderer(): void {
+    if (this.#loading || this.#loadFailed) return
+    this.#loading = loaders.renderer().then(code => { rendererCode = code }, err => {
+      this.#loadFailed = true
+      this.#report(P2PError.CONNECTION_FAILED('cannot load the code of the <p2p-file-drop>', err))
+    }).finally(() => {
+      this.#loading = undefined
+      this.requestUpdate()
+    })
   }
 
   /** Takes the share of `swarm` (letting go of any other): a lock, the database, then the share. */
@@ -427,18 +458,14 @@ export class P2PFileDropElement extends LitElement {
     }
   }
 
-  #openPicker = (): void => {
-    this.#input.click()
-  }
-
-  #onPicked = (): void => {
+  #onPicked(): void {
     const files = [...this.#input.files ?? []]
     // Cleared, so choosing the same file again is a change too.
     this.#input.value = ''
     if (files.length) void this.#add(files)
   }
 
-  #onDragEnter = (e: DragEvent): void => {
+  #onDragEnter(e: DragEvent): void {
     if (!carriesFiles(e)) return
     e.preventDefault()
     // Enter and leave also fire for the zone's children: count, so only leaving the zone ends the highlight.
@@ -446,20 +473,20 @@ export class P2PFileDropElement extends LitElement {
     this.#setDragging(true)
   }
 
-  #onDragOver = (e: DragEvent): void => {
+  #onDragOver(e: DragEvent): void {
     if (!carriesFiles(e)) return
     // Without this the browser refuses the drop (and would open the file instead).
     e.preventDefault()
     e.dataTransfer!.dropEffect = 'copy'
   }
 
-  #onDragLeave = (e: DragEvent): void => {
+  #onDragLeave(e: DragEvent): void {
     if (!carriesFiles(e)) return
     this.#dragDepth = Math.max(0, this.#dragDepth - 1)
     if (this.#dragDepth === 0) this.#setDragging(false)
   }
 
-  #onDrop = (e: DragEvent): void => {
+  #onDrop(e: DragEvent): void {
     e.preventDefault()
     this.#dragDepth = 0
     this.#setDragging(false)
@@ -517,41 +544,6 @@ async function close({db, slot}: {db: BrowserLevel, slot: StorageSlot}): Promise
 
 function carriesFiles(e: DragEvent): boolean {
   return e.dataTransfer?.types.includes('Files') ?? false
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`
-}
-
-function holdersText(f: FileInfo): string {
-  const peers = f.holders.length
-  if (f.state === 'complete') return peers ? `you and ${plural(peers, 'peer')}` : 'only you'
-  return peers ? plural(peers, 'peer') : 'no peer online'
-}
-
-function transferText(f: FileInfo): string {
-  const percent = f.size ? Math.floor(f.bytes / f.size * 100) : 100
-  const parts = [`${percent}%`]
-  if (f.state === 'downloading' && f.speed > 0) parts.push(`${formatBytes(f.speed)}/s`)
-  if (f.state === 'downloading' && f.eta !== undefined) parts.push(`${formatDuration(f.eta)} left`)
-  if (f.state === 'paused') parts.push('paused')
-  return parts.join(' · ')
-}
-
-function formatDuration(seconds: number): string {
-  const s = Math.max(1, Math.round(seconds))
-  if (s < 60) return `${s} s`
-  if (s < 3600) return `${Math.round(s / 60)} min`
-  return `${Math.floor(s / 3600)} h ${Math.round(s % 3600 / 60)} min`
-}
-
-/** Complete media show in place; the type is the sender's claim, so only tags that run no script are used. */
-function preview(f: FileInfo, {kind, src}: NonNullable<FileUrls['preview']>) {
-  switch (kind) {
-    case 'image': return html`<img part="preview" src=${src} alt=${f.name} loading="lazy">`
-    case 'video': return html`<video part="preview" src=${src} controls preload="metadata" aria-label=${f.name}></video>`
-    case 'audio': return html`<audio part="preview" src=${src} controls preload="metadata" aria-label=${f.name}></audio>`
-  }
 }
 
 /** The preview of a file of an allowed image, audio or video type, from its blob URL. */

@@ -1,0 +1,46 @@
+// A page with the DHT (src/core/dht/page-dht.ts), driven by end-to-end tests
+// through window.p2pTest: rooms joined on a hub and made findable through the
+// DHT, the page's DHT node, and connections opened through it.
+import {Swarm} from '../../../src/core/swarm/swarm.js'
+import {createIdentity, type Identity} from '../../../src/core/crypto/identity.js'
+import {fromHex} from '../../../src/core/bytes.js'
+import {nodeIdOf} from '../../../src/core/dht/node-id.js'
+import {pageDht, type PageDht} from '../../../src/core/dht/page-dht.js'
+import {PeerConnection} from '../../../src/core/swarm/peer-connection.js'
+
+let identity: Identity | null = null
+let node: PageDht | null = null
+const rooms = new Map<string, Swarm>()
+
+const api = {
+  /** Joins `room` on `hubs` (maxPeers at most), with the page's DHT following it; the page's key. */
+  async join(hubs: string[], room: string, maxPeers: number): Promise<string> {
+    identity ??= await createIdentity()
+    const swarm = new Swarm({hubs, room, identity, iceServers: [], maxPeers, announceInterval: {min: 100, max: 1000}})
+    rooms.set(room, swarm)
+    node ??= pageDht(swarm, {tabs: true})
+    node.follow(swarm)
+    return swarm.publicKey
+  },
+  /** The keys of a room's peers, and how many of its connections were signalled through the DHT. */
+  room(room: string): {peers: string[], throughDht: number} {
+    const peers = rooms.get(room)?.peers ?? []
+    return {peers: peers.map(p => p.publicKey!), throughDht: peers.filter(p => p instanceof PeerConnection && p.id.startsWith('dht:')).length}
+  },
+  /** The DHT node's figures. */
+  dht(): unknown {
+    return node ? {...node.stats, dhtPeers: node.dht.peers, keys: node.swarm.peers.map(p => p.publicKey)} : null
+  },
+  /** Whether the page's DHT has `key` as a peer, over any of its connections. */
+  connected(key: string): boolean {
+    return node?.dht.connected(key) ?? false
+  },
+  /** Looks `key` up and connects the DHT's swarm to it through the route found; whether it connected, and the route's length. */
+  async connect(key: string): Promise<{connected: boolean, relays: number}> {
+    const found = (await node!.dht.lookup(await nodeIdOf(fromHex(key)))).closest.find(c => c.key === key)
+    if (!found) return {connected: false, relays: -1}
+    return {connected: await node!.dht.connect(key, found.via), relays: found.via.length}
+  },
+}
+
+;(window as unknown as {p2pTest: typeof api}).p2pTest = api
