@@ -10,3 +10,4 @@ export {LogAppendEvent, LogProgressEvent, LogConflictEvent, type LogAppendEventD
 export {ViewProgressEvent, type ViewProgressEventDetail} from './view-events.js'
 export {KvChangeEvent, type KvChangeEventDetail} from './kv-events.js'
 export {MirrorStatusEvent, type MirrorStatusEventDetail} from './mirror-status-event.js'
+export {DhtReadyEvent, type DhtReadyEventDetail} from './dht-ready-event.js'

@@ -98,6 +98,7 @@ test('the built index lists a story for each state worth seeing', async () => {
     'elements-p2p-file-drop--two-peers-sharing', 'elements-p2p-file-drop--with-files',
     'elements-p2p-gossip--two-peers-chatting', 'elements-p2p-feed--chat-template',
     'elements-p2p-mirror-control--kept-logs-and-files', 'elements-p2p-mirror-control--owner',
+    'elements-p2p-dht--three-nodes', 'elements-p2p-dht--not-in-a-room',
   ]) assert.ok(stories.includes(id), `${id} is not in the built index: ${stories.join(', ')}`)
 })
 

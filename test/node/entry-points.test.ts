@@ -159,9 +159,9 @@ test('the file drop of either script-tag build loads its storage and opens it', 
 
 // What `import … from 'p2p-elements'` offers at run time (its types come on top).
 const ROOT_API = [
-  'ChunkStore', 'EntryKind', 'FileAddEvent', 'FileCompleteEvent', 'FileProgressEvent', 'FileShare', 'Gossip',
+  'ChunkStore', 'DhtReadyEvent', 'EntryKind', 'FileAddEvent', 'FileCompleteEvent', 'FileProgressEvent', 'FileShare', 'Gossip',
   'GossipMessageEvent', 'GossipSource', 'HubClient', 'KV', 'KeyPairIdentity', 'KvChangeEvent', 'Log', 'LogAppendEvent', 'LogConflictEvent',
-  'LogPeer', 'LogProgressEvent', 'MirrorStatusEvent', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement', 'P2PGossipElement',
+  'LogPeer', 'LogProgressEvent', 'MirrorStatusEvent', 'P2PDhtElement', 'P2PError', 'P2PErrorEvent', 'P2PFeedElement', 'P2PFileDropElement', 'P2PGossipElement',
   'P2PKVElement', 'P2PKvValueElement', 'P2PLogElement', 'P2PMirrorControlElement', 'P2PPeersElement', 'P2PSwarmElement', 'P2PViewElement', 'PeerConnectEvent', 'PeerDisconnectEvent', 'PeerReconnectEvent',
   'Swarm', 'View', 'ViewProgressEvent', 'attachGossip', 'attachLog', 'createIdentity', 'defineView', 'exportIdentity', 'importIdentity', 'kvContext', 'logContext',
   'logProtocol', 'pageIdentity', 'pageLogIdentity', 'readValue', 'setPageIdentity', 'sourceContext', 'swarmContext',
