@@ -20,6 +20,7 @@ import {Swarm} from '../core/swarm/swarm.js'
 import {checkInteger} from '../core/check.js'
 import type {WebRTC} from '../core/swarm/rtc-link.js'
 import {FileShare} from '../core/files/share.js'
+import {PageDht} from '../core/dht/page-dht.js'
 import {QuotaChunkStore} from './quota-store.js'
 import {serveMirrorStatus, type StatusServer} from './status-channel.js'
 import {KEY_PATTERN} from './status-watch.js'
@@ -59,6 +60,11 @@ export interface MirrorOptions {
   webrtc?: WebRTC
   /** Announcement pacing of each room's swarm, as Swarm takes it. */
   announceInterval?: {min: number, max: number}
+  /**
+   * Whether the mirror is a node of the browsers' DHT (docs/dht.md): its rooms
+   * announced there, so pages reach it with their hubs down. On by default.
+   */
+  dht?: boolean
 }
 
 /** One kept log as the mirror sees it, beside what its peers report. */
@@ -216,6 +222,7 @@ export class Mirror extends Emitter<MirrorEvents> {
   readonly #shares = new Map<string, FileShare>()
   readonly #store: QuotaChunkStore
   readonly #statusServers: StatusServer[] = []
+  #dht: PageDht | undefined
   readonly #options: MirrorOptions
   readonly #owners: string[]
   #control: Control | undefined
@@ -257,7 +264,7 @@ export class Mirror extends Emitter<MirrorEvents> {
   }
 
   async #open(): Promise<void> {
-    const {hubs, rooms, logs, files = [], iceServers = [], webrtc, announceInterval} = this.#options
+    const {hubs, rooms, logs, files = [], iceServers = [], webrtc, announceInterval, dht = true} = this.#options
     for (const room of new Set(rooms)) {
       const swarm = new Swarm({hubs, room, identity: this.identity, iceServers, webrtc, announceInterval})
       swarm.on('connect', () => this.#changed())
@@ -266,6 +273,11 @@ export class Mirror extends Emitter<MirrorEvents> {
       this.#swarms.set(room, swarm)
       this.#statusServers.push(serveMirrorStatus(swarm, () => this.status))
       this.#shares.set(room, this.#share(swarm))
+      if (dht) {
+        // A node of the browsers' DHT, its rooms announced there: reachable with the hubs down.
+        this.#dht ??= new PageDht(swarm, {tabs: false, webrtc})
+        this.#dht.follow(swarm)
+      }
     }
     await Promise.all([...this.#shares.values()].map(share => share.ready))
     for (const address of new Set(logs)) await this.#keep(address, 'flag')
@@ -573,6 +585,11 @@ export class Mirror extends Emitter<MirrorEvents> {
     }
   }
 
+  /** The mirror's node of the browsers' DHT, once open (none with `dht: false`). */
+  get dht(): PageDht | undefined {
+    return this.#dht
+  }
+
   /** Leaves the rooms and closes the logs; what is stored stays whole (each write is one atomic batch). Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return
@@ -586,6 +603,7 @@ export class Mirror extends Emitter<MirrorEvents> {
       await control.view.close()
     }
     for (const server of this.#statusServers) server.detach()
+    this.#dht?.close()
     await Promise.all([...this.#shares.values()].map(share => share.close()))
     for (const swarm of this.#swarms.values()) swarm.destroy()
     await Promise.all([...this.#kept.values()].map(kept => this.#release(kept)))

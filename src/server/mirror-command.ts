@@ -85,6 +85,7 @@ export async function runMirror(args: string[]): Promise<void> {
       'max-file-bytes': {type: 'string'},
       json: {type: 'boolean'},
       http: {type: 'string'},
+      'no-dht': {type: 'boolean'},
       help: {type: 'boolean', short: 'h'},
     },
   })
@@ -139,7 +140,7 @@ export async function runMirror(args: string[]): Promise<void> {
   const identity = await mirrorIdentity(dir)
   const webrtc = await loadNodeWebRTC()
   const db = await openNodeDatabase(join(dir, 'store'))
-  const mirror = new Mirror({hubs, db, identity, rooms, logs, files, owners, webrtc, maxBytes, maxLogBytes, maxFileBytes})
+  const mirror = new Mirror({hubs, db, identity, rooms, logs, files, owners, webrtc, maxBytes, maxLogBytes, maxFileBytes, dht: !values['no-dht']})
   const print = (): void => {
     const status = mirror.status
     if (values.json) console.log(JSON.stringify(status))

@@ -27,6 +27,9 @@ Options:
   --json           print each status as a line of JSON, not as text
   --http HOST:PORT answer GET /status (JSON) and GET /metrics (Prometheus text)
                    there; 127.0.0.1 keeps it on this machine
+  --no-dht         do not join the browsers' DHT (by default the mirror is a node
+                   of it and its rooms are announced there: pages reach it with
+                   their hubs down)
   -h, --help       show this help
 
 Status goes to stdout when it changes (at most once a second): per log, its
