@@ -14,7 +14,7 @@ import {systemClock, type Clock} from '../clock.js'
 import {ExpiringMap} from '../expiring-map.js'
 import {TokenBucket} from '../token-bucket.js'
 import type {Channel} from '../mux/mux.js'
-import {hostProtocol, type ProtocolHost, type ProtocolPeer, type ProtocolSwarm} from '../swarm/protocol-host.js'
+import type {ProtocolPeer, ProtocolSwarm} from '../swarm/protocol-host.js'
 import type {PeerConnection} from '../swarm/peer-connection.js'
 import type {RtcSignal} from '../swarm/rtc-link.js'
 import {nodeIdOf, sameId} from './node-id.js'
@@ -209,6 +209,15 @@ interface Session {
   requestLimit: TokenBucket
   /** Relays and requests refused for being past its rates. */
   overLimit: number
+  /**
+   * This node's own requests to it wait here when they would go past the
+   * rates it keeps (the same as this node's, with a margin): a burst of
+   * lookups through one peer is paced, not refused there.
+   */
+  outbox: Array<{relayed: boolean, send(): void, fail(err: P2PError): void}>
+  relayOut: TokenBucket
+  requestOut: TokenBucket
+  outboxTimer: unknown
   strikes: number
 }
 
@@ -269,7 +278,11 @@ export class Dht extends Emitter<DhtEvents> {
   readonly #forwarded: ExpiringMap<number, Forwarded>
   #nextId = 1
   #lookups = 0
-  #host: ProtocolHost<Session> | undefined
+  /** Stops following the swarm and ends every session (set once following). */
+  #detach: (() => void) | undefined
+  /** Every session, by its connection, and by key (a key reached over several connections has one on each). */
+  readonly #byPeer = new Map<ProtocolPeer, Session>()
+  readonly #byKey = new Map<string, Session[]>()
   #closed = false
   readonly #stats: DhtStats = {requests: 0, failures: 0, relayed: 0, refused: 0, strikes: 0, forged: 0, limited: 0, dialled: 0, answered: 0, signalsRefused: 0, replays: 0}
 
@@ -291,11 +304,7 @@ export class Dht extends Emitter<DhtEvents> {
     this.ready = nodeIdOf(fromHex(publicKey)).then(self => {
       this.table = new RoutingTable({self, k, clock})
       if (this.#closed) return
-      this.#host = hostProtocol<Session>(swarm, {
-        start: (peer, key, ended) => this.#start(peer, key, ended),
-        stop: session => this.#stop(session),
-        active: () => !this.#closed,
-      })
+      this.#follow(swarm)
     })
   }
 
@@ -530,7 +539,7 @@ export class Dht extends Emitter<DhtEvents> {
   close(): void {
     if (this.#closed) return
     this.#closed = true
-    this.#host?.detach()
+    this.#detach?.()
     for (const [id, pending] of [...this.#pending]) {
       this.#pending.delete(id)
       this.#clock.clearTimeout(pending.timer)
@@ -544,42 +553,99 @@ export class Dht extends Emitter<DhtEvents> {
 
   // ---- sessions ---------------------------------------------------------------
 
-  #start(peer: ProtocolPeer, key: string, ended: () => boolean): Session {
+  /**
+   * A session on every connection of the swarm whose key is proven, now and as
+   * they come and go. Two pages may reach each other over more than one
+   * connection (a room's and the DHT's swarm each made one before they could
+   * share): each end then listens on all of them and sends on the newest, and
+   * answers on the connection a request came by, so the two ends never wait on
+   * different ones.
+   */
+  #follow(swarm: ProtocolSwarm): void {
+    const onConnect = (peer: ProtocolPeer): void => {
+      if (!this.#closed && peer.publicKey && !this.#byPeer.has(peer)) this.#start(peer, peer.publicKey)
+    }
+    const onDisconnect = (peer: ProtocolPeer): void => {
+      const session = this.#byPeer.get(peer)
+      if (session) this.#stop(session)
+    }
+    swarm.on('connect', onConnect)
+    swarm.on('disconnect', onDisconnect)
+    for (const peer of swarm.peers) onConnect(peer)
+    this.#detach = () => {
+      swarm.off('connect', onConnect)
+      swarm.off('disconnect', onDisconnect)
+      for (const session of [...this.#byPeer.values()]) this.#stop(session)
+    }
+  }
+
+  #start(peer: ProtocolPeer, key: string): void {
     const {relayRate, relayBurst, requestRate, requestBurst} = this.#options
     const now = () => this.#clock.now()
+    // What the peer keeps (relayRate, requestRate), with a margin for messages that arrive bunched.
+    const out = (rate: number, burst: number) => new TokenBucket(rate * 0.8, Math.max(1, Math.floor(burst * 0.8)), now)
     const session = {
       key, peer, strikes: 0, overLimit: 0, relayLimit: new TokenBucket(relayRate, relayBurst, now), requestLimit: new TokenBucket(requestRate, requestBurst, now),
+      outbox: [] as Session['outbox'], relayOut: out(relayRate, relayBurst), requestOut: out(requestRate, requestBurst), outboxTimer: null as unknown,
     } as Session
-    session.channel = peer.channel(DHT_PROTOCOL, {
-      onmessage: bytes => this.#receive(session, bytes),
-      onclose: () => {
-        if (ended()) this.#stop(session)
-      },
-    })
+    try {
+      session.channel = peer.channel(DHT_PROTOCOL, {
+        onmessage: bytes => this.#receive(session, bytes),
+        onclose: () => this.#stop(session),
+      })
+    } catch (err) {
+      // Only misuse gets here (the channel already open on this connection by someone else): a listener error, not the swarm's.
+      queueMicrotask(() => {
+        throw err
+      })
+      return
+    }
+    this.#byPeer.set(peer, session)
+    const all = this.#byKey.get(key) ?? []
+    all.push(session)
+    this.#byKey.set(key, all)
     this.#sessions.set(key, session)
     void this.#idOf(key).then(id => {
-      if (this.#sessions.get(key) !== session) return
+      if (this.#byPeer.get(peer) !== session) return
       session.id = id
-      this.table.add({id, key})
+      if (!this.table.has(id)) this.table.add({id, key})
       this.emit('peer', key, true)
     })
-    return session
   }
 
   #stop(session: Session): void {
-    if (this.#sessions.get(session.key) !== session) return
-    this.#sessions.delete(session.key)
-    this.emit('peer', session.key, false)
+    const {key, peer} = session
+    if (this.#byPeer.get(peer) !== session) return
+    this.#byPeer.delete(peer)
+    const others = (this.#byKey.get(key) ?? []).filter(other => other !== session)
     if (!session.channel.closed) session.channel.close()
-    if (session.id && this.table.remove(session.id)) {
-      // A connected peer a full bucket turned away takes the place: the table holds connected peers while there is room.
-      for (const other of this.#sessions.values()) if (other.id && !this.table.has(other.id)) this.table.add({id: other.id, key: other.key})
-    }
+    this.#clock.clearTimeout(session.outboxTimer)
+    const waiting = session.outbox.splice(0)
     for (const [requestId, pending] of [...this.#pending]) {
       if (pending.session !== session) continue
       this.#pending.delete(requestId)
       this.#clock.clearTimeout(pending.timer)
-      pending.reject(P2PError.CONNECTION_CLOSED(`the connection to ${shortId(session.key)} closed`))
+      pending.reject(P2PError.CONNECTION_CLOSED(`the connection to ${shortId(key)} closed`))
+    }
+    const next = others.at(-1)
+    if (next) {
+      // Still reached over another connection: what waited to leave goes that way.
+      this.#byKey.set(key, others)
+      if (this.#sessions.get(key) === session) this.#sessions.set(key, next)
+      next.outbox.push(...waiting)
+      this.#flush(next)
+      return
+    }
+    this.#byKey.delete(key)
+    this.#sessions.delete(key)
+    for (const item of waiting) {
+      this.#stats.failures++
+      item.fail(P2PError.CONNECTION_CLOSED(`the connection to ${shortId(key)} closed`))
+    }
+    this.emit('peer', key, false)
+    if (session.id && this.table.remove(session.id)) {
+      // A connected peer a full bucket turned away takes the place: the table holds connected peers while there is room.
+      for (const other of this.#sessions.values()) if (other.id && !this.table.has(other.id)) this.table.add({id: other.id, key: other.key})
     }
   }
 
@@ -620,7 +686,7 @@ export class Dht extends Emitter<DhtEvents> {
     this.#stats.strikes++
     if (++session.strikes < this.#options.maxStrikes) return
     const dropped = P2PError.PEER_MISBEHAVING(`dht: peer ${shortId(session.key)} dropped after ${session.strikes} bad messages (${err.message})`)
-    session.peer.destroy(dropped)
+    for (const other of this.#byKey.get(session.key) ?? [session]) other.peer.destroy(dropped)
     this.emit('error', dropped)
   }
 
@@ -640,15 +706,35 @@ export class Dht extends Emitter<DhtEvents> {
     }
     const id = this.#takeId()
     return new Promise<DhtMessage>((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => {
-        this.#pending.delete(id)
-        this.#stats.failures++
-        reject(P2PError.PEER_TIMEOUT(`no answer from ${shortId(key)} in ${this.#options.timeout * (via.length + 1)} ms`))
-      }, this.#options.timeout * (via.length + 1))
-      this.#pending.set(id, {resolve, reject, timer, session: first})
-      const inner = make(id)
-      this.#send(first, relayed ? encodeRelay(id, [...via, key].map(fromHex), inner) : inner)
+      first.outbox.push({relayed, fail: reject, send: () => {
+        // Its time runs from when it leaves, not while it waited its turn.
+        const timer = this.#clock.setTimeout(() => {
+          this.#pending.delete(id)
+          this.#stats.failures++
+          reject(P2PError.PEER_TIMEOUT(`no answer from ${shortId(key)} in ${this.#options.timeout * (via.length + 1)} ms`))
+        }, this.#options.timeout * (via.length + 1))
+        this.#pending.set(id, {resolve, reject, timer, session: first})
+        const inner = make(id)
+        this.#send(first, relayed ? encodeRelay(id, [...via, key].map(fromHex), inner) : inner)
+      }})
+      this.#flush(first)
     })
+  }
+
+  /** Sends what waits for `session` as its rates allow, in order; the rest when a token comes. */
+  #flush(session: Session): void {
+    if (session.outboxTimer !== null) return
+    while (session.outbox.length > 0) {
+      const bucket = session.outbox[0].relayed ? session.relayOut : session.requestOut
+      if (!bucket.take()) {
+        session.outboxTimer = this.#clock.setTimeout(() => {
+          session.outboxTimer = null
+          this.#flush(session)
+        }, Math.ceil(bucket.wait() * 1000))
+        return
+      }
+      session.outbox.shift()!.send()
+    }
   }
 
   /** A request id of this node's: its own requests and the relays it forwards share them, so they never collide. */

@@ -142,23 +142,24 @@ export class RoomDiscovery {
     if (swarm.peers.length >= swarm.maxPeers) return 0
     this.#stats.looks++
     const announcers = await this.#dht.findPeers(this.#topic)
-    let connected = 0
-    for (const announcement of announcers) {
-      if (this.#stopped || swarm.peers.length >= swarm.maxPeers) break
-      const key = toHex(announcement.key)
-      if (key === swarm.publicKey || this.#connector.connectedTo(key)) continue
+    // The newest announcers the swarm lacks, as many as it has room for, all at once: a page coming in
+    // with no hub meets the room's pages in about the time of one connection, not one after another.
+    const alone = swarm.peers.length === 0
+    const wanted = announcers.map(a => ({key: toHex(a.key), raw: a.key}))
+      .filter(({key}) => key !== swarm.publicKey && !this.#connector.connectedTo(key))
+      .slice(0, swarm.maxPeers - swarm.peers.length)
+    const results = await Promise.all(wanted.map(async ({key, raw}) => {
+      if (this.#stopped) return false
       try {
-        const via = this.#dht.connected(key) ? [] : (await this.#dht.lookup(await nodeIdOf(announcement.key))).closest.find(c => c.key === key)?.via
-        if (via !== undefined && await this.#dht.connect(key, via, this.#topic, {alone: swarm.peers.length === 0})) {
-          connected++
-          this.#stats.connected++
-          continue
-        }
+        const via = this.#dht.connected(key) ? [] : (await this.#dht.lookup(await nodeIdOf(raw))).closest.find(c => c.key === key)?.via
+        return via !== undefined && await this.#dht.connect(key, via, this.#topic, {alone})
       } catch {
-        // No route that answers: counted, and the next look tries again.
+        return false // no route that answers: counted, and the next look tries again
       }
-      this.#stats.failed++
-    }
+    }))
+    const connected = results.filter(Boolean).length
+    this.#stats.connected += connected
+    this.#stats.failed += results.length - connected
     return connected
   }
 }

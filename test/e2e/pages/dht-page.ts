@@ -29,7 +29,34 @@ const api = {
   },
   /** The DHT node's figures. */
   dht(): unknown {
-    return node ? {...node.stats, dhtPeers: node.dht.peers, keys: node.swarm.peers.map(p => p.publicKey)} : null
+    return node ? {...node.stats, dhtPeers: node.dht.peers, keys: node.swarm.peers.map(p => p.publicKey), wire: node.dht.stats} : null
+  },
+  /** Joins `room` and resolves with the ms until it has `n` peers there (the DHT benchmark's measure). */
+  async timeToPeers(hubs: string[], room: string, maxPeers: number, n: number): Promise<number> {
+    const start = performance.now()
+    await api.join(hubs, room, maxPeers)
+    const swarm = rooms.get(room)!
+    await new Promise<void>(resolve => {
+      const check = () => {
+        if (swarm.peers.length < n) return
+        swarm.off('connect', check)
+        resolve()
+      }
+      swarm.on('connect', check)
+      check()
+    })
+    return performance.now() - start
+  },
+  /** Keys this page reaches over more than one connection (its rooms' and its DHT's swarms together). */
+  duplicates(): number {
+    const byKey = new Map<string, Set<unknown>>()
+    for (const swarm of [...rooms.values(), ...node ? [node.swarm] : []]) {
+      for (const peer of swarm.peers) {
+        const connection = (peer as {link?: unknown}).link ?? peer
+        byKey.set(peer.publicKey!, (byKey.get(peer.publicKey!) ?? new Set()).add(connection))
+      }
+    }
+    return [...byKey.values()].filter(set => set.size > 1).length
   },
   /** Whether the page's DHT has `key` as a peer, over any of its connections. */
   connected(key: string): boolean {
