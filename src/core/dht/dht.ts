@@ -3,8 +3,11 @@
  * its connected peers, it answers FIND with the ones closest to a target,
  * forwards RELAYs along their routes (rewriting request ids, rate-limited per
  * source), and looks up targets through routes: a node learned from Y's answer
- * is reached through Y, which is connected to it. No connection is opened here:
- * a lookup crosses the ones there are.
+ * is reached through Y, which is connected to it. A lookup crosses the
+ * connections there are; `connect` opens one to a node found, its offer and
+ * answer signed and carried along the route, through a connector (a swarm).
+ * Topics (announcements) and signed records are kept at the nodes closest to
+ * their hash.
  */
 import {Emitter} from '../emitter.js'
 import {P2PError} from '../errors.js'
