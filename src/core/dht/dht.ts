@@ -391,7 +391,7 @@ export class Dht extends Emitter<DhtEvents> {
 
   /** Looks `topic` up, asks each of the closest nodes with `make`, and merges the announcements they answer with. */
   async #askPeers(topic: Uint8Array, make: (id: number) => Uint8Array, each?: (held: Announcement[]) => void): Promise<Announcement[]> {
-    const {closest} = await this.lookup(topic)
+    const answers = await this.#askClosest(topic, make)
     const byKey = new Map<string, Announcement>()
     const take = (announcement: Announcement): void => {
       const key = toHex(announcement.key)
@@ -400,14 +400,8 @@ export class Dht extends Emitter<DhtEvents> {
       if (!held || held.time < announcement.time) byKey.set(key, announcement)
     }
     for (const announcement of this.#store.get(topic)) take(announcement)
-    await Promise.all(closest.map(async contact => {
-      let answer: DhtMessage
-      try {
-        answer = await this.#request(contact.via, contact.key, make)
-      } catch {
-        return // counted in stats.failures; the other nodes answer
-      }
-      if (answer.type !== DhtMessageType.PEERS) return
+    for (const answer of answers) {
+      if (answer?.type !== DhtMessageType.PEERS) continue
       const valid: Announcement[] = []
       for (const announcement of answer.announcements) {
         if (sameId(announcement.topic, topic) && await verifyAnnouncement(announcement)) valid.push(announcement)
@@ -415,8 +409,18 @@ export class Dht extends Emitter<DhtEvents> {
       }
       each?.(valid)
       for (const announcement of valid) take(announcement)
-    }))
+    }
     return [...byKey.values()].sort((a, b) => b.time - a.time)
+  }
+
+  /**
+   * Looks `target` up and asks each of the k closest nodes with `make`, all at
+   * once: their answers, null where a node did not answer (counted in
+   * stats.failures; the others answer).
+   */
+  async #askClosest(target: Uint8Array, make: (id: number) => Uint8Array): Promise<Array<DhtMessage | null>> {
+    const {closest} = await this.lookup(target)
+    return Promise.all(closest.map(contact => this.#request(contact.via, contact.key, make).catch(() => null)))
   }
 
   /**
@@ -426,15 +430,14 @@ export class Dht extends Emitter<DhtEvents> {
    */
   async put(record: DhtRecord): Promise<{stored: number, newer: DhtRecord | null}> {
     await this.#records.put(record)
-    const {closest} = await this.lookup(await recordTarget(record.key, record.salt))
     let stored = 0
     let newer: DhtRecord | null = null
-    await Promise.all(closest.map(async contact => {
-      const held = await this.#askRecord(contact, id => encodePut(id, record))
-      if (!held || !sameId(held.key, record.key) || !sameId(held.salt, record.salt)) return
+    for (const answer of await this.#askClosest(await recordTarget(record.key, record.salt), id => encodePut(id, record))) {
+      const held = await this.#recordIn(answer)
+      if (!held || !sameId(held.key, record.key) || !sameId(held.salt, record.salt)) continue
       if (held.seq === record.seq && sameId(held.value, record.value)) stored++
       else if (held.seq > record.seq && (!newer || held.seq > newer.seq)) newer = held
-    }))
+    }
     return {stored, newer}
   }
 
@@ -445,23 +448,16 @@ export class Dht extends Emitter<DhtEvents> {
   async get(key: Uint8Array, salt: Uint8Array = new Uint8Array(0)): Promise<DhtRecord | null> {
     const target = await recordTarget(key, salt)
     let best = this.#records.get(target) ?? null
-    const {closest} = await this.lookup(target)
-    await Promise.all(closest.map(async contact => {
-      const held = await this.#askRecord(contact, id => encodeGet(id, target))
+    for (const answer of await this.#askClosest(target, id => encodeGet(id, target))) {
+      const held = await this.#recordIn(answer)
       if (held && sameId(held.key, key) && sameId(held.salt, salt) && (!best || held.seq > best.seq)) best = held
-    }))
+    }
     return best
   }
 
-  /** Asks a node with a PUT or GET; the record it answers with if its signature holds (a bad one is counted), else null. */
-  async #askRecord(contact: DhtContact, make: (id: number) => Uint8Array): Promise<DhtRecord | null> {
-    let answer: DhtMessage
-    try {
-      answer = await this.#request(contact.via, contact.key, make)
-    } catch {
-      return null // counted in stats.failures; the other nodes answer
-    }
-    if (answer.type !== DhtMessageType.VALUE || !answer.record) return null
+  /** The record a node answered a PUT or GET with, if its signature holds (a bad one is counted); else null. */
+  async #recordIn(answer: DhtMessage | null): Promise<DhtRecord | null> {
+    if (answer?.type !== DhtMessageType.VALUE || !answer.record) return null
     if (await verifyRecord(answer.record)) return answer.record
     this.#stats.forged++
     return null

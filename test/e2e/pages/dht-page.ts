@@ -47,17 +47,6 @@ const api = {
     })
     return performance.now() - start
   },
-  /** Keys this page reaches over more than one connection (its rooms' and its DHT's swarms together). */
-  duplicates(): number {
-    const byKey = new Map<string, Set<unknown>>()
-    for (const swarm of [...rooms.values(), ...node ? [node.swarm] : []]) {
-      for (const peer of swarm.peers) {
-        const connection = (peer as {link?: unknown}).link ?? peer
-        byKey.set(peer.publicKey!, (byKey.get(peer.publicKey!) ?? new Set()).add(connection))
-      }
-    }
-    return [...byKey.values()].filter(set => set.size > 1).length
-  },
   /** Whether the page's DHT has `key` as a peer, over any of its connections. */
   connected(key: string): boolean {
     return node?.dht.connected(key) ?? false
