@@ -196,6 +196,61 @@ describe('iterative lookup in a settled network', () => {
     assert.ok(found / lookups >= 0.99, `the closest present node found in ${found} of ${lookups} lookups`)
   })
 
+  /**
+   * Nodes at distance 1 (a), 2 (b), 3 (c) and 4 (d) from the zero target, answering after the
+   * ms given (never: no entry), on a virtual clock; a lookup with k 3, α 1, stall 100 and
+   * timeout 10,000 from them all. Resolves with the result and the virtual time it ended.
+   */
+  async function stalling(answerAfter: Record<string, number>, target = new Uint8Array(ID_BYTES)) {
+    const clock = new VirtualClock()
+    const nodes = Object.fromEntries(['a', 'b', 'c', 'd'].map((name, i) => [name, contactOf(Uint8Array.from({length: ID_BYTES}, (_, j) => j === ID_BYTES - 1 ? i + 1 : 0))]))
+    const name = (key: string) => Object.keys(nodes).find(n => nodes[n].key === key)!
+    const asked: string[] = []
+    let ended: {result: LookupResult, at: number} | undefined
+    void lookup({
+      target, seeds: Object.values(nodes), k: 3, alpha: 1, clock, timeout: 10_000, stall: () => 100,
+      query: contact => {
+        asked.push(name(contact.key))
+        const after = answerAfter[name(contact.key)]
+        return new Promise(resolve => {
+          if (after !== undefined) clock.setTimeout(() => resolve([]), after)
+        })
+      },
+    }).then(result => {
+      ended = {result, at: clock.now()}
+    })
+    for (let i = 0; i < 100 && !ended; i++) {
+      await new Promise(resolve => setImmediate(resolve))
+      clock.advance(10)
+    }
+    assert.ok(ended, 'the lookup ended')
+    return {...ended, names: ended.result.closest.map(c => name(c.key)), asked}
+  }
+
+  test('a node that never answers: past its stall the next is asked, and the lookup ends without it, long before its timeout', async () => {
+    const {names, asked, at, result} = await stalling({b: 10, c: 10, d: 10})
+    assert.deepEqual(asked, ['a', 'b', 'c', 'd'])
+    assert.deepEqual(names, ['b', 'c', 'd'])
+    assert.ok(at < 10_000, `ended at ${at} ms, not at the silent node's timeout`)
+    assert.equal(result.failed, 0, 'not counted failed: it might have answered')
+  })
+
+  test('nodes past their stall are waited for while fewer than k have answered, and one that answers while the lookup runs is taken', async () => {
+    // Every node stalls (each answers after 300 ms): the lookup asks them all, and ends once three have answered.
+    const {names, asked, at} = await stalling({a: 150, b: 300, c: 300, d: 300})
+    assert.deepEqual(asked, ['a', 'b', 'c', 'd'])
+    assert.deepEqual(names, ['a', 'b', 'c'])
+    assert.ok(at >= 500 && at < 600, `ended at ${at} ms: when c answered, not waiting for d`)
+  })
+
+  test('the node looked up is waited for, however long it takes within the timeout', async () => {
+    const a = Uint8Array.from({length: ID_BYTES}, (_, j) => j === ID_BYTES - 1 ? 1 : 0)
+    const {names, at} = await stalling({a: 900, b: 10, c: 10, d: 10}, a)
+    // From a: c at distance 2, b at 3.
+    assert.deepEqual(names, ['a', 'c', 'b'])
+    assert.ok(at >= 900, `ended at ${at} ms, once it answered`)
+  })
+
   test('a query unanswered within the timeout counts as failed, on the clock given', async () => {
     const clock = new VirtualClock()
     const self = new Uint8Array(ID_BYTES)

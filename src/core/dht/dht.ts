@@ -57,6 +57,10 @@ export interface DhtConnector {
   connectedTo(key: string): boolean
 }
 
+/** A lookup waits at least this long (ms) per hop on a node before it asks the next; before any answer, this long. */
+const STALL_MIN = 250
+const STALL_FIRST = 1000
+
 /** How often a swarm lets a connection go to let a newcomer in (ms): at most once a minute. */
 export const MAKE_ROOM_EVERY = 60_000
 
@@ -230,6 +234,9 @@ interface Pending {
   timer: unknown
   /** The session the answer must come from. */
   session: Session
+  /** When it left, and the hops its answer crosses each way (relays + 1). */
+  sentAt: number
+  hops: number
 }
 
 /** A connection being signalled through the DHT, from its first signal until it connects or ends. */
@@ -281,6 +288,13 @@ export class Dht extends Emitter<DhtEvents> {
   readonly #forwarded: ExpiringMap<number, Forwarded>
   #nextId = 1
   #lookups = 0
+  /**
+   * A hop's round trip (ms), as answers show it: smoothed mean and deviation
+   * (RFC 6298's estimator), for how long a lookup waits on a node before it
+   * asks the next (`lookup`'s stall). 0 until a first answer.
+   */
+  #rtt = 0
+  #rttDeviation = 0
   /** Stops following the swarm and ends every session (set once following). */
   #detach: (() => void) | undefined
   /** Every session, by its connection, and by key (a key reached over several connections has one on each). */
@@ -290,8 +304,8 @@ export class Dht extends Emitter<DhtEvents> {
   readonly #stats: DhtStats = {requests: 0, failures: 0, relayed: 0, refused: 0, strikes: 0, forged: 0, limited: 0, dialled: 0, answered: 0, signalsRefused: 0, replays: 0}
 
   constructor({
-    swarm, publicKey, identity, connector, now = () => Date.now(), k = 8, alpha = 3, paths = 1, timeout = 5_000, relayRate = 20, relayBurst = 40,
-    requestRate = 50, requestBurst = 100, maxStrikes = 5, clock = systemClock,
+    swarm, publicKey, identity, connector, now = () => Date.now(), k = 8, alpha = 3, paths = 1, timeout = 5_000, relayRate = 50, relayBurst = 150,
+    requestRate = 100, requestBurst = 200, maxStrikes = 5, clock = systemClock,
   }: DhtOptions) {
     super()
     this.publicKey = publicKey
@@ -344,6 +358,8 @@ export class Dht extends Emitter<DhtEvents> {
     this.#lookups++
     const result = await lookup({
       target, seeds, k, alpha, paths, timeout: timeout * MAX_ROUTE, clock: this.#clock,
+      // Four deviations past the mean per hop, as a retransmission timer, within [STALL_MIN per hop, the request's timeout].
+      stall: contact => (via.get(contact.key)!.length + 1) * Math.min(timeout, Math.max(STALL_MIN, this.#rtt ? this.#rtt + 4 * this.#rttDeviation : STALL_FIRST)),
       query: async (contact, t) => {
         const route = via.get(contact.key)!
         const answer = await this.#request(route, contact.key, (id: number) => encodeFind(id, t))
@@ -712,7 +728,7 @@ export class Dht extends Emitter<DhtEvents> {
           this.#stats.failures++
           reject(P2PError.PEER_TIMEOUT(`no answer from ${shortId(key)} in ${this.#options.timeout * (via.length + 1)} ms`))
         }, this.#options.timeout * (via.length + 1))
-        this.#pending.set(id, {resolve, reject, timer, session: first})
+        this.#pending.set(id, {resolve, reject, timer, session: first, sentAt: this.#clock.now(), hops: via.length + 1})
         const inner = make(id)
         this.#send(first, relayed ? encodeRelay(id, [...via, key].map(fromHex), inner) : inner)
       }})
@@ -751,6 +767,9 @@ export class Dht extends Emitter<DhtEvents> {
     }
     this.#pending.delete(id)
     this.#clock.clearTimeout(pending.timer)
+    const sample = (this.#clock.now() - pending.sentAt) / pending.hops
+    this.#rttDeviation = this.#rtt ? 0.75 * this.#rttDeviation + 0.25 * Math.abs(this.#rtt - sample) : sample / 2
+    this.#rtt = this.#rtt ? 0.875 * this.#rtt + 0.125 * sample : sample || 1
     pending.resolve(message)
   }
 

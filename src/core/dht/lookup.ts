@@ -6,6 +6,14 @@
  * few hostile nodes near the target then sit on some paths, not all, and their
  * made-up answers cannot steer every path away from the honest closest nodes.
  *
+ * A node slow to answer does not hold the lookup up (as libtorrent's short
+ * timeout): past `stall` ms its query no longer counts against α, so the next
+ * closest node is asked, and the lookup may end without it once k others
+ * have answered; an answer that comes later is still taken while it runs. A tab closed without a
+ * goodbye stays a peer of its neighbours for seconds, and is named in their
+ * answers meanwhile: a lookup that waited for its timeout would take that long.
+ * The node looked up itself (its id the target) is waited for.
+ *
  * Hops: a seed (from the local table) is at hop 0; a node first learned from a
  * hop-h node's answer is at hop h + 1. A lookup's `hops` is the hop of the
  * closest node it found: the sequential round trips it took to learn of it.
@@ -30,6 +38,8 @@ export interface LookupOptions {
   paths?: number
   /** A query unanswered this long (ms) counts as failed. */
   timeout?: number
+  /** Ms after which a query to `contact` still unanswered stops holding the lookup up (it may still answer); none by default. */
+  stall?(contact: Contact): number
   /** Contacts an answer may hold; more is a misbehaving answer (its first k are taken). */
   maxAnswer?: number
   clock?: Clock
@@ -53,7 +63,7 @@ interface Candidate {
   contact: Contact
   hop: number
   path: number
-  state: 'new' | 'asking' | 'answered' | 'failed'
+  state: 'new' | 'asking' | 'stalled' | 'answered' | 'failed'
 }
 
 /** Resolves with `promise`, or rejects with PEER_TIMEOUT after `ms` on `clock`. */
@@ -70,7 +80,9 @@ function within<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
   })
 }
 
-export async function lookup({target, seeds, query, k = 8, alpha = 3, paths = 1, timeout = 5_000, maxAnswer = k * 2, clock = systemClock, onfail, onanswer}: LookupOptions): Promise<LookupResult> {
+export async function lookup({
+  target, seeds, query, k = 8, alpha = 3, paths = 1, timeout = 5_000, stall, maxAnswer = k * 2, clock = systemClock, onfail, onanswer,
+}: LookupOptions): Promise<LookupResult> {
   if (!Number.isInteger(k) || k < 1 || !Number.isInteger(alpha) || alpha < 1 || !Number.isInteger(paths) || paths < 1) {
     throw P2PError.INVALID_ARGUMENT('k, alpha and paths are whole numbers, 1 or more')
   }
@@ -93,11 +105,18 @@ export async function lookup({target, seeds, query, k = 8, alpha = 3, paths = 1,
   const runPath = (path: number): Promise<void> => new Promise(resolve => {
     const list = byPath[path]
     let inFlight = 0
+    let ended = false
+    // Given up on for now: failed, or stalled and not the node looked up.
+    const passed = (c: Candidate): boolean => c.state === 'failed' || (c.state === 'stalled' && compareDistance(target, c.contact.id, target) !== 0)
     const step = (): void => {
+      if (ended) return
       list.sort(closer)
-      // Done when the k closest that did not fail have all answered and nothing is out.
-      const live = list.filter(c => c.state !== 'failed').slice(0, k)
-      if (inFlight === 0 && live.every(c => c.state === 'answered')) {
+      // Done when the k closest not passed over have all answered and nothing counted is out: k of
+      // them, or with none stalled still out (fewer answered than k: a stalled node may yet answer).
+      const live = list.filter(c => !passed(c)).slice(0, k)
+      const stalled = list.some(c => c.state === 'stalled')
+      if (inFlight === 0 && live.every(c => c.state === 'answered') && (live.length === k || !stalled)) {
+        ended = true
         resolve()
         return
       }
@@ -107,7 +126,14 @@ export async function lookup({target, seeds, query, k = 8, alpha = 3, paths = 1,
         candidate.state = 'asking'
         inFlight++
         queried++
+        const stallTimer = stall ? clock.setTimeout(() => {
+          if (candidate.state !== 'asking') return
+          candidate.state = 'stalled'
+          inFlight--
+          step()
+        }, stall(candidate.contact)) : null
         within(query(candidate.contact, target), timeout, clock).then(answer => {
+          if (candidate.state === 'asking') inFlight--
           candidate.state = 'answered'
           onanswer?.(candidate.contact)
           if (answer.length > maxAnswer) {
@@ -115,16 +141,20 @@ export async function lookup({target, seeds, query, k = 8, alpha = 3, paths = 1,
           }
           for (const contact of answer.slice(0, maxAnswer)) learn(contact, candidate.hop + 1, path)
         }, err => {
+          if (candidate.state === 'asking') inFlight--
           candidate.state = 'failed'
           failed++
           onfail?.(candidate.contact, err instanceof P2PError ? err : P2PError.PEER_TIMEOUT(String(err)))
         }).finally(() => {
-          inFlight--
+          clock.clearTimeout(stallTimer)
           step()
         })
       }
-      // Nothing left to ask and nothing out: the path ends with what it has.
-      if (inFlight === 0) resolve()
+      // Nothing left to ask and nothing out, stalled or not: the path ends with what it has.
+      if (inFlight === 0 && !stalled) {
+        ended = true
+        resolve()
+      }
     }
     step()
   })

@@ -22,14 +22,15 @@ const api = {
     node.follow(swarm)
     return swarm.publicKey
   },
-  /** The keys of a room's peers, and how many of its connections were signalled through the DHT. */
-  room(room: string): {peers: string[], throughDht: number} {
+  /** The keys of a room's peers, and of those whose connection was signalled through the DHT. */
+  room(room: string): {peers: string[], throughDht: number, viaDht: string[]} {
     const peers = rooms.get(room)?.peers ?? []
-    return {peers: peers.map(p => p.publicKey!), throughDht: peers.filter(p => p instanceof PeerConnection && p.id.startsWith('dht:')).length}
+    const viaDht = peers.filter(p => p instanceof PeerConnection && p.id.startsWith('dht:')).map(p => p.publicKey!)
+    return {peers: peers.map(p => p.publicKey!), throughDht: viaDht.length, viaDht}
   },
   /** The DHT node's figures. */
   dht(): unknown {
-    return node ? {...node.stats, dhtPeers: node.dht.peers, keys: node.swarm.peers.map(p => p.publicKey), wire: node.dht.stats} : null
+    return node ? {...node.stats, self: node.swarm.publicKey, dhtPeers: node.dht.peers, keys: node.swarm.peers.map(p => p.publicKey), wire: node.dht.stats} : null
   },
   /** Joins `room` and resolves with the ms until it has `n` peers there (the DHT benchmark's measure). */
   async timeToPeers(hubs: string[], room: string, maxPeers: number, n: number): Promise<number> {
