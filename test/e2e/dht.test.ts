@@ -7,59 +7,25 @@
 // through the DHT; and a new tab in one page's context (the same origin and
 // storage: its tabs share a BroadcastChannel) reaches the room from that tab
 // alone. Loopback only.
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import type {BrowserContext, Page} from 'puppeteer-core'
-import {launchChromium, startTestServer, type LaunchedChromium, type TestServer} from '../../scripts/browser.js'
-import {startHubProcess} from '../../scripts/hub-process.js'
-import {callTestApi} from './helpers.js'
+import {callTestApi, openTestPage, useChromiumHubs} from './helpers.js'
+import type {DhtPageApi} from './pages/dht-page.js'
 import {until} from '../shared/until.js'
 
-type DhtPageApi = {
-  join(hubs: string[], room: string, maxPeers: number): Promise<string>
-  room(room: string): {peers: string[], throughDht: number}
-  dht(): {dhtPeers: number, nodes: number, announcements: number, keys: string[]} | null
-  connect(key: string): Promise<{connected: boolean, relays: number}>
-  connected(key: string): boolean
-}
-
-let hubs: Array<{url: string, close(): Promise<void>}>
-let server: TestServer
-let chromium: LaunchedChromium
-const contexts: BrowserContext[] = []
-
-before(async () => {
-  hubs = await Promise.all([startHubProcess(), startHubProcess()]) as typeof hubs
-  server = await startTestServer()
-  chromium = await launchChromium()
-})
-
-after(async () => {
-  for (const context of contexts) await context.close().catch(() => {})
-  await chromium?.close()
-  await server?.close()
-  await Promise.all((hubs ?? []).map(hub => hub.close()))
-})
+const stack = useChromiumHubs(2)
 
 const call = <K extends keyof DhtPageApi & string>(page: Page, name: K, ...args: Parameters<DhtPageApi[K]>) => callTestApi<DhtPageApi, K>(page, name, ...args)
 
-async function openPage(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage()
-  await page.goto(`${server.url}/test/e2e/pages/dht.html`)
-  await page.waitForFunction(() => 'p2pTest' in window)
-  return page
-}
+const openPage = (context: BrowserContext): Promise<Page> => openTestPage(context, `${stack.server.url}/test/e2e/pages/dht.html`)
 
 test('eight pages (maxPeers 3) and the hub stopped: a connection signalled through the DHT, a room found only through it, a new tab in through a tab of its origin', {timeout: 300_000}, async () => {
   const room = `dht-e2e-${Date.now()}`
   const second = `${room}-second`
   const pages: Page[] = []
-  for (let i = 0; i < 8; i++) {
-    const context = await chromium.browser.createBrowserContext()
-    contexts.push(context)
-    pages.push(await openPage(context))
-  }
-  const [a, b] = hubs.map(hub => hub.url)
+  for (let i = 0; i < 8; i++) pages.push(await openPage(await stack.context()))
+  const [a, b] = stack.hubs.map(hub => hub.url)
   const hubsOf = (i: number) => i === 0 ? [a, b] : i < 4 ? [a] : [b]
   const keys = await Promise.all(pages.map((page, i) => call(page, 'join', hubsOf(i), room, 3)))
   for (const [i, page] of pages.slice(0, 3).entries()) await call(page, 'join', hubsOf(i), second, 3)
@@ -70,7 +36,7 @@ test('eight pages (maxPeers 3) and the hub stopped: a connection signalled throu
   await until(async () => (await Promise.all(pages.slice(0, 3).map(async page => (await call(page, 'dht'))!.announcements >= 2))).every(Boolean),
     'the second room\'s pages announced both their rooms', {timeout: 60_000})
 
-  await Promise.all(hubs.map(hub => hub.close()))
+  await Promise.all(stack.hubs.map(hub => hub.close()))
 
   // (a) Two pages never connected (one of each half): a lookup finds the route, and the connection is signalled along it.
   let pair: [number, number] | null = null
@@ -93,7 +59,7 @@ test('eight pages (maxPeers 3) and the hub stopped: a connection signalled throu
   assert.equal(inSecond.throughDht, inSecond.peers.length, 'every connection of it signalled through the DHT')
 
   // (c) A new tab in the second page's context: its origin's tabs are its only hub that answers.
-  const tab = await openPage(contexts[1])
+  const tab = await openPage(stack.contexts[1])
   const tabKey = await call(tab, 'join', [a], room, 3)
   assert.ok(!keys.includes(tabKey))
   await until(async () => (await call(tab, 'room', room)).peers.length >= 1, 'the new tab in the room', {timeout: 60_000})

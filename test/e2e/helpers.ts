@@ -1,5 +1,5 @@
 import {after, before} from 'node:test'
-import type {Browser, Page} from 'puppeteer-core'
+import type {Browser, BrowserContext, Page} from 'puppeteer-core'
 import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {launchChromium, startDemoServer, startTestServer, type LaunchedChromium, type TestServer} from '../../scripts/browser.js'
 import {launchFirefox} from '../../scripts/firefox.js'
@@ -100,6 +100,42 @@ export function useTestPage(path: string): TestPage {
   return stack
 }
 
+export interface ChromiumHubs {
+  hubs: HubProcess[]
+  server: TestServer
+  chromium: LaunchedChromium
+  /** Browser contexts made with `context()`, in order. */
+  contexts: BrowserContext[]
+  /** A new browser context: its own storage, so its pages have keys of their own. */
+  context(): Promise<BrowserContext>
+}
+
+/**
+ * For a test file: `count` hub processes, the test server and Chromium, started
+ * before its tests; after them, every context made, then all of it, closed (a
+ * hub a test stopped already is closed again harmlessly).
+ */
+export function useChromiumHubs(count: number): ChromiumHubs {
+  const stack = {contexts: [] as BrowserContext[]} as ChromiumHubs
+  stack.context = async () => {
+    const context = await stack.chromium.browser.createBrowserContext()
+    stack.contexts.push(context)
+    return context
+  }
+  before(async () => {
+    stack.hubs = await Promise.all(Array.from({length: count}, () => startHubProcess()))
+    stack.server = await startTestServer()
+    stack.chromium = await launchChromium()
+  })
+  after(async () => {
+    for (const context of stack.contexts) await context.close().catch(() => {})
+    await stack.chromium?.close()
+    await stack.server?.close()
+    await Promise.all((stack.hubs ?? []).map(hub => hub.close()))
+  })
+  return stack
+}
+
 /** Rows of the page's <p2p-peers> list, read through its shadow root by their parts. */
 export function peerRows(page: Page): Promise<Array<{state: string | null, key: string | null}>> {
   return page.evaluate(() => {
@@ -149,10 +185,15 @@ export function collectPageErrors(page: Page, name: string, hub: string, errors:
  */
 export async function openOwnContext(browser: Browser, url: string): Promise<{page: Page, close(): Promise<void>}> {
   const context = await browser.createBrowserContext()
+  return {page: await openTestPage(context, url), close: () => context.close()}
+}
+
+/** A new tab of `context` at `url`, once its `p2pTest` API is there. */
+export async function openTestPage(context: BrowserContext, url: string): Promise<Page> {
   const page = await context.newPage()
   await page.goto(url)
   await page.waitForFunction(() => 'p2pTest' in window)
-  return {page, close: () => context.close()}
+  return page
 }
 
 /** Calls the page's `p2pTest[name](...args)`, typed by the page's API `Api`. */

@@ -4,7 +4,7 @@
 // what no honest node sends.
 import {after, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
-import {createRandom} from '../../src/core/gossip/simulation.js'
+import {createRandom, VirtualClock} from '../../src/core/gossip/simulation.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {fromHex, toHex} from '../../src/core/bytes.js'
 import {commonPrefix, compareDistance, nodeIdOf} from '../../src/core/dht/node-id.js'
@@ -192,6 +192,36 @@ describe('DHT on a swarm', () => {
     atA.destroy()
     await assert.rejects(ping, (err: unknown) => (err as {code?: string}).code === 'ERR_CONNECTION_CLOSED')
     await until(() => a.dht.table.size === 0 && a.dht.peers === 0, 'b gone from a\'s table')
+  })
+
+  test('a request fails once the round trips answers showed have passed (RFC 6298, at least 1 s a hop), not the whole timeout; before any answer, at the timeout', async () => {
+    const clock = new VirtualClock()
+    const [a, b] = await Promise.all([makeNode(981, {clock, timeout: 5_000}), makeNode(982)])
+    // c is connected but runs no DHT: what a sends it waits there unread, as with a tab that hangs.
+    const c = {key: toHex(new KeyPairIdentity(new Uint8Array(32).fill(83)).publicKey), swarm: new FakeSwarm()}
+    connect(a.swarm, a.key, b.swarm, b.key)
+    connect(a.swarm, a.key, c.swarm, c.key)
+    await until(() => a.dht.table.size === 2, 'a knows both')
+    const settle = async () => {
+      for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+    }
+    /** Pings c (which no longer answers) and advances the clock: whether it failed at `before` ms, and at `at`. */
+    const failsAt = async (before: number, at: number) => {
+      let outcome = 'waiting'
+      void a.dht.ping(c.key).then(() => { outcome = 'answered' }, (err: {code?: string}) => { outcome = err.code ?? 'error' })
+      await settle()
+      clock.advance(before)
+      await settle()
+      const early = outcome
+      clock.advance(at - before)
+      await settle()
+      return [early, outcome]
+    }
+    // No answer yet: nothing is known of the round trip, and the timeout holds.
+    assert.deepEqual(await failsAt(4_999, 5_000), ['waiting', 'ERR_PEER_TIMEOUT'])
+    // b answers at once (on this clock): a hop takes next to nothing, and a silent node is given up after the floor.
+    await a.dht.ping(b.key)
+    assert.deepEqual(await failsAt(999, 1_000), ['waiting', 'ERR_PEER_TIMEOUT'])
   })
 
   test('a connected peer a full bucket turned away takes the place of one that leaves', async () => {

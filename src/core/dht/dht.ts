@@ -57,7 +57,12 @@ export interface DhtConnector {
   connectedTo(key: string): boolean
 }
 
-/** A lookup waits at least this long (ms) per hop on a node before it asks the next; before any answer, this long. */
+/**
+ * Per hop (ms): a request fails no sooner than RTO_MIN (RFC 6298's floor for its
+ * retransmission timeout), and a lookup asks the next node past a slow one no
+ * sooner than STALL_MIN, or STALL_FIRST before any answer.
+ */
+const RTO_MIN = 1000
 const STALL_MIN = 250
 const STALL_FIRST = 1000
 
@@ -155,7 +160,11 @@ export interface DhtOptions {
   alpha?: number
   /** Disjoint paths per lookup. */
   paths?: number
-  /** A request unanswered this long (ms) fails. */
+  /**
+   * A request unanswered this long (ms) a hop fails: until a first answer, and
+   * then at most; once answers show the round trip, sooner (RFC 6298's
+   * retransmission timeout, never under 1 s a hop).
+   */
   timeout?: number
   /** RELAYs a peer may send per second, and in a burst. */
   relayRate?: number
@@ -290,8 +299,8 @@ export class Dht extends Emitter<DhtEvents> {
   #lookups = 0
   /**
    * A hop's round trip (ms), as answers show it: smoothed mean and deviation
-   * (RFC 6298's estimator), for how long a lookup waits on a node before it
-   * asks the next (`lookup`'s stall). 0 until a first answer.
+   * (RFC 6298's estimator), for how long a request waits for its answer and a
+   * lookup on a node before it asks the next (#hopTimeout). 0 until a first answer.
    */
   #rtt = 0
   #rttDeviation = 0
@@ -358,8 +367,7 @@ export class Dht extends Emitter<DhtEvents> {
     this.#lookups++
     const result = await lookup({
       target, seeds, k, alpha, paths, timeout: timeout * MAX_ROUTE, clock: this.#clock,
-      // Four deviations past the mean per hop, as a retransmission timer, within [STALL_MIN per hop, the request's timeout].
-      stall: contact => (via.get(contact.key)!.length + 1) * Math.min(timeout, Math.max(STALL_MIN, this.#rtt ? this.#rtt + 4 * this.#rttDeviation : STALL_FIRST)),
+      stall: contact => (via.get(contact.key)!.length + 1) * (this.#rtt ? this.#hopTimeout(STALL_MIN) : STALL_FIRST),
       query: async (contact, t) => {
         const route = via.get(contact.key)!
         const answer = await this.#request(route, contact.key, (id: number) => encodeFind(id, t))
@@ -382,6 +390,15 @@ export class Dht extends Emitter<DhtEvents> {
       this.#lookups--
     })
     return {...result, closest: result.closest.map(c => ({...c, via: via.get(c.key) ?? []}))}
+  }
+
+  /**
+   * How long (ms) a hop's round trip may take: the smoothed mean of answered
+   * requests' plus four deviations (RFC 6298's retransmission timeout), within
+   * [`floor`, timeout]; the timeout until a first answer.
+   */
+  #hopTimeout(floor: number): number {
+    return this.#rtt ? Math.min(this.#options.timeout, Math.max(floor, this.#rtt + 4 * this.#rttDeviation)) : this.#options.timeout
   }
 
   /**
@@ -722,12 +739,13 @@ export class Dht extends Emitter<DhtEvents> {
     const id = this.#takeId()
     return new Promise<DhtMessage>((resolve, reject) => {
       first.outbox.push({relayed, fail: reject, send: () => {
-        // Its time runs from when it leaves, not while it waited its turn.
+        // Its time runs from when it leaves, not while it waited its turn: as long as answers have taken, a hop.
+        const wait = this.#hopTimeout(RTO_MIN) * (via.length + 1)
         const timer = this.#clock.setTimeout(() => {
           this.#pending.delete(id)
           this.#stats.failures++
-          reject(P2PError.PEER_TIMEOUT(`no answer from ${shortId(key)} in ${this.#options.timeout * (via.length + 1)} ms`))
-        }, this.#options.timeout * (via.length + 1))
+          reject(P2PError.PEER_TIMEOUT(`no answer from ${shortId(key)} in ${Math.round(wait)} ms`))
+        }, wait)
         this.#pending.set(id, {resolve, reject, timer, session: first, sentAt: this.#clock.now(), hops: via.length + 1})
         const inner = make(id)
         this.#send(first, relayed ? encodeRelay(id, [...via, key].map(fromHex), inner) : inner)

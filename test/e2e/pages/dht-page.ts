@@ -5,7 +5,8 @@ import {Swarm} from '../../../src/core/swarm/swarm.js'
 import {createIdentity, type Identity} from '../../../src/core/crypto/identity.js'
 import {fromHex} from '../../../src/core/bytes.js'
 import {nodeIdOf} from '../../../src/core/dht/node-id.js'
-import {pageDht, type PageDht} from '../../../src/core/dht/page-dht.js'
+import {pageDht, type PageDht, type PageDhtStats} from '../../../src/core/dht/page-dht.js'
+import type {DhtStats} from '../../../src/core/dht/dht.js'
 import {PeerConnection} from '../../../src/core/swarm/peer-connection.js'
 
 let identity: Identity | null = null
@@ -29,7 +30,7 @@ const api = {
     return {peers: peers.map(p => p.publicKey!), throughDht: viaDht.length, viaDht}
   },
   /** The DHT node's figures. */
-  dht(): unknown {
+  dht(): (PageDhtStats & {self: string, dhtPeers: number, keys: Array<string | null>, wire: DhtStats}) | null {
     return node ? {...node.stats, self: node.swarm.publicKey, dhtPeers: node.dht.peers, keys: node.swarm.peers.map(p => p.publicKey), wire: node.dht.stats} : null
   },
   /** Joins `room` and resolves with the ms until it has `n` peers there (the DHT benchmark's measure). */
@@ -61,3 +62,6 @@ const api = {
 }
 
 ;(window as unknown as {p2pTest: typeof api}).p2pTest = api
+
+/** What the tests call (through `callTestApi`). */
+export type DhtPageApi = typeof api

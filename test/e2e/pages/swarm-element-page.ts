@@ -1,7 +1,10 @@
 // A <p2p-swarm> element in a page, driven by end-to-end tests through window.p2pElement:
 // what its DOM events report, as an app sees them.
 import '../../../src/p2p-swarm.js'
+import '../../../src/p2p-dht.js'
 import type {P2PSwarmElement} from '../../../src/elements/p2p-swarm/p2p-swarm.js'
+import type {P2PDhtElement} from '../../../src/elements/p2p-dht/p2p-dht.js'
+import {PeerConnection} from '../../../src/core/swarm/peer-connection.js'
 
 /** Every p2p-peer-disconnect, with the detail's error code (null when absent) and the wall clock. */
 const disconnects: Array<{publicKey: string, error: string | null, at: number}> = []
@@ -12,11 +15,13 @@ document.body.addEventListener('p2p-peer-disconnect', e => {
 })
 
 const api = {
-  /** Puts a <p2p-swarm> for `room` into the page; resolves with its swarm's public key. */
-  async add(hub: string, room: string): Promise<string> {
+  /** Puts a <p2p-swarm> for `room` into the page (with a <p2p-dht> in it if `dht`); resolves with its swarm's public key. */
+  async add(hub: string, room: string, dht = false): Promise<string> {
     element = document.createElement('p2p-swarm')
     element.hub = hub
     element.room = room
+    element.iceServers = []
+    if (dht) element.append(document.createElement('p2p-dht'))
     document.body.append(element)
     await element.updateComplete
     return element.swarm!.publicKey
@@ -28,6 +33,15 @@ const api = {
   },
   peers(): string[] {
     return element?.swarm?.peers.map(p => p.publicKey!) ?? []
+  },
+  /** The keys of the peers whose connection was signalled through the DHT. */
+  viaDht(): string[] {
+    return (element?.swarm?.peers ?? []).filter(p => p instanceof PeerConnection && p.id.startsWith('dht:')).map(p => p.publicKey!)
+  },
+  /** The <p2p-dht>'s figures, once its node is there: its DHT peers, and the room's announcements made. */
+  dht(): {peers: number, announcements: number} | null {
+    const node = element?.querySelector<P2PDhtElement>('p2p-dht')?.dht
+    return node ? {peers: node.stats.peers, announcements: node.stats.announcements} : null
   },
   disconnects() {
     return disconnects
