@@ -49,6 +49,10 @@ Options:
   --turn-secret S             coturn's static-auth-secret, to mint TURN credentials
                               (or the P2P_TURN_SECRET environment variable, which ps does not show)
   --turn-ttl N                seconds a minted TURN credential lives, 60 to 604800 (default 86400)
+  --redis URL                 share channels with the other hubs of a fleet through this Redis
+                              (redis://host:port; or the P2P_HUB_REDIS environment variable);
+                              needs the @redis/client package (docs/hub-fleet.md)
+  --json                      log lines as JSON objects (listening; the backplane up or degraded)
   -h, --help                  show this help`
 
 /** A flag's number; its range is checked where the option's is (checkHubOptions), under the flag's name. */
@@ -69,6 +73,8 @@ async function runHub(args: string[]): Promise<void> {
       turn: {type: 'string', multiple: true},
       'turn-secret': {type: 'string'},
       'turn-ttl': {type: 'string'},
+      redis: {type: 'string'},
+      json: {type: 'boolean'},
       ...Object.fromEntries(Object.keys(HUB_FLAGS).map(flag => [flag, {type: 'string' as const}])),
       help: {type: 'boolean', short: 'h'},
     },
@@ -106,12 +112,31 @@ async function runHub(args: string[]): Promise<void> {
     throw new UsageError((err as Error).message)
   }
 
+  const redis = values.redis ?? (process.env.P2P_HUB_REDIS || undefined)
+  // A line of the log: text, or with --json one JSON object (`event` and the figures).
+  const log = (event: string, text: string, fields: Record<string, unknown> = {}) => {
+    console.log(values.json ? JSON.stringify({time: new Date().toISOString(), event, ...fields}) : text)
+  }
+  if (redis !== undefined) {
+    const {redisBackplane} = await import('./backplane.js')
+    try {
+      options.backplane = await redisBackplane({url: redis})
+    } catch (err) {
+      throw new UsageError(`--redis: ${(err as Error).message}`)
+    }
+    // The URL may carry a password: only its host is logged.
+    const where = redis.replace(/\/\/[^@/]*@/, '//')
+    options.backplane.on('state', (state, err) => {
+      log('backplane', `backplane ${where}: ${state}${err ? ` (${err.message})` : ''}`, {state, redis: where, ...err ? {error: err.message} : {}})
+    })
+  }
+
   const hub = createHub(options)
   const {url} = await hub.listen(port, host)
-  console.log(`p2p-elements hub listening on ${url}`)
+  log('listening', `p2p-elements hub listening on ${url}`, {url, version: HUB_VERSION})
   // The URLs only: the secret is never printed.
   const served = [...ice.stun ?? [], ...ice.turn ?? []]
-  if (served.length) console.log(`GET /v1/ice hands out ${served.join(' ')}${ice.turn?.length ? ` (TURN credentials for ${ice.turnTtl ?? DEFAULT_TURN_TTL} s)` : ''}`)
+  if (served.length) log('ice', `GET /v1/ice hands out ${served.join(' ')}${ice.turn?.length ? ` (TURN credentials for ${ice.turnTtl ?? DEFAULT_TURN_TTL} s)` : ''}`, {servers: served})
 
   await new Promise<void>(resolve => {
     const stop = () => {

@@ -2,7 +2,9 @@
  * The signalling hub: signalhub's HTTP protocol on a plain Node http server,
  * hardened for the open internet.
  *
- * - `GET /` answers `{name, version, subscribers, channels}`.
+ * - `GET /` answers `{name, version, subscribers, channels, broadcastsPerSecond}`,
+ *   and the backplane's state and counts in a fleet (`backplane`).
+ * - `GET /metrics` answers the same and more in Prometheus's text format.
  * - `GET /v1/:app/:ch1,ch2…` is a server-sent-events stream: an `:ok` comment
  *   at once, a `:heartbeat signal` comment every 30 s, each message as
  *   `data: <json>`. SSE clients skip comments, signalhub's included.
@@ -19,7 +21,8 @@
  * stream; sizes, rates, channel lists and subscriber counts are bounded; every
  * refusal is a JSON `{error, message}` with a P2PError code; the subscriber
  * registry (registry.ts) shrinks back to nothing when clients leave; `close()`
- * ends every stream cleanly.
+ * ends every stream cleanly. With a `backplane` (backplane.ts: Redis), several
+ * hub processes behind one address share their channels (docs/hub-fleet.md).
  */
 import {createServer} from 'node:http'
 import type {IncomingMessage, Server, ServerResponse} from 'node:http'
@@ -35,6 +38,7 @@ import type {CorsHeaders, CorsOrigins} from './cors.js'
 import {TokenBuckets} from './rate-limit.js'
 import {SubscriberRegistry, type Subscription} from './registry.js'
 import {IceServers, checkIceOptions, type IceOptions} from './ice.js'
+import type {Backplane, BackplaneStats} from './backplane.js'
 
 const debug = createDebug('p2p:hub')
 
@@ -68,13 +72,18 @@ export interface HubOptions {
   closeTimeout?: number
   /** STUN and TURN servers for `GET /v1/ice` (see ice.ts); none by default. */
   ice?: IceOptions
+  /**
+   * The fleet's backplane (`redisBackplane`, backplane.ts): broadcasts reach the
+   * subscribers of every hub process on it. The hub closes it when it closes.
+   */
+  backplane?: Backplane
 }
 
 // Node runs a timer of more than 2³¹−1 ms after 1 ms instead (with a warning):
 // a heartbeat "every month" would flood every stream.
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-type NumericOption = Exclude<keyof HubOptions, 'cors' | 'ice'>
+type NumericOption = Exclude<keyof HubOptions, 'cors' | 'ice' | 'backplane'>
 
 /** The range of each numeric option. */
 const OPTION_CHECKS: Record<NumericOption, (name: string, value: number) => void> = {
@@ -128,6 +137,8 @@ export interface HubStats {
   apps: number
   /** POSTs accepted since start. */
   broadcasts: number
+  /** Broadcasts from other hub processes of the fleet, through the backplane, since start. */
+  fromFleet: number
   /** Messages written to event streams since start. */
   messagesDelivered: number
   /** Subscribers cut off because they left too much unread. */
@@ -160,6 +171,8 @@ export interface Hub extends Pick<Emitter<HubEvents>, 'on' | 'once' | 'off'> {
   readonly stats: HubStats
   /** True from the first `destroy()` or `close()` on. */
   readonly destroyed: boolean
+  /** Broadcasts accepted a second, over the last ten whole seconds. */
+  readonly broadcastsPerSecond: number
   listen(port?: number, host?: string): Promise<{url: string, port: number}>
   /**
    * Stops accepting and ends every event stream at once; requests in flight get
@@ -212,6 +225,7 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
     channels: 0,
     apps: 0,
     broadcasts: 0,
+    fromFleet: 0,
     messagesDelivered: 0,
     slowSubscribersDropped: 0,
     rejected: {
@@ -238,7 +252,11 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
   readonly #closeTimeout: number
   readonly #ice: IceServers
 
-  readonly #registry = new SubscriberRegistry<ServerResponse>()
+  readonly #registry: SubscriberRegistry<ServerResponse>
+  readonly #backplane: Backplane | null
+  /** Broadcasts accepted in each of the last RATE_WINDOW seconds (a ring, by second). */
+  readonly #perSecond = new Array<number>(RATE_WINDOW).fill(0)
+  #second = 0
   #heartbeat: ReturnType<typeof setInterval> | null = null
   readonly #corked = new Set<Socket>()
   #flush: ReturnType<typeof setImmediate> | null = null
@@ -277,6 +295,10 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
     this.#maxBufferedBytes = maxBufferedBytes
     this.#closeTimeout = closeTimeout
     this.#ice = new IceServers(options.ice)
+    this.#backplane = options.backplane ?? null
+    const backplane = this.#backplane
+    if (backplane) backplane.deliver = (app, channel, json) => this.#fromFleet(app, channel, json)
+    this.#registry = new SubscriberRegistry<ServerResponse>(backplane ? (app, channel, live) => backplane.watch(app, channel, live) : undefined)
     this.server = createServer({
       noDelay: true,
       // Bounds slow-loris bodies; an event stream's request is complete once
@@ -321,7 +343,8 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
         this.#buckets?.clear()
         this.#stopHeartbeat()
         debug('closed')
-        resolve()
+        void this.#backplane?.close().then(resolve, resolve)
+        if (!this.#backplane) resolve()
         if (err) this.emit('error', err)
         this.emit('close')
       }
@@ -376,6 +399,12 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
       return
     }
 
+    if (path === '/metrics') {
+      if (method === 'GET' || method === 'HEAD') this.#metrics(res, cors)
+      else this.#refuse(res, cors, 405, P2PError.METHOD_NOT_ALLOWED(`${method} is not allowed on /metrics`), 'methodNotAllowed', {allow: 'GET, HEAD'})
+      return
+    }
+
     if (path === '/v1/ice') {
       if (method === 'GET' || method === 'HEAD') this.#iceServers(req, res, cors)
       else if (method === 'OPTIONS') this.#preflight(req, res, cors)
@@ -404,8 +433,31 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
       version: HUB_VERSION,
       subscribers: this.stats.subscribers,
       channels: this.stats.channels,
+      broadcastsPerSecond: this.broadcastsPerSecond,
+      ...this.#backplane ? {backplane: this.#backplane.stats} : {},
     })
     this.#answer(res, 200, {...cors, 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body))}, body)
+  }
+
+  /** Broadcasts accepted a second, over the last RATE_WINDOW whole seconds. */
+  get broadcastsPerSecond(): number {
+    this.#tick()
+    // The current second is still counting: the window is the ones before it.
+    const total = this.#perSecond.reduce((sum, n) => sum + n, 0) - this.#perSecond[this.#second % RATE_WINDOW]
+    return Math.round(total / (RATE_WINDOW - 1) * 10) / 10
+  }
+
+  /** Moves the ring to the current second, clearing the seconds passed since. */
+  #tick(): void {
+    const now = Math.floor(Date.now() / 1000)
+    if (now === this.#second) return
+    for (let s = Math.max(this.#second + 1, now - RATE_WINDOW + 1); s <= now; s++) this.#perSecond[s % RATE_WINDOW] = 0
+    this.#second = now
+  }
+
+  #metrics(res: ServerResponse, cors: CorsHeaders): void {
+    const body = prometheusText(this.stats, this.broadcastsPerSecond, this.#backplane?.stats)
+    this.#answer(res, 200, {...cors, 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': String(Buffer.byteLength(body))}, body)
   }
 
   /** Rate-limited as POSTs are: each answer costs an HMAC, and credentials are not to be harvested in bulk. */
@@ -544,12 +596,27 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
 
   #deliver(app: string, channel: string, value: unknown): void {
     this.stats.broadcasts++
-    const subscribers = this.#registry.subscribers(app, channel)
-    if (subscribers === undefined) return
+    this.#tick()
+    this.#perSecond[this.#second % RATE_WINDOW]++
     // Serialised once, written as the same buffer to every subscriber.
     // JSON.stringify escapes every control character inside strings and adds
     // no whitespace, so the frame is exactly one `data:` line.
-    const frame = Buffer.from(`data: ${JSON.stringify(value)}\n\n`)
+    const json = JSON.stringify(value)
+    this.#backplane?.publish(app, channel, json)
+    this.#writeAll(app, channel, json)
+  }
+
+  /** A broadcast another process of the fleet took (its JSON one line: the backplane checked). */
+  #fromFleet(app: string, channel: string, json: string): void {
+    if (this.#destroyed) return
+    this.stats.fromFleet++
+    this.#writeAll(app, channel, json)
+  }
+
+  #writeAll(app: string, channel: string, json: string): void {
+    const subscribers = this.#registry.subscribers(app, channel)
+    if (subscribers === undefined) return
+    const frame = Buffer.from(`data: ${json}\n\n`)
     let delivered = 0
     for (const stream of subscribers) {
       if (this.#write(stream, frame)) delivered++
@@ -651,6 +718,39 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
     }
     return headers
   }
+}
+
+/** Seconds the broadcast rate of `GET /` is taken over (the one counting now left out). */
+const RATE_WINDOW = 11
+
+/** The hub's figures in Prometheus's text exposition format. */
+function prometheusText(stats: HubStats, perSecond: number, backplane: BackplaneStats | undefined): string {
+  const lines: string[] = []
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number, labels = ''): void => {
+    if (!lines.some(line => line.startsWith(`# TYPE ${name} `))) lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+    lines.push(`${name}${labels} ${value}`)
+  }
+  metric('p2p_hub_subscribers', 'gauge', 'Event streams open now.', stats.subscribers)
+  metric('p2p_hub_channels', 'gauge', 'Channels with a subscriber now, per app.', stats.channels)
+  metric('p2p_hub_apps', 'gauge', 'Apps with a subscriber now.', stats.apps)
+  metric('p2p_hub_broadcasts_total', 'counter', 'Broadcasts accepted (POSTs).', stats.broadcasts)
+  metric('p2p_hub_broadcasts_per_second', 'gauge', 'Broadcasts accepted a second, over the last ten seconds.', perSecond)
+  metric('p2p_hub_fleet_broadcasts_total', 'counter', 'Broadcasts from other hub processes, through the backplane.', stats.fromFleet)
+  metric('p2p_hub_messages_delivered_total', 'counter', 'Messages written to event streams.', stats.messagesDelivered)
+  metric('p2p_hub_slow_subscribers_dropped_total', 'counter', 'Subscribers cut off for leaving too much unread.', stats.slowSubscribersDropped)
+  for (const [reason, n] of Object.entries(stats.rejected)) {
+    metric('p2p_hub_rejected_total', 'counter', 'Requests refused, by reason.', n, `{reason="${reason}"}`)
+  }
+  if (backplane) {
+    metric('p2p_hub_backplane_up', 'gauge', '1 while the backplane (Redis) is up, 0 while connecting or degraded.', backplane.state === 'up' ? 1 : 0)
+    metric('p2p_hub_backplane_published_total', 'counter', 'Broadcasts published to the backplane.', backplane.published)
+    metric('p2p_hub_backplane_received_total', 'counter', 'Broadcasts received from other processes.', backplane.received)
+    metric('p2p_hub_backplane_dropped_total', 'counter', 'Broadcasts not published: the backplane was down.', backplane.dropped)
+    metric('p2p_hub_backplane_malformed_total', 'counter', 'Backplane messages skipped as malformed.', backplane.malformed)
+    metric('p2p_hub_backplane_channels', 'gauge', 'Backplane channels subscribed now.', backplane.channels)
+    metric('p2p_hub_backplane_outages_total', 'counter', 'Times the backplane was lost after it had been up.', backplane.outages)
+  }
+  return lines.join('\n') + '\n'
 }
 
 function errorBody(err: P2PError): string {

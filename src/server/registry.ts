@@ -20,7 +20,13 @@ export class SubscriberRegistry<T> {
   readonly #apps = new Map<string, Map<string, Set<Subscription<T>>>>()
   readonly #streams = new Set<Subscription<T>>()
   readonly #perClient = new Map<string, number>()
+  readonly #onChannel: ((app: string, channel: string, live: boolean) => void) | undefined
   #channels = 0
+
+  /** `onChannel` hears when a channel of an app gets its first subscriber (true) and loses its last (false). */
+  constructor(onChannel?: (app: string, channel: string, live: boolean) => void) {
+    this.#onChannel = onChannel
+  }
 
   /** Streams open now. */
   get streams(): number {
@@ -61,6 +67,7 @@ export class SubscriberRegistry<T> {
         subscribers = new Set()
         byChannel.set(channel, subscribers)
         this.#channels++
+        this.#onChannel?.(stream.app, channel, true)
       }
       subscribers.add(stream)
     }
@@ -78,6 +85,7 @@ export class SubscriberRegistry<T> {
         if (subscribers.size === 0) {
           byChannel.delete(channel)
           this.#channels--
+          this.#onChannel?.(stream.app, channel, false)
         }
       }
       if (byChannel.size === 0) this.#apps.delete(stream.app)

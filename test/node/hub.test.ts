@@ -19,12 +19,35 @@ describe('protocol', {timeout: 10_000}, () => {
     let answer = await send(`${url}/`)
     assert.equal(answer.status, 200)
     assert.match(String(answer.headers['content-type']), /^application\/json/)
-    assert.deepEqual(answer.json(), {name: HUB_NAME, version: HUB_VERSION, subscribers: 0, channels: 0})
+    assert.deepEqual(answer.json(), {name: HUB_NAME, version: HUB_VERSION, subscribers: 0, channels: 0, broadcastsPerSecond: 0})
     assert.equal(HUB_NAME, 'p2p-elements-hub')
 
     const stream = await openSse(`${url}/v1/app/a,b`)
     answer = await send(`${url}/`)
-    assert.deepEqual(answer.json(), {name: HUB_NAME, version: HUB_VERSION, subscribers: 1, channels: 2})
+    assert.deepEqual(answer.json(), {name: HUB_NAME, version: HUB_VERSION, subscribers: 1, channels: 2, broadcastsPerSecond: 0})
+    stream.close()
+  })
+
+  test('GET /metrics answers the counts in Prometheus\'s text format; no backplane, no backplane metrics', async () => {
+    const {url} = await hubWith()
+    const stream = await openSse(`${url}/v1/app/a`)
+    for (let i = 0; i < 3; i++) await post(`${url}/v1/app/a`, {i})
+    await stream.messagesAtLeast(3)
+    await post(`${url}/v1/app/nobody`, {})
+    const answer = await send(`${url}/metrics`)
+    assert.equal(answer.status, 200)
+    assert.match(String(answer.headers['content-type']), /^text\/plain; version=0\.0\.4/)
+    const text = answer.text
+    assert.match(text, /^# TYPE p2p_hub_subscribers gauge$/m)
+    assert.match(text, /^p2p_hub_subscribers 1$/m)
+    assert.match(text, /^p2p_hub_broadcasts_total 4$/m)
+    assert.match(text, /^p2p_hub_messages_delivered_total 3$/m)
+    assert.match(text, /^p2p_hub_rejected_total\{reason="rateLimited"\} 0$/m)
+    assert.equal(text.match(/^# TYPE p2p_hub_rejected_total /gm)?.length, 1, 'one TYPE line for a metric with labels')
+    assert.doesNotMatch(text, /^p2p_hub_backplane_/m)
+    // Every line a comment or `name{labels} value`.
+    for (const line of text.trimEnd().split('\n')) assert.match(line, /^(# (HELP|TYPE) \w+ .+|\w+(\{\w+="\w+"\})? \d+(\.\d+)?)$/)
+    assert.equal((await send(`${url}/metrics`, {method: 'POST'})).status, 405)
     stream.close()
   })
 

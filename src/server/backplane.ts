@@ -1,0 +1,209 @@
+/**
+ * A hub fleet's backplane (docs/hub-fleet.md): hub processes behind one address
+ * share their channels through Redis pub/sub, the way socket.io's Redis adapter
+ * does. Every broadcast that enters a process is delivered to its own
+ * subscribers at once and published on a Redis channel of its app and channel;
+ * each process subscribes to a Redis channel while it has subscribers there, and
+ * delivers what the others publish to them. A message names the process it
+ * entered through, which skips it coming back: each subscriber gets a broadcast
+ * once, and nothing is published twice.
+ *
+ * Redis is never waited on: a publish while it is down is dropped and counted,
+ * the process goes on serving its own subscribers (state `degraded`), and the
+ * client reconnects with back-off and subscribes again to every channel held.
+ * The client is `@redis/client` (node-redis), an optional peer dependency:
+ * only a fleet installs it.
+ */
+import {randomBytes} from 'node:crypto'
+import {P2PError} from '../core/errors.js'
+import {createDebug} from '../core/debug.js'
+import {Emitter, type EventMap} from '../core/emitter.js'
+
+const debug = createDebug('p2p:hub:backplane')
+
+/** The package a fleet installs for `--redis`. */
+export const REDIS_PACKAGE = '@redis/client'
+
+/** Redis channels of the fleet start with this, then the app, a line feed (never in a name) and the channel. */
+export const CHANNEL_PREFIX = 'p2p-elements/hub/1:'
+
+/**
+ * `connecting` until Redis first answers; `up` while both connections to it are
+ * ready; `degraded` while either is lost (the process serves its own
+ * subscribers, and broadcasts to other processes are dropped); `closed`.
+ */
+export type BackplaneState = 'connecting' | 'up' | 'degraded' | 'closed'
+
+export interface BackplaneStats {
+  state: BackplaneState
+  /** Broadcasts published to Redis, and received from other processes. */
+  published: number
+  received: number
+  /** Broadcasts not published because Redis was down (or refused them). */
+  dropped: number
+  /** Messages from Redis that were not a fleet message (malformed): skipped. */
+  malformed: number
+  /** Redis channels subscribed now (Redis confirmed it): one per app and channel with subscribers here. */
+  channels: number
+  /** Times Redis was lost after it had been up. */
+  outages: number
+}
+
+export type BackplaneEvents = {
+  /** The state changed (a line in the hub's log). */
+  state: (state: BackplaneState, err?: Error) => void
+} & EventMap
+
+/** What the hub gives and takes: a broadcast, as its JSON text (one line, as JSON.stringify writes it). */
+export interface Backplane extends Pick<Emitter<BackplaneEvents>, 'on' | 'off' | 'once'> {
+  readonly stats: BackplaneStats
+  /** Where broadcasts from other processes go: set by the hub. */
+  deliver: (app: string, channel: string, json: string) => void
+  /** Publishes a broadcast that entered this process; never waits. */
+  publish(app: string, channel: string, json: string): void
+  /** This process has subscribers to `channel` of `app` from now on, or (false) no longer. */
+  watch(app: string, channel: string, watching: boolean): void
+  close(): Promise<void>
+}
+
+export interface RedisBackplaneOptions {
+  /** `redis://host:port` (or `rediss://`, with a user and password in it if Redis wants them). */
+  url: string
+  /** Longest wait between two reconnection attempts (ms); they start at 100 ms and double. Default 5000. */
+  maxBackoff?: number
+}
+
+/** The least of node-redis's client this uses (and what a test may hand in). */
+interface RedisClient {
+  connect(): Promise<unknown>
+  publish(channel: string, message: string): Promise<unknown>
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>
+  unsubscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>
+  duplicate(): RedisClient
+  close(): Promise<void>
+  destroy(): void
+  on(event: string, listener: (...args: any[]) => void): unknown
+  readonly isReady: boolean
+}
+
+const redisChannel = (app: string, channel: string) => `${CHANNEL_PREFIX}${app}\n${channel}`
+
+/**
+ * A backplane on the Redis at `url`: resolves at once, connecting in the
+ * background (a Redis down at start is an outage like any other). Throws
+ * ERR_INVALID_ARGUMENT naming the package when @redis/client is not installed.
+ */
+export async function redisBackplane({url, maxBackoff = 5000}: RedisBackplaneOptions): Promise<Backplane> {
+  let createClient: (options: object) => RedisClient
+  try {
+    ({createClient} = await import('@redis/client') as unknown as {createClient: typeof createClient})
+  } catch (err) {
+    throw P2PError.INVALID_ARGUMENT(`a hub fleet needs \`npm install ${REDIS_PACKAGE}\` (${(err as Error).message})`)
+  }
+  if (!/^rediss?:\/\//.test(url)) throw P2PError.INVALID_ARGUMENT('the Redis URL is redis://host:port or rediss://host:port')
+  const client = createClient({
+    url,
+    // Never queue a publish while Redis is away: it is dropped and counted, and memory stays flat.
+    disableOfflineQueue: true,
+    socket: {connectTimeout: 5000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 16), maxBackoff)},
+  })
+  return new RedisBackplane(client)
+}
+
+class RedisBackplane extends Emitter<BackplaneEvents> implements Backplane {
+  readonly stats: BackplaneStats = {state: 'connecting', published: 0, received: 0, dropped: 0, malformed: 0, channels: 0, outages: 0}
+  deliver: (app: string, channel: string, json: string) => void = () => {}
+  /** This process's id in the messages it publishes. */
+  readonly #origin = randomBytes(8).toString('hex')
+  readonly #pub: RedisClient
+  /** Subscribing takes a connection of its own. Its commands wait offline: it subscribes again on reconnecting. */
+  readonly #sub: RedisClient
+  readonly #watched = new Set<string>()
+  /** Of those, the ones Redis confirmed. */
+  readonly #subscribed = new Set<string>()
+  #everUp = false
+
+  constructor(client: RedisClient) {
+    super()
+    this.#pub = client
+    this.#sub = client.duplicate()
+    for (const [name, c] of [['publisher', this.#pub], ['subscriber', this.#sub]] as const) {
+      // Without an 'error' listener node-redis throws; errors come with every failed attempt while Redis is away.
+      c.on('error', (err: Error) => this.#update(err))
+      c.on('ready', () => this.#update())
+      c.on('end', () => this.#update())
+      c.on('reconnecting', () => debug(name, 'reconnecting'))
+      // A first connection that fails goes on trying (reconnectStrategy); its error is an outage, not a crash.
+      c.connect().catch((err: Error) => this.#update(err))
+    }
+  }
+
+  publish(app: string, channel: string, json: string): void {
+    if (this.stats.state === 'closed') return
+    if (!this.#pub.isReady) {
+      this.stats.dropped++
+      return
+    }
+    this.#pub.publish(redisChannel(app, channel), `${this.#origin}\n${json}`).then(() => {
+      this.stats.published++
+    }, () => {
+      this.stats.dropped++
+    })
+  }
+
+  watch(app: string, channel: string, watching: boolean): void {
+    if (this.stats.state === 'closed') return
+    const name = redisChannel(app, channel)
+    if (watching === this.#watched.has(name)) return
+    if (watching) this.#watched.add(name)
+    else this.#watched.delete(name)
+    this.#subscribed.delete(name)
+    this.stats.channels = this.#subscribed.size
+    // Queued while Redis is away; node-redis subscribes again to every channel held once it is back.
+    const done = watching ? this.#sub.subscribe(name, this.#onMessage) : this.#sub.unsubscribe(name, this.#onMessage)
+    done.then(() => {
+      if (watching && this.#watched.has(name)) this.#subscribed.add(name)
+      this.stats.channels = this.#subscribed.size
+    }, (err: Error) => debug('subscription change failed', err.message))
+  }
+
+  async close(): Promise<void> {
+    if (this.stats.state === 'closed') return
+    this.#set('closed')
+    this.#watched.clear()
+    this.#subscribed.clear()
+    this.stats.channels = 0
+    await Promise.all([this.#pub, this.#sub].map(c => c.close().catch(() => c.destroy())))
+  }
+
+  #onMessage = (message: string, name: string): void => {
+    const newline = message.indexOf('\n')
+    const split = name.indexOf('\n', CHANNEL_PREFIX.length)
+    // A fleet message is `origin\njson`, its JSON one line (as the hub wrote it): anything else is skipped.
+    if (newline === -1 || split === -1 || !name.startsWith(CHANNEL_PREFIX) || message.includes('\n', newline + 1) || message.includes('\r')) {
+      this.stats.malformed++
+      return
+    }
+    if (message.slice(0, newline) === this.#origin) return
+    this.stats.received++
+    this.deliver(name.slice(CHANNEL_PREFIX.length, split), name.slice(split + 1), message.slice(newline + 1))
+  }
+
+  #update(err?: Error): void {
+    if (this.stats.state === 'closed') return
+    if (this.#pub.isReady && this.#sub.isReady) {
+      this.#everUp = true
+      this.#set('up')
+    } else if (this.#everUp || err) {
+      if (this.stats.state === 'up') this.stats.outages++
+      this.#set('degraded', err)
+    }
+  }
+
+  #set(state: BackplaneState, err?: Error): void {
+    if (this.stats.state === state) return
+    this.stats.state = state
+    debug('state', state, err?.message ?? '')
+    this.emit('state', state, err)
+  }
+}
