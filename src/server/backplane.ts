@@ -36,7 +36,7 @@ export type BackplaneState = 'connecting' | 'up' | 'degraded' | 'closed'
 
 export interface BackplaneStats {
   state: BackplaneState
-  /** Broadcasts published to Redis, and received from other processes. */
+  /** Broadcasts sent to Redis, and received from other processes. */
   published: number
   received: number
   /** Broadcasts not published because Redis was down (or refused them). */
@@ -144,9 +144,10 @@ class RedisBackplane extends Emitter<BackplaneEvents> implements Backplane {
       this.stats.dropped++
       return
     }
-    this.#pub.publish(redisChannel(app, channel), `${this.#origin}\n${json}`).then(() => {
-      this.stats.published++
-    }, () => {
+    // Counted as it leaves (a subscriber elsewhere may have it before Redis's reply is back here); a refusal takes it back.
+    this.stats.published++
+    this.#pub.publish(redisChannel(app, channel), `${this.#origin}\n${json}`).catch(() => {
+      this.stats.published--
       this.stats.dropped++
     })
   }

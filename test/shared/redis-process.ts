@@ -35,6 +35,11 @@ export class RedisProcess {
     return `redis://127.0.0.1:${this.port}`
   }
 
+  /** The running server's process id (for its CPU time); 0 while stopped. */
+  get pid(): number {
+    return this.#child?.pid ?? 0
+  }
+
   get running(): boolean {
     return this.#child !== null
   }

@@ -6,13 +6,14 @@
  * few hostile nodes near the target then sit on some paths, not all, and their
  * made-up answers cannot steer every path away from the honest closest nodes.
  *
- * A node slow to answer does not hold the lookup up (as libtorrent's short
- * timeout): past `stall` ms its query no longer counts against α, so the next
- * closest node is asked, and the lookup may end without it once k others
- * have answered; an answer that comes later is still taken while it runs. A tab closed without a
- * goodbye stays a peer of its neighbours for seconds, and is named in their
- * answers meanwhile: a lookup that waited for its timeout would take that long.
- * The node looked up itself (its id the target) is waited for.
+ * A node slow to answer does not hold the lookup up: past `stall` ms its query
+ * no longer counts against α, so the next closest node is asked (libtorrent's
+ * short timeout widens a lookup so), and once k others have answered the
+ * lookup may end without it; an answer that comes later is still taken while
+ * it runs. A tab closed without a goodbye stays a peer of its neighbours for
+ * seconds and is named in their answers meanwhile: a lookup that waited out its
+ * timeout would take that long. The node looked up itself (its id the target)
+ * is waited for.
  *
  * Hops: a seed (from the local table) is at hop 0; a node first learned from a
  * hop-h node's answer is at hop h + 1. A lookup's `hops` is the hop of the
