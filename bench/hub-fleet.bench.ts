@@ -32,8 +32,15 @@ interface HubProcess {
 interface Setup {
   name: string
   hubs: HubProcess[]
-  /** Processes whose CPU the servers spend: the hubs, and Redis in a fleet. */
-  pids: number[]
+  /** Redis's process in a fleet: its CPU is the servers' too. */
+  redisPid: number | null
+}
+
+interface RunResult {
+  seconds: number
+  /** CPU ms of the hub processes together, and of redis-server. */
+  hubCpu: number | null
+  redisCpu: number | null
 }
 
 // The load comes from one address: the per-address limits would measure the bench, not the hub.
@@ -53,6 +60,7 @@ async function hubs(count: number, redis: RedisProcess | null): Promise<HubProce
   return started
 }
 
+/** CPU ms of `pids` together (0 for none); null off Linux. */
 const totalCpu = (pids: number[]): number | null => {
   const each = pids.map(cpuMs)
   return each.every(ms => ms !== null) ? (each as number[]).reduce((a, b) => a + b, 0) : null
@@ -61,13 +69,13 @@ const totalCpu = (pids: number[]): number | null => {
 let channelSeq = 0
 
 /** Broadcasts spread over the setup's hubs; resolves with the seconds until all subscribers have all, and the servers' CPU ms. */
-async function run(setup: Setup, broadcasts: number): Promise<{seconds: number, cpu: number | null}> {
+async function run(setup: Setup, broadcasts: number): Promise<RunResult> {
   const channel = `fleet-bench-${channelSeq++}`
   const at = (i: number) => setup.hubs[i % setup.hubs.length].url
   const subscribers = Array.from({length: SUBSCRIBERS}, () => new CountingSubscriber())
   await Promise.all(subscribers.map((subscriber, i) => subscriber.open(`${at(i)}/v1/bench/${channel}`)))
   // Each process subscribed on Redis before the first broadcast.
-  if (setup.pids.length > setup.hubs.length) {
+  if (setup.redisPid !== null) {
     for (const hub of setup.hubs) {
       for (;;) {
         const info = await (await fetch(`${hub.url}/`)).json() as {backplane: {channels: number}}
@@ -80,7 +88,9 @@ async function run(setup: Setup, broadcasts: number): Promise<{seconds: number, 
     const url = new URL(`${at(i)}/v1/bench/${channel}`)
     return {connection: new KeepAliveConnection(Number(url.port)), request: postRequest(url, Buffer.from(PAYLOAD))}
   })
-  const before = totalCpu(setup.pids)
+  const hubPids = setup.hubs.map(hub => hub.child.pid!)
+  const redisPids = setup.redisPid === null ? [] : [setup.redisPid]
+  const before = [totalCpu(hubPids), totalCpu(redisPids)]
   const started = performance.now()
   let sent = 0
   const senders = connections.map(async ({connection, request}) => {
@@ -91,10 +101,11 @@ async function run(setup: Setup, broadcasts: number): Promise<{seconds: number, 
   })
   await Promise.all([...senders, ...subscribers.map(subscriber => subscriber.reach(broadcasts))])
   const seconds = (performance.now() - started) / 1000
-  const after = totalCpu(setup.pids)
+  const after = [totalCpu(hubPids), totalCpu(redisPids)]
   for (const subscriber of subscribers) subscriber.close()
   for (const {connection} of connections) connection.close()
-  return {seconds, cpu: before === null || after === null ? null : after - before}
+  const spent = (i: number) => before[i] === null || after[i] === null ? null : after[i]! - before[i]!
+  return {seconds, hubCpu: spent(0), redisCpu: spent(1)}
 }
 
 function rssMb(pid: number): number {
@@ -130,12 +141,12 @@ const redis = await RedisProcess.start()
 const setups: Setup[] = []
 try {
   const alone = await hubs(1, null)
-  setups.push({name: 'one hub alone', hubs: alone, pids: alone.map(h => h.child.pid!)})
+  setups.push({name: 'one hub alone', hubs: alone, redisPid: null})
   for (const count of [1, 2, 4]) {
     const fleet = await hubs(count, redis)
-    setups.push({name: `${count} hub${count > 1 ? 's' : ''} + Redis`, hubs: fleet, pids: [...fleet.map(h => h.child.pid!), redis.pid]})
+    setups.push({name: `${count} hub${count > 1 ? 's' : ''} + Redis`, hubs: fleet, redisPid: redis.pid})
   }
-  const results = new Map<Setup, Array<{seconds: number, cpu: number | null}>>(setups.map(setup => [setup, []]))
+  const results = new Map<Setup, RunResult[]>(setups.map(setup => [setup, []]))
   for (const setup of setups) await run(setup, WARMUP)
   // Alternating rounds, so drift in the machine's speed hits every setup alike.
   for (let round = 0; round < ROUNDS; round++) {
@@ -144,20 +155,25 @@ try {
   const rows = setups.map(setup => {
     const runs = results.get(setup)!
     const rate = median(runs.map(r => BROADCASTS / r.seconds))
-    const cpus = runs.map(r => r.cpu)
-    const cpuPerBroadcast = cpus.every(c => c !== null) ? median(cpus as number[]) * 1000 / BROADCASTS : null
-    return {setup, rate, cpuPerBroadcast}
+    // µs a broadcast: the hubs', Redis's, and both.
+    const per = (cpu: Array<number | null>) => cpu.every(c => c !== null) ? median(cpu as number[]) * 1000 / BROADCASTS : null
+    const hubs = per(runs.map(r => r.hubCpu))
+    const redisCpu = per(runs.map(r => r.redisCpu))
+    const cpuPerBroadcast = per(runs.map(r => r.hubCpu === null || r.redisCpu === null ? null : r.hubCpu + r.redisCpu))
+    return {setup, rate, cpuPerBroadcast, hubs, redisCpu}
   })
   const base = rows[0]
   console.log(`hub fleet: ${BROADCASTS} broadcasts x ${SUBSCRIBERS} subscribers spread over the hubs, ${IN_FLIGHT} in flight, median of ${ROUNDS} rounds`)
-  console.log(`${'setup'.padEnd(20)}${'broadcasts/s'.padStart(14)}${'vs alone'.padStart(10)}${'server CPU us/broadcast'.padStart(26)}`)
-  for (const {setup, rate, cpuPerBroadcast} of rows) {
-    console.log(`${setup.name.padEnd(20)}${rate.toFixed(0).padStart(14)}${(rate / base.rate).toFixed(2).padStart(10)}${(cpuPerBroadcast?.toFixed(1) ?? 'n/a').padStart(26)}`)
+  console.log(`${'setup'.padEnd(20)}${'broadcasts/s'.padStart(14)}${'vs alone'.padStart(10)}${'server CPU us/broadcast'.padStart(26)}${'hubs'.padStart(8)}${'redis'.padStart(8)}`)
+  for (const {setup, rate, cpuPerBroadcast, hubs, redisCpu} of rows) {
+    console.log(`${setup.name.padEnd(20)}${rate.toFixed(0).padStart(14)}${(rate / base.rate).toFixed(2).padStart(10)}${(cpuPerBroadcast?.toFixed(1) ?? 'n/a').padStart(26)}` +
+      `${(hubs?.toFixed(1) ?? 'n/a').padStart(8)}${(redisCpu?.toFixed(1) ?? 'n/a').padStart(8)}`)
   }
-  for (const {setup, rate, cpuPerBroadcast} of rows.slice(1)) {
+  for (const {setup, rate, cpuPerBroadcast, hubs, redisCpu} of rows.slice(1)) {
     console.log(`BENCH ${JSON.stringify({
       name: `hub fleet, ${setup.name}`, unit: 'broadcasts/s', value: Math.round(rate), baseline: Math.round(base.rate), baselineIs: 'one hub alone, same run',
       ratio: +(rate / base.rate).toFixed(2), cpuMicrosPerBroadcast: cpuPerBroadcast === null ? null : +cpuPerBroadcast.toFixed(1),
+      hubsCpuMicros: hubs === null ? null : +hubs.toFixed(1), redisCpuMicros: redisCpu === null ? null : +redisCpu.toFixed(1),
       baselineCpuMicrosPerBroadcast: base.cpuPerBroadcast === null ? null : +base.cpuPerBroadcast.toFixed(1), subscribers: SUBSCRIBERS, broadcasts: BROADCASTS,
     })}`)
   }

@@ -7,27 +7,13 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import type {BrowserContext, Page} from 'puppeteer-core'
-import {useChromiumHubs} from './helpers.js'
+import {callElementApi, openTestPage, useChromiumHubs} from './helpers.js'
 import {until} from '../shared/until.js'
-
-type SwarmElementApi = {
-  add(hub: string, room: string, dht?: boolean): Promise<string>
-  peers(): string[]
-  viaDht(): string[]
-  dht(): {peers: number, announcements: number} | null
-}
 
 const stack = useChromiumHubs(1)
 
-const call = <K extends keyof SwarmElementApi & string>(page: Page, name: K, ...args: Parameters<SwarmElementApi[K]>) =>
-  page.evaluate((n, a) => (window as unknown as {p2pElement: Record<string, (...x: unknown[]) => unknown>}).p2pElement[n](...a), name, args) as Promise<Awaited<ReturnType<SwarmElementApi[K]>>>
-
-async function openPage(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage()
-  await page.goto(`${stack.server.url}/test/e2e/pages/swarm-element.html`)
-  await page.waitForFunction(() => 'p2pElement' in window)
-  return page
-}
+const call = callElementApi
+const openPage = (context: BrowserContext): Promise<Page> => openTestPage(context, `${stack.server.url}/test/e2e/pages/swarm-element.html`, 'p2pElement')
 
 test('<p2p-swarm> with a <p2p-dht> in it: with the hub stopped, a new tab finds the room and reaches a page of another browser through the DHT', {timeout: 180_000}, async () => {
   const room = `dht-markup-${Date.now()}`

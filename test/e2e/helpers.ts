@@ -4,6 +4,7 @@ import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {launchChromium, startDemoServer, startTestServer, type LaunchedChromium, type TestServer} from '../../scripts/browser.js'
 import {launchFirefox} from '../../scripts/firefox.js'
 import type {DemoServer} from '../../scripts/demo-server.js'
+import type {SwarmElementApi} from './pages/swarm-element-page.js'
 
 export type BrowserName = 'chromium' | 'firefox'
 
@@ -188,11 +189,11 @@ export async function openOwnContext(browser: Browser, url: string): Promise<{pa
   return {page: await openTestPage(context, url), close: () => context.close()}
 }
 
-/** A new tab of `context` at `url`, once its `p2pTest` API is there. */
-export async function openTestPage(context: BrowserContext, url: string): Promise<Page> {
+/** A new tab of `context` at `url`, once its test API (`window[global]`: `p2pTest`, or `p2pElement`) is there. */
+export async function openTestPage(context: BrowserContext, url: string, global = 'p2pTest'): Promise<Page> {
   const page = await context.newPage()
   await page.goto(url)
-  await page.waitForFunction(() => 'p2pTest' in window)
+  await page.waitForFunction(name => name in window, {}, global)
   return page
 }
 
@@ -201,4 +202,11 @@ export function callTestApi<Api extends Record<string, (...args: never[]) => unk
   page: Page, name: K, ...args: Parameters<Api[K]>
 ): Promise<Awaited<ReturnType<Api[K]>>> {
   return page.evaluate((n, a) => (window as unknown as {p2pTest: Record<string, (...x: unknown[]) => unknown>}).p2pTest[n](...a), name, args) as never
+}
+
+/** Calls `p2pElement[name](...args)` on the `<p2p-swarm>` element page (test/e2e/pages/swarm-element-page.ts). */
+export function callElementApi<K extends keyof SwarmElementApi & string>(
+  page: Page, name: K, ...args: Parameters<SwarmElementApi[K]>
+): Promise<Awaited<ReturnType<SwarmElementApi[K]>>> {
+  return page.evaluate((n, a) => (window as unknown as {p2pElement: Record<string, (...x: unknown[]) => unknown>}).p2pElement[n](...a), name, args) as never
 }

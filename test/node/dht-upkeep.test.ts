@@ -5,7 +5,7 @@
 // lookups need; after churn, they mend them.
 import {after, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
-import {createRandom} from '../../src/core/gossip/simulation.js'
+import {createRandom, VirtualClock} from '../../src/core/gossip/simulation.js'
 import {KeyPairIdentity} from '../../src/core/crypto/seed-identity.js'
 import {fromHex, toHex} from '../../src/core/bytes.js'
 import {compareDistance, nodeIdOf} from '../../src/core/dht/node-id.js'
@@ -109,5 +109,26 @@ describe('DHT bucket upkeep', () => {
     const reopened = live.reduce((n, node) => n + node.upkeep.stats.opened, 0) - opened
     console.log(`# after churn: ${afterChurn}/100 exact after ${mended} rounds; ${reopened} connections opened to mend (80 nodes)`)
     assert.ok(afterChurn >= 99, `${afterChurn} of 100 lookups exact after churn`)
+  })
+
+  test('a node that started with no peer keeps its buckets soon after its first peer comes, not an interval later', async () => {
+    const clock = new VirtualClock()
+    const random = createRandom(7)
+    const [a, b] = await Promise.all([makeNode(901, random), makeNode(902, random)])
+    const upkeep = new DhtUpkeep(a.dht, {clock, soon: 1_000, interval: 60_000, random})
+    upkeep.start()
+    const flush = async () => {
+      for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+    }
+    clock.advance(1_000)
+    await flush()
+    assert.equal(upkeep.stats.rounds, 0, 'a round with no peer looks nothing up')
+    // The upkeep hears of the peer before this test does (its listener came first).
+    const first = new Promise(resolve => a.dht.once('peer', resolve))
+    connect(a.swarm, a.key, b.swarm, b.key)
+    await first
+    clock.advance(1_000)
+    await until(() => upkeep.stats.rounds === 1, 'a round within `soon` of the first peer')
+    upkeep.stop()
   })
 })

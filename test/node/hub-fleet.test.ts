@@ -109,6 +109,19 @@ describe('a hub fleet on Redis', () => {
     }
   })
 
+  test('a single hub\'s limits hold per process: an oversized or malformed POST is refused and reaches no other process', async () => {
+    const [a, b] = hubs
+    const atB = await subscribe(b, 'fleet', 'limits')
+    const published = (await info(a)).backplane.published
+    assert.equal((await post(`${a.url}/v1/fleet/limits`, {text: 'x'.repeat(70_000)})).status, 413)
+    assert.equal((await post(`${a.url}/v1/fleet/limits`, '{not json')).status, 400)
+    assert.equal((await post(`${a.url}/v1/fleet/limits`, {text: 'sentinel'})).status, 200)
+    await atB.messagesAtLeast(1)
+    assert.deepEqual(texts(atB), ['sentinel'])
+    assert.equal((await info(a)).backplane.published, published + 1)
+    atB.close()
+  })
+
   test('the original signalhub client works against any hub of the fleet: subscribed on one, broadcast through the other', async () => {
     const [a, b] = hubs
     const listener = signalhub('fleet-signalhub', [a.url])

@@ -10,7 +10,9 @@
  * are capped at `links` held; links to the nearest nodes are not (what makes
  * lookups exact: under churn, a node whose nearest changed must reach its new
  * ones), and the swarm's maxPeers bounds all of them. A peer lost brings a
- * round soon; a settled node only checks every `interval`.
+ * round soon, and so does the first peer of a node whose last round found
+ * none (a page that started before its first connection); a settled node only
+ * checks every `interval`.
  */
 import {systemClock, type Clock} from '../clock.js'
 import {commonPrefix, randomIdInBucket} from './node-id.js'
@@ -55,6 +57,8 @@ export class DhtUpkeep {
   #timer: unknown = null
   #running: Promise<void> | null = null
   #stopped = true
+  /** The last round found no peer to look anything up through. */
+  #alone = false
 
   constructor(dht: Dht, {near = 3, links = 12, perRound = 3, interval = 60_000, soon = 1_000, clock = systemClock, random = Math.random}: UpkeepOptions = {}) {
     this.#dht = dht
@@ -102,9 +106,14 @@ export class DhtUpkeep {
   }
 
   #onPeer = (key: string, connected: boolean): void => {
-    if (connected) return
-    this.#held.delete(key)
-    if (!this.#stopped) this.#schedule(this.#soon)
+    if (connected) {
+      if (!this.#alone || this.#stopped) return
+      this.#alone = false
+    } else {
+      this.#held.delete(key)
+      if (this.#stopped) return
+    }
+    this.#schedule(this.#soon)
   }
 
   #schedule(delay: number): void {
@@ -120,7 +129,8 @@ export class DhtUpkeep {
   async #round(): Promise<number> {
     const dht = this.#dht
     await dht.ready
-    if (dht.peers === 0) return 0
+    this.#alone = dht.peers === 0
+    if (this.#alone) return 0
     this.#stats.rounds++
     let opened = 0
     const self = dht.table.self

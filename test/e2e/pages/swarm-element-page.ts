@@ -49,3 +49,6 @@ const api = {
 }
 
 ;(window as unknown as {p2pElement: typeof api}).p2pElement = api
+
+/** What the tests call (through `callElementApi`). */
+export type SwarmElementApi = typeof api
