@@ -192,6 +192,9 @@ export function createHub(options: HubOptions = {}): Hub {
 type Stream = Subscription<ServerResponse>
 
 const HEARTBEAT = Buffer.from(':heartbeat signal\n\n')
+// A frame around JSON that came as bytes (from the fleet's backplane).
+const DATA = Buffer.from('data: ')
+const END = Buffer.from('\n\n')
 // Firefox's EventSource fires `open` only once body bytes arrive (Chromium on
 // the headers): a stream that stayed silent until its first message would never
 // open there, and a page waiting for `open` to announce would never announce.
@@ -598,6 +601,8 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
     this.stats.broadcasts++
     this.#tick()
     this.#perSecond[this.#second % RATE_WINDOW]++
+    // Nobody to write it to, here or in a fleet: not even serialised.
+    if (!this.#backplane && this.#registry.subscribers(app, channel) === undefined) return
     // Serialised once, written as the same buffer to every subscriber.
     // JSON.stringify escapes every control character inside strings and adds
     // no whitespace, so the frame is exactly one `data:` line.
@@ -607,16 +612,16 @@ class SignalHub extends Emitter<HubEvents> implements Hub {
   }
 
   /** A broadcast another process of the fleet took (its JSON one line: the backplane checked). */
-  #fromFleet(app: string, channel: string, json: string): void {
+  #fromFleet(app: string, channel: string, json: Uint8Array): void {
     if (this.#destroyed) return
     this.stats.fromFleet++
     this.#writeAll(app, channel, json)
   }
 
-  #writeAll(app: string, channel: string, json: string): void {
+  #writeAll(app: string, channel: string, json: string | Uint8Array): void {
     const subscribers = this.#registry.subscribers(app, channel)
     if (subscribers === undefined) return
-    const frame = Buffer.from(`data: ${json}\n\n`)
+    const frame = typeof json === 'string' ? Buffer.from(`data: ${json}\n\n`) : Buffer.concat([DATA, json, END])
     let delivered = 0
     for (const stream of subscribers) {
       if (this.#write(stream, frame)) delivered++
