@@ -13,6 +13,7 @@
 import {readFileSync} from 'node:fs'
 import {startHubProcess} from '../scripts/hub-process.js'
 import {RedisProcess} from '../test/shared/redis-process.js'
+import {until} from '../test/shared/until.js'
 import {median} from './stats.js'
 import {CountingSubscriber, KeepAliveConnection, PAYLOAD, cpuMs, postRequest} from './hub-load.js'
 
@@ -45,20 +46,17 @@ interface RunResult {
   redisCpu: number | null
 }
 
+/** What a hub's `GET /` says, in a fleet. */
+const info = async (hub: HubProcess) => await (await fetch(`${hub.url}/`)).json() as {subscribers: number, backplane: {state: string, channels: number}}
+
 // The load comes from one address: the per-address limits would measure the bench, not the hub.
 const OPEN_LIMITS = ['--rate-limit', '0', '--max-streams-per-client', '100000']
 
 async function hubs(count: number, redis: RedisProcess | null): Promise<HubProcess[]> {
   const args = redis ? [...OPEN_LIMITS, '--redis', redis.url] : OPEN_LIMITS
   const started = await Promise.all(Array.from({length: count}, () => startHubProcess({args}))) as HubProcess[]
-  if (redis) {
-    // Every process's backplane up before any load.
-    for (;;) {
-      const states = await Promise.all(started.map(async hub => ((await (await fetch(`${hub.url}/`)).json()) as {backplane: {state: string}}).backplane.state))
-      if (states.every(state => state === 'up')) break
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
-  }
+  // Every process's backplane up before any load.
+  if (redis) await until(async () => (await Promise.all(started.map(info))).every(i => i.backplane.state === 'up'), 'every backplane up')
   return started
 }
 
@@ -77,15 +75,7 @@ async function run(setup: Setup, broadcasts: number): Promise<RunResult> {
   const subscribers = Array.from({length: SUBSCRIBERS}, () => new CountingSubscriber())
   await Promise.all(subscribers.map((subscriber, i) => subscriber.open(`${at(i)}/v1/bench/${channel}`)))
   // Each process subscribed on Redis before the first broadcast.
-  if (setup.redisPid !== null) {
-    for (const hub of setup.hubs) {
-      for (;;) {
-        const info = await (await fetch(`${hub.url}/`)).json() as {backplane: {channels: number}}
-        if (info.backplane.channels >= 1) break
-        await new Promise(resolve => setTimeout(resolve, 20))
-      }
-    }
-  }
+  if (setup.redisPid !== null) await until(async () => (await Promise.all(setup.hubs.map(info))).every(i => i.backplane.channels >= 1), 'every hub subscribed on Redis')
   const connections = Array.from({length: IN_FLIGHT}, (_, i) => {
     const url = new URL(`${at(i)}/v1/bench/${channel}`)
     return {connection: new KeepAliveConnection(Number(url.port)), request: postRequest(url, Buffer.from(PAYLOAD))}
@@ -126,11 +116,10 @@ async function idleMemory(redis: RedisProcess): Promise<{before: number, after: 
     const before = rssMb(pid)
     const idle = Array.from({length: IDLE}, () => new CountingSubscriber())
     for (let i = 0; i < IDLE; i += 100) await Promise.all(idle.slice(i, i + 100).map((s, j) => s.open(`${hub.url}/v1/idle/channel-${i + j}`)))
-    for (;;) {
-      const info = await (await fetch(`${hub.url}/`)).json() as {subscribers: number, backplane: {channels: number}}
-      if (info.subscribers === IDLE && info.backplane.channels === IDLE) break
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
+    await until(async () => {
+      const {subscribers, backplane} = await info(hub)
+      return subscribers === IDLE && backplane.channels === IDLE
+    }, 'the idle subscribers all held and subscribed on Redis', {timeout: 120_000})
     await settle()
     const after = rssMb(pid)
     for (const s of idle) s.close()

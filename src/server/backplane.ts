@@ -73,7 +73,7 @@ export interface RedisBackplaneOptions {
   maxBackoff?: number
 }
 
-/** The least of node-redis's client this uses (and what a test may hand in). */
+/** The part of node-redis's client the backplane uses. */
 interface RedisClient {
   connect(): Promise<unknown>
   publish(channel: string, message: string): Promise<unknown>
