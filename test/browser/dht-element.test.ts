@@ -35,7 +35,7 @@ describe('<p2p-dht>', () => {
     await until(() => a.dht!.dht.connected(b.dht!.swarm.publicKey), 'a and b are DHT peers')
     await a.updateComplete
     const shown = text(a)
-    expect(shown).to.match(/\d+ DHT peers?, \d+ nodes? in the table/)
+    expect(shown).to.match(/\d+ DHT peers?, \d+ nodes? in the table, \d+ lookups? in flight/)
     const buckets = [...a.shadowRoot!.querySelectorAll('[part~=bucket]')]
     expect(buckets.length).to.be.greaterThan(0)
     expect(buckets.reduce((n, li) => n + Number(li.getAttribute('data-size')), 0)).to.equal(a.dht!.stats.nodes)
