@@ -8,6 +8,10 @@ export interface HubProcessOptions {
   args?: string[]
   /** 'inherit' forwards the hub's output to this process once it listens. */
   stdio?: 'pipe' | 'inherit'
+  /** More environment variables for the hub (added to this process's). */
+  env?: Record<string, string>
+  /** Called with each line the hub writes to stdout (its log), from its first. */
+  onLine?: (line: string) => void
 }
 
 export interface HubProcess {

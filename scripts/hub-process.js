@@ -5,15 +5,25 @@ import {fileURLToPath} from 'node:url'
 
 const cli = fileURLToPath(new URL('../src/server/cli.ts', import.meta.url))
 
-export function startHubProcess({port = 0, host = '127.0.0.1', args = [], stdio = 'pipe'} = {}) {
+export function startHubProcess({port = 0, host = '127.0.0.1', args = [], stdio = 'pipe', env = {}, onLine} = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', cli, 'hub', '--port', String(port), '--host', host, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: {...process.env, ...env},
   })
+  if (onLine) {
+    let partial = ''
+    child.stdout.on('data', chunk => {
+      const lines = (partial + chunk).split('\n')
+      partial = lines.pop()
+      for (const line of lines) onLine(line)
+    })
+  }
   return new Promise((resolve, reject) => {
     let out = ''
     const onData = chunk => {
       out += chunk
-      const m = out.match(/listening on (http:\/\/\S+)/)
+      // The text line, or with --json the `listening` object's url.
+      const m = out.match(/listening on (http:\/\/\S+)/) ?? out.match(/"event":"listening","url":"(http:\/\/[^"]+)"/)
       if (!m) return
       child.stdout.off('data', onData)
       if (stdio === 'inherit') child.stdout.pipe(process.stdout)

@@ -11,6 +11,10 @@
  * Redis is never waited on: a publish while it is down is dropped and counted,
  * the process goes on serving its own subscribers (state `degraded`), and the
  * client reconnects with back-off and subscribes again to every channel held.
+ * A Redis that holds its connections open but stops answering (frozen, paused,
+ * or behind a network that went silent) is found by a PING left unanswered past
+ * `stallTimeout`: degraded the same way until it answers again, with what waits
+ * on its replies meanwhile bounded (`maxInFlight`).
  * The client is `@redis/client` (node-redis), an optional peer dependency:
  * only a fleet installs it.
  */
@@ -71,11 +75,16 @@ export interface RedisBackplaneOptions {
   url: string
   /** Longest wait between two reconnection attempts (ms); they start at 100 ms and double. Default 5000. */
   maxBackoff?: number
+  /** A Redis that has not answered a PING for this long (ms) is taken as down (`degraded`) until it answers. Default 5000. */
+  stallTimeout?: number
+  /** Publishes waiting on Redis's reply at once, at most; past it one is dropped (counted). Default 10,000. */
+  maxInFlight?: number
 }
 
 /** The part of node-redis's client the backplane uses. */
 interface RedisClient {
   connect(): Promise<unknown>
+  ping(): Promise<unknown>
   publish(channel: string, message: string): Promise<unknown>
   /** In buffer mode (`true`): the listener gets the bytes, not strings decoded to be encoded again. */
   subscribe(channel: string, listener: (message: Buffer, channel: Buffer) => void, bufferMode: true): Promise<void>
@@ -89,8 +98,6 @@ interface RedisClient {
 
 const redisChannel = (app: string, channel: string) => `${CHANNEL_PREFIX}${app}\n${channel}`
 
-/** Publishes waiting for Redis's reply at once, at most: past it (a Redis that stopped answering) one is dropped. */
-const MAX_IN_FLIGHT = 10_000
 const LF = 0x0a
 const CR = 0x0d
 
@@ -99,7 +106,7 @@ const CR = 0x0d
  * background (a Redis down at start is an outage like any other). Throws
  * ERR_INVALID_ARGUMENT naming the package when @redis/client is not installed.
  */
-export async function redisBackplane({url, maxBackoff = 5000}: RedisBackplaneOptions): Promise<Backplane> {
+export async function redisBackplane({url, maxBackoff = 5000, stallTimeout = 5000, maxInFlight = 10_000}: RedisBackplaneOptions): Promise<Backplane> {
   let createClient: (options: object) => RedisClient
   try {
     ({createClient} = await import('@redis/client') as unknown as {createClient: typeof createClient})
@@ -112,11 +119,12 @@ export async function redisBackplane({url, maxBackoff = 5000}: RedisBackplaneOpt
     // Never queue a publish while Redis is away: it is dropped and counted, and memory stays flat.
     disableOfflineQueue: true,
     // No timer per command (node-redis's default of 5 s makes an AbortSignal for each: a tenth of a fleet
-    // broadcast's cost in a profile); what waits on a Redis that stopped answering is bounded by MAX_IN_FLIGHT.
+    // broadcast's cost in a profile); a Redis that stopped answering is found by PING (stallTimeout), and what
+    // waits on it meanwhile is bounded by maxInFlight.
     commandOptions: {timeout: 0},
     socket: {connectTimeout: 5000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 16), maxBackoff)},
   })
-  return new RedisBackplane(client)
+  return new RedisBackplane(client, stallTimeout, maxInFlight)
 }
 
 class RedisBackplane extends Emitter<BackplaneEvents> implements Backplane {
@@ -126,6 +134,12 @@ class RedisBackplane extends Emitter<BackplaneEvents> implements Backplane {
   readonly #origin = randomBytes(8).toString('hex')
   readonly #originBytes = Buffer.from(this.#origin)
   #inFlight = 0
+  readonly #maxInFlight: number
+  readonly #stallTimeout: number
+  /** When the PING now waiting for its answer was sent (0: none waits); set while Redis is taken as not answering. */
+  #pingSent = 0
+  #stalled = false
+  readonly #pinger: ReturnType<typeof setInterval>
   readonly #pub: RedisClient
   /** Subscribing takes a connection of its own. Its commands wait offline: it subscribes again on reconnecting. */
   readonly #sub: RedisClient
@@ -134,8 +148,10 @@ class RedisBackplane extends Emitter<BackplaneEvents> implements Backplane {
   readonly #subscribed = new Set<string>()
   #everUp = false
 
-  constructor(client: RedisClient) {
+  constructor(client: RedisClient, stallTimeout: number, maxInFlight: number) {
     super()
+    this.#stallTimeout = stallTimeout
+    this.#maxInFlight = maxInFlight
     this.#pub = client
     this.#sub = client.duplicate()
     for (const [name, c] of [['publisher', this.#pub], ['subscriber', this.#sub]] as const) {
@@ -147,11 +163,14 @@ class RedisBackplane extends Emitter<BackplaneEvents> implements Backplane {
       // A first connection that fails goes on trying (reconnectStrategy); its error is an outage, not a crash.
       c.connect().catch((err: Error) => this.#update(err))
     }
+    // A quarter of the stall timeout between checks: a stall is seen within 1.25 stallTimeout of Redis's last answer.
+    this.#pinger = setInterval(() => this.#probe(), Math.max(50, stallTimeout / 4))
+    this.#pinger.unref?.()
   }
 
   publish(app: string, channel: string, json: string): void {
     if (this.stats.state === 'closed') return
-    if (!this.#pub.isReady || this.#inFlight >= MAX_IN_FLIGHT) {
+    if (this.stats.state !== 'up' || this.#inFlight >= this.#maxInFlight) {
       this.stats.dropped++
       return
     }
@@ -185,6 +204,7 @@ class RedisBackplane extends Emitter<BackplaneEvents> implements Backplane {
   async close(): Promise<void> {
     if (this.stats.state === 'closed') return
     this.#set('closed')
+    clearInterval(this.#pinger)
     this.#watched.clear()
     this.#subscribed.clear()
     this.stats.channels = 0
@@ -207,9 +227,30 @@ class RedisBackplane extends Emitter<BackplaneEvents> implements Backplane {
     this.deliver(name.slice(CHANNEL_PREFIX.length, split), name.slice(split + 1), message.subarray(newline + 1))
   }
 
+  /** Sends a PING when none waits; one unanswered for stallTimeout marks Redis as not answering until it answers. */
+  #probe(): void {
+    if (!this.#pub.isReady) return
+    if (this.#pingSent === 0) {
+      const sent = this.#pingSent = Date.now()
+      this.#pub.ping().then(() => {
+        if (this.#pingSent !== sent) return
+        this.#pingSent = 0
+        if (!this.#stalled) return
+        this.#stalled = false
+        this.#update()
+      }, () => {
+        // The connection was lost: its 'end' or 'error' says so; the next PING goes on the next connection.
+        if (this.#pingSent === sent) this.#pingSent = 0
+      })
+    } else if (!this.#stalled && Date.now() - this.#pingSent >= this.#stallTimeout) {
+      this.#stalled = true
+      this.#update(new Error(`Redis has not answered for ${Math.round((Date.now() - this.#pingSent) / 1000)} s`))
+    }
+  }
+
   #update(err?: Error): void {
     if (this.stats.state === 'closed') return
-    if (this.#pub.isReady && this.#sub.isReady) {
+    if (this.#pub.isReady && this.#sub.isReady && !this.#stalled) {
       this.#everUp = true
       this.#set('up')
     } else if (this.#everUp || err) {

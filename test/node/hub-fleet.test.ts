@@ -7,10 +7,11 @@ import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {createClient} from '@redis/client'
 import {startHubProcess} from '../../scripts/hub-process.js'
-import {RedisProcess} from '../shared/redis-process.js'
+import {RedisProcess, freePort} from '../shared/redis-process.js'
+import {RoundRobinProxy} from '../shared/round-robin-proxy.js'
 import {openSse, post, send, type SseReader} from './helpers.js'
 import {until} from '../shared/until.js'
-import {CHANNEL_PREFIX} from '../../src/server/backplane.js'
+import {CHANNEL_PREFIX, redisBackplane} from '../../src/server/backplane.js'
 import {createRequire} from 'node:module'
 import {Swarm} from '../../src/core/swarm/swarm.js'
 import {createIdentity} from '../../src/core/crypto/identity.js'
@@ -28,14 +29,19 @@ type Info = {subscribers: number, backplane: {state: string, channels: number, p
 
 const info = async (hub: HubProcess): Promise<Info> => JSON.parse((await send(`${hub.url}/`)).text) as Info
 
+/** The hub's log lines from --json that are about the backplane. */
+const backplaneLines = (lines: string[]) => lines.filter(line => line.startsWith('{')).map(line => JSON.parse(line) as Record<string, string>).filter(line => line.event === 'backplane')
+
 describe('a hub fleet on Redis', () => {
   let redis: RedisProcess
   let hubs: HubProcess[]
   const readers: SseReader[] = []
+  /** Each hub's log: a's as --json lines, b's as text. */
+  const logs: string[][] = [[], []]
 
   before(async () => {
     redis = await RedisProcess.start()
-    hubs = await Promise.all([0, 1].map(() => startHubProcess({args: ['--redis', redis.url]}))) as HubProcess[]
+    hubs = await Promise.all([['--json'], []].map((more, i) => startHubProcess({args: ['--redis', redis.url, ...more], onLine: line => logs[i].push(line)}))) as HubProcess[]
     await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.state === 'up'), 'both hubs with the backplane up')
   })
 
@@ -153,10 +159,109 @@ describe('a hub fleet on Redis', () => {
     }
   })
 
+  test('behind one address (a round-robin balancer, no sticky sessions): streams and POSTs spread over both hubs, each broadcast reaches every subscriber once, and swarms connect', async () => {
+    const proxy = await RoundRobinProxy.start(hubs.map(hub => hub.url))
+    const swarms: Swarm[] = []
+    try {
+      // Each new connection goes to the next hub: four streams opened one by one are two on each.
+      const through: SseReader[] = []
+      for (let i = 0; i < 4; i++) {
+        through.push(await openSse(`${proxy.url}/v1/fleet/balanced`))
+        readers.push(through[i])
+      }
+      assert.deepEqual(proxy.connections, [2, 2])
+      await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.channels >= 1), 'both hubs subscribed on Redis')
+      // Each POST is a new connection (no keep-alive), so they too alternate between the hubs.
+      for (let i = 0; i < 4; i++) assert.equal((await post(`${proxy.url}/v1/fleet/balanced`, {text: `m${i}`})).status, 200)
+      assert.deepEqual(proxy.connections, [4, 4])
+      for (const reader of through) await reader.messagesAtLeast(4)
+      await post(`${proxy.url}/v1/fleet/balanced`, {text: 'sentinel'})
+      for (const reader of through) {
+        await reader.messagesAtLeast(5)
+        assert.deepEqual(texts(reader).sort(), ['m0', 'm1', 'm2', 'm3', 'sentinel'])
+      }
+      for (const reader of through) reader.close()
+
+      // Two swarms given the balancer's one address (their fetches keep connections alive and open new ones as they like).
+      const room = `balanced-${Date.now()}`
+      for (let i = 0; i < 2; i++) {
+        swarms.push(new Swarm({hubs: [proxy.url], room, identity: await createIdentity(), iceServers: [], webrtc, pool: null, announceInterval: {min: 100, max: 1000}}))
+      }
+      const [x, y] = swarms
+      await until(() => x.peers.some(p => p.publicKey === y.publicKey) && y.peers.some(p => p.publicKey === x.publicKey), 'each a peer of the other')
+    } finally {
+      for (const swarm of swarms) swarm.destroy()
+      await proxy.close()
+    }
+  })
+
+  test('a backplane\'s publishes waiting on a Redis that stopped answering are bounded (maxInFlight); past it they are dropped and counted, and what waited is delivered once Redis answers', async () => {
+    const backplane = await redisBackplane({url: redis.url, maxInFlight: 20, stallTimeout: 600_000})
+    const raw = createClient({url: redis.url})
+    raw.on('error', () => {})
+    const heard: string[] = []
+    try {
+      await until(() => backplane.stats.state === 'up', 'the backplane up')
+      await raw.connect()
+      await raw.subscribe(`${CHANNEL_PREFIX}fleet\nbounded`, message => heard.push(message.slice(message.indexOf('\n') + 1)))
+      redis.freeze()
+      for (let i = 0; i < 50; i++) backplane.publish('fleet', 'bounded', JSON.stringify({i}))
+      assert.equal(backplane.stats.published, 20)
+      assert.equal(backplane.stats.dropped, 30)
+      redis.thaw()
+      await until(() => heard.length >= 20, 'the 20 that waited delivered')
+      // Once Redis's replies are back the bound is free again: a sentinel goes out and comes after them.
+      await until(() => {
+        if (backplane.stats.published === 20) backplane.publish('fleet', 'bounded', JSON.stringify({i: 'sentinel'}))
+        return heard.length >= 21
+      }, 'a publish after Redis answered')
+      assert.deepEqual(heard, [...Array.from({length: 20}, (_, i) => JSON.stringify({i})), JSON.stringify({i: 'sentinel'})])
+    } finally {
+      redis.thaw()
+      await raw.close().catch(() => {})
+      await backplane.close()
+    }
+  })
+
+  test('Redis frozen (connections open, nothing answered): requests never wait on it, each hub serves its own, both say degraded (GET /, log) once a PING goes unanswered past 5 s; thawed, cross-hub delivery resumes with no restart', async () => {
+    const [a, b] = hubs
+    const atA = await subscribe(a, 'fleet', 'frozen')
+    const atB = await subscribe(b, 'fleet', 'frozen')
+    const outages = (await info(a)).backplane.outages
+    redis.freeze()
+    try {
+      // Published, and waiting on Redis's reply: the POST is answered and a's own subscriber served without it.
+      assert.equal((await post(`${a.url}/v1/fleet/frozen`, {text: 'sent frozen'})).status, 200)
+      await atA.messagesAtLeast(1)
+      await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.state === 'degraded'), 'both hubs degraded')
+      assert.match(backplaneLines(logs[0]).at(-1)?.error ?? '', /Redis has not answered for \d+ s/)
+      assert.match(logs[1].at(-1) ?? '', /^backplane redis:\/\/127\.0\.0\.1:\d+: degraded \(Redis has not answered for \d+ s\)$/)
+      // Degraded: a broadcast is served locally and dropped for the fleet, not added to what waits.
+      const dropped = (await info(b)).backplane.dropped
+      assert.equal((await post(`${b.url}/v1/fleet/frozen`, {text: 'b degraded'})).status, 200)
+      await atB.messagesAtLeast(1)
+      assert.equal((await info(b)).backplane.dropped, dropped + 1)
+    } finally {
+      redis.thaw()
+    }
+    await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.state === 'up'), 'both hubs up again')
+    assert.equal(backplaneLines(logs[0]).at(-1)?.state, 'up')
+    // What a published while Redis was frozen waited in its connection, and comes to b once.
+    await until(() => texts(atB).includes('sent frozen'), 'b hearing what a sent while Redis was frozen')
+    await post(`${b.url}/v1/fleet/frozen`, {text: 'after'})
+    await until(() => texts(atA).includes('after'), 'a hearing b again')
+    assert.deepEqual(texts(atA), ['sent frozen', 'after'])
+    assert.deepEqual(texts(atB), ['b degraded', 'sent frozen', 'after'])
+    assert.equal((await info(a)).backplane.outages, outages + 1)
+    atA.close()
+    atB.close()
+  })
+
   test('Redis stopped: each hub serves its own subscribers and says it is degraded; started again, cross-hub delivery resumes with no restart', async () => {
     const [a, b] = hubs
     const atA = await subscribe(a, 'fleet', 'outage')
     const atB = await subscribe(b, 'fleet', 'outage')
+    const outages = (await info(a)).backplane.outages
     await redis.stop()
     await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.state === 'degraded'), 'both hubs degraded')
     const metrics = (await send(`${a.url}/metrics`)).text
@@ -182,10 +287,39 @@ describe('a hub fleet on Redis', () => {
     }, 'a hearing b\'s broadcasts again')
     assert.equal(texts(atA).filter(t => t === 'b alone').length, 0, 'what b took while Redis was down stayed at b')
     assert.equal(texts(atB).filter(t => t === 'a alone').length, 0)
-    const [ia] = await Promise.all([a].map(info))
-    assert.equal(ia.backplane.outages, 1)
+    assert.equal((await info(a)).backplane.outages, outages + 1)
+    assert.deepEqual(backplaneLines(logs[0]).slice(-2).map(line => line.state), ['degraded', 'up'])
     assert.match((await send(`${a.url}/metrics`)).text, /^p2p_hub_backplane_up 1$/m)
     atA.close()
     atB.close()
+  })
+})
+
+describe('a hub started with P2P_HUB_REDIS and --json, Redis not there', () => {
+  test('serves its own subscribers, logs the backplane degraded as a JSON line without the URL\'s password, and says so on GET / and /metrics', async () => {
+    const port = await freePort()
+    const lines: string[] = []
+    const hub = await startHubProcess({args: ['--json'], env: {P2P_HUB_REDIS: `redis://fleet:s3cret@127.0.0.1:${port}`}, onLine: line => lines.push(line)}) as HubProcess
+    try {
+      const listening = lines.map(line => JSON.parse(line) as Record<string, string>).find(line => line.event === 'listening')
+      assert.equal(listening?.url, hub.url)
+      await until(() => backplaneLines(lines).some(line => line.state === 'degraded'), 'a degraded line in the log')
+      const degraded = backplaneLines(lines).find(line => line.state === 'degraded')!
+      assert.equal(degraded.redis, `redis://127.0.0.1:${port}`)
+      assert.match(degraded.error, /ECONNREFUSED/)
+      assert.ok(!lines.some(line => line.includes('s3cret')), 'the password is never logged')
+      assert.equal((await info(hub)).backplane.state, 'degraded')
+      assert.match((await send(`${hub.url}/metrics`)).text, /^p2p_hub_backplane_up 0$/m)
+      const reader = await openSse(`${hub.url}/v1/alone/room`)
+      try {
+        assert.equal((await post(`${hub.url}/v1/alone/room`, {text: 'local'})).status, 200)
+        await reader.messagesAtLeast(1)
+        assert.deepEqual(reader.messages, [{text: 'local'}])
+      } finally {
+        reader.close()
+      }
+    } finally {
+      await hub.close()
+    }
   })
 })

@@ -71,6 +71,18 @@ export class RedisProcess {
     })
   }
 
+  /**
+   * Freezes it (SIGSTOP): its connections stay open and nothing is answered, as a
+   * Redis stuck on a long command or behind a network gone silent. `thaw` undoes it.
+   */
+  freeze(): void {
+    this.#child?.kill('SIGSTOP')
+  }
+
+  thaw(): void {
+    this.#child?.kill('SIGCONT')
+  }
+
   /** Kills it (SIGKILL: an outage, not a clean shutdown); resolves once it has exited. */
   stop(): Promise<void> {
     const child = this.#child
