@@ -136,8 +136,9 @@ class RedisBackplane extends Emitter<BackplaneEvents> implements Backplane {
   #inFlight = 0
   readonly #maxInFlight: number
   readonly #stallTimeout: number
-  /** When the PING now waiting for its answer was sent (0: none waits); set while Redis is taken as not answering. */
+  /** When the PING now waiting for its answer was sent (0: none waits). */
   #pingSent = 0
+  /** A PING went unanswered past the stall timeout: Redis is taken as down until one is answered. */
   #stalled = false
   readonly #pinger: ReturnType<typeof setInterval>
   readonly #pub: RedisClient
@@ -157,7 +158,11 @@ class RedisBackplane extends Emitter<BackplaneEvents> implements Backplane {
     for (const [name, c] of [['publisher', this.#pub], ['subscriber', this.#sub]] as const) {
       // Without an 'error' listener node-redis throws; errors come with every failed attempt while Redis is away.
       c.on('error', (err: Error) => this.#update(err))
-      c.on('ready', () => this.#update())
+      c.on('ready', () => {
+        // A new connection: a PING sent on the one before is moot (its answer, if ever, is ignored).
+        if (c === this.#pub) this.#pingSent = 0
+        this.#update()
+      })
       c.on('end', () => this.#update())
       c.on('reconnecting', () => debug(name, 'reconnecting'))
       // A first connection that fails goes on trying (reconnectStrategy); its error is an outage, not a crash.
