@@ -51,6 +51,29 @@ describe('protocol', {timeout: 10_000}, () => {
     stream.close()
   })
 
+  test('broadcastsPerSecond is over the last ten whole seconds (the current one still counting), on GET / and /metrics', async t => {
+    // Only the wall clock is mocked: sockets and timers run as ever.
+    t.mock.timers.enable({apis: ['Date'], now: 1_000_000_000})
+    const {url} = await hubWith()
+    const rate = async () => ((await send(`${url}/`)).json() as {broadcastsPerSecond: number}).broadcastsPerSecond
+    const postMany = async (n: number) => {
+      for (let i = 0; i < n; i++) assert.equal((await post(`${url}/v1/app/rate`, {i})).status, 200)
+    }
+    await postMany(20)
+    assert.equal(await rate(), 0, 'the current second is not in the window yet')
+    t.mock.timers.tick(1000)
+    assert.equal(await rate(), 2)
+    await postMany(5)
+    t.mock.timers.tick(1000)
+    assert.equal(await rate(), 2.5)
+    assert.match((await send(`${url}/metrics`)).text, /^p2p_hub_broadcasts_per_second 2\.5$/m)
+    // Ten seconds on, the first second has left the window and the second is its oldest.
+    t.mock.timers.tick(9000)
+    assert.equal(await rate(), 0.5)
+    t.mock.timers.tick(1000)
+    assert.equal(await rate(), 0)
+  })
+
   test('an event stream has SSE headers, opens with an :ok comment and no event', async () => {
     const {url} = await hubWith()
     const stream = await openSse(`${url}/v1/app/ch`)
