@@ -38,24 +38,41 @@ describe('a hub fleet on Redis', () => {
   const readers: SseReader[] = []
   /** Each hub's log: a's as --json lines, b's as text. */
   const logs: string[][] = [[], []]
+  /** A plain client of the test's own, asking Redis which hubs subscribed to what. */
+  let watcher: ReturnType<typeof createClient>
 
   before(async () => {
     redis = await RedisProcess.start()
+    watcher = createClient({url: redis.url})
+    // Redis is stopped and frozen on purpose below: the watcher reconnects on its own.
+    watcher.on('error', () => {})
+    await watcher.connect()
     hubs = await Promise.all([['--json'], []].map((more, i) => startHubProcess({args: ['--redis', redis.url, ...more], onLine: line => logs[i].push(line)}))) as HubProcess[]
     await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.state === 'up'), 'both hubs with the backplane up')
   })
 
   after(async () => {
     for (const reader of readers) reader.close()
+    await watcher?.close().catch(() => {})
     await Promise.all((hubs ?? []).map(hub => hub.close()))
     await redis?.stop()
   })
+
+  /** How many hubs Redis has subscribed to `channel` of `app` (PUBSUB NUMSUB: each test has channels of its own). */
+  async function hubsOn(app: string, channel: string): Promise<number> {
+    const name = `${CHANNEL_PREFIX}${app}\n${channel}`
+    return Number((await watcher.pubSubNumSub(name))[name] ?? 0)
+  }
+  /** The hubs given a subscriber to each app/channel so far. */
+  const listening = new Map<string, Set<HubProcess>>()
 
   /** A subscriber to `channel` of `app` on `hub`, once its hub has subscribed to that channel on Redis. */
   async function subscribe(hub: HubProcess, app: string, channel: string): Promise<SseReader> {
     const reader = await openSse(`${hub.url}/v1/${app}/${channel}`)
     readers.push(reader)
-    await until(async () => (await info(hub)).backplane.channels >= 1, 'the hub subscribed on Redis')
+    const hubsThere = listening.get(`${app}/${channel}`) ?? new Set()
+    listening.set(`${app}/${channel}`, hubsThere.add(hub))
+    await until(async () => await hubsOn(app, channel) === hubsThere.size, 'the hub subscribed on Redis')
     return reader
   }
 
@@ -137,7 +154,7 @@ describe('a hub fleet on Redis', () => {
       const stream = listener.subscribe('hello')
       await new Promise<void>(resolve => stream.on('open', resolve))
       stream.on('data', data => heard.push(data))
-      await until(async () => (await info(a)).backplane.channels >= 1, 'hub a subscribed on Redis')
+      await until(async () => await hubsOn('fleet-signalhub', 'hello') === 1, 'hub a subscribed on Redis')
       await new Promise<void>((resolve, reject) => sender.broadcast('hello', {hello: 'world'}, err => err ? reject(err) : resolve()))
       await until(() => heard.length >= 1, 'the broadcast heard on the other hub')
       assert.deepEqual(heard, [{hello: 'world'}])
@@ -170,7 +187,7 @@ describe('a hub fleet on Redis', () => {
         readers.push(through[i])
       }
       assert.deepEqual(proxy.connections, [2, 2])
-      await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.channels >= 1), 'both hubs subscribed on Redis')
+      await until(async () => await hubsOn('fleet', 'balanced') === 2, 'both hubs subscribed on Redis')
       // Each POST is a new connection (no keep-alive), so they too alternate between the hubs.
       for (let i = 0; i < 4; i++) assert.equal((await post(`${proxy.url}/v1/fleet/balanced`, {text: `m${i}`})).status, 200)
       assert.deepEqual(proxy.connections, [4, 4])
