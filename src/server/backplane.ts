@@ -43,7 +43,7 @@ export interface BackplaneStats {
   /** Broadcasts sent to Redis, and received from other processes. */
   published: number
   received: number
-  /** Broadcasts not published because Redis was down (or refused them). */
+  /** Broadcasts not published: Redis was down or not answering, refused them, or maxInFlight waited on it already. */
   dropped: number
   /** Messages from Redis that were not a fleet message (malformed): skipped. */
   malformed: number

@@ -750,7 +750,7 @@ function prometheusText(stats: HubStats, perSecond: number, backplane: Backplane
     metric('p2p_hub_backplane_up', 'gauge', '1 while the backplane (Redis) is up, 0 while connecting or degraded.', backplane.state === 'up' ? 1 : 0)
     metric('p2p_hub_backplane_published_total', 'counter', 'Broadcasts published to the backplane.', backplane.published)
     metric('p2p_hub_backplane_received_total', 'counter', 'Broadcasts received from other processes.', backplane.received)
-    metric('p2p_hub_backplane_dropped_total', 'counter', 'Broadcasts not published: the backplane was down.', backplane.dropped)
+    metric('p2p_hub_backplane_dropped_total', 'counter', 'Broadcasts not published: the backplane was down or not answering, or too many waited on it.', backplane.dropped)
     metric('p2p_hub_backplane_malformed_total', 'counter', 'Backplane messages skipped as malformed.', backplane.malformed)
     metric('p2p_hub_backplane_channels', 'gauge', 'Backplane channels subscribed now.', backplane.channels)
     metric('p2p_hub_backplane_outages_total', 'counter', 'Times the backplane was lost after it had been up.', backplane.outages)
