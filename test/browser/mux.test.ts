@@ -1,4 +1,5 @@
 import {expect} from '@open-wc/testing'
+import {FrameType} from '../../src/core/mux/messages.js'
 import {Mux, fromDataChannel, MAX_CHANNEL_ID, SAFE_MESSAGE_SIZE, type FrameTransport, type MuxOptions} from '../../src/core/mux/index.js'
 import {once} from '../../src/core/emitter.js'
 import {equal, utf8} from '../../src/core/bytes.js'
@@ -124,30 +125,57 @@ describe('mux over a real RTCDataChannel', () => {
   })
 })
 
-/** Wraps `transport.send` to remember the largest frame handed to the data channel. */
+/** A frame's type and channel id as `TYPE:id` (for a trace in a failure's message). */
+function frameName(frame: Uint8Array): string {
+  const type = Object.entries(FrameType).find(([, n]) => n === (frame[0] & 0x0f))?.[0] ?? `type${frame[0]}`
+  return type === 'DATA' || type === 'OPEN' || type === 'CLOSE' ? `${type}:${frame[1]}` : type
+}
+
+/** How many frames of each end a failure's message traces. */
+const TRACED = 6
+
+/** Wraps `transport.send` to remember the largest frame handed to the data channel, and the first few. */
 function watchFrames(transport: FrameTransport) {
-  const seen = {largest: 0, frames: 0}
+  const seen = {largest: 0, frames: 0, first: [] as string[]}
   const send = transport.send.bind(transport)
   transport.send = frame => {
     seen.largest = Math.max(seen.largest, frame.length)
-    seen.frames++
+    if (seen.frames++ < TRACED) seen.first.push(frameName(frame))
     send(frame)
   }
   return seen
 }
 
+/** The first few frames that came in on `channel`, as the data channel handed them over. */
+function watchIncoming(channel: RTCDataChannel): string[] {
+  const first: string[] = []
+  channel.addEventListener('message', (e: MessageEvent) => {
+    if (first.length < TRACED) first.push(e.data instanceof ArrayBuffer ? frameName(new Uint8Array(e.data)) : `not binary (${typeof e.data})`)
+  })
+  return first
+}
+
 /**
  * Sends `bytes` from `a` to `b`, which sends them back; resolves with what came back,
  * and rejects at once, saying why, if either mux closes first (rather than at the test's timeout).
+ * `trace` adds what the ends sent and received first to that message.
  */
-function roundTrip(a: Mux, b: Mux, bytes: Uint8Array): Promise<Uint8Array> {
+function roundTrip(a: Mux, b: Mux, bytes: Uint8Array, trace: () => string = () => ''): Promise<Uint8Array> {
   const echo = b.channel('echo/1', {onmessage: received => echo.send(received)})
   return new Promise((resolve, reject) => {
     for (const [name, mux] of [['a', a], ['b', b]] as const) {
-      mux.once('close', err => reject(new Error(`mux ${name} closed before the round trip: ${err?.message ?? 'no error'}`)))
+      // The trace is read a task later: the frame that closed it reaches the trace's listener after the mux's.
+      mux.once('close', err => setTimeout(() => reject(new Error(`mux ${name} closed before the round trip: ${err?.message ?? 'no error'} ${trace()}`))))
     }
     a.channel('echo/1', {onmessage: resolve}).send(bytes)
   })
+}
+
+/** A trace of both ends for roundTrip: the frames each sent and received first. */
+function traceOf(pair: DataChannelPair, sentA: {first: string[]}, sentB: {first: string[]}) {
+  const inA = watchIncoming(pair.a)
+  const inB = watchIncoming(pair.b)
+  return () => `(a sent ${sentA.first.join(' ')}; b received ${inB.join(' ')}; b sent ${sentB.first.join(' ')}; a received ${inA.join(' ')})`
 }
 
 /** The answer as a remote that accepts at most `size`-byte messages would write it. */
@@ -193,7 +221,7 @@ describe('mux frame size follows the negotiated SCTP max message size', () => {
     expect(a.frameSize).to.equal(256 * KiB - HEADER)
 
     const message = randomFill(1 * MiB)
-    const back = await roundTrip(a, b, message)
+    const back = await roundTrip(a, b, message, traceOf(pair, sentA, sentB))
     expect(equal(back, message)).to.equal(true)
     for (const sent of [sentA, sentB]) {
       expect(sent.largest).to.be.at.most(256 * KiB)
@@ -216,7 +244,7 @@ describe('mux frame size follows the negotiated SCTP max message size', () => {
     expect(a.frameSize).to.equal(16 * KiB - HEADER)
 
     const message = randomFill(1 * MiB)
-    expect(equal(await roundTrip(a, b, message), message)).to.equal(true)
+    expect(equal(await roundTrip(a, b, message, traceOf(pair, sentA, sentB)), message)).to.equal(true)
     for (const sent of [sentA, sentB]) {
       expect(sent.largest).to.be.at.most(16 * KiB)
       expect(sent.frames).to.be.at.least(64)
@@ -242,6 +270,7 @@ describe('mux frame size follows the negotiated SCTP max message size', () => {
     const ta = fromDataChannel(pair.a, pair.pcA)
     const tb = fromDataChannel(pair.b, pair.pcB)
     const sentA = watchFrames(ta)
+    const sentB = watchFrames(tb)
     const a = new Mux(ta, unbounded)
     const b = new Mux(tb, unbounded)
     t.muxes = [a, b]
@@ -249,7 +278,7 @@ describe('mux frame size follows the negotiated SCTP max message size', () => {
     expect(b.frameSize).to.equal(Math.min(unbounded.frameSize!, OWN_MAX_MESSAGE_SIZE - HEADER))
 
     const message = randomFill(1 * MiB)
-    expect(equal(await roundTrip(a, b, message), message)).to.equal(true)
+    expect(equal(await roundTrip(a, b, message, traceOf(pair, sentA, sentB)), message)).to.equal(true)
     expect(sentA.largest).to.be.at.most(64 * KiB)
     expect(sentA.largest).to.be.greaterThan(16 * KiB)
   })
