@@ -10,6 +10,8 @@ export interface HubProcessOptions {
   stdio?: 'pipe' | 'inherit'
   /** More environment variables for the hub (added to this process's). */
   env?: Record<string, string>
+  /** The `p2p-elements` executable to run (an installed package's bin) instead of this repository's src/server/cli.ts. */
+  bin?: string
   /** Called with each line the hub writes to stdout (its log), from its first. */
   onLine?: (line: string) => void
 }

@@ -5,8 +5,9 @@ import {fileURLToPath} from 'node:url'
 
 const cli = fileURLToPath(new URL('../src/server/cli.ts', import.meta.url))
 
-export function startHubProcess({port = 0, host = '127.0.0.1', args = [], stdio = 'pipe', env = {}, onLine} = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'hub', '--port', String(port), '--host', host, ...args], {
+export function startHubProcess({port = 0, host = '127.0.0.1', args = [], stdio = 'pipe', env = {}, bin, onLine} = {}) {
+  const hubArgs = ['hub', '--port', String(port), '--host', host, ...args]
+  const child = spawn(bin ?? process.execPath, bin ? hubArgs : ['--import', 'tsx', cli, ...hubArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {...process.env, ...env},
   })

@@ -52,6 +52,11 @@ export async function createApp(label: string, dependencies: string[] = []): Pro
   }
 }
 
+/** Adds `dependencies` to an app, as its user's `npm install` would (same flags as createApp). */
+export async function install(app: App, dependencies: string[]): Promise<void> {
+  await npm(['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', ...dependencies], app.dir)
+}
+
 /** The kit packed into `dir`, as publishing would; the tarball's path. */
 async function pack(dir: string): Promise<string> {
   await npm(['pack', '--pack-destination', dir], REPO)
