@@ -14,6 +14,7 @@ import {readFileSync} from 'node:fs'
 import {startHubProcess} from '../scripts/hub-process.js'
 import {RedisProcess} from '../test/shared/redis-process.js'
 import {until} from '../test/shared/until.js'
+import {backplanesUp, hubInfo} from '../test/shared/fleet.js'
 import {median} from './stats.js'
 import {CountingSubscriber, KeepAliveConnection, PAYLOAD, cpuMs, postRequest} from './hub-load.js'
 
@@ -46,8 +47,6 @@ interface RunResult {
   redisCpu: number | null
 }
 
-/** What a hub's `GET /` says, in a fleet. */
-const info = async (hub: HubProcess) => await (await fetch(`${hub.url}/`)).json() as {subscribers: number, backplane: {state: string, channels: number}}
 
 // The load comes from one address: the per-address limits would measure the bench, not the hub.
 const OPEN_LIMITS = ['--rate-limit', '0', '--max-streams-per-client', '100000']
@@ -56,7 +55,7 @@ async function hubs(count: number, redis: RedisProcess | null): Promise<HubProce
   const args = redis ? [...OPEN_LIMITS, '--redis', redis.url] : OPEN_LIMITS
   const started = await Promise.all(Array.from({length: count}, () => startHubProcess({args}))) as HubProcess[]
   // Every process's backplane up before any load.
-  if (redis) await until(async () => (await Promise.all(started.map(info))).every(i => i.backplane.state === 'up'), 'every backplane up')
+  if (redis) await backplanesUp(started)
   return started
 }
 
@@ -75,7 +74,7 @@ async function run(setup: Setup, broadcasts: number): Promise<RunResult> {
   const subscribers = Array.from({length: SUBSCRIBERS}, () => new CountingSubscriber())
   await Promise.all(subscribers.map((subscriber, i) => subscriber.open(`${at(i)}/v1/bench/${channel}`)))
   // Each process subscribed on Redis before the first broadcast.
-  if (setup.redisPid !== null) await until(async () => (await Promise.all(setup.hubs.map(info))).every(i => i.backplane.channels >= 1), 'every hub subscribed on Redis')
+  if (setup.redisPid !== null) await until(async () => (await Promise.all(setup.hubs.map(hubInfo))).every(i => i.backplane.channels >= 1), 'every hub subscribed on Redis')
   const connections = Array.from({length: IN_FLIGHT}, (_, i) => {
     const url = new URL(`${at(i)}/v1/bench/${channel}`)
     return {connection: new KeepAliveConnection(Number(url.port)), request: postRequest(url, Buffer.from(PAYLOAD))}
@@ -117,7 +116,7 @@ async function idleMemory(redis: RedisProcess): Promise<{before: number, after: 
     const idle = Array.from({length: IDLE}, () => new CountingSubscriber())
     for (let i = 0; i < IDLE; i += 100) await Promise.all(idle.slice(i, i + 100).map((s, j) => s.open(`${hub.url}/v1/idle/channel-${i + j}`)))
     await until(async () => {
-      const {subscribers, backplane} = await info(hub)
+      const {subscribers, backplane} = await hubInfo(hub)
       return subscribers === IDLE && backplane.channels === IDLE
     }, 'the idle subscribers all held and subscribed on Redis', {timeout: 120_000})
     await settle()

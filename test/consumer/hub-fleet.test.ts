@@ -11,7 +11,8 @@ import {promisify} from 'node:util'
 import {INSTALL_TIMEOUT, REPO, createApp, install, type App} from './helpers.js'
 import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {RedisProcess} from '../shared/redis-process.js'
-import {openSse, post, send} from '../node/helpers.js'
+import {openSse, post} from '../node/helpers.js'
+import {backplanesUp} from '../shared/fleet.js'
 import {until} from '../shared/until.js'
 
 /** The @redis/client range the kit's package.json names, so the install takes what the cache holds. */
@@ -32,7 +33,6 @@ after(async () => {
 })
 
 const bin = () => join(app.dir, 'node_modules', '.bin', 'p2p-elements')
-const backplaneState = async (hub: HubProcess) => (JSON.parse((await send(`${hub.url}/`)).text) as {backplane?: {state: string}}).backplane?.state
 
 test('the installed bin, with --redis but without @redis/client, stops at once and names the package to install', async () => {
   const failed = await promisify(execFile)(bin(), ['hub', '--port', '0', '--redis', redis.url], {timeout: 60_000}).then(() => null, (err: {code?: number, stderr?: string}) => err)
@@ -44,7 +44,7 @@ test('the installed bin, with --redis but without @redis/client, stops at once a
 test('with @redis/client installed beside the kit, two processes of the installed bin share a channel through Redis', {timeout: INSTALL_TIMEOUT}, async () => {
   await install(app, [REDIS_CLIENT])
   hubs.push(...await Promise.all([0, 1].map(() => startHubProcess({bin: bin(), args: ['--redis', redis.url]}))))
-  await until(async () => (await Promise.all(hubs.map(backplaneState))).every(state => state === 'up'), 'both hubs with the backplane up')
+  await backplanesUp(hubs)
   const [a, b] = hubs
   const reader = await openSse(`${a.url}/v1/installed/room`)
   try {

@@ -8,6 +8,7 @@ import {callElementApi, openTestPage, useChromiumHubs} from './helpers.js'
 import {RedisProcess} from '../shared/redis-process.js'
 import {startHubProcess, type HubProcess} from '../../scripts/hub-process.js'
 import {until} from '../shared/until.js'
+import {backplanesUp} from '../shared/fleet.js'
 
 // The hubs start once Redis is up, so they are this file's own; the helper gives the server and Chromium.
 const stack = useChromiumHubs(0)
@@ -23,8 +24,7 @@ after(async () => {
 })
 
 test('two browsers whose swarms use different hubs of the fleet find each other and connect', {timeout: 120_000}, async () => {
-  await until(async () => (await Promise.all(hubs.map(async hub => ((await (await fetch(`${hub.url}/`)).json()) as {backplane: {state: string}}).backplane.state))).every(state => state === 'up'),
-    'both hubs with the backplane up')
+  await backplanesUp(hubs)
   const room = `fleet-e2e-${Date.now()}`
   const pages = await Promise.all(hubs.map(async () => openTestPage(await stack.context(), `${stack.server.url}/test/e2e/pages/swarm-element.html`, 'p2pElement')))
   const keys = await Promise.all(pages.map((page, i) => callElementApi(page, 'add', hubs[i].url, room)))

@@ -11,6 +11,7 @@ import {RedisProcess, freePort} from '../shared/redis-process.js'
 import {RoundRobinProxy} from '../shared/round-robin-proxy.js'
 import {openSse, post, send, type SseReader} from './helpers.js'
 import {until} from '../shared/until.js'
+import {backplanesUp, hubInfo} from '../shared/fleet.js'
 import {CHANNEL_PREFIX, redisBackplane} from '../../src/server/backplane.js'
 import {createRequire} from 'node:module'
 import {Swarm} from '../../src/core/swarm/swarm.js'
@@ -25,9 +26,6 @@ interface SignalhubClient {
 const signalhub = createRequire(import.meta.url)('signalhub') as (app: string, urls: string[]) => SignalhubClient
 
 type HubProcess = {url: string, close(): Promise<void>}
-type Info = {subscribers: number, backplane: {state: string, channels: number, published: number, received: number, dropped: number, malformed: number, outages: number}}
-
-const info = async (hub: HubProcess): Promise<Info> => JSON.parse((await send(`${hub.url}/`)).text) as Info
 
 /** The hub's log lines from --json that are about the backplane. */
 const backplaneLines = (lines: string[]) => lines.filter(line => line.startsWith('{')).map(line => JSON.parse(line) as Record<string, string>).filter(line => line.event === 'backplane')
@@ -48,7 +46,7 @@ describe('a hub fleet on Redis', () => {
     watcher.on('error', () => {})
     await watcher.connect()
     hubs = await Promise.all([['--json'], []].map((more, i) => startHubProcess({args: ['--redis', redis.url, ...more], onLine: line => logs[i].push(line)}))) as HubProcess[]
-    await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.state === 'up'), 'both hubs with the backplane up')
+    await backplanesUp(hubs)
   })
 
   after(async () => {
@@ -91,7 +89,7 @@ describe('a hub fleet on Redis', () => {
     await atA.messagesAtLeast(3)
     await atB.messagesAtLeast(3)
     for (const reader of [atA, atB]) assert.deepEqual(texts(reader).sort(), ['from a', 'from b', 'sentinel'])
-    const [ia, ib] = await Promise.all([a, b].map(info))
+    const [ia, ib] = await Promise.all([a, b].map(hubInfo))
     assert.equal(ia.backplane.published, 2)
     assert.equal(ib.backplane.published, 1)
     assert.equal(ia.backplane.received, 1, 'a took b\'s broadcast from Redis, not its own back')
@@ -101,33 +99,29 @@ describe('a hub fleet on Redis', () => {
 
   test('a channel nobody on a hub listens to is not subscribed there: the hub takes nothing for it', async () => {
     const [a, b] = hubs
-    await until(async () => (await info(a)).backplane.channels === 0 && (await info(b)).backplane.channels === 0, 'the last test\'s channels let go')
+    await until(async () => (await hubInfo(a)).backplane.channels === 0 && (await hubInfo(b)).backplane.channels === 0, 'the last test\'s channels let go')
     const atB = await subscribe(b, 'fleet', 'only-b')
-    const before = (await info(a)).backplane.received
+    const before = (await hubInfo(a)).backplane.received
     await post(`${a.url}/v1/fleet/only-b`, {text: 'for b'})
     await atB.messagesAtLeast(1)
-    assert.equal((await info(a)).backplane.channels, 0)
-    assert.equal((await info(a)).backplane.received, before)
+    assert.equal((await hubInfo(a)).backplane.channels, 0)
+    assert.equal((await hubInfo(a)).backplane.received, before)
     atB.close()
   })
 
   test('what is not a fleet message on a fleet channel is skipped and counted; the subscribers are served after', async () => {
     const [a, b] = hubs
     const atA = await subscribe(a, 'fleet', 'hostile')
-    const raw = createClient({url: redis.url})
-    raw.on('error', () => {})
-    await raw.connect()
     try {
       const channel = `${CHANNEL_PREFIX}fleet\nhostile`
-      const before = (await info(a)).backplane.malformed
+      const before = (await hubInfo(a)).backplane.malformed
       // No origin; a second line that would be a second SSE event; a carriage return.
-      for (const message of ['garbage', 'x\n{"text":"one"}\n\ndata: {"text":"injected"}', 'x\n{"text":"cr"}\r']) await raw.publish(channel, message)
-      await until(async () => (await info(a)).backplane.malformed === before + 3, 'the three skipped')
+      for (const message of ['garbage', 'x\n{"text":"one"}\n\ndata: {"text":"injected"}', 'x\n{"text":"cr"}\r']) await watcher.publish(channel, message)
+      await until(async () => (await hubInfo(a)).backplane.malformed === before + 3, 'the three skipped')
       await post(`${b.url}/v1/fleet/hostile`, {text: 'honest'})
       await atA.messagesAtLeast(1)
       assert.deepEqual(texts(atA), ['honest'])
     } finally {
-      await raw.close()
       atA.close()
     }
   })
@@ -135,13 +129,13 @@ describe('a hub fleet on Redis', () => {
   test('a single hub\'s limits hold per process: an oversized or malformed POST is refused and reaches no other process', async () => {
     const [a, b] = hubs
     const atB = await subscribe(b, 'fleet', 'limits')
-    const published = (await info(a)).backplane.published
+    const published = (await hubInfo(a)).backplane.published
     assert.equal((await post(`${a.url}/v1/fleet/limits`, {text: 'x'.repeat(70_000)})).status, 413)
     assert.equal((await post(`${a.url}/v1/fleet/limits`, '{not json')).status, 400)
     assert.equal((await post(`${a.url}/v1/fleet/limits`, {text: 'sentinel'})).status, 200)
     await atB.messagesAtLeast(1)
     assert.deepEqual(texts(atB), ['sentinel'])
-    assert.equal((await info(a)).backplane.published, published + 1)
+    assert.equal((await hubInfo(a)).backplane.published, published + 1)
     atB.close()
   })
 
@@ -244,24 +238,24 @@ describe('a hub fleet on Redis', () => {
     const [a, b] = hubs
     const atA = await subscribe(a, 'fleet', 'frozen')
     const atB = await subscribe(b, 'fleet', 'frozen')
-    const outages = (await info(a)).backplane.outages
+    const outages = (await hubInfo(a)).backplane.outages
     redis.freeze()
     try {
       // Published, and waiting on Redis's reply: the POST is answered and a's own subscriber served without it.
       assert.equal((await post(`${a.url}/v1/fleet/frozen`, {text: 'sent frozen'})).status, 200)
       await atA.messagesAtLeast(1)
-      await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.state === 'degraded'), 'both hubs degraded')
+      await until(async () => (await Promise.all(hubs.map(hubInfo))).every(i => i.backplane.state === 'degraded'), 'both hubs degraded')
       assert.match(backplaneLines(logs[0]).at(-1)?.error ?? '', /Redis has not answered for \d+ s/)
       assert.match(logs[1].at(-1) ?? '', /^backplane redis:\/\/127\.0\.0\.1:\d+: degraded \(Redis has not answered for \d+ s\)$/)
       // Degraded: a broadcast is served locally and dropped for the fleet, not added to what waits.
-      const dropped = (await info(b)).backplane.dropped
+      const dropped = (await hubInfo(b)).backplane.dropped
       assert.equal((await post(`${b.url}/v1/fleet/frozen`, {text: 'b degraded'})).status, 200)
       await atB.messagesAtLeast(1)
-      assert.equal((await info(b)).backplane.dropped, dropped + 1)
+      assert.equal((await hubInfo(b)).backplane.dropped, dropped + 1)
     } finally {
       redis.thaw()
     }
-    await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.state === 'up'), 'both hubs up again')
+    await until(async () => (await Promise.all(hubs.map(hubInfo))).every(i => i.backplane.state === 'up'), 'both hubs up again')
     assert.equal(backplaneLines(logs[0]).at(-1)?.state, 'up')
     // What a published while Redis was frozen waited in its connection, and comes to b once.
     await until(() => texts(atB).includes('sent frozen'), 'b hearing what a sent while Redis was frozen')
@@ -269,7 +263,7 @@ describe('a hub fleet on Redis', () => {
     await until(() => texts(atA).includes('after'), 'a hearing b again')
     assert.deepEqual(texts(atA), ['sent frozen', 'after'])
     assert.deepEqual(texts(atB), ['b degraded', 'sent frozen', 'after'])
-    assert.equal((await info(a)).backplane.outages, outages + 1)
+    assert.equal((await hubInfo(a)).backplane.outages, outages + 1)
     atA.close()
     atB.close()
   })
@@ -278,9 +272,9 @@ describe('a hub fleet on Redis', () => {
     const [a, b] = hubs
     const atA = await subscribe(a, 'fleet', 'outage')
     const atB = await subscribe(b, 'fleet', 'outage')
-    const outages = (await info(a)).backplane.outages
+    const outages = (await hubInfo(a)).backplane.outages
     await redis.stop()
-    await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.state === 'degraded'), 'both hubs degraded')
+    await until(async () => (await Promise.all(hubs.map(hubInfo))).every(i => i.backplane.state === 'degraded'), 'both hubs degraded')
     const metrics = (await send(`${a.url}/metrics`)).text
     assert.match(metrics, /^p2p_hub_backplane_up 0$/m)
     // Each hub still serves its own: a broadcast to a reaches a's subscriber (and is counted dropped for the fleet).
@@ -288,10 +282,10 @@ describe('a hub fleet on Redis', () => {
     assert.equal((await post(`${b.url}/v1/fleet/outage`, {text: 'b alone'})).status, 200)
     await atA.messagesAtLeast(1)
     await atB.messagesAtLeast(1)
-    assert.ok((await info(a)).backplane.dropped >= 1)
+    assert.ok((await hubInfo(a)).backplane.dropped >= 1)
 
     await redis.restart()
-    await until(async () => (await Promise.all(hubs.map(info))).every(i => i.backplane.state === 'up'), 'both hubs up again')
+    await until(async () => (await Promise.all(hubs.map(hubInfo))).every(i => i.backplane.state === 'up'), 'both hubs up again')
     // Each hub subscribes again on its own once back: probe until b hears a.
     let probes = 0
     await until(async () => {
@@ -304,7 +298,7 @@ describe('a hub fleet on Redis', () => {
     }, 'a hearing b\'s broadcasts again')
     assert.equal(texts(atA).filter(t => t === 'b alone').length, 0, 'what b took while Redis was down stayed at b')
     assert.equal(texts(atB).filter(t => t === 'a alone').length, 0)
-    assert.equal((await info(a)).backplane.outages, outages + 1)
+    assert.equal((await hubInfo(a)).backplane.outages, outages + 1)
     assert.deepEqual(backplaneLines(logs[0]).slice(-2).map(line => line.state), ['degraded', 'up'])
     assert.match((await send(`${a.url}/metrics`)).text, /^p2p_hub_backplane_up 1$/m)
     atA.close()
@@ -325,7 +319,7 @@ describe('a hub started with P2P_HUB_REDIS and --json, Redis not there', () => {
       assert.equal(degraded.redis, `redis://127.0.0.1:${port}`)
       assert.match(degraded.error, /ECONNREFUSED/)
       assert.ok(!lines.some(line => line.includes('s3cret')), 'the password is never logged')
-      assert.equal((await info(hub)).backplane.state, 'degraded')
+      assert.equal((await hubInfo(hub)).backplane.state, 'degraded')
       assert.match((await send(`${hub.url}/metrics`)).text, /^p2p_hub_backplane_up 0$/m)
       const reader = await openSse(`${hub.url}/v1/alone/room`)
       try {
